@@ -1,0 +1,119 @@
+/** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { isOnggiError } from '../core/errors.ts';
+import type { Core } from '../core/index.ts';
+import { openCore } from '../open-stores.ts';
+
+interface AdminOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
+type Action = (core: Core, print: (rows: unknown) => void) => Promise<void>;
+
+export function registerAdminCommands(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('administer projects, users, roles and access keys')
+    .option('--data-dir <dir>', 'data directory (ONGGI_DATA_DIR, default ./data)')
+    .option('--json', 'print JSON');
+  const run = (action: Action) => async (): Promise<void> => {
+    await runAdmin(admin.opts<AdminOptions>(), action);
+  };
+
+  const project = admin.command('project').description('projects (a project is a Swift account)');
+  project.command('create <name>').action((name: string) => run(async (core, print) => {
+    print(await core.identity.createProject(name));
+  })());
+  project.command('list').action(run(async (core, print) => {
+    print(await core.meta.listProjects());
+  }));
+  project.command('delete <project>').action((ref: string) => run(async (core, print) => {
+    const found = await core.identity.resolveProject(ref);
+    if ((await core.meta.accountTotals(found.id)).buckets > 0) throw new Error(`Project ${found.name} still has buckets`);
+    await core.meta.deleteProject(found.id);
+    print({ deleted: found.id });
+  })());
+
+  const user = admin.command('user').description('users');
+  user.command('create <name>').action((name: string) => run(async (core, print) => {
+    print(await core.identity.createUser(name));
+  })());
+  user.command('list').action(run(async (core, print) => {
+    print(await core.meta.listUsers());
+  }));
+  user.command('delete <user>').action((ref: string) => run(async (core, print) => {
+    const found = await core.identity.resolveUser(ref);
+    await core.meta.deleteUser(found.id);
+    print({ deleted: found.id });
+  })());
+
+  const role = admin.command('role').description('project role assignments: admin, member, reader');
+  role.command('assign <project> <user> <role>').action((p: string, u: string, r: string) => run(async (core, print) => {
+    await core.identity.assignRole(p, u, r);
+    print({ project: p, user: u, role: r });
+  })());
+  role
+    .command('list')
+    .option('--project <project>')
+    .option('--user <user>')
+    .action((options: { project?: string; user?: string }) => run(async (core, print) => {
+      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
+      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
+      print(await core.meta.listRoles({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) }));
+    })());
+  role.command('remove <project> <user>').action((p: string, u: string) => run(async (core, print) => {
+    const projectId = (await core.identity.resolveProject(p)).id;
+    const userId = (await core.identity.resolveUser(u)).id;
+    if (!(await core.meta.removeRole(projectId, userId))) throw new Error('No such role assignment');
+    print({ removed: { projectId, userId } });
+  })());
+
+  const key = admin.command('key').description('IAM access keys (application credentials)');
+  key
+    .command('create <project> <user>')
+    .option('--name <name>', 'key name (used with user id + secret authentication)')
+    .option('--expires <iso-date>', 'expiry date')
+    .action((p: string, u: string, options: { name?: string; expires?: string }) => run(async (core, print) => {
+      const expiresAt = options.expires ? Date.parse(options.expires) : null;
+      if (Number.isNaN(expiresAt)) throw new Error(`Not a date: ${options.expires ?? ''}`);
+      const { key: created, secret } = await core.identity.createAccessKey(p, u, { ...(options.name ? { name: options.name } : {}), expiresAt });
+      print({ id: created.id, name: created.name, projectId: created.projectId, userId: created.userId, secret, note: 'the secret is shown only now' });
+    })());
+  key
+    .command('list')
+    .option('--project <project>')
+    .option('--user <user>')
+    .action((options: { project?: string; user?: string }) => run(async (core, print) => {
+      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
+      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
+      const keys = await core.meta.listAccessKeys({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) });
+      print(keys.map((k) => ({ id: k.id, name: k.name, projectId: k.projectId, userId: k.userId, createdAt: k.createdAt, expiresAt: k.expiresAt })));
+    })());
+  key.command('delete <id>').action((id: string) => run(async (core, print) => {
+    await core.identity.deleteAccessKey(id);
+    print({ deleted: id });
+  })());
+}
+
+async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
+  const config = loadConfig({ dataDir: options.dataDir });
+  const core = await openCore(config.dataDir, () => undefined);
+  const print = (rows: unknown): void => {
+    process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));
+  };
+  try {
+    await action(core, print);
+  } catch (err) {
+    process.stderr.write(`error: ${isOnggiError(err) || err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await core.meta.close();
+  }
+}
+
+function formatRows(rows: unknown): string {
+  const list = Array.isArray(rows) ? rows : [rows];
+  return list.map((row) => Object.entries(row as Record<string, unknown>).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('  ')).join('\n') + '\n';
+}

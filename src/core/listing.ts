@@ -1,0 +1,71 @@
+/** Prefix/delimiter/marker listings from ordered scans; with a delimiter, jump past each common prefix. */
+import { prefixUpperBound } from '../lib/key-order.ts';
+import type { Bound, ScanRange } from '../store/meta/index.ts';
+
+export interface ListOptions {
+  prefix: string;
+  delimiter: string;
+  marker: string;
+  endMarker: string;
+  limit: number;
+  reverse: boolean;
+  /** Skip the common prefixes themselves (Swift's `path` listing). */
+  onlyItems?: boolean;
+}
+
+export type ListEntry<T> = { kind: 'item'; item: T } | { kind: 'prefix'; prefix: string };
+
+const MAX_BATCH = 1000;
+
+export async function listEntries<T>(
+  scan: (range: ScanRange) => Promise<T[]>,
+  nameOf: (item: T) => string,
+  isVisible: (item: T) => boolean,
+  options: ListOptions,
+): Promise<ListEntry<T>[]> {
+  const { prefix, delimiter, limit, reverse } = options;
+  const out: ListEntry<T>[] = [];
+  let lower: Bound | undefined;
+  let upper: Bound | undefined;
+  const fromMarker = options.marker ? { key: options.marker, inclusive: false } : undefined;
+  const toMarker = options.endMarker ? { key: options.endMarker, inclusive: false } : undefined;
+  if (reverse) [lower, upper] = [toMarker, fromMarker];
+  else [lower, upper] = [fromMarker, toMarker];
+
+  while (out.length < limit) {
+    const batchSize = Math.min(limit - out.length, MAX_BATCH);
+    const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
+    let jumped = false;
+    for (const item of batch) {
+      const name = nameOf(item);
+      const commonPrefix = delimiter ? commonPrefixOf(name, prefix, delimiter) : null;
+      if (commonPrefix === null) {
+        if (isVisible(item)) out.push({ kind: 'item', item });
+      } else {
+        if (commonPrefix !== options.marker && !options.onlyItems) out.push({ kind: 'prefix', prefix: commonPrefix });
+        if (reverse) upper = { key: commonPrefix, inclusive: false };
+        else {
+          const next = prefixUpperBound(commonPrefix);
+          if (next === null) return out;
+          lower = { key: next, inclusive: true };
+        }
+        jumped = true;
+        break;
+      }
+      if (out.length >= limit) return out;
+    }
+    if (jumped) continue;
+    if (batch.length < batchSize) break;
+    const last = batch[batch.length - 1];
+    if (last === undefined) break;
+    const bound = { key: nameOf(last), inclusive: false };
+    if (reverse) upper = bound;
+    else lower = bound;
+  }
+  return out;
+}
+
+function commonPrefixOf(name: string, prefix: string, delimiter: string): string | null {
+  const index = name.indexOf(delimiter, prefix.length);
+  return index < 0 ? null : name.slice(0, index + delimiter.length);
+}

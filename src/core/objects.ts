@@ -1,0 +1,259 @@
+/** Objects: put/get/head/update/delete/copy, with conditional, range, expiry and encryption rules. */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { lookup as lookupMimeType } from 'mime-types';
+import type { BlobStore } from '../store/blob/index.ts';
+import { BlobMissingError } from '../store/blob/index.ts';
+import type { MetadataStore } from '../store/meta/index.ts';
+import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
+import type { Buckets } from './buckets.ts';
+import { checkObjectKey, checkUserMetadata, MAX_FILE_SIZE } from './constraints.ts';
+import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
+import { fail } from './errors.ts';
+import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
+import type { ServerKeys } from './server-keys.ts';
+import type { BlobEncryption, Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
+
+export interface ObjectRef {
+  account: string;
+  bucket: string;
+  key: string;
+}
+
+export interface WriteAttributes {
+  contentType?: string | undefined;
+  meta: Metadata;
+  headers: Metadata;
+  deleteAt: number | null;
+}
+
+export interface PutObjectInput extends ObjectRef, WriteAttributes {
+  body: AsyncIterable<Uint8Array>;
+  /** The declared length, or null for a chunked upload. */
+  contentLength: number | null;
+  expectedMd5?: string | undefined;
+  ifNoneMatchAny?: boolean | undefined;
+}
+
+export interface ReadResult {
+  record: ObjectRecord;
+  /** Null: the whole object. */
+  ranges: ByteRange[] | null;
+  /** One opened stream per range (or one for the whole object); empty for HEAD. */
+  bodies: Readable[];
+}
+
+export interface CopyOptions {
+  freshMetadata: boolean;
+  contentType?: string | undefined;
+  meta: Metadata;
+  headers: Metadata;
+  deleteAt: number | null;
+}
+
+const OPEN_RETRIES = 3;
+
+export class Objects {
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly buckets: Buckets,
+    private readonly keys: ServerKeys,
+    private readonly onBackgroundError: (err: unknown) => void,
+  ) {}
+
+  async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
+    const bucket = await this.buckets.get(caller, input.account, input.bucket, 'object:write');
+    checkObjectKey(input.key);
+    checkUserMetadata(input.meta);
+    if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+    if (input.ifNoneMatchAny && (await this.live(input.bucket, input.key))) fail('PreconditionFailed', 'The object already exists');
+
+    const md5 = createHash('md5');
+    let received = 0;
+    const encrypted = bucket.encryption ? newBlobEncryption(this.keys) : null;
+    const source = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of input.body) {
+        received += chunk.length;
+        if (received > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+        md5.update(chunk);
+        yield encrypted ? encrypted.cipher.update(chunk) : chunk;
+      }
+      if (encrypted) yield encrypted.cipher.final();
+    };
+    const blob = await this.blobs.write(source());
+    try {
+      if (input.contentLength !== null && received !== input.contentLength) {
+        fail('IncompleteBody', `Received ${received} bytes of the ${input.contentLength} declared`);
+      }
+      const etag = md5.digest('hex');
+      if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== etag) {
+        fail('BadDigest', 'The ETag you sent does not match the MD5 of the data received');
+      }
+      const record: ObjectRecord = {
+        bucket: input.bucket,
+        key: input.key,
+        blobId: blob.blobId,
+        size: received,
+        etag,
+        contentType: input.contentType ?? guessContentType(input.key),
+        lastModified: Date.now(),
+        meta: input.meta,
+        headers: input.headers,
+        deleteAt: input.deleteAt,
+        encryption: encrypted?.encryption ?? null,
+      };
+      const result = await this.meta.putObject(record, { mustNotExist: input.ifNoneMatchAny === true });
+      if (!result.ok) {
+        if (result.reason === 'exists') fail('PreconditionFailed', 'The object already exists');
+        fail('NoSuchBucket', 'The specified bucket does not exist');
+      }
+      if (result.replaced) this.discardBlob(result.replaced.blobId);
+      return record;
+    } catch (err) {
+      this.discardBlob(blob.blobId);
+      throw err;
+    }
+  }
+
+  async head(caller: Caller, ref: ObjectRef, conditions: ReadConditions): Promise<ObjectRecord> {
+    const record = await this.readable(caller, ref);
+    checkReadConditions(record, conditions);
+    return record;
+  }
+
+  /** Opens the object's bytes before returning, so a concurrent overwrite cannot pull them away mid-response. */
+  async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.readable(caller, ref);
+      checkReadConditions(record, conditions);
+      const ranges = resolveRanges(rangeHeader, record.size);
+      try {
+        const bodies = await this.openRanges(record, ranges ?? [{ start: 0, end: record.size - 1 }]);
+        return { record, ranges, bodies };
+      } catch (err) {
+        if (!(err instanceof BlobMissingError) || attempt >= OPEN_RETRIES) throw err;
+      }
+    }
+  }
+
+  async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
+    await this.buckets.get(caller, ref.account, ref.bucket, 'object:write');
+    if (attributes.meta) checkUserMetadata(attributes.meta);
+    await this.requireLive(ref);
+    const updated = await this.meta.updateObject(ref.bucket, ref.key, attributes);
+    return updated ?? fail('NoSuchKey', 'The specified object does not exist');
+  }
+
+  async delete(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
+    await this.buckets.get(caller, ref.account, ref.bucket, 'object:write');
+    const deleted = await this.meta.deleteObject(ref.bucket, ref.key);
+    if (!deleted) fail('NoSuchKey', 'The specified object does not exist');
+    this.discardBlob(deleted.blobId);
+    if (isExpired(deleted)) fail('NoSuchKey', 'The specified object does not exist');
+    return deleted;
+  }
+
+  async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
+    await this.buckets.get(caller, to.account, to.bucket, 'object:write');
+    const { record: source, bodies } = await this.get(caller, from, {}, undefined);
+    const [body] = bodies;
+    if (!body) fail('NoSuchKey', 'The specified object does not exist');
+    const keepSource = !options.freshMetadata;
+    const record = await this.put(caller, {
+      ...to,
+      body,
+      contentLength: source.size,
+      contentType: options.contentType ?? (keepSource ? source.contentType : undefined),
+      meta: keepSource ? { ...source.meta, ...options.meta } : options.meta,
+      headers: keepSource ? { ...source.headers, ...options.headers } : options.headers,
+      deleteAt: options.deleteAt,
+    }).finally(() => body.destroy());
+    return { source, record };
+  }
+
+  async list(caller: Caller, account: string, bucketName: string, options: ListOptions): Promise<{ bucket: Bucket; entries: ListEntry<ObjectRecord>[] }> {
+    const bucket = await this.buckets.get(caller, account, bucketName, 'bucket:read');
+    const now = Date.now();
+    const entries = await listEntries(
+      (range) => this.meta.scanObjects(bucket.name, range),
+      (record) => record.key,
+      (record) => !isExpired(record, now),
+      options,
+    );
+    return { bucket, entries };
+  }
+
+  /** Deletes objects whose X-Delete-At has passed; returns how many went. */
+  async reapExpired(batch = 100): Promise<number> {
+    let reaped = 0;
+    for (const record of await this.meta.listExpired(Date.now(), batch)) {
+      const deleted = await this.meta.deleteObject(record.bucket, record.key, record.blobId);
+      if (deleted) {
+        this.discardBlob(deleted.blobId);
+        reaped++;
+      }
+    }
+    return reaped;
+  }
+
+  private async openRanges(record: ObjectRecord, ranges: ByteRange[]): Promise<Readable[]> {
+    const bodies: Readable[] = [];
+    try {
+      for (const range of ranges) bodies.push(await this.openRange(record, range));
+      return bodies;
+    } catch (err) {
+      for (const body of bodies) body.destroy();
+      throw err;
+    }
+  }
+
+  private async openRange(record: ObjectRecord, range: ByteRange): Promise<Readable> {
+    if (record.size === 0) return this.blobs.read(record.blobId);
+    if (!record.encryption) return this.blobs.read(record.blobId, range);
+    return this.openDecrypted(record.blobId, record.encryption, range);
+  }
+
+  private async openDecrypted(blobId: string, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
+    const alignedStart = alignToBlock(range.start);
+    const raw = await this.blobs.read(blobId, { start: alignedStart, end: range.end });
+    const decipher = decipherAt(this.keys, encryption, alignedStart);
+    let skip = range.start - alignedStart;
+    raw.on('error', (err) => decipher.destroy(err));
+    decipher.on('close', () => raw.destroy());
+    const plain = raw.pipe(decipher);
+    if (skip === 0) return plain;
+    return plain.map((chunk: Buffer) => {
+      if (skip === 0) return chunk;
+      const cut = Math.min(skip, chunk.length);
+      skip -= cut;
+      return chunk.subarray(cut);
+    });
+  }
+
+  private async readable(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
+    await this.buckets.get(caller, ref.account, ref.bucket, 'object:read');
+    return this.requireLive(ref);
+  }
+
+  private async requireLive(ref: ObjectRef): Promise<ObjectRecord> {
+    return (await this.live(ref.bucket, ref.key)) ?? fail('NoSuchKey', 'The specified object does not exist');
+  }
+
+  private async live(bucket: string, key: string): Promise<ObjectRecord | null> {
+    const record = await this.meta.getObject(bucket, key);
+    return record && !isExpired(record) ? record : null;
+  }
+
+  private discardBlob(blobId: string): void {
+    this.blobs.delete(blobId).catch(this.onBackgroundError);
+  }
+}
+
+function isExpired(record: ObjectRecord, now = Date.now()): boolean {
+  return record.deleteAt !== null && record.deleteAt <= now;
+}
+
+function guessContentType(key: string): string {
+  return lookupMimeType(key) || 'application/octet-stream';
+}

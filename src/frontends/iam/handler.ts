@@ -1,0 +1,199 @@
+/** /identity/v3: Keystone-style tokens from application credentials (KakaoCloud IAM access keys). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
+import { isOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
+import { headerValue, type RequestContext } from '../../http/context.ts';
+
+type Route =
+  | { op: 'IssueToken' }
+  | { op: 'ValidateToken'; head: boolean }
+  | { op: 'RevokeToken' }
+  | { op: 'Versions' }
+  | { op: 'Version' }
+  | { op: 'NotFound' }
+  | { op: 'MethodNotAllowed' };
+
+export function routeIam(method: string, path: string): Route {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '/identity') return method === 'GET' ? { op: 'Versions' } : { op: 'MethodNotAllowed' };
+  if (trimmed === '/identity/v3') return method === 'GET' ? { op: 'Version' } : { op: 'MethodNotAllowed' };
+  if (trimmed !== '/identity/v3/auth/tokens') return { op: 'NotFound' };
+  switch (method) {
+    case 'POST':
+      return { op: 'IssueToken' };
+    case 'GET':
+      return { op: 'ValidateToken', head: false };
+    case 'HEAD':
+      return { op: 'ValidateToken', head: true };
+    case 'DELETE':
+      return { op: 'RevokeToken' };
+    default:
+      return { op: 'MethodNotAllowed' };
+  }
+}
+
+const credentialSchema = z.union([
+  z.object({ id: z.string().min(1), secret: z.string().min(1) }),
+  z.object({ name: z.string().min(1), secret: z.string().min(1), user: z.object({ id: z.string().min(1) }) }),
+]);
+
+const authSchema = z.object({
+  auth: z.object({
+    identity: z.object({
+      methods: z.array(z.string()).refine((m) => m.includes('application_credential'), 'methods must include application_credential'),
+      application_credential: credentialSchema,
+    }),
+  }),
+});
+
+class KeystoneError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Request Entity Too Large',
+};
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  InvalidCredentials: 401,
+  Unauthenticated: 401,
+  NoSuchUser: 404,
+  NoSuchAccessKey: 404,
+  InvalidArgument: 400,
+};
+
+export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  try {
+    await handle(routeIam(req.method ?? 'GET', ctx.rawPath), req, res, ctx);
+  } catch (err) {
+    const failure = toKeystoneError(err);
+    sendJson(res, failure.status, { error: { code: failure.status, message: failure.message, title: TITLES[failure.status] ?? 'Error' } });
+  }
+}
+
+async function handle(route: Route, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  switch (route.op) {
+    case 'IssueToken': {
+      if (!isJsonContentType(req)) throw new KeystoneError(400, 'Content-Type must be application/json');
+      const parsed = authSchema.safeParse(await readJson(req));
+      if (!parsed.success) throw new KeystoneError(400, `Invalid authentication request: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      const given = parsed.data.auth.identity.application_credential;
+      const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
+      const issued = await ctx.core.identity.issueToken(credential);
+      res.setHeader('X-Subject-Token', issued.token);
+      sendJson(res, 201, tokenBody(issued, ctx));
+      return;
+    }
+    case 'ValidateToken': {
+      const subject = await validateSubject(req, ctx);
+      res.setHeader('X-Subject-Token', subject.token);
+      if (route.head) {
+        res.writeHead(200).end();
+        return;
+      }
+      sendJson(res, 200, tokenBody(subject, ctx));
+      return;
+    }
+    case 'RevokeToken':
+      await validateSubject(req, ctx);
+      throw new KeystoneError(403, 'Tokens expire on their own; revoke the access key to end them early.');
+    case 'Versions':
+      sendJson(res, 300, { versions: { values: [versionEntry(ctx)] } });
+      return;
+    case 'Version':
+      sendJson(res, 200, { version: versionEntry(ctx) });
+      return;
+    case 'NotFound':
+      throw new KeystoneError(404, 'The resource could not be found.');
+    case 'MethodNotAllowed':
+      throw new KeystoneError(405, 'The method is not allowed for the requested URL.');
+  }
+}
+
+async function validateSubject(req: IncomingMessage, ctx: RequestContext): Promise<IssuedToken> {
+  const authToken = headerValue(req, 'x-auth-token');
+  if (!authToken || !(await ctx.core.identity.verifyToken(authToken))) {
+    throw new KeystoneError(401, 'The request you have made requires authentication.');
+  }
+  const subjectToken = headerValue(req, 'x-subject-token');
+  const subject = subjectToken ? await ctx.core.identity.verifyToken(subjectToken) : null;
+  if (!subject) throw new KeystoneError(404, `Could not find token: ${subjectToken ?? ''}`);
+  return subject;
+}
+
+function tokenBody(issued: IssuedToken, ctx: RequestContext): unknown {
+  const { claims, user, project, role, accessKey } = issued;
+  const domain = { id: 'default', name: 'Default' };
+  const objectStoreUrl = `${ctx.publicUrl}/v1/${project.id}`;
+  const identityUrl = `${ctx.publicUrl}/identity/v3`;
+  return {
+    token: {
+      methods: ['application_credential'],
+      user: { id: user.id, name: user.name, domain, password_expires_at: null },
+      audit_ids: [claims.auditId],
+      expires_at: keystoneTime(claims.expiresAt),
+      issued_at: keystoneTime(claims.issuedAt),
+      project: { id: project.id, name: project.name, domain },
+      is_domain: false,
+      roles: [{ id: role, name: role }],
+      catalog: [
+        catalogEntry('object-store', 'swift', objectStoreUrl, ctx.region),
+        catalogEntry('identity', 'keystone', identityUrl, ctx.region),
+      ],
+      application_credential: { id: accessKey.id, name: accessKey.name, restricted: true },
+    },
+  };
+}
+
+function catalogEntry(type: string, name: string, url: string, region: string): unknown {
+  return {
+    id: `${name}-${type}`,
+    name,
+    type,
+    endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `${name}-${iface}`, interface: iface, region, region_id: region, url })),
+  };
+}
+
+function versionEntry(ctx: RequestContext): unknown {
+  return {
+    id: 'v3.14',
+    status: 'stable',
+    updated: '2020-04-07T00:00:00Z',
+    links: [{ rel: 'self', href: `${ctx.publicUrl}/identity/v3/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+  };
+}
+
+/** Keystone's timestamp form: microseconds and a Z. */
+function keystoneTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+function toKeystoneError(err: unknown): KeystoneError {
+  if (err instanceof KeystoneError) return err;
+  if (err instanceof InvalidJsonError) return new KeystoneError(400, err.message);
+  if (err instanceof BodyTooLargeError) return new KeystoneError(413, err.message);
+  if (isOnggiError(err)) {
+    const status = STATUS_OF[err.code];
+    if (status !== undefined) return new KeystoneError(status, err.message);
+  }
+  throw err;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

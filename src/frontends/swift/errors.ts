@@ -1,0 +1,77 @@
+/** The Swift error table: one place mapping core error codes to Swift statuses and bodies. */
+import type { ServerResponse } from 'node:http';
+import type { ErrorCode, OnggiError } from '../../core/errors.ts';
+
+interface SwiftStatus {
+  status: number;
+  title: string;
+  /** Swift's canned HTML explanation; when absent, the core's message goes out as plain text. */
+  explanation?: string;
+}
+
+const STATUSES: Record<number, SwiftStatus> = {
+  401: { status: 401, title: 'Unauthorized', explanation: 'This server could not verify that you are authorized to access the document you requested.' },
+  403: { status: 403, title: 'Forbidden', explanation: 'Access was denied to this resource.' },
+  404: { status: 404, title: 'Not Found', explanation: 'The resource could not be found.' },
+  405: { status: 405, title: 'Method Not Allowed', explanation: 'The method is not allowed for this resource.' },
+  409: { status: 409, title: 'Conflict', explanation: 'There was a conflict when trying to complete your request.' },
+  411: { status: 411, title: 'Length Required', explanation: 'Length Required' },
+  412: { status: 412, title: 'Precondition Failed', explanation: 'A precondition for this request was not satisfied.' },
+  413: { status: 413, title: 'Request Entity Too Large', explanation: 'The body of your request was too large for this server.' },
+  416: { status: 416, title: 'Requested Range Not Satisfiable', explanation: 'The Range requested is not available.' },
+  422: { status: 422, title: 'Unprocessable Entity', explanation: 'Unable to process the contained instructions' },
+};
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  Unauthenticated: 401,
+  InvalidCredentials: 401,
+  AccessDenied: 403,
+  NoSuchAccount: 404,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NoSuchAccessKey: 404,
+  NoSuchProject: 404,
+  NoSuchUser: 404,
+  BucketAlreadyExists: 409,
+  BucketNotEmpty: 409,
+  AlreadyExists: 409,
+  InvalidBucketName: 400,
+  InvalidObjectName: 400,
+  InvalidArgument: 400,
+  MetadataTooLarge: 400,
+  EntityTooLarge: 413,
+  LengthRequired: 411,
+  IncompleteBody: 499,
+  BadDigest: 422,
+  PreconditionFailed: 412,
+  NotModified: 304,
+  InvalidRange: 416,
+  ListingLimitExceeded: 412,
+};
+
+/** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded']);
+
+export function swiftStatusOf(code: ErrorCode): number {
+  return STATUS_OF[code];
+}
+
+export function sendSwiftError(res: ServerResponse, err: OnggiError, isHead: boolean, extraHeaders: Record<string, string | number> = {}): void {
+  const status = STATUS_OF[err.code];
+  sendSwiftStatus(res, status, isHead, KEEP_MESSAGE.has(err.code) ? err.message : undefined, extraHeaders);
+}
+
+export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boolean, message?: string, extraHeaders: Record<string, string | number> = {}): void {
+  const canned = STATUSES[status];
+  let body = '';
+  let type = 'text/html; charset=UTF-8';
+  if (message !== undefined || !canned?.explanation) {
+    body = message ?? canned?.title ?? '';
+    type = 'text/plain; charset=UTF-8';
+  } else if (status !== 304) {
+    body = `<html><h1>${canned.title}</h1><p>${canned.explanation}</p></html>`;
+  }
+  if (status === 304) body = '';
+  res.writeHead(status, { ...extraHeaders, 'Content-Type': type, 'Content-Length': isHead ? 0 : Buffer.byteLength(body) });
+  res.end(isHead ? undefined : body);
+}

@@ -1,0 +1,420 @@
+/** /v1: the OpenStack Swift object API, translated to core calls. */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkListingLimit, LISTING_LIMIT, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { unquote, type ReadConditions } from '../../core/conditions.ts';
+import { fail, isOnggiError, OnggiError } from '../../core/errors.ts';
+import type { ListOptions } from '../../core/listing.ts';
+import type { ObjectRef, WriteAttributes } from '../../core/objects.ts';
+import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
+import { callerOf, headerValue, type RequestContext } from '../../http/context.ts';
+import { sendSwiftError, sendSwiftStatus } from './errors.ts';
+import {
+  ACCOUNT_META_PREFIX,
+  CONTAINER_META_PREFIX,
+  metadataFrom,
+  metadataHeaders,
+  OBJECT_META_PREFIXES,
+  objectHeaders,
+  storedHeadersFrom,
+  swiftTimestamp,
+  utf8Header,
+} from './headers.ts';
+import { CONTENT_TYPES, listingFormat, renderContainerListing, renderObjectListing } from './listing-format.ts';
+import { decode, routeSwift, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
+
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  ctx: RequestContext;
+  caller: Caller;
+}
+
+export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  const isHead = req.method === 'HEAD';
+  const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
+  try {
+    if (route.op === 'BadPath') fail('InvalidArgument', route.message);
+    if (route.op === 'MethodNotAllowed') {
+      sendSwiftStatus(res, 405, isHead);
+      return;
+    }
+    checkHeaderSizes(req);
+    const caller = await callerOf(req, ctx);
+    if (!caller) fail('Unauthenticated', 'Invalid token');
+    await dispatch(route, { req, res, ctx, caller });
+  } catch (err) {
+    if (!isOnggiError(err)) throw err;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const record = err.detail.record as ObjectRecord | undefined;
+    const extra: Record<string, string | number> = record && err.code === 'NotModified' ? notModifiedHeaders(record) : {};
+    if (err.code === 'InvalidRange') extra['Content-Range'] = `bytes */${String(err.detail.size)}`;
+    sendSwiftError(res, err, isHead, extra);
+  }
+}
+
+/** GET /info: the cluster's capabilities, as Swift's /info middleware reports them. */
+export async function swiftInfo(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendSwiftStatus(res, 405, req.method === 'HEAD');
+    return;
+  }
+  const body = JSON.stringify({
+    swift: {
+      version: 'onggi',
+      max_file_size: MAX_FILE_SIZE,
+      max_meta_name_length: 128,
+      max_meta_value_length: 256,
+      max_meta_count: 90,
+      max_meta_overall_size: 4096,
+      max_header_size: MAX_HEADER_SIZE,
+      max_object_name_length: 432,
+      container_listing_limit: LISTING_LIMIT,
+      account_listing_limit: LISTING_LIMIT,
+      max_container_name_length: 63,
+      strict_cors_mode: true,
+      policies: [{ name: 'STANDARD', default: true }],
+    },
+  });
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotAllowed' }>, x: Exchange): Promise<void> {
+  switch (route.op) {
+    case 'HeadAccount':
+    case 'ListContainers':
+      return listContainers(route, x);
+    case 'PostAccount':
+      return postAccount(route, x);
+    case 'PutContainer':
+      return putContainer(route, x);
+    case 'HeadContainer':
+    case 'ListObjects':
+      return listObjects(route, x);
+    case 'PostContainer':
+      return postContainer(route, x);
+    case 'DeleteContainer':
+      await x.ctx.core.buckets.delete(x.caller, route.account, route.container);
+      noContent(x.res);
+      return;
+    case 'PutObject':
+      return putObject(route, x);
+    case 'GetObject':
+    case 'HeadObject':
+      return getObject(route, x);
+    case 'PostObject':
+      return postObject(route, x);
+    case 'DeleteObject':
+      await x.ctx.core.objects.delete(x.caller, refOf(route));
+      noContent(x.res);
+      return;
+    case 'CopyObject':
+      return copyObject(route, x);
+  }
+}
+
+// --- account --------------------------------------------------------------------------------
+
+async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
+  const { core } = x.ctx;
+  const [project, totals] = await Promise.all([core.accounts.get(x.caller, route.account), core.buckets.totals(x.caller, route.account)]);
+  const headers = {
+    'X-Account-Container-Count': totals.buckets,
+    'X-Account-Object-Count': totals.objects,
+    'X-Account-Bytes-Used': totals.bytes,
+    'X-Timestamp': swiftTimestamp(project.createdAt),
+    ...metadataHeaders(project.meta, ACCOUNT_META_PREFIX),
+  };
+  if (route.op === 'HeadAccount') {
+    sendEmpty(x.res, 204, headers);
+    return;
+  }
+  const format = listingFormat(x.req, x.ctx.query);
+  const entries = await core.buckets.list(x.caller, route.account, listOptions(x.ctx.query));
+  if (entries.length === 0 && format === 'plain') {
+    sendEmpty(x.res, 204, headers);
+    return;
+  }
+  sendBody(x.res, 200, { ...headers, 'Content-Type': CONTENT_TYPES[format] }, renderContainerListing(format, route.account, entries));
+}
+
+async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
+  const { set, remove } = metadataFrom(x.req, [ACCOUNT_META_PREFIX]);
+  await x.ctx.core.accounts.updateMetadata(x.caller, route.account, set, remove);
+  noContent(x.res);
+}
+
+// --- containers -----------------------------------------------------------------------------
+
+async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
+  const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set);
+  sendEmpty(x.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
+}
+
+async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
+  const { core, query } = x.ctx;
+  if (route.op === 'HeadContainer') {
+    const bucket = await core.buckets.get(x.caller, route.account, route.container);
+    sendEmpty(x.res, 204, containerHeaders(bucket)); return;
+  }
+  const format = listingFormat(x.req, query);
+  const { bucket, entries } = await core.objects.list(x.caller, route.account, route.container, listOptions(query));
+  const headers = containerHeaders(bucket);
+  if (entries.length === 0 && format === 'plain') {
+    sendEmpty(x.res, 204, headers);
+    return;
+  }
+  sendBody(x.res, 200, { ...headers, 'Content-Type': CONTENT_TYPES[format] }, renderObjectListing(format, bucket.name, entries));
+}
+
+async function postContainer(route: ContainerRoute, x: Exchange): Promise<void> {
+  const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove);
+  noContent(x.res);
+}
+
+function containerHeaders(bucket: Bucket): Record<string, string | number> {
+  return {
+    'X-Container-Object-Count': bucket.objectCount,
+    'X-Container-Bytes-Used': bucket.bytes,
+    'X-Timestamp': swiftTimestamp(bucket.createdAt),
+    'X-Storage-Policy': bucket.type,
+    'Last-Modified': new Date(Math.ceil(bucket.updatedAt / 1000) * 1000).toUTCString(),
+    ...metadataHeaders(bucket.meta, CONTAINER_META_PREFIX),
+  };
+}
+
+function listOptions(query: URLSearchParams): ListOptions {
+  const limitText = query.get('limit');
+  let limit = LISTING_LIMIT;
+  if (limitText !== null && limitText !== '') {
+    if (!/^-?\d+$/.test(limitText)) fail('InvalidArgument', 'limit must be an integer');
+    limit = Number(limitText);
+    if (limit < 0) fail('ListingLimitExceeded', 'Value of limit must be a positive integer');
+    checkListingLimit(limit);
+  }
+  const delimiter = query.get('delimiter') ?? '';
+  if (delimiter.length > 1) fail('ListingLimitExceeded', 'Bad delimiter');
+  const path = query.get('path');
+  const options: ListOptions = {
+    prefix: query.get('prefix') ?? '',
+    delimiter,
+    marker: query.get('marker') ?? '',
+    endMarker: query.get('end_marker') ?? '',
+    limit,
+    reverse: ['true', '1', 'yes', 'on', 't', 'y'].includes((query.get('reverse') ?? '').toLowerCase()),
+  };
+  if (path !== null) {
+    // `path` lists only what sits directly under a pseudo-directory.
+    options.prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
+    options.delimiter = '/';
+    options.onlyItems = true;
+  }
+  return options;
+}
+
+// --- objects --------------------------------------------------------------------------------
+
+async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
+  const { req } = x;
+  const ifNoneMatch = headerValue(req, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') fail('InvalidArgument', 'If-None-Match only supports *');
+  const etag = headerValue(req, 'etag');
+  const record = await x.ctx.core.objects.put(x.caller, {
+    ...refOf(route),
+    ...writeAttributes(req),
+    body: req,
+    contentLength: declaredLength(req),
+    expectedMd5: etag === undefined ? undefined : unquote(etag.trim()),
+    ifNoneMatchAny: ifNoneMatch !== undefined,
+  });
+  sendEmpty(x.res, 201, { ETag: `"${record.etag}"`, 'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '', 'Content-Type': 'text/html; charset=UTF-8' });
+}
+
+async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
+  const { core } = x.ctx;
+  const conditions = readConditions(x.req);
+  if (route.op === 'HeadObject') {
+    const record = await core.objects.head(x.caller, refOf(route), conditions);
+    sendEmpty(x.res, 200, { ...objectHeaders(record), 'Content-Length': record.size }); return;
+  }
+  const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
+  const headers = objectHeaders(record);
+  if (ranges === null || ranges.length === 0) {
+    x.res.writeHead(200, { ...headers, 'Content-Length': record.size });
+    return streamBodies(x.res, bodies);
+  }
+  const [only] = ranges;
+  if (ranges.length === 1 && only) {
+    x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
+    return streamBodies(x.res, bodies);
+  }
+  const boundary = randomBytes(16).toString('hex');
+  const parts = ranges.map((r) => Buffer.from(`--${boundary}\r\nContent-Type: ${record.contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${record.size}\r\n\r\n`));
+  const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = ranges.reduce((sum, r, i) => sum + (parts[i]?.length ?? 0) + r.end - r.start + 1, 0) + ranges.length * 2 - 2 + closing.length;
+  x.res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges;boundary=${boundary}`, 'Content-Length': length });
+  const interleaved: (Buffer | Readable)[] = [];
+  bodies.forEach((body, i) => interleaved.push(...(i > 0 ? [Buffer.from('\r\n')] : []), parts[i] ?? Buffer.alloc(0), body));
+  interleaved.push(closing);
+  return streamBodies(x.res, interleaved);
+}
+
+async function postObject(route: ObjectRoute, x: Exchange): Promise<void> {
+  const { set } = metadataFrom(x.req, OBJECT_META_PREFIXES);
+  const contentType = headerValue(x.req, 'content-type');
+  const attributes: Partial<WriteAttributes> = { meta: set, headers: storedHeadersFrom(x.req), deleteAt: deleteAtFrom(x.req) };
+  if (contentType !== undefined && contentType !== '') attributes.contentType = contentType;
+  await x.ctx.core.objects.update(x.caller, refOf(route), attributes);
+  sendBody(x.res, 202, { 'Content-Type': 'text/html; charset=UTF-8' }, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>');
+}
+
+async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
+  const { req } = x;
+  let from: ObjectRef;
+  let to: ObjectRef;
+  if (route.via === 'COPY') {
+    from = refOf(route);
+    const destination = headerValue(req, 'destination');
+    if (!destination) fail('InvalidArgument', 'Destination header required');
+    to = { account: accountHeader(req, 'destination-account') ?? route.account, ...containerAndObject(destination, 'Destination') };
+  } else {
+    if ((declaredLength(req) ?? 0) > 0) fail('InvalidArgument', 'Copy requests require a zero byte body');
+    to = refOf(route);
+    from = { account: accountHeader(req, 'x-copy-from-account') ?? route.account, ...containerAndObject(headerValue(req, 'x-copy-from') ?? '', 'X-Copy-From') };
+  }
+  const attributes = writeAttributes(req);
+  const fresh = /^(true|1|yes|on|t|y)$/i.test(headerValue(req, 'x-fresh-metadata') ?? '');
+  const { source, record } = await x.ctx.core.objects.copy(x.caller, from, to, {
+    freshMetadata: fresh,
+    contentType: route.via === 'COPY' ? attributes.contentType : explicitContentType(req),
+    meta: attributes.meta,
+    headers: attributes.headers,
+    deleteAt: attributes.deleteAt,
+  });
+  sendEmpty(x.res, 201, {
+    ETag: `"${record.etag}"`,
+    'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '',
+    'X-Copied-From': `${encodeURIComponent(from.bucket)}/${encodeURIComponent(from.key).replace(/%2F/g, '/')}`,
+    'X-Copied-From-Account': encodeURIComponent(from.account),
+    'X-Copied-From-Last-Modified': objectHeaders(source)['Last-Modified'] ?? '',
+    'Content-Type': 'text/html; charset=UTF-8',
+  });
+}
+
+function writeAttributes(req: IncomingMessage): WriteAttributes {
+  return {
+    contentType: explicitContentType(req),
+    meta: metadataFrom(req, OBJECT_META_PREFIXES).set,
+    headers: storedHeadersFrom(req),
+    deleteAt: deleteAtFrom(req),
+  };
+}
+
+function explicitContentType(req: IncomingMessage): string | undefined {
+  const value = headerValue(req, 'content-type');
+  return value === undefined || value === '' ? undefined : utf8Header(value);
+}
+
+/** X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds. */
+function deleteAtFrom(req: IncomingMessage): number | null {
+  const at = headerValue(req, 'x-delete-at');
+  const after = headerValue(req, 'x-delete-after');
+  let deleteAt: number | null = null;
+  if (after !== undefined) {
+    if (!/^\d+$/.test(after.trim())) fail('InvalidArgument', 'Non-integer X-Delete-After');
+    deleteAt = Date.now() + Number(after) * 1000;
+  } else if (at !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(at.trim())) fail('InvalidArgument', 'Non-integer X-Delete-At');
+    deleteAt = Math.floor(Number(at)) * 1000;
+  }
+  if (deleteAt !== null && deleteAt <= Date.now()) fail('InvalidArgument', 'X-Delete-At in past');
+  return deleteAt;
+}
+
+function declaredLength(req: IncomingMessage): number | null {
+  const length = headerValue(req, 'content-length');
+  if (length !== undefined) {
+    if (!/^\d+$/.test(length)) fail('InvalidArgument', 'Invalid Content-Length');
+    return Number(length);
+  }
+  if (/\bchunked\b/i.test(headerValue(req, 'transfer-encoding') ?? '')) return null;
+  if (req.method === 'PUT' && headerValue(req, 'x-copy-from') === undefined) fail('LengthRequired', 'Missing Content-Length header.');
+  return 0;
+}
+
+function readConditions(req: IncomingMessage): ReadConditions {
+  return {
+    ifMatch: headerValue(req, 'if-match'),
+    ifNoneMatch: headerValue(req, 'if-none-match'),
+    ifModifiedSince: headerValue(req, 'if-modified-since'),
+    ifUnmodifiedSince: headerValue(req, 'if-unmodified-since'),
+  };
+}
+
+function containerAndObject(value: string, header: string): { bucket: string; key: string } {
+  const path = value.startsWith('/') ? value.slice(1) : value;
+  const slash = path.indexOf('/');
+  const bucket = slash > 0 ? decode(path.slice(0, slash)) : undefined;
+  const key = slash > 0 ? decode(path.slice(slash + 1)) : undefined;
+  if (!bucket || !key) fail('InvalidArgument', `${header} header must be of the form <container name>/<object name>`);
+  return { bucket, key };
+}
+
+function accountHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = headerValue(req, name);
+  return value === undefined ? undefined : decode(value);
+}
+
+function checkHeaderSizes(req: IncomingMessage): void {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const value = req.rawHeaders[i + 1] ?? '';
+    if (value.length > MAX_HEADER_SIZE) throw new OnggiError('InvalidArgument', `Header value too long: ${req.rawHeaders[i] ?? ''}`);
+  }
+}
+
+function notModifiedHeaders(record: ObjectRecord): Record<string, string | number> {
+  const { ETag, 'Last-Modified': lastModified } = objectHeaders(record);
+  return { ETag: ETag ?? '', 'Last-Modified': lastModified ?? '' };
+}
+
+function refOf(route: { account: string; container: string; object: string }): ObjectRef {
+  return { account: route.account, bucket: route.container, key: route.object };
+}
+
+async function streamBodies(res: ServerResponse, parts: (Buffer | Readable)[]): Promise<void> {
+  try {
+    for (const part of parts) {
+      if (Buffer.isBuffer(part)) {
+        if (!res.write(part)) await new Promise((resolve) => res.once('drain', resolve));
+      } else {
+        await pipeline(part, res, { end: false });
+      }
+    }
+    res.end();
+  } catch {
+    for (const part of parts) if (!Buffer.isBuffer(part)) part.destroy();
+    res.destroy();
+  }
+}
+
+function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
+  res.writeHead(status, { 'Content-Length': 0, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  res.end();
+}
+
+function sendBody(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
+  res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function noContent(res: ServerResponse): void {
+  res.writeHead(204, { 'Content-Length': 0 }).end();
+}

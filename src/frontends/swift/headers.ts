@@ -1,0 +1,81 @@
+/** Swift's header conventions: metadata prefixes, stored headers, timestamps. */
+import type { IncomingMessage } from 'node:http';
+import { lastModifiedSeconds } from '../../core/conditions.ts';
+import type { Metadata, ObjectRecord } from '../../core/types.ts';
+
+export const OBJECT_META_PREFIXES = ['x-object-meta-', 'x-amz-meta-'] as const;
+export const CONTAINER_META_PREFIX = 'x-container-meta-';
+export const ACCOUNT_META_PREFIX = 'x-account-meta-';
+
+/** Headers stored with an object and returned on GET/HEAD, as Swift allows. */
+const STORED_OBJECT_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'cache-control', 'expires', 'x-robots-tag'];
+
+/** Node hands header values over as latin1; Swift clients send UTF-8. */
+export function utf8Header(value: string): string {
+  return Buffer.from(value, 'latin1').toString('utf8');
+}
+
+export function wireHeader(value: string): string {
+  return Buffer.from(value, 'utf8').toString('latin1');
+}
+
+export function metadataFrom(req: IncomingMessage, prefixes: readonly string[]): { set: Metadata; remove: string[] } {
+  const set: Metadata = {};
+  const remove: string[] = [];
+  for (const [name, raw] of Object.entries(req.headers)) {
+    if (raw === undefined) continue;
+    const value = Array.isArray(raw) ? raw.join(',') : raw;
+    for (const prefix of prefixes) {
+      if (name.startsWith(prefix)) set[name.slice(prefix.length)] = utf8Header(value).trim();
+      const removePrefix = prefix.replace(/^x-/, 'x-remove-');
+      if (name.startsWith(removePrefix)) remove.push(name.slice(removePrefix.length));
+    }
+  }
+  return { set, remove };
+}
+
+export function storedHeadersFrom(req: IncomingMessage): Metadata {
+  const stored: Metadata = {};
+  for (const name of STORED_OBJECT_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') stored[name] = utf8Header(value);
+  }
+  return stored;
+}
+
+export function metadataHeaders(meta: Metadata, prefix: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(meta)) headers[titleCase(prefix + name)] = wireHeader(value);
+  return headers;
+}
+
+export function objectHeaders(record: ObjectRecord): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    'Content-Type': record.contentType,
+    ETag: `"${record.etag}"`,
+    'Last-Modified': new Date(lastModifiedSeconds(record) * 1000).toUTCString(),
+    'X-Timestamp': swiftTimestamp(record.lastModified),
+    'Accept-Ranges': 'bytes',
+    ...metadataHeaders(record.meta, OBJECT_META_PREFIXES[0]),
+  };
+  for (const [name, value] of Object.entries(record.headers)) headers[titleCase(name)] = wireHeader(value);
+  if (record.deleteAt !== null) headers['X-Delete-At'] = Math.floor(record.deleteAt / 1000);
+  return headers;
+}
+
+/** Swift's X-Timestamp: seconds with five decimals. */
+export function swiftTimestamp(ms: number): string {
+  return (ms / 1000).toFixed(5);
+}
+
+/** Swift's listing time: ISO 8601 with microseconds and no zone. */
+export function listingTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+}
+
+export function titleCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('-');
+}

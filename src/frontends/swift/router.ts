@@ -1,0 +1,74 @@
+/** Swift's /v1 router: a pure function from method, raw path and headers to a typed operation. */
+export interface AccountRoute<Op extends string = 'HeadAccount' | 'ListContainers' | 'PostAccount'> {
+  op: Op;
+  account: string;
+}
+export interface ContainerRoute<Op extends string = 'PutContainer' | 'HeadContainer' | 'ListObjects' | 'PostContainer' | 'DeleteContainer'> {
+  op: Op;
+  account: string;
+  container: string;
+}
+export interface ObjectRoute<Op extends string = 'PutObject' | 'GetObject' | 'HeadObject' | 'PostObject' | 'DeleteObject'> {
+  op: Op;
+  account: string;
+  container: string;
+  object: string;
+}
+export interface CopyRoute extends ObjectRoute<'CopyObject'> {
+  via: 'COPY' | 'X-Copy-From';
+}
+
+export type SwiftRoute =
+  | AccountRoute
+  | ContainerRoute
+  | ObjectRoute
+  | CopyRoute
+  | { op: 'BadPath'; message: string }
+  | { op: 'MethodNotAllowed' };
+
+export function routeSwift(method: string, rawPath: string, headers: Readonly<Record<string, string | string[] | undefined>>): SwiftRoute {
+  const parts = splitPath(rawPath);
+  if (!parts) return { op: 'BadPath', message: 'Invalid UTF8 or contains NULL' };
+  const { account, container, object } = parts;
+  if (!account) return { op: 'BadPath', message: 'Bad URL' };
+  if (container === null) {
+    const op = ({ GET: 'ListContainers', HEAD: 'HeadAccount', POST: 'PostAccount' } as const)[method as 'GET' | 'HEAD' | 'POST'];
+    return op ? { op, account } : { op: 'MethodNotAllowed' };
+  }
+  if (object === null) {
+    const ops = { PUT: 'PutContainer', HEAD: 'HeadContainer', GET: 'ListObjects', POST: 'PostContainer', DELETE: 'DeleteContainer' } as const;
+    const op = ops[method as keyof typeof ops];
+    return op ? { op, account, container } : { op: 'MethodNotAllowed' };
+  }
+  if (method === 'COPY') return { op: 'CopyObject', account, container, object, via: 'COPY' };
+  if (method === 'PUT' && headers['x-copy-from'] !== undefined) return { op: 'CopyObject', account, container, object, via: 'X-Copy-From' };
+  const ops = { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', POST: 'PostObject', DELETE: 'DeleteObject' } as const;
+  const op = ops[method as keyof typeof ops];
+  return op ? { op, account, container, object } : { op: 'MethodNotAllowed' };
+}
+
+/**
+ * `/v1/{account}[/{container}[/{object}]]`, split on the raw path so that `%2F` inside the object part
+ * decodes to `/` while still belonging to the object name. An empty object part is the container itself.
+ */
+export function splitPath(rawPath: string): { account: string; container: string | null; object: string | null } | null {
+  const rest = rawPath.slice('/v1/'.length);
+  const [accountRaw = '', containerRaw, ...objectParts] = rest.split('/');
+  const account = decode(accountRaw);
+  const container = containerRaw === undefined || containerRaw === '' ? null : decode(containerRaw);
+  const objectRaw = objectParts.join('/');
+  const object = container === null || objectRaw === '' ? null : decode(objectRaw);
+  if (account === undefined || container === undefined || object === undefined) return null;
+  return { account, container, object };
+}
+
+/** Decodes a path segment; undefined for bad escapes, invalid UTF-8 or NUL. */
+export function decode(segment: string): string | undefined {
+  let value: string;
+  try {
+    value = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  return value.includes('\0') ? undefined : value;
+}

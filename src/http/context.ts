@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Core } from '../core/index.ts';
+import type { Caller } from '../core/types.ts';
+
+export interface RequestContext {
+  readonly txId: string;
+  readonly log: Logger;
+  readonly clientIp: string;
+  /** The path exactly as sent, still percent-encoded; front ends decode the parts they own. */
+  readonly rawPath: string;
+  readonly query: URLSearchParams;
+  readonly core: Core;
+  /** Base URL clients reach this server at (config, or derived from the request's Host). */
+  readonly publicUrl: string;
+  readonly region: string;
+}
+
+export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>;
+
+/** The caller behind a request: a token holder (X-Auth-Token / X-Storage-Token) or anonymous. */
+export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
+  const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
+  if (token === undefined) return { kind: 'anonymous', ip: ctx.clientIp };
+  return ctx.core.identity.callerFromToken(token);
+}
+
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,69 @@
+/** One listener; dispatch by path prefix to a front end; the outermost catcher (Swift's catch_errors). */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Core } from '../core/index.ts';
+import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
+import { iamFrontEnd } from '../frontends/iam/handler.ts';
+import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
+import { newTransactionId } from '../lib/ids.ts';
+import type { FrontEnd, RequestContext } from './context.ts';
+
+export interface HttpOptions {
+  core: Core;
+  log: Logger;
+  publicUrl: string | null;
+  region: string;
+}
+
+export function frontEndFor(path: string): FrontEnd | null {
+  if (path === '/identity' || path.startsWith('/identity/')) return iamFrontEnd;
+  if (path === '/v1_ext' || path.startsWith('/v1_ext/')) return bucketExtFrontEnd;
+  if (path.startsWith('/v1/')) return swiftFrontEnd;
+  if (path === '/info') return swiftInfo;
+  return null;
+}
+
+export function createHttpServer(options: HttpOptions): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    void handleRequest(req, res, options);
+  });
+  return server;
+}
+
+async function handleRequest(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
+  const txId = newTransactionId();
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  const ctx: RequestContext = {
+    txId,
+    log: options.log.child({ txId }),
+    clientIp: req.socket.remoteAddress ?? '',
+    rawPath,
+    query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
+    core: options.core,
+    publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
+    region: options.region,
+  };
+  res.setHeader('X-Trans-Id', txId);
+  res.setHeader('X-Openstack-Request-Id', txId);
+  try {
+    const frontEnd = frontEndFor(rawPath);
+    if (!frontEnd) {
+      sendPlain(res, 404, 'Not Found');
+      return;
+    }
+    await frontEnd(req, res, ctx);
+  } catch (err) {
+    ctx.log.error({ err, method: req.method, path: rawPath }, 'unhandled error');
+    if (res.headersSent) res.destroy();
+    else sendPlain(res, 500, 'Internal Server Error');
+  } finally {
+    if (!req.complete && !req.destroyed && res.writableEnded) req.resume();
+  }
+}
+
+function sendPlain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,15 @@
+/** Opens the embedded stores in a data directory: SQLite metadata, filesystem blobs, the server key. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Core } from './core/index.ts';
+import { ServerKeys } from './core/server-keys.ts';
+import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
+import { SqliteMetaStore } from './store/meta/sqlite/sqlite-meta-store.ts';
+
+export async function openCore(dataDir: string, onBackgroundError: (err: unknown) => void): Promise<Core> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keys = await ServerKeys.load(dataDir);
+  const meta = new SqliteMetaStore(join(dataDir, 'meta.sqlite'));
+  const blobs = await FsBlobStore.open(dataDir);
+  return new Core(meta, blobs, keys, onBackgroundError);
+}

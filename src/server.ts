@@ -1,0 +1,89 @@
+/** `onggi server`: open the stores, make sure there is a credential, listen, sweep, shut down cleanly. */
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { loadConfig, type ConfigFlags } from './config.ts';
+import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import { createHttpServer } from './http/server.ts';
+import { openCore } from './open-stores.ts';
+
+const REAP_INTERVAL_MS = 10_000;
+
+export async function runServer(flags: ConfigFlags): Promise<void> {
+  const config = loadConfig(flags);
+  const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination(2));
+  const startedAt = Date.now();
+  const core = await openCore(config.dataDir, (err: unknown) => {
+    log.warn({ err }, 'background task failed');
+  });
+  const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
+  const boot = await bootstrap(core.meta, core.identity, root);
+
+  const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listenPort, config.listenHost, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
+  printBanner(endpoint, boot);
+
+  void core.sweep(startedAt).then(
+    (swept) => {
+      log.info(swept, 'swept leftovers of interrupted writes');
+    },
+    (err: unknown) => {
+      log.error({ err }, 'sweep failed');
+    },
+  );
+  const reaper = setInterval(() => {
+    core.objects.reapExpired().catch((err: unknown) => {
+      log.warn({ err }, 'expiry reaper failed');
+    });
+  }, REAP_INTERVAL_MS);
+  reaper.unref();
+
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    clearInterval(reaper);
+    server.close(() => {
+      void core.meta.close().then(() => process.exit(0));
+    });
+    // Keep-alive connections go as soon as they are idle; in-flight requests get up to 10 s to finish.
+    server.closeIdleConnections();
+    setInterval(() => {
+      server.closeIdleConnections();
+    }, 50).unref();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    shutdown('SIGINT');
+  });
+}
+
+function printBanner(endpoint: string, boot: BootstrapResult): void {
+  const lines = [
+    `Onggi listening on ${endpoint}`,
+    `  project (Swift account): ${boot.projectId} (${boot.projectName})`,
+    `  object API:  ${endpoint}/v1/${boot.projectId}`,
+    `  bucket API:  ${endpoint}/v1_ext/bucket`,
+    `  IAM:         ${endpoint}/identity/v3/auth/tokens`,
+  ];
+  if (boot.created) {
+    lines.push(
+      `  access key ID:     ${boot.created.accessKeyId}`,
+      `  secret access key: ${boot.created.secret}   (shown once; keep it)`,
+    );
+  } else if (boot.accessKeyId) {
+    lines.push(`  access key ID:     ${boot.accessKeyId} (secret as configured or shown at first start)`);
+  }
+  lines.push(
+    '  get a token:',
+    `    curl -si -X POST ${endpoint}/identity/v3/auth/tokens -H 'Content-Type: application/json' \\`,
+    `      -d '{"auth":{"identity":{"methods":["application_credential"],"application_credential":{"id":"<access key ID>","secret":"<secret access key>"}}}}'`,
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,124 @@
+/** Local-disk blobs: temp file, fsync, rename, fsync dir (Garage's pattern). Paths come from ids, never from keys. */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BlobMissingError, type BlobStore, type BlobWriteResult } from '../index.ts';
+
+const CHUNK = 64 * 1024;
+const SHARDS = 256;
+
+export class FsBlobStore implements BlobStore {
+  private readonly blobDir: string;
+  private readonly tempDir: string;
+
+  private constructor(root: string) {
+    this.blobDir = join(root, 'blobs');
+    this.tempDir = join(root, 'tmp');
+  }
+
+  static async open(root: string): Promise<FsBlobStore> {
+    const store = new FsBlobStore(root);
+    await mkdir(store.tempDir, { recursive: true });
+    const shards = Array.from({ length: SHARDS }, (_, i) => mkdir(store.shardDir(i), { recursive: true }));
+    await Promise.all(shards);
+    await fsyncDir(root);
+    await fsyncDir(store.blobDir);
+    return store;
+  }
+
+  async write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult> {
+    const blobId = randomBytes(16).toString('hex');
+    const tempPath = join(this.tempDir, `${blobId}.tmp`);
+    const handle = await open(tempPath, 'wx', 0o600);
+    let size = 0;
+    try {
+      for await (const chunk of source) {
+        let written = 0;
+        while (written < chunk.length) {
+          written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
+        }
+        size += chunk.length;
+      }
+      await handle.sync();
+      await handle.close();
+      const finalPath = this.pathOf(blobId);
+      await rename(tempPath, finalPath);
+      await fsyncDir(this.shardDirOf(blobId));
+      return { blobId, size };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async read(blobId: string, range?: { start: number; end: number }): Promise<Readable> {
+    const path = this.pathOf(blobId);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobMissingError(blobId);
+      throw err;
+    }
+    return handle.createReadStream({ highWaterMark: CHUNK, ...range });
+  }
+
+  async delete(blobId: string): Promise<void> {
+    await unlink(this.pathOf(blobId)).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  async sweep(isReferenced: (blobId: string) => Promise<boolean>, olderThan: number): Promise<{ temps: number; orphans: number }> {
+    let temps = 0;
+    for (const name of await readdir(this.tempDir)) {
+      const path = join(this.tempDir, name);
+      const info = await stat(path).catch(() => null);
+      if (info && info.mtimeMs < olderThan) {
+        await unlink(path).catch(() => undefined);
+        temps++;
+      }
+    }
+    let orphans = 0;
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const dir = this.shardDir(shard);
+      for (const blobId of await readdir(dir)) {
+        const info = await stat(join(dir, blobId)).catch(() => null);
+        if (!info || info.mtimeMs >= olderThan) continue;
+        if (!(await isReferenced(blobId))) {
+          await this.delete(blobId);
+          orphans++;
+        }
+      }
+    }
+    return { temps, orphans };
+  }
+
+  private shardDir(index: number): string {
+    return join(this.blobDir, index.toString(16).padStart(2, '0'));
+  }
+
+  private shardDirOf(blobId: string): string {
+    return join(this.blobDir, blobId.slice(0, 2));
+  }
+
+  private pathOf(blobId: string): string {
+    if (!/^[0-9a-f]{32}$/.test(blobId)) throw new Error(`invalid blob id ${blobId}`);
+    return join(this.shardDirOf(blobId), blobId);
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}

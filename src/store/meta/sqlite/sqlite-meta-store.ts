@@ -1,0 +1,381 @@
+/** SQLite metadata (better-sqlite3, WAL, synchronous=FULL: a commit is on disk before it returns). */
+import Database from 'better-sqlite3';
+import type { Role } from '../../../core/constraints.ts';
+import type { AccessKey, BlobEncryption, Bucket, Metadata, ObjectRecord, Project, RoleAssignment, User } from '../../../core/types.ts';
+import type { AccountTotals, BucketPatch, MetadataStore, ObjectPatch, PutCondition, PutResult, ScanRange } from '../index.ts';
+import { prefixUpperBound } from '../../../lib/key-order.ts';
+import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+
+type Row = Record<string, unknown>;
+
+export class SqliteMetaStore implements MetadataStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  // --- projects -------------------------------------------------------------------------------
+
+  async createProject(p: Project): Promise<void> {
+    this.run('INSERT INTO projects (id, name, created_at, meta) VALUES (?, ?, ?, ?)', p.id, p.name, p.createdAt, JSON.stringify(p.meta));
+  }
+  async getProject(id: string): Promise<Project | null> {
+    return mapOne(this.get('SELECT * FROM projects WHERE id = ?', id), toProject);
+  }
+  async getProjectByName(name: string): Promise<Project | null> {
+    return mapOne(this.get('SELECT * FROM projects WHERE name = ?', name), toProject);
+  }
+  async listProjects(): Promise<Project[]> {
+    return this.all('SELECT * FROM projects ORDER BY name').map(toProject);
+  }
+  async updateProjectMeta(id: string, meta: Metadata): Promise<void> {
+    this.run('UPDATE projects SET meta = ? WHERE id = ?', JSON.stringify(meta), id);
+  }
+  async deleteProject(id: string): Promise<boolean> {
+    return this.run('DELETE FROM projects WHERE id = ?', id) > 0;
+  }
+
+  // --- users, roles, keys ---------------------------------------------------------------------
+
+  async createUser(u: User): Promise<void> {
+    this.run('INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)', u.id, u.name, u.createdAt);
+  }
+  async getUser(id: string): Promise<User | null> {
+    return mapOne(this.get('SELECT * FROM users WHERE id = ?', id), toUser);
+  }
+  async getUserByName(name: string): Promise<User | null> {
+    return mapOne(this.get('SELECT * FROM users WHERE name = ?', name), toUser);
+  }
+  async listUsers(): Promise<User[]> {
+    return this.all('SELECT * FROM users ORDER BY name').map(toUser);
+  }
+  async deleteUser(id: string): Promise<boolean> {
+    return this.run('DELETE FROM users WHERE id = ?', id) > 0;
+  }
+
+  async setRole(a: RoleAssignment): Promise<void> {
+    this.run(
+      'INSERT INTO role_assignments (project_id, user_id, role) VALUES (?, ?, ?) ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role',
+      a.projectId,
+      a.userId,
+      a.role,
+    );
+  }
+  async getRole(projectId: string, userId: string): Promise<Role | null> {
+    const row = this.get('SELECT role FROM role_assignments WHERE project_id = ? AND user_id = ?', projectId, userId);
+    return row ? (row.role as Role) : null;
+  }
+  async listRoles(filter: { projectId?: string; userId?: string }): Promise<RoleAssignment[]> {
+    const rows = this.all(
+      'SELECT * FROM role_assignments WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR user_id = ?2) ORDER BY project_id, user_id',
+      filter.projectId ?? null,
+      filter.userId ?? null,
+    );
+    return rows.map((r) => ({ projectId: str(r.project_id), userId: str(r.user_id), role: r.role as Role }));
+  }
+  async removeRole(projectId: string, userId: string): Promise<boolean> {
+    return this.run('DELETE FROM role_assignments WHERE project_id = ? AND user_id = ?', projectId, userId) > 0;
+  }
+
+  async createAccessKey(k: AccessKey): Promise<void> {
+    this.run(
+      'INSERT INTO access_keys (id, name, user_id, project_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      k.id,
+      k.name,
+      k.userId,
+      k.projectId,
+      k.secretHash,
+      k.createdAt,
+      k.expiresAt,
+    );
+  }
+  async getAccessKey(id: string): Promise<AccessKey | null> {
+    return mapOne(this.get('SELECT * FROM access_keys WHERE id = ?', id), toAccessKey);
+  }
+  async getAccessKeyByName(userId: string, name: string): Promise<AccessKey | null> {
+    return mapOne(this.get('SELECT * FROM access_keys WHERE user_id = ? AND name = ?', userId, name), toAccessKey);
+  }
+  async listAccessKeys(filter: { projectId?: string; userId?: string }): Promise<AccessKey[]> {
+    const rows = this.all(
+      'SELECT * FROM access_keys WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR user_id = ?2) ORDER BY created_at',
+      filter.projectId ?? null,
+      filter.userId ?? null,
+    );
+    return rows.map(toAccessKey);
+  }
+  async deleteAccessKey(id: string): Promise<boolean> {
+    return this.run('DELETE FROM access_keys WHERE id = ?', id) > 0;
+  }
+
+  // --- buckets --------------------------------------------------------------------------------
+
+  async createBucket(b: Bucket): Promise<boolean> {
+    const changes = this.run(
+      `INSERT INTO buckets (name, project_id, type, created_at, updated_at, object_count, bytes, public_read, public_read_allow_ips, encryption, meta)
+       VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+      b.name,
+      b.projectId,
+      b.type,
+      b.createdAt,
+      b.updatedAt,
+      b.publicRead ? 1 : 0,
+      JSON.stringify(b.publicReadAllowIps),
+      b.encryption,
+      JSON.stringify(b.meta),
+    );
+    return changes > 0;
+  }
+  async getBucket(name: string): Promise<Bucket | null> {
+    return mapOne(this.get('SELECT * FROM buckets WHERE name = ?', name), toBucket);
+  }
+  async listBuckets(projectId: string, range: ScanRange): Promise<Bucket[]> {
+    const { sql, params } = rangeClause('name', range);
+    return this.all(`SELECT * FROM buckets WHERE project_id = ? AND ${sql}`, projectId, ...params).map(toBucket);
+  }
+  async updateBucket(name: string, patch: BucketPatch): Promise<Bucket | null> {
+    const tx = this.db.transaction(() => {
+      const current = mapOne(this.get('SELECT * FROM buckets WHERE name = ?', name), toBucket);
+      if (!current) return null;
+      const next: Bucket = { ...current, ...definedOnly(patch), updatedAt: Date.now() };
+      this.run(
+        'UPDATE buckets SET public_read = ?, public_read_allow_ips = ?, meta = ?, updated_at = ? WHERE name = ?',
+        next.publicRead ? 1 : 0,
+        JSON.stringify(next.publicReadAllowIps),
+        JSON.stringify(next.meta),
+        next.updatedAt,
+        name,
+      );
+      return next;
+    });
+    return tx.immediate();
+  }
+  async deleteBucket(name: string): Promise<'deleted' | 'not-empty' | 'missing'> {
+    const tx = this.db.transaction((): 'deleted' | 'not-empty' | 'missing' => {
+      if (!this.get('SELECT 1 FROM buckets WHERE name = ?', name)) return 'missing';
+      if (this.get('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1', name)) return 'not-empty';
+      this.run('DELETE FROM buckets WHERE name = ?', name);
+      return 'deleted';
+    });
+    return tx.immediate();
+  }
+
+  async accountTotals(projectId: string): Promise<AccountTotals> {
+    const row = this.get(
+      'SELECT COUNT(*) AS buckets, COALESCE(SUM(object_count), 0) AS objects, COALESCE(SUM(bytes), 0) AS bytes FROM buckets WHERE project_id = ?',
+      projectId,
+    );
+    return { buckets: num(row?.buckets), objects: num(row?.objects), bytes: num(row?.bytes) };
+  }
+
+  // --- objects --------------------------------------------------------------------------------
+
+  async getObject(bucket: string, key: string): Promise<ObjectRecord | null> {
+    return mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
+  }
+
+  async putObject(o: ObjectRecord, condition: PutCondition = {}): Promise<PutResult> {
+    const tx = this.db.transaction((): PutResult => {
+      if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
+      const previous = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key), toObject);
+      const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
+      if (condition.mustNotExist && live) return { ok: false, reason: 'exists' };
+      this.run(
+        `INSERT INTO objects (bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (bucket, key) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, etag = excluded.etag,
+           content_type = excluded.content_type, last_modified = excluded.last_modified, meta = excluded.meta,
+           headers = excluded.headers, delete_at = excluded.delete_at, encryption = excluded.encryption`,
+        o.bucket,
+        o.key,
+        o.blobId,
+        o.size,
+        o.etag,
+        o.contentType,
+        o.lastModified,
+        JSON.stringify(o.meta),
+        JSON.stringify(o.headers),
+        o.deleteAt,
+        o.encryption ? JSON.stringify(o.encryption) : null,
+      );
+      this.adjustBucketTotals(o.bucket, (previous ? 0 : 1), o.size - (previous?.size ?? 0));
+      return { ok: true, replaced: previous };
+    });
+    return tx.immediate();
+  }
+
+  async updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null> {
+    const tx = this.db.transaction(() => {
+      const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
+      if (!current) return null;
+      const next: ObjectRecord = { ...current, ...definedOnly(patch) };
+      this.run(
+        'UPDATE objects SET content_type = ?, meta = ?, headers = ?, delete_at = ? WHERE bucket = ? AND key = ?',
+        next.contentType,
+        JSON.stringify(next.meta),
+        JSON.stringify(next.headers),
+        next.deleteAt,
+        bucket,
+        key,
+      );
+      return next;
+    });
+    return tx.immediate();
+  }
+
+  async deleteObject(bucket: string, key: string, onlyBlobId?: string): Promise<ObjectRecord | null> {
+    const tx = this.db.transaction(() => {
+      const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
+      if (!current || (onlyBlobId !== undefined && current.blobId !== onlyBlobId)) return null;
+      this.run('DELETE FROM objects WHERE bucket = ? AND key = ?', bucket, key);
+      this.adjustBucketTotals(bucket, -1, -current.size);
+      return current;
+    });
+    return tx.immediate();
+  }
+
+  async scanObjects(bucket: string, range: ScanRange): Promise<ObjectRecord[]> {
+    const { sql, params } = rangeClause('key', range);
+    return this.all(`SELECT * FROM objects WHERE bucket = ? AND ${sql}`, bucket, ...params).map(toObject);
+  }
+
+  async listExpired(now: number, limit: number): Promise<ObjectRecord[]> {
+    return this.all('SELECT * FROM objects WHERE delete_at IS NOT NULL AND delete_at <= ? ORDER BY delete_at LIMIT ?', now, limit).map(toObject);
+  }
+
+  async isBlobReferenced(blobId: string): Promise<boolean> {
+    return this.get('SELECT 1 FROM objects WHERE blob_id = ? LIMIT 1', blobId) !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private adjustBucketTotals(bucket: string, objects: number, bytes: number): void {
+    this.run('UPDATE buckets SET object_count = object_count + ?, bytes = bytes + ?, updated_at = ? WHERE name = ?',
+      objects,
+      bytes,
+      Date.now(),
+      bucket,
+    );
+  }
+
+  private run(sql: string, ...params: unknown[]): number {
+    return this.db.prepare(sql).run(...params).changes;
+  }
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.db.prepare(sql).get(...params) as Row | undefined;
+  }
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.db.prepare(sql).all(...params) as Row[];
+  }
+}
+
+/** An ordered range over `column`: prefix, exclusive bounds, direction and limit. */
+function rangeClause(column: string, range: ScanRange): { sql: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (range.prefix) {
+    conditions.push(`${column} >= ?`);
+    params.push(range.prefix);
+    const upper = prefixUpperBound(range.prefix);
+    if (upper !== null) {
+      conditions.push(`${column} < ?`);
+      params.push(upper);
+    }
+  }
+  if (range.lower) {
+    conditions.push(`${column} ${range.lower.inclusive ? '>=' : '>'} ?`);
+    params.push(range.lower.key);
+  }
+  if (range.upper) {
+    conditions.push(`${column} ${range.upper.inclusive ? '<=' : '<'} ?`);
+    params.push(range.upper.key);
+  }
+  const where = conditions.length ? conditions.join(' AND ') : '1';
+  params.push(range.limit);
+  return { sql: `${where} ORDER BY ${column} ${range.reverse ? 'DESC' : 'ASC'} LIMIT ?`, params };
+}
+
+function isExpired(o: ObjectRecord, now: number): boolean {
+  return o.deleteAt !== null && o.deleteAt <= now;
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  const entries: [string, unknown][] = Object.entries(patch);
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function mapOne<T>(row: Row | undefined, map: (row: Row) => T): T | null {
+  return row ? map(row) : null;
+}
+
+function str(value: unknown): string {
+  return String(value);
+}
+
+function num(value: unknown): number {
+  return Number(value);
+}
+
+function json(value: unknown): unknown {
+  return JSON.parse(String(value));
+}
+
+function toProject(r: Row): Project {
+  return { id: str(r.id), name: str(r.name), createdAt: num(r.created_at), meta: json(r.meta) as Metadata };
+}
+
+function toUser(r: Row): User {
+  return { id: str(r.id), name: str(r.name), createdAt: num(r.created_at) };
+}
+
+function toAccessKey(r: Row): AccessKey {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    userId: str(r.user_id),
+    projectId: str(r.project_id),
+    secretHash: str(r.secret_hash),
+    createdAt: num(r.created_at),
+    expiresAt: r.expires_at === null ? null : num(r.expires_at),
+  };
+}
+
+function toBucket(r: Row): Bucket {
+  return {
+    name: str(r.name),
+    projectId: str(r.project_id),
+    type: str(r.type),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    objectCount: num(r.object_count),
+    bytes: num(r.bytes),
+    publicRead: r.public_read === 1,
+    publicReadAllowIps: json(r.public_read_allow_ips) as string[],
+    encryption: r.encryption === 'managed' ? 'managed' : null,
+    meta: json(r.meta) as Metadata,
+  };
+}
+
+function toObject(r: Row): ObjectRecord {
+  return {
+    bucket: str(r.bucket),
+    key: str(r.key),
+    blobId: str(r.blob_id),
+    size: num(r.size),
+    etag: str(r.etag),
+    contentType: str(r.content_type),
+    lastModified: num(r.last_modified),
+    meta: json(r.meta) as Metadata,
+    headers: json(r.headers) as Metadata,
+    deleteAt: r.delete_at === null ? null : num(r.delete_at),
+    encryption: r.encryption === null ? null : (json(r.encryption) as BlobEncryption),
+  };
+}

@@ -1,0 +1,127 @@
+/** Spawns a real Onggi server process on 127.0.0.1:0 with its own data directory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+export const ROOT_KEY_ID = 'test-root-key-id';
+export const ROOT_SECRET = 'test-root-secret-not-real';
+const projectRoot = join(import.meta.dirname, '..', '..');
+
+export interface RunningServer {
+  url: string;
+  dataDir: string;
+  process: ChildProcess;
+  /** Everything the server printed on stdout so far. */
+  output(): string;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for the exit. */
+  kill9(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse a data directory (e.g. to restart after a crash); a fresh temp dir otherwise. */
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** Leave ONGGI_ROOT_* unset, so the server generates and prints a key. */
+  noRootKey?: boolean;
+}
+
+export async function makeTempDir(prefix = 'onggi-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const dataDir = options.dataDir ?? (await makeTempDir());
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ONGGI_LISTEN: '127.0.0.1:0',
+    ONGGI_DATA_DIR: dataDir,
+    ONGGI_LOG_LEVEL: 'warn',
+    ...(options.noRootKey ? {} : { ONGGI_ROOT_ACCESS_KEY_ID: ROOT_KEY_ID, ONGGI_ROOT_SECRET_ACCESS_KEY: ROOT_SECRET }),
+    ...options.env,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'server'], {
+    cwd: projectRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit');
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not start in time\n${stdout}\n${stderr}`));
+    }, 30_000);
+    const check = (): void => {
+      const match = /Onggi listening on (http:\/\/\S+)/.exec(stdout);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server exited during start-up\n${stdout}\n${stderr}`));
+    });
+  });
+
+  const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    dataDir,
+    process: child,
+    output: () => stdout,
+    stop: () => waitExit('SIGTERM'),
+    kill9: () => waitExit('SIGKILL'),
+  };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export interface Session {
+  token: string;
+  projectId: string;
+  /** `${url}/v1/${projectId}` */
+  storageUrl: string;
+}
+
+/** Exchanges an access key for a token, the KakaoCloud way. */
+export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET): Promise<Session> {
+  const response = await fetch(`${url}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: { id, secret } } } }),
+  });
+  if (response.status !== 201) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  const token = response.headers.get('x-subject-token') ?? '';
+  const body = (await response.json()) as { token: { project: { id: string } } };
+  return { token, projectId: body.token.project.id, storageUrl: `${url}/v1/${body.token.project.id}` };
+}
+
+/** Runs `onggi admin …` against a data directory and returns its parsed --json output. */
+export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'admin', '--data-dir', dataDir, '--json', ...args], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`onggi admin ${args.join(' ')} failed (${String(code)}): ${stderr}`);
+  return JSON.parse(stdout) as unknown;
+}
