@@ -37,11 +37,13 @@ export function authorizeAccount(caller: Caller, action: Action, account: string
 
 /**
  * Bucket-level check. Anonymous callers learn nothing but 401, whether or not the bucket exists;
- * only an object read in a public bucket, from an allowed address, gets through.
+ * only an object read in a public bucket gets through (or 403 from an address its allow list excludes).
  */
 export function authorizeBucket(caller: Caller, action: Action, account: string, bucket: Bucket | null): Bucket {
   if (caller.kind === 'anonymous') {
-    if (action === 'object:read' && bucket?.projectId === account && bucket.publicRead && ipAllowed(bucket.publicReadAllowIps, caller.ip)) {
+    if (action === 'object:read' && bucket?.projectId === account && bucket.publicRead) {
+      // A public bucket is public anyway; saying that this address may not read it reveals nothing more.
+      if (!ipAllowed(bucket.publicReadAllowIps, caller.ip)) fail('AccessDenied', 'Your address may not read this bucket');
       return bucket;
     }
     fail('Unauthenticated', 'Authentication required');

@@ -26,7 +26,9 @@ export async function bootstrap(
 
   if (root) {
     const existing = await meta.getAccessKey(root.id);
-    if (existing) return { ...base, created: null, accessKeyId: existing.id };
+    if (existing && identity.secretMatches(existing, root.secret)) return { ...base, created: null, accessKeyId: existing.id };
+    // The configured secret is the source of truth: a changed secret replaces the stored key.
+    if (existing) await identity.deleteAccessKey(existing.id);
     await identity.createAccessKey(project.id, admin.id, { id: root.id, secret: root.secret, name: 'root' });
     return { ...base, created: null, accessKeyId: root.id };
   }

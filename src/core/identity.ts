@@ -186,6 +186,10 @@ export class Identity {
     return { key, secret };
   }
 
+  secretMatches(key: AccessKey, secret: string): boolean {
+    return this.keys.verifySecret(secret, key.secretHash);
+  }
+
   async deleteAccessKey(id: string): Promise<void> {
     if (!(await this.meta.deleteAccessKey(id))) fail('NoSuchAccessKey', `No access key ${id}`);
     this.keyStates.delete(id);

@@ -1,6 +1,6 @@
 /** The server key, kept in the data directory (0600); every secret the server needs derives from it. */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class ServerKeys {
@@ -22,7 +22,7 @@ export class ServerKeys {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       master = randomBytes(32);
-      await writeFile(path, master.toString('base64') + '\n', { mode: 0o600, flag: 'wx', flush: true });
+      await writeDurably(dataDir, 'server.key', master.toString('base64') + '\n');
     }
     await chmod(path, 0o600);
     if (master.length !== 32) throw new Error(`${path} does not hold a 32-byte key`);
@@ -58,6 +58,19 @@ export class ServerKeys {
     const decipher = createDecipheriv('aes-256-gcm', this.wrapKey, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+  }
+}
+
+/** Temp file, fsync, rename, fsync the directory: the key is either wholly there or not at all. */
+async function writeDurably(dir: string, name: string, content: string): Promise<void> {
+  const temp = join(dir, `${name}.tmp`);
+  await writeFile(temp, content, { mode: 0o600, flush: true });
+  await rename(temp, join(dir, name));
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

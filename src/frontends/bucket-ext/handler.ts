@@ -55,7 +55,8 @@ const aclSchema = z.object({
   name: z.string().optional(),
   acl: z.object({
     public: z.union([z.enum(PUBLIC_VALUES), z.boolean(), z.null()]).optional(),
-    public_read_allow_ip_list: z.array(z.string()).max(100).optional(),
+    // null clears the list, like [] (clients serialising "no list" as None/null).
+    public_read_allow_ip_list: z.array(z.string()).max(100).nullable().optional(),
   }),
 });
 
@@ -104,8 +105,9 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       if (route.pathName !== null && body.name !== undefined && body.name !== route.pathName) {
         throw new ApiError(400, 'InvalidArgument', 'The bucket name in the path and the body differ');
       }
-      const encrypted = body.encryption_configuration !== undefined ? body.encryption_configuration !== null : body.use_encryption === true;
-      const bucket = await buckets.create(caller, account, { name, type: body.type, encryption: encrypted ? 'managed' : null });
+      // use_encryption is ignored when an encryption_configuration is given; a null one counts as not given.
+      const encrypted = body.encryption_configuration != null || body.use_encryption === true;
+      const bucket = await buckets.create(caller, account, { name, type: bucketType(body.type), encryption: encrypted ? 'managed' : null });
       sendJson(res, 201, bucketJson(bucket));
       return;
     }
@@ -136,7 +138,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       const publicValue = body.acl.public;
       const bucket = await buckets.setAccessControl(caller, account, route.name, {
         publicRead: publicValue === undefined ? undefined : publicValue === 'read-only' || publicValue === true,
-        publicReadAllowIps: body.acl.public_read_allow_ip_list,
+        publicReadAllowIps: body.acl.public_read_allow_ip_list === null ? [] : body.acl.public_read_allow_ip_list,
       });
       sendJson(res, 200, bucketJson(bucket));
       return;
@@ -179,8 +181,13 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
   return readJson(req);
 }
 
+/** Kakao i Cloud's legacy default type `hot` is today's STANDARD; anything else goes to the core's check. */
+function bucketType(type: string | undefined): string | undefined {
+  return type?.toLowerCase() === 'hot' ? 'STANDARD' : type;
+}
+
 function parseLimit(value: string | null): number {
-  if (value === null) return BUCKET_LIST_LIMIT;
+  if (value === null || value === '') return BUCKET_LIST_LIMIT;
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1) throw new ApiError(400, 'InvalidArgument', 'limit must be a positive integer');
   return Math.min(limit, BUCKET_LIST_LIMIT);

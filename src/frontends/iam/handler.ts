@@ -10,15 +10,17 @@ type Route =
   | { op: 'IssueToken' }
   | { op: 'ValidateToken'; head: boolean }
   | { op: 'RevokeToken' }
-  | { op: 'Versions' }
-  | { op: 'Version' }
+  | { op: 'Versions'; head: boolean }
+  | { op: 'Version'; head: boolean }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
 export function routeIam(method: string, path: string): Route {
   const trimmed = path.replace(/\/+$/, '');
-  if (trimmed === '/identity') return method === 'GET' ? { op: 'Versions' } : { op: 'MethodNotAllowed' };
-  if (trimmed === '/identity/v3') return method === 'GET' ? { op: 'Version' } : { op: 'MethodNotAllowed' };
+  // Keystone answers HEAD wherever it answers GET; discovery clients probe with either.
+  const read = method === 'GET' || method === 'HEAD';
+  if (trimmed === '/identity') return read ? { op: 'Versions', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
+  if (trimmed === '/identity/v3') return read ? { op: 'Version', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
   if (trimmed !== '/identity/v3/auth/tokens') return { op: 'NotFound' };
   switch (method) {
     case 'POST':
@@ -110,10 +112,10 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       await validateSubject(req, ctx);
       throw new KeystoneError(403, 'Tokens expire on their own; revoke the access key to end them early.');
     case 'Versions':
-      sendJson(res, 300, { versions: { values: [versionEntry(ctx)] } });
+      sendJson(res, 300, { versions: { values: [versionEntry(ctx)] } }, route.head);
       return;
     case 'Version':
-      sendJson(res, 200, { version: versionEntry(ctx) });
+      sendJson(res, 200, { version: versionEntry(ctx) }, route.head);
       return;
     case 'NotFound':
       throw new KeystoneError(404, 'The resource could not be found.');
@@ -192,8 +194,9 @@ function toKeystoneError(err: unknown): KeystoneError {
   throw err;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** With `headOnly`, the same status and headers (Content-Length included) and no body, as HEAD wants. */
+function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  res.end(headOnly ? undefined : text);
 }

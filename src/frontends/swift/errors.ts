@@ -72,6 +72,7 @@ export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boo
     body = `<html><h1>${canned.title}</h1><p>${canned.explanation}</p></html>`;
   }
   if (status === 304) body = '';
-  res.writeHead(status, { ...extraHeaders, 'Content-Type': type, 'Content-Length': isHead ? 0 : Buffer.byteLength(body) });
-  res.end(isHead ? undefined : body);
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { ...extraHeaders, 'Content-Type': type, 'Content-Length': isHead ? 0 : bytes.length });
+  res.end(isHead ? undefined : bytes);
 }

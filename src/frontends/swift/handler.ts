@@ -194,10 +194,9 @@ function containerHeaders(bucket: Bucket): Record<string, string | number> {
 function listOptions(query: URLSearchParams): ListOptions {
   const limitText = query.get('limit');
   let limit = LISTING_LIMIT;
-  if (limitText !== null && limitText !== '') {
-    if (!/^-?\d+$/.test(limitText)) fail('InvalidArgument', 'limit must be an integer');
+  // As Swift's container and account servers do: a limit that is not all digits is ignored.
+  if (limitText !== null && /^\d+$/.test(limitText)) {
     limit = Number(limitText);
-    if (limit < 0) fail('ListingLimitExceeded', 'Value of limit must be a positive integer');
     checkListingLimit(limit);
   }
   const delimiter = query.get('delimiter') ?? '';
@@ -235,7 +234,7 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
     expectedMd5: etag === undefined ? undefined : unquote(etag.trim()),
     ifNoneMatchAny: ifNoneMatch !== undefined,
   });
-  sendEmpty(x.res, 201, { ETag: `"${record.etag}"`, 'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '', 'Content-Type': 'text/html; charset=UTF-8' });
+  sendEmpty(x.res, 201, { ETag: record.etag, 'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '', 'Content-Type': 'text/html; charset=UTF-8' });
 }
 
 async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
@@ -283,7 +282,7 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
   if (route.via === 'COPY') {
     from = refOf(route);
     const destination = headerValue(req, 'destination');
-    if (!destination) fail('InvalidArgument', 'Destination header required');
+    if (!destination) fail('PreconditionFailed', 'Destination header required');
     to = { account: accountHeader(req, 'destination-account') ?? route.account, ...containerAndObject(destination, 'Destination') };
   } else {
     if ((declaredLength(req) ?? 0) > 0) fail('InvalidArgument', 'Copy requests require a zero byte body');
@@ -300,7 +299,7 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     deleteAt: attributes.deleteAt,
   });
   sendEmpty(x.res, 201, {
-    ETag: `"${record.etag}"`,
+    ETag: record.etag,
     'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '',
     'X-Copied-From': `${encodeURIComponent(from.bucket)}/${encodeURIComponent(from.key).replace(/%2F/g, '/')}`,
     'X-Copied-From-Account': encodeURIComponent(from.account),
@@ -364,7 +363,8 @@ function containerAndObject(value: string, header: string): { bucket: string; ke
   const slash = path.indexOf('/');
   const bucket = slash > 0 ? decode(path.slice(0, slash)) : undefined;
   const key = slash > 0 ? decode(path.slice(slash + 1)) : undefined;
-  if (!bucket || !key) fail('InvalidArgument', `${header} header must be of the form <container name>/<object name>`);
+  // Swift answers a malformed Destination / X-Copy-From with 412, not 400.
+  if (!bucket || !key) fail('PreconditionFailed', `${header} header must be of the form <container name>/<object name>`);
   return { bucket, key };
 }
 
@@ -411,8 +411,10 @@ function sendEmpty(res: ServerResponse, status: number, headers: Record<string, 
 }
 
 function sendBody(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
-  res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  // A Buffer, not a string: Node would otherwise encode the (latin1) header block together with the body as UTF-8.
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
+  res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
 function noContent(res: ServerResponse): void {

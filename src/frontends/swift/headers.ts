@@ -52,7 +52,7 @@ export function metadataHeaders(meta: Metadata, prefix: string): Record<string, 
 export function objectHeaders(record: ObjectRecord): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Content-Type': record.contentType,
-    ETag: `"${record.etag}"`,
+    ETag: record.etag,
     'Last-Modified': new Date(lastModifiedSeconds(record) * 1000).toUTCString(),
     'X-Timestamp': swiftTimestamp(record.lastModified),
     'Accept-Ranges': 'bytes',

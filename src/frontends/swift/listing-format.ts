@@ -1,6 +1,5 @@
 /** Swift listings in plain text, JSON or XML, chosen by `format` or the Accept header. */
 import type { IncomingMessage } from 'node:http';
-import XMLBuilder from 'fast-xml-builder';
 import type { ListEntry } from '../../core/listing.ts';
 import type { Bucket, ObjectRecord } from '../../core/types.ts';
 import { listingTime } from './headers.ts';
@@ -13,8 +12,6 @@ export const CONTENT_TYPES: Record<ListingFormat, string> = {
   xml: 'application/xml; charset=utf-8',
 };
 
-const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: false });
-
 export function listingFormat(req: IncomingMessage, query: URLSearchParams): ListingFormat {
   const format = query.get('format')?.toLowerCase();
   if (format === 'json' || format === 'xml' || format === 'plain') return format;
@@ -26,35 +23,55 @@ export function listingFormat(req: IncomingMessage, query: URLSearchParams): Lis
 
 export function renderObjectListing(format: ListingFormat, container: string, entries: ListEntry<ObjectRecord>[]): string {
   if (format === 'plain') return entries.map((e) => `${e.kind === 'item' ? e.item.key : e.prefix}\n`).join('');
-  const items = entries.map((e) =>
-    e.kind === 'prefix'
-      ? { subdir: e.prefix }
-      : {
-          name: e.item.key,
-          hash: e.item.etag,
-          bytes: e.item.size,
-          content_type: e.item.contentType,
-          last_modified: listingTime(e.item.lastModified),
-        },
-  );
-  if (format === 'json') return JSON.stringify(items);
-  const objects = items.filter((i) => !('subdir' in i));
-  const subdirs = items.flatMap((i) => ('subdir' in i ? [{ '@name': i.subdir, name: i.subdir }] : []));
-  return xmlDocument({ container: { '@name': container, object: objects, subdir: subdirs } });
+  if (format === 'json') {
+    return JSON.stringify(
+      entries.map((e) =>
+        e.kind === 'prefix'
+          ? { subdir: e.prefix }
+          : { name: e.item.key, hash: e.item.etag, bytes: e.item.size, content_type: e.item.contentType, last_modified: listingTime(e.item.lastModified) },
+      ),
+    );
+  }
+  // Swift's XML keeps the listing order, objects and subdirs interleaved.
+  const body = entries
+    .map((e) =>
+      e.kind === 'prefix'
+        ? subdirXml(e.prefix)
+        : `<object>${xmlFields({ name: e.item.key, hash: e.item.etag, bytes: e.item.size, content_type: e.item.contentType, last_modified: listingTime(e.item.lastModified) })}</object>`,
+    )
+    .join('');
+  return xmlDocument('container', container, body);
 }
 
 export function renderContainerListing(format: ListingFormat, account: string, entries: ListEntry<Bucket>[]): string {
   if (format === 'plain') return entries.map((e) => `${e.kind === 'item' ? e.item.name : e.prefix}\n`).join('');
-  const items = entries.map((e) =>
-    e.kind === 'prefix'
-      ? { subdir: e.prefix }
-      : { name: e.item.name, count: e.item.objectCount, bytes: e.item.bytes, last_modified: listingTime(e.item.updatedAt) },
-  );
-  if (format === 'json') return JSON.stringify(items);
-  const containers = items.filter((i) => !('subdir' in i));
-  return xmlDocument({ account: { '@name': account, container: containers } });
+  const fields = (bucket: Bucket): Record<string, string | number> => ({
+    name: bucket.name,
+    count: bucket.objectCount,
+    bytes: bucket.bytes,
+    last_modified: listingTime(bucket.updatedAt),
+  });
+  if (format === 'json') return JSON.stringify(entries.map((e) => (e.kind === 'prefix' ? { subdir: e.prefix } : fields(e.item))));
+  const body = entries.map((e) => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<container>${xmlFields(fields(e.item))}</container>`)).join('');
+  return xmlDocument('account', account, body);
 }
 
-function xmlDocument(body: unknown): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build(body)}`;
+function subdirXml(name: string): string {
+  return `<subdir name="${escapeXml(name)}"><name>${escapeXml(name)}</name></subdir>`;
+}
+
+function xmlFields(fields: Record<string, string | number>): string {
+  return Object.entries(fields)
+    .map(([name, value]) => `<${name}>${escapeXml(String(value))}</${name}>`)
+    .join('');
+}
+
+function xmlDocument(root: 'container' | 'account', name: string, body: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} name="${escapeXml(name)}">${body}</${root}>`;
+}
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+export function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 }

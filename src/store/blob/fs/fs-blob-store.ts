@@ -7,6 +7,7 @@ import { BlobMissingError, type BlobStore, type BlobWriteResult } from '../index
 
 const CHUNK = 64 * 1024;
 const SHARDS = 256;
+const BLOB_ID = /^[0-9a-f]{32}$/;
 
 export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
@@ -85,6 +86,8 @@ export class FsBlobStore implements BlobStore {
     for (let shard = 0; shard < SHARDS; shard++) {
       const dir = this.shardDir(shard);
       for (const blobId of await readdir(dir)) {
+        // Only names this store could have written; a stray file must not abort the whole sweep.
+        if (!BLOB_ID.test(blobId) || !blobId.startsWith(dir.slice(-2))) continue;
         const info = await stat(join(dir, blobId)).catch(() => null);
         if (!info || info.mtimeMs >= olderThan) continue;
         if (!(await isReferenced(blobId))) {
@@ -105,7 +108,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private pathOf(blobId: string): string {
-    if (!/^[0-9a-f]{32}$/.test(blobId)) throw new Error(`invalid blob id ${blobId}`);
+    if (!BLOB_ID.test(blobId)) throw new Error(`invalid blob id ${blobId}`);
     return join(this.shardDirOf(blobId), blobId);
   }
 }

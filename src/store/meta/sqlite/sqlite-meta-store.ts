@@ -73,11 +73,8 @@ export class SqliteMetaStore implements MetadataStore {
     return row ? (row.role as Role) : null;
   }
   async listRoles(filter: { projectId?: string; userId?: string }): Promise<RoleAssignment[]> {
-    const rows = this.all(
-      'SELECT * FROM role_assignments WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR user_id = ?2) ORDER BY project_id, user_id',
-      filter.projectId ?? null,
-      filter.userId ?? null,
-    );
+    const { sql, params } = filterClause(filter);
+    const rows = this.all(`SELECT * FROM role_assignments WHERE ${sql} ORDER BY project_id, user_id`, ...params);
     return rows.map((r) => ({ projectId: str(r.project_id), userId: str(r.user_id), role: r.role as Role }));
   }
   async removeRole(projectId: string, userId: string): Promise<boolean> {
@@ -103,11 +100,8 @@ export class SqliteMetaStore implements MetadataStore {
     return mapOne(this.get('SELECT * FROM access_keys WHERE user_id = ? AND name = ?', userId, name), toAccessKey);
   }
   async listAccessKeys(filter: { projectId?: string; userId?: string }): Promise<AccessKey[]> {
-    const rows = this.all(
-      'SELECT * FROM access_keys WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR user_id = ?2) ORDER BY created_at',
-      filter.projectId ?? null,
-      filter.userId ?? null,
-    );
+    const { sql, params } = filterClause(filter);
+    const rows = this.all(`SELECT * FROM access_keys WHERE ${sql} ORDER BY created_at, id`, ...params);
     return rows.map(toAccessKey);
   }
   async deleteAccessKey(id: string): Promise<boolean> {
@@ -181,33 +175,39 @@ export class SqliteMetaStore implements MetadataStore {
   }
 
   async putObject(o: ObjectRecord, condition: PutCondition = {}): Promise<PutResult> {
-    const tx = this.db.transaction((): PutResult => {
-      if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
-      const previous = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key), toObject);
-      const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
-      if (condition.mustNotExist && live) return { ok: false, reason: 'exists' };
-      this.run(
-        `INSERT INTO objects (bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (bucket, key) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, etag = excluded.etag,
-           content_type = excluded.content_type, last_modified = excluded.last_modified, meta = excluded.meta,
-           headers = excluded.headers, delete_at = excluded.delete_at, encryption = excluded.encryption`,
-        o.bucket,
-        o.key,
-        o.blobId,
-        o.size,
-        o.etag,
-        o.contentType,
-        o.lastModified,
-        JSON.stringify(o.meta),
-        JSON.stringify(o.headers),
-        o.deleteAt,
-        o.encryption ? JSON.stringify(o.encryption) : null,
-      );
-      this.adjustBucketTotals(o.bucket, (previous ? 0 : 1), o.size - (previous?.size ?? 0));
-      return { ok: true, replaced: previous };
-    });
-    return tx.immediate();
+    return this.db.transaction(() => this.putOne(o, condition)).immediate();
+  }
+
+  /** Bulk load (bench seeding, imports): every record in one transaction; SQLite-only, not in the interface. */
+  async putObjects(records: readonly ObjectRecord[]): Promise<PutResult[]> {
+    return this.db.transaction(() => records.map((o) => this.putOne(o, {}))).immediate();
+  }
+
+  private putOne(o: ObjectRecord, condition: PutCondition): PutResult {
+    if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
+    const previous = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key), toObject);
+    const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
+    if (condition.mustNotExist && live) return { ok: false, reason: 'exists' };
+    this.run(
+      `INSERT INTO objects (bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bucket, key) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, etag = excluded.etag,
+         content_type = excluded.content_type, last_modified = excluded.last_modified, meta = excluded.meta,
+         headers = excluded.headers, delete_at = excluded.delete_at, encryption = excluded.encryption`,
+      o.bucket,
+      o.key,
+      o.blobId,
+      o.size,
+      o.etag,
+      o.contentType,
+      o.lastModified,
+      JSON.stringify(o.meta),
+      JSON.stringify(o.headers),
+      o.deleteAt,
+      o.encryption ? JSON.stringify(o.encryption) : null,
+    );
+    this.adjustBucketTotals(o.bucket, previous ? 0 : 1, o.size - (previous?.size ?? 0));
+    return { ok: true, replaced: previous };
   }
 
   async updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null> {
@@ -275,6 +275,24 @@ export class SqliteMetaStore implements MetadataStore {
   private all(sql: string, ...params: unknown[]): Row[] {
     return this.db.prepare(sql).all(...params) as Row[];
   }
+}
+
+/**
+ * `project_id = ? AND user_id = ?` for the filters given. (Numbered `?1` placeholders reused twice make
+ * better-sqlite3 reject the call with "Too many parameter values", so the clause is built instead.)
+ */
+function filterClause(filter: { projectId?: string | undefined; userId?: string | undefined }): { sql: string; params: string[] } {
+  const conditions: string[] = [];
+  const params: string[] = [];
+  if (filter.projectId !== undefined) {
+    conditions.push('project_id = ?');
+    params.push(filter.projectId);
+  }
+  if (filter.userId !== undefined) {
+    conditions.push('user_id = ?');
+    params.push(filter.userId);
+  }
+  return { sql: conditions.length ? conditions.join(' AND ') : '1 = 1', params };
 }
 
 /** An ordered range over `column`: prefix, exclusive bounds, direction and limit. */

@@ -1,0 +1,67 @@
+/** A closed-loop load generator on undici: N workers, each sending its next request as soon as the last one ends. */
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import { Recorder, type Figures } from './stats.ts';
+
+export interface Target {
+  name: string;
+  origin: string;
+  /** Path of an object key in the bench bucket. */
+  objectPath(key: string): string;
+  /** Path of a listing of `bucket` (null when the target cannot list). */
+  listingPath(bucket: string, query: string): string | null;
+  headers: Record<string, string>;
+}
+
+export interface Operation {
+  method: 'GET' | 'PUT' | 'HEAD' | 'DELETE';
+  path: string;
+  body?: Buffer | AsyncIterable<Buffer> | undefined;
+  /** Bytes this operation moves (request or response payload), for MB/s. */
+  bytes: number;
+  headers?: Record<string, string>;
+}
+
+export interface LoadSpec {
+  concurrency: number;
+  /** Stop after this long, or after `maxOps` operations, whichever comes first. */
+  durationMs: number;
+  maxOps?: number;
+  /** The next operation for a worker, or null when there is nothing left to do. */
+  next: (index: number) => Operation | null;
+}
+
+export async function runLoad(target: Target, spec: LoadSpec): Promise<Figures> {
+  const pool = new Pool(target.origin, { connections: spec.concurrency, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
+  const recorder = new Recorder();
+  const started = performance.now();
+  const deadline = started + spec.durationMs;
+  let issued = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (performance.now() >= deadline || (spec.maxOps !== undefined && issued >= spec.maxOps)) return;
+      const op = spec.next(issued++);
+      if (!op) return;
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({
+          origin: target.origin,
+          path: op.path,
+          method: op.method,
+          headers: { ...target.headers, ...op.headers, ...(Buffer.isBuffer(op.body) ? { 'content-length': String(op.body.length) } : {}) },
+          body: op.body === undefined || Buffer.isBuffer(op.body) ? (op.body ?? null) : Readable.from(op.body),
+        });
+        let received = 0;
+        for await (const chunk of res.body) received += (chunk as Buffer).length;
+        if (res.statusCode >= 300 || (op.method === 'GET' && received !== op.bytes && op.bytes > 0)) recorder.errors++;
+        else recorder.record(performance.now() - t0, op.bytes);
+      } catch {
+        recorder.errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return recorder.figures(seconds);
+}

@@ -1,0 +1,364 @@
+/**
+ * Crash durability: uploads run concurrently, the server is SIGKILLed mid-flight, and after a restart on the
+ * same data directory every acknowledged object must read back byte-exact, nothing partial may be visible,
+ * the container totals must match the listing, and the start-up sweep must clear leftovers.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+
+const BUCKET = 'durability';
+const ROUNDS = 3;
+const UPLOADS_PER_ROUND = 60;
+const SLOW_UPLOADS = 4;
+const MAX_SIZE = 2 * 1024 * 1024;
+
+interface Version {
+  md5: string;
+  size: number;
+}
+
+/** What may be visible under a key: versions acknowledged in order, and versions sent but not acknowledged. */
+interface KeyHistory {
+  acked: Version[];
+  unacked: Version[];
+}
+
+function md5(data: Uint8Array): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+function objectPath(session: Session, key: string): URL {
+  return new URL(`${session.storageUrl}/${BUCKET}/${encodeURIComponent(key)}`);
+}
+
+function putRaw(agent: Agent, session: Session, key: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(objectPath(session, key), {
+      method: 'PUT',
+      agent,
+      headers: { 'X-Auth-Token': session.token, 'Content-Length': body.length, 'Content-Type': 'application/octet-stream' },
+    });
+    req.on('response', (res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    // Several writes so the body really streams in pieces.
+    const piece = 256 * 1024;
+    for (let offset = 0; offset < body.length; offset += piece) req.write(body.subarray(offset, offset + piece));
+    req.end();
+  });
+}
+
+/** Sends half of the body and then stalls forever; the promise settles only when the connection dies. */
+function putHalf(agent: Agent, session: Session, key: string, body: Buffer): { sent: Promise<void>; done: Promise<number | Error> } {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const done = new Promise<number | Error>((resolve) => {
+    const req = request(objectPath(session, key), {
+      method: 'PUT',
+      agent,
+      headers: { 'X-Auth-Token': session.token, 'Content-Length': body.length },
+    });
+    req.on('response', (res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', resolve);
+    req.write(body.subarray(0, body.length >> 1), () => {
+      markSent();
+    });
+  });
+  return { sent, done };
+}
+
+interface ListedObject {
+  name: string;
+  hash: string;
+  bytes: number;
+}
+
+async function listAll(session: Session): Promise<ListedObject[]> {
+  const all: ListedObject[] = [];
+  let marker = '';
+  for (;;) {
+    const url = `${session.storageUrl}/${BUCKET}?format=json&limit=1000&marker=${encodeURIComponent(marker)}`;
+    const response = await fetch(url, { headers: { 'X-Auth-Token': session.token } });
+    assert.equal(response.status, 200);
+    const page = (await response.json()) as ListedObject[];
+    all.push(...page);
+    const last = page[page.length - 1];
+    if (page.length < 1000 || !last) return all;
+    marker = last.name;
+  }
+}
+
+async function getBytes(session: Session, key: string): Promise<{ status: number; body: Buffer }> {
+  const response = await fetch(objectPath(session, key), { headers: { 'X-Auth-Token': session.token } });
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function blobFiles(dataDir: string): Promise<string[]> {
+  const root = join(dataDir, 'blobs');
+  const shards = await readdir(root);
+  const files = await Promise.all(shards.map(async (shard) => readdir(join(root, shard))));
+  return files.flat();
+}
+
+async function verify(
+  server: RunningServer,
+  session: Session,
+  history: Map<string, KeyHistory>,
+  round: number,
+): Promise<Map<string, ListedObject>> {
+  const listed = await listAll(session);
+  const byName = new Map(listed.map((entry) => [entry.name, entry]));
+  assert.equal(byName.size, listed.length, 'listing has duplicates');
+
+  for (const entry of listed) {
+    const known = history.get(entry.name);
+    assert.ok(known, `round ${round}: unknown object ${entry.name} is listed`);
+    const lastAcked = known.acked[known.acked.length - 1];
+    // Visible: the last acknowledged version, or an unacknowledged one (sent later) that committed in full.
+    const allowed = [...(lastAcked ? [lastAcked] : []), ...known.unacked];
+    const match = allowed.find((v) => v.md5 === entry.hash && v.size === entry.bytes);
+    assert.ok(match, `round ${round}: ${entry.name} is listed with ${entry.hash}/${entry.bytes}, none of the complete versions`);
+  }
+  for (const [key, known] of history) {
+    if (known.acked.length > 0) assert.ok(byName.has(key), `round ${round}: acknowledged ${key} is not listed`);
+  }
+
+  // Every listed object reads back byte-exact; every unlisted one is a clean 404.
+  const keys = [...history.keys()];
+  for (let i = 0; i < keys.length; i += 8) {
+    await Promise.all(
+      keys.slice(i, i + 8).map(async (key) => {
+        const { status, body } = await getBytes(session, key);
+        const entry = byName.get(key);
+        if (!entry) {
+          assert.equal(status, 404, `round ${round}: unlisted ${key} answered ${status}`);
+          return;
+        }
+        assert.equal(status, 200, `round ${round}: listed ${key} answered ${status}`);
+        assert.equal(body.length, entry.bytes, `round ${round}: ${key} length`);
+        assert.equal(md5(body), entry.hash, `round ${round}: ${key} content`);
+      }),
+    );
+  }
+
+  const head = await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'HEAD', headers: { 'X-Auth-Token': session.token } });
+  assert.equal(head.status, 204);
+  assert.equal(Number(head.headers.get('x-container-object-count')), listed.length, `round ${round}: object count`);
+  assert.equal(
+    Number(head.headers.get('x-container-bytes-used')),
+    listed.reduce((sum, entry) => sum + entry.bytes, 0),
+    `round ${round}: bytes used`,
+  );
+
+  // The start-up sweep empties tmp/ and removes blobs that no committed object points at.
+  await pollUntil('tmp/ to be swept', async () => (await readdir(join(server.dataDir, 'tmp'))).length === 0);
+  await pollUntil('orphan blobs to be swept', async () => (await blobFiles(server.dataDir)).length === listed.length);
+  return byName;
+}
+
+test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { timeout: 240_000 }, async (t) => {
+  let server = await startServer();
+  const dataDir = server.dataDir;
+  const history = new Map<string, KeyHistory>();
+  try {
+    let session = await login(server.url);
+    assert.equal((await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'PUT', headers: { 'X-Auth-Token': session.token } })).status, 201);
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+      const remember = (key: string): KeyHistory => {
+        const known = history.get(key) ?? { acked: [], unacked: [] };
+        history.set(key, known);
+        return known;
+      };
+
+      // Slow uploads first: half a body each, so their temp files are certainly mid-write at the kill.
+      const slow = Array.from({ length: SLOW_UPLOADS }, (_, i) => {
+        const body = randomBytes(256 * 1024 + randomInt(512 * 1024));
+        const key = `r${round}/slow-${i}`;
+        remember(key).unacked.push({ md5: md5(body), size: body.length });
+        return putHalf(agent, session, key, body);
+      });
+      await Promise.all(slow.map((s) => s.sent));
+      await pollUntil('slow uploads to reach tmp/', async () => (await readdir(join(dataDir, 'tmp'))).length >= SLOW_UPLOADS);
+
+      // Fresh keys, plus overwrites of objects acknowledged in earlier rounds.
+      // Each key is written at most once per round, so "the last acknowledged version" is well defined.
+      const earlier = [...history.entries()]
+        .filter(([, h]) => h.acked.length > 0)
+        .map(([key]) => key)
+        .sort(() => Math.random() - 0.5)
+        .slice(0, 6);
+      const jobs = Array.from({ length: UPLOADS_PER_ROUND }, (_, i) => {
+        const overwrite = earlier[i];
+        const key = overwrite ?? `r${round}/obj-${String(i).padStart(3, '0')}`;
+        const size = i === 0 ? 0 : i === 1 ? 1 : randomInt(MAX_SIZE + 1);
+        return { key, body: randomBytes(size) };
+      });
+      const killAfter = Math.max(1, Math.floor(UPLOADS_PER_ROUND * (0.2 + Math.random() * 0.4)));
+      let acked = 0;
+      const kill: { done: Promise<void> | null } = { done: null };
+      const current = server;
+      const outcomes = await Promise.all(
+        jobs.map(async ({ key, body }) => {
+          const version = { md5: md5(body), size: body.length };
+          const known = remember(key);
+          try {
+            const status = await putRaw(agent, session, key, body);
+            if (status === 201) {
+              known.acked.push(version);
+              acked++;
+              if (acked === killAfter) kill.done = current.kill9();
+            } else {
+              known.unacked.push(version);
+            }
+            return status;
+          } catch {
+            known.unacked.push(version);
+            return 'error';
+          }
+        }),
+      );
+      await (kill.done ?? current.kill9());
+      await Promise.all(slow.map((s) => s.done));
+      agent.destroy();
+
+      const errors = outcomes.filter((o) => o === 'error').length;
+      const otherStatuses = outcomes.filter((o) => o !== 'error' && o !== 201);
+      assert.deepEqual(otherStatuses, [], `round ${round}: unexpected statuses before the kill`);
+      assert.ok(errors > 0, `round ${round}: the kill came after every upload finished (acked ${acked})`);
+
+      server = await startServer({ dataDir });
+      session = await login(server.url);
+      const visible = await verify(server, session, history, round);
+      const committedUnacked = [...history].filter(([key, h]) => {
+        const entry = visible.get(key);
+        return entry !== undefined && h.unacked.some((v) => v.md5 === entry.hash) && h.acked.at(-1)?.md5 !== entry.hash;
+      }).length;
+      t.diagnostic(
+        `round ${round}: ${acked} acknowledged, ${errors} cut off by the kill, ${visible.size} visible after restart ` +
+          `(${committedUnacked} committed but never acknowledged)`,
+      );
+      // What is visible now is the state later rounds build on; versions that did not survive never may.
+      for (const [key, known] of history) {
+        const entry = visible.get(key);
+        known.acked = entry ? [{ md5: entry.hash, size: entry.bytes }] : [];
+        known.unacked = [];
+      }
+    }
+  } finally {
+    await server.stop();
+    await removeDir(dataDir);
+  }
+});
+
+test('an overwritten object always reads as one whole version, never a mix or a 404', { timeout: 120_000 }, async () => {
+  const server = await startServer();
+  try {
+    const session = await login(server.url);
+    const headers = { 'X-Auth-Token': session.token };
+    assert.equal((await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'PUT', headers })).status, 201);
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const bodies = [randomBytes(1024 * 1024), randomBytes(1024 * 1024)] as const;
+    const sums = bodies.map(md5);
+    assert.equal(await putRaw(agent, session, 'flip', bodies[0]), 201);
+
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      try {
+        for (let i = 1; i <= 40; i++) {
+          assert.equal(await putRaw(agent, session, 'flip', bodies[i % 2] ?? bodies[0]), 201);
+          writes++;
+        }
+      } finally {
+        writing = false;
+      }
+    })();
+    const seen = new Map<string, number>();
+    const reader = async (): Promise<void> => {
+      while (writing) {
+        const { status, body } = await getBytes(session, 'flip');
+        assert.equal(status, 200, 'a read during overwrites was not 200');
+        assert.equal(body.length, 1024 * 1024, 'a read returned a partial body');
+        const sum = md5(body);
+        assert.ok(sums.includes(sum), 'a read returned a mix of versions');
+        seen.set(sum, (seen.get(sum) ?? 0) + 1);
+      }
+    };
+    await Promise.all([writer, reader(), reader(), reader(), reader()]);
+    agent.destroy();
+    assert.equal(writes, 40);
+    assert.ok([...seen.values()].reduce((a, b) => a + b, 0) > 0, 'no read happened');
+    const final = await getBytes(session, 'flip');
+    assert.equal(md5(final.body), sums[0], 'the last write (even index) wins');
+  } finally {
+    await server.stop();
+    await removeDir(server.dataDir);
+  }
+});
+
+test('a client that disconnects mid-body leaves no object, no temp and no blob behind', { timeout: 60_000 }, async () => {
+  const server = await startServer();
+  try {
+    const session = await login(server.url);
+    assert.equal((await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'PUT', headers: { 'X-Auth-Token': session.token } })).status, 201);
+    const before = (await blobFiles(server.dataDir)).length;
+    const agent = new Agent({ keepAlive: false });
+    for (const chunked of [false, true]) {
+      for (const key of ['cut-1', 'cut-2', 'cut-3']) {
+        const body = randomBytes(512 * 1024);
+        await new Promise<void>((resolve) => {
+          const req = request(objectPath(session, `${key}-${String(chunked)}`), {
+            method: 'PUT',
+            agent,
+            headers: chunked ? { 'X-Auth-Token': session.token, 'Transfer-Encoding': 'chunked' } : { 'X-Auth-Token': session.token, 'Content-Length': body.length },
+          });
+          req.on('error', () => {
+            resolve();
+          });
+          req.on('response', (res: IncomingMessage) => {
+            res.resume();
+            resolve();
+          });
+          req.write(body.subarray(0, 200 * 1024), () => {
+            // Give the server time to open its temp file, then vanish.
+            setTimeout(() => req.destroy(), 150);
+          });
+        });
+      }
+    }
+    agent.destroy();
+    for (const chunked of [false, true]) {
+      for (const key of ['cut-1', 'cut-2', 'cut-3']) {
+        assert.equal((await getBytes(session, `${key}-${String(chunked)}`)).status, 404, `${key} chunked=${String(chunked)}`);
+      }
+    }
+    await pollUntil('temps of aborted uploads to go', async () => (await readdir(join(server.dataDir, 'tmp'))).length === 0);
+    await pollUntil('blobs of aborted uploads to go', async () => (await blobFiles(server.dataDir)).length === before);
+    const head = await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'HEAD', headers: { 'X-Auth-Token': session.token } });
+    assert.equal(head.headers.get('x-container-object-count'), '0');
+  } finally {
+    await server.stop();
+    await removeDir(server.dataDir);
+  }
+});

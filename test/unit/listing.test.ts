@@ -1,0 +1,147 @@
+/** core/listing.ts listEntries, driven by an in-memory ordered scan (a test double of MetadataStore.scanObjects). */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { listEntries, type ListEntry, type ListOptions } from '../../src/core/listing.ts';
+import { prefixUpperBound } from '../../src/lib/key-order.ts';
+import type { ScanRange } from '../../src/store/meta/index.ts';
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+interface Scanner {
+  scan: (range: ScanRange) => Promise<string[]>;
+  calls: ScanRange[];
+  /** Rows handed out over all calls. */
+  rows: () => number;
+}
+
+function scannerOver(names: readonly string[]): Scanner {
+  const sorted = [...names].sort(byteOrder);
+  const calls: ScanRange[] = [];
+  let rows = 0;
+  const scan = async (range: ScanRange): Promise<string[]> => {
+    calls.push(range);
+    const matches = sorted.filter((name) => {
+      if (!name.startsWith(range.prefix)) return false;
+      if (range.lower) {
+        const c = byteOrder(name, range.lower.key);
+        if (range.lower.inclusive ? c < 0 : c <= 0) return false;
+      }
+      if (range.upper) {
+        const c = byteOrder(name, range.upper.key);
+        if (range.upper.inclusive ? c > 0 : c >= 0) return false;
+      }
+      return true;
+    });
+    const page = (range.reverse ? matches.reverse() : matches).slice(0, range.limit);
+    rows += page.length;
+    return page;
+  };
+  return { scan, calls, rows: () => rows };
+}
+
+const defaults: ListOptions = { prefix: '', delimiter: '', marker: '', endMarker: '', limit: 10_000, reverse: false };
+
+async function list(names: readonly string[], options: Partial<ListOptions>, visible: (name: string) => boolean = () => true): Promise<string[]> {
+  const { scan } = scannerOver(names);
+  const entries = await listEntries(scan, (n) => n, visible, { ...defaults, ...options });
+  return entries.map(render);
+}
+
+function render(entry: ListEntry<string>): string {
+  return entry.kind === 'item' ? entry.item : `[${entry.prefix}]`;
+}
+
+const TREE = ['a', 'a/', 'a/b', 'a/b/c', 'a/c', 'a0', 'ab', 'b/x', 'b/y/z', 'c', 'd/', 'é/1', '😀/1', '\uffff/1'];
+
+describe('listEntries', () => {
+  test('no delimiter: every visible name in byte order', async () => {
+    assert.deepEqual(await list(TREE, {}), [...TREE].sort(byteOrder));
+    assert.deepEqual(await list(TREE, { prefix: 'a/' }), ['a/', 'a/b', 'a/b/c', 'a/c']);
+    // Byte order puts U+FFFF before an emoji (UTF-16 order would not).
+    assert.deepEqual((await list(TREE, {})).slice(-3), ['é/1', '\uffff/1', '😀/1']);
+  });
+
+  test('delimiter folds common prefixes', async () => {
+    assert.deepEqual(await list(TREE, { delimiter: '/' }), ['a', '[a/]', 'a0', 'ab', '[b/]', 'c', '[d/]', '[é/]', '[\uffff/]', '[😀/]']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'a/' }), ['a/', 'a/b', '[a/b/]', 'a/c']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'b/' }), ['b/x', '[b/y/]']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'b' }), ['[b/]']);
+  });
+
+  test('delimiter skip-scan jumps past each common prefix instead of reading it', async () => {
+    const names = [...Array.from({ length: 5000 }, (_, i) => `big/${String(i).padStart(5, '0')}`), 'x', 'y/1', 'y/2', 'z'];
+    const scanner = scannerOver(names);
+    const entries = await listEntries(scanner.scan, (n) => n, () => true, { ...defaults, delimiter: '/' });
+    assert.deepEqual(entries.map(render), ['[big/]', 'x', '[y/]', 'z']);
+    assert.ok(scanner.rows() < 2100, `read ${scanner.rows()} rows; a skip-scan reads at most one batch per prefix`);
+    assert.ok(
+      scanner.calls.some((c) => c.lower?.key === prefixUpperBound('big/') && c.lower.inclusive),
+      'jumps to the first name after the big/ prefix',
+    );
+  });
+
+  test('marker and end_marker are exclusive', async () => {
+    assert.deepEqual(await list(TREE, { marker: 'a/b' }), ['a/b/c', 'a/c', 'a0', 'ab', 'b/x', 'b/y/z', 'c', 'd/', 'é/1', '\uffff/1', '😀/1']);
+    assert.deepEqual(await list(TREE, { marker: 'a/b', endMarker: 'ab' }), ['a/b/c', 'a/c', 'a0']);
+    assert.deepEqual(await list(TREE, { endMarker: 'a/' }), ['a']);
+    assert.deepEqual(await list(TREE, { marker: 'zzz', endMarker: 'a' }), []);
+  });
+
+  test('a marker equal to a subdir does not repeat it', async () => {
+    assert.deepEqual(await list(TREE, { delimiter: '/', marker: 'a/' }), ['a0', 'ab', '[b/]', 'c', '[d/]', '[é/]', '[\uffff/]', '[😀/]']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', marker: 'b/' }), ['c', '[d/]', '[é/]', '[\uffff/]', '[😀/]']);
+    // A marker inside a subdir lists that subdir again (Swift does the same).
+    assert.deepEqual(await list(TREE, { delimiter: '/', marker: 'b/x' }), ['[b/]', 'c', '[d/]', '[é/]', '[\uffff/]', '[😀/]']);
+  });
+
+  test('end_marker with delimiter stops before the end marker', async () => {
+    assert.deepEqual(await list(TREE, { delimiter: '/', endMarker: 'b/y' }), ['a', '[a/]', 'a0', 'ab', '[b/]']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', endMarker: 'b/' }), ['a', '[a/]', 'a0', 'ab']);
+  });
+
+  test('reverse, with and without delimiter and markers', async () => {
+    const forward = [...TREE].sort(byteOrder);
+    assert.deepEqual(await list(TREE, { reverse: true }), [...forward].reverse());
+    assert.deepEqual(await list(TREE, { reverse: true, delimiter: '/' }), ['[😀/]', '[\uffff/]', '[é/]', '[d/]', 'c', '[b/]', 'ab', 'a0', '[a/]', 'a']);
+    // In reverse, marker is the upper (exclusive) bound and end_marker the lower one.
+    assert.deepEqual(await list(TREE, { reverse: true, marker: 'ab', endMarker: 'a/b' }), ['a0', 'a/c', 'a/b/c']);
+    assert.deepEqual(await list(TREE, { reverse: true, delimiter: '/', marker: 'c' }), ['[b/]', 'ab', 'a0', '[a/]', 'a']);
+    assert.deepEqual(await list(TREE, { reverse: true, delimiter: '/', prefix: 'a/' }), ['a/c', '[a/b/]', 'a/b', 'a/']);
+    assert.deepEqual(await list(TREE, { reverse: true, delimiter: '/', limit: 3 }), ['[😀/]', '[\uffff/]', '[é/]']);
+  });
+
+  test('onlyItems (Swift path=) skips the common prefixes themselves', async () => {
+    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'a/', onlyItems: true }), ['a/', 'a/b', 'a/c']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true }), ['a', 'a0', 'ab', 'c']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true, limit: 2 }), ['a', 'a0']);
+  });
+
+  test('limit is exact, counting prefixes, and across batch boundaries', async () => {
+    const names = Array.from({ length: 2500 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+    for (const limit of [0, 1, 999, 1000, 1001, 2000, 2499, 2500, 2600]) {
+      const got = await list(names, { limit });
+      assert.equal(got.length, Math.min(limit, 2500), `limit ${limit}`);
+      assert.deepEqual(got, names.slice(0, limit));
+    }
+    assert.deepEqual(await list(names, { limit: 1500, reverse: true }), [...names].reverse().slice(0, 1500));
+    assert.deepEqual(await list(TREE, { delimiter: '/', limit: 2 }), ['a', '[a/]']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', limit: 5 }), ['a', '[a/]', 'a0', 'ab', '[b/]']);
+  });
+
+  test('invisible items (e.g. expired) do not count toward the limit', async () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+    const visible = (n: string): boolean => Number(n.slice(1)) % 3 === 0;
+    const got = await list(names, { limit: 700 }, visible);
+    assert.equal(got.length, 700);
+    assert.deepEqual(got, names.filter(visible).slice(0, 700));
+    assert.deepEqual(await list(names, {}, () => false), []);
+  });
+
+  test('a common prefix ending in the highest code point does not stop the listing early', async () => {
+    const names = ['a\u{10ffff}/1', 'a\u{10ffff}/2', 'b'];
+    assert.deepEqual(await list(names, { delimiter: '\u{10ffff}' }), ['[a\u{10ffff}]', 'b']);
+    assert.deepEqual(await list(names, { delimiter: '/' }), ['[a\u{10ffff}/]', 'b']);
+  });
+});
