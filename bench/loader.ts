@@ -20,6 +20,8 @@ export interface Operation {
   /** Bytes this operation moves (request or response payload), for MB/s. */
   bytes: number;
   headers?: Record<string, string>;
+  /** Statuses that count as success besides 2xx (e.g. a GET racing a DELETE in a mixed load). */
+  alsoOk?: number[];
 }
 
 export interface LoadSpec {
@@ -53,7 +55,8 @@ export async function runLoad(target: Target, spec: LoadSpec): Promise<Figures> 
         });
         let received = 0;
         for await (const chunk of res.body) received += (chunk as Buffer).length;
-        if (res.statusCode >= 300 || (op.method === 'GET' && received !== op.bytes && op.bytes > 0)) recorder.errors++;
+        const expected = res.statusCode < 300 ? op.method !== 'GET' || op.bytes === 0 || received === op.bytes : op.alsoOk?.includes(res.statusCode) === true;
+        if (!expected) recorder.errors++;
         else recorder.record(performance.now() - t0, op.bytes);
       } catch {
         recorder.errors++;

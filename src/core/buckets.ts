@@ -18,8 +18,26 @@ export interface AccessControl {
   publicReadAllowIps?: string[] | undefined;
 }
 
+/** How long object operations trust a bucket record read earlier (its owner and access control). */
+const BUCKET_CACHE_TTL_MS = 1000;
+
 export class Buckets {
+  private readonly cache = new Map<string, { bucket: Bucket | null; readAt: number }>();
+
   constructor(private readonly meta: MetadataStore) {}
+
+  /**
+   * The bucket an object operation works in, authorized, from a short-lived cache: object requests are the
+   * hot path, and owner and access control change rarely (changes made here are seen at once, elsewhere within a second).
+   */
+  async forObjects(caller: Caller, account: string, name: string, action: Action): Promise<Bucket> {
+    const cached = this.cache.get(name);
+    if (cached && Date.now() - cached.readAt < BUCKET_CACHE_TTL_MS) return authorizeBucket(caller, action, account, cached.bucket);
+    const bucket = await this.meta.getBucket(name);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(name, { bucket, readAt: Date.now() });
+    return authorizeBucket(caller, action, account, bucket);
+  }
 
   async create(caller: Caller, account: string, input: CreateBucketInput): Promise<Bucket> {
     authorizeAccount(caller, 'bucket:create', account);
@@ -43,6 +61,7 @@ export class Buckets {
       meta,
     };
     if (!(await this.meta.createBucket(bucket))) fail('BucketAlreadyExists', `Bucket ${input.name} already exists`);
+    this.cache.delete(bucket.name);
     return bucket;
   }
 
@@ -79,6 +98,7 @@ export class Buckets {
     await this.get(caller, account, name, 'bucket:set-acl');
     if (acl.publicReadAllowIps) checkAllowList(acl.publicReadAllowIps);
     const patch = { publicRead: acl.publicRead, publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) };
+    this.cache.delete(name);
     return (await this.meta.updateBucket(name, patch)) ?? fail('NoSuchBucket', 'The specified bucket does not exist');
   }
 
@@ -95,6 +115,7 @@ export class Buckets {
   async delete(caller: Caller, account: string, name: string): Promise<void> {
     await this.get(caller, account, name, 'bucket:delete');
     const outcome = await this.meta.deleteBucket(name);
+    this.cache.delete(name);
     if (outcome === 'missing') fail('NoSuchBucket', 'The specified bucket does not exist');
     if (outcome === 'not-empty') fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
   }

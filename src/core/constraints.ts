@@ -2,6 +2,8 @@
 import { fail } from './errors.ts';
 
 export const MAX_FILE_SIZE = 5 * 1024 ** 3 + 2;
+/** Objects up to this size live in the metadata store instead of a blob file. */
+export const INLINE_OBJECT_MAX = 64 * 1024;
 export const MAX_OBJECT_KEY_BYTES = 432;
 export const MAX_META_NAME_LENGTH = 128;
 export const MAX_META_VALUE_LENGTH = 256;

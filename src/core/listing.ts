@@ -32,8 +32,10 @@ export async function listEntries<T>(
   if (reverse) [lower, upper] = [toMarker, fromMarker];
   else [lower, upper] = [fromMarker, toMarker];
 
+  // With a delimiter, a batch read past a common prefix is wasted: start small after each jump, then grow.
+  let wanted = delimiter ? 1 : MAX_BATCH;
   while (out.length < limit) {
-    const batchSize = Math.min(limit - out.length, MAX_BATCH);
+    const batchSize = Math.min(limit - out.length, wanted, MAX_BATCH);
     const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
     let jumped = false;
     for (const item of batch) {
@@ -50,12 +52,14 @@ export async function listEntries<T>(
           lower = { key: next, inclusive: true };
         }
         jumped = true;
+        wanted = 1;
         break;
       }
       if (out.length >= limit) return out;
     }
     if (jumped) continue;
     if (batch.length < batchSize) break;
+    wanted *= 4;
     const last = batch[batch.length - 1];
     if (last === undefined) break;
     const bound = { key: nameOf(last), inclusive: false };

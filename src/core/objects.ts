@@ -7,7 +7,7 @@ import { BlobMissingError } from '../store/blob/index.ts';
 import type { MetadataStore } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import type { Buckets } from './buckets.ts';
-import { checkObjectKey, checkUserMetadata, MAX_FILE_SIZE } from './constraints.ts';
+import { checkObjectKey, checkUserMetadata, INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
@@ -28,19 +28,21 @@ export interface WriteAttributes {
 }
 
 export interface PutObjectInput extends ObjectRef, WriteAttributes {
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** The declared length, or null for a chunked upload. */
   contentLength: number | null;
   expectedMd5?: string | undefined;
   ifNoneMatchAny?: boolean | undefined;
 }
 
+export type Body = Buffer | Readable;
+
 export interface ReadResult {
   record: ObjectRecord;
   /** Null: the whole object. */
   ranges: ByteRange[] | null;
-  /** One opened stream per range (or one for the whole object); empty for HEAD. */
-  bodies: Readable[];
+  /** One body per range (or one for the whole object): bytes at hand for inline objects, else an opened stream. */
+  bodies: Body[];
 }
 
 export interface CopyOptions {
@@ -63,7 +65,7 @@ export class Objects {
   ) {}
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
-    const bucket = await this.buckets.get(caller, input.account, input.bucket, 'object:write');
+    const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'object:write');
     checkObjectKey(input.key);
     checkUserMetadata(input.meta);
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
@@ -81,7 +83,9 @@ export class Objects {
       }
       if (encrypted) yield encrypted.cipher.final();
     };
-    const blob = await this.blobs.write(source());
+    // Small objects are kept in the metadata row: one group-committed fsync makes them durable.
+    const inline = input.contentLength !== null && input.contentLength <= INLINE_OBJECT_MAX ? await collect(source()) : null;
+    const blob = inline ? { blobId: '' } : await this.blobs.write(source());
     try {
       if (input.contentLength !== null && received !== input.contentLength) {
         fail('IncompleteBody', `Received ${received} bytes of the ${input.contentLength} declared`);
@@ -102,6 +106,7 @@ export class Objects {
         headers: input.headers,
         deleteAt: input.deleteAt,
         encryption: encrypted?.encryption ?? null,
+        inline,
       };
       const result = await this.meta.putObject(record, { mustNotExist: input.ifNoneMatchAny === true });
       if (!result.ok) {
@@ -138,7 +143,7 @@ export class Objects {
   }
 
   async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
-    await this.buckets.get(caller, ref.account, ref.bucket, 'object:write');
+    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
     if (attributes.meta) checkUserMetadata(attributes.meta);
     await this.requireLive(ref);
     const updated = await this.meta.updateObject(ref.bucket, ref.key, attributes);
@@ -146,7 +151,7 @@ export class Objects {
   }
 
   async delete(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
-    await this.buckets.get(caller, ref.account, ref.bucket, 'object:write');
+    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
     const deleted = await this.meta.deleteObject(ref.bucket, ref.key);
     if (!deleted) fail('NoSuchKey', 'The specified object does not exist');
     this.discardBlob(deleted.blobId);
@@ -155,10 +160,11 @@ export class Objects {
   }
 
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
-    await this.buckets.get(caller, to.account, to.bucket, 'object:write');
+    await this.buckets.forObjects(caller, to.account, to.bucket, 'object:write');
     const { record: source, bodies } = await this.get(caller, from, {}, undefined);
-    const [body] = bodies;
-    if (!body) fail('NoSuchKey', 'The specified object does not exist');
+    const [opened] = bodies;
+    if (!opened) fail('NoSuchKey', 'The specified object does not exist');
+    const body = Buffer.isBuffer(opened) ? [opened] : opened;
     const keepSource = !options.freshMetadata;
     const record = await this.put(caller, {
       ...to,
@@ -168,7 +174,9 @@ export class Objects {
       meta: keepSource ? { ...source.meta, ...options.meta } : options.meta,
       headers: keepSource ? { ...source.headers, ...options.headers } : options.headers,
       deleteAt: options.deleteAt,
-    }).finally(() => body.destroy());
+    }).finally(() => {
+      if (!Buffer.isBuffer(opened)) opened.destroy();
+    });
     return { source, record };
   }
 
@@ -187,8 +195,9 @@ export class Objects {
   /** Deletes objects whose X-Delete-At has passed; returns how many went. */
   async reapExpired(batch = 100): Promise<number> {
     let reaped = 0;
-    for (const record of await this.meta.listExpired(Date.now(), batch)) {
-      const deleted = await this.meta.deleteObject(record.bucket, record.key, record.blobId);
+    const now = Date.now();
+    for (const record of await this.meta.listExpired(now, batch)) {
+      const deleted = await this.meta.deleteObject(record.bucket, record.key, now);
       if (deleted) {
         this.discardBlob(deleted.blobId);
         reaped++;
@@ -197,21 +206,28 @@ export class Objects {
     return reaped;
   }
 
-  private async openRanges(record: ObjectRecord, ranges: ByteRange[]): Promise<Readable[]> {
-    const bodies: Readable[] = [];
+  private async openRanges(record: ObjectRecord, ranges: ByteRange[]): Promise<Body[]> {
+    const bodies: Body[] = [];
     try {
       for (const range of ranges) bodies.push(await this.openRange(record, range));
       return bodies;
     } catch (err) {
-      for (const body of bodies) body.destroy();
+      for (const body of bodies) if (!Buffer.isBuffer(body)) body.destroy();
       throw err;
     }
   }
 
-  private async openRange(record: ObjectRecord, range: ByteRange): Promise<Readable> {
-    if (record.size === 0) return this.blobs.read(record.blobId);
+  private async openRange(record: ObjectRecord, range: ByteRange): Promise<Body> {
+    if (record.inline) return this.inlineBytes(record.inline, record.encryption).subarray(range.start, range.end + 1);
+    if (record.size === 0) return Buffer.alloc(0);
     if (!record.encryption) return this.blobs.read(record.blobId, range);
     return this.openDecrypted(record.blobId, record.encryption, range);
+  }
+
+  private inlineBytes(stored: Buffer, encryption: BlobEncryption | null): Buffer {
+    if (!encryption) return stored;
+    const decipher = decipherAt(this.keys, encryption, 0);
+    return Buffer.concat([decipher.update(stored), decipher.final()]);
   }
 
   private async openDecrypted(blobId: string, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
@@ -232,7 +248,7 @@ export class Objects {
   }
 
   private async readable(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
-    await this.buckets.get(caller, ref.account, ref.bucket, 'object:read');
+    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:read');
     return this.requireLive(ref);
   }
 
@@ -246,12 +262,19 @@ export class Objects {
   }
 
   private discardBlob(blobId: string): void {
+    if (blobId === '') return;
     this.blobs.delete(blobId).catch(this.onBackgroundError);
   }
 }
 
 function isExpired(record: ObjectRecord, now = Date.now()): boolean {
   return record.deleteAt !== null && record.deleteAt <= now;
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
 }
 
 function guessContentType(key: string): string {

@@ -67,6 +67,8 @@ export interface ObjectRecord {
   headers: Metadata;
   deleteAt: number | null;
   encryption: BlobEncryption | null;
+  /** Small objects live in the metadata row itself (blobId is then empty); bigger ones in the blob store. */
+  inline?: Buffer | null;
 }
 
 export type Caller =

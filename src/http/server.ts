@@ -35,9 +35,12 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, options:
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  let log: Logger | undefined;
   const ctx: RequestContext = {
     txId,
-    log: options.log.child({ txId }),
+    get log() {
+      return (log ??= options.log.child({ txId }));
+    },
     clientIp: req.socket.remoteAddress ?? '',
     rawPath,
     query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),

@@ -9,8 +9,12 @@ export function newSecret(): string {
   return randomBytes(30).toString('base64url');
 }
 
-/** Swift's transaction id: `tx` + 21 hex + `-` + the hex Unix time. */
+const processTag = randomBytes(7).toString('hex').slice(0, 13);
+let transactions = 0;
+
+/** Swift's transaction id, `tx` + 21 hex + `-` + the hex Unix time: a random per-process tag and a counter. */
 export function newTransactionId(): string {
+  transactions = (transactions + 1) % 0x100000000;
   const time = Math.floor(Date.now() / 1000).toString(16).padStart(10, '0');
-  return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${time}`;
+  return `tx${processTag}${transactions.toString(16).padStart(8, '0')}-${time}`;
 }

@@ -418,14 +418,15 @@ export function metaStoreContract(name: string, open: OpenMetaStore, close: Clos
           assert.equal(await store.updateObject('b1', 'missing', { meta: {} }), null);
         }));
 
-      test('deleteObject returns the record, adjusts totals, and honours onlyBlobId', () =>
+      test('deleteObject returns the record, adjusts totals, and honours onlyIfExpiredBy', () =>
         withBucket(async (store) => {
-          const record = object('b1', 'k', { size: 40 });
+          const record = object('b1', 'k', { size: 40, deleteAt: T0 + 1000 });
           await store.putObject(record);
           await store.putObject(object('b1', 'j', { size: 2 }));
-          assert.equal(await store.deleteObject('b1', 'k', 'f'.repeat(32)), null, 'a different blob id leaves it alone');
+          assert.equal(await store.deleteObject('b1', 'k', T0 + 999), null, 'not expired yet: left alone');
+          assert.equal(await store.deleteObject('b1', 'j', T0 + 5000), null, 'never expires: left alone');
           assert.deepEqual(await store.getObject('b1', 'k'), record);
-          assert.deepEqual(await store.deleteObject('b1', 'k', record.blobId), record);
+          assert.deepEqual(await store.deleteObject('b1', 'k', T0 + 1000), record);
           assert.equal(await store.getObject('b1', 'k'), null);
           assert.equal(await store.deleteObject('b1', 'k'), null);
           assert.equal(await store.deleteObject('nope', 'k'), null);
@@ -434,6 +435,18 @@ export function metaStoreContract(name: string, open: OpenMetaStore, close: Clos
           const b = await store.getBucket('b1');
           assert.equal(b?.objectCount, 0);
           assert.equal(b?.bytes, 0);
+        }));
+
+      test('inline bytes come back with the object but not in scans', () =>
+        withBucket(async (store) => {
+          const inline = Buffer.from('small object bytes');
+          await store.putObject({ ...object('b1', 'small', { size: inline.length }), blobId: '', inline });
+          assert.deepEqual((await store.getObject('b1', 'small'))?.inline, inline);
+          const [listed] = await store.scanObjects('b1', { prefix: '', limit: 10, reverse: false });
+          assert.equal(listed?.key, 'small');
+          assert.equal(listed?.inline, undefined);
+          await store.putObject(object('b1', 'small', { size: 3 }));
+          assert.equal((await store.getObject('b1', 'small'))?.inline, undefined, 'an overwrite by a blob drops the inline bytes');
         }));
 
       test('isBlobReferenced follows puts, overwrites and deletes', () =>

@@ -390,6 +390,11 @@ function refOf(route: { account: string; container: string; object: string }): O
 }
 
 async function streamBodies(res: ServerResponse, parts: (Buffer | Readable)[]): Promise<void> {
+  const [only] = parts;
+  if (parts.length === 1 && Buffer.isBuffer(only)) {
+    res.end(only);
+    return;
+  }
   try {
     for (const part of parts) {
       if (Buffer.isBuffer(part)) {

@@ -79,8 +79,8 @@ export interface MetadataStore {
   /** Publishes the object and adjusts the bucket's totals in one durable transaction. */
   putObject(record: ObjectRecord, condition?: PutCondition): Promise<PutResult>;
   updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null>;
-  /** Deletes the object (only if it still points at `onlyBlobId`, when given) and returns what was deleted. */
-  deleteObject(bucket: string, key: string, onlyBlobId?: string): Promise<ObjectRecord | null>;
+  /** Deletes the object (only if it has expired by `onlyIfExpiredBy`, when given) and returns what was deleted. */
+  deleteObject(bucket: string, key: string, onlyIfExpiredBy?: number): Promise<ObjectRecord | null>;
   /** Objects whose X-Delete-At has passed, oldest first. */
   listExpired(now: number, limit: number): Promise<ObjectRecord[]>;
   scanObjects(bucket: string, range: ScanRange): Promise<ObjectRecord[]>;

@@ -1,11 +1,13 @@
 /** Local-disk blobs: temp file, fsync, rename, fsync dir (Garage's pattern). Paths come from ids, never from keys. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobMissingError, type BlobStore, type BlobWriteResult } from '../index.ts';
 
-const CHUNK = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
+const WRITE_BATCH = 1024 * 1024;
+const EARLY_FLUSH = 32 * 1024 * 1024;
 const SHARDS = 256;
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
@@ -34,13 +36,34 @@ export class FsBlobStore implements BlobStore {
     const handle = await open(tempPath, 'wx', 0o600);
     let size = 0;
     try {
+      // Gather chunks into ~1 MiB writev calls, with one write in flight while the next batch arrives.
+      let inflight: Promise<void> = Promise.resolve();
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      // Big blobs start flushing while they are still arriving, so the final fsync has little left to do.
+      let flushing: Promise<void> | null = null;
+      let unflushed = 0;
       for await (const chunk of source) {
-        let written = 0;
-        while (written < chunk.length) {
-          written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
-        }
+        pending.push(chunk);
+        pendingBytes += chunk.length;
         size += chunk.length;
+        if (pendingBytes >= WRITE_BATCH) {
+          await inflight;
+          inflight = writeAll(handle, pending);
+          inflight.catch(() => undefined);
+          unflushed += pendingBytes;
+          pending = [];
+          pendingBytes = 0;
+          if (unflushed >= EARLY_FLUSH && flushing === null) {
+            unflushed = 0;
+            flushing = handle.datasync().finally(() => (flushing = null));
+            flushing.catch(() => undefined);
+          }
+        }
       }
+      await inflight;
+      await writeAll(handle, pending);
+      await flushing;
       await handle.sync();
       await handle.close();
       const finalPath = this.pathOf(blobId);
@@ -63,7 +86,7 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) throw new BlobMissingError(blobId);
       throw err;
     }
-    return handle.createReadStream({ highWaterMark: CHUNK, ...range });
+    return handle.createReadStream({ highWaterMark: READ_CHUNK, ...range });
   }
 
   async delete(blobId: string): Promise<void> {
@@ -110,6 +133,22 @@ export class FsBlobStore implements BlobStore {
   private pathOf(blobId: string): string {
     if (!BLOB_ID.test(blobId)) throw new Error(`invalid blob id ${blobId}`);
     return join(this.shardDirOf(blobId), blobId);
+  }
+}
+
+async function writeAll(handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
+  let remaining = buffers;
+  while (remaining.length > 0) {
+    let written = (await handle.writev(remaining)).bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const buffer of remaining) {
+      if (written >= buffer.length) written -= buffer.length;
+      else {
+        rest.push(buffer.subarray(written));
+        written = 0;
+      }
+    }
+    remaining = rest;
   }
 }
 

@@ -1,4 +1,6 @@
-export const SCHEMA_VERSION = 1;
+import type Database from 'better-sqlite3';
+
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
@@ -54,8 +56,22 @@ CREATE TABLE IF NOT EXISTS objects (
   headers TEXT NOT NULL,
   delete_at INTEGER,
   encryption TEXT,
+  inline_id INTEGER,
   PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+-- Small objects' bytes, kept apart so that the object index stays compact for scans.
+CREATE TABLE IF NOT EXISTS inline_data (
+  id INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
 CREATE INDEX IF NOT EXISTS objects_by_blob ON objects (blob_id);
 CREATE INDEX IF NOT EXISTS objects_by_expiry ON objects (delete_at) WHERE delete_at IS NOT NULL;
 `;
+
+/** Creates the schema, or brings an older one up to date. */
+export function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  db.exec(SCHEMA);
+  if (version === 1) db.exec('ALTER TABLE objects ADD COLUMN inline_id INTEGER');
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}

@@ -4,12 +4,19 @@ import type { Role } from '../../../core/constraints.ts';
 import type { AccessKey, BlobEncryption, Bucket, Metadata, ObjectRecord, Project, RoleAssignment, User } from '../../../core/types.ts';
 import type { AccountTotals, BucketPatch, MetadataStore, ObjectPatch, PutCondition, PutResult, ScanRange } from '../index.ts';
 import { prefixUpperBound } from '../../../lib/key-order.ts';
-import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { migrate } from './schema.ts';
 
 type Row = Record<string, unknown>;
 
+/** Object columns a listing needs (everything but the inline bytes). */
+const LISTED_COLUMNS = 'bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption, inline_id';
+const OBJECT_WITH_DATA = 'SELECT o.*, d.data AS inline_data FROM objects o LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ? AND o.key = ?';
+
 export class SqliteMetaStore implements MetadataStore {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly committer: GroupCommitter;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -17,8 +24,8 @@ export class SqliteMetaStore implements MetadataStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    migrate(this.db);
+    this.committer = new GroupCommitter(this.db);
   }
 
   // --- projects -------------------------------------------------------------------------------
@@ -171,11 +178,11 @@ export class SqliteMetaStore implements MetadataStore {
   // --- objects --------------------------------------------------------------------------------
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord | null> {
-    return mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
+    return mapOne(this.get(OBJECT_WITH_DATA, bucket, key), toObject);
   }
 
   async putObject(o: ObjectRecord, condition: PutCondition = {}): Promise<PutResult> {
-    return this.db.transaction(() => this.putOne(o, condition)).immediate();
+    return this.committer.submit(() => this.putOne(o, condition));
   }
 
   /** Bulk load (bench seeding, imports): every record in one transaction; SQLite-only, not in the interface. */
@@ -185,15 +192,17 @@ export class SqliteMetaStore implements MetadataStore {
 
   private putOne(o: ObjectRecord, condition: PutCondition): PutResult {
     if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
-    const previous = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key), toObject);
+    const previousRow = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key);
+    const previous = mapOne(previousRow, toObject);
     const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
     if (condition.mustNotExist && live) return { ok: false, reason: 'exists' };
     this.run(
-      `INSERT INTO objects (bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO objects (bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption, inline_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, key) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, etag = excluded.etag,
          content_type = excluded.content_type, last_modified = excluded.last_modified, meta = excluded.meta,
-         headers = excluded.headers, delete_at = excluded.delete_at, encryption = excluded.encryption`,
+         headers = excluded.headers, delete_at = excluded.delete_at, encryption = excluded.encryption,
+         inline_id = excluded.inline_id`,
       o.bucket,
       o.key,
       o.blobId,
@@ -205,13 +214,15 @@ export class SqliteMetaStore implements MetadataStore {
       JSON.stringify(o.headers),
       o.deleteAt,
       o.encryption ? JSON.stringify(o.encryption) : null,
+      o.inline ? this.insertInline(o.inline) : null,
     );
+    this.deleteInline(previousRow);
     this.adjustBucketTotals(o.bucket, previous ? 0 : 1, o.size - (previous?.size ?? 0));
     return { ok: true, replaced: previous };
   }
 
   async updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null> {
-    const tx = this.db.transaction(() => {
+    return this.committer.submit(() => {
       const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
       if (!current) return null;
       const next: ObjectRecord = { ...current, ...definedOnly(patch) };
@@ -226,27 +237,27 @@ export class SqliteMetaStore implements MetadataStore {
       );
       return next;
     });
-    return tx.immediate();
   }
 
-  async deleteObject(bucket: string, key: string, onlyBlobId?: string): Promise<ObjectRecord | null> {
-    const tx = this.db.transaction(() => {
-      const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
-      if (!current || (onlyBlobId !== undefined && current.blobId !== onlyBlobId)) return null;
+  async deleteObject(bucket: string, key: string, onlyIfExpiredBy?: number): Promise<ObjectRecord | null> {
+    return this.committer.submit(() => {
+      const row = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key);
+      const current = mapOne(row, toObject);
+      if (!current || (onlyIfExpiredBy !== undefined && !isExpired(current, onlyIfExpiredBy))) return null;
       this.run('DELETE FROM objects WHERE bucket = ? AND key = ?', bucket, key);
+      this.deleteInline(row);
       this.adjustBucketTotals(bucket, -1, -current.size);
       return current;
     });
-    return tx.immediate();
   }
 
   async scanObjects(bucket: string, range: ScanRange): Promise<ObjectRecord[]> {
     const { sql, params } = rangeClause('key', range);
-    return this.all(`SELECT * FROM objects WHERE bucket = ? AND ${sql}`, bucket, ...params).map(toObject);
+    return this.all(`SELECT ${LISTED_COLUMNS} FROM objects WHERE bucket = ? AND ${sql}`, bucket, ...params).map(toObject);
   }
 
   async listExpired(now: number, limit: number): Promise<ObjectRecord[]> {
-    return this.all('SELECT * FROM objects WHERE delete_at IS NOT NULL AND delete_at <= ? ORDER BY delete_at LIMIT ?', now, limit).map(toObject);
+    return this.all(`SELECT ${LISTED_COLUMNS} FROM objects WHERE delete_at IS NOT NULL AND delete_at <= ? ORDER BY delete_at LIMIT ?`, now, limit).map(toObject);
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {
@@ -255,6 +266,14 @@ export class SqliteMetaStore implements MetadataStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  private insertInline(data: Buffer): number {
+    return Number(this.statement('INSERT INTO inline_data (data) VALUES (?)').run(data).lastInsertRowid);
+  }
+
+  private deleteInline(row: Row | undefined): void {
+    if (typeof row?.inline_id === 'number') this.run('DELETE FROM inline_data WHERE id = ?', row.inline_id);
   }
 
   private adjustBucketTotals(bucket: string, objects: number, bytes: number): void {
@@ -266,14 +285,22 @@ export class SqliteMetaStore implements MetadataStore {
     );
   }
 
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
   private run(sql: string, ...params: unknown[]): number {
-    return this.db.prepare(sql).run(...params).changes;
+    return this.statement(sql).run(...params).changes;
   }
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
+    return this.statement(sql).get(...params) as Row | undefined;
   }
   private all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...params) as Row[];
+    return this.statement(sql).all(...params) as Row[];
   }
 }
 
@@ -395,5 +422,6 @@ function toObject(r: Row): ObjectRecord {
     headers: json(r.headers) as Metadata,
     deleteAt: r.delete_at === null ? null : num(r.delete_at),
     encryption: r.encryption === null ? null : (json(r.encryption) as BlobEncryption),
+    ...(Buffer.isBuffer(r.inline_data) ? { inline: r.inline_data } : {}),
   };
 }

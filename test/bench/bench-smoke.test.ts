@@ -1,0 +1,41 @@
+/** A tiny run of `npm run bench`: every scenario runs against Onggi and the baseline, with no errors. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { makeTempDir, removeDir } from '../helpers/server.ts';
+
+const exec = promisify(execFile);
+const projectRoot = join(import.meta.dirname, '..', '..');
+
+interface Report {
+  results: { scenario: string; target: string; figures: { ops: number; errors: number; opsPerSec: number } }[];
+}
+
+test('the bench runs end to end in quick mode and reports every scenario', { timeout: 300_000 }, async () => {
+  const out = await makeTempDir('onggi-bench-smoke-');
+  try {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--no-swift', '--source', '--out', out], {
+      cwd: projectRoot,
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    assert.match(stdout, /\| PUT 4KiB c1 \|/);
+    const [file] = await readdir(out);
+    assert.ok(file, 'a results file');
+    const report = JSON.parse(await readFile(join(out, file), 'utf8')) as Report;
+    const onggi = report.results.filter((r) => r.target === 'onggi');
+    const scenarios = new Set(onggi.map((r) => r.scenario.replace(/ c\d+$/, '').replace(/\d+ keys/, 'N keys')));
+    for (const expected of ['PUT 4KiB', 'GET 4KiB', 'HEAD 4KiB', 'DELETE 4KiB', 'PUT 1MiB', 'GET 1MiB', 'PUT 4MiB', 'GET 4MiB', 'MIXED 60/30/10', 'LIST N keys', 'LIST N keys delim']) {
+      assert.ok(scenarios.has(expected), `scenario ${expected} in ${[...scenarios].join(', ')}`);
+    }
+    for (const result of report.results) {
+      assert.equal(result.figures.errors, 0, `${result.target} ${result.scenario} had errors`);
+      assert.ok(result.figures.ops > 0 && result.figures.opsPerSec > 0, `${result.target} ${result.scenario} did some work`);
+    }
+    assert.ok(report.results.some((r) => r.target === 'node:http' && r.scenario === 'GET 4KiB c1'), 'the node:http baseline ran');
+  } finally {
+    await removeDir(out);
+  }
+});
