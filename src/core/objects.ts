@@ -1,5 +1,4 @@
 /** Objects: put/get/head/update/delete/copy, with conditional, range, expiry and encryption rules. */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { lookup as lookupMimeType } from 'mime-types';
 import type { BlobStore } from '../store/blob/index.ts';
@@ -10,6 +9,7 @@ import type { Buckets } from './buckets.ts';
 import { checkObjectKey, checkUserMetadata, INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
 import { fail } from './errors.ts';
+import { Md5Offload } from './md5-offload.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import type { ServerKeys } from './server-keys.ts';
 import type { BlobEncryption, Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
@@ -55,6 +55,14 @@ export interface CopyOptions {
 
 const OPEN_RETRIES = 3;
 
+interface ReceivedBody {
+  blobId: string;
+  inline: Buffer | null;
+  size: number;
+  etag: string;
+  encryption: BlobEncryption | null;
+}
+
 export class Objects {
   constructor(
     private readonly meta: MetadataStore,
@@ -62,6 +70,7 @@ export class Objects {
     private readonly buckets: Buckets,
     private readonly keys: ServerKeys,
     private readonly onBackgroundError: (err: unknown) => void,
+    private readonly md5 = new Md5Offload(),
   ) {}
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
@@ -71,42 +80,24 @@ export class Objects {
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
     if (input.ifNoneMatchAny && (await this.live(input.bucket, input.key))) fail('PreconditionFailed', 'The object already exists');
 
-    const md5 = createHash('md5');
-    let received = 0;
-    const encrypted = bucket.encryption ? newBlobEncryption(this.keys) : null;
-    const source = async function* (): AsyncGenerator<Uint8Array> {
-      for await (const chunk of input.body) {
-        received += chunk.length;
-        if (received > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
-        md5.update(chunk);
-        yield encrypted ? encrypted.cipher.update(chunk) : chunk;
-      }
-      if (encrypted) yield encrypted.cipher.final();
-    };
-    // Small objects are kept in the metadata row: one group-committed fsync makes them durable.
-    const inline = input.contentLength !== null && input.contentLength <= INLINE_OBJECT_MAX ? await collect(source()) : null;
-    const blob = inline ? { blobId: '' } : await this.blobs.write(source());
+    const body = await this.receive(input, bucket.encryption !== null);
     try {
-      if (input.contentLength !== null && received !== input.contentLength) {
-        fail('IncompleteBody', `Received ${received} bytes of the ${input.contentLength} declared`);
-      }
-      const etag = md5.digest('hex');
-      if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== etag) {
+      if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== body.etag) {
         fail('BadDigest', 'The ETag you sent does not match the MD5 of the data received');
       }
       const record: ObjectRecord = {
         bucket: input.bucket,
         key: input.key,
-        blobId: blob.blobId,
-        size: received,
-        etag,
+        blobId: body.blobId,
+        size: body.size,
+        etag: body.etag,
         contentType: input.contentType ?? guessContentType(input.key),
         lastModified: Date.now(),
         meta: input.meta,
         headers: input.headers,
         deleteAt: input.deleteAt,
-        encryption: encrypted?.encryption ?? null,
-        inline,
+        encryption: body.encryption,
+        inline: body.inline,
       };
       const result = await this.meta.putObject(record, { mustNotExist: input.ifNoneMatchAny === true });
       if (!result.ok) {
@@ -116,7 +107,41 @@ export class Objects {
       if (result.replaced) this.discardBlob(result.replaced.blobId);
       return record;
     } catch (err) {
-      this.discardBlob(blob.blobId);
+      this.discardBlob(body.blobId);
+      throw err;
+    }
+  }
+
+  /**
+   * Drains a request body into a durable blob — or into memory when it is small enough to live in the
+   * metadata row — hashing (MD5) and encrypting on the way. Nothing is left behind when it fails.
+   */
+  private async receive(input: PutObjectInput, encrypt: boolean): Promise<ReceivedBody> {
+    const md5 = this.md5.forBody(input.contentLength);
+    const encrypted = encrypt ? newBlobEncryption(this.keys) : null;
+    let size = 0;
+    const source = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of input.body) {
+        size += chunk.length;
+        if (size > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+        const hashing = md5.update(chunk);
+        if (hashing) await hashing;
+        yield encrypted ? encrypted.cipher.update(chunk) : chunk;
+      }
+      if (encrypted) yield encrypted.cipher.final();
+    };
+    let blobId = '';
+    try {
+      const small = input.contentLength !== null && input.contentLength <= INLINE_OBJECT_MAX;
+      const inline = small ? await collect(source()) : null;
+      if (!inline) blobId = (await this.blobs.write(source())).blobId;
+      if (input.contentLength !== null && size !== input.contentLength) {
+        fail('IncompleteBody', `Received ${size} bytes of the ${input.contentLength} declared`);
+      }
+      return { blobId, inline, size, etag: await md5.digest(), encryption: encrypted?.encryption ?? null };
+    } catch (err) {
+      md5.abort();
+      this.discardBlob(blobId);
       throw err;
     }
   }

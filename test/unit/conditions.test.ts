@@ -4,16 +4,7 @@ import { describe, test } from 'node:test';
 import { checkReadConditions, etagListMatches, lastModifiedSeconds, resolveRanges, unquote, type ReadConditions } from '../../src/core/conditions.ts';
 import { isOnggiError, type ErrorCode } from '../../src/core/errors.ts';
 import type { ObjectRecord } from '../../src/core/types.ts';
-
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (isOnggiError(err)) return err.code;
-    throw err;
-  }
-}
+import { codeOf } from '../helpers/errors.ts';
 
 describe('resolveRanges', () => {
   const size = 100;

@@ -2,17 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkBucketName, checkListingLimit, checkObjectKey, checkUserMetadata, LISTING_LIMIT } from '../../src/core/constraints.ts';
-import { isOnggiError, type ErrorCode } from '../../src/core/errors.ts';
-
-function codeOf(fn: () => void): ErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (isOnggiError(err)) return err.code;
-    throw err;
-  }
-}
+import type { ErrorCode } from '../../src/core/errors.ts';
+import { codeOf } from '../helpers/errors.ts';
 
 describe('checkBucketName', () => {
   const table: [string, ErrorCode | 'ok'][] = [

@@ -6,6 +6,7 @@ import { isOnggiError, type ErrorCode } from '../../core/errors.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { callerOf, type RequestContext } from '../../http/context.ts';
+import { sendJson } from '../../http/respond.ts';
 
 export type BucketExtRoute =
   | { op: 'CreateBucket'; pathName: string | null }
@@ -215,10 +216,4 @@ function toApiError(err: unknown): ApiError {
     if (status !== undefined) return new ApiError(status, err.code, err.message);
   }
   throw err;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -5,6 +5,7 @@ import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
 import { isOnggiError, type ErrorCode } from '../../core/errors.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
+import { sendJson } from '../../http/respond.ts';
 
 type Route =
   | { op: 'IssueToken' }
@@ -195,8 +196,3 @@ function toKeystoneError(err: unknown): KeystoneError {
 }
 
 /** With `headOnly`, the same status and headers (Content-Length included) and no body, as HEAD wants. */
-function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(headOnly ? undefined : text);
-}

@@ -10,6 +10,7 @@ import type { ListOptions } from '../../core/listing.ts';
 import type { ObjectRef, WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
 import { callerOf, headerValue, type RequestContext } from '../../http/context.ts';
+import { sendJson } from '../../http/respond.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import {
   ACCOUNT_META_PREFIX,
@@ -64,7 +65,7 @@ export async function swiftInfo(req: IncomingMessage, res: ServerResponse): Prom
     sendSwiftStatus(res, 405, req.method === 'HEAD');
     return;
   }
-  const body = JSON.stringify({
+  sendJson(res, 200, {
     swift: {
       version: 'onggi',
       max_file_size: MAX_FILE_SIZE,
@@ -81,8 +82,6 @@ export async function swiftInfo(req: IncomingMessage, res: ServerResponse): Prom
       policies: [{ name: 'STANDARD', default: true }],
     },
   });
-  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotAllowed' }>, x: Exchange): Promise<void> {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobMissingError, type BlobStore, type BlobWriteResult } from '../index.ts';
 
-const READ_CHUNK = 256 * 1024;
-const WRITE_BATCH = 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
+const WRITE_BATCH = 512 * 1024;
 const EARLY_FLUSH = 32 * 1024 * 1024;
+const WRITES_IN_FLIGHT = 2;
 const SHARDS = 256;
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
@@ -36,8 +37,9 @@ export class FsBlobStore implements BlobStore {
     const handle = await open(tempPath, 'wx', 0o600);
     let size = 0;
     try {
-      // Gather chunks into ~1 MiB writev calls, with one write in flight while the next batch arrives.
-      let inflight: Promise<void> = Promise.resolve();
+      // Gather chunks into ~1 MiB positional writev calls, a few in flight while the next batches arrive.
+      const inflight = new Set<Promise<void>>();
+      let position = 0;
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
       // Big blobs start flushing while they are still arriving, so the final fsync has little left to do.
@@ -48,9 +50,11 @@ export class FsBlobStore implements BlobStore {
         pendingBytes += chunk.length;
         size += chunk.length;
         if (pendingBytes >= WRITE_BATCH) {
-          await inflight;
-          inflight = writeAll(handle, pending);
-          inflight.catch(() => undefined);
+          if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight);
+          const write = writeAll(handle, pending, position).finally(() => inflight.delete(write));
+          write.catch(() => undefined);
+          inflight.add(write);
+          position += pendingBytes;
           unflushed += pendingBytes;
           pending = [];
           pendingBytes = 0;
@@ -61,8 +65,8 @@ export class FsBlobStore implements BlobStore {
           }
         }
       }
-      await inflight;
-      await writeAll(handle, pending);
+      await Promise.all(inflight);
+      await writeAll(handle, pending, position);
       await flushing;
       await handle.sync();
       await handle.close();
@@ -136,10 +140,12 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-async function writeAll(handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
+async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let remaining = buffers;
+  let at = position;
   while (remaining.length > 0) {
-    let written = (await handle.writev(remaining)).bytesWritten;
+    let written = (await handle.writev(remaining, at)).bytesWritten;
+    at += written;
     const rest: Uint8Array[] = [];
     for (const buffer of remaining) {
       if (written >= buffer.length) written -= buffer.length;

@@ -24,6 +24,8 @@ export class SqliteMetaStore implements MetadataStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // 4 MiB of page cache: the hot part of the object index; the OS caches the rest without counting against us.
+    this.db.pragma('cache_size = -4000');
     migrate(this.db);
     this.committer = new GroupCommitter(this.db);
   }

@@ -1,0 +1,148 @@
+/**
+ * MD5 of large bodies on a worker thread, so the event loop keeps parsing and writing while it hashes.
+ * Batches are copied once into a fresh buffer and transferred (no second copy); per-upload order is
+ * kept because one port delivers messages in order.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const hashes = new Map();
+parentPort.on('message', (m) => {
+  let hash = hashes.get(m.id);
+  if (!hash) hashes.set(m.id, (hash = createHash('md5')));
+  if (m.data) {
+    hash.update(m.data.subarray(0, m.length));
+    parentPort.postMessage({ id: m.id, ack: true, data: m.data }, [m.data.buffer]);
+  }
+  if (m.done) {
+    hashes.delete(m.id);
+    parentPort.postMessage({ id: m.id, digest: m.abort ? '' : hash.digest('hex') });
+  }
+});
+`;
+
+const BATCH = 1024 * 1024;
+const BATCH_BUFFER = BATCH + 256 * 1024;
+/** Batches one upload may have queued at the worker before it waits (bounds memory to a few MiB). */
+const MAX_QUEUED = 4;
+
+/** What an upload hashes with: `update` per chunk (await it when it returns a promise), then `digest` once. */
+export interface Md5 {
+  update(chunk: Uint8Array): Promise<void> | undefined;
+  digest(): Promise<string>;
+  abort(): void;
+}
+
+export class Md5Offload {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (digest: string) => void; reject: (err: Error) => void }>();
+  private readonly acks = new Map<number, (returned: Uint8Array<ArrayBuffer> | undefined) => void>();
+
+  /** Bodies below this size are hashed in line: a round trip to the worker costs more than it saves. */
+  constructor(private readonly threshold = 8 * 1024 * 1024) {}
+
+  forBody(declaredLength: number | null): Md5 {
+    if (declaredLength === null || declaredLength < this.threshold) return inlineMd5(createHash('md5'));
+    return this.offloaded();
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private offloaded(): Md5 {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    let queued = 0;
+    let drained: (() => void) | null = null;
+    // The worker hands each batch buffer back: reusing them keeps external memory (and RSS) flat.
+    const spare: Uint8Array<ArrayBuffer>[] = [];
+    this.acks.set(id, (returned) => {
+      if (returned) spare.push(returned);
+      queued--;
+      if (drained && queued < MAX_QUEUED) {
+        drained();
+        drained = null;
+      }
+    });
+    const flush = (): Promise<void> | undefined => {
+      if (batched === 0) return undefined;
+      // A buffer of its own (never a slice of Node's shared pool), so that transferring it detaches nothing else.
+      const reusable = spare.pop();
+      const data = reusable && reusable.length >= batched ? reusable : new Uint8Array(Math.max(batched, BATCH_BUFFER));
+      let at = 0;
+      for (const chunk of batch) {
+        data.set(chunk, at);
+        at += chunk.length;
+      }
+      worker.postMessage({ id, data, length: batched }, [data.buffer]);
+      batch = [];
+      batched = 0;
+      queued++;
+      return queued < MAX_QUEUED ? undefined : new Promise<void>((resolve) => (drained = resolve));
+    };
+    return {
+      update: (chunk) => {
+        batch.push(chunk);
+        batched += chunk.length;
+        return batched >= BATCH ? flush() : undefined;
+      },
+      digest: () => {
+        void flush();
+        this.acks.delete(id);
+        return new Promise<string>((resolve, reject) => {
+          this.waiting.set(id, { resolve, reject });
+          worker.postMessage({ id, done: true });
+        });
+      },
+      abort: () => {
+        this.acks.delete(id);
+        worker.postMessage({ id, done: true, abort: true });
+      },
+    };
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.unref();
+    worker.on('message', (m: { id: number; digest: string; ack?: boolean; data?: Uint8Array<ArrayBuffer> }) => {
+      if (m.ack) {
+        this.acks.get(m.id)?.(m.data);
+        return;
+      }
+      const waiter = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      waiter?.resolve(m.digest);
+    });
+    const fail = (err: Error): void => {
+      for (const waiter of this.waiting.values()) waiter.reject(err);
+      this.waiting.clear();
+      this.worker = null;
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => {
+      fail(new Error('the MD5 worker exited'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
+
+function inlineMd5(hash: Hash): Md5 {
+  return {
+    update: (chunk) => {
+      hash.update(chunk);
+      return undefined;
+    },
+    digest: async () => hash.digest('hex'),
+    abort: () => undefined,
+  };
+}
