@@ -1,9 +1,11 @@
 /** `onggi server`: open the stores, make sure there is a credential, listen, sweep, shut down cleanly. */
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
 import { createHttpServer } from './http/server.ts';
+import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
 const REAP_INTERVAL_MS = 10_000;
@@ -12,6 +14,8 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const config = loadConfig(flags);
   const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination(2));
   const startedAt = Date.now();
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(config.dataDir);
   const core = await openCore(config.dataDir, (err: unknown) => {
     log.warn({ err }, 'background task failed');
   });
@@ -47,7 +51,10 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     log.info({ signal }, 'shutting down');
     clearInterval(reaper);
     server.close(() => {
-      void core.meta.close().then(() => process.exit(0));
+      void core.meta
+        .close()
+        .then(unlock)
+        .then(() => process.exit(0));
     });
     // Keep-alive connections go as soon as they are idle; in-flight requests get up to 10 s to finish.
     server.closeIdleConnections();
