@@ -449,6 +449,21 @@ export function metaStoreContract(name: string, open: OpenMetaStore, close: Clos
           assert.equal((await store.getObject('b1', 'small'))?.inline, undefined, 'an overwrite by a blob drops the inline bytes');
         }));
 
+      test('every read after a write sees that write (no stale read of a recently read object)', () =>
+        withBucket(async (store) => {
+          await store.putObject({ ...object('b1', 'hot', { size: 3 }), blobId: '', inline: Buffer.from('one') });
+          assert.deepEqual((await store.getObject('b1', 'hot'))?.inline, Buffer.from('one'));
+          await store.putObject({ ...object('b1', 'hot', { size: 3 }), blobId: '', inline: Buffer.from('two') });
+          assert.deepEqual((await store.getObject('b1', 'hot'))?.inline, Buffer.from('two'));
+          await store.updateObject('b1', 'hot', { contentType: 'text/x-changed' });
+          assert.equal((await store.getObject('b1', 'hot'))?.contentType, 'text/x-changed');
+          await store.deleteObject('b1', 'hot');
+          assert.equal(await store.getObject('b1', 'hot'), null);
+          const reads = await Promise.all([store.getObject('b1', 'hot'), store.putObject(object('b1', 'hot', { size: 9 })), store.getObject('b1', 'hot')]);
+          assert.equal(reads[0], null);
+          assert.equal((await store.getObject('b1', 'hot'))?.size, 9);
+        }));
+
       test('isBlobReferenced follows puts, overwrites and deletes', () =>
         withBucket(async (store) => {
           const first = object('b1', 'k');

@@ -13,8 +13,19 @@ type Row = Record<string, unknown>;
 const LISTED_COLUMNS = 'bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption, inline_id';
 const OBJECT_WITH_DATA = 'SELECT o.*, d.data AS inline_data FROM objects o LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ? AND o.key = ?';
 
+/** Bounds of the recently-read object cache (records, and the inline bytes they carry). */
+const HOT_MAX_ENTRIES = 10_000;
+const HOT_MAX_BYTES = 8 * 1024 * 1024;
+
 export class SqliteMetaStore implements MetadataStore {
   private readonly db: Database.Database;
+  /**
+   * Recently read objects, so that hot small objects skip SQLite. Sound because this process is the only
+   * writer of its data directory (data-dir lock), and every object write drops its key inside the group-commit
+   * flush, which runs synchronously: no read can slip between that write and its commit.
+   */
+  private readonly hot = new Map<string, ObjectRecord>();
+  private hotBytes = 0;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly committer: GroupCommitter;
 
@@ -180,7 +191,12 @@ export class SqliteMetaStore implements MetadataStore {
   // --- objects --------------------------------------------------------------------------------
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord | null> {
-    return mapOne(this.get(OBJECT_WITH_DATA, bucket, key), toObject);
+    const id = hotId(bucket, key);
+    const cached = this.hot.get(id);
+    if (cached) return cached;
+    const record = mapOne(this.get(OBJECT_WITH_DATA, bucket, key), toObject);
+    if (record) this.remember(id, record);
+    return record;
   }
 
   async putObject(o: ObjectRecord, condition: PutCondition = {}): Promise<PutResult> {
@@ -194,6 +210,7 @@ export class SqliteMetaStore implements MetadataStore {
 
   private putOne(o: ObjectRecord, condition: PutCondition): PutResult {
     if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
+    this.forget(o.bucket, o.key);
     const previousRow = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key);
     const previous = mapOne(previousRow, toObject);
     const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
@@ -225,6 +242,7 @@ export class SqliteMetaStore implements MetadataStore {
 
   async updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null> {
     return this.committer.submit(() => {
+      this.forget(bucket, key);
       const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
       if (!current) return null;
       const next: ObjectRecord = { ...current, ...definedOnly(patch) };
@@ -243,6 +261,7 @@ export class SqliteMetaStore implements MetadataStore {
 
   async deleteObject(bucket: string, key: string, onlyIfExpiredBy?: number): Promise<ObjectRecord | null> {
     return this.committer.submit(() => {
+      this.forget(bucket, key);
       const row = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key);
       const current = mapOne(row, toObject);
       if (!current || (onlyIfExpiredBy !== undefined && !isExpired(current, onlyIfExpiredBy))) return null;
@@ -268,6 +287,26 @@ export class SqliteMetaStore implements MetadataStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  private remember(id: string, record: ObjectRecord): void {
+    const size = hotSize(record);
+    for (const [oldest, evicted] of this.hot) {
+      if (this.hot.size < HOT_MAX_ENTRIES && this.hotBytes + size <= HOT_MAX_BYTES) break;
+      this.hot.delete(oldest);
+      this.hotBytes -= hotSize(evicted);
+    }
+    this.hot.set(id, record);
+    this.hotBytes += size;
+  }
+
+  private forget(bucket: string, key: string): void {
+    const id = hotId(bucket, key);
+    const cached = this.hot.get(id);
+    if (cached) {
+      this.hot.delete(id);
+      this.hotBytes -= hotSize(cached);
+    }
   }
 
   private insertInline(data: Buffer): number {
@@ -348,6 +387,15 @@ function rangeClause(column: string, range: ScanRange): { sql: string; params: u
   const where = conditions.length ? conditions.join(' AND ') : '1';
   params.push(range.limit);
   return { sql: `${where} ORDER BY ${column} ${range.reverse ? 'DESC' : 'ASC'} LIMIT ?`, params };
+}
+
+/** Names never hold NUL (constraints), so it separates bucket and key unambiguously. */
+function hotId(bucket: string, key: string): string {
+  return `${bucket}\0${key}`;
+}
+
+function hotSize(record: ObjectRecord): number {
+  return 512 + (record.inline?.length ?? 0);
 }
 
 function isExpired(o: ObjectRecord, now: number): boolean {
