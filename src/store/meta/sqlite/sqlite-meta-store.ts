@@ -14,8 +14,8 @@ const LISTED_COLUMNS = 'bucket, key, blob_id, size, etag, content_type, last_mod
 const OBJECT_WITH_DATA = 'SELECT o.*, d.data AS inline_data FROM objects o LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ? AND o.key = ?';
 
 /** Bounds of the recently-read object cache (records, and the inline bytes they carry). */
-const HOT_MAX_ENTRIES = 10_000;
-const HOT_MAX_BYTES = 8 * 1024 * 1024;
+const HOT_MAX_ENTRIES = 2_000;
+const HOT_MAX_BYTES = 2 * 1024 * 1024;
 
 export class SqliteMetaStore implements MetadataStore {
   private readonly db: Database.Database;
@@ -395,7 +395,7 @@ function hotId(bucket: string, key: string): string {
 }
 
 function hotSize(record: ObjectRecord): number {
-  return 512 + (record.inline?.length ?? 0);
+  return 1024 + (record.inline?.length ?? 0);
 }
 
 function isExpired(o: ObjectRecord, now: number): boolean {
