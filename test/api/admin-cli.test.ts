@@ -68,8 +68,7 @@ void describe('admin CLI on a running server', () => {
     server = await startServer();
   });
   after(async () => {
-    await server.stop();
-    await removeDir(server.dataDir);
+    await server.destroy();
   });
 
   void test('projects: create, list, refuse a duplicate, delete', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { asArray, asRecord, createAccount, request, str, type JsonResponse } from '../helpers/accounts.ts';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const BUCKET_FIELDS = [
   'account',
@@ -42,8 +42,7 @@ before(async () => {
   ]);
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 function bucketUrl(name: string): string {

@@ -1,7 +1,7 @@
 /** One server per data directory; a lock left by a killed server is taken over. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { login, removeDir, startServer } from '../helpers/server.ts';
+import { login, startServer } from '../helpers/server.ts';
 
 test('a second server on the same data directory refuses to start; after kill -9 the next one takes over', { timeout: 120_000 }, async () => {
   const first = await startServer();
@@ -18,7 +18,6 @@ test('a second server on the same data directory refuses to start; after kill -9
     const third = await startServer({ dataDir: first.dataDir });
     await third.stop();
   } finally {
-    await first.stop();
-    await removeDir(first.dataDir);
+    await first.destroy();
   }
 });

@@ -316,8 +316,7 @@ test('an overwritten object always reads as one whole version, never a mix or a 
     const final = await getBytes(session, 'flip');
     assert.equal(md5(final.body), sums[0], 'the last write (even index) wins');
   } finally {
-    await server.stop();
-    await removeDir(server.dataDir);
+    await server.destroy();
   }
 });
 
@@ -362,7 +361,6 @@ test('a client that disconnects mid-body leaves no object, no temp and no blob b
     const head = await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'HEAD', headers: { 'X-Auth-Token': session.token } });
     assert.equal(head.headers.get('x-container-object-count'), '0');
   } finally {
-    await server.stop();
-    await removeDir(server.dataDir);
+    await server.destroy();
   }
 });

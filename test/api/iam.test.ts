@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { asArray, asRecord, createAccount, request, str, waitFor, type JsonResponse } from '../helpers/accounts.ts';
-import { admin, login, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+import { admin, login, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
 const TWELVE_HOURS_MS = 12 * 3600 * 1000;
 const KEYSTONE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
@@ -16,8 +16,7 @@ before(async () => {
   tokensUrl = `${server.url}/identity/v3/auth/tokens`;
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 function byId(id: string, secret: string): unknown {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { asRecord, createAccount, request } from '../helpers/accounts.ts';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const PUBLIC_BODY = 'public bytes: <h1>hello from a public bucket</h1>';
 const PRIVATE_BODY = 'PRIVATE-CONTENT-7f3a9c do not leak';
@@ -15,8 +15,7 @@ before(async () => {
   root = await login(server.url);
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 async function createBucket(session: Session, name: string): Promise<void> {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer } from '../helpers/server.ts';
+import { login, startServer, type RunningServer } from '../helpers/server.ts';
 
 let server: RunningServer;
 before(async () => {
   server = await startServer();
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 test('a token opens the object API and a written object reads back', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { assertTransactionIds, auth, bucketName, createContainer, header, newProject, putObject, raw, storagePath } from '../helpers/swift.ts';
 
 let server: RunningServer;
@@ -13,8 +13,7 @@ before(async () => {
   other = await newProject(server, 'cont');
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 async function extCreate(who: Session, body: unknown): Promise<Response> {

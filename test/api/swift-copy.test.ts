@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { assertTransactionIds, auth, createContainer, md5Hex, newProject, putObject } from '../helpers/swift.ts';
 
 let server: RunningServer;
@@ -29,8 +29,7 @@ before(async () => {
   await new Promise((resolve) => setTimeout(resolve, 1100));
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 const url = (container: string, key: string): string => `${session.storageUrl}/${container}/${key}`;

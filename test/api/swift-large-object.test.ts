@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { auth, createContainer, md5Hex, storagePath, truncatedPut } from '../helpers/swift.ts';
 
 const BIG = 24 * 1024 * 1024 + 5;
@@ -21,8 +21,7 @@ before(async () => {
   assert.equal(created.status, 201);
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 for (const container of ['large-objects', 'large-encrypted']) {

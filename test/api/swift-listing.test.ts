@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { assertTransactionIds, auth, bucketName, createContainer, md5Hex, putObject } from '../helpers/swift.ts';
 
 let server: RunningServer;
@@ -14,8 +14,7 @@ before(async () => {
   session = await login(server.url);
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 interface ObjectEntry {

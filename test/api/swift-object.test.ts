@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import {
   assertTransactionIds,
   auth,
@@ -28,8 +28,7 @@ before(async () => {
   base = `${session.storageUrl}/${C}`;
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

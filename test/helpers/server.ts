@@ -19,6 +19,8 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit. */
   kill9(): Promise<void>;
+  /** Stop, then remove the data directory. */
+  destroy(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -84,6 +86,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     output: () => stdout,
     stop: () => waitExit('SIGTERM'),
     kill9: () => waitExit('SIGKILL'),
+    destroy: async () => {
+      await waitExit('SIGTERM');
+      await removeDir(dataDir);
+    },
   };
 }
 

@@ -154,8 +154,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
   await removeDir(work);
 });
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+import { ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
 /** Debian's python3 has python3-requests; a python3 earlier on PATH (pyenv, venv) may not. */
 const PYTHON = '/usr/bin/python3';
@@ -15,8 +15,7 @@ before(async () => {
   server = await startServer();
 });
 after(async () => {
-  await server.stop();
-  await removeDir(server.dataDir);
+  await server.destroy();
 });
 
 interface Outcome {
