@@ -15,6 +15,7 @@ import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import {
   ACCOUNT_META_PREFIX,
   CONTAINER_META_PREFIX,
+  lastModifiedHeader,
   metadataFrom,
   metadataHeaders,
   OBJECT_META_PREFIXES,
@@ -161,7 +162,8 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
   if (route.op === 'HeadContainer') {
     const bucket = await core.buckets.get(x.caller, route.account, route.container);
-    sendEmpty(x.res, 204, containerHeaders(bucket)); return;
+    sendEmpty(x.res, 204, containerHeaders(bucket));
+    return;
   }
   const format = listingFormat(x.req, query);
   const { bucket, entries } = await core.objects.list(x.caller, route.account, route.container, listOptions(query));
@@ -233,7 +235,7 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
     expectedMd5: etag === undefined ? undefined : unquote(etag.trim()),
     ifNoneMatchAny: ifNoneMatch !== undefined,
   });
-  sendEmpty(x.res, 201, { ETag: record.etag, 'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '', 'Content-Type': 'text/html; charset=UTF-8' });
+  sendEmpty(x.res, 201, { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record), 'Content-Type': 'text/html; charset=UTF-8' });
 }
 
 async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
@@ -241,7 +243,8 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const conditions = readConditions(x.req);
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
-    sendEmpty(x.res, 200, { ...objectHeaders(record), 'Content-Length': record.size }); return;
+    sendEmpty(x.res, 200, { ...objectHeaders(record), 'Content-Length': record.size });
+    return;
   }
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   const headers = objectHeaders(record);
@@ -299,10 +302,10 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
   });
   sendEmpty(x.res, 201, {
     ETag: record.etag,
-    'Last-Modified': objectHeaders(record)['Last-Modified'] ?? '',
+    'Last-Modified': lastModifiedHeader(record),
     'X-Copied-From': `${encodeURIComponent(from.bucket)}/${encodeURIComponent(from.key).replace(/%2F/g, '/')}`,
     'X-Copied-From-Account': encodeURIComponent(from.account),
-    'X-Copied-From-Last-Modified': objectHeaders(source)['Last-Modified'] ?? '',
+    'X-Copied-From-Last-Modified': lastModifiedHeader(source),
     'Content-Type': 'text/html; charset=UTF-8',
   });
 }
@@ -380,8 +383,7 @@ function checkHeaderSizes(req: IncomingMessage): void {
 }
 
 function notModifiedHeaders(record: ObjectRecord): Record<string, string | number> {
-  const { ETag, 'Last-Modified': lastModified } = objectHeaders(record);
-  return { ETag: ETag ?? '', 'Last-Modified': lastModified ?? '' };
+  return { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record) };
 }
 
 function refOf(route: { account: string; container: string; object: string }): ObjectRef {

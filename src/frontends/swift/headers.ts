@@ -53,7 +53,7 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
   const headers: Record<string, string | number> = {
     'Content-Type': record.contentType,
     ETag: record.etag,
-    'Last-Modified': new Date(lastModifiedSeconds(record) * 1000).toUTCString(),
+    'Last-Modified': lastModifiedHeader(record),
     'X-Timestamp': swiftTimestamp(record.lastModified),
     'Accept-Ranges': 'bytes',
     ...metadataHeaders(record.meta, OBJECT_META_PREFIXES[0]),
@@ -61,6 +61,10 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
   for (const [name, value] of Object.entries(record.headers)) headers[titleCase(name)] = wireHeader(value);
   if (record.deleteAt !== null) headers['X-Delete-At'] = Math.floor(record.deleteAt / 1000);
   return headers;
+}
+
+export function lastModifiedHeader(record: ObjectRecord): string {
+  return new Date(lastModifiedSeconds(record) * 1000).toUTCString();
 }
 
 /** Swift's X-Timestamp: seconds with five decimals. */
