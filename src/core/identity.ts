@@ -69,10 +69,8 @@ export class Identity {
 
   /** Verifies a token without a database round trip while the key's state is fresh in memory. */
   async verifyToken(token: string): Promise<IssuedToken | null> {
-    const claims = this.verifiedTokens.get(token) ?? this.decodeToken(token);
+    const claims = this.verifiedTokens.get(token) ?? this.rememberVerified(token);
     if (!claims || claims.expiresAt <= Date.now()) return null;
-    if (this.verifiedTokens.size > 10_000) this.verifiedTokens.clear();
-    this.verifiedTokens.set(token, claims);
     const state = await this.keyState(claims.accessKeyId);
     const live = state.live;
     if (!live || live.key.userId !== claims.userId || live.key.projectId !== claims.projectId) return null;
@@ -90,6 +88,14 @@ export class Identity {
       role: verified.role,
       accessKeyId: verified.accessKey.id,
     };
+  }
+
+  private rememberVerified(token: string): TokenClaims | null {
+    const claims = this.decodeToken(token);
+    if (!claims) return null;
+    if (this.verifiedTokens.size > 10_000) this.verifiedTokens.clear();
+    this.verifiedTokens.set(token, claims);
+    return claims;
   }
 
   private encodeToken(claims: TokenClaims): string {

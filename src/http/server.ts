@@ -61,8 +61,6 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, options:
     ctx.log.error({ err, method: req.method, path: rawPath }, 'unhandled error');
     if (res.headersSent) res.destroy();
     else sendPlain(res, 500, 'Internal Server Error');
-  } finally {
-    if (!req.complete && !req.destroyed && res.writableEnded) req.resume();
   }
 }
 
