@@ -1,8 +1,10 @@
 /** Objects: put/get/head/update/delete/copy, with conditional, range, expiry and encryption rules. */
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { lookup as lookupMimeType } from 'mime-types';
 import type { BlobStore } from '../store/blob/index.ts';
-import { BlobMissingError } from '../store/blob/index.ts';
+import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
 import type { MetadataStore } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import type { Buckets } from './buckets.ts';
@@ -36,6 +38,17 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes {
 }
 
 export type Body = Buffer | Readable;
+
+/** Writes one body into `sink`, leaving it open for more. */
+export async function writeBody(body: Body, sink: Writable): Promise<void> {
+  if (Buffer.isBuffer(body)) {
+    if (!sink.write(body)) await once(sink, 'drain');
+  } else if (isBlobStream(body)) {
+    await body.pumpTo(sink);
+  } else {
+    await pipeline(body, sink, { end: false });
+  }
+}
 
 export interface ReadResult {
   record: ObjectRecord;

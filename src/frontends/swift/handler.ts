@@ -1,13 +1,11 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { checkListingLimit, LISTING_LIMIT, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { unquote, type ReadConditions } from '../../core/conditions.ts';
 import { fail, isOnggiError, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
-import type { ObjectRef, WriteAttributes } from '../../core/objects.ts';
+import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
 import { callerOf, headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -262,7 +260,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
   const length = ranges.reduce((sum, r, i) => sum + (parts[i]?.length ?? 0) + r.end - r.start + 1, 0) + ranges.length * 2 - 2 + closing.length;
   x.res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges;boundary=${boundary}`, 'Content-Length': length });
-  const interleaved: (Buffer | Readable)[] = [];
+  const interleaved: Body[] = [];
   bodies.forEach((body, i) => interleaved.push(...(i > 0 ? [Buffer.from('\r\n')] : []), parts[i] ?? Buffer.alloc(0), body));
   interleaved.push(closing);
   return streamBodies(x.res, interleaved);
@@ -390,20 +388,14 @@ function refOf(route: { account: string; container: string; object: string }): O
   return { account: route.account, bucket: route.container, key: route.object };
 }
 
-async function streamBodies(res: ServerResponse, parts: (Buffer | Readable)[]): Promise<void> {
+async function streamBodies(res: ServerResponse, parts: Body[]): Promise<void> {
   const [only] = parts;
   if (parts.length === 1 && Buffer.isBuffer(only)) {
     res.end(only);
     return;
   }
   try {
-    for (const part of parts) {
-      if (Buffer.isBuffer(part)) {
-        if (!res.write(part)) await new Promise((resolve) => res.once('drain', resolve));
-      } else {
-        await pipeline(part, res, { end: false });
-      }
-    }
+    for (const part of parts) await writeBody(part, res);
     res.end();
   } catch {
     for (const part of parts) if (!Buffer.isBuffer(part)) part.destroy();

@@ -1,5 +1,5 @@
 /** The blob store: streams in, ranged streams out, atomic publish, delete. */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface BlobWriteResult {
   blobId: string;
@@ -13,7 +13,7 @@ export interface BlobStore {
    */
   write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult>;
   /** A stream of bytes [start, end] inclusive; throws NotFound (`BlobMissing`) when the blob is gone. */
-  read(blobId: string, range?: { start: number; end: number }): Promise<Readable>;
+  read(blobId: string, range?: { start: number; end: number }): Promise<BlobStream>;
   delete(blobId: string): Promise<void>;
   /** Removes temp leftovers of interrupted writes, and published blobs nothing references. */
   sweep(isReferenced: (blobId: string) => Promise<boolean>, olderThan: number): Promise<{ temps: number; orphans: number }>;
@@ -24,4 +24,17 @@ export class BlobMissingError extends Error {
     super(`blob ${blobId} is missing`);
     this.name = 'BlobMissingError';
   }
+}
+
+/**
+ * A blob being read. Read it as a stream, or, when it goes straight to a socket, `pumpTo` it instead:
+ * that reuses a few buffers, each written out before it is read into again. Either way it is read once.
+ */
+export interface BlobStream extends Readable {
+  /** Writes the rest of the blob into `sink` (without ending it) and closes the blob. */
+  pumpTo(sink: Writable): Promise<void>;
+}
+
+export function isBlobStream(stream: Readable): stream is BlobStream {
+  return typeof (stream as Partial<BlobStream>).pumpTo === 'function';
 }

@@ -2,10 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { BlobMissingError, type BlobStore, type BlobWriteResult } from '../index.ts';
+import { Readable, type Writable } from 'node:stream';
+import { BufferPool } from '../../../lib/buffer-pool.ts';
+import { BlobMissingError, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
 
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
+/** Enough for a handful of concurrent large downloads; more than that allocate (and the GC takes them back). */
+const readBuffers = new BufferPool(READ_CHUNK, 16);
 const WRITE_BATCH = 512 * 1024;
 const EARLY_FLUSH = 32 * 1024 * 1024;
 const WRITES_IN_FLIGHT = 2;
@@ -81,7 +84,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(blobId: string, range?: { start: number; end: number }): Promise<Readable> {
+  async read(blobId: string, range?: { start: number; end: number }): Promise<BlobStream> {
     const path = this.pathOf(blobId);
     let handle;
     try {
@@ -90,7 +93,13 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) throw new BlobMissingError(blobId);
       throw err;
     }
-    return handle.createReadStream({ highWaterMark: READ_CHUNK, ...range });
+    try {
+      const { size } = await handle.stat();
+      return new FileRangeStream(handle, range?.start ?? 0, Math.min(range?.end ?? Infinity, size - 1));
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
   }
 
   async delete(blobId: string): Promise<void> {
@@ -138,6 +147,83 @@ export class FsBlobStore implements BlobStore {
     if (!BLOB_ID.test(blobId)) throw new Error(`invalid blob id ${blobId}`);
     return join(this.shardDirOf(blobId), blobId);
   }
+}
+
+/** Bytes [position, end] of an open file; closes it when done, failed or destroyed. */
+class FileRangeStream extends Readable implements BlobStream {
+  constructor(
+    private readonly handle: FileHandle,
+    private position: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+  }
+
+  override _read(): void {
+    const length = Math.min(READ_CHUNK, this.end - this.position + 1);
+    if (length <= 0) {
+      this.push(null);
+      return;
+    }
+    this.readInto(Buffer.allocUnsafeSlow(length), length).then(
+      (chunk) => this.push(chunk),
+      (err: unknown) => this.destroy(err as Error),
+    );
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.handle.close().then(() => callback(err), callback);
+  }
+
+  async pumpTo(sink: Writable): Promise<void> {
+    // Two buffers: the next one fills while the last is being written; a buffer is reused only after its write completed.
+    let [current, next] = [readBuffers.take(), readBuffers.take()];
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      let reading = this.readNext(current);
+      while (reading) {
+        const chunk = await reading;
+        await writing;
+        writing = writeChunk(sink, chunk);
+        // Awaited below; until then, a failed write must not count as an unhandled rejection.
+        writing.catch(() => undefined);
+        reading = this.readNext(next);
+        [current, next] = [next, current];
+      }
+      await writing;
+      readBuffers.give(current);
+      readBuffers.give(next);
+    } finally {
+      this.destroy();
+    }
+  }
+
+  private readNext(buffer: Buffer): Promise<Buffer> | null {
+    const length = Math.min(buffer.length, this.end - this.position + 1);
+    return length > 0 ? this.readInto(buffer, length) : null;
+  }
+
+  private async readInto(buffer: Buffer, length: number): Promise<Buffer> {
+    const { bytesRead } = await this.handle.read(buffer, 0, length, this.position);
+    if (bytesRead === 0) throw new Error('blob ended before its recorded size');
+    this.position += bytesRead;
+    return buffer.subarray(0, bytesRead);
+  }
+}
+
+/** Resolves once `chunk` has been handed to the kernel, so that its buffer may be reused. */
+function writeChunk(sink: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const closed = (): void => {
+      reject(new Error('the response closed before the body was written'));
+    };
+    sink.once('close', closed);
+    sink.write(chunk, (err) => {
+      sink.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }
 
 async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
