@@ -1,5 +1,5 @@
 /** One listener; dispatch by path prefix to a front end; the outermost catcher (Swift's catch_errors). */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
@@ -23,19 +23,40 @@ export function frontEndFor(path: string): FrontEnd | null {
   return null;
 }
 
-export function createHttpServer(options: HttpOptions): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+/**
+ * A response whose header block always carries its transaction id (Swift's X-Trans-Id, OpenStack's request
+ * id). Added in writeHead rather than with setHeader up front: any setHeader sends Node down its slower
+ * path that re-validates and merges every header of the response. (So it adds to the object it is given.)
+ */
+class TracedResponse extends ServerResponse {
+  txId = '';
+
+  override writeHead(statusCode: number, reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], maybeHeaders?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
+    const given = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders;
+    const headers: OutgoingHttpHeaders = Array.isArray(given) || given === undefined ? {} : given;
+    if (Array.isArray(given)) for (let i = 0; i + 1 < given.length; i += 2) headers[String(given[i])] = given[i + 1];
+    headers['X-Trans-Id'] = this.txId;
+    headers['X-Openstack-Request-Id'] = this.txId;
+    return reason === undefined ? super.writeHead(statusCode, headers) : super.writeHead(statusCode, reason, headers);
+  }
+}
+
+export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ServerResponse: TracedResponse }, (req, res) => {
     void handleRequest(req, res, options);
   });
   return server;
 }
 
-async function handleRequest(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
+async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions): Promise<void> {
   const txId = newTransactionId();
+  res.txId = txId;
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
   let log: Logger | undefined;
+  let query: URLSearchParams | undefined;
   const ctx: RequestContext = {
     txId,
     get log() {
@@ -43,13 +64,13 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, options:
     },
     clientIp: req.socket.remoteAddress ?? '',
     rawPath,
-    query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
+    get query() {
+      return (query ??= new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
+    },
     core: options.core,
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
   };
-  res.setHeader('X-Trans-Id', txId);
-  res.setHeader('X-Openstack-Request-Id', txId);
   try {
     const frontEnd = frontEndFor(rawPath);
     if (!frontEnd) {

@@ -241,13 +241,16 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const conditions = readConditions(x.req);
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
-    sendEmpty(x.res, 200, { ...objectHeaders(record), 'Content-Length': record.size });
+    const headers = objectHeaders(record);
+    headers['Content-Length'] = record.size;
+    x.res.writeHead(200, headers).end();
     return;
   }
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   const headers = objectHeaders(record);
   if (ranges === null || ranges.length === 0) {
-    x.res.writeHead(200, { ...headers, 'Content-Length': record.size });
+    headers['Content-Length'] = record.size;
+    x.res.writeHead(200, headers);
     return streamBodies(x.res, bodies);
   }
   const [only] = ranges;

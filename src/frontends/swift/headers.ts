@@ -43,10 +43,9 @@ export function storedHeadersFrom(req: IncomingMessage): Metadata {
   return stored;
 }
 
-export function metadataHeaders(meta: Metadata, prefix: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(meta)) headers[titleCase(prefix + name)] = wireHeader(value);
-  return headers;
+export function metadataHeaders(meta: Metadata, prefix: string, into: Record<string, string | number> = {}): Record<string, string | number> {
+  for (const name in meta) into[titleCase(prefix + name)] = wireHeader(meta[name] ?? '');
+  return into;
 }
 
 export function objectHeaders(record: ObjectRecord): Record<string, string | number> {
@@ -56,9 +55,9 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
     'Last-Modified': lastModifiedHeader(record),
     'X-Timestamp': swiftTimestamp(record.lastModified),
     'Accept-Ranges': 'bytes',
-    ...metadataHeaders(record.meta, OBJECT_META_PREFIXES[0]),
   };
-  for (const [name, value] of Object.entries(record.headers)) headers[titleCase(name)] = wireHeader(value);
+  metadataHeaders(record.meta, OBJECT_META_PREFIXES[0], headers);
+  for (const name in record.headers) headers[titleCase(name)] = wireHeader(record.headers[name] ?? '');
   if (record.deleteAt !== null) headers['X-Delete-At'] = Math.floor(record.deleteAt / 1000);
   return headers;
 }
