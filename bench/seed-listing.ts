@@ -26,6 +26,7 @@ for (let d = 0; d < dirs; d++) {
       headers: {},
       deleteAt: null,
       encryption: null,
+      inline: null,
     });
     if (batch.length >= 50_000) await store.putObjects(batch.splice(0));
   }

@@ -67,8 +67,11 @@ export interface ObjectRecord {
   headers: Metadata;
   deleteAt: number | null;
   encryption: BlobEncryption | null;
-  /** Small objects live in the metadata row itself (blobId is then empty); bigger ones in the blob store. */
-  inline?: Buffer | null;
+  /**
+   * Small objects live in the metadata row itself (blobId is then empty); bigger ones in the blob store.
+   * Null for those, and in listings, which do not carry the bytes.
+   */
+  inline: Buffer | null;
 }
 
 export type Caller =

@@ -22,6 +22,8 @@ test('the bench runs end to end in quick mode and reports every scenario', { tim
       maxBuffer: 10 * 1024 * 1024,
     });
     assert.match(stdout, /\| PUT 4KiB c1 \|/);
+    assert.match(stdout, /\| target \| measured \| goal \| met \|/, 'the targets table');
+    assert.match(stdout, /MD5 on one core: \d+ MB\/s/);
     const [file] = await readdir(out);
     assert.ok(file, 'a results file');
     const report = JSON.parse(await readFile(join(out, file), 'utf8')) as Report;

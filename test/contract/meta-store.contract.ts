@@ -57,6 +57,7 @@ export function object(bucketName: string, key: string, extra: Partial<ObjectRec
     headers: {},
     deleteAt: null,
     encryption: null,
+    inline: null,
     ...extra,
   };
 }
@@ -444,9 +445,9 @@ export function metaStoreContract(name: string, open: OpenMetaStore, close: Clos
           assert.deepEqual((await store.getObject('b1', 'small'))?.inline, inline);
           const [listed] = await store.scanObjects('b1', { prefix: '', limit: 10, reverse: false });
           assert.equal(listed?.key, 'small');
-          assert.equal(listed?.inline, undefined);
+          assert.equal(listed?.inline, null);
           await store.putObject(object('b1', 'small', { size: 3 }));
-          assert.equal((await store.getObject('b1', 'small'))?.inline, undefined, 'an overwrite by a blob drops the inline bytes');
+          assert.equal((await store.getObject('b1', 'small'))?.inline, null, 'an overwrite by a blob drops the inline bytes');
         }));
 
       test('every read after a write sees that write (no stale read of a recently read object)', () =>

@@ -94,6 +94,7 @@ describe('checkReadConditions', () => {
     headers: {},
     deleteAt: null,
     encryption: null,
+    inline: null,
   };
   const at = (seconds: number): string => new Date(Date.UTC(2024, 0, 1, 12, 0, seconds)).toUTCString();
 

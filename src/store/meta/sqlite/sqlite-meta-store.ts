@@ -10,8 +10,14 @@ import { migrate } from './schema.ts';
 type Row = Record<string, unknown>;
 
 /** Object columns a listing needs (everything but the inline bytes). */
-const LISTED_COLUMNS = 'bucket, key, blob_id, size, etag, content_type, last_modified, meta, headers, delete_at, encryption, inline_id';
-const OBJECT_WITH_DATA = 'SELECT o.*, d.data AS inline_data FROM objects o LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ? AND o.key = ?';
+/**
+ * Object rows are read as arrays (better-sqlite3's raw mode: no per-row object keyed by column name), in this
+ * column order; `objectFrom` maps them. The 13th column, the inline bytes, is only selected by point reads.
+ */
+const OBJECT_COLUMNS = 'o.bucket, o.key, o.blob_id, o.size, o.etag, o.content_type, o.last_modified, o.meta, o.headers, o.delete_at, o.encryption, o.inline_id';
+const INLINE_ID = 11;
+const OBJECT_WITH_DATA = `SELECT ${OBJECT_COLUMNS}, d.data FROM objects o LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ? AND o.key = ?`;
+const OBJECT_BY_KEY = `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE o.bucket = ? AND o.key = ?`;
 
 /** Bounds of the recently-read object cache (records, and the inline bytes they carry). */
 const HOT_MAX_ENTRIES = 2_000;
@@ -27,6 +33,7 @@ export class SqliteMetaStore implements MetadataStore {
   private readonly hot = new Map<string, ObjectRecord>();
   private hotBytes = 0;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly rawStatements = new Map<string, Database.Statement>();
   private readonly committer: GroupCommitter;
 
   constructor(path: string) {
@@ -194,7 +201,7 @@ export class SqliteMetaStore implements MetadataStore {
     const id = hotId(bucket, key);
     const cached = this.hot.get(id);
     if (cached) return cached;
-    const record = mapOne(this.get(OBJECT_WITH_DATA, bucket, key), toObject);
+    const record = mapOne(this.row(OBJECT_WITH_DATA, bucket, key), objectFrom);
     if (record) this.remember(id, record);
     return record;
   }
@@ -211,8 +218,8 @@ export class SqliteMetaStore implements MetadataStore {
   private putOne(o: ObjectRecord, condition: PutCondition): PutResult {
     if (!this.get('SELECT 1 FROM buckets WHERE name = ?', o.bucket)) return { ok: false, reason: 'no-bucket' };
     this.forget(o.bucket, o.key);
-    const previousRow = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', o.bucket, o.key);
-    const previous = mapOne(previousRow, toObject);
+    const previousRow = this.row(OBJECT_BY_KEY, o.bucket, o.key);
+    const previous = mapOne(previousRow, objectFrom);
     const live = previous && !isExpired(previous, o.lastModified) ? previous : null;
     if (condition.mustNotExist && live) return { ok: false, reason: 'exists' };
     this.run(
@@ -243,7 +250,7 @@ export class SqliteMetaStore implements MetadataStore {
   async updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null> {
     return this.committer.submit(() => {
       this.forget(bucket, key);
-      const current = mapOne(this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key), toObject);
+      const current = mapOne(this.row(OBJECT_BY_KEY, bucket, key), objectFrom);
       if (!current) return null;
       const next: ObjectRecord = { ...current, ...definedOnly(patch) };
       this.run(
@@ -262,8 +269,8 @@ export class SqliteMetaStore implements MetadataStore {
   async deleteObject(bucket: string, key: string, onlyIfExpiredBy?: number): Promise<ObjectRecord | null> {
     return this.committer.submit(() => {
       this.forget(bucket, key);
-      const row = this.get('SELECT * FROM objects WHERE bucket = ? AND key = ?', bucket, key);
-      const current = mapOne(row, toObject);
+      const row = this.row(OBJECT_BY_KEY, bucket, key);
+      const current = mapOne(row, objectFrom);
       if (!current || (onlyIfExpiredBy !== undefined && !isExpired(current, onlyIfExpiredBy))) return null;
       this.run('DELETE FROM objects WHERE bucket = ? AND key = ?', bucket, key);
       this.deleteInline(row);
@@ -274,11 +281,11 @@ export class SqliteMetaStore implements MetadataStore {
 
   async scanObjects(bucket: string, range: ScanRange): Promise<ObjectRecord[]> {
     const { sql, params } = rangeClause('key', range);
-    return this.all(`SELECT ${LISTED_COLUMNS} FROM objects WHERE bucket = ? AND ${sql}`, bucket, ...params).map(toObject);
+    return this.rows(`SELECT ${OBJECT_COLUMNS} FROM objects o WHERE o.bucket = ? AND ${sql}`, bucket, ...params).map(objectFrom);
   }
 
   async listExpired(now: number, limit: number): Promise<ObjectRecord[]> {
-    return this.all(`SELECT ${LISTED_COLUMNS} FROM objects WHERE delete_at IS NOT NULL AND delete_at <= ? ORDER BY delete_at LIMIT ?`, now, limit).map(toObject);
+    return this.rows(`SELECT ${OBJECT_COLUMNS} FROM objects o WHERE o.delete_at IS NOT NULL AND o.delete_at <= ? ORDER BY o.delete_at LIMIT ?`, now, limit).map(objectFrom);
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {
@@ -313,8 +320,9 @@ export class SqliteMetaStore implements MetadataStore {
     return Number(this.statement('INSERT INTO inline_data (data) VALUES (?)').run(data).lastInsertRowid);
   }
 
-  private deleteInline(row: Row | undefined): void {
-    if (typeof row?.inline_id === 'number') this.run('DELETE FROM inline_data WHERE id = ?', row.inline_id);
+  private deleteInline(row: unknown[] | undefined): void {
+    const inlineId = row?.[INLINE_ID];
+    if (typeof inlineId === 'number') this.run('DELETE FROM inline_data WHERE id = ?', inlineId);
   }
 
   private adjustBucketTotals(bucket: string, objects: number, bytes: number): void {
@@ -342,6 +350,21 @@ export class SqliteMetaStore implements MetadataStore {
   }
   private all(sql: string, ...params: unknown[]): Row[] {
     return this.statement(sql).all(...params) as Row[];
+  }
+  /** Rows as arrays of column values (raw mode). */
+  private row(sql: string, ...params: unknown[]): unknown[] | undefined {
+    return this.rawStatement(sql).get(...params) as unknown[] | undefined;
+  }
+  private rows(sql: string, ...params: unknown[]): unknown[][] {
+    return this.rawStatement(sql).all(...params) as unknown[][];
+  }
+  private rawStatement(sql: string): Database.Statement {
+    let statement = this.rawStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw(true);
+      this.rawStatements.set(sql, statement);
+    }
+    return statement;
   }
 }
 
@@ -407,7 +430,7 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function mapOne<T>(row: Row | undefined, map: (row: Row) => T): T | null {
+function mapOne<R, T>(row: R | undefined, map: (row: R) => T): T | null {
   return row ? map(row) : null;
 }
 
@@ -460,20 +483,20 @@ function toBucket(r: Row): Bucket {
   };
 }
 
-function toObject(r: Row): ObjectRecord {
+function objectFrom(r: unknown[]): ObjectRecord {
   return {
-    bucket: str(r.bucket),
-    key: str(r.key),
-    blobId: str(r.blob_id),
-    size: num(r.size),
-    etag: str(r.etag),
-    contentType: str(r.content_type),
-    lastModified: num(r.last_modified),
-    meta: json(r.meta) as Metadata,
-    headers: json(r.headers) as Metadata,
-    deleteAt: r.delete_at === null ? null : num(r.delete_at),
-    encryption: r.encryption === null ? null : (json(r.encryption) as BlobEncryption),
+    bucket: str(r[0]),
+    key: str(r[1]),
+    blobId: str(r[2]),
+    size: num(r[3]),
+    etag: str(r[4]),
+    contentType: str(r[5]),
+    lastModified: num(r[6]),
+    meta: json(r[7]) as Metadata,
+    headers: json(r[8]) as Metadata,
+    deleteAt: r[9] === null ? null : num(r[9]),
+    encryption: r[10] === null ? null : (json(r[10]) as BlobEncryption),
     // Always present, so that every record has one shape (V8 keeps the hot path monomorphic).
-    inline: Buffer.isBuffer(r.inline_data) ? r.inline_data : null,
+    inline: Buffer.isBuffer(r[12]) ? r[12] : null,
   };
 }
