@@ -17,6 +17,8 @@ const BUCKET = 'durability';
 const ROUNDS = 3;
 const UPLOADS_PER_ROUND = 60;
 const SLOW_UPLOADS = 4;
+/** The last uploads of a round trickle their bodies in, so some are certainly mid-flight at the kill. */
+const TRICKLED_UPLOADS = 10;
 const MAX_SIZE = 2 * 1024 * 1024;
 
 interface Version {
@@ -38,7 +40,7 @@ function objectPath(session: Session, key: string): URL {
   return new URL(`${session.storageUrl}/${BUCKET}/${encodeURIComponent(key)}`);
 }
 
-function putRaw(agent: Agent, session: Session, key: string, body: Buffer): Promise<number> {
+function putRaw(agent: Agent, session: Session, key: string, body: Buffer, trickle = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(objectPath(session, key), {
       method: 'PUT',
@@ -50,10 +52,15 @@ function putRaw(agent: Agent, session: Session, key: string, body: Buffer): Prom
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
-    // Several writes so the body really streams in pieces.
-    const piece = 256 * 1024;
-    for (let offset = 0; offset < body.length; offset += piece) req.write(body.subarray(offset, offset + piece));
-    req.end();
+    // Several writes so the body really streams in pieces; trickled ones 64 KiB every 20 ms.
+    const piece = trickle ? 64 * 1024 : 256 * 1024;
+    void (async () => {
+      for (let offset = 0; offset < body.length; offset += piece) {
+        req.write(body.subarray(offset, offset + piece));
+        if (trickle) await sleep(20);
+      }
+      req.end();
+    })();
   });
 }
 
@@ -215,19 +222,21 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
         const overwrite = earlier[i];
         const key = overwrite ?? `r${round}/obj-${String(i).padStart(3, '0')}`;
         // Half the objects are small enough to live inline in the metadata row (group-committed), half are blobs.
-        const size = i === 0 ? 0 : i === 1 ? 1 : i % 2 === 0 ? randomInt(INLINE_OBJECT_MAX + 1) : randomInt(MAX_SIZE + 1);
-        return { key, body: randomBytes(size) };
+        const trickle = i >= UPLOADS_PER_ROUND - TRICKLED_UPLOADS;
+        const size = trickle ? 1024 * 1024 + randomInt(MAX_SIZE) : i === 0 ? 0 : i === 1 ? 1 : i % 2 === 0 ? randomInt(INLINE_OBJECT_MAX + 1) : randomInt(MAX_SIZE + 1);
+        return { key, body: randomBytes(size), trickle };
       });
-      const killAfter = Math.max(1, Math.floor(UPLOADS_PER_ROUND * (0.2 + Math.random() * 0.4)));
+      // Group commit acknowledges many writes at once, so the kill counts only the uploads that are not trickled.
+      const killAfter = Math.max(1, Math.floor((UPLOADS_PER_ROUND - TRICKLED_UPLOADS) * (0.2 + Math.random() * 0.4)));
       let acked = 0;
       const kill: { done: Promise<void> | null } = { done: null };
       const current = server;
       const outcomes = await Promise.all(
-        jobs.map(async ({ key, body }) => {
+        jobs.map(async ({ key, body, trickle }) => {
           const version = { md5: md5(body), size: body.length };
           const known = remember(key);
           try {
-            const status = await putRaw(agent, session, key, body);
+            const status = await putRaw(agent, session, key, body, trickle);
             if (status === 201) {
               known.acked.push(version);
               acked++;
