@@ -1,9 +1,10 @@
 /**
- * Group commit: writes submitted during one event-loop turn share one transaction, so one fsync
- * acknowledges them all. Each write runs in its own savepoint, so one failing write does not undo the others;
- * no promise resolves before the COMMIT (and with it the fsync) has returned.
+ * Group commit: writes submitted during one event-loop turn share one transaction, and one WAL sync (off the
+ * event loop) acknowledges them all. Each write runs in its own savepoint, so one failing write does not undo
+ * the others; no promise resolves before the COMMIT and the sync after it have returned.
  */
 import type Database from 'better-sqlite3';
+import type { WalSync } from './wal-sync.ts';
 
 interface Pending {
   work: () => unknown;
@@ -15,7 +16,10 @@ export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly wal: WalSync,
+  ) {}
 
   submit<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -50,10 +54,17 @@ export class GroupCommitter {
       for (const pending of batch) pending.reject(err);
       return;
     }
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.ok) pending.resolve(outcome.value);
-      else pending.reject(outcome?.value);
-    });
+    this.wal.request().then(
+      () => {
+        batch.forEach((pending, i) => {
+          const outcome = outcomes[i];
+          if (outcome?.ok) pending.resolve(outcome.value);
+          else pending.reject(outcome?.value);
+        });
+      },
+      (err: unknown) => {
+        for (const pending of batch) pending.reject(err);
+      },
+    );
   }
 }
