@@ -1,4 +1,6 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { isOnggiError } from '../core/errors.ts';
@@ -99,6 +101,12 @@ export function registerAdminCommands(program: Command): void {
 
 async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
   const config = loadConfig({ dataDir: options.dataDir });
+  // A mistyped --data-dir must not quietly become a new, empty store that the running server never sees.
+  if (!existsSync(join(config.dataDir, 'meta.sqlite'))) {
+    process.stderr.write(`error: no Onggi data directory at ${config.dataDir} (start \`onggi server\` there once, or pass --data-dir)\n`);
+    process.exitCode = 1;
+    return;
+  }
   const core = await openCore(config.dataDir, () => undefined);
   const print = (rows: unknown): void => {
     process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));

@@ -209,6 +209,14 @@ void describe('admin CLI on a running server', () => {
     assert.match(keyHelp.stdout, /--name/);
     assert.notEqual(unknown.code, 0);
   });
+
+  void test('a data directory that does not exist is refused, not created', async () => {
+    const typo = `${server.dataDir}-typo`;
+    const failed = await adminFails(typo, 'key', 'create', 'default', 'admin');
+    assert.match(failed.stderr, /no Onggi data directory at .*-typo/);
+    assert.equal(failed.stdout, '', 'no key was printed');
+    await assert.rejects(stat(typo), { code: 'ENOENT' });
+  });
 });
 
 void describe('first start without ONGGI_ROOT_*', () => {
