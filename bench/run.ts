@@ -307,9 +307,13 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function resultOf(all: Result[], scenario: string, target: string): Result | undefined {
+  return all.find((r) => r.scenario === scenario && r.target === target);
+}
+
 function renderTable(all: Result[], diskMbPerSec: number, md5MbPerSec: number): string {
   const scenarios = [...new Set(all.map((r) => r.scenario))];
-  const find = (scenario: string, target: string): Result | undefined => all.find((r) => r.scenario === scenario && r.target === target);
+  const find = (scenario: string, target: string): Result | undefined => resultOf(all, scenario, target);
   const lines = [
     `disk ceiling (dd, fsync): ${diskMbPerSec.toFixed(0)} MB/s; MD5 on one core: ${md5MbPerSec.toFixed(0)} MB/s`,
     '',
@@ -340,8 +344,8 @@ interface TargetCheck {
 }
 
 function checkTargets(all: Result[], diskMbPerSec: number, md5MbPerSec: number): TargetCheck[] {
-  const ops = (scenario: string, target: string): number | undefined => all.find((r) => r.scenario === scenario && r.target === target)?.figures.opsPerSec;
-  const mb = (scenario: string, target: string): number | undefined => all.find((r) => r.scenario === scenario && r.target === target)?.figures.mbPerSec;
+  const ops = (scenario: string, target: string): number | undefined => resultOf(all, scenario, target)?.figures.opsPerSec;
+  const mb = (scenario: string, target: string): number | undefined => resultOf(all, scenario, target)?.figures.mbPerSec;
   const checks: TargetCheck[] = [];
   const atLeast = (target: string, value: number | undefined, base: number | undefined, goal: number): void => {
     if (value !== undefined && base) checks.push({ target, measured: value / base, goal: `≥ ${goal}×`, met: value / base >= goal });

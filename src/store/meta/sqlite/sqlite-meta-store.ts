@@ -352,11 +352,13 @@ export class SqliteMetaStore implements MetadataStore {
     );
   }
 
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
+  /** Statements prepared once per SQL text; raw ones return rows as arrays of column values. */
+  private statement(sql: string, raw = false): Database.Statement {
+    const cache = raw ? this.rawStatements : this.statements;
+    let statement = cache.get(sql);
     if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
+      statement = raw ? this.db.prepare(sql).raw(true) : this.db.prepare(sql);
+      cache.set(sql, statement);
     }
     return statement;
   }
@@ -371,18 +373,10 @@ export class SqliteMetaStore implements MetadataStore {
   }
   /** Rows as arrays of column values (raw mode). */
   private row(sql: string, ...params: unknown[]): unknown[] | undefined {
-    return this.rawStatement(sql).get(...params) as unknown[] | undefined;
+    return this.statement(sql, true).get(...params) as unknown[] | undefined;
   }
   private rows(sql: string, ...params: unknown[]): unknown[][] {
-    return this.rawStatement(sql).all(...params) as unknown[][];
-  }
-  private rawStatement(sql: string): Database.Statement {
-    let statement = this.rawStatements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql).raw(true);
-      this.rawStatements.set(sql, statement);
-    }
-    return statement;
+    return this.statement(sql, true).all(...params) as unknown[][];
   }
 }
 
