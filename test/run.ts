@@ -2,9 +2,10 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
+import { ADMIN_URL_ENV, startPgCluster } from './helpers/postgres.ts';
 
 const root = import.meta.dirname;
 const only = process.argv.slice(2);
@@ -21,9 +22,18 @@ const files = findTests(root)
   .filter((file) => only.length === 0 || only.some((filter) => relative(root, file).includes(filter)))
   .sort();
 
+// One private PostgreSQL for the whole run; test files take fresh databases from it (test/helpers/postgres.ts).
+const postgres = process.env[ADMIN_URL_ENV] ? undefined : await startPgCluster();
+if (postgres) process.env[ADMIN_URL_ENV] = postgres.adminUrl;
+
 const stream = run({ files, concurrency: 2, timeout: 10 * 60 * 1000 });
 stream.on('test:fail', (event: { todo?: string | boolean; skip?: string | boolean }) => {
   if (event.todo === undefined && event.skip === undefined) process.exitCode = 1;
 });
 if (process.stdout.isTTY) await pipeline(stream, new spec(), process.stdout);
-else stream.compose<Readable>(tap).pipe(process.stdout);
+else {
+  const report = stream.compose<Readable>(tap);
+  report.pipe(process.stdout);
+  await finished(report);
+}
+await postgres?.stop();

@@ -1,0 +1,114 @@
+/**
+ * The SQL of one logical table: its DDL and the statements the store runs on it. Plain SQL that PostgreSQL,
+ * CockroachDB and YugabyteDB all accept (no JSONB, no advisory locks, no sequences). Statements are named, so
+ * each pooled connection prepares them once.
+ */
+import pg from 'pg';
+import type { QueryConfig } from 'pg';
+import { prefixUpperBound } from '../../../lib/key-order.ts';
+import type { ScanRange, Table } from '../kv.ts';
+
+/** SQL table name of a logical table (`onggi_` + its name; names are [a-z][a-z0-9_]*, checked by kv.ts). */
+export function sqlTableName(table: Table<unknown>): string {
+  return `onggi_${table.name}`;
+}
+
+/** `COLLATE "C"`: keys compare as bytes (UTF-8 = code point order) whatever the database's default collation. */
+export function createTableSql(table: Table<unknown>): string {
+  const valueType = table.kind === 'json' ? 'TEXT' : 'BYTEA';
+  return (
+    `CREATE TABLE IF NOT EXISTS ${pg.escapeIdentifier(sqlTableName(table))} (` +
+    `pk TEXT COLLATE "C" NOT NULL, sk TEXT COLLATE "C" NOT NULL, ver BIGINT NOT NULL, ` +
+    `val ${valueType} NOT NULL, PRIMARY KEY (pk, sk))`
+  );
+}
+
+type Params = (string | number | Buffer)[];
+
+/** A statement with its values, ready for `query`. */
+export type Statement = QueryConfig<Params>;
+
+type Kind = 'get' | 'exists' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
+
+export class TableStatements {
+  private readonly id: string;
+  private readonly name: string;
+  private readonly sql: Record<Kind, string>;
+
+  constructor(table: Table<unknown>) {
+    const t = pg.escapeIdentifier(sqlTableName(table));
+    this.id = table.name;
+    this.name = t;
+    this.sql = {
+      get: `SELECT ver, val FROM ${t} WHERE pk = $1 AND sk = $2`,
+      exists: `SELECT 1 FROM ${t} WHERE pk = $1 AND sk = $2`,
+      upsert:
+        `INSERT INTO ${t} (pk, sk, ver, val) VALUES ($1, $2, $3, $4) ` +
+        `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val`,
+      insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val) VALUES ($1, $2, $3, $4) ON CONFLICT (pk, sk) DO NOTHING`,
+      updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4 WHERE pk = $1 AND sk = $2 AND ver = $5`,
+      delete: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2`,
+      deleteIfVersion: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2 AND ver = $3`,
+    };
+  }
+
+  get(pk: string, sk: string): Statement {
+    return this.named('get', [pk, sk]);
+  }
+
+  exists(pk: string, sk: string): Statement {
+    return this.named('exists', [pk, sk]);
+  }
+
+  upsert(pk: string, sk: string, version: number, value: string | Buffer): Statement {
+    return this.named('upsert', [pk, sk, version, value]);
+  }
+
+  insertIfAbsent(pk: string, sk: string, version: number, value: string | Buffer): Statement {
+    return this.named('insertIfAbsent', [pk, sk, version, value]);
+  }
+
+  updateIfVersion(pk: string, sk: string, version: number, value: string | Buffer, expected: number): Statement {
+    return this.named('updateIfVersion', [pk, sk, version, value, expected]);
+  }
+
+  delete(pk: string, sk: string): Statement {
+    return this.named('delete', [pk, sk]);
+  }
+
+  deleteIfVersion(pk: string, sk: string, expected: number): Statement {
+    return this.named('deleteIfVersion', [pk, sk, expected]);
+  }
+
+  /**
+   * `ORDER BY sk [DESC] LIMIT n` over one partition; the prefix is a range (`sk >= prefix AND sk < next`), never
+   * LIKE, so it uses the primary key and needs no escaping. The statement's shape (which bounds are present, the
+   * direction) names it, so each shape is prepared once per connection.
+   */
+  scan(pk: string, range: ScanRange, limit: number): Statement {
+    const conditions = ['pk = $1'];
+    const values: Params = [pk];
+    let shape = range.reverse ? 'r' : 'f';
+    const add = (operator: string, key: string, tag: string): void => {
+      values.push(key);
+      conditions.push(`sk ${operator} $${values.length}`);
+      shape += tag;
+    };
+    if (range.prefix !== '') {
+      add('>=', range.prefix, 'p');
+      const next = prefixUpperBound(range.prefix);
+      if (next !== null) add('<', next, 'n');
+    }
+    if (range.lower) add(range.lower.inclusive ? '>=' : '>', range.lower.key, range.lower.inclusive ? 'L' : 'l');
+    if (range.upper) add(range.upper.inclusive ? '<=' : '<', range.upper.key, range.upper.inclusive ? 'U' : 'u');
+    values.push(limit);
+    const text =
+      `SELECT sk, ver, val FROM ${this.name} WHERE ${conditions.join(' AND ')} ` +
+      `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT $${values.length}`;
+    return { name: `kv:${this.id}:scan:${shape}`, text, values };
+  }
+
+  private named(kind: Kind, values: Params): Statement {
+    return { name: `kv:${this.id}:${kind}`, text: this.sql[kind], values };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A transaction's buffered writes: applied together at commit, and read back by the transaction's own reads.
+ * Each row keeps its final state and the condition of its first write (checked against the database at
+ * commit); a condition on a row this transaction already wrote is checked at once, against the buffer.
+ */
+import { Conflict, type ScanRange, type Table, type Version, type WriteCondition } from '../kv.ts';
+import type { Encoded } from './codec.ts';
+
+export interface BufferedRow {
+  table: Table<unknown>;
+  pk: string;
+  sk: string;
+  /** The row after this transaction; null = deleted. */
+  after: { encoded: Encoded; version: Version } | null;
+  /** What the row must be in the database at commit, from this row's first write in the transaction. */
+  condition: WriteCondition | undefined;
+}
+
+export class WriteBuffer {
+  private readonly rows = new Map<string, BufferedRow>();
+  /** The first condition that failed against the buffer; thrown at commit. */
+  private failed: Conflict | undefined;
+
+  get isEmpty(): boolean {
+    return this.rows.size === 0 && this.failed === undefined;
+  }
+
+  get conflict(): Conflict | undefined {
+    return this.failed;
+  }
+
+  lookup(table: Table<unknown>, pk: string, sk: string): BufferedRow | undefined {
+    return this.rows.get(rowKey(table, pk, sk));
+  }
+
+  write(
+    table: Table<unknown>,
+    pk: string,
+    sk: string,
+    after: BufferedRow['after'],
+    condition: WriteCondition | undefined,
+  ): void {
+    const key = rowKey(table, pk, sk);
+    const earlier = this.rows.get(key);
+    if (!earlier) {
+      this.rows.set(key, { table, pk, sk, after, condition });
+      return;
+    }
+    if (condition && !holds(condition, earlier.after)) this.failed ??= new Conflict(table.name, pk, sk);
+    earlier.after = after;
+  }
+
+  /** The buffered rows of one partition that fall in `range` (bounds and prefix; not the limit). */
+  inRange(table: Table<unknown>, pk: string, range: ScanRange): BufferedRow[] {
+    return [...this.rows.values()].filter(
+      (row) => row.table.name === table.name && row.pk === pk && inScanRange(row.sk, range),
+    );
+  }
+
+  /** All rows, in key order, so that concurrent transactions touch rows in one order (fewer deadlocks). */
+  ordered(): BufferedRow[] {
+    return [...this.rows.values()].sort(
+      (a, b) =>
+        compareKeys(a.table.name, b.table.name) || compareKeys(a.pk, b.pk) || compareKeys(a.sk, b.sk),
+    );
+  }
+}
+
+function rowKey(table: Table<unknown>, pk: string, sk: string): string {
+  return JSON.stringify([table.name, pk, sk]);
+}
+
+function holds(condition: WriteCondition, row: BufferedRow['after']): boolean {
+  return condition.ifVersion === null ? row === null : row !== null && row.version === condition.ifVersion;
+}
+
+export function inScanRange(sk: string, range: ScanRange): boolean {
+  if (!sk.startsWith(range.prefix)) return false;
+  if (range.lower && compareKeys(sk, range.lower.key) < (range.lower.inclusive ? 0 : 1)) return false;
+  if (range.upper && compareKeys(sk, range.upper.key) > (range.upper.inclusive ? 0 : -1)) return false;
+  return true;
+}
+
+/**
+ * Compares strings in code point order, which is UTF-8 byte order and what COLLATE "C" gives. JavaScript's `<`
+ * compares UTF-16 units instead, which puts U+E000–U+FFFF after the surrogate pairs of U+10000 and above.
+ */
+export function compareKeys(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Moves surrogates (D800–DFFF) above E000–FFFF, keeping every other UTF-16 unit's order. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
+}
