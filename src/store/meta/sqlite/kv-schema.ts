@@ -1,0 +1,51 @@
+/**
+ * The KvStore's SQLite schema: one `t_<name>` table per logical table, a record of each table's kind, and a
+ * schema version for later migrations. Kept apart from the old store's `user_version`, so that both can share
+ * one file while core moves over.
+ */
+import type Database from 'better-sqlite3';
+import type { Table } from '../kv.ts';
+import { tableSql } from './kv-table.ts';
+
+export const KV_SCHEMA_VERSION = 1;
+
+const CATALOG = `
+CREATE TABLE IF NOT EXISTS kv_schema (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv_tables (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Creates what is missing, in one transaction; refuses a schema newer than this build or a table of another kind. */
+export function prepareSchema(db: Database.Database, tables: readonly Table<unknown>[]): void {
+  db.transaction(() => {
+    db.exec(CATALOG);
+    const version = db.prepare('SELECT version FROM kv_schema WHERE id = 1').pluck(true).get() as number | undefined;
+    if (version === undefined) db.prepare('INSERT INTO kv_schema (id, version) VALUES (1, ?)').run(KV_SCHEMA_VERSION);
+    else if (version > KV_SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this build's (${KV_SCHEMA_VERSION})`);
+    // Migrations from older versions go here, each followed by an UPDATE of kv_schema.
+    for (const table of tables) createTable(db, table);
+  }).immediate();
+}
+
+function createTable(db: Database.Database, table: Table<unknown>): void {
+  const kind = db.prepare('SELECT kind FROM kv_tables WHERE name = ?').pluck(true).get(table.name) as string | undefined;
+  if (kind !== undefined && kind !== table.kind) throw new Error(`table ${table.name} holds ${kind} values, not ${table.kind}`);
+  // val has no declared type: JSON text stays TEXT and bytes stay a BLOB. Rows clustered by key (WITHOUT ROWID)
+  // make point reads and scans one B-tree walk, but only while rows are small: KiB-sized values (bytes tables)
+  // would leave a few rows per interior page, a deep tree and ~3.5x slower random reads, so those go in a rowid
+  // table with its (pk, sk) index beside it.
+  const clustered = table.kind === 'json' ? ' WITHOUT ROWID' : '';
+  db.exec(`CREATE TABLE IF NOT EXISTS ${tableSql(table.name)} (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    ver INTEGER NOT NULL,
+    val NOT NULL,
+    PRIMARY KEY (pk, sk)
+  )${clustered}`);
+  if (kind === undefined) db.prepare('INSERT INTO kv_tables (name, kind) VALUES (?, ?)').run(table.name, table.kind);
+}

@@ -1,0 +1,210 @@
+/**
+ * An optimistic transaction: `work` reads the committed state (recording what it read) and buffers its writes;
+ * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
+ * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
+ */
+import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../kv.ts';
+import { compareKeys, resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
+import type { Encoded, SqliteTable } from './kv-table.ts';
+
+/** What a transaction needs of the store: the committed state, read and written synchronously. */
+export interface CommittedState {
+  /** Counts applied writes: unchanged since a transaction began means nothing it read can have changed. */
+  readonly writeSeq: number;
+  table(table: Table<unknown>): SqliteTable;
+  /** Latest committed row (through the row cache). */
+  readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null;
+  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number): Entry<unknown>[];
+  /** Version of the row as of now, including writes of this batch so far (no cache fill: used inside commits). */
+  currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null;
+  /** Applies one write (inside the commit's SQLite transaction) and drops the key from the row cache. */
+  write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void;
+  /** Records that a transaction's writes were applied (advances `writeSeq`). */
+  wrote(): void;
+}
+
+/** A row as a transaction wrote it: what its own reads see, and what the commit stores. */
+export interface Written {
+  readonly row: Row<unknown>;
+  readonly encoded: Encoded;
+}
+
+interface BufferedWrite {
+  readonly table: SqliteTable;
+  readonly pk: string;
+  readonly sk: string;
+  /** The row after this transaction's last write of the key; null = deleted. */
+  written: Written | null;
+  /** The condition on the committed row, from the transaction's first write of the key. */
+  readonly condition: WriteCondition | null;
+}
+
+interface PointRead {
+  readonly table: SqliteTable;
+  readonly pk: string;
+  readonly sk: string;
+  readonly version: Version | null;
+}
+
+interface ScanRead {
+  readonly table: SqliteTable;
+  readonly pk: string;
+  readonly bounds: KeyBounds;
+  readonly reverse: boolean;
+  readonly limit: number;
+  /** What the committed scan returned: sort keys and versions, in order. */
+  readonly keys: string[];
+  readonly versions: Version[];
+}
+
+/** Unique per (table, pk, sk): table names hold no '/', and the length of pk marks where sk begins. */
+export function rowKey(table: string, pk: string, sk: string): string {
+  return `${table}/${pk.length}/${pk}${sk}`;
+}
+
+/** A random version: 53 bits make a repeat on one row (the only thing that matters) vanishingly unlikely. */
+export function newVersion(): Version {
+  for (;;) {
+    const version = Math.floor(Math.random() * 2 ** 53);
+    if (version !== 0) return version;
+  }
+}
+
+export class SqliteTx implements Tx {
+  /** Set when a write's condition failed against this transaction's own earlier write of the key. */
+  conflict: Conflict | null = null;
+  private readonly startSeq: number;
+  private readonly points = new Map<string, PointRead>();
+  private readonly scans: ScanRead[] = [];
+  private readonly writes = new Map<string, BufferedWrite>();
+  private finished = false;
+
+  constructor(private readonly state: CommittedState) {
+    this.startSeq = state.writeSeq;
+  }
+
+  get hasWrites(): boolean {
+    return this.writes.size > 0;
+  }
+
+  async get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null> {
+    this.checkOpen();
+    const t = this.state.table(table);
+    const key = rowKey(t.name, pk, sk);
+    const written = this.writes.get(key);
+    if (written) return (written.written?.row ?? null) as Row<V> | null;
+    const row = this.state.readRow(t, pk, sk, key);
+    if (!this.points.has(key)) this.points.set(key, { table: t, pk, sk, version: row?.version ?? null });
+    return row as Row<V> | null;
+  }
+
+  async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
+    this.checkOpen();
+    const t = this.state.table(table);
+    const bounds = resolveBounds(range);
+    const pending = this.writesWithin(t, pk, bounds);
+    // Each buffered write hides at most one committed row: reading that many more keeps `limit` rows in view.
+    const limit = range.limit + pending.length;
+    const committed = this.state.scanRows(t, pk, bounds, range.reverse, limit);
+    this.scans.push({
+      table: t,
+      pk,
+      bounds,
+      reverse: range.reverse,
+      limit,
+      keys: committed.map((entry) => entry.sk),
+      versions: committed.map((entry) => entry.version),
+    });
+    if (pending.length === 0) return committed as Entry<V>[];
+    return mergeWrites(committed, pending, range.reverse, range.limit) as Entry<V>[];
+  }
+
+  put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
+    this.checkOpen();
+    const t = this.state.table(table);
+    const encoded = t.encode(value);
+    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded }, condition);
+  }
+
+  delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void {
+    this.checkOpen();
+    this.buffer(this.state.table(table), pk, sk, null, condition);
+  }
+
+  /** No more calls once `work` has settled (a promise it left behind must not write into a later attempt). */
+  finish(): void {
+    this.finished = true;
+  }
+
+  /** True while nothing this transaction read has changed in the committed state. */
+  readsStillValid(): boolean {
+    if (this.state.writeSeq === this.startSeq) return true;
+    for (const [key, read] of this.points) {
+      if (this.state.currentVersion(read.table, read.pk, read.sk, key) !== read.version) return false;
+    }
+    return this.scans.every((read) => scanUnchanged(read));
+  }
+
+  /**
+   * A read-only transaction commits without a commit round. Its reads, made across awaits, form one serializable
+   * snapshot only if none changed since; a single read is a snapshot by itself.
+   */
+  readOnlyStillValid(): boolean {
+    return this.points.size + this.scans.length <= 1 || this.readsStillValid();
+  }
+
+  /** The first write whose condition does not hold against the current state, as a Conflict. */
+  failedCondition(): Conflict | null {
+    for (const [key, write] of this.writes) {
+      const { condition } = write;
+      if (condition && this.state.currentVersion(write.table, write.pk, write.sk, key) !== condition.ifVersion) {
+        return new Conflict(write.table.name, write.pk, write.sk);
+      }
+    }
+    return null;
+  }
+
+  applyWrites(): void {
+    for (const [key, write] of this.writes) this.state.write(write.table, write.pk, write.sk, key, write.written);
+    this.state.wrote();
+  }
+
+  private buffer(table: SqliteTable, pk: string, sk: string, written: Written | null, condition: WriteCondition | undefined): void {
+    const key = rowKey(table.name, pk, sk);
+    const earlier = this.writes.get(key);
+    if (!earlier) {
+      this.writes.set(key, { table, pk, sk, written, condition: condition ?? null });
+      return;
+    }
+    // A second write of the key is conditioned on the first one's outcome, known now.
+    if (condition && (earlier.written?.row.version ?? null) !== condition.ifVersion) this.conflict ??= new Conflict(table.name, pk, sk);
+    earlier.written = written;
+  }
+
+  private writesWithin(table: SqliteTable, pk: string, bounds: KeyBounds): BufferedWrite[] {
+    const found: BufferedWrite[] = [];
+    for (const write of this.writes.values()) {
+      if (write.table === table && write.pk === pk && withinBounds(write.sk, bounds)) found.push(write);
+    }
+    return found;
+  }
+
+  private checkOpen(): void {
+    if (this.finished) throw new Error('transaction already finished: every tx call must happen (and be awaited) inside work');
+  }
+}
+
+function scanUnchanged(read: ScanRead): boolean {
+  const now = read.table.scanKeys(read.pk, read.bounds, read.reverse, read.limit);
+  if (now.length !== read.keys.length) return false;
+  return now.every(([sk, version], i) => sk === read.keys[i] && version === read.versions[i]);
+}
+
+/** Committed entries with the transaction's buffered writes of the same range laid over them. */
+function mergeWrites(committed: Entry<unknown>[], pending: BufferedWrite[], reverse: boolean, limit: number): Entry<unknown>[] {
+  const overridden = new Set(pending.map((write) => write.sk));
+  const merged = committed.filter((entry) => !overridden.has(entry.sk));
+  for (const { sk, written } of pending) if (written) merged.push({ value: written.row.value, version: written.row.version, sk });
+  merged.sort(reverse ? (a, b) => compareKeys(b.sk, a.sk) : (a, b) => compareKeys(a.sk, b.sk));
+  return merged.slice(0, limit);
+}

@@ -1,0 +1,70 @@
+/**
+ * Recently read rows (decoded), and rows recently found missing, bounded by count and by an estimate of their
+ * size; the oldest entry goes first. Sound only while this process is the only writer of the data and drops
+ * every written key synchronously with the write (SqliteKvStore does both).
+ */
+import type { Row } from '../kv.ts';
+import type { Encoded } from './kv-table.ts';
+
+interface CachedRow {
+  /** null: the row is known not to exist. */
+  readonly row: Row<unknown> | null;
+  readonly size: number;
+}
+
+/** Rough bytes a cached row holds: the map entry and key, plus its value (decoded JSON takes more than its text). */
+export function cachedSize(key: string, encoded: Encoded | null): number {
+  const base = 96 + 2 * key.length;
+  if (encoded === null) return base;
+  return base + (typeof encoded === 'string' ? 3 * encoded.length : encoded.length);
+}
+
+export class RowCache {
+  private readonly entries = new Map<string, CachedRow>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(key: string): CachedRow | undefined {
+    return this.entries.get(key);
+  }
+
+  remember(key: string, row: Row<unknown> | null, size: number): void {
+    // One large row must not push out many small hot ones.
+    if (size > this.maxBytes / 8) return;
+    this.drop(key);
+    if (this.entries.size >= this.maxEntries || this.bytes + size > this.maxBytes) this.evict(size);
+    this.entries.set(key, { row, size });
+    this.bytes += size;
+  }
+
+  /**
+   * Drops the oldest tenth at once: a Map keeps deleted entries as holes until it rehashes, so walking it from
+   * the start for every single eviction would step over ever more holes.
+   */
+  private evict(incoming: number): void {
+    const entries = this.maxEntries * 0.9;
+    const bytes = this.maxBytes * 0.9 - incoming;
+    for (const [oldest, evicted] of this.entries) {
+      if (this.entries.size <= entries && this.bytes <= bytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= evicted.size;
+    }
+  }
+
+  drop(key: string): void {
+    const cached = this.entries.get(key);
+    if (cached) {
+      this.entries.delete(key);
+      this.bytes -= cached.size;
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}

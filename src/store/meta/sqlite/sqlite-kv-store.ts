@@ -1,0 +1,240 @@
+/**
+ * The KvStore on SQLite (better-sqlite3, WAL). Transactions are optimistic (see kv-tx.ts) and committed in
+ * groups (see kv-group-commit.ts); a commit is acknowledged only after a WAL sync that began after it (see
+ * wal-sync.ts: synchronous=NORMAL plus an fdatasync off the event loop, as durable as FULL).
+ *
+ * This process must be the only writer of the file (the data-directory lock sees to it): the row cache relies
+ * on it (`shared` is false). Values handed out by `get` and `scan` may be shared with other callers (through the
+ * row cache), and a transaction's own reads hand back the very values it put: never mutate either.
+ */
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { Contention, type Entry, type KvStore, type KvStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../kv.ts';
+import { KvGroupCommitter } from './kv-group-commit.ts';
+import { resolveBounds, type KeyBounds } from './kv-range.ts';
+import { prepareSchema } from './kv-schema.ts';
+import { SqliteTable } from './kv-table.ts';
+import { newVersion, rowKey, SqliteTx, type CommittedState, type Written } from './kv-tx.ts';
+import { cachedSize, RowCache } from './row-cache.ts';
+import { WalSync } from './wal-sync.ts';
+
+/** Runs of `work` per transaction before it gives up with Contention. */
+export const MAX_ATTEMPTS = 10;
+
+/** Bounds of the recently-read row cache (as the old store's object cache). */
+const CACHE_MAX_ROWS = 2_000;
+const CACHE_MAX_BYTES = 2 * 1024 * 1024;
+
+/** What `work` produced, and the sync its commit waits for (null: read-only, nothing to wait for). */
+interface Done<T> {
+  value: T;
+  durable: Promise<void> | null;
+}
+
+export interface BulkRow<V> {
+  pk: string;
+  sk: string;
+  value: V;
+}
+
+export class SqliteKvStore implements KvStore, CommittedState {
+  readonly shared = false;
+  writeSeq = 0;
+  private readonly tables = new Map<string, SqliteTable>();
+  private readonly cache = new RowCache(CACHE_MAX_ROWS, CACHE_MAX_BYTES);
+  private readonly committer: KvGroupCommitter;
+  private readonly retryGate = new Gate();
+  private readonly observer: StoreObserver;
+  private readonly pingStatement: Database.Statement;
+  private running = 0;
+  private closing: Promise<void> | null = null;
+  private whenIdle: (() => void) | null = null;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly wal: WalSync,
+    options: KvStoreOptions,
+  ) {
+    this.observer = options.observer ?? {};
+    for (const table of options.tables) this.tables.set(table.name, new SqliteTable(db, table));
+    this.committer = new KvGroupCommitter(db, wal, this.observer);
+    this.pingStatement = db.prepare('SELECT 1').pluck(true);
+  }
+
+  /** Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. */
+  static open(path: string, options: KvStoreOptions): SqliteKvStore {
+    // Created here so that its mode is 0600; SQLite gives the -wal and -shm files the same mode.
+    closeSync(openSync(path, 'a', 0o600));
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      // NORMAL: commits do not sync the WAL themselves; WalSync does, off the event loop, before any acknowledgement.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      // 4 MiB of page cache: the hot part of the index; the OS caches the rest without counting against us.
+      db.pragma('cache_size = -4000');
+      prepareSchema(db, options.tables);
+      return new SqliteKvStore(db, new WalSync(`${path}-wal`), options);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null> {
+    const t = this.table(table);
+    return this.readRow(t, pk, sk, rowKey(t.name, pk, sk)) as Row<V> | null;
+  }
+
+  async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
+    return this.scanRows(this.table(table), pk, resolveBounds(range), range.reverse, range.limit) as Entry<V>[];
+  }
+
+  async transact<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closing) throw new Error('the metadata store is closed');
+    this.running++;
+    try {
+      let done = await this.attempt(work, false);
+      if (!done) {
+        this.observer.retried?.();
+        // Re-runs go one at a time: N transactions racing for one row all commit in N rounds, none starves.
+        done = await this.retryGate.run(() => this.rerun(work));
+      }
+      await done.durable;
+      return done.value;
+    } finally {
+      this.running--;
+      if (this.running === 0) this.whenIdle?.();
+    }
+  }
+
+  /**
+   * Bulk load (bench seeding, imports), outside the interface: every row in one SQLite transaction, each with a
+   * fresh version, then synced. Blocks the event loop while it writes: pass batches of some ten thousand rows.
+   */
+  async bulkPut<V>(table: Table<V>, rows: Iterable<BulkRow<V>>): Promise<number> {
+    const t = this.table(table);
+    const count = this.db
+      .transaction(() => {
+        let written = 0;
+        for (const { pk, sk, value } of rows) {
+          t.put(pk, sk, newVersion(), t.encode(value));
+          written++;
+        }
+        return written;
+      })
+      .immediate();
+    this.cache.clear();
+    this.wrote();
+    await this.wal.request();
+    return count;
+  }
+
+  async ping(): Promise<void> {
+    this.pingStatement.get();
+  }
+
+  /** Waits for the transactions under way (new ones are refused), then closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.running > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+      await this.wal.close();
+      this.db.close();
+    })();
+    return this.closing;
+  }
+
+  // --- CommittedState: what transactions read and write ---------------------------------------
+
+  table(table: Table<unknown>): SqliteTable {
+    const t = this.tables.get(table.name);
+    if (!t || t.kind !== table.kind) throw new Error(`table ${table.name} (${table.kind}) was not opened with this store`);
+    return t;
+  }
+
+  readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null {
+    const cached = this.cache.get(key);
+    if (cached) return cached.row;
+    const raw = table.row(pk, sk);
+    const row = raw ? { value: table.decode(raw[1]), version: raw[0] } : null;
+    this.cache.remember(key, row, cachedSize(key, raw ? raw[1] : null));
+    return row;
+  }
+
+  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number): Entry<unknown>[] {
+    return table.scan(pk, bounds, reverse, limit).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
+  }
+
+  currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null {
+    const cached = this.cache.get(key);
+    if (cached) return cached.row?.version ?? null;
+    return table.version(pk, sk);
+  }
+
+  write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void {
+    this.cache.drop(key);
+    if (written) table.put(pk, sk, written.row.version, written.encoded);
+    else table.delete(pk, sk);
+  }
+
+  wrote(): void {
+    this.writeSeq++;
+  }
+
+  // --- attempts ---------------------------------------------------------------------------------
+
+  private async rerun<T>(work: (tx: Tx) => Promise<T>): Promise<Done<T>> {
+    for (let attempt = 2; ; attempt++) {
+      const done = await this.attempt(work, true);
+      if (done) return done;
+      if (attempt >= MAX_ATTEMPTS) throw new Contention(attempt);
+      this.observer.retried?.();
+    }
+  }
+
+  /** One run of `work` and its commit; null when what it read changed meanwhile (run it again). */
+  private async attempt<T>(work: (tx: Tx) => Promise<T>, isRetry: boolean): Promise<Done<T> | null> {
+    const tx = new SqliteTx(this);
+    let value: T;
+    try {
+      value = await work(tx);
+    } catch (err) {
+      // `work` may have failed only because its reads were no consistent snapshot: then run it again.
+      if (!tx.readsStillValid()) return null;
+      throw err;
+    } finally {
+      tx.finish();
+    }
+    if (tx.conflict) throw tx.conflict;
+    if (!tx.hasWrites) return tx.readOnlyStillValid() ? { value, durable: null } : null;
+    const outcome = await this.committer.submit(tx, isRetry);
+    switch (outcome.kind) {
+      case 'committed':
+        return { value, durable: outcome.durable };
+      case 'retry':
+        return null;
+      case 'conflict':
+        await outcome.durable;
+        throw outcome.conflict;
+      case 'failed':
+        throw outcome.error;
+    }
+  }
+}
+
+/** Runs functions one at a time, in call order. */
+class Gate {
+  private tail: Promise<void> = Promise.resolve();
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release = (): void => undefined;
+    this.tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}

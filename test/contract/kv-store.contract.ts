@@ -1,0 +1,773 @@
+/**
+ * The KvStore contract: every implementation (SQLite, PostgreSQL) runs these same tests, through the interface
+ * only. `open` must return a fresh, empty store with the given tables; `close` closes it and removes whatever
+ * `open` created. `reopen` (optional) closes a store without removing its data and opens that data again.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  bytesTable,
+  Conflict,
+  Contention,
+  jsonTable,
+  type Entry,
+  type KvStore,
+  type KvStoreOptions,
+  type ReadOps,
+  type ScanRange,
+  type StoreObserver,
+  type Version,
+} from '../../src/store/meta/kv.ts';
+
+export type OpenKvStore = (options: KvStoreOptions) => Promise<KvStore>;
+export type CloseKvStore = (store: KvStore) => Promise<void>;
+export type ReopenKvStore = (store: KvStore, options: KvStoreOptions) => Promise<KvStore>;
+
+interface Doc {
+  name: string;
+  n?: number;
+  tags?: string[];
+  nested?: { deep: { value: string | boolean | number } };
+}
+
+export const docs = jsonTable<Doc>('docs');
+export const blobs = bytesTable('blobs');
+export const counters = jsonTable<number>('counters');
+export const CONTRACT_TABLES = [docs, blobs, counters];
+
+/** Sort keys compare as UTF-8 bytes (= code points), not as JavaScript's UTF-16 code units. */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Keys that trip up stores comparing as UTF-16, as locale text, or mishandling prefixes and wildcards. */
+export const TRICKY_KEYS: readonly string[] = [
+  'a',
+  'a/',
+  'a/b',
+  'a/b/c',
+  'a0',
+  'ab',
+  'A',
+  'Z',
+  '_',
+  '~',
+  '%',
+  ' space',
+  '\u0001',
+  'a\u0001',
+  'é',
+  'e\u0301',
+  '\u00ff',
+  '\u0100',
+  '\u07ff',
+  '\u0800',
+  '\ud7ff',
+  '\ue000',
+  '\ufffd',
+  '\uffff',
+  '😀',
+  '😀/x',
+  '\u{10000}',
+  '\u{10ffff}',
+  '한국어/키',
+  'a%2Fb',
+  'a\tb',
+  'a b',
+];
+
+/** Counts what the store reports to its observer. */
+class Counts implements StoreObserver {
+  retries = 0;
+  batches: number[] = [];
+  retried(): void {
+    this.retries++;
+  }
+  groupCommitted(transactions: number): void {
+    this.batches.push(transactions);
+  }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function range(extra: Partial<ScanRange> = {}): ScanRange {
+  return { prefix: '', limit: 10_000, reverse: false, ...extra };
+}
+
+async function keysOf(reader: ReadOps, pk: string, scan: Partial<ScanRange>): Promise<string[]> {
+  return (await reader.scan(docs, pk, range(scan))).map((entry) => entry.sk);
+}
+
+async function put(store: KvStore, pk: string, sk: string, value: Doc): Promise<Version> {
+  await store.transact(async (tx) => {
+    tx.put(docs, pk, sk, value);
+  });
+  const row = await store.get(docs, pk, sk);
+  assert.ok(row, `${pk}/${sk} was written`);
+  return row.version;
+}
+
+async function versionOf(store: KvStore, pk: string, sk: string): Promise<Version | null> {
+  return (await store.get(docs, pk, sk))?.version ?? null;
+}
+
+/** The keys between two bounds of `sorted`, as a reference to check scans against. */
+function between(sorted: readonly string[], lo: string, hi: string, loIn: boolean, hiIn: boolean): string[] {
+  return sorted.filter((k) => {
+    const a = byteOrder(k, lo);
+    const b = byteOrder(k, hi);
+    return (loIn ? a >= 0 : a > 0) && (hiIn ? b <= 0 : b < 0);
+  });
+}
+
+export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvStore, reopen?: ReopenKvStore): void {
+  async function withStore(body: (store: KvStore, counts: Counts) => Promise<void>): Promise<void> {
+    const counts = new Counts();
+    const store = await open({ tables: CONTRACT_TABLES, observer: counts });
+    try {
+      await body(store, counts);
+    } finally {
+      await close(store);
+    }
+  }
+
+  describe(`KvStore contract: ${name}`, () => {
+    describe('rows', () => {
+      test('json rows: put, get, overwrite, delete; a missing row is null', () =>
+        withStore(async (store) => {
+          assert.equal(await store.get(docs, 'p', 'k'), null);
+          const doc: Doc = { name: '한글 ☃ 😀', n: 3.5, tags: ['a', ''], nested: { deep: { value: false } } };
+          await put(store, 'p', 'k', doc);
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, doc);
+          await put(store, 'p', 'k', { name: 'second' });
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'second' });
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'p', 'k');
+          });
+          assert.equal(await store.get(docs, 'p', 'k'), null);
+        }));
+
+      test('json values of every shape round-trip, the empty object too', () =>
+        withStore(async (store) => {
+          const values = [{}, [], [1, 'two', { three: [3] }], 'a string', '', 0, -1.25, 1e300, true, false, { a: {} }, { '': 'empty key', 'é': 'ü' }];
+          const table = jsonTable<unknown>('docs');
+          await store.transact(async (tx) => {
+            values.forEach((value, i) => {
+              tx.put(table, 'shapes', String(i), value);
+            });
+          });
+          for (const [i, value] of values.entries()) assert.deepEqual((await store.get(table, 'shapes', String(i)))?.value, value, `value ${i}`);
+        }));
+
+      test('bytes rows keep every byte, including empty and large values', () =>
+        withStore(async (store) => {
+          const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+          const large = Buffer.alloc(1024 * 1024 + 3, 0xab);
+          await store.transact(async (tx) => {
+            tx.put(blobs, 'p', 'all', all);
+            tx.put(blobs, 'p', 'empty', Buffer.alloc(0));
+            tx.put(blobs, 'p', 'large', large);
+          });
+          assert.deepEqual((await store.get(blobs, 'p', 'all'))?.value, all);
+          assert.equal((await store.get(blobs, 'p', 'empty'))?.value.length, 0);
+          assert.ok((await store.get(blobs, 'p', 'large'))?.value.equals(large));
+          const scanned = await store.scan(blobs, 'p', range());
+          assert.deepEqual(
+            scanned.map((entry) => [entry.sk, entry.value.length]),
+            [
+              ['all', 256],
+              ['empty', 0],
+              ['large', large.length],
+            ],
+          );
+        }));
+
+      test('deleting a missing row is no error', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'p', 'missing');
+          });
+          assert.equal(await store.get(docs, 'p', 'missing'), null);
+        }));
+
+      test('tables and partitions are separate', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(docs, 'a', 'k', { name: 'docs a' });
+            tx.put(docs, 'b', 'k', { name: 'docs b' });
+            tx.put(docs, 'a/', 'k', { name: 'docs a/' });
+            tx.put(counters, 'a', 'k', 7);
+          });
+          assert.deepEqual((await store.get(docs, 'a', 'k'))?.value, { name: 'docs a' });
+          assert.deepEqual((await store.get(docs, 'b', 'k'))?.value, { name: 'docs b' });
+          assert.equal((await store.get(counters, 'a', 'k'))?.value, 7);
+          assert.equal(await store.get(counters, 'b', 'k'), null);
+          // The boundary between pk and sk is not a string concatenation.
+          assert.equal(await store.get(docs, 'a', '/k'), null);
+          assert.equal(await store.get(docs, 'ak', ''), null);
+          assert.deepEqual(await keysOf(store, 'a', {}), ['k']);
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'a', 'k');
+          });
+          assert.deepEqual((await store.get(docs, 'b', 'k'))?.value, { name: 'docs b' });
+          assert.equal((await store.get(counters, 'a', 'k'))?.value, 7);
+        }));
+
+      test('versions change on every write, and never come back after delete and re-create', () =>
+        withStore(async (store) => {
+          const seen = new Set<Version>();
+          for (let i = 0; i < 5; i++) {
+            const version = await put(store, 'p', 'k', { name: `v${i}` });
+            assert.ok(!seen.has(version), 'a new version');
+            seen.add(version);
+            if (i % 2 === 1) {
+              await store.transact(async (tx) => {
+                tx.delete(docs, 'p', 'k');
+              });
+            }
+          }
+          const [entry] = await store.scan(docs, 'p', range());
+          assert.equal(entry?.version, await versionOf(store, 'p', 'k'), 'scan and get agree on the version');
+        }));
+
+      test('transact returns what work returns; a read-only transaction commits nothing', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'k', { name: 'x' });
+          const result = await store.transact(async (tx) => {
+            const row = await tx.get(docs, 'p', 'k');
+            const entries = await tx.scan(docs, 'p', range());
+            return { name: row?.value.name, count: entries.length };
+          });
+          assert.deepEqual(result, { name: 'x', count: 1 });
+        }));
+    });
+
+    describe('scans', () => {
+      const sorted = [...TRICKY_KEYS].sort(byteOrder);
+
+      async function withTricky(body: (store: KvStore) => Promise<void>): Promise<void> {
+        await withStore(async (store) => {
+          await store.transact(async (tx) => {
+            for (const key of TRICKY_KEYS) tx.put(docs, 'b1', key, { name: key });
+            tx.put(docs, 'b2', 'a/b', { name: 'other partition' });
+            tx.put(docs, 'b', 'a/b', { name: 'prefix of the partition' });
+          });
+          await body(store);
+        });
+      }
+
+      test('in UTF-8 byte order, one partition only, values and versions with the keys', () =>
+        withTricky(async (store) => {
+          assert.deepEqual(await keysOf(store, 'b1', {}), sorted);
+          assert.deepEqual(await keysOf(store, 'b1', { reverse: true }), [...sorted].reverse());
+          assert.deepEqual(await keysOf(store, 'b2', {}), ['a/b']);
+          assert.deepEqual(await keysOf(store, 'nope', {}), []);
+          for (const entry of await store.scan(docs, 'b1', range({ prefix: 'a/' }))) {
+            assert.equal(entry.value.name, entry.sk);
+            assert.equal(entry.version, await versionOf(store, 'b1', entry.sk));
+          }
+        }));
+
+      test('prefix', () =>
+        withTricky(async (store) => {
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/' }), ['a/', 'a/b', 'a/b/c']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a' }), sorted.filter((k) => k.startsWith('a')));
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '😀' }), ['😀', '😀/x']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'e' }), ['e\u0301']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '\ud7ff' }), ['\ud7ff']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '\uffff' }), ['\uffff']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '\u{10ffff}' }), ['\u{10ffff}']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '\u0001' }), ['\u0001']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '한국어/' }), ['한국어/키']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'zz' }), []);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', reverse: true }), ['a/b/c', 'a/b', 'a/']);
+          // LIKE-style wildcards in a prefix are plain characters.
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '_' }), ['_']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: '%' }), ['%']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a%' }), ['a%2Fb']);
+        }));
+
+      test('lower and upper bounds, inclusive and exclusive, with prefix and reverse', () =>
+        withTricky(async (store) => {
+          for (const [lo, hi] of [
+            ['a/', 'ab'],
+            ['a', '\ufffd'],
+            ['é', '😀'],
+            ['\uffff', '\u{10ffff}'],
+            ['\u0001', 'a\u0001'],
+          ] as const) {
+            for (const loIn of [true, false]) {
+              for (const hiIn of [true, false]) {
+                const expected = between(sorted, lo, hi, loIn, hiIn);
+                const scan = { lower: { key: lo, inclusive: loIn }, upper: { key: hi, inclusive: hiIn } };
+                assert.deepEqual(await keysOf(store, 'b1', scan), expected, `${lo}..${hi} ${loIn} ${hiIn}`);
+                assert.deepEqual(await keysOf(store, 'b1', { ...scan, reverse: true }), [...expected].reverse(), `reverse ${lo}..${hi}`);
+              }
+            }
+          }
+          assert.deepEqual(await keysOf(store, 'b1', { lower: { key: 'a/b', inclusive: false } }), sorted.filter((k) => byteOrder(k, 'a/b') > 0));
+          assert.deepEqual(await keysOf(store, 'b1', { upper: { key: 'A', inclusive: true } }), sorted.filter((k) => byteOrder(k, 'A') <= 0));
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', lower: { key: 'a/', inclusive: false } }), ['a/b', 'a/b/c']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', lower: { key: 'a', inclusive: true } }), ['a/', 'a/b', 'a/b/c']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', upper: { key: 'a0', inclusive: true } }), ['a/', 'a/b', 'a/b/c']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', upper: { key: 'a/b', inclusive: true } }), ['a/', 'a/b']);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a', upper: { key: 'a/b', inclusive: false }, reverse: true, limit: 2 }), ['a/', 'a%2Fb']);
+          assert.deepEqual(await keysOf(store, 'b1', { lower: { key: 'b', inclusive: true }, upper: { key: 'a', inclusive: true } }), []);
+          assert.deepEqual(await keysOf(store, 'b1', { prefix: 'a/', lower: { key: 'b', inclusive: true } }), []);
+        }));
+
+      test('limit is exact, in either direction; limit 0 returns nothing', () =>
+        withTricky(async (store) => {
+          assert.deepEqual(await keysOf(store, 'b1', { limit: 3 }), sorted.slice(0, 3));
+          assert.deepEqual(await keysOf(store, 'b1', { limit: 3, reverse: true }), [...sorted].reverse().slice(0, 3));
+          assert.deepEqual(await keysOf(store, 'b1', { limit: 1, prefix: 'a/' }), ['a/']);
+          assert.deepEqual(await keysOf(store, 'b1', { limit: 0 }), []);
+          const fromAstral = between(sorted, '\ue000', '\u{10ffff}', false, true);
+          assert.deepEqual(await keysOf(store, 'b1', { lower: { key: '\ue000', inclusive: false }, limit: 4 }), fromAstral.slice(0, 4));
+        }));
+
+      test('paging through 600 keys with exclusive bounds, forward and reverse', () =>
+        withStore(async (store) => {
+          const keys = Array.from({ length: 600 }, (_, i) => {
+            const n = String(i).padStart(4, '0');
+            return i % 3 === 0 ? `dir/${n}` : i % 3 === 1 ? `dir/${n}/é` : `${n}😀`;
+          });
+          await store.transact(async (tx) => {
+            for (const key of keys) tx.put(docs, 'p', key, { name: key });
+          });
+          const expected = [...keys].sort(byteOrder);
+          const forward: string[] = [];
+          let lower: ScanRange['lower'];
+          for (;;) {
+            const page = await keysOf(store, 'p', { lower, limit: 77 });
+            forward.push(...page);
+            const last = page.at(-1);
+            if (page.length < 77 || last === undefined) break;
+            lower = { key: last, inclusive: false };
+          }
+          assert.deepEqual(forward, expected);
+          const backward: string[] = [];
+          let upper: ScanRange['upper'];
+          for (;;) {
+            const page = await keysOf(store, 'p', { prefix: 'dir/', upper, limit: 50, reverse: true });
+            backward.push(...page);
+            const last = page.at(-1);
+            if (page.length < 50 || last === undefined) break;
+            upper = { key: last, inclusive: false };
+          }
+          assert.deepEqual(backward, expected.filter((k) => k.startsWith('dir/')).reverse());
+        }));
+    });
+
+    describe("a transaction's own writes", () => {
+      test('get sees its puts (with the version they commit with) and its deletes', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'gone', { name: 'committed' });
+          await put(store, 'p', 'changed', { name: 'old' });
+          let versionInside: Version | undefined;
+          await store.transact(async (tx) => {
+            tx.put(docs, 'p', 'new', { name: 'new' });
+            tx.put(docs, 'p', 'changed', { name: 'new value' });
+            tx.delete(docs, 'p', 'gone');
+            const row = await tx.get(docs, 'p', 'new');
+            assert.deepEqual(row?.value, { name: 'new' });
+            versionInside = row?.version;
+            assert.deepEqual((await tx.get(docs, 'p', 'changed'))?.value, { name: 'new value' });
+            assert.equal(await tx.get(docs, 'p', 'gone'), null);
+            tx.put(docs, 'p', 'gone', { name: 'back' });
+            assert.deepEqual((await tx.get(docs, 'p', 'gone'))?.value, { name: 'back' });
+            tx.delete(docs, 'p', 'new');
+            assert.equal(await tx.get(docs, 'p', 'new'), null);
+            tx.put(docs, 'p', 'new', { name: 'again' });
+            versionInside = (await tx.get(docs, 'p', 'new'))?.version;
+          });
+          assert.equal(await versionOf(store, 'p', 'new'), versionInside);
+          assert.deepEqual((await store.get(docs, 'p', 'gone'))?.value, { name: 'back' });
+          assert.deepEqual((await store.get(docs, 'p', 'changed'))?.value, { name: 'new value' });
+        }));
+
+      test('scan merges its writes in order; its deletes hide rows, and limit still fills', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            for (const sk of ['k1', 'k2', 'k3', 'k4', 'k5', 'x/1']) tx.put(docs, 'p', sk, { name: `committed ${sk}` });
+          });
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'p', 'k1');
+            tx.delete(docs, 'p', 'k2');
+            tx.delete(docs, 'p', 'k9');
+            tx.put(docs, 'p', 'k0', { name: 'new k0' });
+            tx.put(docs, 'p', 'k4', { name: 'new k4' });
+            tx.put(docs, 'p', 'k😀', { name: 'astral' });
+            tx.put(docs, 'p', 'k\uffff', { name: 'bmp' });
+            tx.put(docs, 'q', 'k3', { name: 'other partition' });
+            tx.put(counters, 'p', 'k35', 1);
+            assert.deepEqual(await keysOf(tx, 'p', {}), ['k0', 'k3', 'k4', 'k5', 'k\uffff', 'k😀', 'x/1']);
+            assert.deepEqual(await keysOf(tx, 'p', { limit: 3 }), ['k0', 'k3', 'k4']);
+            assert.deepEqual(await keysOf(tx, 'p', { limit: 3, reverse: true }), ['x/1', 'k😀', 'k\uffff']);
+            assert.deepEqual(await keysOf(tx, 'p', { prefix: 'k', lower: { key: 'k0', inclusive: false }, limit: 2 }), ['k3', 'k4']);
+            assert.deepEqual(await keysOf(tx, 'p', { prefix: 'k', upper: { key: 'k4', inclusive: true }, reverse: true }), ['k4', 'k3', 'k0']);
+            assert.deepEqual(await keysOf(tx, 'p', { prefix: 'x/' }), ['x/1']);
+            const entries = await tx.scan(docs, 'p', range({ prefix: 'k4' }));
+            assert.deepEqual(
+              entries.map((e) => e.value.name),
+              ['new k4'],
+            );
+            assert.equal(entries[0]?.version, (await tx.get(docs, 'p', 'k4'))?.version);
+            tx.delete(docs, 'p', 'k3');
+            tx.delete(docs, 'p', 'k4');
+            tx.delete(docs, 'p', 'k5');
+            assert.deepEqual(await keysOf(tx, 'p', { limit: 2 }), ['k0', 'k\uffff']);
+          });
+          assert.deepEqual(await keysOf(store, 'p', {}), ['k0', 'k\uffff', 'k😀', 'x/1']);
+          assert.deepEqual(await keysOf(store, 'q', {}), ['k3']);
+        }));
+
+      test('reads outside the transaction see committed data only, never its buffered writes', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'k', { name: 'committed' });
+          const written = deferred();
+          const release = deferred();
+          const committing = store.transact(async (tx) => {
+            tx.put(docs, 'p', 'k', { name: 'buffered' });
+            tx.put(docs, 'p', 'new', { name: 'buffered' });
+            tx.delete(docs, 'p', 'k');
+            written.resolve();
+            await release.promise;
+          });
+          await written.promise;
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'committed' });
+          assert.equal(await store.get(docs, 'p', 'new'), null);
+          assert.deepEqual(await keysOf(store, 'p', {}), ['k']);
+          const seenByOther = await store.transact(async (tx) => (await tx.get(docs, 'p', 'k'))?.value.name);
+          assert.equal(seenByOther, 'committed');
+          release.resolve();
+          await committing;
+          assert.equal(await store.get(docs, 'p', 'k'), null);
+          assert.deepEqual(await keysOf(store, 'p', {}), ['new']);
+        }));
+    });
+
+    describe('aborts', () => {
+      test('an error thrown by work writes nothing and comes out as is', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'kept', { name: 'before' });
+          const failure = new Error('work failed');
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.put(docs, 'p', 'kept', { name: 'after' });
+              tx.put(docs, 'p', 'new', { name: 'new' });
+              tx.put(blobs, 'p', 'b', Buffer.from('x'));
+              await tx.get(docs, 'p', 'kept');
+              throw failure;
+            }),
+            (err: unknown) => err === failure,
+          );
+          assert.deepEqual((await store.get(docs, 'p', 'kept'))?.value, { name: 'before' });
+          assert.equal(await store.get(docs, 'p', 'new'), null);
+          assert.equal(await store.get(blobs, 'p', 'b'), null);
+        }));
+
+      test('a value the table cannot hold fails the transaction', () =>
+        withStore(async (store) => {
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.put(docs, 'p', 'ok', { name: 'fine' });
+              tx.put(blobs, 'p', 'b', 'not bytes' as unknown as Buffer);
+            }),
+          );
+          assert.equal(await store.get(docs, 'p', 'ok'), null);
+        }));
+    });
+
+    describe('conditions', () => {
+      test('ifVersion: a match writes, a mismatch is a Conflict that writes nothing and is not retried', () =>
+        withStore(async (store) => {
+          const v1 = await put(store, 'p', 'k', { name: 'one' });
+          await store.transact(async (tx) => {
+            tx.put(docs, 'p', 'k', { name: 'two' }, { ifVersion: v1 });
+          });
+          const v2 = await versionOf(store, 'p', 'k');
+          assert.ok(v2 !== null && v2 !== v1);
+          let runs = 0;
+          await assert.rejects(
+            store.transact(async (tx) => {
+              runs++;
+              tx.put(docs, 'p', 'other', { name: 'side effect' });
+              tx.put(docs, 'p', 'k', { name: 'three' }, { ifVersion: v1 });
+            }),
+            (err: unknown) => err instanceof Conflict && err.table === 'docs' && err.pk === 'p' && err.sk === 'k',
+          );
+          assert.equal(runs, 1, 'a Conflict is not retried');
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'two' });
+          assert.equal(await store.get(docs, 'p', 'other'), null, 'the Conflict wrote nothing');
+        }));
+
+      test('ifVersion null: the row must not exist', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(docs, 'p', 'k', { name: 'created' }, { ifVersion: null });
+          });
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'created' });
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.put(docs, 'p', 'k', { name: 'again' }, { ifVersion: null });
+            }),
+            Conflict,
+          );
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'created' });
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'p', 'missing', { ifVersion: null });
+          });
+        }));
+
+      test('conditional deletes', () =>
+        withStore(async (store) => {
+          const v1 = await put(store, 'p', 'k', { name: 'one' });
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.delete(docs, 'p', 'k', { ifVersion: v1 + 1 });
+            }),
+            Conflict,
+          );
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.delete(docs, 'p', 'k', { ifVersion: null });
+            }),
+            Conflict,
+          );
+          assert.equal(await versionOf(store, 'p', 'k'), v1);
+          await store.transact(async (tx) => {
+            tx.delete(docs, 'p', 'k', { ifVersion: v1 });
+          });
+          assert.equal(await store.get(docs, 'p', 'k'), null);
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.delete(docs, 'p', 'k', { ifVersion: v1 });
+            }),
+            Conflict,
+          );
+        }));
+
+      test("a condition on the transaction's own earlier write holds against that write", () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(docs, 'p', 'k', { name: 'first' }, { ifVersion: null });
+            const first = await tx.get(docs, 'p', 'k');
+            assert.ok(first);
+            tx.put(docs, 'p', 'k', { name: 'second' }, { ifVersion: first.version });
+          });
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'second' });
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.put(docs, 'p', 'k2', { name: 'first' });
+              tx.put(docs, 'p', 'k2', { name: 'second' }, { ifVersion: null });
+            }),
+            Conflict,
+          );
+          assert.equal(await store.get(docs, 'p', 'k2'), null);
+        }));
+    });
+
+    describe('concurrency', () => {
+      test('two racing conditional creates: exactly one wins', () =>
+        withStore(async (store) => {
+          for (let round = 0; round < 5; round++) {
+            const sk = `k${round}`;
+            const racers = ['left', 'right'].map((name) =>
+              store.transact(async (tx) => {
+                tx.put(docs, 'p', sk, { name }, { ifVersion: null });
+                return name;
+              }),
+            );
+            const results = await Promise.allSettled(racers);
+            const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+            const losers = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+            assert.equal(winners.length, 1, 'exactly one wins');
+            assert.ok(losers[0] instanceof Conflict, 'the other gets a Conflict');
+            assert.deepEqual((await store.get(docs, 'p', sk))?.value, { name: winners[0] });
+          }
+        }));
+
+      test('two racing compare-and-sets on one version: exactly one wins', () =>
+        withStore(async (store) => {
+          const v1 = await put(store, 'p', 'k', { name: 'base' });
+          const results = await Promise.allSettled(
+            ['left', 'right'].map((name) =>
+              store.transact(async (tx) => {
+                tx.put(docs, 'p', 'k', { name }, { ifVersion: v1 });
+                return name;
+              }),
+            ),
+          );
+          const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+          assert.equal(winners.length, 1);
+          assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof Conflict));
+          assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: winners[0] });
+        }));
+
+      test('a counter incremented by 50 concurrent read-modify-write transactions ends at 50 (serialization failures retried)', () =>
+        withStore(async (store, counts) => {
+          let runs = 0;
+          let readers = 0;
+          const twoRead = deferred();
+          const increments = Array.from({ length: 50 }, () =>
+            store.transact(async (tx) => {
+              runs++;
+              const current = (await tx.get(counters, 'c', 'n'))?.value ?? 0;
+              // Make sure at least two transactions read the same value before either commits.
+              if (++readers === 2) twoRead.resolve();
+              await Promise.race([twoRead.promise, sleep(2000)]);
+              tx.put(counters, 'c', 'n', current + 1);
+            }),
+          );
+          const results = await Promise.allSettled(increments);
+          assert.deepEqual(
+            results.filter((r) => r.status === 'rejected').map((r) => String(r.reason)),
+            [],
+          );
+          assert.equal((await store.get(counters, 'c', 'n'))?.value, 50);
+          assert.ok(runs > 50, 'some transactions ran more than once');
+          assert.ok(counts.retries >= 1, 'the observer heard of the retries');
+          assert.ok(counts.retries <= runs - 50);
+        }));
+
+      test('concurrent transactions, one failing its condition and one throwing: all the others commit', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'taken', { name: 'exists' });
+          const failure = new Error('thrown by work');
+          const attempts = Array.from({ length: 30 }, (_, i) =>
+            store.transact(async (tx) => {
+              tx.put(docs, 'p', `k${i}`, { name: `written by ${i}`, n: i });
+              tx.put(blobs, 'p', `k${i}`, Buffer.from([i]));
+              if (i === 7) tx.put(docs, 'p', 'taken', { name: 'overwritten' }, { ifVersion: null });
+              if (i === 19) throw failure;
+              return i;
+            }),
+          );
+          const results = await Promise.allSettled(attempts);
+          results.forEach((result, i) => {
+            if (i === 7) assert.ok(result.status === 'rejected' && result.reason instanceof Conflict, 'the conditional write fails');
+            else if (i === 19) assert.ok(result.status === 'rejected' && result.reason === failure, 'the thrown error comes out');
+            else assert.deepEqual(result, { status: 'fulfilled', value: i });
+          });
+          const committed = (await store.scan(docs, 'p', range({ prefix: 'k' }))).map((e) => e.value.n).sort((a = 0, b = 0) => a - b);
+          assert.deepEqual(
+            committed,
+            Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 7 && i !== 19),
+          );
+          assert.equal((await store.scan(blobs, 'p', range())).length, 28);
+          assert.deepEqual((await store.get(docs, 'p', 'taken'))?.value, { name: 'exists' });
+        }));
+
+      test('a transaction invalidated on every run gives up with Contention, writing nothing', () =>
+        withStore(async (store, counts) => {
+          await store.transact(async (tx) => {
+            tx.put(counters, 'c', 'x', 0);
+          });
+          let runs = 0;
+          let interloper = 0;
+          const error = await store
+            .transact(async (tx) => {
+              runs++;
+              const x = (await tx.get(counters, 'c', 'x'))?.value ?? 0;
+              // Another transaction changes the row this one read (and will write) before it commits.
+              interloper = 1000 + runs;
+              await store.transact(async (other) => {
+                other.put(counters, 'c', 'x', interloper);
+              });
+              tx.put(counters, 'c', 'x', x + 1);
+              tx.put(docs, 'p', 'never', { name: 'never written' });
+            })
+            .then(
+              () => null,
+              (err: unknown) => err,
+            );
+          assert.ok(error instanceof Contention, `Contention, not ${String(error)}`);
+          assert.equal(error.attempts, runs);
+          assert.ok(runs > 1);
+          assert.ok(counts.retries >= runs - 1);
+          assert.equal((await store.get(counters, 'c', 'x'))?.value, interloper);
+          assert.equal(await store.get(docs, 'p', 'never'), null);
+        }));
+
+      test('a scan is protected too: a row inserted into a scanned range makes the scanner run again', () =>
+        withStore(async (store) => {
+          await put(store, 'p', 'a1', { name: 'a1' });
+          let runs = 0;
+          const counted = await store.transact(async (tx) => {
+            runs++;
+            const entries = await tx.scan(docs, 'p', range({ prefix: 'a' }));
+            if (runs === 1) {
+              // It also reads what the scanner writes, so that the two cannot be ordered either way.
+              await store.transact(async (other) => {
+                await other.get(counters, 'p', 'count');
+                other.put(docs, 'p', 'a2', { name: 'a2' });
+              });
+            }
+            tx.put(counters, 'p', 'count', entries.length);
+            return entries.length;
+          });
+          assert.equal(runs, 2);
+          assert.equal(counted, 2);
+          assert.equal((await store.get(counters, 'p', 'count'))?.value, 2);
+        }));
+
+      test('many concurrent writers of distinct rows all commit', () =>
+        withStore(async (store) => {
+          const n = 200;
+          await Promise.all(
+            Array.from({ length: n }, (_, i) =>
+              store.transact(async (tx) => {
+                const before = await tx.get(docs, 'many', `k${i}`);
+                assert.equal(before, null);
+                tx.put(docs, 'many', `k${i}`, { name: `v${i}` }, { ifVersion: null });
+              }),
+            ),
+          );
+          const entries: Entry<Doc>[] = await store.scan(docs, 'many', range());
+          assert.equal(entries.length, n);
+          assert.equal(new Set(entries.map((e) => e.version)).size, n, 'every row has its own version');
+        }));
+    });
+
+    if (reopen) {
+      describe('durability', () => {
+        test('acknowledged commits survive close and reopen; reopening with one more table keeps the data', async () => {
+          const counts = new Counts();
+          let store = await open({ tables: [docs, blobs], observer: counts });
+          try {
+            const v = await put(store, 'p', 'k', { name: 'durable' });
+            await store.transact(async (tx) => {
+              tx.put(blobs, 'p', 'b', Buffer.from('bytes'));
+              tx.put(docs, 'p', 'gone', { name: 'deleted next' });
+            });
+            await store.transact(async (tx) => {
+              tx.delete(docs, 'p', 'gone');
+            });
+            store = await reopen(store, { tables: CONTRACT_TABLES, observer: counts });
+            assert.deepEqual(await store.get(docs, 'p', 'k'), { value: { name: 'durable' }, version: v });
+            assert.deepEqual((await store.get(blobs, 'p', 'b'))?.value, Buffer.from('bytes'));
+            assert.equal(await store.get(docs, 'p', 'gone'), null);
+            await store.transact(async (tx) => {
+              tx.put(counters, 'c', 'n', 1);
+            });
+            assert.equal((await store.get(counters, 'c', 'n'))?.value, 1);
+            await store.ping();
+          } finally {
+            await close(store);
+          }
+        });
+      });
+    }
+  });
+}

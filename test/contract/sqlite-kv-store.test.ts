@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { bytesTable, jsonTable, type KvStore, type KvStoreOptions } from '../../src/store/meta/kv.ts';
+import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
+import { makeTempDir, removeDir } from '../helpers/server.ts';
+import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract } from './kv-store.contract.ts';
+
+const dirs = new Map<KvStore, string>();
+
+function fileIn(dir: string): string {
+  return join(dir, 'meta.sqlite');
+}
+
+kvStoreContract(
+  'sqlite',
+  async (options) => {
+    const dir = await makeTempDir('onggi-kv-');
+    const store = SqliteKvStore.open(fileIn(dir), options);
+    dirs.set(store, dir);
+    return store;
+  },
+  async (store) => {
+    await store.close();
+    const dir = dirs.get(store);
+    dirs.delete(store);
+    if (dir) await removeDir(dir);
+  },
+  async (store, options) => {
+    await store.close();
+    const dir = dirs.get(store) ?? '';
+    dirs.delete(store);
+    const reopened = SqliteKvStore.open(fileIn(dir), options);
+    dirs.set(reopened, dir);
+    return reopened;
+  },
+);
+
+async function withFile(body: (file: string) => Promise<void>): Promise<void> {
+  const dir = await makeTempDir('onggi-kv-sqlite-');
+  try {
+    await body(fileIn(dir));
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function withSqlite(body: (store: SqliteKvStore, file: string, batches: number[]) => Promise<void>, extra: Partial<KvStoreOptions> = {}): Promise<void> {
+  await withFile(async (file) => {
+    const batches: number[] = [];
+    const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES, observer: { groupCommitted: (n) => batches.push(n) }, ...extra });
+    try {
+      await body(store, file, batches);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+describe('SqliteKvStore (SQLite only)', () => {
+  test('the database file and its WAL are created 0600', () =>
+    withSqlite(async (store, file) => {
+      await store.transact(async (tx) => {
+        tx.put(docs, 'p', 'k', { name: 'x' });
+      });
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+      assert.equal((await stat(`${file}-wal`)).mode & 0o777, 0o600);
+    }));
+
+  test('transactions submitted together commit in one batch; read-only ones need no commit', () =>
+    withSqlite(async (store, _file, batches) => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transact(async (tx) => {
+            tx.put(docs, 'p', `k${i}`, { name: String(i) });
+          }),
+        ),
+      );
+      assert.deepEqual(batches, [20]);
+      const names = await store.transact(async (tx) => {
+        const a = await tx.get(docs, 'p', 'k1');
+        const b = await tx.scan(docs, 'p', { prefix: 'k1', limit: 100, reverse: false });
+        return [a?.value.name, b.length];
+      });
+      assert.deepEqual(names, ['1', 11]);
+      assert.deepEqual(batches, [20], 'no batch for a read-only transaction');
+    }));
+
+  test('reads after a write never see a stale cached row (present or missing)', () =>
+    withSqlite(async (store) => {
+      assert.equal(await store.get(docs, 'p', 'k'), null);
+      await store.transact(async (tx) => {
+        tx.put(docs, 'p', 'k', { name: 'one' });
+      });
+      const one = await store.get(docs, 'p', 'k');
+      assert.deepEqual(one?.value, { name: 'one' });
+      assert.equal(await store.get(docs, 'p', 'k'), one, 'the second read comes from the cache');
+      await store.transact(async (tx) => {
+        tx.put(docs, 'p', 'k', { name: 'two' });
+      });
+      assert.deepEqual((await store.get(docs, 'p', 'k'))?.value, { name: 'two' });
+      await store.transact(async (tx) => {
+        tx.delete(docs, 'p', 'k');
+      });
+      assert.equal(await store.get(docs, 'p', 'k'), null);
+      // A Conflict leaves the cache as it was, and the row too.
+      await store.transact(async (tx) => {
+        tx.put(docs, 'p', 'k', { name: 'three' });
+      });
+      const three = await store.get(docs, 'p', 'k');
+      await assert.rejects(
+        store.transact(async (tx) => {
+          tx.put(docs, 'p', 'k', { name: 'four' }, { ifVersion: null });
+        }),
+      );
+      assert.deepEqual(await store.get(docs, 'p', 'k'), three);
+    }));
+
+  test('a write SQLite refuses inside a batch undoes that transaction only (its savepoint), the others commit', () =>
+    withSqlite(async (store, file, batches) => {
+      const other = new Database(file);
+      other.exec(`CREATE TRIGGER refuse BEFORE INSERT ON t_docs WHEN NEW.sk = 'poison' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`);
+      other.close();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.transact(async (tx) => {
+            tx.put(docs, 'p', `k${i}`, { name: String(i) });
+            tx.put(counters, 'p', `k${i}`, i);
+            if (i === 4) tx.put(docs, 'p', 'poison', { name: 'refused' });
+          }),
+        ),
+      );
+      assert.deepEqual(batches, [10], 'all in one batch');
+      results.forEach((result, i) => {
+        if (i === 4) assert.ok(result.status === 'rejected' && /refused by trigger/.test(String(result.reason)));
+        else assert.equal(result.status, 'fulfilled');
+      });
+      assert.equal(await store.get(docs, 'p', 'k4'), null, "the refused transaction's earlier writes are undone");
+      assert.equal(await store.get(counters, 'p', 'k4'), null);
+      const names = (await store.scan(docs, 'p', { prefix: '', limit: 100, reverse: false })).map((e) => e.sk);
+      assert.deepEqual(names, ['k0', 'k1', 'k2', 'k3', 'k5', 'k6', 'k7', 'k8', 'k9']);
+    }));
+
+  test('close waits for the transactions under way, then refuses new ones', () =>
+    withFile(async (file) => {
+      const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES });
+      const writes = Array.from({ length: 10 }, (_, i) =>
+        store.transact(async (tx) => {
+          await tx.get(docs, 'p', `k${i}`);
+          tx.put(docs, 'p', `k${i}`, { name: 'late' });
+        }),
+      );
+      await store.close();
+      await Promise.all(writes);
+      await assert.rejects(store.transact(async () => undefined), /closed/);
+      const reopened = SqliteKvStore.open(file, { tables: CONTRACT_TABLES });
+      assert.equal((await reopened.scan(docs, 'p', { prefix: '', limit: 100, reverse: false })).length, 10);
+      await reopened.close();
+    }));
+
+  test('refuses a table of another kind, a newer schema, and a table it was not opened with', () =>
+    withFile(async (file) => {
+      const store = SqliteKvStore.open(file, { tables: [docs] });
+      await assert.rejects(store.transact(async (tx) => tx.get(blobs, 'p', 'k')), /not opened/);
+      await store.close();
+      assert.throws(() => SqliteKvStore.open(file, { tables: [bytesTable('docs')] }), /holds json values/);
+      const db = new Database(file);
+      db.prepare('UPDATE kv_schema SET version = version + 1').run();
+      db.close();
+      assert.throws(() => SqliteKvStore.open(file, { tables: [docs] }), /newer/);
+    }));
+
+  test('bulkPut loads rows in one transaction, each with its own version, visible through a warm cache', () =>
+    withSqlite(async (store) => {
+      assert.equal(await store.get(docs, 'bulk', 'k00005'), null);
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({ pk: 'bulk', sk: `k${String(i).padStart(5, '0')}`, value: { name: `n${i}` } }));
+      assert.equal(await store.bulkPut(docs, rows), 10_000);
+      assert.deepEqual((await store.get(docs, 'bulk', 'k00005'))?.value, { name: 'n5' });
+      const scanned = await store.scan(docs, 'bulk', { prefix: 'k0000', limit: 100, reverse: false });
+      assert.equal(scanned.length, 10);
+      assert.equal(new Set(scanned.map((e) => e.version)).size, 10);
+    }));
+
+  test('a value larger than the cache admits is still read right, every time', () =>
+    withSqlite(async (store) => {
+      const big = Buffer.alloc(512 * 1024, 7);
+      await store.transact(async (tx) => {
+        tx.put(blobs, 'p', 'big', big);
+      });
+      for (let i = 0; i < 3; i++) assert.ok((await store.get(blobs, 'p', 'big'))?.value.equals(big));
+    }));
+
+  test('every acknowledged commit survives a SIGKILL of the writing process', { timeout: 120_000 }, () =>
+    withFile(async (file) => {
+      const acked: string[] = [];
+      for (const concurrency of [1, 64]) {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-kv-writer.ts'), file, String(concurrency), String(concurrency * 1_000_000)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        const lines = createInterface({ input: child.stdout });
+        let round = 0;
+        for await (const line of lines) {
+          if (!line.startsWith('acked ')) continue;
+          acked.push(line.slice('acked '.length));
+          if (++round === 300) {
+            child.kill('SIGKILL');
+            break;
+          }
+        }
+        if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+        assert.equal(child.signalCode, 'SIGKILL');
+      }
+      const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES });
+      try {
+        for (const sk of acked) {
+          assert.deepEqual((await store.get(docs, 'p', sk))?.value.name, sk, `${sk} survived`);
+          assert.equal((await store.get(blobs, 'p', sk))?.value.length, 4096);
+          assert.equal((await store.get(counters, 'acked', sk))?.value, 1);
+        }
+      } finally {
+        await store.close();
+      }
+    }));
+});
+
+describe('row cache bounds', () => {
+  test('thousands of distinct rows read once each stay correct as the cache evicts', () =>
+    withSqlite(async (store) => {
+      const table = jsonTable<number>('counters');
+      await store.bulkPut(
+        table,
+        Array.from({ length: 5000 }, (_, i) => ({ pk: 'p', sk: String(i), value: i })),
+      );
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 5000; i += 7) assert.equal((await store.get(table, 'p', String(i)))?.value, i);
+      }
+    }));
+});
