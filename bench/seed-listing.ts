@@ -1,35 +1,45 @@
 /**
  * Seeds a listing bucket straight into the metadata store (an HTTP PUT per key would take the bench
- * longer than the measurement): `dir{NNNN}/file{NNNNNN}` keys, all pointing at one empty blob.
+ * longer than the measurement): `dir{NNNN}/file{NNNNNN}` keys, all empty objects.
  */
-import { join } from 'node:path';
-import { SqliteMetaStore } from '../src/store/meta/sqlite/sqlite-meta-store.ts';
-import type { ObjectRecord } from '../src/core/types.ts';
+import { newId } from '../src/lib/ids.ts';
+import { ALL, ALL_TABLES, TABLES, type VersionRow } from '../src/core/model.ts';
+import { sqlitePath } from '../src/open-stores.ts';
+import { SqliteKvStore } from '../src/store/meta/sqlite/sqlite-kv-store.ts';
 
-const [dataDir = '', bucket = '', dirsText = '1000', filesText = '1'] = process.argv.slice(2);
-const store = new SqliteMetaStore(join(dataDir, 'meta.sqlite'));
+const [dataDir = '', bucketName = '', dirsText = '1000', filesText = '1'] = process.argv.slice(2);
+const store = SqliteKvStore.open(sqlitePath(dataDir), { tables: ALL_TABLES });
+const owner = await store.get(TABLES.globalBucketNames, ALL, bucketName);
+if (!owner) throw new Error(`no bucket ${bucketName}`);
+const { bucketId } = owner.value;
 const dirs = Number(dirsText);
 const files = Number(filesText);
 const now = Date.now();
-const batch: ObjectRecord[] = [];
+const keys: string[] = [];
 for (let d = 0; d < dirs; d++) {
-  for (let f = 0; f < files; f++) {
-    batch.push({
-      bucket,
-      key: `dir${String(d).padStart(4, '0')}/file${String(f).padStart(6, '0')}`,
-      blobId: '00000000000000000000000000000000',
-      size: 0,
-      etag: 'd41d8cd98f00b204e9800998ecf8427e',
-      contentType: 'application/octet-stream',
-      lastModified: now,
-      meta: {},
-      headers: {},
-      deleteAt: null,
-      encryption: null,
-      inline: null,
-    });
-    if (batch.length >= 50_000) await store.putObjects(batch.splice(0));
-  }
+  for (let f = 0; f < files; f++) keys.push(`dir${String(d).padStart(4, '0')}/file${String(f).padStart(6, '0')}`);
 }
-if (batch.length > 0) await store.putObjects(batch.splice(0));
+for (let i = 0; i < keys.length; i += 20_000) {
+  const slice = keys.slice(i, i + 20_000);
+  await store.transact(async (tx) => {
+    for (const key of slice) tx.put(TABLES.objects, bucketId, key, emptyVersion());
+    tx.put(TABLES.totalDeltas, ALL, `${bucketId}/seed${String(i).padStart(9, '0')}`, { objects: slice.length, bytes: 0, at: now });
+  });
+}
 await store.close();
+
+function emptyVersion(): VersionRow {
+  return {
+    id: newId(),
+    state: 'complete',
+    createdAt: now,
+    lastModified: now,
+    size: 0,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    contentType: 'application/octet-stream',
+    meta: {},
+    headers: {},
+    deleteAt: null,
+    data: { kind: 'inline', encryption: null },
+  };
+}

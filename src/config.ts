@@ -1,6 +1,7 @@
 /** One typed configuration: flags > environment > defaults. */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { namingProfile, type NamingProfile } from './core/constraints.ts';
 
 export interface Config {
   listenHost: string;
@@ -12,6 +13,10 @@ export interface Config {
   rootAccessKeyId: string | null;
   rootSecretAccessKey: string | null;
   logLevel: string;
+  /** `postgres://…` for a metadata database shared by several nodes; null for SQLite in the data directory. */
+  metadataUrl: string | null;
+  blobDir: string;
+  bucketNames: NamingProfile;
 }
 
 export interface ConfigFlags {
@@ -34,14 +39,20 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if ((rootId === null) !== (rootSecret === null)) {
     throw new Error('Set both ONGGI_ROOT_ACCESS_KEY_ID and ONGGI_ROOT_SECRET_ACCESS_KEY, or neither');
   }
+  const dataDir = resolve(flags.dataDir ?? env.ONGGI_DATA_DIR ?? './data');
+  const metadataUrl = env.ONGGI_METADATA_URL ?? null;
+  if (metadataUrl !== null && !/^postgres(ql)?:\/\//.test(metadataUrl)) throw new Error('ONGGI_METADATA_URL must be a postgres:// URL');
   return {
     listenHost: host,
     listenPort: port,
-    dataDir: resolve(flags.dataDir ?? env.ONGGI_DATA_DIR ?? './data'),
+    dataDir,
     publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
     region: env.ONGGI_REGION ?? 'kr-central-2',
     rootAccessKeyId: rootId,
     rootSecretAccessKey: rootSecret,
     logLevel: env.ONGGI_LOG_LEVEL ?? 'info',
+    metadataUrl,
+    blobDir: resolve(env.ONGGI_BLOB_DIR ?? resolve(dataDir, 'blobs')),
+    bucketNames: namingProfile(env.ONGGI_BUCKET_NAMES ?? 'kakaocloud'),
   };
 }

@@ -1,15 +1,33 @@
-/** Opens the embedded stores in a data directory: SQLite metadata, filesystem blobs, the server key. */
+/** Opens the stores the configuration names: SQLite in the data directory or a shared PostgreSQL; filesystem blobs; the server key. */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Config } from './config.ts';
 import { Core } from './core/index.ts';
+import { ALL_TABLES } from './core/model.ts';
 import { ServerKeys } from './core/server-keys.ts';
 import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
-import { SqliteMetaStore } from './store/meta/sqlite/sqlite-meta-store.ts';
+import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
+import { PostgresKvStore } from './store/meta/postgres/postgres-kv-store.ts';
+import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
-export async function openCore(dataDir: string, onBackgroundError: (err: unknown) => void): Promise<Core> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const keys = await ServerKeys.load(dataDir);
-  const meta = new SqliteMetaStore(join(dataDir, 'meta.sqlite'));
-  const blobs = await FsBlobStore.open(dataDir);
-  return new Core(meta, blobs, keys, onBackgroundError);
+export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames'>;
+
+export async function openCore(config: StoreConfig, onBackgroundError: (err: unknown) => void, observer?: StoreObserver): Promise<Core> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const keys = await ServerKeys.load(config.dataDir);
+  const meta = await openMetadataStore(config, observer);
+  const defaultBlobDir = resolve(config.dataDir, 'blobs') === config.blobDir;
+  const blobs = await FsBlobStore.open({ blobDir: config.blobDir, tempDir: defaultBlobDir ? join(config.dataDir, 'tmp') : join(config.blobDir, 'tmp') });
+  return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError);
+}
+
+/** Where the metadata lives when no database is configured. */
+export function sqlitePath(dataDir: string): string {
+  return join(dataDir, 'meta.sqlite');
+}
+
+async function openMetadataStore(config: StoreConfig, observer: StoreObserver | undefined): Promise<MetadataStore> {
+  const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
+  if (config.metadataUrl) return PostgresKvStore.open(config.metadataUrl, options);
+  return SqliteKvStore.open(sqlitePath(config.dataDir), options);
 }

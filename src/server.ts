@@ -8,19 +8,17 @@ import { createHttpServer } from './http/server.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
-const REAP_INTERVAL_MS = 10_000;
-
 export async function runServer(flags: ConfigFlags): Promise<void> {
   const config = loadConfig(flags);
   const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination(2));
   const startedAt = Date.now();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(config.dataDir);
-  const core = await openCore(config.dataDir, (err: unknown) => {
+  const core = await openCore(config, (err: unknown) => {
     log.warn({ err }, 'background task failed');
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
-  const boot = await bootstrap(core.meta, core.identity, root);
+  const boot = await bootstrap(core.identity, root);
 
   const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region });
   await new Promise<void>((resolve, reject) => {
@@ -32,26 +30,13 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
   printBanner(endpoint, boot);
 
-  void core.sweep(startedAt).then(
-    (swept) => {
-      log.info(swept, 'swept leftovers of interrupted writes');
-    },
-    (err: unknown) => {
-      log.error({ err }, 'sweep failed');
-    },
-  );
-  const reaper = setInterval(() => {
-    core.objects.reapExpired().catch((err: unknown) => {
-      log.warn({ err }, 'expiry reaper failed');
-    });
-  }, REAP_INTERVAL_MS);
-  reaper.unref();
+  core.startJobs(startedAt);
 
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
-    clearInterval(reaper);
+    core.stopJobs();
     server.close(() => {
-      void core.meta
+      void core.store
         .close()
         .then(unlock)
         .then(() => process.exit(0));

@@ -1,11 +1,10 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { isOnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
-import { openCore } from '../open-stores.ts';
+import { openCore, sqlitePath } from '../open-stores.ts';
 
 interface AdminOptions {
   dataDir?: string;
@@ -29,12 +28,10 @@ export function registerAdminCommands(program: Command): void {
     print(await core.identity.createProject(name));
   })());
   project.command('list').action(run(async (core, print) => {
-    print(await core.meta.listProjects());
+    print(await core.directory.listProjects());
   }));
   project.command('delete <project>').action((ref: string) => run(async (core, print) => {
-    const found = await core.identity.resolveProject(ref);
-    if ((await core.meta.accountTotals(found.id)).buckets > 0) throw new Error(`Project ${found.name} still has buckets`);
-    await core.meta.deleteProject(found.id);
+    const found = await core.identity.deleteProject(ref);
     print({ deleted: found.id });
   })());
 
@@ -43,11 +40,10 @@ export function registerAdminCommands(program: Command): void {
     print(await core.identity.createUser(name));
   })());
   user.command('list').action(run(async (core, print) => {
-    print(await core.meta.listUsers());
+    print(await core.directory.listUsers());
   }));
   user.command('delete <user>').action((ref: string) => run(async (core, print) => {
-    const found = await core.identity.resolveUser(ref);
-    await core.meta.deleteUser(found.id);
+    const found = await core.identity.deleteUser(ref);
     print({ deleted: found.id });
   })());
 
@@ -63,13 +59,10 @@ export function registerAdminCommands(program: Command): void {
     .action((options: { project?: string; user?: string }) => run(async (core, print) => {
       const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
       const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
-      print(await core.meta.listRoles({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) }));
+      print(await core.directory.listRoles({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) }));
     })());
   role.command('remove <project> <user>').action((p: string, u: string) => run(async (core, print) => {
-    const projectId = (await core.identity.resolveProject(p)).id;
-    const userId = (await core.identity.resolveUser(u)).id;
-    if (!(await core.meta.removeRole(projectId, userId))) throw new Error('No such role assignment');
-    print({ removed: { projectId, userId } });
+    print({ removed: await core.identity.removeRole(p, u) });
   })());
 
   const key = admin.command('key').description('IAM access keys (application credentials)');
@@ -90,7 +83,7 @@ export function registerAdminCommands(program: Command): void {
     .action((options: { project?: string; user?: string }) => run(async (core, print) => {
       const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
       const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
-      const keys = await core.meta.listAccessKeys({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) });
+      const keys = await core.directory.listAccessKeys({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) });
       print(keys.map((k) => ({ id: k.id, name: k.name, projectId: k.projectId, userId: k.userId, createdAt: k.createdAt, expiresAt: k.expiresAt })));
     })());
   key.command('delete <id>').action((id: string) => run(async (core, print) => {
@@ -102,12 +95,12 @@ export function registerAdminCommands(program: Command): void {
 async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
   const config = loadConfig({ dataDir: options.dataDir });
   // A mistyped --data-dir must not quietly become a new, empty store that the running server never sees.
-  if (!existsSync(join(config.dataDir, 'meta.sqlite'))) {
+  if (config.metadataUrl === null && !existsSync(sqlitePath(config.dataDir))) {
     process.stderr.write(`error: no Onggi data directory at ${config.dataDir} (start \`onggi server\` there once, or pass --data-dir)\n`);
     process.exitCode = 1;
     return;
   }
-  const core = await openCore(config.dataDir, () => undefined);
+  const core = await openCore(config, () => undefined);
   const print = (rows: unknown): void => {
     process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));
   };
@@ -117,7 +110,7 @@ async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
     process.stderr.write(`error: ${isOnggiError(err) || err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   } finally {
-    await core.meta.close();
+    await core.store.close();
   }
 }
 

@@ -2,7 +2,8 @@
 import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
 import { fail } from './errors.ts';
-import type { Bucket, Caller } from './types.ts';
+import type { BucketRow } from './model.ts';
+import type { Caller } from './types.ts';
 
 export type Action =
   | 'account:read'
@@ -39,7 +40,7 @@ export function authorizeAccount(caller: Caller, action: Action, account: string
  * Bucket-level check. Anonymous callers learn nothing but 401, whether or not the bucket exists;
  * only an object read in a public bucket gets through (or 403 from an address its allow list excludes).
  */
-export function authorizeBucket(caller: Caller, action: Action, account: string, bucket: Bucket | null): Bucket {
+export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Action, account: string, bucket: B | null): B {
   if (caller.kind === 'anonymous') {
     if (action === 'object:read' && bucket?.projectId === account && bucket.publicRead) {
       // A public bucket is public anyway; saying that this address may not read it reveals nothing more.

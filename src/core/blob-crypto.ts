@@ -1,7 +1,7 @@
 /** Managed encryption at rest: AES-256-CTR per object (length-preserving, so ranges map 1:1 onto the blob). */
 import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
 import type { ServerKeys } from './server-keys.ts';
-import type { BlobEncryption } from './types.ts';
+import type { BlobEncryption } from './model.ts';
 
 const BLOCK = 16;
 

@@ -1,6 +1,9 @@
-/** First start: a default project, an admin user and an access key (fixed by config, or generated and shown once). */
+/**
+ * First start: a default project, an admin user and an access key (fixed by config, or generated and shown
+ * once). Safe when several nodes start at once on one database: each step is get-or-create in one transaction.
+ */
+import { isOnggiError } from './errors.ts';
 import type { Identity } from './identity.ts';
-import type { MetadataStore } from '../store/meta/index.ts';
 
 export interface BootstrapResult {
   projectId: string;
@@ -14,26 +17,36 @@ export interface BootstrapResult {
 const DEFAULT_PROJECT = 'default';
 const ADMIN_USER = 'admin';
 
-export async function bootstrap(
-  meta: MetadataStore,
-  identity: Identity,
-  root: { id: string; secret: string } | null,
-): Promise<BootstrapResult> {
-  const project = (await meta.getProjectByName(DEFAULT_PROJECT)) ?? (await identity.createProject(DEFAULT_PROJECT));
-  const admin = (await meta.getUserByName(ADMIN_USER)) ?? (await identity.createUser(ADMIN_USER));
-  if (!(await meta.getRole(project.id, admin.id))) await identity.assignRole(project.id, admin.id, 'admin');
+export async function bootstrap(identity: Identity, root: { id: string; secret: string } | null): Promise<BootstrapResult> {
+  const { directory } = identity;
+  const project = await directory.createProject(DEFAULT_PROJECT, true);
+  const admin = await directory.createUser(ADMIN_USER, true);
+  if (!(await directory.getRole(project.id, admin.id))) await directory.setRole(project.id, admin.id, 'admin');
   const base = { projectId: project.id, projectName: project.name, userId: admin.id };
 
   if (root) {
-    const existing = await meta.getAccessKey(root.id);
+    const existing = await directory.getAccessKey(root.id);
     if (existing && identity.secretMatches(existing, root.secret)) return { ...base, created: null, accessKeyId: existing.id };
-    // The configured secret is the source of truth: a changed secret replaces the stored key.
-    if (existing) await identity.deleteAccessKey(existing.id);
-    await identity.createAccessKey(project.id, admin.id, { id: root.id, secret: root.secret, name: 'root' });
+    // The configured secret is the source of truth: a changed secret replaces the stored key (and its tokens).
+    await identity.createAccessKey(project.id, admin.id, { id: root.id, secret: root.secret, name: 'root', replace: true });
     return { ...base, created: null, accessKeyId: root.id };
   }
-  const keys = await meta.listAccessKeys({ userId: admin.id, projectId: project.id });
-  if (keys.length > 0) return { ...base, created: null, accessKeyId: keys[0]?.id ?? null };
-  const { key, secret } = await identity.createAccessKey(project.id, admin.id, { name: 'root' });
-  return { ...base, created: { accessKeyId: key.id, secret }, accessKeyId: key.id };
+  const existingKey = async (): Promise<BootstrapResult | null> => {
+    const [key] = await directory.listAccessKeys({ userId: admin.id, projectId: project.id });
+    return key ? { ...base, created: null, accessKeyId: key.id } : null;
+  };
+  const found = await existingKey();
+  if (found) return found;
+  try {
+    const { key, secret } = await identity.createAccessKey(project.id, admin.id, { name: 'root' });
+    return { ...base, created: { accessKeyId: key.id, secret }, accessKeyId: key.id };
+  } catch (err) {
+    // Another node created the root key first.
+    if (isOnggiError(err) && err.code === 'AlreadyExists') return (await existingKey()) ?? withoutKey(base);
+    throw err;
+  }
+}
+
+function withoutKey(base: Omit<BootstrapResult, 'created' | 'accessKeyId'>): BootstrapResult {
+  return { ...base, created: null, accessKeyId: null };
 }

@@ -1,9 +1,11 @@
-/** Buckets (Swift containers): creation, lookup, listing, access control, metadata, deletion. */
-import type { MetadataStore } from '../store/meta/index.ts';
+/** Buckets (Swift containers): creation, lookup, listing, access control, metadata, totals, deletion. */
+import { newId } from '../lib/ids.ts';
+import type { Entry, MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
 import { authorizeAccount, authorizeBucket, checkAllowList, type Action } from './authz.ts';
-import { BUCKET_TYPES, BUCKET_LIST_LIMIT, checkBucketName, checkUserMetadata } from './constraints.ts';
+import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
+import { ALL, TABLES, type BucketRow, type TotalsRow } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -18,57 +20,84 @@ export interface AccessControl {
   publicReadAllowIps?: string[] | undefined;
 }
 
-/** How long object operations trust a bucket record read earlier (its owner and access control). */
+/** How long object operations trust a bucket record read earlier, on a store no other process writes. */
 const BUCKET_CACHE_TTL_MS = 1000;
+const NO_SUCH_BUCKET = 'The specified bucket does not exist';
 
 export class Buckets {
-  private readonly cache = new Map<string, { bucket: Bucket | null; readAt: number }>();
+  private readonly cache = new Map<string, { bucket: BucketRow | null; readAt: number }>();
+  private readonly cacheTtlMs: number;
 
-  constructor(private readonly meta: MetadataStore) {}
+  constructor(
+    private readonly store: MetadataStore,
+    readonly naming: NamingProfile,
+  ) {
+    // Several nodes on one database: another node's change must be seen at once, so nothing is cached.
+    this.cacheTtlMs = store.shared ? 0 : BUCKET_CACHE_TTL_MS;
+  }
 
   /**
-   * The bucket an object operation works in, authorized, from a short-lived cache: object requests are the
-   * hot path, and owner and access control change rarely (changes made here are seen at once, elsewhere within a second).
+   * The bucket an object operation works in, authorized. Object requests are the hot path, so on a store of
+   * its own this node keeps what it read for a second (its own changes are seen at once). Writes then commit
+   * against the bucket's id (`requireBucket`), so a bucket deleted meanwhile never receives them.
    */
-  async forObjects(caller: Caller, account: string, name: string, action: Action): Promise<Bucket> {
-    const cached = this.cache.get(name);
-    if (cached && Date.now() - cached.readAt < BUCKET_CACHE_TTL_MS) return authorizeBucket(caller, action, account, cached.bucket);
-    const bucket = await this.meta.getBucket(name);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(name, { bucket, readAt: Date.now() });
+  async forObjects(caller: Caller, account: string, name: string, action: Action): Promise<BucketRow> {
+    const id = cacheId(account, name);
+    const cached = this.cache.get(id);
+    if (cached && Date.now() - cached.readAt < this.cacheTtlMs) return authorizeBucket(caller, action, account, cached.bucket);
+    const row = await this.store.get(TABLES.buckets, account, name);
+    const bucket = row?.value ?? null;
+    if (this.cacheTtlMs > 0) {
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(id, { bucket, readAt: Date.now() });
+    }
     return authorizeBucket(caller, action, account, bucket);
+  }
+
+  /** Inside a write: fails unless the bucket the caller was authorized for still exists as that same bucket. */
+  async requireBucket(tx: Tx, bucket: BucketRow): Promise<void> {
+    const row = await tx.get(TABLES.buckets, bucket.projectId, bucket.name);
+    if (row?.value.id !== bucket.id) fail('NoSuchBucket', NO_SUCH_BUCKET);
   }
 
   async create(caller: Caller, account: string, input: CreateBucketInput): Promise<Bucket> {
     authorizeAccount(caller, 'bucket:create', account);
-    checkBucketName(input.name);
+    this.naming.checkBucketName(input.name);
     const type = (input.type ?? 'STANDARD').toUpperCase();
     if (!BUCKET_TYPES.has(type)) fail('InvalidArgument', `Unsupported bucket type: ${input.type ?? ''}`);
     const meta = input.meta ?? {};
     checkUserMetadata(meta);
     const now = Date.now();
-    const bucket: Bucket = {
+    const row: BucketRow = {
+      id: newId(),
       name: input.name,
       projectId: account,
       type,
       createdAt: now,
       updatedAt: now,
-      objectCount: 0,
-      bytes: 0,
       publicRead: false,
       publicReadAllowIps: [],
       encryption: input.encryption ?? null,
       meta,
     };
-    if (!(await this.meta.createBucket(bucket))) fail('BucketAlreadyExists', `Bucket ${input.name} already exists`);
-    this.cache.delete(bucket.name);
-    return bucket;
+    await this.store.transact(async (tx) => {
+      const taken = `Bucket ${input.name} already exists`;
+      if (await tx.get(TABLES.buckets, account, row.name)) fail('BucketAlreadyExists', taken);
+      if (this.naming.serverWideNames) {
+        if (await tx.get(TABLES.globalBucketNames, ALL, row.name)) fail('BucketAlreadyExists', taken);
+        tx.put(TABLES.globalBucketNames, ALL, row.name, { projectId: account, bucketId: row.id });
+      }
+      tx.put(TABLES.buckets, account, row.name, row);
+      tx.put(TABLES.bucketTotals, row.id, '', { objects: 0, bytes: 0, at: now });
+    });
+    this.cache.delete(cacheId(account, row.name));
+    return { ...row, objectCount: 0, bytes: 0 };
   }
 
   /** Swift's container PUT: creates the bucket, or updates its metadata when the caller already owns it. */
   async createOrUpdate(caller: Caller, account: string, name: string, meta: Metadata): Promise<{ bucket: Bucket; created: boolean }> {
-    const existing = await this.meta.getBucket(name);
-    if (existing?.projectId === account) {
+    authorizeAccount(caller, 'account:read', account);
+    if (await this.store.get(TABLES.buckets, account, name)) {
       const bucket = await this.updateMetadata(caller, account, name, meta, []);
       return { bucket, created: false };
     }
@@ -76,47 +105,145 @@ export class Buckets {
   }
 
   async get(caller: Caller, account: string, name: string, action: Action = 'bucket:read'): Promise<Bucket> {
-    return authorizeBucket(caller, action, account, await this.meta.getBucket(name));
+    return this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, account, name);
+      const bucket = authorizeBucket(caller, action, account, row?.value ?? null);
+      return withTotals(bucket, await readTotals(tx, bucket.id));
+    });
   }
 
   async list(caller: Caller, account: string, options: ListOptions): Promise<ListEntry<Bucket>[]> {
     authorizeAccount(caller, 'account:read', account);
-    return listEntries(
-      (range) => this.meta.listBuckets(account, range),
-      (bucket) => bucket.name,
+    const entries = await listEntries(
+      (range) => this.store.scan(TABLES.buckets, account, range),
+      (row) => row.sk,
       () => true,
       { ...options, limit: Math.min(options.limit, BUCKET_LIST_LIMIT * 10) },
+    );
+    return Promise.all(
+      entries.map(async (entry): Promise<ListEntry<Bucket>> => {
+        if (entry.kind === 'prefix') return entry;
+        return { kind: 'item', item: withTotals(entry.item.value, await readTotals(this.store, entry.item.value.id)) };
+      }),
     );
   }
 
   async totals(caller: Caller, account: string): Promise<{ buckets: number; objects: number; bytes: number }> {
     authorizeAccount(caller, 'account:read', account);
-    return this.meta.accountTotals(account);
+    const rows = await this.store.scan(TABLES.buckets, account, { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false });
+    const totals = await Promise.all(rows.map((row) => readTotals(this.store, row.value.id)));
+    return {
+      buckets: rows.length,
+      objects: totals.reduce((sum, t) => sum + t.objects, 0),
+      bytes: totals.reduce((sum, t) => sum + t.bytes, 0),
+    };
   }
 
   async setAccessControl(caller: Caller, account: string, name: string, acl: AccessControl): Promise<Bucket> {
-    await this.get(caller, account, name, 'bucket:set-acl');
     if (acl.publicReadAllowIps) checkAllowList(acl.publicReadAllowIps);
-    const patch = { publicRead: acl.publicRead, publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) };
-    this.cache.delete(name);
-    return (await this.meta.updateBucket(name, patch)) ?? fail('NoSuchBucket', 'The specified bucket does not exist');
+    return this.change(caller, account, name, 'bucket:set-acl', (row) => ({
+      ...row,
+      publicRead: acl.publicRead ?? row.publicRead,
+      publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps,
+    }));
   }
 
   /** Sets the given metadata items and removes the named ones (Swift's X-Container-Meta-* / X-Remove-…). */
   async updateMetadata(caller: Caller, account: string, name: string, set: Metadata, remove: readonly string[]): Promise<Bucket> {
-    const bucket = await this.get(caller, account, name, 'bucket:write');
-    const meta = { ...bucket.meta, ...set };
-    for (const key of remove) Reflect.deleteProperty(meta, key);
-    for (const [key, value] of Object.entries(set)) if (value === '') Reflect.deleteProperty(meta, key);
-    checkUserMetadata(meta);
-    return (await this.meta.updateBucket(name, { meta })) ?? fail('NoSuchBucket', 'The specified bucket does not exist');
+    return this.change(caller, account, name, 'bucket:write', (row) => {
+      const meta = { ...row.meta, ...set };
+      for (const key of remove) Reflect.deleteProperty(meta, key);
+      for (const [key, value] of Object.entries(set)) if (value === '') Reflect.deleteProperty(meta, key);
+      checkUserMetadata(meta);
+      return { ...row, meta };
+    });
   }
 
+  /** Deletes an empty bucket, with its name and totals. */
   async delete(caller: Caller, account: string, name: string): Promise<void> {
-    await this.get(caller, account, name, 'bucket:delete');
-    const outcome = await this.meta.deleteBucket(name);
-    this.cache.delete(name);
-    if (outcome === 'missing') fail('NoSuchBucket', 'The specified bucket does not exist');
-    if (outcome === 'not-empty') fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
+    await this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, account, name);
+      const bucket = authorizeBucket(caller, 'bucket:delete', account, row?.value ?? null);
+      const anyObject = await tx.scan(TABLES.objects, bucket.id, { prefix: '', limit: 1, reverse: false });
+      if (anyObject.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
+      tx.delete(TABLES.buckets, account, name);
+      const global = await tx.get(TABLES.globalBucketNames, ALL, name);
+      if (global?.value.bucketId === bucket.id) tx.delete(TABLES.globalBucketNames, ALL, name);
+      tx.delete(TABLES.bucketTotals, bucket.id, '');
+      for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
+    });
+    this.cache.delete(cacheId(account, name));
   }
+
+  private async change(caller: Caller, account: string, name: string, action: Action, next: (row: BucketRow) => BucketRow): Promise<Bucket> {
+    const bucket = await this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, account, name);
+      const current = authorizeBucket(caller, action, account, row?.value ?? null);
+      const changed = { ...next(current), updatedAt: Date.now() };
+      tx.put(TABLES.buckets, account, name, changed);
+      return withTotals(changed, await readTotals(tx, current.id));
+    });
+    this.cache.delete(cacheId(account, name));
+    return bucket;
+  }
+}
+
+/** Records a write's effect on a bucket's totals as a row of its own, so concurrent writes never contend on one row. */
+export function addToTotals(tx: Tx, bucketId: string, objects: number, bytes: number): void {
+  const at = Date.now();
+  tx.put(TABLES.totalDeltas, ALL, `${bucketId}/${at.toString(36)}${newId().slice(0, 12)}`, { objects, bytes, at });
+}
+
+/** The bucket's folded totals plus the deltas not folded yet. */
+export async function readTotals(ops: ReadOps, bucketId: string): Promise<TotalsRow> {
+  const base = await ops.get(TABLES.bucketTotals, bucketId, '');
+  const totals: TotalsRow = { ...(base?.value ?? { objects: 0, bytes: 0, at: 0 }) };
+  for (const delta of await scanDeltas(ops, bucketId)) {
+    totals.objects += delta.value.objects;
+    totals.bytes += delta.value.bytes;
+    totals.at = Math.max(totals.at, delta.value.at);
+  }
+  return totals;
+}
+
+/**
+ * Folds pending deltas into their buckets' base rows; returns how many it folded. Run by one node at a time
+ * (a background job); a bucket deleted meanwhile just loses its deltas.
+ */
+export async function foldTotals(store: MetadataStore, batch = 1000): Promise<number> {
+  return store.transact(async (tx) => {
+    const deltas = await tx.scan(TABLES.totalDeltas, ALL, { prefix: '', limit: batch, reverse: false });
+    const sums = new Map<string, TotalsRow>();
+    for (const delta of deltas) {
+      const bucketId = delta.sk.slice(0, delta.sk.indexOf('/'));
+      const sum = sums.get(bucketId) ?? { objects: 0, bytes: 0, at: 0 };
+      sum.objects += delta.value.objects;
+      sum.bytes += delta.value.bytes;
+      sum.at = Math.max(sum.at, delta.value.at);
+      sums.set(bucketId, sum);
+      tx.delete(TABLES.totalDeltas, ALL, delta.sk);
+    }
+    for (const [bucketId, sum] of sums) {
+      const base = await tx.get(TABLES.bucketTotals, bucketId, '');
+      if (!base) continue;
+      tx.put(TABLES.bucketTotals, bucketId, '', {
+        objects: base.value.objects + sum.objects,
+        bytes: base.value.bytes + sum.bytes,
+        at: Math.max(base.value.at, sum.at),
+      });
+    }
+    return deltas.length;
+  });
+}
+
+function scanDeltas(ops: ReadOps, bucketId: string): Promise<Entry<TotalsRow>[]> {
+  return ops.scan(TABLES.totalDeltas, ALL, { prefix: `${bucketId}/`, limit: Number.MAX_SAFE_INTEGER, reverse: false });
+}
+
+function withTotals(row: BucketRow, totals: TotalsRow): Bucket {
+  return { ...row, updatedAt: Math.max(row.updatedAt, totals.at), objectCount: totals.objects, bytes: totals.bytes };
+}
+
+function cacheId(account: string, name: string): string {
+  return `${account}/${name}`;
 }

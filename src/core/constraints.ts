@@ -18,25 +18,78 @@ export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);
 export const ROLES = ['admin', 'member', 'reader'] as const;
 export type Role = (typeof ROLES)[number];
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/;
+const KAKAOCLOUD_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/;
+/** The container swift CLI and rclone put a large upload's segments in, for bucket `<name>`. */
+export const SEGMENTS_SUFFIX = '_segments';
+const SWIFT_MAX_CONTAINER_NAME_BYTES = 256;
+const SWIFT_MAX_OBJECT_NAME_BYTES = 1024;
 
-export function checkBucketName(name: string): void {
-  if (RESERVED_BUCKET_NAMES.has(name)) fail('InvalidBucketName', `Bucket name "${name}" is reserved`);
-  if (!BUCKET_NAME.test(name)) {
-    fail(
-      'InvalidBucketName',
-      'Bucket names are 4-63 characters of lowercase letters, digits and "-", starting and ending with a letter or digit',
-    );
-  }
+export const NAMING_PROFILES = ['kakaocloud', 'swift'] as const;
+export type NamingProfileName = (typeof NAMING_PROFILES)[number];
+
+/** The rules for names, chosen at start (ONGGI_BUCKET_NAMES); the object model is the same under every profile. */
+export interface NamingProfile {
+  readonly name: NamingProfileName;
+  /** Bucket names are unique across the server (so S3 path-style addressing can resolve them), not per project. */
+  readonly serverWideNames: boolean;
+  readonly maxBucketNameLength: number;
+  readonly maxObjectKeyBytes: number;
+  checkBucketName(name: string): void;
 }
 
-export function checkObjectKey(key: string): void {
+/**
+ * KakaoCloud's rules: 4-63 lowercase letters, digits and "-", names unique across the server, keys up to 432
+ * bytes. A `<valid name>_segments` container is accepted too: swift CLI and rclone store the segments of large
+ * uploads there, and KakaoCloud's Swift endpoint lets them.
+ */
+export const KAKAOCLOUD_NAMES: NamingProfile = {
+  name: 'kakaocloud',
+  serverWideNames: true,
+  maxBucketNameLength: 63 + SEGMENTS_SUFFIX.length,
+  maxObjectKeyBytes: MAX_OBJECT_KEY_BYTES,
+  checkBucketName(name) {
+    const base = name.endsWith(SEGMENTS_SUFFIX) ? name.slice(0, -SEGMENTS_SUFFIX.length) : name;
+    if (RESERVED_BUCKET_NAMES.has(base)) fail('InvalidBucketName', `Bucket name "${base}" is reserved`);
+    if (!KAKAOCLOUD_BUCKET_NAME.test(base)) {
+      fail(
+        'InvalidBucketName',
+        'Bucket names are 4-63 characters of lowercase letters, digits and "-", starting and ending with a letter or digit ' +
+          `(optionally followed by "${SEGMENTS_SUFFIX}" for a segment container)`,
+      );
+    }
+  },
+};
+
+/** OpenStack Swift's rules: any UTF-8 container name without "/" up to 256 bytes, unique per account; keys up to 1024 bytes. */
+export const SWIFT_NAMES: NamingProfile = {
+  name: 'swift',
+  serverWideNames: false,
+  maxBucketNameLength: SWIFT_MAX_CONTAINER_NAME_BYTES,
+  maxObjectKeyBytes: SWIFT_MAX_OBJECT_NAME_BYTES,
+  checkBucketName(name) {
+    if (name.length === 0) fail('InvalidBucketName', 'Container name is empty');
+    if (name.includes('/')) fail('InvalidBucketName', 'Container names cannot contain "/"');
+    if (name.includes('\0') || !isWellFormed(name)) fail('InvalidBucketName', 'Container names must be valid UTF-8 without NUL');
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > SWIFT_MAX_CONTAINER_NAME_BYTES) {
+      fail('InvalidBucketName', `Container name length of ${bytes} bytes is longer than ${SWIFT_MAX_CONTAINER_NAME_BYTES}`);
+    }
+  },
+};
+
+export function namingProfile(name: string): NamingProfile {
+  if (name === 'kakaocloud') return KAKAOCLOUD_NAMES;
+  if (name === 'swift') return SWIFT_NAMES;
+  throw new Error(`ONGGI_BUCKET_NAMES must be one of ${NAMING_PROFILES.join(', ')}, not "${name}"`);
+}
+
+export function checkObjectKey(key: string, profile: NamingProfile = KAKAOCLOUD_NAMES): void {
   if (key.length === 0) fail('InvalidObjectName', 'Object name is empty');
   if (key.includes('\0')) fail('InvalidObjectName', 'Object name contains a NUL character');
   if (!isWellFormed(key)) fail('InvalidObjectName', 'Object name is not valid UTF-8');
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_OBJECT_KEY_BYTES) {
-    fail('InvalidObjectName', `Object name length of ${bytes} bytes is longer than ${MAX_OBJECT_KEY_BYTES}`);
+  if (bytes > profile.maxObjectKeyBytes) {
+    fail('InvalidObjectName', `Object name length of ${bytes} bytes is longer than ${profile.maxObjectKeyBytes}`);
   }
   if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
     fail('InvalidObjectName', 'Object name contains a "." or ".." path segment');

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'NoSuchUser'
   | 'BucketAlreadyExists'
   | 'BucketNotEmpty'
+  | 'ProjectNotEmpty'
   | 'AlreadyExists'
   | 'InvalidBucketName'
   | 'InvalidObjectName'
@@ -23,7 +24,11 @@ export type ErrorCode =
   | 'PreconditionFailed'
   | 'NotModified'
   | 'InvalidRange'
-  | 'ListingLimitExceeded';
+  | 'ListingLimitExceeded'
+  /** A feature of the protocol this server refuses (rather than doing it wrong). */
+  | 'Unsupported'
+  /** Too much contention on the metadata store; the client may retry. */
+  | 'Busy';
 
 export class OnggiError extends Error {
   readonly code: ErrorCode;

@@ -1,11 +1,14 @@
-/** Projects, users, roles, access keys, and the tokens they are exchanged for. */
+/** Access keys exchanged for tokens, and tokens verified; administration of projects, users, roles and keys. */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newId, newSecret } from '../lib/ids.ts';
-import type { MetadataStore } from '../store/meta/index.ts';
 import { ROLES, TOKEN_LIFETIME_MS, type Role } from './constraints.ts';
+import { Directory, isRole } from './directory.ts';
 import { fail } from './errors.ts';
 import type { ServerKeys } from './server-keys.ts';
 import type { AccessKey, Caller, Project, User } from './types.ts';
+
+export { isRole } from './directory.ts';
 
 /** How long a verifying node trusts what it last read about an access key; bounds revocation delay. */
 const KEY_STATE_TTL_MS = 1000;
@@ -30,8 +33,14 @@ export interface IssuedToken {
 
 interface KeyState {
   readAt: number;
-  live: { key: AccessKey; user: User; project: Project; role: Role } | null;
+  /** `since`: tokens issued before it are refused (the key's secret or the user's role changed then). */
+  live: { key: AccessKey; user: User; project: Project; role: Role; since: number } | null;
 }
+
+/** Failed secrets for one key: after a few, each further failure is answered more slowly (never a lock-out). */
+const FREE_FAILURES = 5;
+const FAILURE_WINDOW_MS = 10 * 60 * 1000;
+const MAX_FAILURE_DELAY_MS = 4000;
 
 export type CredentialRef = { id: string; secret: string } | { name: string; userId: string; secret: string };
 
@@ -39,17 +48,25 @@ export class Identity {
   private readonly keyStates = new Map<string, KeyState>();
   /** Tokens whose signature already checked out: saves an HMAC and a JSON parse per request. */
   private readonly verifiedTokens = new Map<string, TokenClaims>();
+  private readonly failures = new Map<string, { count: number; since: number }>();
 
   constructor(
-    private readonly meta: MetadataStore,
+    readonly directory: Directory,
     private readonly keys: ServerKeys,
+    /** How long what was read about a key is trusted (revocation delay on this node). */
+    private readonly keyStateTtlMs = KEY_STATE_TTL_MS,
   ) {}
 
   // --- tokens ---------------------------------------------------------------------------------
 
+  /**
+   * Unknown key, unknown user or key name, wrong secret: all answer alike (no oracle). Repeated failures for one
+   * key are slowed down, which costs the real owner nothing once they use the right secret.
+   */
   async issueToken(credential: CredentialRef): Promise<IssuedToken> {
     const key = await this.findAccessKey(credential);
     if (!key || !this.keys.verifySecret(credential.secret, key.secretHash)) {
+      await this.slowDownFailure('id' in credential ? credential.id : `${credential.userId}/${credential.name}`);
       fail('InvalidCredentials', 'The request you have made requires authentication.');
     }
     const state = await this.refreshKeyState(key.id);
@@ -73,7 +90,7 @@ export class Identity {
     if (!claims || claims.expiresAt <= Date.now()) return null;
     const state = await this.keyState(claims.accessKeyId);
     const live = state.live;
-    if (!live || live.key.userId !== claims.userId || live.key.projectId !== claims.projectId) return null;
+    if (!live || live.key.userId !== claims.userId || live.key.projectId !== claims.projectId || claims.issuedAt < live.since) return null;
     return { token, claims, ...live, accessKey: live.key };
   }
 
@@ -114,22 +131,33 @@ export class Identity {
     }
   }
 
+  private async slowDownFailure(subject: string): Promise<void> {
+    const now = Date.now();
+    const seen = this.failures.get(subject);
+    const record = seen && now - seen.since < FAILURE_WINDOW_MS ? seen : { count: 0, since: now };
+    record.count++;
+    if (this.failures.size > 10_000) this.failures.clear();
+    this.failures.set(subject, record);
+    const over = record.count - FREE_FAILURES;
+    if (over > 0) await sleep(Math.min(MAX_FAILURE_DELAY_MS, 250 * 2 ** Math.min(over - 1, 8)));
+  }
+
   private async keyState(accessKeyId: string): Promise<KeyState> {
     const cached = this.keyStates.get(accessKeyId);
-    if (cached && Date.now() - cached.readAt < KEY_STATE_TTL_MS) return cached;
+    if (cached && Date.now() - cached.readAt < this.keyStateTtlMs) return cached;
     return this.refreshKeyState(accessKeyId);
   }
 
   private async refreshKeyState(accessKeyId: string): Promise<KeyState> {
     const state: KeyState = { readAt: Date.now(), live: null };
-    const key = await this.meta.getAccessKey(accessKeyId);
+    const key = await this.directory.getAccessKey(accessKeyId);
     if (key && (key.expiresAt === null || key.expiresAt > Date.now())) {
       const [user, project, role] = await Promise.all([
-        this.meta.getUser(key.userId),
-        this.meta.getProject(key.projectId),
-        this.meta.getRole(key.projectId, key.userId),
+        this.directory.getUser(key.userId),
+        this.directory.getProject(key.projectId),
+        this.directory.getRole(key.projectId, key.userId),
       ]);
-      if (user && project && role) state.live = { key, user, project, role };
+      if (user && project && role) state.live = { key, user, project, role: role.role, since: Math.max(key.createdAt, role.assignedAt) };
     }
     if (this.keyStates.size > 10_000) this.keyStates.clear();
     this.keyStates.set(accessKeyId, state);
@@ -137,51 +165,62 @@ export class Identity {
   }
 
   private async findAccessKey(credential: CredentialRef): Promise<AccessKey | null> {
-    if ('id' in credential) return this.meta.getAccessKey(credential.id);
-    const user = await this.meta.getUser(credential.userId);
-    if (!user) fail('NoSuchUser', `Could not find user: ${credential.userId}.`);
-    const key = await this.meta.getAccessKeyByName(user.id, credential.name);
-    if (!key) fail('NoSuchAccessKey', `Could not find application credential: ${credential.name}.`);
-    return key;
+    if ('id' in credential) return this.directory.getAccessKey(credential.id);
+    return this.directory.getAccessKeyByName(credential.userId, credential.name);
   }
 
   // --- administration -------------------------------------------------------------------------
 
   async createProject(name: string): Promise<Project> {
-    if (await this.meta.getProjectByName(name)) fail('AlreadyExists', `Project "${name}" already exists`);
-    const project: Project = { id: newId(), name, createdAt: Date.now(), meta: {} };
-    await this.meta.createProject(project);
-    return project;
+    return this.directory.createProject(name);
   }
 
   async createUser(name: string): Promise<User> {
-    if (await this.meta.getUserByName(name)) fail('AlreadyExists', `User "${name}" already exists`);
-    const user: User = { id: newId(), name, createdAt: Date.now() };
-    await this.meta.createUser(user);
-    return user;
+    return this.directory.createUser(name);
   }
 
   async assignRole(projectRef: string, userRef: string, role: string): Promise<void> {
     if (!isRole(role)) fail('InvalidArgument', `Role must be one of ${ROLES.join(', ')}`);
     const project = await this.resolveProject(projectRef);
     const user = await this.resolveUser(userRef);
-    await this.meta.setRole({ projectId: project.id, userId: user.id, role });
+    await this.directory.setRole(project.id, user.id, role);
+    this.forgetKeysOf(user.id);
+  }
+
+  async removeRole(projectRef: string, userRef: string): Promise<{ projectId: string; userId: string }> {
+    const project = await this.resolveProject(projectRef);
+    const user = await this.resolveUser(userRef);
+    await this.directory.removeRole(project.id, user.id);
+    this.forgetKeysOf(user.id);
+    return { projectId: project.id, userId: user.id };
+  }
+
+  async deleteProject(ref: string): Promise<Project> {
+    const project = await this.resolveProject(ref);
+    await this.directory.deleteProject(project.id);
+    this.keyStates.clear();
+    return project;
+  }
+
+  async deleteUser(ref: string): Promise<User> {
+    const user = await this.resolveUser(ref);
+    await this.directory.deleteUser(user.id);
+    this.forgetKeysOf(user.id);
+    return user;
   }
 
   async createAccessKey(
     projectRef: string,
     userRef: string,
-    options: { name?: string; id?: string; secret?: string; expiresAt?: number | null } = {},
+    options: { name?: string; id?: string; secret?: string; expiresAt?: number | null; replace?: boolean } = {},
   ): Promise<{ key: AccessKey; secret: string }> {
     const project = await this.resolveProject(projectRef);
     const user = await this.resolveUser(userRef);
-    if (!(await this.meta.getRole(project.id, user.id))) {
+    if (!(await this.directory.getRole(project.id, user.id))) {
       fail('InvalidArgument', `User ${user.name} has no role in project ${project.name}; assign one first`);
     }
     const id = options.id ?? newId();
-    if (await this.meta.getAccessKey(id)) fail('AlreadyExists', `Access key ${id} already exists`);
     const name = options.name ?? `key-${id.slice(0, 8)}`;
-    if (await this.meta.getAccessKeyByName(user.id, name)) fail('AlreadyExists', `User ${user.name} already has a key named ${name}`);
     const secret = options.secret ?? newSecret();
     const key: AccessKey = {
       id,
@@ -192,7 +231,8 @@ export class Identity {
       createdAt: Date.now(),
       expiresAt: options.expiresAt ?? null,
     };
-    await this.meta.createAccessKey(key);
+    await this.directory.putAccessKey(key, options.replace === true);
+    this.keyStates.delete(id);
     return { key, secret };
   }
 
@@ -201,23 +241,23 @@ export class Identity {
   }
 
   async deleteAccessKey(id: string): Promise<void> {
-    if (!(await this.meta.deleteAccessKey(id))) fail('NoSuchAccessKey', `No access key ${id}`);
+    await this.directory.deleteAccessKey(id);
     this.keyStates.delete(id);
   }
 
+  private forgetKeysOf(userId: string): void {
+    for (const [id, state] of this.keyStates) if (state.live?.key.userId === userId) this.keyStates.delete(id);
+  }
+
   async resolveProject(ref: string): Promise<Project> {
-    const project = (await this.meta.getProject(ref)) ?? (await this.meta.getProjectByName(ref));
+    const project = (await this.directory.getProject(ref)) ?? (await this.directory.getProjectByName(ref));
     if (!project) fail('NoSuchProject', `No project ${ref}`);
     return project;
   }
 
   async resolveUser(ref: string): Promise<User> {
-    const user = (await this.meta.getUser(ref)) ?? (await this.meta.getUserByName(ref));
+    const user = (await this.directory.getUser(ref)) ?? (await this.directory.getUserByName(ref));
     if (!user) fail('NoSuchUser', `No user ${ref}`);
     return user;
   }
-}
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }

@@ -1,32 +1,87 @@
 /** The one core service layer every front end calls. */
+import { newId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import type { MetadataStore } from '../store/meta/index.ts';
 import { Accounts } from './accounts.ts';
-import { Buckets } from './buckets.ts';
+import { Buckets, foldTotals } from './buckets.ts';
+import type { NamingProfile } from './constraints.ts';
+import { Directory } from './directory.ts';
 import { Identity } from './identity.ts';
+import { JobRunner, type Job } from './jobs.ts';
 import { Objects } from './objects.ts';
 import type { ServerKeys } from './server-keys.ts';
 
+/** On a shared store, blobs younger than this may belong to another node's write that has not committed yet. */
+const SHARED_SWEEP_GRACE_MS = 15 * 60 * 1000;
+
 export class Core {
+  readonly directory: Directory;
   readonly identity: Identity;
   readonly accounts: Accounts;
   readonly buckets: Buckets;
   readonly objects: Objects;
+  /** This process, among the nodes sharing a store. */
+  readonly nodeId = newId();
+  private readonly jobs: JobRunner;
+  private collector: Job | null = null;
 
   constructor(
-    readonly meta: MetadataStore,
+    readonly store: MetadataStore,
     readonly blobs: BlobStore,
     keys: ServerKeys,
+    naming: NamingProfile,
     onBackgroundError: (err: unknown) => void,
   ) {
-    this.identity = new Identity(meta, keys);
-    this.accounts = new Accounts(meta);
-    this.buckets = new Buckets(meta);
-    this.objects = new Objects(meta, blobs, this.buckets, keys, onBackgroundError);
+    this.directory = new Directory(store);
+    this.identity = new Identity(this.directory, keys);
+    this.accounts = new Accounts(this.directory);
+    this.buckets = new Buckets(store, naming);
+    this.objects = new Objects(store, blobs, this.buckets, keys, onBackgroundError, () => {
+      this.nudgeCollector();
+    });
+    this.jobs = new JobRunner(store, this.nodeId, (_job, err) => {
+      onBackgroundError(err);
+    });
   }
 
-  /** Removes leftovers of interrupted writes: temp files, and blobs no metadata points at. */
+  /** Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. */
+  startJobs(startedAt: number): void {
+    this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
+    this.jobs.start([
+      this.collector,
+      { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
+      { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
+      {
+        name: 'orphan-sweep',
+        everyMs: 3_600_000,
+        firstAfterMs: 0,
+        run: async () => {
+          await this.sweep(startedAt);
+          return 0;
+        },
+      },
+    ]);
+  }
+
+  stopJobs(): void {
+    this.jobs.stop();
+  }
+
+  /**
+   * Removes leftovers of interrupted writes: temp files, and blobs nothing references. On a store of its own,
+   * everything older than this process's start is fair game; on a shared one, only what is clearly stale.
+   */
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
-    return this.blobs.sweep((blobId) => this.meta.isBlobReferenced(blobId), startedAt);
+    const olderThan = this.store.shared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
+    return this.blobs.sweep((blobId) => this.objects.isBlobReferenced(blobId), olderThan);
+  }
+
+  /** Resolves when both stores answer. */
+  async ready(): Promise<void> {
+    await Promise.all([this.store.ping(), this.blobs.ping()]);
+  }
+
+  private nudgeCollector(): void {
+    if (this.collector) this.jobs.kick(this.collector);
   }
 }

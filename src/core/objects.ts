@@ -1,20 +1,22 @@
-/** Objects: put/get/head/update/delete/copy, with conditional, range, expiry and encryption rules. */
+/** Objects: put/get/head/update/delete/copy and listing, with conditional, range, expiry and encryption rules. */
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lookup as lookupMimeType } from 'mime-types';
+import { newId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
-import type { MetadataStore } from '../store/meta/index.ts';
+import { Conflict, Contention, type MetadataStore, type Tx } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
-import type { Buckets } from './buckets.ts';
+import { addToTotals, type Buckets } from './buckets.ts';
 import { checkObjectKey, checkUserMetadata, INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
-import { fail } from './errors.ts';
-import { Md5Offload } from './md5-offload.ts';
+import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
+import { Md5Offload } from './md5-offload.ts';
+import { ALL, expiryKey, expiryUpTo, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type VersionData, type VersionRow } from './model.ts';
 import type { ServerKeys } from './server-keys.ts';
-import type { BlobEncryption, Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
+import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 
 export interface ObjectRef {
   account: string;
@@ -66,68 +68,110 @@ export interface CopyOptions {
   deleteAt: number | null;
 }
 
-const OPEN_RETRIES = 3;
+/** A version read for its bytes: where it lives, and the row itself. */
+interface Located {
+  bucket: BucketRow;
+  key: string;
+  version: VersionRow;
+}
 
 interface ReceivedBody {
-  blobId: string;
+  data: VersionData;
   inline: Buffer | null;
   size: number;
   etag: string;
-  encryption: BlobEncryption | null;
 }
+
+const OPEN_RETRIES = 3;
+const NO_SUCH_KEY = 'The specified object does not exist';
 
 export class Objects {
   constructor(
-    private readonly meta: MetadataStore,
+    private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly buckets: Buckets,
     private readonly keys: ServerKeys,
     private readonly onBackgroundError: (err: unknown) => void,
+    /** Called after a commit queued blobs for removal. */
+    private readonly onBlobsReleased: () => void = () => undefined,
     private readonly md5 = new Md5Offload(),
   ) {}
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
     const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'object:write');
-    checkObjectKey(input.key);
+    checkObjectKey(input.key, this.buckets.naming);
     checkUserMetadata(input.meta);
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
-    if (input.ifNoneMatchAny && (await this.live(input.bucket, input.key))) fail('PreconditionFailed', 'The object already exists');
+    if (input.ifNoneMatchAny && (await this.liveVersion(bucket, input.key))) fail('PreconditionFailed', 'The object already exists');
 
     const body = await this.receive(input, bucket.encryption !== null);
     try {
       if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== body.etag) {
         fail('BadDigest', 'The ETag you sent does not match the MD5 of the data received');
       }
-      const record: ObjectRecord = {
-        bucket: input.bucket,
-        key: input.key,
-        blobId: body.blobId,
+      const now = Date.now();
+      const version: VersionRow = {
+        id: newId(),
+        state: 'complete',
+        createdAt: now,
+        lastModified: now,
         size: body.size,
         etag: body.etag,
         contentType: input.contentType ?? guessContentType(input.key),
-        lastModified: Date.now(),
         meta: input.meta,
         headers: input.headers,
         deleteAt: input.deleteAt,
-        encryption: body.encryption,
-        inline: body.inline,
+        data: body.data,
       };
-      const result = await this.meta.putObject(record, { mustNotExist: input.ifNoneMatchAny === true });
-      if (!result.ok) {
-        if (result.reason === 'exists') fail('PreconditionFailed', 'The object already exists');
-        fail('NoSuchBucket', 'The specified bucket does not exist');
-      }
-      if (result.replaced) this.discardBlob(result.replaced.blobId);
-      return record;
+      await this.publish(bucket, input.key, version, { inline: body.inline, freshBlobs: true, mustNotExist: input.ifNoneMatchAny === true });
+      return toRecord(bucket.name, input.key, version);
     } catch (err) {
-      this.discardBlob(body.blobId);
+      // Only when the commit certainly did not happen; otherwise the orphan sweep decides.
+      if (isDefiniteFailure(err)) this.removeUncommitted(body.data);
       throw err;
     }
   }
 
   /**
+   * Makes `version` the key's current version in one transaction, against the bucket the caller was authorized
+   * for: the old version's blobs lose a reference, the new one's gain one (fresh blobs start at one).
+   */
+  private async publish(
+    bucket: BucketRow,
+    key: string,
+    version: VersionRow,
+    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located },
+  ): Promise<void> {
+    const released = await this.store.transact(async (tx) => {
+      await this.buckets.requireBucket(tx, bucket);
+      const inline = options.sharedFrom ? await this.sharedBytes(tx, options.sharedFrom) : options.inline;
+      const current = (await tx.get(TABLES.objects, bucket.id, key))?.value ?? null;
+      if (options.mustNotExist && current && isLive(current)) fail('PreconditionFailed', 'The object already exists');
+      tx.put(TABLES.objects, bucket.id, key, version);
+      if (inline) tx.put(TABLES.inlineData, bucket.id, version.id, inline);
+      for (const blob of blobsOf(version.data)) await this.reference(tx, blob.blobId, options.freshBlobs);
+      if (version.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucket.id, key), { bucketId: bucket.id, key, versionId: version.id });
+      const released = current ? await this.drop(tx, bucket.id, key, current) : 0;
+      addToTotals(tx, bucket.id, current ? 0 : 1, version.size - (current?.size ?? 0));
+      return released;
+    });
+    if (released > 0) this.onBlobsReleased();
+  }
+
+  /**
+   * For a copy that shares its source's bytes: the source must still be the version read (else the copy would
+   * point at bytes on their way out); inline bytes are copied, blobs gain a reference in `publish`.
+   */
+  private async sharedBytes(tx: Tx, source: Located): Promise<Buffer | null> {
+    const current = await tx.get(TABLES.objects, source.bucket.id, source.key);
+    if (current?.value.id !== source.version.id) fail('NoSuchKey', NO_SUCH_KEY);
+    if (source.version.data.kind !== 'inline') return null;
+    return (await tx.get(TABLES.inlineData, source.bucket.id, source.version.id))?.value ?? fail('NoSuchKey', NO_SUCH_KEY);
+  }
+
+  /**
    * Drains a request body into a durable blob — or into memory when it is small enough to live in the
-   * metadata row — hashing (MD5) and encrypting on the way. Nothing is left behind when it fails.
+   * metadata store — hashing (MD5) and encrypting on the way. Nothing is left behind when it fails.
    */
   private async receive(input: PutObjectInput, encrypt: boolean): Promise<ReceivedBody> {
     const md5 = this.md5.forBody(input.contentLength);
@@ -143,6 +187,7 @@ export class Objects {
       }
       if (encrypted) yield encrypted.cipher.final();
     };
+    const encryption = encrypted?.encryption ?? null;
     let blobId = '';
     try {
       const small = input.contentLength !== null && input.contentLength <= INLINE_OBJECT_MAX;
@@ -151,16 +196,18 @@ export class Objects {
       if (input.contentLength !== null && size !== input.contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${input.contentLength} declared`);
       }
-      return { blobId, inline, size, etag: await md5.digest(), encryption: encrypted?.encryption ?? null };
+      const data: VersionData = inline ? { kind: 'inline', encryption } : { kind: 'blob', blobId, size, encryption };
+      return { data, inline, size, etag: await md5.digest() };
     } catch (err) {
       md5.abort();
-      this.discardBlob(blobId);
+      if (blobId) this.removeUncommitted({ kind: 'blob', blobId, size, encryption });
       throw err;
     }
   }
 
   async head(caller: Caller, ref: ObjectRef, conditions: ReadConditions): Promise<ObjectRecord> {
-    const record = await this.readable(caller, ref);
+    const { bucket, version } = await this.readable(caller, ref);
+    const record = toRecord(bucket.name, ref.key, version);
     checkReadConditions(record, conditions);
     return record;
   }
@@ -168,86 +215,198 @@ export class Objects {
   /** Opens the object's bytes before returning, so a concurrent overwrite cannot pull them away mid-response. */
   async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
-      const record = await this.readable(caller, ref);
+      const located = await this.readable(caller, ref);
+      const record = toRecord(located.bucket.name, ref.key, located.version);
       checkReadConditions(record, conditions);
       const ranges = resolveRanges(rangeHeader, record.size);
       try {
-        const bodies = await this.openRanges(record, ranges ?? [{ start: 0, end: record.size - 1 }]);
+        const bodies = await this.openRanges(located, ranges ?? [{ start: 0, end: record.size - 1 }]);
         return { record, ranges, bodies };
       } catch (err) {
+        // Overwritten between reading the version and opening its bytes: read the key again.
         if (!(err instanceof BlobMissingError) || attempt >= OPEN_RETRIES) throw err;
       }
     }
   }
 
   async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
-    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
     if (attributes.meta) checkUserMetadata(attributes.meta);
-    await this.requireLive(ref);
-    const updated = await this.meta.updateObject(ref.bucket, ref.key, attributes);
-    return updated ?? fail('NoSuchKey', 'The specified object does not exist');
+    const version = await this.store.transact(async (tx) => {
+      await this.buckets.requireBucket(tx, bucket);
+      const current = (await tx.get(TABLES.objects, bucket.id, ref.key))?.value;
+      if (!current || !isLive(current)) fail('NoSuchKey', NO_SUCH_KEY);
+      const next: VersionRow = { ...current, ...definedOnly(attributes) };
+      tx.put(TABLES.objects, bucket.id, ref.key, next);
+      if (current.deleteAt !== next.deleteAt) {
+        if (current.deleteAt !== null) tx.delete(TABLES.expiry, ALL, expiryKey(current.deleteAt, bucket.id, ref.key));
+        if (next.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(next.deleteAt, bucket.id, ref.key), { bucketId: bucket.id, key: ref.key, versionId: next.id });
+      }
+      return next;
+    });
+    return toRecord(bucket.name, ref.key, version);
   }
 
   async delete(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
-    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
-    const deleted = await this.meta.deleteObject(ref.bucket, ref.key);
-    if (!deleted) fail('NoSuchKey', 'The specified object does not exist');
-    this.discardBlob(deleted.blobId);
-    if (isExpired(deleted)) fail('NoSuchKey', 'The specified object does not exist');
-    return deleted;
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
+    const deleted = await this.removeCurrent(bucket, ref.key);
+    if (!deleted || !isLive(deleted)) fail('NoSuchKey', NO_SUCH_KEY);
+    return toRecord(bucket.name, ref.key, deleted);
   }
 
+  /**
+   * Server-side copy. When the bytes can stay as they are (the source is encrypted, or the destination bucket
+   * is not), the new version shares the source's blobs: no bytes move. Otherwise the bytes are streamed over.
+   */
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
-    await this.buckets.forObjects(caller, to.account, to.bucket, 'object:write');
-    const { record: source, bodies } = await this.get(caller, from, {}, undefined);
-    const [opened] = bodies;
-    if (!opened) fail('NoSuchKey', 'The specified object does not exist');
-    const body = Buffer.isBuffer(opened) ? [opened] : opened;
+    const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'object:write');
+    checkObjectKey(to.key, this.buckets.naming);
+    const located = await this.readable(caller, from);
+    const source = toRecord(located.bucket.name, from.key, located.version);
     const keepSource = !options.freshMetadata;
-    const record = await this.put(caller, {
-      ...to,
-      body,
-      contentLength: source.size,
+    const attributes = {
       contentType: options.contentType ?? (keepSource ? source.contentType : undefined),
       meta: keepSource ? { ...source.meta, ...options.meta } : options.meta,
       headers: keepSource ? { ...source.headers, ...options.headers } : options.headers,
       deleteAt: options.deleteAt,
-    }).finally(() => {
+    };
+    checkUserMetadata(attributes.meta);
+    const sourceEncryption = encryptionOf(located.version.data);
+    if (sourceEncryption !== null || target.encryption === null) {
+      const record = await this.copySharing(located, target, to.key, attributes);
+      return { source, record };
+    }
+    const { bodies } = await this.get(caller, from, {}, undefined);
+    const [opened] = bodies;
+    if (!opened) fail('NoSuchKey', NO_SUCH_KEY);
+    const body = Buffer.isBuffer(opened) ? [opened] : opened;
+    const record = await this.put(caller, { ...to, ...attributes, body, contentLength: source.size }).finally(() => {
       if (!Buffer.isBuffer(opened)) opened.destroy();
     });
     return { source, record };
+  }
+
+  private async copySharing(source: Located, target: BucketRow, key: string, attributes: WriteAttributes): Promise<ObjectRecord> {
+    const now = Date.now();
+    const version: VersionRow = {
+      ...source.version,
+      id: newId(),
+      createdAt: now,
+      lastModified: now,
+      contentType: attributes.contentType ?? guessContentType(key),
+      meta: attributes.meta,
+      headers: attributes.headers,
+      deleteAt: attributes.deleteAt,
+    };
+    await this.publish(target, key, version, { inline: null, freshBlobs: false, sharedFrom: source });
+    return toRecord(target.name, key, version);
   }
 
   async list(caller: Caller, account: string, bucketName: string, options: ListOptions): Promise<{ bucket: Bucket; entries: ListEntry<ObjectRecord>[] }> {
     const bucket = await this.buckets.get(caller, account, bucketName, 'bucket:read');
     const now = Date.now();
     const entries = await listEntries(
-      (range) => this.meta.scanObjects(bucket.name, range),
-      (record) => record.key,
-      (record) => !isExpired(record, now),
+      (range) => this.store.scan(TABLES.objects, bucket.id, range),
+      (entry) => entry.sk,
+      (entry) => isLive(entry.value, now),
       options,
     );
-    return { bucket, entries };
+    return {
+      bucket,
+      entries: entries.map((entry) => (entry.kind === 'prefix' ? entry : { kind: 'item', item: toRecord(bucket.name, entry.item.sk, entry.item.value) })),
+    };
   }
 
   /** Deletes objects whose X-Delete-At has passed; returns how many went. */
   async reapExpired(batch = 100): Promise<number> {
-    let reaped = 0;
     const now = Date.now();
-    for (const record of await this.meta.listExpired(now, batch)) {
-      const deleted = await this.meta.deleteObject(record.bucket, record.key, now);
-      if (deleted) {
-        this.discardBlob(deleted.blobId);
-        reaped++;
-      }
+    const due = await this.store.scan(TABLES.expiry, ALL, { prefix: '', upper: { key: expiryUpTo(now), inclusive: false }, limit: batch, reverse: false });
+    let reaped = 0;
+    for (const entry of due) {
+      const { bucketId, key, versionId } = entry.value;
+      const deleted = await this.store.transact(async (tx) => {
+        tx.delete(TABLES.expiry, ALL, entry.sk);
+        const current = (await tx.get(TABLES.objects, bucketId, key))?.value;
+        if (current?.id !== versionId || isLive(current, now)) return false;
+        await this.dropCurrent(tx, bucketId, key, current);
+        return true;
+      });
+      if (deleted) reaped++;
     }
+    if (reaped > 0) this.onBlobsReleased();
     return reaped;
   }
 
-  private async openRanges(record: ObjectRecord, ranges: ByteRange[]): Promise<Body[]> {
+  /** Removes blobs nothing references any more (the durable queue); returns how many went. */
+  async collectBlobs(batch = 100): Promise<number> {
+    const queued = await this.store.scan(TABLES.blobGc, ALL, { prefix: '', limit: batch, reverse: false });
+    for (const entry of queued) await this.blobs.delete(entry.sk);
+    if (queued.length > 0) {
+      await this.store.transact(async (tx) => {
+        for (const entry of queued) tx.delete(TABLES.blobGc, ALL, entry.sk);
+      });
+    }
+    return queued.length;
+  }
+
+  /** True when a version points at the blob, or it waits in the removal queue (the collector has it). */
+  async isBlobReferenced(blobId: string): Promise<boolean> {
+    return (await this.store.get(TABLES.blobRefs, ALL, blobId)) !== null;
+  }
+
+  private async removeCurrent(bucket: BucketRow, key: string): Promise<VersionRow | null> {
+    const removed = await this.store.transact(async (tx) => {
+      await this.buckets.requireBucket(tx, bucket);
+      const current = (await tx.get(TABLES.objects, bucket.id, key))?.value;
+      if (!current) return null;
+      await this.dropCurrent(tx, bucket.id, key, current);
+      return current;
+    });
+    if (removed) this.onBlobsReleased();
+    return removed;
+  }
+
+  private async dropCurrent(tx: Tx, bucketId: string, key: string, current: VersionRow): Promise<void> {
+    tx.delete(TABLES.objects, bucketId, key);
+    await this.drop(tx, bucketId, key, current);
+    addToTotals(tx, bucketId, -1, -current.size);
+  }
+
+  /** Lets go of a version that is no longer current: its inline bytes, its expiry entry, its blob references. */
+  private async drop(tx: Tx, bucketId: string, key: string, version: VersionRow): Promise<number> {
+    if (version.data.kind === 'inline') tx.delete(TABLES.inlineData, bucketId, version.id);
+    if (version.deleteAt !== null) tx.delete(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucketId, key));
+    let released = 0;
+    for (const blob of blobsOf(version.data)) if (await this.unreference(tx, blob.blobId)) released++;
+    return released;
+  }
+
+  private async reference(tx: Tx, blobId: string, fresh: boolean): Promise<void> {
+    if (fresh) {
+      tx.put(TABLES.blobRefs, ALL, blobId, { count: 1 }, { ifVersion: null });
+      return;
+    }
+    const refs = await tx.get(TABLES.blobRefs, ALL, blobId);
+    if (!refs) fail('NoSuchKey', NO_SUCH_KEY);
+    tx.put(TABLES.blobRefs, ALL, blobId, { count: refs.value.count + 1 });
+  }
+
+  /** Drops one reference; the last one queues the blob for removal. True when it did. */
+  private async unreference(tx: Tx, blobId: string): Promise<boolean> {
+    const refs = await tx.get(TABLES.blobRefs, ALL, blobId);
+    if (refs && refs.value.count > 1) {
+      tx.put(TABLES.blobRefs, ALL, blobId, { count: refs.value.count - 1 });
+      return false;
+    }
+    tx.delete(TABLES.blobRefs, ALL, blobId);
+    tx.put(TABLES.blobGc, ALL, blobId, { queuedAt: Date.now() });
+    return true;
+  }
+
+  private async openRanges(located: Located, ranges: ByteRange[]): Promise<Body[]> {
     const bodies: Body[] = [];
     try {
-      for (const range of ranges) bodies.push(await this.openRange(record, range));
+      for (const range of ranges) bodies.push(await this.openRange(located, range));
       return bodies;
     } catch (err) {
       for (const body of bodies) if (!Buffer.isBuffer(body)) body.destroy();
@@ -255,11 +414,47 @@ export class Objects {
     }
   }
 
-  private async openRange(record: ObjectRecord, range: ByteRange): Promise<Body> {
-    if (record.inline) return this.inlineBytes(record.inline, record.encryption).subarray(range.start, range.end + 1);
-    if (record.size === 0) return Buffer.alloc(0);
-    if (!record.encryption) return this.blobs.read(record.blobId, range);
-    return this.openDecrypted(record.blobId, record.encryption, range);
+  private async openRange({ bucket, version }: Located, range: ByteRange): Promise<Body> {
+    const { data } = version;
+    if (version.size === 0) return Buffer.alloc(0);
+    switch (data.kind) {
+      case 'inline': {
+        const stored = await this.store.get(TABLES.inlineData, bucket.id, version.id);
+        if (!stored) throw new BlobMissingError(`inline ${version.id}`);
+        return this.inlineBytes(stored.value, data.encryption).subarray(range.start, range.end + 1);
+      }
+      case 'blob':
+        return this.openBlob(data, range);
+      case 'parts':
+        return this.openParts(data.parts, range);
+    }
+  }
+
+  private async openBlob(blob: BlobRef, range: ByteRange): Promise<Readable> {
+    if (!blob.encryption) return this.blobs.read(blob.blobId, range);
+    return this.openDecrypted(blob.blobId, blob.encryption, range);
+  }
+
+  /** The parts' bytes one after the other, each part opened only when the one before it is done. */
+  private async openParts(parts: readonly BlobRef[], range: ByteRange): Promise<Readable> {
+    const pieces: { blob: BlobRef; range: ByteRange }[] = [];
+    let offset = 0;
+    for (const blob of parts) {
+      const start = Math.max(range.start, offset);
+      const end = Math.min(range.end, offset + blob.size - 1);
+      if (start <= end) pieces.push({ blob, range: { start: start - offset, end: end - offset } });
+      offset += blob.size;
+    }
+    const [first, ...rest] = pieces;
+    if (!first) return Readable.from([]);
+    const opened = await this.openBlob(first.blob, first.range);
+    const out = new PassThrough();
+    void (async () => {
+      await pipeline(opened, out, { end: false });
+      for (const piece of rest) await pipeline(await this.openBlob(piece.blob, piece.range), out, { end: false });
+      out.end();
+    })().catch((err: unknown) => out.destroy(err as Error));
+    return out;
   }
 
   private inlineBytes(stored: Buffer, encryption: BlobEncryption | null): Buffer {
@@ -285,28 +480,66 @@ export class Objects {
     });
   }
 
-  private async readable(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
-    await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:read');
-    return this.requireLive(ref);
+  private async readable(caller: Caller, ref: ObjectRef): Promise<Located> {
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:read');
+    const version = (await this.liveVersion(bucket, ref.key)) ?? fail('NoSuchKey', NO_SUCH_KEY);
+    return { bucket, key: ref.key, version };
   }
 
-  private async requireLive(ref: ObjectRef): Promise<ObjectRecord> {
-    return (await this.live(ref.bucket, ref.key)) ?? fail('NoSuchKey', 'The specified object does not exist');
+  private async liveVersion(bucket: BucketRow, key: string): Promise<VersionRow | null> {
+    const row = await this.store.get(TABLES.objects, bucket.id, key);
+    return row && isLive(row.value) ? row.value : null;
   }
 
-  private async live(bucket: string, key: string): Promise<ObjectRecord | null> {
-    const record = await this.meta.getObject(bucket, key);
-    return record && !isExpired(record) ? record : null;
-  }
-
-  private discardBlob(blobId: string): void {
-    if (blobId === '') return;
-    this.blobs.delete(blobId).catch(this.onBackgroundError);
+  /** Removes the blob of a write that never committed. */
+  private removeUncommitted(data: VersionData): void {
+    for (const blob of blobsOf(data)) this.blobs.delete(blob.blobId).catch(this.onBackgroundError);
   }
 }
 
-function isExpired(record: ObjectRecord, now = Date.now()): boolean {
-  return record.deleteAt !== null && record.deleteAt <= now;
+function toRecord(bucket: string, key: string, version: VersionRow): ObjectRecord {
+  return {
+    bucket,
+    key,
+    versionId: version.id,
+    size: version.size,
+    etag: version.etag,
+    contentType: version.contentType,
+    lastModified: version.lastModified,
+    meta: version.meta,
+    headers: version.headers,
+    deleteAt: version.deleteAt,
+  };
+}
+
+function blobsOf(data: VersionData): readonly BlobRef[] {
+  switch (data.kind) {
+    case 'inline':
+      return [];
+    case 'blob':
+      return [data];
+    case 'parts':
+      return data.parts;
+  }
+}
+
+function encryptionOf(data: VersionData): BlobEncryption | null {
+  if (data.kind === 'parts') return data.parts[0]?.encryption ?? null;
+  return data.encryption;
+}
+
+function isLive(version: VersionRow, now = Date.now()): boolean {
+  return version.state === 'complete' && (version.deleteAt === null || version.deleteAt > now);
+}
+
+/** An error after which the transaction certainly did not commit. */
+function isDefiniteFailure(err: unknown): boolean {
+  return isOnggiError(err) || err instanceof Conflict || err instanceof Contention;
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  const entries: [string, unknown][] = Object.entries(patch);
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {

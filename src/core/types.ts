@@ -1,6 +1,10 @@
+/** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
+import type { BucketRow } from './model.ts';
 
 export type Metadata = Record<string, string>;
+
+export type { EncryptionType } from './model.ts';
 
 export interface Project {
   id: string;
@@ -26,52 +30,29 @@ export interface AccessKey {
   name: string;
   userId: string;
   projectId: string;
-  /** HMAC of the secret under the server key; the secret itself is never stored. */
   secretHash: string;
   createdAt: number;
   expiresAt: number | null;
 }
 
-export type EncryptionType = 'managed';
-
-export interface Bucket {
-  name: string;
-  projectId: string;
-  type: string;
-  createdAt: number;
-  updatedAt: number;
+/** A bucket with its totals. */
+export interface Bucket extends BucketRow {
   objectCount: number;
   bytes: number;
-  publicRead: boolean;
-  publicReadAllowIps: string[];
-  encryption: EncryptionType | null;
-  meta: Metadata;
 }
 
-/** How an object's blob is encrypted at rest: a per-object data key, wrapped under the server key. */
-export interface BlobEncryption {
-  wrappedKey: string;
-  iv: string;
-}
-
+/** An object: its current version, as every protocol shows it. */
 export interface ObjectRecord {
   bucket: string;
   key: string;
-  blobId: string;
+  versionId: string;
   size: number;
   etag: string;
   contentType: string;
   lastModified: number;
   meta: Metadata;
-  /** Content-Disposition, Content-Encoding and the like, stored as given. */
   headers: Metadata;
   deleteAt: number | null;
-  encryption: BlobEncryption | null;
-  /**
-   * Small objects live in the metadata row itself (blobId is then empty); bigger ones in the blob store.
-   * Null for those, and in listings, which do not carry the bytes.
-   */
-  inline: Buffer | null;
 }
 
 export type Caller =

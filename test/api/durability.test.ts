@@ -64,6 +64,23 @@ function putRaw(agent: Agent, session: Session, key: string, body: Buffer, trick
   });
 }
 
+/** A server-side copy (PUT with X-Copy-From): the copy shares the source's blob. */
+function copyRaw(agent: Agent, session: Session, from: string, to: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(objectPath(session, to), {
+      method: 'PUT',
+      agent,
+      headers: { 'X-Auth-Token': session.token, 'Content-Length': 0, 'X-Copy-From': `${BUCKET}/${encodeURIComponent(from)}` },
+    });
+    req.on('response', (res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Sends half of the body and then stalls forever; the promise settles only when the connection dies. */
 function putHalf(agent: Agent, session: Session, key: string, body: Buffer): { sent: Promise<void>; done: Promise<number | Error> } {
   let markSent: () => void = () => undefined;
@@ -179,8 +196,10 @@ async function verify(
 
   // The start-up sweep empties tmp/ and removes blobs that no committed object points at.
   await pollUntil('tmp/ to be swept', async () => (await readdir(join(server.dataDir, 'tmp'))).length === 0);
-  // Objects up to INLINE_OBJECT_MAX live in the metadata row; every bigger one has exactly one blob file.
-  const withBlobs = listed.filter((entry) => entry.bytes > INLINE_OBJECT_MAX).length;
+  // Objects up to INLINE_OBJECT_MAX live in the metadata store; bigger ones in blobs, one per distinct content
+  // (a copy shares its source's blob; random bodies never repeat): no referenced blob missing (every listed
+  // object read back above), none left unreferenced.
+  const withBlobs = new Set(listed.filter((entry) => entry.bytes > INLINE_OBJECT_MAX).map((entry) => entry.hash)).size;
   await pollUntil('orphan blobs to be swept', async () => (await blobFiles(server.dataDir)).length === withBlobs);
   return byName;
 }
@@ -226,11 +245,26 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
         const size = trickle ? 1024 * 1024 + randomInt(MAX_SIZE) : i === 0 ? 0 : i === 1 ? 1 : i % 2 === 0 ? randomInt(INLINE_OBJECT_MAX + 1) : randomInt(MAX_SIZE + 1);
         return { key, body: randomBytes(size), trickle };
       });
+      // Copies of earlier objects that this round does not overwrite: they share the source's blob, which later
+      // rounds overwrite or copy again.
+      const copies = [...history.entries()]
+        .filter(([key, h]) => h.acked.length > 0 && !earlier.includes(key) && (h.acked.at(-1)?.size ?? 0) > INLINE_OBJECT_MAX)
+        .map(([key, h]) => ({ from: key, version: h.acked.at(-1) as Version }))
+        .sort(() => Math.random() - 0.5)
+        .slice(0, 6)
+        .map((c, i) => ({ ...c, to: `r${round}/copy-${i}` }));
       // Group commit acknowledges many writes at once, so the kill counts only the uploads that are not trickled.
       const killAfter = Math.max(1, Math.floor((UPLOADS_PER_ROUND - TRICKLED_UPLOADS) * (0.2 + Math.random() * 0.4)));
       let acked = 0;
       const kill: { done: Promise<void> | null } = { done: null };
       const current = server;
+      const copied = copies.map(async ({ from, to, version }) => {
+        const known = remember(to);
+        const status = await copyRaw(agent, session, from, to).catch(() => 'error' as const);
+        if (status === 201) known.acked.push(version);
+        else known.unacked.push(version);
+        return status;
+      });
       const outcomes = await Promise.all(
         jobs.map(async ({ key, body, trickle }) => {
           const version = { md5: md5(body), size: body.length };
@@ -251,12 +285,13 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
           }
         }),
       );
+      const copyOutcomes = await Promise.all(copied);
       await (kill.done ?? current.kill9());
       await Promise.all(slow.map((s) => s.done));
       agent.destroy();
 
       const errors = outcomes.filter((o) => o === 'error').length;
-      const otherStatuses = outcomes.filter((o) => o !== 'error' && o !== 201);
+      const otherStatuses = [...outcomes, ...copyOutcomes].filter((o) => o !== 'error' && o !== 201);
       assert.deepEqual(otherStatuses, [], `round ${round}: unexpected statuses before the kill`);
       assert.ok(errors > 0, `round ${round}: the kill came after every upload finished (acked ${acked})`);
 

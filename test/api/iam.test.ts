@@ -146,10 +146,13 @@ void describe('issue a token', () => {
     assert.notDeepEqual(tokenOf(a).audit_ids, tokenOf(b).audit_ids);
   });
 
-  void test('unknown access key name → 404; unknown user → 404', async () => {
+  void test('unknown access key name or unknown user → 401, exactly as a wrong secret (no name oracle)', async () => {
     const userId = str(asRecord(tokenOf(await issue(byId(ROOT_KEY_ID, ROOT_SECRET))).user), 'id');
-    assertKeystoneError(await issue(byName('no-such-key', userId, ROOT_SECRET)), 404);
-    assertKeystoneError(await issue(byName('root', '0123456789abcdef0123456789abcdef', ROOT_SECRET)), 404);
+    const wrongSecret = await issue(byName('root', userId, 'not-the-secret'));
+    for (const response of [await issue(byName('no-such-key', userId, ROOT_SECRET)), await issue(byName('root', '0123456789abcdef0123456789abcdef', ROOT_SECRET))]) {
+      assertKeystoneError(response, 401);
+      assert.equal(response.text, wrongSecret.text);
+    }
   });
 
   void test('wrong secret or unknown access key id → 401, with no token', async () => {

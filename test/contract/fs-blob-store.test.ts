@@ -11,9 +11,13 @@ async function blobsUnder(root: string): Promise<string[]> {
   return (await Promise.all(shards.map((shard) => readdir(join(root, 'blobs', shard))))).flat();
 }
 
+function dirsUnder(root: string): { blobDir: string; tempDir: string } {
+  return { blobDir: join(root, 'blobs'), tempDir: join(root, 'tmp') };
+}
+
 blobStoreContract('fs', async () => {
   const root = await mkdtemp(join(tmpdir(), 'onggi-blobs-'));
-  const store = await FsBlobStore.open(root);
+  const store = await FsBlobStore.open(dirsUnder(root));
   return {
     store,
     blobs: () => blobsUnder(root),
@@ -25,11 +29,11 @@ blobStoreContract('fs', async () => {
 test('fs: reopening keeps blobs; sweep ignores stray files it did not write', async () => {
   const root = await mkdtemp(join(tmpdir(), 'onggi-blobs-'));
   try {
-    const store = await FsBlobStore.open(root);
+    const store = await FsBlobStore.open(dirsUnder(root));
     const { blobId } = await store.write((async function* () {
       yield Buffer.from('survives');
     })());
-    const again = await FsBlobStore.open(root);
+    const again = await FsBlobStore.open(dirsUnder(root));
     const stray = join(root, 'blobs', '00', 'not-a-blob-id');
     await writeFile(stray, 'x');
     const swept = await again.sweep(async (id) => id === blobId, Date.now() + 1000);

@@ -1,5 +1,5 @@
 /**
- * The KvStore contract: every implementation (SQLite, PostgreSQL) runs these same tests, through the interface
+ * The MetadataStore contract: every implementation (SQLite, PostgreSQL) runs these same tests, through the interface
  * only. `open` must return a fresh, empty store with the given tables; `close` closes it and removes whatever
  * `open` created. `reopen` (optional) closes a store without removing its data and opens that data again.
  */
@@ -12,17 +12,17 @@ import {
   Contention,
   jsonTable,
   type Entry,
-  type KvStore,
-  type KvStoreOptions,
+  type MetadataStore,
+  type MetadataStoreOptions,
   type ReadOps,
   type ScanRange,
   type StoreObserver,
   type Version,
-} from '../../src/store/meta/kv.ts';
+} from '../../src/store/meta/index.ts';
 
-export type OpenKvStore = (options: KvStoreOptions) => Promise<KvStore>;
-export type CloseKvStore = (store: KvStore) => Promise<void>;
-export type ReopenKvStore = (store: KvStore, options: KvStoreOptions) => Promise<KvStore>;
+export type OpenKvStore = (options: MetadataStoreOptions) => Promise<MetadataStore>;
+export type CloseKvStore = (store: MetadataStore) => Promise<void>;
+export type ReopenKvStore = (store: MetadataStore, options: MetadataStoreOptions) => Promise<MetadataStore>;
 
 interface Doc {
   name: string;
@@ -108,7 +108,7 @@ async function keysOf(reader: ReadOps, pk: string, scan: Partial<ScanRange>): Pr
   return (await reader.scan(docs, pk, range(scan))).map((entry) => entry.sk);
 }
 
-async function put(store: KvStore, pk: string, sk: string, value: Doc): Promise<Version> {
+async function put(store: MetadataStore, pk: string, sk: string, value: Doc): Promise<Version> {
   await store.transact(async (tx) => {
     tx.put(docs, pk, sk, value);
   });
@@ -117,7 +117,7 @@ async function put(store: KvStore, pk: string, sk: string, value: Doc): Promise<
   return row.version;
 }
 
-async function versionOf(store: KvStore, pk: string, sk: string): Promise<Version | null> {
+async function versionOf(store: MetadataStore, pk: string, sk: string): Promise<Version | null> {
   return (await store.get(docs, pk, sk))?.version ?? null;
 }
 
@@ -131,7 +131,7 @@ function between(sorted: readonly string[], lo: string, hi: string, loIn: boolea
 }
 
 export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvStore, reopen?: ReopenKvStore): void {
-  async function withStore(body: (store: KvStore, counts: Counts) => Promise<void>): Promise<void> {
+  async function withStore(body: (store: MetadataStore, counts: Counts) => Promise<void>): Promise<void> {
     const counts = new Counts();
     const store = await open({ tables: CONTRACT_TABLES, observer: counts });
     try {
@@ -141,7 +141,7 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
     }
   }
 
-  describe(`KvStore contract: ${name}`, () => {
+  describe(`MetadataStore contract: ${name}`, () => {
     describe('rows', () => {
       test('json rows: put, get, overwrite, delete; a missing row is null', () =>
         withStore(async (store) => {
@@ -255,7 +255,7 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
     describe('scans', () => {
       const sorted = [...TRICKY_KEYS].sort(byteOrder);
 
-      async function withTricky(body: (store: KvStore) => Promise<void>): Promise<void> {
+      async function withTricky(body: (store: MetadataStore) => Promise<void>): Promise<void> {
         await withStore(async (store) => {
           await store.transact(async (tx) => {
             for (const key of TRICKY_KEYS) tx.put(docs, 'b1', key, { name: key });

@@ -1,5 +1,5 @@
 /**
- * PostgresKvStore against a real PostgreSQL (test/helpers/postgres.ts): the shared KvStore contract, then what
+ * PostgresKvStore against a real PostgreSQL (test/helpers/postgres.ts): the shared MetadataStore contract, then what
  * only a shared SQL database brings (byte order under a locale collation, several nodes, concurrent
  * migrations, serialization failures). Each store gets a fresh database whose default collation is ICU
  * en-US, so any listing that forgot COLLATE "C" comes out in the wrong order.
@@ -12,15 +12,15 @@ import {
   Conflict,
   Contention,
   jsonTable,
-  type KvStore,
+  type MetadataStore,
   type ScanRange,
   type Table,
-} from '../../src/store/meta/kv.ts';
+} from '../../src/store/meta/index.ts';
 import { PostgresKvStore, type PostgresKvStoreOptions } from '../../src/store/meta/postgres/postgres-kv-store.ts';
 import { createDatabase, dropDatabase } from '../helpers/postgres.ts';
 import { kvStoreContract } from './kv-store.contract.ts';
 
-const urls = new Map<KvStore, string>();
+const urls = new Map<MetadataStore, string>();
 
 kvStoreContract(
   'postgres',
@@ -57,7 +57,7 @@ function range(partial: Partial<ScanRange> = {}): ScanRange {
   return { prefix: '', limit: 1000, reverse: false, ...partial };
 }
 
-async function keys(store: KvStore, table: Table<unknown>, pk: string, partial: Partial<ScanRange> = {}) {
+async function keys(store: MetadataStore, table: Table<unknown>, pk: string, partial: Partial<ScanRange> = {}) {
   return (await store.scan(table, pk, range(partial))).map((entry) => entry.sk);
 }
 
@@ -137,7 +137,7 @@ describe('PostgresKvStore: transactions (PostgreSQL only)', () => {
 
   it('refuses a tx used after its transaction ended', () =>
     withStore(async (store) => {
-      let leaked: Parameters<Parameters<KvStore['transact']>[0]>[0] | undefined;
+      let leaked: Parameters<Parameters<MetadataStore['transact']>[0]>[0] | undefined;
       await store.transact(async (tx) => {
         leaked = tx;
       });

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { bytesTable, jsonTable, type KvStore, type KvStoreOptions } from '../../src/store/meta/kv.ts';
+import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
 import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract } from './kv-store.contract.ts';
 
-const dirs = new Map<KvStore, string>();
+const dirs = new Map<MetadataStore, string>();
 
 function fileIn(dir: string): string {
   return join(dir, 'meta.sqlite');
@@ -50,7 +50,7 @@ async function withFile(body: (file: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function withSqlite(body: (store: SqliteKvStore, file: string, batches: number[]) => Promise<void>, extra: Partial<KvStoreOptions> = {}): Promise<void> {
+async function withSqlite(body: (store: SqliteKvStore, file: string, batches: number[]) => Promise<void>, extra: Partial<MetadataStoreOptions> = {}): Promise<void> {
   await withFile(async (file) => {
     const batches: number[] = [];
     const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES, observer: { groupCommitted: (n) => batches.push(n) }, ...extra });

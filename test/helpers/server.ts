@@ -23,6 +23,28 @@ export interface RunningServer {
   destroy(): Promise<void>;
 }
 
+/**
+ * `ONGGI_TEST_METADATA=postgres` runs every spawned server on a fresh PostgreSQL database (CI runs the API and
+ * interop suites once more that way); otherwise servers keep SQLite in their data directory.
+ */
+const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
+/** The database of each data directory, so that a restart (or `onggi admin`) finds the same metadata. */
+const databases = new Map<string, string>();
+/** The settings each data directory's server ran with, for `onggi admin` on it (database, master key). */
+const serverEnvs = new Map<string, Record<string, string>>();
+
+async function metadataEnv(dataDir: string, create = true): Promise<Record<string, string>> {
+  if (!onPostgres) return {};
+  let url = databases.get(dataDir);
+  if (url === undefined) {
+    if (!create) return {};
+    const { createDatabase } = await import('./postgres.ts');
+    url = await createDatabase();
+    databases.set(dataDir, url);
+  }
+  return { ONGGI_METADATA_URL: url };
+}
+
 export interface StartOptions {
   /** Reuse a data directory (e.g. to restart after a crash); a fresh temp dir otherwise. */
   dataDir?: string;
@@ -42,9 +64,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ONGGI_LISTEN: '127.0.0.1:0',
     ONGGI_DATA_DIR: dataDir,
     ONGGI_LOG_LEVEL: 'warn',
+    ...(await metadataEnv(dataDir)),
     ...(options.noRootKey ? {} : { ONGGI_ROOT_ACCESS_KEY_ID: ROOT_KEY_ID, ONGGI_ROOT_SECRET_ACCESS_KEY: ROOT_SECRET }),
     ...options.env,
   };
+  serverEnvs.set(dataDir, { ...(await metadataEnv(dataDir)), ...options.env });
   const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'server'], {
     cwd: projectRoot,
     env,
@@ -121,6 +145,7 @@ export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET)
 export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'admin', '--data-dir', dataDir, '--json', ...args], {
     cwd: projectRoot,
+    env: { ...process.env, ...(await metadataEnv(dataDir, false)), ...serverEnvs.get(dataDir) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

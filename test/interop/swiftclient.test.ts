@@ -17,7 +17,6 @@ const CLI_TIMEOUT_MS = 120_000;
 
 const CONTAINER = 'cli-photos';
 const COPIES = 'cli-copies';
-const SEGMENTS = 'cli-photos-segments';
 const SPACED_NAME = '파일 with space é.txt';
 
 let server: RunningServer;
@@ -35,10 +34,10 @@ interface CliResult {
 }
 
 /** Runs the CLI with a clean environment (no OS_* / ST_* leftovers from the caller), a UTF-8 locale and a timeout. */
-async function swift(args: string[], options: { authUrl?: string; cwd?: string } = {}): Promise<CliResult> {
+async function swift(args: string[], options: { authUrl?: string; cwd?: string; server?: RunningServer } = {}): Promise<CliResult> {
   const auth = [
     '--os-auth-url',
-    options.authUrl ?? `${server.url}/identity/v3`,
+    options.authUrl ?? `${(options.server ?? server).url}/identity/v3`,
     '--auth-version',
     '3',
     '--os-auth-type',
@@ -65,7 +64,7 @@ async function swift(args: string[], options: { authUrl?: string; cwd?: string }
 }
 
 /** Runs the CLI and asserts a clean exit; returns stdout. */
-async function swiftOk(args: string[], options: { authUrl?: string; cwd?: string } = {}): Promise<string> {
+async function swiftOk(args: string[], options: { authUrl?: string; cwd?: string; server?: RunningServer } = {}): Promise<string> {
   const result = await swift(args, options);
   assert.equal(
     result.code,
@@ -344,26 +343,39 @@ void describe('swift CLI with Keystone v3 application credentials', { concurrenc
   });
 });
 
-void describe('swift CLI segmented uploads (large objects)', { concurrency: false }, () => {
-  const large = 'cli-large';
-  before(async () => {
-    await swiftOk(['post', large]);
-  });
-
-  // The CLI's default segment container is `<container>_segments`, which KakaoCloud's bucket names (no '_') refuse,
-  // so name one explicitly as users must.
-  for (const [kind, flags] of [
-    ['DLO (X-Object-Manifest)', []],
-    ['SLO (multipart-manifest=put)', ['--use-slo']],
-  ] as const) {
-    void test(`upload with --segment-size as ${kind} downloads as the original bytes`, { todo: 'Swift large objects (SLO/DLO) are not implemented yet' }, async () => {
-      const name = `segmented-${flags.length}.bin`;
-      await swiftOk(['upload', large, 'tree/a/big.bin', '--object-name', name, '--segment-size', String(1024 * 1024), '--segment-container', SEGMENTS, ...flags]);
-      const fields = parseStat(await swiftOk(['stat', large, name]));
-      assert.equal(fields.get('Content Length'), String(files.get('tree/a/big.bin')?.length));
-      const out = join(work, `download-${name}`);
-      await swiftOk(['download', large, name, '-o', out]);
-      assert.ok((await readFile(out)).equals(files.get('tree/a/big.bin') ?? Buffer.alloc(0)), `${kind}: bytes differ`);
+/**
+ * Segmented uploads reach the CLI's default `<container>_segments` container (in both naming profiles); the
+ * manifest that would stitch them together is refused until SLO/DLO exist, so the upload fails loudly instead of
+ * storing a manifest that reads as the wrong bytes.
+ */
+for (const profile of ['kakaocloud', 'swift'] as const) {
+  void describe(`swift CLI segmented uploads, ${profile} names`, { concurrency: false }, () => {
+    const large = 'cli-large';
+    let own: RunningServer | null = null;
+    before(async () => {
+      if (profile === 'swift') own = await startServer({ env: { ONGGI_BUCKET_NAMES: 'swift' } });
+      await swiftOk(['post', large], { server: own ?? server });
     });
-  }
-});
+    after(async () => {
+      await own?.destroy();
+    });
+
+    for (const [kind, flags] of [
+      ['DLO (X-Object-Manifest)', []],
+      ['SLO (multipart-manifest=put)', ['--use-slo']],
+    ] as const) {
+      void test(`--segment-size as ${kind}: segments land in ${large}_segments, the manifest is refused`, async () => {
+        const target = own ?? server;
+        const name = `segmented-${flags.length}.bin`;
+        const result = await swift(['upload', large, 'tree/a/big.bin', '--object-name', name, '--segment-size', String(1024 * 1024), ...flags], { server: target });
+        assert.notEqual(result.code, 0, `the upload must fail loudly\n${result.stdout}\n${result.stderr}`);
+        assert.match(result.stderr, /501|SLO and DLO/);
+        const segments = lines(await swiftOk(['list', `${large}_segments`, '--prefix', `${name}/`], { server: target }));
+        const size = files.get('tree/a/big.bin')?.length ?? 0;
+        assert.equal(segments.length, Math.ceil(size / (1024 * 1024)), `segments of ${name}`);
+        const stat = await swift(['stat', large, name], { server: target });
+        assert.notEqual(stat.code, 0, 'no manifest object may exist');
+      });
+    }
+  });
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { alignToBlock, decipherAt, newBlobEncryption } from '../../src/core/blob-crypto.ts';
 import { ServerKeys } from '../../src/core/server-keys.ts';
-import type { BlobEncryption } from '../../src/core/types.ts';
+import type { BlobEncryption } from '../../src/core/model.ts';
 
 let dir: string;
 let keys: ServerKeys;

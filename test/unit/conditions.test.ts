@@ -84,7 +84,7 @@ describe('checkReadConditions', () => {
   const record: ObjectRecord = {
     bucket: 'b',
     key: 'k',
-    blobId: '0'.repeat(32),
+    versionId: 'v1',
     size: 1,
     etag: 'abc123',
     contentType: 'text/plain',
@@ -93,8 +93,6 @@ describe('checkReadConditions', () => {
     meta: {},
     headers: {},
     deleteAt: null,
-    encryption: null,
-    inline: null,
   };
   const at = (seconds: number): string => new Date(Date.UTC(2024, 0, 1, 12, 0, seconds)).toUTCString();
 

@@ -1,11 +1,11 @@
 /** core/constraints.ts: bucket names, object keys, metadata and listing limits. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkBucketName, checkListingLimit, checkObjectKey, checkUserMetadata, LISTING_LIMIT } from '../../src/core/constraints.ts';
+import { checkListingLimit, checkObjectKey, checkUserMetadata, KAKAOCLOUD_NAMES, LISTING_LIMIT, SWIFT_NAMES } from '../../src/core/constraints.ts';
 import type { ErrorCode } from '../../src/core/errors.ts';
 import { codeOf } from '../helpers/errors.ts';
 
-describe('checkBucketName', () => {
+describe('bucket names, kakaocloud profile', () => {
   const table: [string, ErrorCode | 'ok'][] = [
     ['abcd', 'ok'],
     ['my-bucket-01', 'ok'],
@@ -27,17 +27,55 @@ describe('checkBucketName', () => {
     ['ping', 'InvalidBucketName'],
     ['swagger', 'InvalidBucketName'],
     ['status', 'InvalidBucketName'],
+    ['my-bucket_segments', 'ok'],
+    [`${'a'.repeat(63)}_segments`, 'ok'],
+    ['abc_segments', 'InvalidBucketName'],
+    ['_segments', 'InvalidBucketName'],
+    ['info_segments', 'InvalidBucketName'],
+    ['my-bucket_segments_segments', 'InvalidBucketName'],
   ];
   for (const [name, expected] of table) {
     test(JSON.stringify(name), () => {
       assert.equal(
         codeOf(() => {
-          checkBucketName(name);
+          KAKAOCLOUD_NAMES.checkBucketName(name);
         }),
         expected,
       );
     });
   }
+});
+
+describe('bucket names, swift profile', () => {
+  const table: [string, ErrorCode | 'ok'][] = [
+    ['photos', 'ok'],
+    ['My Photos_2024', 'ok'],
+    ['사진', 'ok'],
+    ['a', 'ok'],
+    ['😀 emoji', 'ok'],
+    ['x'.repeat(256), 'ok'],
+    ['x'.repeat(257), 'InvalidBucketName'],
+    ['가'.repeat(86), 'InvalidBucketName'],
+    ['', 'InvalidBucketName'],
+    ['a/b', 'InvalidBucketName'],
+    ['nul\0', 'InvalidBucketName'],
+    ['\ud800', 'InvalidBucketName'],
+  ];
+  for (const [name, expected] of table) {
+    test(JSON.stringify(name), () => {
+      assert.equal(
+        codeOf(() => {
+          SWIFT_NAMES.checkBucketName(name);
+        }),
+        expected,
+      );
+    });
+  }
+  test('object names up to 1024 bytes', () => {
+    assert.equal(codeOf(() => { checkObjectKey('k'.repeat(1024), SWIFT_NAMES); }), 'ok');
+    assert.equal(codeOf(() => { checkObjectKey('k'.repeat(1025), SWIFT_NAMES); }), 'InvalidObjectName');
+    assert.equal(codeOf(() => { checkObjectKey('k'.repeat(433)); }), 'InvalidObjectName');
+  });
 });
 
 describe('checkObjectKey', () => {

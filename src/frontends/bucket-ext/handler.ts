@@ -72,6 +72,7 @@ class ApiError extends Error {
 }
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  Busy: 503,
   Unauthenticated: 401,
   InvalidCredentials: 401,
   AccessDenied: 403,

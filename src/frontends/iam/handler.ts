@@ -70,6 +70,7 @@ const TITLES: Record<number, string> = {
 };
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  Busy: 503,
   InvalidCredentials: 401,
   Unauthenticated: 401,
   NoSuchUser: 404,

@@ -20,6 +20,8 @@ const STATUSES: Record<number, SwiftStatus> = {
   413: { status: 413, title: 'Request Entity Too Large', explanation: 'The body of your request was too large for this server.' },
   416: { status: 416, title: 'Requested Range Not Satisfiable', explanation: 'The Range requested is not available.' },
   422: { status: 422, title: 'Unprocessable Entity', explanation: 'Unable to process the contained instructions' },
+  501: { status: 501, title: 'Not Implemented' },
+  503: { status: 503, title: 'Service Unavailable', explanation: 'The server is currently unavailable. Please try again at a later time.' },
 };
 
 const STATUS_OF: Record<ErrorCode, number> = {
@@ -34,6 +36,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchUser: 404,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
+  ProjectNotEmpty: 409,
   AlreadyExists: 409,
   InvalidBucketName: 400,
   InvalidObjectName: 400,
@@ -47,10 +50,12 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NotModified: 304,
   InvalidRange: 416,
   ListingLimitExceeded: 412,
+  Unsupported: 501,
+  Busy: 503,
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];

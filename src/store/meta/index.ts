@@ -1,14 +1,58 @@
-/** The metadata store: transactions and ordered key scans. One contract suite runs against every implementation. */
-import type { Role } from '../../core/constraints.ts';
-import type { AccessKey, Bucket, Metadata, ObjectRecord, Project, RoleAssignment, User } from '../../core/types.ts';
+/**
+ * The metadata store seam: small transactions over typed, ordered tables. Stores know nothing of what they
+ * hold; every product rule lives in core. One contract suite (test/contract/meta-store.contract.ts) runs against
+ * every implementation (SQLite, PostgreSQL).
+ *
+ * A table maps a two-part key (partition `pk`, sort key `sk`) to a value. Within one partition, rows are
+ * ordered by `sk` in byte order (UTF-8 = code point order; never locale order), and scans run forward or
+ * backward over a range of it. Each stored row carries a `version`: an opaque token that changes on every
+ * write of the row, for compare-and-set.
+ */
+
+/** A table's values: JSON-serialisable objects, or raw bytes. The type parameter is the value's type. */
+export interface Table<V> {
+  readonly name: string;
+  readonly kind: 'json' | 'bytes';
+  /** Phantom: carries V for the type checker only. */
+  readonly __value?: V;
+}
+
+/** A table of JSON values (objects, arrays, strings, numbers, booleans; no undefined inside). */
+export function jsonTable<V>(name: string): Table<V> {
+  checkTableName(name);
+  return { name, kind: 'json' };
+}
+
+/** A table of raw bytes (e.g. small objects' contents). */
+export function bytesTable(name: string): Table<Buffer> {
+  checkTableName(name);
+  return { name, kind: 'bytes' };
+}
+
+function checkTableName(name: string): void {
+  if (!/^[a-z][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad table name: ${name}`);
+}
+
+/** Opaque version token of a stored row. Never reused for the same row (not even after delete + re-create). */
+export type Version = number;
+
+export interface Row<V> {
+  value: V;
+  version: Version;
+}
+
+export interface Entry<V> extends Row<V> {
+  sk: string;
+}
 
 export interface Bound {
   key: string;
   inclusive: boolean;
 }
 
-/** An ordered range of names in byte order; with `reverse` the scan runs from `upper` down to `lower`. */
+/** A range of sort keys in one partition; with `reverse` the scan runs from `upper` down to `lower`. */
 export interface ScanRange {
+  /** Only sort keys that start with this prefix ('' for all). */
   prefix: string;
   lower?: Bound | undefined;
   upper?: Bound | undefined;
@@ -16,75 +60,76 @@ export interface ScanRange {
   reverse: boolean;
 }
 
-export interface AccountTotals {
-  buckets: number;
-  objects: number;
-  bytes: number;
+export interface ReadOps {
+  get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null>;
+  scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]>;
 }
 
-export interface BucketPatch {
-  publicRead?: boolean;
-  publicReadAllowIps?: string[];
-  meta?: Metadata;
+/**
+ * A write's condition: `version` = the row must currently have exactly this version; `null` = the row must not
+ * exist. A write whose condition does not hold makes the whole transaction fail with `Conflict`.
+ */
+export interface WriteCondition {
+  ifVersion: Version | null;
 }
 
-export interface ObjectPatch {
-  contentType?: string;
-  meta?: Metadata;
-  headers?: Metadata;
-  deleteAt?: number | null;
+/**
+ * Inside `transact`: reads see the transaction's own earlier writes; writes are buffered and applied together,
+ * atomically, at commit. `put`/`delete` do not return a promise: their conditions are checked at commit.
+ */
+export interface Tx extends ReadOps {
+  put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void;
+  /** Deleting a missing row is not an error (unless a condition says the row must exist). */
+  delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void;
 }
 
-export interface PutCondition {
-  /** Fail with `exists` when a live object already has the key (If-None-Match: *). */
-  mustNotExist?: boolean;
+/** Thrown by `transact` when a write's condition (compare-and-set) did not hold. Never retried by the store. */
+export class Conflict extends Error {
+  constructor(
+    readonly table: string,
+    readonly pk: string,
+    readonly sk: string,
+  ) {
+    super(`conflicting write to ${table}[${pk}/${sk}]`);
+    this.name = 'Conflict';
+  }
 }
 
-export type PutResult = { ok: true; replaced: ObjectRecord | null } | { ok: false; reason: 'no-bucket' | 'exists' };
+/** Thrown by `transact` when concurrent transactions kept invalidating this one past the retry bound. */
+export class Contention extends Error {
+  constructor(readonly attempts: number) {
+    super(`transaction gave up after ${attempts} attempts under contention`);
+    this.name = 'Contention';
+  }
+}
 
-export interface MetadataStore {
-  createProject(project: Project): Promise<void>;
-  getProject(id: string): Promise<Project | null>;
-  getProjectByName(name: string): Promise<Project | null>;
-  listProjects(): Promise<Project[]>;
-  updateProjectMeta(id: string, meta: Metadata): Promise<void>;
-  deleteProject(id: string): Promise<boolean>;
+/** What a store reports to the process's metrics (all optional). */
+export interface StoreObserver {
+  /** A transaction was re-run after a serialization failure. */
+  retried?(): void;
+  /** A group commit applied this many transactions together (SQLite). */
+  groupCommitted?(transactions: number): void;
+}
 
-  createUser(user: User): Promise<void>;
-  getUser(id: string): Promise<User | null>;
-  getUserByName(name: string): Promise<User | null>;
-  listUsers(): Promise<User[]>;
-  deleteUser(id: string): Promise<boolean>;
-
-  setRole(assignment: RoleAssignment): Promise<void>;
-  getRole(projectId: string, userId: string): Promise<Role | null>;
-  listRoles(filter: { projectId?: string; userId?: string }): Promise<RoleAssignment[]>;
-  removeRole(projectId: string, userId: string): Promise<boolean>;
-
-  createAccessKey(key: AccessKey): Promise<void>;
-  getAccessKey(id: string): Promise<AccessKey | null>;
-  getAccessKeyByName(userId: string, name: string): Promise<AccessKey | null>;
-  listAccessKeys(filter: { projectId?: string; userId?: string }): Promise<AccessKey[]>;
-  deleteAccessKey(id: string): Promise<boolean>;
-
-  /** False when the name is taken (bucket names are unique across the server). */
-  createBucket(bucket: Bucket): Promise<boolean>;
-  getBucket(name: string): Promise<Bucket | null>;
-  listBuckets(projectId: string, range: ScanRange): Promise<Bucket[]>;
-  updateBucket(name: string, patch: BucketPatch): Promise<Bucket | null>;
-  deleteBucket(name: string): Promise<'deleted' | 'not-empty' | 'missing'>;
-  accountTotals(projectId: string): Promise<AccountTotals>;
-
-  getObject(bucket: string, key: string): Promise<ObjectRecord | null>;
-  /** Publishes the object and adjusts the bucket's totals in one durable transaction. */
-  putObject(record: ObjectRecord, condition?: PutCondition): Promise<PutResult>;
-  updateObject(bucket: string, key: string, patch: ObjectPatch): Promise<ObjectRecord | null>;
-  /** Deletes the object (only if it has expired by `onlyIfExpiredBy`, when given) and returns what was deleted. */
-  deleteObject(bucket: string, key: string, onlyIfExpiredBy?: number): Promise<ObjectRecord | null>;
-  /** Objects whose X-Delete-At has passed, oldest first. */
-  listExpired(now: number, limit: number): Promise<ObjectRecord[]>;
-  scanObjects(bucket: string, range: ScanRange): Promise<ObjectRecord[]>;
-  isBlobReferenced(blobId: string): Promise<boolean>;
-
+export interface MetadataStore extends ReadOps {
+  /**
+   * Runs `work` as one serializable transaction and commits it; the returned promise resolves only once the
+   * commit is durable (on disk, synced). When a concurrent transaction invalidates what `work` read
+   * (a serialization failure), the store re-runs `work` from the start, up to a bound, then throws
+   * `Contention`. So `work` must have no effects besides its tx calls, and may run more than once.
+   * An error thrown by `work` aborts the transaction (nothing is written) and is passed through.
+   * Reads outside a transaction (`get`, `scan` on the store itself) see the latest committed state.
+   */
+  transact<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** True when other processes may write the same data (PostgreSQL), so in-process caches cannot be trusted. */
+  readonly shared: boolean;
+  /** Resolves when the store answers (readiness checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What every implementation's `open` takes: the tables core uses (created when missing). */
+export interface MetadataStoreOptions {
+  tables: readonly Table<unknown>[];
+  observer?: StoreObserver;
 }

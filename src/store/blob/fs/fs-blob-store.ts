@@ -1,7 +1,7 @@
 /** Local-disk blobs: temp file, fsync, rename, fsync dir (Garage's pattern). Paths come from ids, never from keys. */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from '../../../lib/buffer-pool.ts';
 import { BlobMissingError, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
@@ -15,21 +15,27 @@ const WRITES_IN_FLIGHT = 2;
 const SHARDS = 256;
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
+export interface BlobDirs {
+  blobDir: string;
+  tempDir: string;
+}
+
 export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tempDir: string;
 
-  private constructor(root: string) {
-    this.blobDir = join(root, 'blobs');
-    this.tempDir = join(root, 'tmp');
+  private constructor(dirs: BlobDirs) {
+    this.blobDir = dirs.blobDir;
+    this.tempDir = dirs.tempDir;
   }
 
-  static async open(root: string): Promise<FsBlobStore> {
-    const store = new FsBlobStore(root);
-    await mkdir(store.tempDir, { recursive: true });
-    const shards = Array.from({ length: SHARDS }, (_, i) => mkdir(store.shardDir(i), { recursive: true }));
+  /** Blobs in `blobDir` (256 shard folders), uploads in progress in `tempDir` (same file system, for rename). */
+  static async open(dirs: BlobDirs): Promise<FsBlobStore> {
+    const store = new FsBlobStore(dirs);
+    await mkdir(store.tempDir, { recursive: true, mode: 0o700 });
+    const shards = Array.from({ length: SHARDS }, (_, i) => mkdir(store.shardDir(i), { recursive: true, mode: 0o700 }));
     await Promise.all(shards);
-    await fsyncDir(root);
+    await fsyncDir(dirname(store.blobDir));
     await fsyncDir(store.blobDir);
     return store;
   }
@@ -106,6 +112,11 @@ export class FsBlobStore implements BlobStore {
     await unlink(this.pathOf(blobId)).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
+  }
+
+  async ping(): Promise<void> {
+    await stat(this.tempDir);
+    await stat(this.blobDir);
   }
 
   async sweep(isReferenced: (blobId: string) => Promise<boolean>, olderThan: number): Promise<{ temps: number; orphans: number }> {

@@ -1,6 +1,6 @@
 /** How values are stored: JSON tables as JSON text (TEXT), bytes tables as BYTEA. Versions as BIGINT. */
 import { randomInt } from 'node:crypto';
-import type { Table, Version } from '../kv.ts';
+import type { Table, Version } from '../index.ts';
 
 export type Encoded = string | Buffer;
 

@@ -9,7 +9,7 @@
  * means the step runs again, harmlessly, at the next open.
  */
 import type pg from 'pg';
-import type { Table } from '../kv.ts';
+import type { Table } from '../index.ts';
 import { createTableSql, sqlTableName } from './statements.ts';
 import { isSqlState, sleep } from './errors.ts';
 

@@ -13,22 +13,22 @@ import {
   Conflict,
   Contention,
   type Entry,
-  type KvStore,
-  type KvStoreOptions,
+  type MetadataStore,
+  type MetadataStoreOptions,
   type Row,
   type ScanRange,
   type StoreObserver,
   type Table,
   type Tx,
   type WriteCondition,
-} from '../kv.ts';
+} from '../index.ts';
 import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts';
 import { backoffMs, isSerializationFailure, sleep } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { TableStatements, type Statement } from './statements.ts';
 import { compareKeys, WriteBuffer, type BufferedRow } from './write-buffer.ts';
 
-export interface PostgresKvStoreOptions extends KvStoreOptions {
+export interface PostgresKvStoreOptions extends MetadataStoreOptions {
   /** Connections in this node's pool (default 10). Each running transaction holds one. */
   poolSize?: number;
   /** Runs of one transaction under serialization failures before `Contention` (default 20: 50 transactions
@@ -44,7 +44,7 @@ interface StoredRow {
 
 type Run = <R extends QueryResultRow>(statement: Statement) => Promise<QueryResult<R>>;
 
-export class PostgresKvStore implements KvStore {
+export class PostgresKvStore implements MetadataStore {
   readonly shared = true;
   private closed = false;
 

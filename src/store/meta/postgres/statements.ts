@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { prefixUpperBound } from '../../../lib/key-order.ts';
-import type { ScanRange, Table } from '../kv.ts';
+import type { ScanRange, Table } from '../index.ts';
 
 /** SQL table name of a logical table (`onggi_` + its name; names are [a-z][a-z0-9_]*, checked by kv.ts). */
 export function sqlTableName(table: Table<unknown>): string {

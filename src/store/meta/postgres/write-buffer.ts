@@ -3,7 +3,7 @@
  * Each row keeps its final state and the condition of its first write (checked against the database at
  * commit); a condition on a row this transaction already wrote is checked at once, against the buffer.
  */
-import { Conflict, type ScanRange, type Table, type Version, type WriteCondition } from '../kv.ts';
+import { Conflict, type ScanRange, type Table, type Version, type WriteCondition } from '../index.ts';
 import type { Encoded } from './codec.ts';
 
 export interface BufferedRow {

@@ -8,7 +8,7 @@
  * is on disk.
  */
 import type Database from 'better-sqlite3';
-import type { Conflict, StoreObserver } from '../kv.ts';
+import type { Conflict, StoreObserver } from '../index.ts';
 import type { WalSync } from './wal-sync.ts';
 
 export interface Committable {
@@ -50,6 +50,8 @@ export class KvGroupCommitter {
     private readonly db: Database.Database,
     private readonly wal: WalSync,
     private readonly observer: StoreObserver,
+    /** Runs right after BEGIN IMMEDIATE, before any transaction of the batch is validated. */
+    private readonly afterBegin: () => void = () => undefined,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -97,6 +99,7 @@ export class KvGroupCommitter {
   private applyBatch(batch: Pending[]): Applied[] {
     this.begin.run();
     try {
+      this.afterBegin();
       const outcomes = batch.map((pending) => this.applyOne(pending.tx));
       this.commit.run();
       return outcomes;

@@ -4,7 +4,7 @@
  * and up) before U+E000–U+FFFF: never use it on keys.
  */
 import { prefixUpperBound } from '../../../lib/key-order.ts';
-import type { Bound, ScanRange } from '../kv.ts';
+import type { Bound, ScanRange } from '../index.ts';
 
 /** Compares two strings in code point order (= UTF-8 byte order). */
 export function compareKeys(a: string, b: string): number {

@@ -1,10 +1,10 @@
 /**
- * The KvStore's SQLite schema: one `t_<name>` table per logical table, a record of each table's kind, and a
+ * The MetadataStore's SQLite schema: one `t_<name>` table per logical table, a record of each table's kind, and a
  * schema version for later migrations. Kept apart from the old store's `user_version`, so that both can share
  * one file while core moves over.
  */
 import type Database from 'better-sqlite3';
-import type { Table } from '../kv.ts';
+import type { Table } from '../index.ts';
 import { tableSql } from './kv-table.ts';
 
 export const KV_SCHEMA_VERSION = 1;
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS kv_tables (
 
 /** Creates what is missing, in one transaction; refuses a schema newer than this build or a table of another kind. */
 export function prepareSchema(db: Database.Database, tables: readonly Table<unknown>[]): void {
+  refuseFirstLayout(db);
   db.transaction(() => {
     db.exec(CATALOG);
     const version = db.prepare('SELECT version FROM kv_schema WHERE id = 1').pluck(true).get() as number | undefined;
@@ -48,4 +49,18 @@ function createTable(db: Database.Database, table: Table<unknown>): void {
     PRIMARY KEY (pk, sk)
   )${clustered}`);
   if (kind === undefined) db.prepare('INSERT INTO kv_tables (name, kind) VALUES (?, ?)').run(table.name, table.kind);
+}
+
+/**
+ * Onggi 0.1 kept its metadata in fixed tables (`objects`, `buckets`, …) of the same file. Opening such a file
+ * must not look like an empty store: it is refused, by name, until an import exists.
+ */
+function refuseFirstLayout(db: Database.Database): void {
+  const first = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'objects'").pluck(true).get();
+  if (first !== undefined) {
+    throw new Error(
+      `${db.name} holds metadata in the layout of Onggi 0.1, which this version does not read yet: ` +
+        'keep serving it with Onggi 0.1, or start this version on a new data directory',
+    );
+  }
 }

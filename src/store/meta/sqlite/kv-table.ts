@@ -1,9 +1,9 @@
 /**
- * One logical table of the KvStore as one SQLite table `t_<name>` (pk, sk, ver, val), with its statements
+ * One logical table of the MetadataStore as one SQLite table `t_<name>` (pk, sk, ver, val), with its statements
  * prepared once. Statements run in raw mode (rows as arrays: no object keyed by column name per row).
  */
 import type Database from 'better-sqlite3';
-import type { Table } from '../kv.ts';
+import type { Table } from '../index.ts';
 import type { KeyBounds } from './kv-range.ts';
 
 /** What a table stores: JSON text for json tables, a BLOB for bytes tables. */

@@ -3,7 +3,7 @@
  * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
-import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../kv.ts';
+import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
 import { compareKeys, resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
 import type { Encoded, SqliteTable } from './kv-table.ts';
 

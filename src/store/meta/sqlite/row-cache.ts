@@ -3,7 +3,7 @@
  * size; the oldest entry goes first. Sound only while this process is the only writer of the data and drops
  * every written key synchronously with the write (SqliteKvStore does both).
  */
-import type { Row } from '../kv.ts';
+import type { Row } from '../index.ts';
 import type { Encoded } from './kv-table.ts';
 
 interface CachedRow {

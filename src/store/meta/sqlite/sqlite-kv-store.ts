@@ -1,5 +1,5 @@
 /**
- * The KvStore on SQLite (better-sqlite3, WAL). Transactions are optimistic (see kv-tx.ts) and committed in
+ * The MetadataStore on SQLite (better-sqlite3, WAL). Transactions are optimistic (see kv-tx.ts) and committed in
  * groups (see kv-group-commit.ts); a commit is acknowledged only after a WAL sync that began after it (see
  * wal-sync.ts: synchronous=NORMAL plus an fdatasync off the event loop, as durable as FULL).
  *
@@ -9,7 +9,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { Contention, type Entry, type KvStore, type KvStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../kv.ts';
+import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
@@ -20,6 +20,9 @@ import { WalSync } from './wal-sync.ts';
 
 /** Runs of `work` per transaction before it gives up with Contention. */
 export const MAX_ATTEMPTS = 10;
+
+/** How often reads check whether another process (onggi admin, a bulk loader) wrote the file. */
+const OTHER_WRITERS_CHECK_MS = 100;
 
 /** Bounds of the recently-read row cache (as the old store's object cache). */
 const CACHE_MAX_ROWS = 2_000;
@@ -37,7 +40,7 @@ export interface BulkRow<V> {
   value: V;
 }
 
-export class SqliteKvStore implements KvStore, CommittedState {
+export class SqliteKvStore implements MetadataStore, CommittedState {
   readonly shared = false;
   writeSeq = 0;
   private readonly tables = new Map<string, SqliteTable>();
@@ -46,6 +49,9 @@ export class SqliteKvStore implements KvStore, CommittedState {
   private readonly retryGate = new Gate();
   private readonly observer: StoreObserver;
   private readonly pingStatement: Database.Statement;
+  private readonly dataVersion: Database.Statement;
+  private seenDataVersion: unknown = null;
+  private otherWritersCheckedAt = 0;
   private running = 0;
   private closing: Promise<void> | null = null;
   private whenIdle: (() => void) | null = null;
@@ -53,16 +59,20 @@ export class SqliteKvStore implements KvStore, CommittedState {
   private constructor(
     private readonly db: Database.Database,
     private readonly wal: WalSync,
-    options: KvStoreOptions,
+    options: MetadataStoreOptions,
   ) {
     this.observer = options.observer ?? {};
     for (const table of options.tables) this.tables.set(table.name, new SqliteTable(db, table));
-    this.committer = new KvGroupCommitter(db, wal, this.observer);
+    this.committer = new KvGroupCommitter(db, wal, this.observer, () => {
+      this.noticeOtherWriters();
+    });
     this.pingStatement = db.prepare('SELECT 1').pluck(true);
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck(true);
+    this.noticeOtherWriters();
   }
 
   /** Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. */
-  static open(path: string, options: KvStoreOptions): SqliteKvStore {
+  static open(path: string, options: MetadataStoreOptions): SqliteKvStore {
     // Created here so that its mode is 0600; SQLite gives the -wal and -shm files the same mode.
     closeSync(openSync(path, 'a', 0o600));
     const db = new Database(path);
@@ -153,6 +163,7 @@ export class SqliteKvStore implements KvStore, CommittedState {
   }
 
   readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null {
+    if (Date.now() - this.otherWritersCheckedAt > OTHER_WRITERS_CHECK_MS) this.noticeOtherWriters();
     const cached = this.cache.get(key);
     if (cached) return cached.row;
     const raw = table.row(pk, sk);
@@ -179,6 +190,20 @@ export class SqliteKvStore implements KvStore, CommittedState {
 
   wrote(): void {
     this.writeSeq++;
+  }
+
+  /**
+   * This process is the only server on the file, but `onggi admin` (or a bulk loader) may commit to it too:
+   * SQLite's data_version changes when another connection committed, and then nothing cached can be trusted.
+   * Checked before every group commit validates, and by reads at most every OTHER_WRITERS_CHECK_MS.
+   */
+  private noticeOtherWriters(): void {
+    this.otherWritersCheckedAt = Date.now();
+    const version = this.dataVersion.get();
+    if (version !== this.seenDataVersion) {
+      this.seenDataVersion = version;
+      this.cache.clear();
+    }
   }
 
   // --- attempts ---------------------------------------------------------------------------------

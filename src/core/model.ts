@@ -1,0 +1,159 @@
+/**
+ * The object model as stored: the tables core keeps in the metadata store, their keys and row types.
+ * Every table is (partition `pk`, sort key `sk`) → value; see src/store/meta/index.ts.
+ *
+ *   project ─┬─ bucket (immutable id; named (project, name))
+ *            │    └─ key ── current version (inline bytes | one blob | parts | …)
+ *            └─ users, roles, access keys
+ *   blob ── reference count; freed through the durable `blob_gc` queue once nothing points at it
+ */
+import type { Role } from './constraints.ts';
+import { bytesTable, jsonTable } from '../store/meta/index.ts';
+import type { Metadata } from './types.ts';
+
+export interface ProjectRow {
+  name: string;
+  createdAt: number;
+  meta: Metadata;
+}
+
+export interface UserRow {
+  name: string;
+  createdAt: number;
+}
+
+export interface RoleRow {
+  role: Role;
+  /** Tokens issued before this moment do not carry the assignment. */
+  assignedAt: number;
+}
+
+export interface AccessKeyRow {
+  name: string;
+  userId: string;
+  projectId: string;
+  /** HMAC of the secret under the server key; the secret itself is never stored. */
+  secretHash: string;
+  /** When the current secret was set: tokens issued before it are refused. */
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export type EncryptionType = 'managed';
+
+export interface BucketRow {
+  /** Immutable: a bucket deleted and created again under the same name is another bucket. */
+  id: string;
+  name: string;
+  projectId: string;
+  type: string;
+  createdAt: number;
+  updatedAt: number;
+  publicRead: boolean;
+  publicReadAllowIps: string[];
+  encryption: EncryptionType | null;
+  meta: Metadata;
+}
+
+/** A bucket's object count and bytes: a folded base row plus delta rows that writes add without contention. */
+export interface TotalsRow {
+  objects: number;
+  bytes: number;
+  /** Time of the last write counted. */
+  at: number;
+}
+
+/** How a blob's bytes are encrypted at rest: a per-blob data key, wrapped under the server key. */
+export interface BlobEncryption {
+  wrappedKey: string;
+  iv: string;
+}
+
+/** A blob of the blob store, with how its bytes are encrypted. */
+export interface BlobRef {
+  blobId: string;
+  size: number;
+  encryption: BlobEncryption | null;
+}
+
+/**
+ * Where a version's bytes are: in the metadata store itself (small objects), in one blob, or in an ordered list
+ * of blobs (multipart parts), read one after the other.
+ */
+export type VersionData =
+  | { kind: 'inline'; encryption: BlobEncryption | null }
+  | ({ kind: 'blob' } & BlobRef)
+  | { kind: 'parts'; parts: BlobRef[] };
+
+export type VersionState = 'uploading' | 'complete' | 'delete-marker';
+
+export interface VersionRow {
+  id: string;
+  state: VersionState;
+  createdAt: number;
+  lastModified: number;
+  size: number;
+  etag: string;
+  contentType: string;
+  meta: Metadata;
+  /** Content-Disposition, Content-Encoding and the like, stored as given. */
+  headers: Metadata;
+  deleteAt: number | null;
+  data: VersionData;
+}
+
+export interface LeaseRow {
+  owner: string;
+  until: number;
+}
+
+export const TABLES = {
+  /** '' / project id */
+  projects: jsonTable<ProjectRow>('projects'),
+  /** '' / project name → id */
+  projectNames: jsonTable<{ id: string }>('project_names'),
+  /** '' / user id */
+  users: jsonTable<UserRow>('users'),
+  /** '' / user name → id */
+  userNames: jsonTable<{ id: string }>('user_names'),
+  /** project id / user id */
+  roles: jsonTable<RoleRow>('roles'),
+  /** '' / access key id */
+  accessKeys: jsonTable<AccessKeyRow>('access_keys'),
+  /** user id / key name → key id */
+  accessKeyNames: jsonTable<{ id: string }>('access_key_names'),
+  /** project id / bucket name */
+  buckets: jsonTable<BucketRow>('buckets'),
+  /** '' / bucket name → owner, in profiles where names are unique across the server */
+  globalBucketNames: jsonTable<{ projectId: string; bucketId: string }>('global_bucket_names'),
+  /** bucket id / '' */
+  bucketTotals: jsonTable<TotalsRow>('bucket_totals'),
+  /** '' / `${bucket id}/${unique}`: one row per write, folded into bucket_totals in the background */
+  totalDeltas: jsonTable<TotalsRow>('bucket_total_deltas'),
+  /** bucket id / object key → the current version */
+  objects: jsonTable<VersionRow>('objects'),
+  /** bucket id / version id → the bytes of a small version */
+  inlineData: bytesTable('inline_data'),
+  /** '' / blob id → how many versions point at it */
+  blobRefs: jsonTable<{ count: number }>('blob_refs'),
+  /** '' / blob id: blobs nothing points at any more, waiting to be removed from the blob store */
+  blobGc: jsonTable<{ queuedAt: number }>('blob_gc'),
+  /** '' / `${delete-at, 15 digits}/${bucket id}/${key}` → the version that expires then */
+  expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
+  /** '' / job name: which node runs a background job */
+  leases: jsonTable<LeaseRow>('leases'),
+} as const;
+
+export const ALL_TABLES = Object.values(TABLES);
+
+/** The one partition of tables that have only one. */
+export const ALL = '';
+
+export function expiryKey(deleteAt: number, bucketId: string, key: string): string {
+  return `${String(deleteAt).padStart(15, '0')}/${bucketId}/${key}`;
+}
+
+/** The sort key just past every expiry entry due at or before `time`. */
+export function expiryUpTo(time: number): string {
+  return `${String(time).padStart(15, '0')}0`;
+}

@@ -1,0 +1,104 @@
+/**
+ * Drives the real `rclone` (Debian's package) against Onggi through its Swift backend, authenticating with
+ * Keystone v3 application credentials: what a KakaoCloud user configures with an access key ID and secret.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+
+const RCLONE = '/usr/bin/rclone';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs rclone with a remote named `onggi` configured purely through the environment. */
+async function rclone(server: RunningServer, home: string, args: string[]): Promise<Result> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    RCLONE_CONFIG: join(home, 'rclone.conf'),
+    RCLONE_CONFIG_ONGGI_TYPE: 'swift',
+    RCLONE_CONFIG_ONGGI_AUTH: `${server.url}/identity/v3`,
+    RCLONE_CONFIG_ONGGI_AUTH_VERSION: '3',
+    RCLONE_CONFIG_ONGGI_APPLICATION_CREDENTIAL_ID: ROOT_KEY_ID,
+    RCLONE_CONFIG_ONGGI_APPLICATION_CREDENTIAL_SECRET: ROOT_SECRET,
+  };
+  const child = spawn(RCLONE, ['--retries', '1', '--low-level-retries', '1', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+async function rcloneOk(server: RunningServer, home: string, args: string[]): Promise<string> {
+  const result = await rclone(server, home, args);
+  assert.equal(result.code, 0, `rclone ${args.join(' ')} exited ${String(result.code)}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+for (const profile of ['kakaocloud', 'swift'] as const) {
+  void describe(`rclone (swift backend), ${profile} names`, { concurrency: false }, () => {
+    let server: RunningServer;
+    let home: string;
+    let source: string;
+    const files = new Map<string, Buffer>([
+      ['docs/readme.txt', Buffer.from('hello from rclone\n')],
+      ['docs/한글 이름.txt', Buffer.from('unicode name\n')],
+      ['images/photo.bin', randomBytes(300 * 1024)],
+    ]);
+    const big = randomBytes(3 * 1024 * 1024 + 777);
+
+    before(async () => {
+      server = await startServer(profile === 'swift' ? { env: { ONGGI_BUCKET_NAMES: 'swift' } } : {});
+      home = await makeTempDir('onggi-rclone-');
+      source = join(home, 'src');
+      for (const [name, data] of files) {
+        await mkdir(join(source, name, '..'), { recursive: true });
+        await writeFile(join(source, name), data);
+      }
+      await writeFile(join(home, 'big.bin'), big);
+    });
+    after(async () => {
+      await server.destroy();
+      await removeDir(home);
+    });
+
+    test('copy a tree up, list it, read it back, delete it', async () => {
+      await rcloneOk(server, home, ['mkdir', 'onggi:rclone-tree']);
+      await rcloneOk(server, home, ['copy', source, 'onggi:rclone-tree']);
+      const listed = (await rcloneOk(server, home, ['lsf', '-R', '--files-only', 'onggi:rclone-tree'])).split('\n').filter(Boolean).sort();
+      assert.deepEqual(listed, [...files.keys()].sort());
+      assert.equal(await rcloneOk(server, home, ['cat', 'onggi:rclone-tree/docs/readme.txt']), 'hello from rclone\n');
+      const back = join(home, 'back');
+      await rcloneOk(server, home, ['copy', 'onggi:rclone-tree', back]);
+      for (const [name, data] of files) assert.ok((await readFile(join(back, name))).equals(data), `${name} round trip`);
+      await rcloneOk(server, home, ['check', source, 'onggi:rclone-tree']);
+      await rcloneOk(server, home, ['purge', 'onggi:rclone-tree']);
+      assert.equal((await rcloneOk(server, home, ['lsf', 'onggi:'])).includes('rclone-tree'), false);
+    });
+
+    test('--swift-chunk-size: chunks reach <container>_segments, the manifest is refused and rclone fails loudly', async () => {
+      await rcloneOk(server, home, ['mkdir', 'onggi:rclone-big']);
+      const result = await rclone(server, home, ['-vv', 'copyto', join(home, 'big.bin'), 'onggi:rclone-big/big.bin', '--swift-chunk-size', '1M']);
+      assert.notEqual(result.code, 0, `rclone must fail loudly\n${result.stdout}\n${result.stderr}`);
+      assert.match(result.stderr, /HTTP Error: 501/);
+      // Every segment was stored (rclone then removes them itself, having failed).
+      const segments = result.stderr.match(/Uploading segment file "[^"]+" into "rclone-big_segments"/g) ?? [];
+      assert.equal(segments.length, Math.ceil(big.length / (1024 * 1024)), result.stderr);
+      assert.doesNotMatch(result.stderr, /Bad Request|HTTP Error: 4\d\d/);
+      assert.ok((await rcloneOk(server, home, ['lsf', 'onggi:'])).split('\n').includes('rclone-big_segments/'));
+      const stat = await rclone(server, home, ['lsf', 'onggi:rclone-big/big.bin']);
+      assert.equal(stat.stdout.trim(), '', 'no manifest object may exist');
+    });
+  });
+}
