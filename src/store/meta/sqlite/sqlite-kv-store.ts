@@ -8,6 +8,7 @@
  * row cache), and a transaction's own reads hand back the very values it put: never mutate either.
  */
 import { closeSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type KvStore, type KvStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../kv.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
@@ -20,6 +21,9 @@ import { WalSync } from './wal-sync.ts';
 
 /** Runs of `work` per transaction before it gives up with Contention. */
 export const MAX_ATTEMPTS = 10;
+
+/** How long a re-run waits for the ones before it at most (see Gate). */
+const GATE_PATIENCE_MS = 5_000;
 
 /** Bounds of the recently-read row cache (as the old store's object cache). */
 const CACHE_MAX_ROWS = 2_000;
@@ -205,7 +209,10 @@ export class SqliteKvStore implements KvStore, CommittedState {
     } finally {
       tx.finish();
     }
-    if (tx.conflict) throw tx.conflict;
+    if (tx.conflict) {
+      if (!tx.readsStillValid()) return null;
+      throw tx.conflict;
+    }
     if (!tx.hasWrites) return tx.readOnlyStillValid() ? { value, durable: null } : null;
     const outcome = await this.committer.submit(tx, isRetry);
     switch (outcome.kind) {
@@ -222,7 +229,11 @@ export class SqliteKvStore implements KvStore, CommittedState {
   }
 }
 
-/** Runs functions one at a time, in call order. */
+/**
+ * Runs functions one at a time, in call order. A function waiting longer than GATE_PATIENCE_MS runs anyway: a
+ * `work` that (against the rules) awaits another transaction of the same store, which itself needs a re-run,
+ * would otherwise wait on itself forever.
+ */
 class Gate {
   private tail: Promise<void> = Promise.resolve();
 
@@ -230,7 +241,9 @@ class Gate {
     const previous = this.tail;
     let release = (): void => undefined;
     this.tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+    const patience = new AbortController();
+    await Promise.race([previous, sleep(GATE_PATIENCE_MS, undefined, { ref: false, signal: patience.signal }).catch(() => undefined)]);
+    patience.abort();
     try {
       return await fn();
     } finally {
