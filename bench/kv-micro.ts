@@ -2,7 +2,8 @@
  * Micro-benchmark of the metadata stores alone (no HTTP), old SqliteMetaStore against the new SqliteKvStore in
  * the same run, rounds alternating so that a noisy host hits both alike:
  * - PUT: a 4 KiB small object at concurrency 64. Old: putObject (inline bytes). New: the transaction a PUT
- *   becomes (2 gets: bucket and current object; 3 puts: object row, inline bytes, a totals delta row).
+ *   becomes (2 gets: bucket and current object; 3 puts: object row, inline bytes, a totals delta row), and the
+ *   same without the delta row (the old store updated the bucket's totals in place instead).
  * - GET: at concurrency 64, random keys among all seeded objects (mostly SQLite reads) and among 200 hot ones
  *   (the row caches). Old: getObject (record and bytes in one query). New: two gets (object row, inline bytes),
  *   and the object row alone.
@@ -92,7 +93,7 @@ function newRow(n: number): ObjectRow {
   };
 }
 
-async function newPut(store: KvStore, key: string, n: number): Promise<void> {
+async function newPut(store: KvStore, key: string, n: number, withDelta = true): Promise<void> {
   await store.transact(async (tx) => {
     const bucket = await tx.get(buckets, 'p1', BUCKET);
     if (!bucket) throw new Error('no bucket');
@@ -100,7 +101,7 @@ async function newPut(store: KvStore, key: string, n: number): Promise<void> {
     const row = newRow(n);
     tx.put(objects, bucket.value.id, key, row);
     tx.put(inline, bucket.value.id, row.versionId, BODY);
-    tx.put(deltas, bucket.value.id, row.versionId, { objects: previous ? 0 : 1, bytes: BODY.length - (previous?.value.size ?? 0) });
+    if (withDelta) tx.put(deltas, bucket.value.id, row.versionId, { objects: previous ? 0 : 1, bytes: BODY.length - (previous?.value.size ?? 0) });
   });
 }
 
@@ -197,9 +198,10 @@ try {
   let putCounter = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const base = putCounter;
-    putCounter += PUTS;
+    putCounter += 2 * PUTS;
     record('PUT 4 KiB  old', await measure(PUTS, (i) => oldStore.putObject(oldRecord(`put/${base + i}`)).then(() => undefined)));
     record('PUT 4 KiB  new', await measure(PUTS, (i) => newPut(newStore, `put/${base + i}`, SEEDED + base + i)));
+    record('PUT 4 KiB  new, no delta row', await measure(PUTS, (i) => newPut(newStore, `put/${base + PUTS + i}`, SEEDED + base + PUTS + i, false)));
     record('GET random old', await measure(GETS, () => oldStore.getObject(BUCKET, keyOf(random(SEEDED))).then(() => undefined)));
     record('GET random new', await measure(GETS, () => newGet(newStore, keyOf(random(SEEDED)))));
     record('GET random new, object row only', await measure(GETS, () => newGet(newStore, keyOf(random(SEEDED)), false)));
