@@ -17,7 +17,7 @@ import {
   type Table,
 } from '../../src/store/meta/kv.ts';
 import { PostgresKvStore, type PostgresKvStoreOptions } from '../../src/store/meta/postgres/postgres-kv-store.ts';
-import { createDatabase, dropDatabase } from '../helpers/postgres.ts';
+import { createDatabase } from '../helpers/postgres.ts';
 import { kvStoreContract } from './kv-store.contract.ts';
 
 const urls = new Map<KvStore, string>();
@@ -346,7 +346,6 @@ describe('PostgresKvStore: on a shared PostgreSQL', () => {
         assert.ok(rows.every((r) => r.n === '1'));
       } finally {
         await Promise.all(stores.map((s) => s.close()));
-        await dropDatabase(url);
       }
     }
   });

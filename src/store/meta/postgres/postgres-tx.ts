@@ -15,7 +15,9 @@
  * writes, so the commit is exactly what work would have done at that snapshot — and PostgreSQL's own
  * serializable checks cover the short window up to COMMIT.
  *
- * A transaction that writes nothing ends after phase 1: it read one consistent committed snapshot.
+ * A transaction that writes nothing ends after phase 1: it read one consistent committed snapshot (snapshot
+ * isolation, so the rare read-only anomaly of snapshot isolation is possible; validating it too would cost a
+ * second SERIALIZABLE round of every read).
  */
 import type pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
