@@ -1,5 +1,5 @@
 /** Runs every *.test.ts under test/ with node's test runner (Node 20's --test does not expand globs). */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -22,8 +22,10 @@ const files = findTests(root)
   .filter((file) => only.length === 0 || only.some((filter) => relative(root, file).includes(filter)))
   .sort();
 
-// One private PostgreSQL for the whole run; test files take fresh databases from it (test/helpers/postgres.ts).
-const postgres = process.env[ADMIN_URL_ENV] ? undefined : await startPgCluster();
+// One private PostgreSQL for the whole run, when a selected file uses it or every server runs on it
+// (ONGGI_TEST_METADATA=postgres, see helpers/server.ts); test files take fresh databases from it.
+const needsPostgres = process.env.ONGGI_TEST_METADATA === 'postgres' || files.some((file) => readFileSync(file, 'utf8').includes('helpers/postgres'));
+const postgres = needsPostgres && !process.env[ADMIN_URL_ENV] ? await startPgCluster() : undefined;
 if (postgres) process.env[ADMIN_URL_ENV] = postgres.adminUrl;
 
 const stream = run({ files, concurrency: 2, timeout: 10 * 60 * 1000 });

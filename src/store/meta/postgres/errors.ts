@@ -17,6 +17,22 @@ export function isSerializationFailure(error: unknown): boolean {
   return isSqlState(error, ['40001', '40P01']);
 }
 
+/**
+ * Something the transaction read changed before it could commit (found by the commit's validation): like a
+ * serialization failure, the transaction is re-run.
+ */
+export class StaleRead extends Error {
+  constructor(what: string) {
+    super(`read changed before commit: ${what}`);
+    this.name = 'StaleRead';
+  }
+}
+
+/** Errors after which `transact` re-runs the work. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof StaleRead || isSerializationFailure(error);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

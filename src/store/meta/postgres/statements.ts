@@ -28,7 +28,7 @@ type Params = (string | number | Buffer)[];
 /** A statement with its values, ready for `query`. */
 export type Statement = QueryConfig<Params>;
 
-type Kind = 'get' | 'exists' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
+type Kind = 'get' | 'version' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
 
 export class TableStatements {
   private readonly id: string;
@@ -41,7 +41,7 @@ export class TableStatements {
     this.name = t;
     this.sql = {
       get: `SELECT ver, val FROM ${t} WHERE pk = $1 AND sk = $2`,
-      exists: `SELECT 1 FROM ${t} WHERE pk = $1 AND sk = $2`,
+      version: `SELECT ver FROM ${t} WHERE pk = $1 AND sk = $2`,
       upsert:
         `INSERT INTO ${t} (pk, sk, ver, val) VALUES ($1, $2, $3, $4) ` +
         `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val`,
@@ -56,8 +56,8 @@ export class TableStatements {
     return this.named('get', [pk, sk]);
   }
 
-  exists(pk: string, sk: string): Statement {
-    return this.named('exists', [pk, sk]);
+  version(pk: string, sk: string): Statement {
+    return this.named('version', [pk, sk]);
   }
 
   upsert(pk: string, sk: string, version: number, value: string | Buffer): Statement {
@@ -83,12 +83,12 @@ export class TableStatements {
   /**
    * `ORDER BY sk [DESC] LIMIT n` over one partition; the prefix is a range (`sk >= prefix AND sk < next`), never
    * LIKE, so it uses the primary key and needs no escaping. The statement's shape (which bounds are present, the
-   * direction) names it, so each shape is prepared once per connection.
+   * direction, whether values are wanted) names it, so each shape is prepared once per connection.
    */
-  scan(pk: string, range: ScanRange, limit: number): Statement {
+  scan(pk: string, range: ScanRange, limit: number, withValues = true): Statement {
     const conditions = ['pk = $1'];
     const values: Params = [pk];
-    let shape = range.reverse ? 'r' : 'f';
+    let shape = (range.reverse ? 'r' : 'f') + (withValues ? '' : 'v');
     const add = (operator: string, key: string, tag: string): void => {
       values.push(key);
       conditions.push(`sk ${operator} $${values.length}`);
@@ -103,12 +103,27 @@ export class TableStatements {
     if (range.upper) add(range.upper.inclusive ? '<=' : '<', range.upper.key, range.upper.inclusive ? 'U' : 'u');
     values.push(limit);
     const text =
-      `SELECT sk, ver, val FROM ${this.name} WHERE ${conditions.join(' AND ')} ` +
+      `SELECT sk, ver${withValues ? ', val' : ''} FROM ${this.name} WHERE ${conditions.join(' AND ')} ` +
       `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT $${values.length}`;
     return { name: `kv:${this.id}:scan:${shape}`, text, values };
   }
 
   private named(kind: Kind, values: Params): Statement {
     return { name: `kv:${this.id}:${kind}`, text: this.sql[kind], values };
+  }
+}
+
+/** The statements of every table declared at open. */
+export class Tables {
+  private readonly byName = new Map<string, TableStatements>();
+
+  constructor(tables: readonly Table<unknown>[]) {
+    for (const table of tables) this.byName.set(table.name, new TableStatements(table));
+  }
+
+  of(table: Table<unknown>): TableStatements {
+    const statements = this.byName.get(table.name);
+    if (!statements) throw new Error(`table ${table.name} was not declared when the store was opened`);
+    return statements;
   }
 }

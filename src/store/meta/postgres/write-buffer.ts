@@ -66,7 +66,7 @@ export class WriteBuffer {
   }
 }
 
-function rowKey(table: Table<unknown>, pk: string, sk: string): string {
+export function rowKey(table: Table<unknown>, pk: string, sk: string): string {
   return JSON.stringify([table.name, pk, sk]);
 }
 

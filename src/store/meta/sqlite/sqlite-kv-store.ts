@@ -8,6 +8,7 @@
  * row cache), and a transaction's own reads hand back the very values it put: never mutate either.
  */
 import { closeSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
@@ -23,6 +24,8 @@ export const MAX_ATTEMPTS = 10;
 
 /** How often reads check whether another process (onggi admin, a bulk loader) wrote the file. */
 const OTHER_WRITERS_CHECK_MS = 100;
+/** How long a re-run waits for the ones before it at most (see Gate). */
+const GATE_PATIENCE_MS = 5_000;
 
 /** Bounds of the recently-read row cache (as the old store's object cache). */
 const CACHE_MAX_ROWS = 2_000;
@@ -230,7 +233,10 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     } finally {
       tx.finish();
     }
-    if (tx.conflict) throw tx.conflict;
+    if (tx.conflict) {
+      if (!tx.readsStillValid()) return null;
+      throw tx.conflict;
+    }
     if (!tx.hasWrites) return tx.readOnlyStillValid() ? { value, durable: null } : null;
     const outcome = await this.committer.submit(tx, isRetry);
     switch (outcome.kind) {
@@ -247,7 +253,11 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   }
 }
 
-/** Runs functions one at a time, in call order. */
+/**
+ * Runs functions one at a time, in call order. A function waiting longer than GATE_PATIENCE_MS runs anyway: a
+ * `work` that (against the rules) awaits another transaction of the same store, which itself needs a re-run,
+ * would otherwise wait on itself forever.
+ */
 class Gate {
   private tail: Promise<void> = Promise.resolve();
 
@@ -255,7 +265,9 @@ class Gate {
     const previous = this.tail;
     let release = (): void => undefined;
     this.tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+    const patience = new AbortController();
+    await Promise.race([previous, sleep(GATE_PATIENCE_MS, undefined, { ref: false, signal: patience.signal }).catch(() => undefined)]);
+    patience.abort();
     try {
       return await fn();
     } finally {
