@@ -17,8 +17,15 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const startedAt = Date.now();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(config.dataDir);
-  const core = await openCore(config.dataDir, (err: unknown) => {
-    log.warn({ err }, 'background task failed');
+  const core = await openCore(
+    config.dataDir,
+    (err: unknown) => {
+      log.warn({ err }, 'background task failed');
+    },
+    config.masterKeyFile,
+  ).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
   const boot = await bootstrap(core.meta, core.identity, root);

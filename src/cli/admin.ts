@@ -107,7 +107,7 @@ async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const core = await openCore(config.dataDir, () => undefined);
+  const core = await openCore(config.dataDir, () => undefined, config.masterKeyFile);
   const print = (rows: unknown): void => {
     process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));
   };
