@@ -1,7 +1,20 @@
 /** One typed configuration: flags > environment > defaults. */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { namingProfile, type NamingProfile } from './core/constraints.ts';
+import { checkAllowList } from './core/authz.ts';
+import { isOnggiError } from './core/errors.ts';
+
+/** What one client may cost the server: time to send its headers or body, idle keep-alive, connections. */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  /** Longest wait for the next byte of a request body, or for a client to take the next bytes of a response. */
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+}
 
 export interface Config {
   listenHost: string;
@@ -17,6 +30,11 @@ export interface Config {
   metadataUrl: string | null;
   blobDir: string;
   bucketNames: NamingProfile;
+  http: HttpLimits;
+  /** Peers (CIDR blocks) whose Forwarded / X-Forwarded-For name the client; nobody else's do. */
+  trustedProxies: string[];
+  /** File holding the master key (64 hex characters); null: `server.key` in the data directory. */
+  masterKeyFile: string | null;
 }
 
 export interface ConfigFlags {
@@ -54,5 +72,64 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     metadataUrl,
     blobDir: resolve(env.ONGGI_BLOB_DIR ?? resolve(dataDir, 'blobs')),
     bucketNames: namingProfile(env.ONGGI_BUCKET_NAMES ?? 'kakaocloud'),
+    http: httpLimits(env),
+    trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
+    masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
   };
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback * 1000;
+  const parsed = z.coerce.number().positive().max(86_400).safeParse(text);
+  if (!parsed.success) throw new Error(`${name} must be a number of seconds (0 < n <= 86400), not "${text}"`);
+  return Math.round(parsed.data * 1000);
+}
+
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const parsed = z.coerce.number().int().positive().safeParse(text);
+  if (!parsed.success) throw new Error(`${name} must be a positive whole number, not "${text}"`);
+  return parsed.data;
+}
+
+function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
+  const maxConnections = count(env, 'ONGGI_MAX_CONNECTIONS', defaultMaxConnections());
+  return {
+    headersTimeoutMs: seconds(env, 'ONGGI_HEADERS_TIMEOUT', 20),
+    bodyTimeoutMs: seconds(env, 'ONGGI_BODY_TIMEOUT', 60),
+    keepAliveTimeoutMs: seconds(env, 'ONGGI_KEEPALIVE_TIMEOUT', 65),
+    maxConnections,
+    maxConnectionsPerClient: Math.min(maxConnections, count(env, 'ONGGI_MAX_CONNECTIONS_PER_CLIENT', 256)),
+  };
+}
+
+/**
+ * Half the process's descriptor limit (each connection may also hold a blob or temp file open), less a few
+ * for SQLite and the like; at most 4096.
+ */
+function defaultMaxConnections(): number {
+  let limit = 1024;
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line?.[1]) limit = Number(line[1]);
+  } catch {
+    // Not Linux: assume the common default.
+  }
+  return Math.max(16, Math.min(4096, Math.floor((limit - 64) / 2)));
+}
+
+function trustedProxies(text: string | undefined): string[] {
+  const entries = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  try {
+    checkAllowList(entries);
+  } catch (err) {
+    if (isOnggiError(err)) throw new Error(`ONGGI_TRUSTED_PROXIES: ${err.message}`, { cause: err });
+    throw err;
+  }
+  return entries;
 }

@@ -1,6 +1,7 @@
 /** Process entry: `onggi server` and `onggi admin …`. */
 import { Command } from 'commander';
 import { registerAdminCommands } from './cli/admin.ts';
+import { MasterKeyError } from './core/server-keys.ts';
 import { runServer } from './server.ts';
 
 const program = new Command('onggi').description('Onggi: a KakaoCloud-compatible object storage server');
@@ -17,4 +18,10 @@ program
 
 registerAdminCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof MasterKeyError)) throw err;
+  process.stderr.write(`onggi: ${err.message}\n`);
+  process.exit(1);
+}

@@ -3,19 +3,24 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
 import { Core } from './core/index.ts';
-import { ALL_TABLES } from './core/model.ts';
+import { ALL, ALL_TABLES, TABLES } from './core/model.ts';
 import { ServerKeys } from './core/server-keys.ts';
+import { makeDataDirPrivate } from './lib/private-files.ts';
 import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
 import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
 import { PostgresKvStore } from './store/meta/postgres/postgres-kv-store.ts';
 import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
-export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames'>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'>;
 
 export async function openCore(config: StoreConfig, onBackgroundError: (err: unknown) => void, observer?: StoreObserver): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const keys = await ServerKeys.load(config.dataDir);
+  await makeDataDirPrivate(config.dataDir);
   const meta = await openMetadataStore(config, observer);
+  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, metadataExists: await holdsMetadata(meta) }).catch(async (err: unknown) => {
+    await meta.close();
+    throw err;
+  });
   const defaultBlobDir = resolve(config.dataDir, 'blobs') === config.blobDir;
   const blobs = await FsBlobStore.open({ blobDir: config.blobDir, tempDir: defaultBlobDir ? join(config.dataDir, 'tmp') : join(config.blobDir, 'tmp') });
   return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError);
@@ -30,4 +35,9 @@ async function openMetadataStore(config: StoreConfig, observer: StoreObserver | 
   const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
   if (config.metadataUrl) return PostgresKvStore.open(config.metadataUrl, options);
   return SqliteKvStore.open(sqlitePath(config.dataDir), options);
+}
+
+/** Whether the store holds Onggi metadata already (then a lost key must not be replaced by a new one). */
+async function holdsMetadata(store: MetadataStore): Promise<boolean> {
+  return (await store.scan(TABLES.projects, ALL, { prefix: '', limit: 1, reverse: false })).length > 0;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import { ClientAddresses } from './http/client-address.ts';
 import { createHttpServer } from './http/server.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
@@ -16,11 +17,21 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const unlock = await lockDataDir(config.dataDir);
   const core = await openCore(config, (err: unknown) => {
     log.warn({ err }, 'background task failed');
+  }).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
   const boot = await bootstrap(core.identity, root);
 
-  const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region });
+  const server = createHttpServer({
+    core,
+    log,
+    publicUrl: config.publicUrl,
+    region: config.region,
+    limits: config.http,
+    clientAddresses: new ClientAddresses(config.trustedProxies),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, resolve);

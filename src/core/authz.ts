@@ -55,10 +55,17 @@ export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Act
 }
 
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {
-  if (allowList.length === 0) return true;
-  const address = normalizeIp(ip);
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-  return toBlockList(allowList).check(address, family);
+  return allowList.length === 0 || addressMatcher(allowList)(ip);
+}
+
+/** A test of whether an address lies in any of `entries` (addresses or CIDR blocks); false for non-addresses. */
+export function addressMatcher(entries: readonly string[]): (ip: string) => boolean {
+  const list = toBlockList(entries);
+  return (ip) => {
+    const address = normalizeIp(ip);
+    const version = isIP(address);
+    return version !== 0 && list.check(address, version === 6 ? 'ipv6' : 'ipv4');
+  };
 }
 
 /** Throws InvalidArgument unless every entry is an IP address or a CIDR block. */

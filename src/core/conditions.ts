@@ -14,7 +14,12 @@ export interface ByteRange {
   end: number;
 }
 
-const MAX_RANGES = 50;
+/**
+ * Swift's limits on multi-range requests (swob.Range.ranges_for_length): more satisfiable ranges than this, or at
+ * least MAX_NONASCENDING_RANGES of them out of ascending order, are refused with 416.
+ */
+export const MAX_RANGES = 50;
+export const MAX_NONASCENDING_RANGES = 8;
 
 /** Throws PreconditionFailed (412) or NotModified (304), carrying the object, when a condition says so. */
 export function checkReadConditions(record: ObjectRecord, conditions: ReadConditions): void {
@@ -51,17 +56,20 @@ export function unquote(value: string): string {
 
 /**
  * Resolves a Range header against an object size: null means "send the whole object"
- * (no header, a syntax error, or an empty object); InvalidRange (416) when nothing is satisfiable.
+ * (no header, a syntax error, or an empty object); InvalidRange (416) when nothing is satisfiable, or when the
+ * request is egregious by Swift's rules (RFC 9110 §14.2 lets a server reject those).
+ *
+ * Overlapping ranges are coalesced (RFC 9110 §14.2 allows it; Swift instead refuses more than two overlaps):
+ * the parts then come in ascending order and no byte is ever sent twice, so a multi-range response is never
+ * longer than the object plus its part headers.
  */
 export function resolveRanges(header: string | undefined, size: number): ByteRange[] | null {
   if (header === undefined || size === 0) return null;
   const match = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
   if (!match?.[1]) return null;
-  const specs = match[1].split(',').map((part) => part.trim());
-  if (specs.length > MAX_RANGES) return null;
   const ranges: ByteRange[] = [];
-  for (const spec of specs) {
-    const parsed = /^(\d*)-(\d*)$/.exec(spec);
+  for (const spec of match[1].split(',')) {
+    const parsed = /^(\d*)-(\d*)$/.exec(spec.trim());
     if (!parsed) return null;
     const [, first = '', last = ''] = parsed;
     if (first === '' && last === '') return null;
@@ -76,5 +84,34 @@ export function resolveRanges(header: string | undefined, size: number): ByteRan
     if (start < size) ranges.push({ start, end });
   }
   if (ranges.length === 0) fail('InvalidRange', 'Requested range not satisfiable', { size });
+  if (ranges.length > MAX_RANGES) fail('InvalidRange', `More than ${MAX_RANGES} ranges`, { size });
+  if (overlapping(ranges)) return coalesce(ranges);
+  if (ranges.length >= MAX_NONASCENDING_RANGES && !ascending(ranges)) {
+    fail('InvalidRange', `${MAX_NONASCENDING_RANGES} or more ranges out of order`, { size });
+  }
   return ranges;
+}
+
+function byStart(a: ByteRange, b: ByteRange): number {
+  return a.start - b.start;
+}
+
+function ascending(ranges: readonly ByteRange[]): boolean {
+  return ranges.every((range, i) => i === 0 || (ranges[i - 1]?.start ?? 0) <= range.start);
+}
+
+function overlapping(ranges: readonly ByteRange[]): boolean {
+  const sorted = [...ranges].sort(byStart);
+  return sorted.some((range, i) => i > 0 && range.start <= (sorted[i - 1]?.end ?? -1));
+}
+
+/** Merges ranges that share a byte, in ascending order. */
+function coalesce(ranges: readonly ByteRange[]): ByteRange[] {
+  const merged: ByteRange[] = [];
+  for (const range of [...ranges].sort(byStart)) {
+    const last = merged[merged.length - 1];
+    if (last && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  return merged;
 }

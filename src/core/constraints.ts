@@ -12,6 +12,8 @@ export const MAX_META_OVERALL_SIZE = 4096;
 export const MAX_HEADER_SIZE = 8192;
 export const LISTING_LIMIT = 10_000;
 export const BUCKET_LIST_LIMIT = 1000;
+/** The latest X-Delete-At Swift can represent (its expirer sorts 10-digit timestamps): 2286-11-20. */
+export const MAX_DELETE_AT_SECONDS = 9_999_999_999;
 export const TOKEN_LIFETIME_MS = 12 * 3600 * 1000;
 export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set(['v1_ext', 'swagger', 'status', 'ping', 'info']);
 export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);
@@ -85,8 +87,8 @@ export function namingProfile(name: string): NamingProfile {
 
 export function checkObjectKey(key: string, profile: NamingProfile = KAKAOCLOUD_NAMES): void {
   if (key.length === 0) fail('InvalidObjectName', 'Object name is empty');
-  if (key.includes('\0')) fail('InvalidObjectName', 'Object name contains a NUL character');
   if (!isWellFormed(key)) fail('InvalidObjectName', 'Object name is not valid UTF-8');
+  checkNameCharacters(key, 'Object name');
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > profile.maxObjectKeyBytes) {
     fail('InvalidObjectName', `Object name length of ${bytes} bytes is longer than ${profile.maxObjectKeyBytes}`);
@@ -94,6 +96,23 @@ export function checkObjectKey(key: string, profile: NamingProfile = KAKAOCLOUD_
   if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
     fail('InvalidObjectName', 'Object name contains a "." or ".." path segment');
   }
+}
+
+/**
+ * Characters no name may hold. Swift refuses NUL (and names that are not UTF-8); KakaoCloud documents nothing
+ * beyond the 432-byte limit. Onggi also refuses the other C0 controls and DEL — a CR or LF would forge lines
+ * in plain-text listings, and XML 1.0 cannot carry them — and the noncharacters U+FFFE and U+FFFF, which XML
+ * cannot carry either. Every other character, C1 controls and U+2028 included, stays allowed.
+ */
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_IN_NAMES = /[\u0000-\u001f\u007f\ufffe\uffff]/;
+
+export function checkNameCharacters(name: string, what: string, code: 'InvalidObjectName' | 'InvalidBucketName' = 'InvalidObjectName'): void {
+  const found = FORBIDDEN_IN_NAMES.exec(name)?.[0];
+  if (found === undefined) return;
+  const codePoint = `U+${found.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  const kind = found === '\0' ? 'a NUL character' : found >= '\ufffe' ? `the noncharacter ${codePoint}` : `the control character ${codePoint}`;
+  fail(code, `${what} contains ${kind}: names may not hold control characters (U+0000-U+001F, U+007F) or U+FFFE/U+FFFF`);
 }
 
 /** User metadata: names are case-insensitive and kept lower-case. */

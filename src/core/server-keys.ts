@@ -1,7 +1,27 @@
-/** The server key, kept in the data directory (0600); every secret the server needs derives from it. */
+/**
+ * The master key, from which every secret the server needs derives. It comes from ONGGI_MASTER_KEY_FILE (which
+ * every node of a cluster reads), or else from `server.key` in the data directory (0600), generated there on the
+ * first start of a single node. Both hold 64 hex characters, as `openssl rand -hex 32` makes them; a `server.key`
+ * written by earlier versions (base64) is still read.
+ */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+export interface MasterKeyOptions {
+  /** ONGGI_MASTER_KEY_FILE; null or absent: `server.key` in the data directory. */
+  masterKeyFile?: string | null;
+  /** Whether the data directory already holds metadata: then a missing `server.key` is never regenerated. */
+  metadataExists?: boolean;
+}
+
+/** The server cannot start as configured; the message says what to do. */
+export class MasterKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MasterKeyError';
+  }
+}
 
 export class ServerKeys {
   private readonly tokenKey: Buffer;
@@ -14,19 +34,26 @@ export class ServerKeys {
     this.wrapKey = derive(master, 'onggi data key wrapping');
   }
 
-  static async load(dataDir: string): Promise<ServerKeys> {
+  static async load(dataDir: string, options: MasterKeyOptions = {}): Promise<ServerKeys> {
+    if (options.masterKeyFile) return new ServerKeys(await readKeyFile(options.masterKeyFile, 'ONGGI_MASTER_KEY_FILE'));
     const path = join(dataDir, 'server.key');
-    let master: Buffer;
+    let text: string;
     try {
-      master = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+      text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      master = randomBytes(32);
-      await writeDurably(dataDir, 'server.key', master.toString('base64') + '\n');
+      if (options.metadataExists) {
+        throw new MasterKeyError(
+          `${dataDir} holds Onggi metadata but not its key, ${path}. Every access key and every encrypted object ` +
+            'depends on that key, so a new one will not be made: restore server.key from a backup, or set ONGGI_MASTER_KEY_FILE to the key.',
+        );
+      }
+      const master = randomBytes(32);
+      await writeDurably(dataDir, 'server.key', master.toString('hex') + '\n');
+      return new ServerKeys(master);
     }
     await chmod(path, 0o600);
-    if (master.length !== 32) throw new Error(`${path} does not hold a 32-byte key`);
-    return new ServerKeys(master);
+    return new ServerKeys(parseKey(text, path));
   }
 
   signToken(payload: string): string {
@@ -59,6 +86,25 @@ export class ServerKeys {
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
   }
+}
+
+async function readKeyFile(path: string, setting: string): Promise<Buffer> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new MasterKeyError(`${setting} names ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return parseKey(text, path);
+}
+
+/** 64 hex characters (`openssl rand -hex 32`), or the base64 of 32 bytes that earlier versions wrote. */
+function parseKey(text: string, path: string): Buffer {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  const legacy = /^[A-Za-z0-9+/]{43}=$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : null;
+  if (legacy?.length === 32) return legacy;
+  throw new MasterKeyError(`${path} does not hold a master key: expected 64 hexadecimal characters, as \`openssl rand -hex 32\` prints them`);
 }
 
 /** Temp file, fsync, rename, fsync the directory: the key is either wholly there or not at all. */

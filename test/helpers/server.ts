@@ -15,6 +15,8 @@ export interface RunningServer {
   process: ChildProcess;
   /** Everything the server printed on stdout so far. */
   output(): string;
+  /** Everything the server printed on stderr (its log) so far. */
+  errors(): string;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit. */
@@ -108,6 +110,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     dataDir,
     process: child,
     output: () => stdout,
+    errors: () => stderr,
     stop: () => waitExit('SIGTERM'),
     kill9: () => waitExit('SIGKILL'),
     destroy: async () => {

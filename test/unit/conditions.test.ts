@@ -52,7 +52,27 @@ describe('resolveRanges', () => {
     ['items=0-1', size, null],
     ['0-1', size, null],
     ['bytes=0-1;x', size, null],
-    [`bytes=${Array.from({ length: 51 }, (_, i) => `${i}-${i}`).join(',')}`, size, null],
+    // more than 50 satisfiable ranges: refused, as Swift does
+    [`bytes=${Array.from({ length: 51 }, (_, i) => `${i}-${i}`).join(',')}`, size, 'InvalidRange'],
+    // overlapping ranges are coalesced, in ascending order: no byte is sent twice
+    [`bytes=${Array.from({ length: 50 }, () => '0-').join(',')}`, size, [{ start: 0, end: 99 }]],
+    ['bytes=0-9,5-14', size, [{ start: 0, end: 14 }]],
+    ['bytes=50-59,0-9,55-', size, [
+      { start: 0, end: 9 },
+      { start: 50, end: 99 },
+    ]],
+    ['bytes=-10,95-', size, [{ start: 90, end: 99 }]],
+    // touching but not overlapping: kept apart
+    ['bytes=0-9,10-19', size, [
+      { start: 0, end: 9 },
+      { start: 10, end: 19 },
+    ]],
+    // out of order: kept in the order asked, up to Swift's limit of 8
+    ['bytes=20-29,0-9', size, [
+      { start: 20, end: 29 },
+      { start: 0, end: 9 },
+    ]],
+    [`bytes=${[7, 6, 5, 4, 3, 2, 1, 0].map((i) => `${i * 10}-${i * 10}`).join(',')}`, size, 'InvalidRange'],
     // an empty object: ranges do not apply
     ['bytes=0-0', 0, null],
     ['bytes=-5', 0, null],
@@ -74,9 +94,14 @@ describe('resolveRanges', () => {
     });
   }
 
-  test('50 ranges are still honoured', () => {
-    const header = `bytes=${Array.from({ length: 50 }, (_, i) => `${i}-${i}`).join(',')}`;
+  test('50 disjoint ranges are still honoured', () => {
+    const header = `bytes=${Array.from({ length: 50 }, (_, i) => `${i * 2}-${i * 2}`).join(',')}`;
     assert.equal(resolveRanges(header, size)?.length, 50);
+  });
+
+  test('7 ranges out of order are honoured in the order asked', () => {
+    const header = `bytes=${[6, 5, 4, 3, 2, 1, 0].map((i) => `${i * 10}-${i * 10}`).join(',')}`;
+    assert.deepEqual(resolveRanges(header, size)?.map((r) => r.start), [60, 50, 40, 30, 20, 10, 0]);
   });
 });
 

@@ -1,7 +1,7 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkListingLimit, LISTING_LIMIT, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { unquote, type ReadConditions } from '../../core/conditions.ts';
 import { fail, isOnggiError, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
@@ -283,9 +283,9 @@ function refuseManifests(x: Exchange): void {
 async function postObject(route: ObjectRoute, x: Exchange): Promise<void> {
   refuseManifests(x);
   const { set } = metadataFrom(x.req, OBJECT_META_PREFIXES);
-  const contentType = headerValue(x.req, 'content-type');
+  const contentType = explicitContentType(x.req);
   const attributes: Partial<WriteAttributes> = { meta: set, headers: storedHeadersFrom(x.req), deleteAt: deleteAtFrom(x.req) };
-  if (contentType !== undefined && contentType !== '') attributes.contentType = contentType;
+  if (contentType !== undefined) attributes.contentType = contentType;
   await x.ctx.core.objects.update(x.caller, refOf(route), attributes);
   sendBody(x.res, 202, { 'Content-Type': 'text/html; charset=UTF-8' }, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>');
 }
@@ -334,22 +334,32 @@ function writeAttributes(req: IncomingMessage): WriteAttributes {
 
 function explicitContentType(req: IncomingMessage): string | undefined {
   const value = headerValue(req, 'content-type');
-  return value === undefined || value === '' ? undefined : utf8Header(value);
+  return value === undefined || value === '' ? undefined : utf8Header(value, 'Invalid Content-Type: it must be valid UTF-8');
 }
 
-/** X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds. */
+/**
+ * X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds. Both must name a time
+ * in the future and no later than MAX_DELETE_AT_SECONDS, where Swift caps them; past it Onggi refuses (400)
+ * rather than quietly moving the date.
+ */
 function deleteAtFrom(req: IncomingMessage): number | null {
   const at = headerValue(req, 'x-delete-at');
   const after = headerValue(req, 'x-delete-after');
   let deleteAt: number | null = null;
+  let header = 'X-Delete-At';
   if (after !== undefined) {
     if (!/^\d+$/.test(after.trim())) fail('InvalidArgument', 'Non-integer X-Delete-After');
     deleteAt = Date.now() + Number(after) * 1000;
+    header = 'X-Delete-After';
   } else if (at !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(at.trim())) fail('InvalidArgument', 'Non-integer X-Delete-At');
     deleteAt = Math.floor(Number(at)) * 1000;
   }
-  if (deleteAt !== null && deleteAt <= Date.now()) fail('InvalidArgument', 'X-Delete-At in past');
+  if (deleteAt === null) return null;
+  if (deleteAt <= Date.now()) fail('InvalidArgument', `${header} in past`);
+  if (!(deleteAt <= MAX_DELETE_AT_SECONDS * 1000)) {
+    fail('InvalidArgument', `${header} too far in the future: the deletion time may be at most ${MAX_DELETE_AT_SECONDS} (2286-11-20)`);
+  }
   return deleteAt;
 }
 

@@ -1,6 +1,7 @@
 /** Swift's header conventions: metadata prefixes, stored headers, timestamps. */
 import type { IncomingMessage } from 'node:http';
 import { lastModifiedSeconds } from '../../core/conditions.ts';
+import { fail } from '../../core/errors.ts';
 import type { Metadata, ObjectRecord } from '../../core/types.ts';
 
 export const OBJECT_META_PREFIXES = ['x-object-meta-', 'x-amz-meta-'] as const;
@@ -10,13 +11,31 @@ export const ACCOUNT_META_PREFIX = 'x-account-meta-';
 /** Headers stored with an object and returned on GET/HEAD, as Swift allows. */
 const STORED_OBJECT_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'cache-control', 'expires', 'x-robots-tag'];
 
-/** Node hands header values over as latin1; Swift clients send UTF-8. */
-export function utf8Header(value: string): string {
-  return Buffer.from(value, 'latin1').toString('utf8');
+const PLAIN_ASCII = /^[\t\x20-\x7e]*$/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Node hands header values over as latin1; Swift clients send UTF-8. A stored value that is not UTF-8 is
+ * refused (Swift answers 400 for such a Content-Type and account or container metadata), so that every value
+ * Onggi keeps goes back out as the very bytes it came in as.
+ */
+export function utf8Header(value: string, refusal = 'Header values must be valid UTF-8'): string {
+  if (PLAIN_ASCII.test(value)) return value;
+  try {
+    return strictUtf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return fail('InvalidArgument', refusal);
+  }
 }
 
+/**
+ * A stored value as header bytes: its UTF-8, as Swift sends it (Node writes header strings as latin1, and
+ * refuses characters above U+00FF). Control characters, which no request could have carried, become spaces.
+ */
 export function wireHeader(value: string): string {
-  return Buffer.from(value, 'utf8').toString('latin1');
+  if (PLAIN_ASCII.test(value)) return value;
+  // eslint-disable-next-line no-control-regex
+  return Buffer.from(value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' '), 'utf8').toString('latin1');
 }
 
 export function metadataFrom(req: IncomingMessage, prefixes: readonly string[]): { set: Metadata; remove: string[] } {
@@ -26,7 +45,7 @@ export function metadataFrom(req: IncomingMessage, prefixes: readonly string[]):
     if (raw === undefined) continue;
     const value = Array.isArray(raw) ? raw.join(',') : raw;
     for (const prefix of prefixes) {
-      if (name.startsWith(prefix)) set[name.slice(prefix.length)] = utf8Header(value).trim();
+      if (name.startsWith(prefix)) set[name.slice(prefix.length)] = utf8Header(value, 'Metadata must be valid UTF-8').trim();
       const removePrefix = prefix.replace(/^x-/, 'x-remove-');
       if (name.startsWith(removePrefix)) remove.push(name.slice(removePrefix.length));
     }
@@ -38,7 +57,7 @@ export function storedHeadersFrom(req: IncomingMessage): Metadata {
   const stored: Metadata = {};
   for (const name of STORED_OBJECT_HEADERS) {
     const value = req.headers[name];
-    if (typeof value === 'string') stored[name] = utf8Header(value);
+    if (typeof value === 'string') stored[name] = utf8Header(value, `${titleCase(name)} must be valid UTF-8`);
   }
   return stored;
 }
@@ -50,7 +69,7 @@ export function metadataHeaders(meta: Metadata, prefix: string, into: Record<str
 
 export function objectHeaders(record: ObjectRecord): Record<string, string | number> {
   const headers: Record<string, string | number> = {
-    'Content-Type': record.contentType,
+    'Content-Type': wireHeader(record.contentType),
     ETag: record.etag,
     'Last-Modified': lastModifiedHeader(record),
     'X-Timestamp': swiftTimestamp(record.lastModified),

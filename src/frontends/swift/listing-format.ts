@@ -22,7 +22,7 @@ export function listingFormat(req: IncomingMessage, query: URLSearchParams): Lis
 }
 
 export function renderObjectListing(format: ListingFormat, container: string, entries: ListEntry<ObjectRecord>[]): string {
-  if (format === 'plain') return entries.map((e) => `${e.kind === 'item' ? e.item.key : e.prefix}\n`).join('');
+  if (format === 'plain') return entries.map((e) => plainLine(e.kind === 'item' ? e.item.key : e.prefix)).join('');
   if (format === 'json') {
     return JSON.stringify(
       entries.map((e) =>
@@ -44,7 +44,7 @@ export function renderObjectListing(format: ListingFormat, container: string, en
 }
 
 export function renderContainerListing(format: ListingFormat, account: string, entries: ListEntry<Bucket>[]): string {
-  if (format === 'plain') return entries.map((e) => `${e.kind === 'item' ? e.item.name : e.prefix}\n`).join('');
+  if (format === 'plain') return entries.map((e) => plainLine(e.kind === 'item' ? e.item.name : e.prefix)).join('');
   const fields = (bucket: Bucket): Record<string, string | number> => ({
     name: bucket.name,
     count: bucket.objectCount,
@@ -70,8 +70,25 @@ function xmlDocument(root: 'container' | 'account', name: string, body: string):
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} name="${escapeXml(name)}">${body}</${root}>`;
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+/**
+ * One name per line. Names with control characters are refused at creation; one stored before that rule still
+ * lists on one line, its controls shown as U+FFFD (the JSON listing has the name exactly).
+ */
+function plainLine(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `${name.replace(/[\u0000-\u001f\u007f]/g, '\ufffd')}\n`;
+}
 
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
+
+/**
+ * Text for XML 1.0, element content or attribute: markup and the three whitespace controls escaped (as
+ * references, so that parsers keep them exactly), and the characters XML 1.0 cannot carry at all (other C0
+ * controls, U+FFFE, U+FFFF, lone surrogates) replaced by U+FFFD.
+ */
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
+  return value
+    .replace(/[&<>"'\t\n\r]/g, (c) => XML_ESCAPES[c] ?? c)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

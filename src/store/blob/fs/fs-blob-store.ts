@@ -23,6 +23,8 @@ export interface BlobDirs {
 export class FsBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tempDir: string;
+  /** Readers of one blob share one descriptor (blobs never change once published; reads are positional). */
+  private readonly openBlobs = new SharedHandles();
 
   private constructor(dirs: BlobDirs) {
     this.blobDir = dirs.blobDir;
@@ -91,21 +93,14 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(blobId: string, range?: { start: number; end: number }): Promise<BlobStream> {
-    const path = this.pathOf(blobId);
-    let handle;
+    let lease: HandleLease;
     try {
-      handle = await open(path, 'r');
+      lease = await this.openBlobs.acquire(this.pathOf(blobId));
     } catch (err) {
       if (isNotFound(err)) throw new BlobMissingError(blobId);
       throw err;
     }
-    try {
-      const { size } = await handle.stat();
-      return new FileRangeStream(handle, range?.start ?? 0, Math.min(range?.end ?? Infinity, size - 1));
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    return new FileRangeStream(lease, range?.start ?? 0, Math.min(range?.end ?? Infinity, lease.size - 1));
   }
 
   async delete(blobId: string): Promise<void> {
@@ -160,14 +155,77 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/** Bytes [position, end] of an open file; closes it when done, failed or destroyed. */
+interface HandleLease {
+  handle: FileHandle;
+  size: number;
+  release(): Promise<void>;
+}
+
+interface SharedHandle {
+  opened: Promise<{ handle: FileHandle; size: number }>;
+  users: number;
+}
+
+/** One open descriptor per path, however many readers; closed when the last of them lets go. */
+class SharedHandles {
+  private readonly byPath = new Map<string, SharedHandle>();
+
+  async acquire(path: string): Promise<HandleLease> {
+    let shared = this.byPath.get(path);
+    if (!shared) {
+      shared = { opened: openWithSize(path), users: 0 };
+      this.byPath.set(path, shared);
+    }
+    shared.users++;
+    const entry = shared;
+    let opened: { handle: FileHandle; size: number };
+    try {
+      opened = await entry.opened;
+    } catch (err) {
+      this.letGo(path, entry);
+      throw err;
+    }
+    let released = false;
+    return {
+      ...opened,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (this.letGo(path, entry)) await opened.handle.close();
+      },
+    };
+  }
+
+  /** True when `entry` had no other user left (the caller closes it). */
+  private letGo(path: string, entry: SharedHandle): boolean {
+    entry.users--;
+    if (entry.users > 0) return false;
+    if (this.byPath.get(path) === entry) this.byPath.delete(path);
+    return true;
+  }
+}
+
+async function openWithSize(path: string): Promise<{ handle: FileHandle; size: number }> {
+  const handle = await open(path, 'r');
+  try {
+    return { handle, size: (await handle.stat()).size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Bytes [position, end] of an open file; lets go of it when done, failed or destroyed. */
 class FileRangeStream extends Readable implements BlobStream {
+  private readonly handle: FileHandle;
+
   constructor(
-    private readonly handle: FileHandle,
+    private readonly lease: HandleLease,
     private position: number,
     private readonly end: number,
   ) {
     super({ highWaterMark: READ_CHUNK });
+    this.handle = lease.handle;
   }
 
   override _read(): void {
@@ -183,7 +241,7 @@ class FileRangeStream extends Readable implements BlobStream {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.handle.close().then(() => callback(err), callback);
+    this.lease.release().then(() => callback(err), callback);
   }
 
   async pumpTo(sink: Writable): Promise<void> {
