@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm: Debian's Python clients used by the interop tests.
+# Installs what the test suite needs beyond npm: Debian's Python clients used by the interop tests, and
+# chromium (with a Korean font for the Korean screens) for the console's browser tests.
 set -euo pipefail
-packages=(python3 python3-requests python3-swiftclient)
+packages=(python3 python3-requests python3-swiftclient chromium fonts-nanum)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

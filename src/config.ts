@@ -12,6 +12,8 @@ export interface Config {
   rootAccessKeyId: string | null;
   rootSecretAccessKey: string | null;
   logLevel: string;
+  /** A built web console to serve at /console instead of the package's own (console development). */
+  consoleDir: string | null;
 }
 
 export interface ConfigFlags {
@@ -43,5 +45,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     rootAccessKeyId: rootId,
     rootSecretAccessKey: rootSecret,
     logLevel: env.ONGGI_LOG_LEVEL ?? 'info',
+    consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
   };
 }

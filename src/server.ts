@@ -22,7 +22,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
   const boot = await bootstrap(core.meta, core.identity, root);
 
-  const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region });
+  const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region, consoleDir: config.consoleDir });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, resolve);

@@ -18,7 +18,7 @@ export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);
 export const ROLES = ['admin', 'member', 'reader'] as const;
 export type Role = (typeof ROLES)[number];
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/;
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/;
 
 export function checkBucketName(name: string): void {
   if (RESERVED_BUCKET_NAMES.has(name)) fail('InvalidBucketName', `Bucket name "${name}" is reserved`);

@@ -3,6 +3,7 @@ import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHe
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
+import { createConsoleFrontEnd, defaultConsoleDirs, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
@@ -13,13 +14,17 @@ export interface HttpOptions {
   log: Logger;
   publicUrl: string | null;
   region: string;
+  /** Where the built web console is; the package's own build when null. */
+  consoleDir?: string | null;
 }
 
-export function frontEndFor(path: string): FrontEnd | null {
+export function frontEndFor(path: string, consoleSite: FrontEnd): FrontEnd | null {
   if (path === '/identity' || path.startsWith('/identity/')) return iamFrontEnd;
   if (path === '/v1_ext' || path.startsWith('/v1_ext/')) return bucketExtFrontEnd;
   if (path.startsWith('/v1/')) return swiftFrontEnd;
   if (path === '/info') return swiftInfo;
+  if (isConsolePath(path)) return consoleSite;
+  if (path === '/') return rootFrontEnd;
   return null;
 }
 
@@ -43,13 +48,14 @@ class TracedResponse extends ServerResponse {
 }
 
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
+  const consoleSite = createConsoleFrontEnd(options.consoleDir ? [options.consoleDir] : defaultConsoleDirs());
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ServerResponse: TracedResponse }, (req, res) => {
-    void handleRequest(req, res, options);
+    void handleRequest(req, res, options, consoleSite);
   });
   return server;
 }
 
-async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions): Promise<void> {
+async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions, consoleSite: FrontEnd): Promise<void> {
   const txId = newTransactionId();
   res.txId = txId;
   const url = req.url ?? '/';
@@ -72,7 +78,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     region: options.region,
   };
   try {
-    const frontEnd = frontEndFor(rawPath);
+    const frontEnd = frontEndFor(rawPath, consoleSite);
     if (!frontEnd) {
       sendPlain(res, 404, 'Not Found');
       return;

@@ -1,7 +1,7 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkListingLimit, LISTING_LIMIT, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { BUCKET_NAME, checkListingLimit, LISTING_LIMIT, MAX_FILE_SIZE, MAX_HEADER_SIZE, RESERVED_BUCKET_NAMES } from '../../core/constraints.ts';
 import { unquote, type ReadConditions } from '../../core/conditions.ts';
 import { fail, isOnggiError, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
@@ -79,6 +79,10 @@ export async function swiftInfo(req: IncomingMessage, res: ServerResponse): Prom
       max_container_name_length: 63,
       strict_cors_mode: true,
       policies: [{ name: 'STANDARD', default: true }],
+    },
+    // Onggi's own section: the bucket name rules in force, which the web console checks as the user types.
+    onggi: {
+      bucket_naming: { profile: 'kakaocloud', pattern: BUCKET_NAME.source, min_length: 4, max_length: 63, reserved: [...RESERVED_BUCKET_NAMES] },
     },
   });
 }

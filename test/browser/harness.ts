@@ -1,0 +1,98 @@
+/** What the console's tests share: a fresh console build, an Onggi serving it, Debian's chromium. */
+import { mkdtemp } from 'node:fs/promises';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+
+const webDir = join(import.meta.dirname, '..', '..', 'web');
+export const docsDir = join(import.meta.dirname, '..', '..', 'docs', 'console');
+
+/** Builds web/ into a temp directory, so tests neither need nor disturb the package's own dist/console. */
+export async function buildConsole(): Promise<string> {
+  const outDir = await mkdtemp(join(tmpdir(), 'onggi-console-'));
+  await build({ root: webDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  return outDir;
+}
+
+export interface ConsoleServer extends RunningServer {
+  consoleDir: string;
+}
+
+export async function startConsoleServer(consoleDir?: string): Promise<ConsoleServer> {
+  const dir = consoleDir ?? (await buildConsole());
+  const server = await startServer({ env: { ONGGI_CONSOLE_DIR: dir } });
+  return {
+    ...server,
+    consoleDir: dir,
+    destroy: async () => {
+      await server.destroy();
+      if (consoleDir === undefined) await removeDir(dir);
+    },
+  };
+}
+
+/** Debian's chromium (installed by scripts/install-test-deps.sh); CHROMIUM_PATH points elsewhere. */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request whose body comes back as sent (fetch would undo the gzip we want to see). */
+export async function rawRequest(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface ConsolePage {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught errors thrown in the page; a test ends by checking there were none. */
+  pageErrors: string[];
+}
+
+/** A fresh browser context on the console (English unless `locale` says otherwise), clipboard allowed. */
+export async function openConsole(browser: Browser, url: string, options: { locale?: string; width?: number; height?: number } = {}): Promise<ConsolePage> {
+  const context = await browser.newContext({
+    locale: options.locale ?? 'en-US',
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${url}/`);
+  return { context, page, pageErrors };
+}
+
+export async function signIn(page: Page, id = ROOT_KEY_ID, secret = ROOT_SECRET): Promise<void> {
+  await page.getByLabel('Access key ID').fill(id);
+  await page.getByLabel('Secret access key').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Buckets' }).waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(docsDir, `${name}.png`) });
+}
