@@ -96,3 +96,20 @@ export async function signIn(page: Page, id = ROOT_KEY_ID, secret = ROOT_SECRET)
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(docsDir, `${name}.png`) });
 }
+
+/** A real JPEG, drawn by the browser itself (96×64). */
+export async function drawJpeg(page: Page): Promise<Buffer> {
+  const dataUrl = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96;
+    canvas.height = 64;
+    const context = canvas.getContext('2d');
+    if (!context) throw new Error('no 2d context');
+    context.fillStyle = '#ffcd00';
+    context.fillRect(0, 0, 96, 64);
+    context.fillStyle = '#3c1e1e';
+    context.fillRect(24, 16, 48, 32);
+    return canvas.toDataURL('image/jpeg', 0.9);
+  });
+  return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { login, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
 
 const BUCKET = 'tutorial-images';
 const FOLDER = 'company-images';
@@ -22,29 +22,12 @@ before(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   api = await login(server.url);
   user = await openConsole(browser, server.url);
-  jpeg = await drawJpeg(user);
+  jpeg = await drawJpeg(user.page);
 });
 after(async () => {
   await browser.close();
   await server.destroy();
 });
-
-/** A real JPEG, drawn by the browser itself. */
-async function drawJpeg(console: ConsolePage): Promise<Buffer> {
-  const dataUrl = await console.page.evaluate(() => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 96;
-    canvas.height = 64;
-    const context = canvas.getContext('2d');
-    if (!context) throw new Error('no 2d context');
-    context.fillStyle = '#ffcd00';
-    context.fillRect(0, 0, 96, 64);
-    context.fillStyle = '#3c1e1e';
-    context.fillRect(24, 16, 48, 32);
-    return canvas.toDataURL('image/jpeg', 0.9);
-  });
-  return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
-}
 
 async function tutorialCall(method: string, path: string, headers: Record<string, string>, body?: Uint8Array | string): Promise<number> {
   const response = await fetch(`${server.url}${path}`, { method, headers: { 'X-Auth-Token': api.token, ...headers }, body: typeof body === "string" || body === undefined ? (body ?? null) : new Uint8Array(body) });
@@ -68,7 +51,7 @@ test('1. a bucket created through the API appears in the console bucket list', a
   const row = page.locator(`tr[data-bucket="${BUCKET}"]`);
   await row.waitFor();
   assert.match(await row.innerText(), /STANDARD[\s\S]*Encrypted[\s\S]*Public/);
-  await screenshot(page, 'bucket-list');
+  await screenshot(page, 'tutorial-bucket-list');
 });
 
 test('2. a folder created through the API shows under Objects with its X-Object-Meta-Company', async () => {
@@ -107,7 +90,7 @@ test('3. the uploaded JPEG’s location URL, copied from its information, opens 
   await panel.locator('[data-fact="size"]').waitFor();
   assert.match(await panel.locator('[data-fact="size"]').innerText(), new RegExp(`\\(${jpeg.length.toLocaleString('en-US')} B\\)`));
   await panel.getByRole('img').waitFor();
-  await screenshot(page, 'object-information');
+  await screenshot(page, 'tutorial-file-information');
 
   await panel.getByRole('button', { name: 'Copy URL' }).click();
   await panel.getByText('URL copied to the clipboard.').waitFor();

@@ -53,7 +53,7 @@ export function BucketList(props: { search: string }) {
             <th>{t('name')}</th>
             <th class="wide-only">{t('type')}</th>
             <th class="wide-only">{t('created')}</th>
-            <th class="num">{t('objects')}</th>
+            <th class="num wide-only">{t('objects')}</th>
             <th class="num">{t('size')}</th>
             <th class="wide-only">{t('encryption')}</th>
             <th>{t('access')}</th>
@@ -70,7 +70,7 @@ export function BucketList(props: { search: string }) {
               </td>
               <td class="wide-only">{bucket.type}</td>
               <td class="wide-only">{formatTime(Date.parse(bucket.createdAt), lang)}</td>
-              <td class="num">{formatCount(bucket.objectCount, lang)}</td>
+              <td class="num wide-only">{formatCount(bucket.objectCount, lang)}</td>
               <td class="num">{formatBytes(bucket.bytes, lang)}</td>
               <td class="wide-only">{bucket.use_encryption ? t('encrypted') : t('notEncrypted')}</td>
               <td>
