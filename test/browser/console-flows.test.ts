@@ -18,6 +18,7 @@ const FOLDER = 'reports';
 const IMAGE = 'sunrise.jpg';
 const BIG = 'survey-data.bin';
 const BIG_SIZE = 50 * 1024 * 1024;
+const CANCELLED = 'cancelled-upload.bin';
 
 let server: ConsoleServer;
 let browser: Browser;
@@ -36,7 +37,7 @@ before(async () => {
   image = await drawJpeg(page);
   const big = randomBytes(BIG_SIZE);
   bigMd5 = createHash('md5').update(big).digest('hex');
-  await Promise.all([writeFile(join(files, IMAGE), image), writeFile(join(files, BIG), big)]);
+  await Promise.all([writeFile(join(files, IMAGE), image), writeFile(join(files, BIG), big), writeFile(join(files, CANCELLED), big.subarray(0, 20 * 1024 * 1024))]);
 });
 after(async () => {
   await browser.close();
@@ -114,6 +115,10 @@ step('create an encrypted bucket: the name is checked as it is typed; a taken na
   assert.equal(created.status, 201);
   await page.getByRole('button', { name: 'Create bucket' }).click();
   const create = dialog('Create bucket');
+  await create.getByLabel('Bucket name').waitFor();
+  await page.keyboard.press('Escape');
+  await create.waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Create bucket' }).click();
   const name = create.getByLabel('Bucket name');
   await name.fill('Team_Photos');
   await create.getByText('Use only lowercase letters').waitFor();
@@ -133,6 +138,12 @@ step('create an encrypted bucket: the name is checked as it is typed; a taken na
   await bucketRow.waitFor();
   assert.match(await bucketRow.innerText(), /Encrypted[\s\S]*Private/);
   assert.equal((await bucketJson(BUCKET)).use_encryption, true);
+
+  await page.getByLabel('Search buckets by name').fill('photo');
+  await page.locator(`tr[data-bucket="${OTHER_BUCKET}"]`).waitFor({ state: 'detached' });
+  assert.equal(await page.locator('tr[data-bucket]').count(), 1);
+  await page.getByLabel('Search buckets by name').fill('');
+  await page.locator(`tr[data-bucket="${OTHER_BUCKET}"]`).waitFor();
 });
 
 step('make the bucket public with an IP allow list: bad entries are named before anything is sent', async () => {
@@ -153,11 +164,12 @@ step('make the bucket public with an IP allow list: bad entries are named before
   assert.deepEqual(bucket.acl.public_read_allow_ip_list, ['10.0.0.0/8', '127.0.0.1', '::1']);
 });
 
-step('create a folder with metadata', async () => {
+step('create a folder with metadata (the dialog opened from the keyboard)', async () => {
   await page.getByRole('tab', { name: 'Objects' }).click();
-  await page.getByRole('button', { name: 'Create folder' }).click();
+  await page.getByRole('button', { name: 'Create folder' }).focus();
+  await page.keyboard.press('Enter');
   const create = dialog('Create folder');
-  await create.getByLabel('Folder name').fill('a/b');
+  await page.keyboard.type('a/b');
   await create.getByText('cannot contain “/”').waitFor();
   await create.getByLabel('Folder name').fill(FOLDER);
   await create.getByRole('button', { name: 'Add metadata' }).click();
@@ -201,6 +213,31 @@ step('upload an image and a 50 MiB file: per-file and total progress are visible
   assert.equal(imageHead.headers.get('etag'), createHash('md5').update(image).digest('hex'));
 });
 
+step('cancel an upload on its way; drop a file onto the list to upload it', async () => {
+  const cdp = await user.context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 });
+  await page.locator('input[data-upload-input]').setInputFiles(join(files, CANCELLED));
+  const upload = page.locator(`li[data-upload="${FOLDER}/${CANCELLED}"]`);
+  await upload.and(page.locator('[data-state="uploading"]')).waitFor();
+  await page.getByRole('button', { name: `Cancel upload of ${FOLDER}/${CANCELLED}` }).click();
+  await upload.and(page.locator('[data-state="cancelled"]')).waitFor();
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  assert.equal((await apiHead(BUCKET, `${FOLDER}/${CANCELLED}`)).status, 404);
+
+  await page.locator('.browser').evaluate((target) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['dropped by drag and drop'], 'dropped.txt', { type: 'text/plain' }));
+    target.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    target.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await row(`${FOLDER}/dropped.txt`).waitFor();
+  const dropped = await fetch(`${api.storageUrl}/${BUCKET}/${FOLDER}/dropped.txt`, { headers: { 'X-Auth-Token': api.token } });
+  assert.equal(await dropped.text(), 'dropped by drag and drop');
+  assert.equal(dropped.headers.get('content-type'), 'text/plain');
+  await page.getByRole('button', { name: 'Clear', exact: true }).click();
+});
+
 step('open the information panel and copy the URL: it opens without a token from an allowed address', async () => {
   await row(`${FOLDER}/${IMAGE}`).getByRole('link', { name: IMAGE, exact: true }).click();
   const panel = page.getByRole('complementary', { name: 'Object information' });
@@ -215,6 +252,13 @@ step('open the information panel and copy the URL: it opens without a token from
   const anonymous = await fetch(url);
   assert.equal(anonymous.status, 200);
   assert.deepEqual(Buffer.from(await anonymous.arrayBuffer()), image);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Download' }).click()]);
+  assert.equal(download.suggestedFilename(), IMAGE);
+  const saved = await download.createReadStream();
+  const chunks: Buffer[] = [];
+  for await (const chunk of saved) chunks.push(chunk as Buffer);
+  assert.deepEqual(Buffer.concat(chunks), image);
 });
 
 step('edit metadata and content type (a Korean value travels as UTF-8)', async () => {
@@ -269,6 +313,35 @@ step('delete a folder with everything in it', async () => {
   await row('archive/').waitFor({ state: 'detached' });
   const listing = await apiGet(`/v1/${api.projectId}/${BUCKET}?format=json&prefix=archive/`);
   assert.deepEqual(await listing.json(), []);
+});
+
+step('a folder of 205 objects: pages of 100, next and previous, and a name-prefix filter', async () => {
+  const keys = Array.from({ length: 205 }, (_, i) => `many/obj-${String(i).padStart(3, '0')}.txt`);
+  for (let i = 0; i < keys.length; i += 16) {
+    await Promise.all(keys.slice(i, i + 16).map(async (key) => {
+      const response = await fetch(`${api.storageUrl}/${OTHER_BUCKET}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: key });
+      assert.equal(response.status, 201);
+    }));
+  }
+  await page.goto(`${server.url}/console/buckets/${OTHER_BUCKET}?folder=many%2F`);
+  const pager = page.getByRole('navigation', { name: 'Pages' });
+  const rows = page.locator('tr[data-key^="many/"]');
+  await row('many/obj-099.txt').waitFor();
+  assert.equal(await rows.count(), 100);
+  await pager.getByRole('button', { name: 'Next' }).click();
+  await row('many/obj-199.txt').waitFor();
+  assert.equal(await rows.count(), 100);
+  await pager.getByText('Page 2').waitFor();
+  await pager.getByRole('button', { name: 'Next' }).click();
+  await row('many/obj-204.txt').waitFor();
+  assert.equal(await rows.count(), 5);
+  assert.equal(await pager.getByRole('button', { name: 'Next' }).isDisabled(), true);
+  await pager.getByRole('button', { name: 'Previous' }).click();
+  await row('many/obj-100.txt').waitFor();
+  await page.getByLabel('Filter by name prefix').fill('obj-01');
+  await row('many/obj-019.txt').waitFor();
+  assert.equal(await rows.count(), 10);
+  await pager.getByText('Page 1').waitFor();
 });
 
 step('a bucket that is not empty is not deleted, says why, and can be emptied first', async () => {
@@ -350,6 +423,12 @@ step('readable on a narrow (390 px) window: no sideways scrolling', async () => 
     await narrow.page.locator(`tr[data-key="${FOLDER}/"]`).waitFor();
     assert.ok(await narrow.page.evaluate(() => document.documentElement.scrollWidth <= 390));
     await screenshot(narrow.page, 'narrow-objects');
+    await narrow.page.locator(`tr[data-key="${FOLDER}/"]`).getByRole('link', { name: `${FOLDER}/`, exact: true }).click();
+    await narrow.page.getByRole('link', { name: IMAGE, exact: true }).click();
+    const panel = narrow.page.getByRole('complementary', { name: 'Object information' });
+    await panel.getByText('The bucket is private: this URL works only with a token').waitFor();
+    assert.equal(await panel.getByRole('link', { name: 'Open in a new tab' }).count(), 0);
+    await screenshot(narrow.page, 'narrow-object-information');
   } finally {
     await narrow.context.close();
   }

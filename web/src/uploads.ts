@@ -1,5 +1,5 @@
-/** Uploads in the background of the object browser: a few at a time, each with its progress, cancellable. */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+/** Uploads in the background of the session: a few at a time, each with its progress, cancellable; they go on while the user browses elsewhere. */
+import { useEffect, useState } from 'preact/hooks';
 import type { ObjectApi } from './api/objects.ts';
 
 export type UploadState = 'queued' | 'uploading' | 'done' | 'failed' | 'cancelled';
@@ -23,12 +23,10 @@ export class UploadQueue {
   private running = 0;
   private nextId = 1;
   private readonly listeners = new Set<() => void>();
+  private readonly uploadedListeners = new Set<(upload: Upload) => void>();
   private frame = 0;
 
-  constructor(
-    private readonly objects: ObjectApi,
-    private readonly onUploaded: () => void,
-  ) {}
+  constructor(private readonly objects: ObjectApi) {}
 
   add(bucket: string, folder: string, files: readonly File[]): void {
     for (const file of files) {
@@ -69,6 +67,12 @@ export class UploadQueue {
     return () => this.listeners.delete(listener);
   }
 
+  /** `listener` hears of each upload that has completed. */
+  onUploaded(listener: (upload: Upload) => void): () => void {
+    this.uploadedListeners.add(listener);
+    return () => this.uploadedListeners.delete(listener);
+  }
+
   private pump(): void {
     for (const upload of this.items) {
       if (this.running >= CONCURRENCY) return;
@@ -89,7 +93,7 @@ export class UploadQueue {
         () => {
           upload.state = 'done';
           upload.loaded = upload.file.size;
-          this.onUploaded();
+          for (const listener of this.uploadedListeners) listener(upload);
         },
         (error: unknown) => {
           const cancelled = error instanceof DOMException && error.name === 'AbortError';
@@ -119,12 +123,8 @@ export class UploadQueue {
   }
 }
 
-export function useUploadQueue(objects: ObjectApi, onUploaded: () => void): UploadQueue {
-  const latest = useRef(onUploaded);
-  latest.current = onUploaded;
-  const queue = useMemo(() => new UploadQueue(objects, () => {
-    latest.current();
-  }), [objects]);
+/** Redraws the calling component whenever the queue changes. */
+export function useUploadQueue(queue: UploadQueue): UploadQueue {
   const [, setGeneration] = useState(0);
   useEffect(() => queue.subscribe(() => {
     setGeneration((n) => n + 1);

@@ -1,11 +1,12 @@
 /** The console: sign-in until there is a session, then the screen the URL names. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { setSessionToken } from '../api/http.ts';
 import { saveSession, savedSession, type Session } from '../api/iam.ts';
 import { ObjectApi } from '../api/objects.ts';
 import { I18nContext, SessionContext, useI18n, useSession, type SignedIn } from '../context.ts';
 import { initialLang, saveLang, translator, type Lang, type MessageKey } from '../i18n.ts';
 import { hrefOf, followLink, useRoute } from '../router.ts';
+import { UploadQueue } from '../uploads.ts';
 import { BucketList } from './BucketList.tsx';
 import { BucketPage } from './BucketPage.tsx';
 import { SignIn } from './SignIn.tsx';
@@ -15,6 +16,7 @@ export function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
   const [session, setSession] = useState<Session | null>(savedSession);
   const [notice, setNotice] = useState<MessageKey | null>(null);
+  const signedInRef = useRef<SignedIn | null>(null);
   const i18n = useMemo(() => ({ lang, t: translator(lang), setLang: (next: Lang) => {
     saveLang(next);
     setLang(next);
@@ -26,6 +28,7 @@ export function App() {
   }, [lang, i18n]);
 
   const end = (reason: MessageKey | null): void => {
+    signedInRef.current?.uploads.cancelAll();
     setSessionToken(null, null);
     saveSession(null);
     setSession(null);
@@ -40,11 +43,17 @@ export function App() {
   });
 
   const signedIn = useMemo<SignedIn | null>(
-    () => (session ? { session, objects: new ObjectApi(session.projectId), signOut: () => {
-      end('signedOut');
-    } } : null),
+    () => {
+      if (!session) return null;
+      const objects = new ObjectApi(session.projectId);
+      return { session, objects, uploads: new UploadQueue(objects), signOut: () => {
+        end('signedOut');
+      } };
+    },
     [session],
   );
+
+  signedInRef.current = signedIn;
 
   return (
     <I18nContext.Provider value={i18n}>

@@ -1,5 +1,5 @@
 /** The Objects tab: folders with a breadcrumb, a prefix filter, pages, selection and the actions on them. */
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { isPublic, type Bucket } from '../api/buckets.ts';
 import type { Entry } from '../api/objects.ts';
 import { useI18n, useSession } from '../context.ts';
@@ -19,7 +19,7 @@ const PAGE_SIZE = 100;
 
 export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onChanged: () => void }) {
   const { t, lang } = useI18n();
-  const { objects } = useSession();
+  const { objects, uploads } = useSession();
   const { bucket, route } = props;
   const folder = route.folder;
   const [filter, setFilter] = useState('');
@@ -42,7 +42,8 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
     listing.reload();
     props.onChanged();
   };
-  const uploads = useUploadQueue(objects, refresh);
+  useUploadQueue(uploads);
+  useRefreshOnUpload(bucket.name, refresh);
   const entries = listing.data?.entries ?? [];
   const go = (change: Partial<BucketRoute>): void => {
     navigate(hrefOf({ ...route, ...change }));
@@ -278,4 +279,25 @@ function EntryRow(props: {
       </td>
     </tr>
   );
+}
+
+/** Refreshes the listing when uploads into this bucket complete: at most every half second while many finish. */
+function useRefreshOnUpload(bucket: string, refresh: () => void): void {
+  const { uploads } = useSession();
+  const latest = useRef(refresh);
+  latest.current = refresh;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = uploads.onUploaded((upload) => {
+      if (upload.bucket !== bucket || timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        latest.current();
+      }, 500);
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }, [uploads, bucket]);
 }
