@@ -5,6 +5,10 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   base: '/console/',
   plugins: [preact()],
+  // `npx vite web` serves the console with hot reload and passes API calls to an Onggi on the default address.
+  server: {
+    proxy: Object.fromEntries(['/identity', '/v1_ext', '/v1/', '/info'].map((path) => [path, 'http://127.0.0.1:8080'])),
+  },
   build: {
     outDir: '../dist/console',
     emptyOutDir: true,

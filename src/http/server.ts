@@ -3,7 +3,7 @@ import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHe
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
-import { createConsoleFrontEnd, defaultConsoleDirs, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
+import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
@@ -48,7 +48,7 @@ class TracedResponse extends ServerResponse {
 }
 
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
-  const consoleSite = createConsoleFrontEnd(options.consoleDir ? [options.consoleDir] : defaultConsoleDirs());
+  const consoleSite = createConsoleFrontEnd(options.consoleDir ?? defaultConsoleDir());
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ServerResponse: TracedResponse }, (req, res) => {
     void handleRequest(req, res, options, consoleSite);
   });

@@ -285,7 +285,10 @@ step('copy the image to another bucket, move the big file to another folder', as
   await copy.getByLabel('To bucket').selectOption(OTHER_BUCKET);
   await copy.getByRole('button', { name: 'Copy' }).click();
   await copy.waitFor({ state: 'detached' });
-  assert.equal((await apiHead(OTHER_BUCKET, `${FOLDER}/${IMAGE}`)).headers.get('etag'), createHash('md5').update(image).digest('hex'));
+  const copied = await apiHead(OTHER_BUCKET, `${FOLDER}/${IMAGE}`);
+  assert.equal(copied.headers.get('etag'), createHash('md5').update(image).digest('hex'));
+  assert.equal(copied.headers.get('content-type'), 'image/jpeg; charset=binary', 'the copy keeps the type');
+  assert.equal(Buffer.from(copied.headers.get('x-object-meta-photographer') ?? '', 'latin1').toString('utf8'), '김하늘', 'and the metadata');
 
   await row(`${FOLDER}/${BIG}`).getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Move', exact: true }).click();
@@ -300,6 +303,7 @@ step('copy the image to another bucket, move the big file to another folder', as
   const moved = await apiHead(BUCKET, `archive/2026/${BIG}`);
   assert.equal(moved.status, 200);
   assert.equal(moved.headers.get('etag'), bigMd5);
+  assert.equal(moved.headers.get('content-type'), 'application/octet-stream');
 });
 
 step('delete a folder with everything in it', async () => {

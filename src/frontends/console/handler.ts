@@ -6,10 +6,9 @@ import { loadSite, type Site, type SiteFile } from './site.ts';
 
 export const CONSOLE_PATH = '/console/';
 
-/** Where `npm run build` puts the console, seen from this file in src/ (tsx) or in dist/ (tsc output). */
-export function defaultConsoleDirs(): string[] {
-  const here = import.meta.dirname;
-  return [join(here, '..', '..', '..', 'dist', 'console'), join(here, '..', '..', 'console')];
+/** Where `npm run build` puts the console: the package's dist/console, seen from src/ (tsx) or dist/ (tsc) alike. */
+export function defaultConsoleDir(): string {
+  return join(import.meta.dirname, '..', '..', '..', 'dist', 'console');
 }
 
 /**
@@ -27,8 +26,8 @@ export function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith(CONSOLE_PATH);
 }
 
-/** Serves the console found in the first of `dirs` that holds a build; looked for again while none does. */
-export function createConsoleFrontEnd(dirs: readonly string[]): FrontEnd {
+/** Serves the console built in `dir`; while there is none there, it is looked for again on each request. */
+export function createConsoleFrontEnd(dir: string): FrontEnd {
   let site: Promise<Site | null> | null = null;
   return async (req, res, ctx) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -39,7 +38,7 @@ export function createConsoleFrontEnd(dirs: readonly string[]): FrontEnd {
       redirect(res, 301, CONSOLE_PATH);
       return;
     }
-    site ??= firstSite(dirs);
+    site ??= loadSite(dir);
     const loaded = await site;
     if (!loaded) {
       site = null;
@@ -61,14 +60,6 @@ export const rootFrontEnd: FrontEnd = async (req, res) => {
   if (browserGet && (headerValue(req, 'accept') ?? '').includes('text/html')) redirect(res, 302, CONSOLE_PATH);
   else sendText(res, 404, 'Not Found');
 };
-
-async function firstSite(dirs: readonly string[]): Promise<Site | null> {
-  for (const dir of dirs) {
-    const site = await loadSite(dir);
-    if (site) return site;
-  }
-  return null;
-}
 
 function fileFor(site: Site, path: string): SiteFile | undefined {
   const file = site.get(path === '' ? 'index.html' : path);

@@ -91,7 +91,8 @@ export class ObjectApi {
 
   async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
     const source = `/${encodeURIComponent(from.bucket)}/${encodeKey(from.key)}`;
-    await request('PUT', this.path(to.bucket, to.key), { headers: { 'X-Copy-From': source }, body: '' });
+    // An empty byte body: a string body would make fetch add `Content-Type: text/plain`, which replaces the copy's type.
+    await request('PUT', this.path(to.bucket, to.key), { headers: { 'X-Copy-From': source }, body: new Uint8Array(0) });
   }
 
   /** Replaces the object's user metadata and content type (Swift's object POST). */
