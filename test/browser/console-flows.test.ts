@@ -368,6 +368,22 @@ step('a bucket that is not empty is not deleted, says why, and can be emptied fi
   assert.equal((await apiGet(`/v1_ext/bucket/${BUCKET}`)).status, 404);
 });
 
+step('errors in plain words where they happen: no such bucket, server out of reach', async () => {
+  await page.goto(`${server.url}/console/buckets/no-such-bucket`);
+  await page.getByRole('alert').getByText('There is no bucket with this name in your project.').waitFor();
+  await page.getByRole('link', { name: 'Buckets', exact: true }).first().click();
+  await page.locator(`tr[data-bucket="${OTHER_BUCKET}"]`).waitFor();
+  await user.context.setOffline(true);
+  try {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('alert').getByText('The server could not be reached.').waitFor();
+  } finally {
+    await user.context.setOffline(false);
+  }
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await page.getByRole('alert').waitFor({ state: 'detached' });
+});
+
 step('sign out: the token is forgotten and every screen asks to sign in again', async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByText('You have signed out.').waitFor();
