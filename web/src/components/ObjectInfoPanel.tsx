@@ -15,6 +15,7 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
   const { bucket, objectKey } = props;
   const info = useLoad(() => objects.head(bucket.name, objectKey), [bucket.name, objectKey]);
   const [editing, setEditing] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
   const url = `${session.storageUrl}/${encodeURIComponent(bucket.name)}/${encodeKey(objectKey)}`;
   const isFolder = isFolderKey(objectKey);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
@@ -53,9 +54,10 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
         <div class="buttons left">
           {!isFolder && (
             <button type="button" class="secondary" onClick={() => {
-              void objects.download(bucket.name, objectKey).then((blob) => {
+              setActionError(null);
+              objects.download(bucket.name, objectKey).then((blob) => {
                 saveBlob(blob, baseName(objectKey));
-              });
+              }, setActionError);
             }}>
               {t('download')}
             </button>
@@ -67,6 +69,7 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
           </button>
         </div>
       )}
+      <ErrorNote error={actionError} />
       <LocationUrl url={url} bucket={bucket} />
       {info.data?.contentType.startsWith('image/') && info.data.size <= PREVIEW_MAX && <ImagePreview bucket={bucket.name} objectKey={objectKey} />}
     </aside>
