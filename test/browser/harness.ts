@@ -1,20 +1,44 @@
 /** What the console's tests share: a fresh console build, an Onggi serving it, Debian's chromium. */
-import { mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
-const webDir = join(import.meta.dirname, '..', '..', 'web');
-export const docsDir = join(import.meta.dirname, '..', '..', 'docs', 'console');
+const projectRoot = join(import.meta.dirname, '..', '..');
+const webDir = join(projectRoot, 'web');
+export const docsDir = join(projectRoot, 'docs', 'console');
 
-/** Builds web/ into a temp directory, so tests neither need nor disturb the package's own dist/console. */
+/**
+ * Builds web/ once per version of its sources into .tmp/ (so test files running side by side share one build,
+ * and tests neither need nor disturb the package's own dist/console).
+ */
 export async function buildConsole(): Promise<string> {
-  const outDir = await mkdtemp(join(tmpdir(), 'onggi-console-'));
-  await build({ root: webDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  const outDir = join(projectRoot, '.tmp', `console-build-${await sourcesHash()}`);
+  if (existsSync(join(outDir, 'index.html'))) return outDir;
+  const staging = await mkdtemp(join(tmpdir(), 'onggi-console-'));
+  await build({ root: webDir, logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+  await mkdir(dirname(outDir), { recursive: true });
+  // Another test file may have finished the same build meanwhile: then its copy stands and ours goes.
+  await rename(staging, outDir).catch(() => removeDir(staging));
+  for (const old of await readdir(dirname(outDir))) {
+    if (old.startsWith('console-build-') && join(dirname(outDir), old) !== outDir) await removeDir(join(dirname(outDir), old));
+  }
   return outDir;
+}
+
+async function sourcesHash(): Promise<string> {
+  const hash = createHash('sha256');
+  const names = (await readdir(webDir, { recursive: true })).sort();
+  for (const name of names) {
+    const content = await readFile(join(webDir, name)).catch(() => null);
+    if (content) hash.update(name).update(content);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 export interface ConsoleServer extends RunningServer {
@@ -27,10 +51,7 @@ export async function startConsoleServer(consoleDir?: string): Promise<ConsoleSe
   return {
     ...server,
     consoleDir: dir,
-    destroy: async () => {
-      await server.destroy();
-      if (consoleDir === undefined) await removeDir(dir);
-    },
+    destroy: () => server.destroy(),
   };
 }
 
