@@ -35,6 +35,8 @@ export interface Config {
   trustedProxies: string[];
   /** File holding the master key (64 hex characters); null: `server.key` in the data directory. */
   masterKeyFile: string | null;
+  /** A built web console to serve at /console instead of the package's own (console development). */
+  consoleDir: string | null;
 }
 
 export interface ConfigFlags {
@@ -75,6 +77,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     http: httpLimits(env),
     trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
+    consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
   };
 }
 

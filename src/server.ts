@@ -31,6 +31,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies),
+    consoleDir: config.consoleDir,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

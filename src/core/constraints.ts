@@ -36,6 +36,8 @@ export interface NamingProfile {
   readonly serverWideNames: boolean;
   readonly maxBucketNameLength: number;
   readonly maxObjectKeyBytes: number;
+  /** The rules as clients may check them before asking (the console does, from /info). */
+  readonly bucketNameRules: { pattern: string; minLength: number; maxLength: number; reserved: readonly string[] };
   checkBucketName(name: string): void;
 }
 
@@ -49,6 +51,7 @@ export const KAKAOCLOUD_NAMES: NamingProfile = {
   serverWideNames: true,
   maxBucketNameLength: 63 + SEGMENTS_SUFFIX.length,
   maxObjectKeyBytes: MAX_OBJECT_KEY_BYTES,
+  bucketNameRules: { pattern: KAKAOCLOUD_BUCKET_NAME.source, minLength: 4, maxLength: 63, reserved: [...RESERVED_BUCKET_NAMES] },
   checkBucketName(name) {
     const base = name.endsWith(SEGMENTS_SUFFIX) ? name.slice(0, -SEGMENTS_SUFFIX.length) : name;
     if (RESERVED_BUCKET_NAMES.has(base)) fail('InvalidBucketName', `Bucket name "${base}" is reserved`);
@@ -68,6 +71,7 @@ export const SWIFT_NAMES: NamingProfile = {
   serverWideNames: false,
   maxBucketNameLength: SWIFT_MAX_CONTAINER_NAME_BYTES,
   maxObjectKeyBytes: SWIFT_MAX_OBJECT_NAME_BYTES,
+  bucketNameRules: { pattern: '^[^/\\u0000]+$', minLength: 1, maxLength: SWIFT_MAX_CONTAINER_NAME_BYTES, reserved: [] },
   checkBucketName(name) {
     if (name.length === 0) fail('InvalidBucketName', 'Container name is empty');
     if (name.includes('/')) fail('InvalidBucketName', 'Container names cannot contain "/"');

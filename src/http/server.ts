@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { HttpLimits } from '../config.ts';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
+import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
@@ -19,13 +20,17 @@ export interface HttpOptions {
   region: string;
   limits: HttpLimits;
   clientAddresses: ClientAddresses;
+  /** Where the built web console is; the package's own build when null. */
+  consoleDir?: string | null;
 }
 
-export function frontEndFor(path: string): FrontEnd | null {
+export function frontEndFor(path: string, consoleSite: FrontEnd): FrontEnd | null {
   if (path === '/identity' || path.startsWith('/identity/')) return iamFrontEnd;
   if (path === '/v1_ext' || path.startsWith('/v1_ext/')) return bucketExtFrontEnd;
   if (path.startsWith('/v1/')) return swiftFrontEnd;
   if (path === '/info') return swiftInfo;
+  if (isConsolePath(path)) return consoleSite;
+  if (path === '/') return rootFrontEnd;
   return null;
 }
 
@@ -66,6 +71,7 @@ const timedOut = new WeakSet<Socket>();
 
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
   const { limits } = options;
+  const consoleSite = createConsoleFrontEnd(options.consoleDir ?? defaultConsoleDir());
   const server = createServer(
     {
       ServerResponse: TracedResponse,
@@ -76,7 +82,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
       connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
     },
     (req, res) => {
-      void handleRequest(req, res, options);
+      void handleRequest(req, res, options, consoleSite);
     },
   );
   capConnections(server, { total: limits.maxConnections, perClient: limits.maxConnectionsPerClient, exempt: options.clientAddresses.isTrusted });
@@ -86,7 +92,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   return server;
 }
 
-async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions): Promise<void> {
+async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions, consoleSite: FrontEnd): Promise<void> {
   const txId = newTransactionId();
   res.txId = txId;
   res.sendTimeoutMs = options.limits.bodyTimeoutMs;
@@ -118,7 +124,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     ctx.log.info({ method: req.method, path: rawPath, status: res.headersSent ? res.statusCode : undefined }, `client ${reason} before the response was complete`);
   });
   try {
-    const frontEnd = frontEndFor(rawPath);
+    const frontEnd = frontEndFor(rawPath, consoleSite);
     if (!frontEnd) {
       sendPlain(res, 404, 'Not Found');
       return;

@@ -64,6 +64,7 @@ export async function swiftInfo(req: IncomingMessage, res: ServerResponse, ctx: 
     sendSwiftStatus(res, 405, req.method === 'HEAD');
     return;
   }
+  const { naming } = ctx.core.buckets;
   sendJson(res, 200, {
     swift: {
       version: 'onggi',
@@ -79,6 +80,16 @@ export async function swiftInfo(req: IncomingMessage, res: ServerResponse, ctx: 
       max_container_name_length: ctx.core.buckets.naming.maxBucketNameLength,
       strict_cors_mode: true,
       policies: [{ name: 'STANDARD', default: true }],
+    },
+    // Onggi's own section: the bucket name rules in force, which the web console checks as the user types.
+    onggi: {
+      bucket_naming: {
+        profile: naming.name,
+        pattern: naming.bucketNameRules.pattern,
+        min_length: naming.bucketNameRules.minLength,
+        max_length: naming.bucketNameRules.maxLength,
+        reserved: naming.bucketNameRules.reserved,
+      },
     },
   });
 }

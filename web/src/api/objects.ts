@@ -1,0 +1,173 @@
+/** Objects and folders through the Swift object API, `/v1/{account}/{bucket}/{key}`. */
+import { authHeaders, encodeKey, failure, fromWireHeader, request, toWireHeader } from './http.ts';
+
+export interface ObjectEntry {
+  kind: 'object';
+  key: string;
+  bytes: number;
+  hash: string;
+  contentType: string;
+  lastModified: number;
+}
+
+/** A folder: a common prefix of keys, with or without a `folder/` marker object of its own. */
+export interface FolderEntry {
+  kind: 'folder';
+  key: string;
+}
+
+export type Entry = ObjectEntry | FolderEntry;
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  contentType: string;
+  etag: string;
+  lastModified: number;
+  meta: Record<string, string>;
+}
+
+export const FOLDER_TYPE = 'application/directory';
+
+export function isFolderKey(key: string): boolean {
+  return key.endsWith('/');
+}
+
+interface SwiftItem {
+  name?: string;
+  subdir?: string;
+  bytes?: number;
+  hash?: string;
+  content_type?: string;
+  last_modified?: string;
+}
+
+export class ObjectApi {
+  constructor(private readonly account: string) {}
+
+  private path(bucket: string, key = ''): string {
+    return `/v1/${encodeURIComponent(this.account)}/${encodeURIComponent(bucket)}${key === '' ? '' : `/${encodeKey(key)}`}`;
+  }
+
+  /** One page of a folder: its sub-folders and objects after `marker`; `next` is the marker of the page after. */
+  async listFolder(bucket: string, prefix: string, options: { marker?: string; limit: number; recursive?: boolean }): Promise<{ entries: Entry[]; next: string | null }> {
+    const query = new URLSearchParams({ format: 'json', prefix, limit: String(options.limit + 1) });
+    if (!options.recursive) query.set('delimiter', '/');
+    if (options.marker) query.set('marker', options.marker);
+    const response = await request('GET', `${this.path(bucket)}?${query.toString()}`);
+    const items = (await response.json()) as SwiftItem[];
+    const page = items.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return {
+      // In a folder's own listing its marker object (`a/` under `a/`) is the folder itself, not an entry of it.
+      entries: page.map(entryOf).filter((entry) => options.recursive || prefix === '' || entry.key !== prefix),
+      next: items.length > options.limit && last ? (last.subdir ?? last.name ?? null) : null,
+    };
+  }
+
+  /** Every key under a prefix (a folder's whole content, the folder's own marker included), for bulk actions. */
+  async *allKeys(bucket: string, prefix: string): AsyncGenerator<string> {
+    let marker: string | undefined;
+    for (;;) {
+      const { entries, next } = await this.listFolder(bucket, prefix, { marker, limit: 1000, recursive: true });
+      for (const entry of entries) yield entry.key;
+      if (next === null) return;
+      marker = next;
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo> {
+    const response = await request('HEAD', this.path(bucket, key));
+    return infoOf(key, response.headers);
+  }
+
+  async createFolder(bucket: string, key: string, meta: Record<string, string>): Promise<void> {
+    await request('PUT', this.path(bucket, key), { headers: { 'Content-Type': FOLDER_TYPE, ...metaHeaders(meta) }, body: '' });
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    await request('DELETE', this.path(bucket, key));
+  }
+
+  async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+    const source = `/${encodeURIComponent(from.bucket)}/${encodeKey(from.key)}`;
+    // An empty byte body: a string body would make fetch add `Content-Type: text/plain`, which replaces the copy's type.
+    await request('PUT', this.path(to.bucket, to.key), { headers: { 'X-Copy-From': source }, body: new Uint8Array(0) });
+  }
+
+  /** Replaces the object's user metadata and content type (Swift's object POST). */
+  async update(bucket: string, key: string, contentType: string, meta: Record<string, string>): Promise<void> {
+    await request('POST', this.path(bucket, key), { headers: { 'Content-Type': contentType, ...metaHeaders(meta) } });
+  }
+
+  async download(bucket: string, key: string): Promise<Blob> {
+    const response = await request('GET', this.path(bucket, key));
+    return response.blob();
+  }
+
+  /** Uploads one file with the browser's upload progress events (fetch has none); `cancel` aborts it. */
+  upload(bucket: string, key: string, file: Blob, onProgress: (loaded: number) => void): { done: Promise<void>; cancel: () => void } {
+    const xhr = new XMLHttpRequest();
+    const done = new Promise<void>((resolve, reject) => {
+      xhr.open('PUT', this.path(bucket, key));
+      for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+      xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+      xhr.upload.onprogress = (event) => {
+        onProgress(event.loaded);
+      };
+      xhr.onload = () => {
+        if (xhr.status < 300) resolve();
+        else reject(failure(xhr.status, xhr.responseText));
+      };
+      xhr.onerror = () => {
+        reject(failure(0, 'network error'));
+      };
+      xhr.onabort = () => {
+        reject(new DOMException('Upload cancelled', 'AbortError'));
+      };
+      xhr.send(file);
+    });
+    return {
+      done,
+      cancel: () => {
+        xhr.abort();
+      },
+    };
+  }
+}
+
+function entryOf(item: SwiftItem): Entry {
+  if (item.subdir !== undefined) return { kind: 'folder', key: item.subdir };
+  const key = item.name ?? '';
+  if (isFolderKey(key)) return { kind: 'folder', key };
+  return {
+    kind: 'object',
+    key,
+    bytes: item.bytes ?? 0,
+    hash: item.hash ?? '',
+    contentType: item.content_type ?? '',
+    // Swift lists times in UTC without a zone.
+    lastModified: Date.parse(`${item.last_modified ?? ''}Z`),
+  };
+}
+
+function infoOf(key: string, headers: Headers): ObjectInfo {
+  const meta: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name.startsWith('x-object-meta-')) meta[name.slice('x-object-meta-'.length)] = fromWireHeader(value);
+  });
+  return {
+    key,
+    size: Number(headers.get('content-length') ?? 0),
+    contentType: headers.get('content-type') ?? '',
+    etag: (headers.get('etag') ?? '').replace(/"/g, ''),
+    lastModified: Date.parse(headers.get('last-modified') ?? ''),
+    meta,
+  };
+}
+
+function metaHeaders(meta: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(meta)) headers[`X-Object-Meta-${name}`] = toWireHeader(value);
+  return headers;
+}

@@ -1,0 +1,51 @@
+/** One bucket: its name and state on top, then the Objects or Settings tab. */
+import { getBucket, isPublic } from '../api/buckets.ts';
+import { useI18n } from '../context.ts';
+import { useLoad } from '../hooks.ts';
+import { followLink, hrefOf, type Route, type Tab } from '../router.ts';
+import { BucketSettings } from './BucketSettings.tsx';
+import { ObjectBrowser } from './ObjectBrowser.tsx';
+import { ErrorNote } from './ui.tsx';
+
+type BucketRoute = Extract<Route, { page: 'bucket' }>;
+
+export function BucketPage(props: { route: BucketRoute }) {
+  const { t } = useI18n();
+  const { route } = props;
+  const bucket = useLoad(() => getBucket(route.bucket), [route.bucket]);
+  const tabHref = (tab: Tab): string => hrefOf({ ...route, tab, folder: tab === 'objects' ? route.folder : '', info: null });
+
+  return (
+    <section class="page" aria-labelledby="bucket-title">
+      <nav class="crumbs" aria-label={t('location')}>
+        <a href={hrefOf({ page: 'buckets', search: '' })} onClick={followLink}>
+          {t('buckets')}
+        </a>
+        <span aria-hidden="true">›</span>
+      </nav>
+      <div class="page-head">
+        <h1 id="bucket-title">{route.bucket}</h1>
+        {bucket.data && (
+          <span class="badges">
+            <span class={isPublic(bucket.data) ? 'badge public' : 'badge'}>{isPublic(bucket.data) ? t('public') : t('private')}</span>
+            {bucket.data.use_encryption && <span class="badge">{t('encrypted')}</span>}
+          </span>
+        )}
+      </div>
+      <ErrorNote error={bucket.error} explain={{ notFound: 'errNoSuchBucket' }} />
+      <div class="tabs" role="tablist">
+        {(['objects', 'settings'] as const).map((tab) => (
+          <a key={tab} role="tab" aria-selected={route.tab === tab} href={tabHref(tab)} onClick={followLink}>
+            {t(tab === 'objects' ? 'tabObjects' : 'tabSettings')}
+          </a>
+        ))}
+      </div>
+      {bucket.data &&
+        (route.tab === 'objects' ? (
+          <ObjectBrowser bucket={bucket.data} route={route} onChanged={bucket.reload} />
+        ) : (
+          <BucketSettings bucket={bucket.data} onChanged={bucket.reload} />
+        ))}
+    </section>
+  );
+}

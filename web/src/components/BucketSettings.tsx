@@ -1,0 +1,102 @@
+/** The Settings tab: public read access with its IP allow list, encryption status, the bucket's facts. */
+import { useState } from 'preact/hooks';
+import { isPublic, setAccess, type Bucket } from '../api/buckets.ts';
+import { parseAllowList } from '../cidr.ts';
+import { useI18n } from '../context.ts';
+import { formatBytes, formatCount, formatTime } from '../format.ts';
+import { ErrorNote } from './ui.tsx';
+
+export function BucketSettings(props: { bucket: Bucket; onChanged: () => void }) {
+  const { t, lang } = useI18n();
+  const { bucket } = props;
+  return (
+    <div class="settings">
+      <AccessForm bucket={bucket} onSaved={props.onChanged} />
+      <section class="card" aria-labelledby="encryption-title">
+        <h2 id="encryption-title">{t('encryption')}</h2>
+        <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>
+          {bucket.use_encryption ? t('encryptionStatusOn', { type: bucket.encryption_configuration?.type ?? 'managed' }) : t('encryptionStatusOff')}
+        </p>
+        <p class="muted">{t('encryptionFixed')}</p>
+      </section>
+      <section class="card" aria-labelledby="facts-title">
+        <h2 id="facts-title">{t('bucketFacts')}</h2>
+        <dl class="facts">
+          <dt>{t('type')}</dt>
+          <dd>{bucket.type}</dd>
+          <dt>{t('created')}</dt>
+          <dd>{formatTime(Date.parse(bucket.createdAt), lang)}</dd>
+          <dt>{t('objects')}</dt>
+          <dd>{formatCount(bucket.objectCount, lang)}</dd>
+          <dt>{t('size')}</dt>
+          <dd>{formatBytes(bucket.bytes, lang)}</dd>
+        </dl>
+      </section>
+    </div>
+  );
+}
+
+function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
+  const { t } = useI18n();
+  const [publicRead, setPublicRead] = useState(isPublic(props.bucket));
+  const [listText, setListText] = useState(props.bucket.acl.public_read_allow_ip_list.join('\n'));
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const { entries, invalid } = parseAllowList(listText);
+
+  const save = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setSaved(false);
+    setError(null);
+    try {
+      await setAccess(props.bucket.name, publicRead, entries);
+      setSaved(true);
+      props.onSaved();
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  };
+
+  return (
+    <form class="card form" aria-labelledby="access-title" onSubmit={(event) => void save(event)}>
+      <h2 id="access-title">{t('accessTitle')}</h2>
+      <label class="check">
+        <input type="checkbox" name="publicRead" checked={publicRead} onChange={(e) => {
+          setPublicRead(e.currentTarget.checked);
+          setSaved(false);
+        }} />
+        {t('publicReadOnly')}
+      </label>
+      <p class="muted">{t('publicReadHelp')}</p>
+      <label>
+        {t('allowList')}
+        <textarea
+          name="allowList"
+          rows={4}
+          spellcheck={false}
+          placeholder="203.0.113.0/24"
+          value={listText}
+          aria-invalid={invalid.length > 0}
+          aria-describedby="allow-list-help"
+          onInput={(e) => {
+            setListText(e.currentTarget.value);
+            setSaved(false);
+          }}
+        />
+      </label>
+      <p id="allow-list-help" class={invalid.length > 0 ? 'hint invalid' : 'hint'}>
+        {invalid.length > 0 ? t('allowListInvalid', { entries: invalid.join(', ') }) : t('allowListHelp')}
+      </p>
+      <ErrorNote error={error} />
+      {saved && <p role="status" class="ok">{t('saved')}</p>}
+      <div class="buttons left">
+        <button type="submit" disabled={busy || invalid.length > 0}>
+          {t('save')}
+        </button>
+      </div>
+    </form>
+  );
+}

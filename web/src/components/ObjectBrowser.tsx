@@ -1,0 +1,303 @@
+/** The Objects tab: folders with a breadcrumb, a prefix filter, pages, selection and the actions on them. */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { isPublic, type Bucket } from '../api/buckets.ts';
+import type { Entry } from '../api/objects.ts';
+import { useI18n, useSession } from '../context.ts';
+import { baseName, formatBytes, formatTime } from '../format.ts';
+import { useLoad } from '../hooks.ts';
+import { followLink, hrefOf, navigate, type Route } from '../router.ts';
+import { MAX_FILES_AT_ONCE, useUploadQueue } from '../uploads.ts';
+import { ObjectInfoPanel } from './ObjectInfoPanel.tsx';
+import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, saveBlob } from './object-dialogs.tsx';
+import { UploadPanel } from './UploadPanel.tsx';
+import { ErrorNote } from './ui.tsx';
+
+type BucketRoute = Extract<Route, { page: 'bucket' }>;
+type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | null;
+
+const PAGE_SIZE = 100;
+
+export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onChanged: () => void }) {
+  const { t, lang } = useI18n();
+  const { objects, uploads } = useSession();
+  const { bucket, route } = props;
+  const folder = route.folder;
+  const [filter, setFilter] = useState('');
+  /** Where each page before the current one ended (the current page starts after the last), for this folder and filter. */
+  const scope = `${bucket.name}\n${folder}\n${filter}`;
+  const [paging, setPaging] = useState<{ scope: string; markers: string[] }>({ scope, markers: [] });
+  const markers = paging.scope === scope ? paging.markers : [];
+  const setMarkers = (next: string[]): void => {
+    setPaging({ scope, markers: next });
+  };
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [open, setOpen] = useState<Open>(null);
+  const [dragging, setDragging] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const marker = markers[markers.length - 1];
+  const listing = useLoad(() => objects.listFolder(bucket.name, folder + filter, { marker, limit: PAGE_SIZE }), [bucket.name, folder, filter, marker]);
+
+  const refresh = (): void => {
+    listing.reload();
+    props.onChanged();
+  };
+  useUploadQueue(uploads);
+  useRefreshOnUpload(bucket.name, refresh);
+  const entries = listing.data?.entries ?? [];
+  const go = (change: Partial<BucketRoute>): void => {
+    navigate(hrefOf({ ...route, ...change }));
+  };
+
+  const addFiles = (files: FileList | null): void => {
+    if (!files || files.length === 0) return;
+    if (files.length > MAX_FILES_AT_ONCE) {
+      setActionError(new Error(t('tooManyFiles', { max: MAX_FILES_AT_ONCE })));
+      return;
+    }
+    setActionError(null);
+    uploads.add(bucket.name, folder, Array.from(files));
+  };
+
+  const download = async (entry: Entry): Promise<void> => {
+    setActionError(null);
+    try {
+      saveBlob(await objects.download(bucket.name, entry.key), baseName(entry.key));
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+
+  const chosen = entries.filter((entry) => selected.has(entry.key));
+  const closeDialog = (changed: boolean): void => {
+    setOpen(null);
+    if (changed) {
+      setSelected(new Set());
+      refresh();
+    }
+  };
+
+  return (
+    <div
+      class={['browser', dragging && 'dragging', route.info !== null && 'with-panel'].filter(Boolean).join(' ')}
+      onDragOver={(event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(event) => {
+        if (event.currentTarget === event.target) setDragging(false);
+      }}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        addFiles(event.dataTransfer?.files ?? null);
+      }}
+    >
+      <div class="toolbar">
+        <button type="button" onClick={() => fileInput.current?.click()}>
+          {t('uploadFiles')}
+        </button>
+        <input ref={fileInput} type="file" multiple hidden aria-label={t('uploadFiles')} data-upload-input onChange={(event) => {
+          addFiles(event.currentTarget.files);
+          event.currentTarget.value = '';
+        }} />
+        <button type="button" class="secondary" onClick={() => {
+          setOpen({ dialog: 'folder' });
+        }}>
+          {t('createFolder')}
+        </button>
+        <span class="divider" />
+        <button type="button" class="secondary" disabled={chosen.length !== 1 || chosen[0]?.kind !== 'object'} onClick={() => {
+          if (chosen[0]) void download(chosen[0]);
+        }}>
+          {t('download')}
+        </button>
+        <button type="button" class="secondary" disabled={chosen.length === 0} onClick={() => {
+          setOpen({ dialog: 'copy', entries: chosen });
+        }}>
+          {t('copy')}
+        </button>
+        <button type="button" class="secondary" disabled={chosen.length === 0} onClick={() => {
+          setOpen({ dialog: 'move', entries: chosen });
+        }}>
+          {t('move')}
+        </button>
+        <button type="button" class="danger" disabled={chosen.length === 0} onClick={() => {
+          setOpen({ dialog: 'delete', entries: chosen });
+        }}>
+          {t('delete')}
+        </button>
+        <span class="spacer" />
+        <input
+          type="search"
+          class="search"
+          aria-label={t('filterByPrefix')}
+          placeholder={t('filterByPrefix')}
+          value={filter}
+          onInput={(e) => {
+            setFilter(e.currentTarget.value);
+          }}
+        />
+        <button type="button" class="secondary" onClick={refresh}>
+          {t('refresh')}
+        </button>
+      </div>
+      <FolderCrumbs bucket={bucket.name} route={route} />
+      <UploadPanel queue={uploads} />
+      <ErrorNote error={actionError} />
+      <ErrorNote error={listing.error} />
+      <table class="list objects" aria-busy={listing.loading}>
+        <thead>
+          <tr>
+            <th class="check">
+              <input
+                type="checkbox"
+                aria-label={t('selectAll')}
+                checked={entries.length > 0 && chosen.length === entries.length}
+                onChange={(e) => {
+                  setSelected(new Set(e.currentTarget.checked ? entries.map((entry) => entry.key) : []));
+                }}
+              />
+            </th>
+            <th>{t('name')}</th>
+            <th class="wide-only">{t('lastModified')}</th>
+            <th class="num">{t('size')}</th>
+            <th class="wide-only">{t('type')}</th>
+            <th class="actions"><span class="sr-only">{t('actions')}</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((entry) => (
+            <EntryRow
+              key={entry.key}
+              entry={entry}
+              name={entry.key.slice(folder.length)}
+              selected={selected.has(entry.key)}
+              onSelect={(on) => {
+                const next = new Set(selected);
+                if (on) next.add(entry.key);
+                else next.delete(entry.key);
+                setSelected(next);
+              }}
+              folderHref={hrefOf({ ...route, folder: entry.key, info: null })}
+              infoHref={hrefOf({ ...route, info: entry.key })}
+              lang={lang}
+            />
+          ))}
+        </tbody>
+      </table>
+      {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
+      <nav class="pager" aria-label={t('pages')}>
+        <button type="button" class="secondary small" disabled={markers.length === 0} onClick={() => {
+          setMarkers(markers.slice(0, -1));
+        }}>
+          {t('previousPage')}
+        </button>
+        <span>{t('pageNumber', { n: markers.length + 1 })}</span>
+        <button type="button" class="secondary small" disabled={!listing.data?.next} onClick={() => {
+          if (listing.data?.next) setMarkers([...markers, listing.data.next]);
+        }}>
+          {t('nextPage')}
+        </button>
+      </nav>
+      {dragging && <div class="drop-hint">{t('dropToUpload', { folder: `/${folder}` })}</div>}
+      {route.info !== null && (
+        <ObjectInfoPanel
+          bucket={bucket}
+          objectKey={route.info}
+          publicRead={isPublic(bucket)}
+          onClose={() => {
+            go({ info: null });
+          }}
+          onChanged={refresh}
+        />
+      )}
+      {open?.dialog === 'folder' && <CreateFolderDialog bucket={bucket.name} folder={folder} onClose={closeDialog} />}
+      {open?.dialog === 'delete' && <DeleteObjectsDialog bucket={bucket.name} entries={open.entries} onClose={closeDialog} />}
+      {(open?.dialog === 'copy' || open?.dialog === 'move') && (
+        <CopyMoveDialog mode={open.dialog} bucket={bucket.name} folder={folder} entries={open.entries} onClose={closeDialog} />
+      )}
+    </div>
+  );
+}
+
+function FolderCrumbs(props: { bucket: string; route: BucketRoute }) {
+  const { t } = useI18n();
+  const parts = props.route.folder.split('/').filter((part) => part !== '');
+  const crumbs = parts.map((part, i) => ({ name: part, folder: `${parts.slice(0, i + 1).join('/')}/` }));
+  const href = (folder: string): string => hrefOf({ ...props.route, folder, info: null });
+  return (
+    <nav class="crumbs folders" aria-label={t('folderPath')}>
+      <a href={href('')} onClick={followLink} aria-current={crumbs.length === 0 ? 'page' : undefined}>
+        {props.bucket}
+      </a>
+      {crumbs.map((crumb, i) => (
+        <span key={crumb.folder}>
+          <span aria-hidden="true"> / </span>
+          <a href={href(crumb.folder)} onClick={followLink} aria-current={i === crumbs.length - 1 ? 'page' : undefined}>
+            {crumb.name}
+          </a>
+        </span>
+      ))}
+    </nav>
+  );
+}
+
+function EntryRow(props: {
+  entry: Entry;
+  name: string;
+  selected: boolean;
+  onSelect: (on: boolean) => void;
+  folderHref: string;
+  infoHref: string;
+  lang: 'ko' | 'en';
+}) {
+  const { t } = useI18n();
+  const { entry } = props;
+  const isFolder = entry.kind === 'folder';
+  return (
+    <tr data-key={entry.key} class={props.selected ? 'selected' : undefined}>
+      <td class="check">
+        <input type="checkbox" aria-label={t('selectNamed', { name: props.name })} checked={props.selected} onChange={(e) => {
+          props.onSelect(e.currentTarget.checked);
+        }} />
+      </td>
+      <td class="name">
+        <span class={isFolder ? 'icon-folder' : 'icon-file'} aria-hidden="true" />
+        <a href={isFolder ? props.folderHref : props.infoHref} onClick={followLink}>
+          {props.name}
+        </a>
+      </td>
+      <td class="wide-only">{entry.kind === 'object' ? formatTime(entry.lastModified, props.lang) : ''}</td>
+      <td class="num">{entry.kind === 'object' ? formatBytes(entry.bytes, props.lang) : ''}</td>
+      <td class="wide-only">{entry.kind === 'object' ? entry.contentType : t('folder')}</td>
+      <td class="actions">
+        <a class="button secondary small" href={props.infoHref} onClick={followLink} aria-label={t('infoNamed', { name: props.name })}>
+          {t('info')}
+        </a>
+      </td>
+    </tr>
+  );
+}
+
+/** Refreshes the listing when uploads into this bucket complete: at most every half second while many finish. */
+function useRefreshOnUpload(bucket: string, refresh: () => void): void {
+  const { uploads } = useSession();
+  const latest = useRef(refresh);
+  latest.current = refresh;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = uploads.onUploaded((upload) => {
+      if (upload.bucket !== bucket || timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        latest.current();
+      }, 500);
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }, [uploads, bucket]);
+}

@@ -1,0 +1,242 @@
+/** Create a folder; delete, copy or move the selected objects and folders (a folder with all it holds). */
+import { useEffect, useState } from 'preact/hooks';
+import { listBuckets } from '../api/buckets.ts';
+import type { Entry, ObjectApi } from '../api/objects.ts';
+import { useI18n, useSession } from '../context.ts';
+import { formatCount } from '../format.ts';
+import { runEach, useLoad } from '../hooks.ts';
+import type { MessageKey } from '../i18n.ts';
+import { Dialog, ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
+
+const MAX_KEY_BYTES = 432;
+
+/** Saves downloaded bytes under a file name, through a temporary link. */
+export function saveBlob(blob: Blob, name: string): void {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(link.href);
+  }, 60_000);
+}
+
+function folderNameProblem(name: string, folder: string): MessageKey | null {
+  if (name === '') return 'folderNameRequired';
+  if (name.includes('/')) return 'folderNameSlash';
+  if (name === '.' || name === '..') return 'folderNameDots';
+  if (new TextEncoder().encode(`${folder}${name}/`).length > MAX_KEY_BYTES) return 'keyTooLong';
+  return null;
+}
+
+export function CreateFolderDialog(props: { bucket: string; folder: string; onClose: (changed: boolean) => void }) {
+  const { t } = useI18n();
+  const { objects } = useSession();
+  const [name, setName] = useState('');
+  const [rows, setRows] = useState<MetaRow[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const problem = folderNameProblem(name, props.folder) ?? metaRowProblem(rows);
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await objects.createFolder(props.bucket, `${props.folder}${name}/`, metaOf(rows));
+      props.onClose(true);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title={t('createFolder')} onClose={() => {
+      props.onClose(false);
+    }}>
+      <form class="form" onSubmit={(event) => void submit(event)}>
+        <p class="muted">{t('createFolderIn', { folder: `/${props.folder}` })}</p>
+        <label>
+          {t('folderName')}
+          <input name="folderName" autoFocus autocomplete="off" value={name} aria-invalid={name !== '' && problem !== null} onInput={(e) => {
+            setName(e.currentTarget.value);
+          }} />
+        </label>
+        <MetaRows rows={rows} onChange={setRows} />
+        {name !== '' && problem && <p class="hint invalid">{t(problem)}</p>}
+        <ErrorNote error={error} />
+        <div class="buttons">
+          <button type="button" class="secondary" onClick={() => {
+            props.onClose(false);
+          }}>
+            {t('cancel')}
+          </button>
+          <button type="submit" disabled={busy || problem !== null}>
+            {t('create')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Every key an entry stands for: an object's own key, or everything under a folder. */
+async function* keysOf(objects: ObjectApi, bucket: string, entries: readonly Entry[]): AsyncGenerator<string> {
+  for (const entry of entries) {
+    if (entry.kind === 'object') yield entry.key;
+    else yield* objects.allKeys(bucket, entry.key);
+  }
+}
+
+function useBulkRun(): { done: number | null; error: unknown; run: (task: (count: () => void, signal: AbortSignal) => Promise<void>) => Promise<boolean> } {
+  const [done, setDone] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [abort] = useState(() => new AbortController());
+  useEffect(() => () => {
+    abort.abort();
+  }, [abort]);
+  const run = async (task: (count: () => void, signal: AbortSignal) => Promise<void>): Promise<boolean> => {
+    let n = 0;
+    setDone(0);
+    setError(null);
+    try {
+      await task(() => {
+        setDone(++n);
+      }, abort.signal);
+      return true;
+    } catch (err) {
+      setError(err);
+      return false;
+    }
+  };
+  return { done, error, run };
+}
+
+export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; onClose: (changed: boolean) => void }) {
+  const { t, lang } = useI18n();
+  const { objects } = useSession();
+  const bulk = useBulkRun();
+  const folders = props.entries.filter((entry) => entry.kind === 'folder').length;
+
+  const remove = async (): Promise<void> => {
+    const ok = await bulk.run((count, signal) =>
+      runEach(keysOf(objects, props.bucket, props.entries), 4, async (key) => {
+        await objects.delete(props.bucket, key);
+        count();
+      }, signal),
+    );
+    if (ok) props.onClose(true);
+  };
+
+  return (
+    <Dialog title={t('deleteObjects')} onClose={() => {
+      props.onClose(bulk.done !== null);
+    }}>
+      <div class="form">
+        <p>{t('confirmDeleteObjects', { count: props.entries.length })}</p>
+        <EntryNames entries={props.entries} />
+        {folders > 0 && <p class="warning">{t('foldersDeletedWithContent')}</p>}
+        {bulk.done !== null && <p role="status">{t('deletedCount', { count: formatCount(bulk.done, lang) })}</p>}
+        <ErrorNote error={bulk.error} />
+        <div class="buttons">
+          <button type="button" class="secondary" onClick={() => {
+            props.onClose(bulk.done !== null);
+          }}>
+            {t('cancel')}
+          </button>
+          <button type="button" class="danger" disabled={bulk.done !== null && bulk.error === null} onClick={() => void remove()}>
+            {t('delete')}
+          </button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}
+
+function EntryNames(props: { entries: Entry[] }) {
+  const shown = props.entries.slice(0, 5);
+  return (
+    <ul class="entry-names">
+      {shown.map((entry) => (
+        <li key={entry.key}>{entry.key}</li>
+      ))}
+      {props.entries.length > shown.length && <li>…</li>}
+    </ul>
+  );
+}
+
+/** Copies (and for a move, then deletes) each selected key to the same relative place under another folder or bucket. */
+export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; folder: string; entries: Entry[]; onClose: (changed: boolean) => void }) {
+  const { t, lang } = useI18n();
+  const { objects } = useSession();
+  const buckets = useLoad(listBuckets, []);
+  const [target, setTarget] = useState(props.bucket);
+  const [targetFolder, setTargetFolder] = useState(props.folder);
+  const bulk = useBulkRun();
+  const destination = targetFolder === '' || targetFolder.endsWith('/') ? targetFolder.replace(/^\/+/, '') : `${targetFolder.replace(/^\/+/, '')}/`;
+  const problem = destinationProblem(props, target, destination);
+
+  const start = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    const ok = await bulk.run((count, signal) =>
+      runEach(keysOf(objects, props.bucket, props.entries), 4, async (key) => {
+        const to = { bucket: target, key: destination + key.slice(props.folder.length) };
+        await objects.copy({ bucket: props.bucket, key }, to);
+        if (props.mode === 'move') await objects.delete(props.bucket, key);
+        count();
+      }, signal),
+    );
+    if (ok) props.onClose(true);
+  };
+
+  const title = t(props.mode === 'copy' ? 'copyObjects' : 'moveObjects');
+  return (
+    <Dialog title={title} onClose={() => {
+      props.onClose(bulk.done !== null);
+    }}>
+      <form class="form" onSubmit={(event) => void start(event)}>
+        <EntryNames entries={props.entries} />
+        <label>
+          {t('targetBucket')}
+          <select name="targetBucket" value={target} onChange={(e) => {
+            setTarget(e.currentTarget.value);
+          }}>
+            {(buckets.data ?? [{ name: props.bucket }]).map((bucket) => (
+              <option key={bucket.name} value={bucket.name}>
+                {bucket.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('targetFolder')}
+          <input name="targetFolder" autocomplete="off" placeholder={t('bucketRoot')} value={targetFolder} onInput={(e) => {
+            setTargetFolder(e.currentTarget.value);
+          }} />
+        </label>
+        {problem && <p class="hint invalid">{t(problem)}</p>}
+        {bulk.done !== null && <p role="status">{t(props.mode === 'copy' ? 'copiedCount' : 'movedCount', { count: formatCount(bulk.done, lang) })}</p>}
+        <ErrorNote error={bulk.error} />
+        <div class="buttons">
+          <button type="button" class="secondary" onClick={() => {
+            props.onClose(bulk.done !== null);
+          }}>
+            {t('cancel')}
+          </button>
+          <button type="submit" disabled={problem !== null || (bulk.done !== null && bulk.error === null)}>
+            {title}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function destinationProblem(props: { bucket: string; folder: string; entries: Entry[] }, target: string, destination: string): MessageKey | null {
+  if (destination.split('/').some((part, i, all) => (part === '' && i < all.length - 1) || part === '.' || part === '..')) return 'targetFolderInvalid';
+  if (target !== props.bucket) return null;
+  if (destination === props.folder) return 'targetSameFolder';
+  if (props.entries.some((entry) => entry.kind === 'folder' && destination.startsWith(entry.key))) return 'targetInsideItself';
+  return null;
+}

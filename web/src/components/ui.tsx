@@ -1,0 +1,128 @@
+/** Building blocks shared by the screens: dialog, error note, language switch, metadata rows. */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { ApiError, type Problem } from '../api/http.ts';
+import { useI18n } from '../context.ts';
+import type { MessageKey } from '../i18n.ts';
+
+/** A modal <dialog>: focus stays inside, Escape closes it. */
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+  const { t } = useI18n();
+  return (
+    <dialog
+      ref={ref}
+      class={props.wide ? 'dialog wide' : 'dialog'}
+      aria-label={props.title}
+      onCancel={(event) => {
+        event.preventDefault();
+        props.onClose();
+      }}
+    >
+      <header class="dialog-head">
+        <h2>{props.title}</h2>
+        <button type="button" class="icon" aria-label={t('close')} onClick={props.onClose}>
+          ×
+        </button>
+      </header>
+      {props.children}
+    </dialog>
+  );
+}
+
+const PROBLEM_TEXT: Record<Problem, MessageKey> = {
+  signedOut: 'errSignedOut',
+  forbidden: 'errForbidden',
+  notFound: 'errNotFound',
+  conflict: 'errConflict',
+  tooLarge: 'errTooLarge',
+  invalid: 'errInvalid',
+  network: 'errNetwork',
+  server: 'errServer',
+};
+
+/** An error in plain words where it happened, with the server's own message under it. */
+export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Problem, MessageKey>> }) {
+  const { t } = useI18n();
+  if (props.error === null || props.error === undefined) return null;
+  if (props.error instanceof DOMException && props.error.name === 'AbortError') return null;
+  const apiError = props.error instanceof ApiError ? props.error : null;
+  const problem = apiError?.problem ?? 'server';
+  const detail = apiError ? apiError.detail : props.error instanceof Error ? props.error.message : '';
+  return (
+    <div class="error" role="alert">
+      <strong>{t(props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
+      {detail && <span class="detail">{detail}</span>}
+    </div>
+  );
+}
+
+export function LangSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <button type="button" class="lang" lang={lang === 'ko' ? 'en' : 'ko'} aria-label={t('switchLanguage')} onClick={() => {
+      setLang(lang === 'ko' ? 'en' : 'ko');
+    }}>
+      {lang === 'ko' ? 'English' : '한국어'}
+    </button>
+  );
+}
+
+export interface MetaRow {
+  name: string;
+  value: string;
+}
+
+const META_NAME = /^[A-Za-z0-9-]+$/;
+
+export function metaRowProblem(rows: readonly MetaRow[]): MessageKey | null {
+  const names = new Set<string>();
+  for (const row of rows) {
+    if (row.name === '' && row.value === '') continue;
+    if (!META_NAME.test(row.name)) return 'metaNameInvalid';
+    if (names.has(row.name.toLowerCase())) return 'metaNameDuplicate';
+    names.add(row.name.toLowerCase());
+  }
+  return null;
+}
+
+export function metaOf(rows: readonly MetaRow[]): Record<string, string> {
+  return Object.fromEntries(rows.filter((row) => row.name !== '').map((row) => [row.name, row.value]));
+}
+
+/** Editable user metadata: one name/value pair per row. */
+export function MetaRows(props: { rows: MetaRow[]; onChange: (rows: MetaRow[]) => void }) {
+  const { t } = useI18n();
+  const update = (index: number, change: Partial<MetaRow>): void => {
+    props.onChange(props.rows.map((row, i) => (i === index ? { ...row, ...change } : row)));
+  };
+  return (
+    <fieldset class="meta-rows">
+      <legend>{t('metadata')}</legend>
+      {props.rows.map((row, index) => (
+        <div class="meta-row" key={index}>
+          <input aria-label={t('metaName')} placeholder={t('metaName')} value={row.name} onInput={(e) => {
+            update(index, { name: e.currentTarget.value });
+          }} />
+          <input aria-label={t('metaValue')} placeholder={t('metaValue')} value={row.value} onInput={(e) => {
+            update(index, { value: e.currentTarget.value });
+          }} />
+          <button type="button" class="icon" aria-label={t('removeRow')} onClick={() => {
+            props.onChange(props.rows.filter((_, i) => i !== index));
+          }}>
+            −
+          </button>
+        </div>
+      ))}
+      <button type="button" class="secondary small" onClick={() => {
+        props.onChange([...props.rows, { name: '', value: '' }]);
+      }}>
+        {t('addMetadata')}
+      </button>
+    </fieldset>
+  );
+}
