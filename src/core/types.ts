@@ -1,6 +1,6 @@
 /** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
-import type { BucketRow } from './model.ts';
+import type { AccessKeyRow, BucketRow } from './model.ts';
 
 export type Metadata = Record<string, string>;
 
@@ -25,14 +25,8 @@ export interface RoleAssignment {
   role: Role;
 }
 
-export interface AccessKey {
+export interface AccessKey extends AccessKeyRow {
   id: string;
-  name: string;
-  userId: string;
-  projectId: string;
-  secretHash: string;
-  createdAt: number;
-  expiresAt: number | null;
 }
 
 /** A bucket with its totals. */

@@ -1,7 +1,8 @@
 /** Key order and range folding used by SqliteKvStore's transactions, against UTF-8 byte comparison. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareKeys, resolveBounds, withinBounds } from '../../src/store/meta/sqlite/kv-range.ts';
+import { compareKeys } from '../../src/lib/key-order.ts';
+import { resolveBounds, withinBounds } from '../../src/store/meta/sqlite/kv-range.ts';
 import { RowCache } from '../../src/store/meta/sqlite/row-cache.ts';
 
 function byteOrder(a: string, b: string): number {

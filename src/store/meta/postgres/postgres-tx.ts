@@ -26,7 +26,8 @@ import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts'
 import { StaleRead } from './errors.ts';
 import { ReadSet, describeScan, sameCondition } from './read-set.ts';
 import type { Statement, Tables, TableStatements } from './statements.ts';
-import { compareKeys, WriteBuffer, type BufferedRow } from './write-buffer.ts';
+import { compareKeys } from '../../../lib/key-order.ts';
+import { WriteBuffer, type BufferedRow } from './write-buffer.ts';
 
 export type Run = <R extends QueryResultRow>(statement: Statement) => Promise<QueryResult<R>>;
 

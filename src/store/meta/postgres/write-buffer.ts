@@ -4,6 +4,7 @@
  * commit); a condition on a row this transaction already wrote is checked at once, against the buffer.
  */
 import { Conflict, type ScanRange, type Table, type Version, type WriteCondition } from '../index.ts';
+import { compareKeys } from '../../../lib/key-order.ts';
 import type { Encoded } from './codec.ts';
 
 export interface BufferedRow {
@@ -79,24 +80,4 @@ export function inScanRange(sk: string, range: ScanRange): boolean {
   if (range.lower && compareKeys(sk, range.lower.key) < (range.lower.inclusive ? 0 : 1)) return false;
   if (range.upper && compareKeys(sk, range.upper.key) > (range.upper.inclusive ? 0 : -1)) return false;
   return true;
-}
-
-/**
- * Compares strings in code point order, which is UTF-8 byte order and what COLLATE "C" gives. JavaScript's `<`
- * compares UTF-16 units instead, which puts U+E000–U+FFFF after the surrogate pairs of U+10000 and above.
- */
-export function compareKeys(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-/** Moves surrogates (D800–DFFF) above E000–FFFF, keeping every other UTF-16 unit's order. */
-function codePointRank(unit: number): number {
-  if (unit < 0xd800) return unit;
-  return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
 }

@@ -3,25 +3,8 @@
  * point order). JavaScript's `<` on strings compares UTF-16 code units, which puts astral characters (U+10000
  * and up) before U+E000–U+FFFF: never use it on keys.
  */
-import { prefixUpperBound } from '../../../lib/key-order.ts';
+import { compareKeys, prefixUpperBound } from '../../../lib/key-order.ts';
 import type { Bound, ScanRange } from '../index.ts';
-
-/** Compares two strings in code point order (= UTF-8 byte order). */
-export function compareKeys(a: string, b: string): number {
-  const shorter = Math.min(a.length, b.length);
-  for (let i = 0; i < shorter; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-/** Surrogates (U+D800–U+DFFF) only occur in pairs encoding code points above U+FFFF: rank them after U+FFFF. */
-function codePointRank(unit: number): number {
-  if (unit < 0xd800) return unit;
-  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
-}
 
 /** A scan range's prefix folded into its bounds: at most one lower and one upper bound remain. */
 export interface KeyBounds {

@@ -4,7 +4,8 @@
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
 import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
-import { compareKeys, resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
+import { compareKeys } from '../../../lib/key-order.ts';
+import { resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
 import type { Encoded, SqliteTable } from './kv-table.ts';
 
 /** What a transaction needs of the store: the committed state, read and written synchronously. */
