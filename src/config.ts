@@ -12,6 +12,8 @@ export interface Config {
   rootAccessKeyId: string | null;
   rootSecretAccessKey: string | null;
   logLevel: string;
+  /** One line per request at level info (ONGGI_ACCESS_LOG=off turns it off). */
+  accessLog: boolean;
 }
 
 export interface ConfigFlags {
@@ -43,5 +45,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     rootAccessKeyId: rootId,
     rootSecretAccessKey: rootSecret,
     logLevel: env.ONGGI_LOG_LEVEL ?? 'info',
+    accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
   };
 }

@@ -1,9 +1,10 @@
-/** `onggi server`: open the stores, make sure there is a credential, listen, sweep, shut down cleanly. */
+/** `onggi server`: listen, open the stores, make sure there is a credential, sweep, shut down cleanly. */
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { loadConfig, type ConfigFlags } from './config.ts';
+import type { AddressInfo, Server } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import type { Core } from './core/index.ts';
 import { createHttpServer } from './http/server.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
@@ -12,21 +13,29 @@ const REAP_INTERVAL_MS = 10_000;
 
 export async function runServer(flags: ConfigFlags): Promise<void> {
   const config = loadConfig(flags);
-  const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination(2));
+  const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination({ dest: 2, sync: false }));
   const startedAt = Date.now();
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const unlock = await lockDataDir(config.dataDir);
-  const core = await openCore(config.dataDir, (err: unknown) => {
-    log.warn({ err }, 'background task failed');
-  });
-  const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
-  const boot = await bootstrap(core.meta, core.identity, root);
-
-  const server = createHttpServer({ core, log, publicUrl: config.publicUrl, region: config.region });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listenPort, config.listenHost, resolve);
-  });
+  // The port first: a busy port must fail before the data directory (and a generated secret) exists.
+  // Requests that arrive while the data directory opens wait for it.
+  const opening = deferred<Core>();
+  const server = createHttpServer({ core: opening.promise, log, accessLog: config.accessLog, publicUrl: config.publicUrl, region: config.region });
+  try {
+    await listen(server, config.listenHost, config.listenPort);
+  } catch (err) {
+    process.stderr.write(`${listenFailure(err, config.listenHost, config.listenPort)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let opened: OpenedDataDir;
+  try {
+    opened = await openDataDir(config, log);
+  } catch (err) {
+    opening.reject(err);
+    server.close();
+    throw err;
+  }
+  const { core, unlock, boot } = opened;
+  opening.resolve(core);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
@@ -69,6 +78,52 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   process.once('SIGINT', () => {
     shutdown('SIGINT');
   });
+}
+
+interface OpenedDataDir {
+  core: Core;
+  unlock: () => Promise<void>;
+  boot: BootstrapResult;
+}
+
+/** Creates and locks the data directory, opens the stores, and makes sure there is a credential. */
+async function openDataDir(config: Config, log: Logger): Promise<OpenedDataDir> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(config.dataDir);
+  const core = await openCore(config.dataDir, (err: unknown) => {
+    log.warn({ err }, 'background task failed');
+  });
+  const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
+  const boot = await bootstrap(core.meta, core.identity, root);
+  return { core, unlock, boot };
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** One line, e.g. `cannot listen on 127.0.0.1:8080: address in use`. */
+function listenFailure(err: unknown, host: string, port: number): string {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = code === 'EADDRINUSE' ? 'address in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available' : String(err);
+  return `cannot listen on ${address}: ${reason}`;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (reason: unknown) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 function printBanner(endpoint: string, boot: BootstrapResult): void {

@@ -25,6 +25,11 @@ export class Core {
     this.objects = new Objects(meta, blobs, this.buckets, keys, onBackgroundError);
   }
 
+  /** Resolves when the stores answer: a cheap metadata read, and the blob directory is there. */
+  async ready(): Promise<void> {
+    await Promise.all([this.meta.getProject(''), this.blobs.ping()]);
+  }
+
   /** Removes leftovers of interrupted writes: temp files, and blobs no metadata points at. */
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
     return this.blobs.sweep((blobId) => this.meta.isBlobReferenced(blobId), startedAt);

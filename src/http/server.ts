@@ -6,11 +6,16 @@ import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
+import { accountRequest, type RequestNotes } from './access-log.ts';
 import type { FrontEnd, RequestContext } from './context.ts';
+import { opsEndpointFor, type Startup } from './ops.ts';
 
 export interface HttpOptions {
-  core: Core;
+  /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
+  core: Core | Promise<Core>;
   log: Logger;
+  /** Writes one line per request at level info; false turns it off. */
+  accessLog: boolean;
   publicUrl: string | null;
   region: string;
 }
@@ -42,38 +47,63 @@ class TracedResponse extends ServerResponse {
   }
 }
 
+interface Listener {
+  options: HttpOptions;
+  startup: Startup;
+  accessLog: Logger | null;
+}
+
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
+  const started = Promise.resolve(options.core);
+  const startup: Startup = { core: null, started };
+  // A failed start ends the process (the caller sees the same rejection); waiting requests get a 503 meanwhile.
+  started.then((core) => (startup.core = core)).catch(() => undefined);
+  const listener: Listener = { options, startup, accessLog: options.accessLog ? options.log : null };
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ServerResponse: TracedResponse }, (req, res) => {
-    void handleRequest(req, res, options);
+    void handleRequest(req, res, listener);
   });
   return server;
 }
 
-async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions): Promise<void> {
+async function handleRequest(req: IncomingMessage, res: TracedResponse, listener: Listener): Promise<void> {
+  const { options, startup } = listener;
   const txId = newTransactionId();
   res.txId = txId;
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  const clientIp = req.socket.remoteAddress ?? '';
+  const ops = opsEndpointFor(rawPath);
+  if (ops) {
+    accountRequest(req, res, { txId, clientIp, op: ops.op, account: '' }, listener.accessLog);
+    await ops.handle(req, res, startup, options.log);
+    return;
+  }
+  const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, listener));
+  if (!core) return;
   let log: Logger | undefined;
   let query: URLSearchParams | undefined;
   const ctx: RequestContext = {
     txId,
+    op: 'Unknown',
+    account: '',
     get log() {
       return (log ??= options.log.child({ txId }));
     },
-    clientIp: req.socket.remoteAddress ?? '',
+    clientIp,
     rawPath,
     get query() {
       return (query ??= new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
     },
-    core: options.core,
+    core,
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
   };
+  accountRequest(req, res, ctx, listener.accessLog);
   try {
     const frontEnd = frontEndFor(rawPath);
     if (!frontEnd) {
+      ctx.op = 'NotFound';
       sendPlain(res, 404, 'Not Found');
       return;
     }
@@ -82,6 +112,17 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     ctx.log.error({ err, method: req.method, path: rawPath }, 'unhandled error');
     if (res.headersSent) res.destroy();
     else sendPlain(res, 500, 'Internal Server Error');
+  }
+}
+
+/** Waits for the start to finish; answers 503 (and gives null) when it failed. */
+async function coreOrNull(startup: Startup, req: IncomingMessage, res: ServerResponse, notes: RequestNotes, listener: Listener): Promise<Core | null> {
+  try {
+    return await startup.started;
+  } catch {
+    accountRequest(req, res, notes, listener.accessLog);
+    sendPlain(res, 503, 'Service Unavailable');
+    return null;
   }
 }
 

@@ -15,6 +15,8 @@ export interface RunningServer {
   process: ChildProcess;
   /** Everything the server printed on stdout so far. */
   output(): string;
+  /** Everything the server printed on stderr so far (its log). */
+  logs(): string;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit. */
@@ -84,6 +86,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     dataDir,
     process: child,
     output: () => stdout,
+    logs: () => stderr,
     stop: () => waitExit('SIGTERM'),
     kill9: () => waitExit('SIGKILL'),
     destroy: async () => {

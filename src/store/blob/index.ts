@@ -16,6 +16,8 @@ export interface BlobStore {
   read(blobId: string, range?: { start: number; end: number }): Promise<BlobStream>;
   delete(blobId: string): Promise<void>;
   /** Removes temp leftovers of interrupted writes, and published blobs nothing references. */
+  /** Resolves when the store can be reached (readiness checks). */
+  ping(): Promise<void>;
   sweep(isReferenced: (blobId: string) => Promise<boolean>, olderThan: number): Promise<{ temps: number; orphans: number }>;
 }
 

@@ -34,6 +34,11 @@ export class FsBlobStore implements BlobStore {
     return store;
   }
 
+  async ping(): Promise<void> {
+    const dir = await stat(this.blobDir);
+    if (!dir.isDirectory()) throw new Error(`${this.blobDir} is not a directory`);
+  }
+
   async write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult> {
     const blobId = randomBytes(16).toString('hex');
     const tempPath = join(this.tempDir, `${blobId}.tmp`);
