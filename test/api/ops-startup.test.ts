@@ -1,8 +1,8 @@
-/** Starting up: a busy port loses nothing, and early requests wait. */
+/** Starting up: a busy port loses nothing, early requests wait, and `npx onggi` / `npm start` run the built JavaScript. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { stat } from 'node:fs/promises';
+import { cp, mkdir, stat, symlink, utimes } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -149,3 +149,74 @@ function tokenRequest(): RequestInit {
     body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: { id: ROOT_KEY_ID, secret: ROOT_SECRET } } } }),
   };
 }
+
+void describe('bin/onggi.js and npm start run the built JavaScript', () => {
+  let copy: string;
+  let dataDir: string;
+  before(async () => {
+    copy = await makeTempDir('onggi-build-');
+    dataDir = await makeTempDir();
+    for (const entry of ['bin', 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json']) {
+      await cp(join(projectRoot, entry), join(copy, entry), { recursive: true });
+    }
+    await symlink(join(projectRoot, 'node_modules'), join(copy, 'node_modules'));
+  });
+  after(async () => {
+    await removeDir(copy);
+    await removeDir(dataDir);
+  });
+
+  const cli = async (...args: string[]): Promise<Exited> => run(process.execPath, [join(copy, 'bin', 'onggi.js'), ...args], { cwd: copy });
+
+  void test('builds dist/ once, and again only when a source is newer than the build', async () => {
+    const first = await cli('admin', '--help');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /building dist\//);
+    assert.match(first.stdout, /administer projects/);
+    assert.equal(await exists(join(copy, 'dist', 'main.js')), true);
+
+    const second = await cli('admin', '--help');
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stderr, '', 'no build when nothing changed');
+
+    const now = new Date();
+    await utimes(join(copy, 'src', 'config.ts'), now, now);
+    const third = await cli('admin', '--help');
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /building dist\//);
+    assert.equal((await cli('admin', '--help')).stderr, '');
+  });
+
+  void test('npm start starts from dist/ without building, and prints the endpoint and the credentials', async () => {
+    await mkdir(dataDir, { recursive: true });
+    const child = spawn('npm', ['start'], {
+      cwd: copy,
+      detached: true,
+      env: environment({ ONGGI_LISTEN: '127.0.0.1:0', ONGGI_DATA_DIR: dataDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collect(child);
+    const exited = once(child, 'exit');
+    try {
+      const banner = await new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const { stdout } = output.get();
+          if (/secret access key: \S+/.test(stdout)) {
+            clearInterval(timer);
+            resolve(stdout);
+          }
+        }, 50);
+        void exited.then(() => {
+          clearInterval(timer);
+          reject(new Error(`npm start exited: ${JSON.stringify(output.get())}`));
+        });
+      });
+      assert.match(banner, /Onggi listening on http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(banner, /access key ID: {5}\S+/);
+      assert.doesNotMatch(output.get().stderr, /building/);
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
+  });
+});

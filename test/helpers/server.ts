@@ -120,9 +120,12 @@ export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET)
   return { token, projectId: body.token.project.id, storageUrl: `${url}/v1/${body.token.project.id}` };
 }
 
-/** Runs `onggi admin …` against a data directory and returns its parsed --json output. */
+/**
+ * Runs `onggi admin …` against a data directory and returns its parsed --json output. Through bin/onggi.js, as
+ * `npx onggi` runs it: the built JavaScript, rebuilt first when a source is newer than the build.
+ */
 export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'admin', '--data-dir', dataDir, '--json', ...args], {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, '--json', ...args], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
