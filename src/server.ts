@@ -10,10 +10,12 @@ import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
 const REAP_INTERVAL_MS = 10_000;
+/** How long a log line may wait in the buffer at most. */
+const LOG_FLUSH_MS = 100;
 
 export async function runServer(flags: ConfigFlags): Promise<void> {
   const config = loadConfig(flags);
-  const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination({ dest: 2, sync: false }));
+  const log = openLog(config.logLevel);
   const startedAt = Date.now();
   // The port first: a busy port must fail before the data directory (and a generated secret) exists.
   // Requests that arrive while the data directory opens wait for it.
@@ -78,6 +80,18 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   process.once('SIGINT', () => {
     shutdown('SIGINT');
   });
+}
+
+/**
+ * JSON lines on stderr, written off the event loop in chunks of 4 KiB or more (one write per line would cost a
+ * thread-pool round trip per request), and at least every LOG_FLUSH_MS. Pino flushes what is left at exit.
+ */
+function openLog(level: string): Logger {
+  const log = pino({ level, base: { svc: 'onggi' } }, pino.destination({ dest: 2, sync: false, minLength: 4096 }));
+  setInterval(() => {
+    log.flush();
+  }, LOG_FLUSH_MS).unref();
+  return log;
 }
 
 interface OpenedDataDir {

@@ -47,12 +47,12 @@ function isSecretParam(rawName: string): boolean {
 }
 
 /**
- * Starts accounting for a request: when the response closes, writes its access-log line and counts it.
- * Bytes are what the connection carried for this request, headers included. `log` is null when the access log
+ * Starts accounting for a request that arrived at `startedAt` (performance.now()): when the response closes,
+ * writes its access-log line and counts it. Bytes are what the connection carried for this request, headers
+ * included. `log` is null when the access log
  * is off; the metrics are kept either way.
  */
-export function accountRequest(req: IncomingMessage, res: ServerResponse, notes: RequestNotes, log: Logger | null): void {
-  const startedAt = performance.now();
+export function accountRequest(req: IncomingMessage, res: ServerResponse, notes: RequestNotes, startedAt: number, log: Logger | null): void {
   const socket = req.socket;
   res.once('close', () => {
     const seconds = (performance.now() - startedAt) / 1000;

@@ -29,10 +29,20 @@ export function opsEndpointFor(path: string): OpsEndpoint | null {
   return Object.hasOwn(ENDPOINTS, path) ? (ENDPOINTS[path] ?? null) : null;
 }
 
+/** GET and HEAD only; never throws (a failure is logged and answered with a 500). */
 function readOnly(handler: Handler): Handler {
   return async (req, res, startup, log) => {
-    if (req.method === 'GET' || req.method === 'HEAD') await handler(req, res, startup, log);
-    else sendText(req, res, 405, 'Method Not Allowed\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendText(req, res, 405, 'Method Not Allowed\n');
+      return;
+    }
+    try {
+      await handler(req, res, startup, log);
+    } catch (err) {
+      log.error({ err, path: req.url }, 'operations endpoint failed');
+      if (res.headersSent) res.destroy();
+      else sendText(req, res, 500, 'Internal Server Error\n');
+    }
   };
 }
 

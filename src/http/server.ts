@@ -1,5 +1,6 @@
 /** One listener; dispatch by path prefix to a front end; the outermost catcher (Swift's catch_errors). */
 import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
@@ -66,6 +67,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
 }
 
 async function handleRequest(req: IncomingMessage, res: TracedResponse, listener: Listener): Promise<void> {
+  const arrivedAt = performance.now();
   const { options, startup } = listener;
   const txId = newTransactionId();
   res.txId = txId;
@@ -75,11 +77,11 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const clientIp = req.socket.remoteAddress ?? '';
   const ops = opsEndpointFor(rawPath);
   if (ops) {
-    accountRequest(req, res, { txId, clientIp, op: ops.op, account: '' }, listener.accessLog);
+    accountRequest(req, res, { txId, clientIp, op: ops.op, account: '' }, arrivedAt, listener.accessLog);
     await ops.handle(req, res, startup, options.log);
     return;
   }
-  const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, listener));
+  const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, arrivedAt, listener));
   if (!core) return;
   let log: Logger | undefined;
   let query: URLSearchParams | undefined;
@@ -99,7 +101,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
   };
-  accountRequest(req, res, ctx, listener.accessLog);
+  accountRequest(req, res, ctx, arrivedAt, listener.accessLog);
   try {
     const frontEnd = frontEndFor(rawPath);
     if (!frontEnd) {
@@ -116,11 +118,18 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
 }
 
 /** Waits for the start to finish; answers 503 (and gives null) when it failed. */
-async function coreOrNull(startup: Startup, req: IncomingMessage, res: ServerResponse, notes: RequestNotes, listener: Listener): Promise<Core | null> {
+async function coreOrNull(
+  startup: Startup,
+  req: IncomingMessage,
+  res: ServerResponse,
+  notes: RequestNotes,
+  arrivedAt: number,
+  listener: Listener,
+): Promise<Core | null> {
   try {
     return await startup.started;
   } catch {
-    accountRequest(req, res, notes, listener.accessLog);
+    accountRequest(req, res, notes, arrivedAt, listener.accessLog);
     sendPlain(res, 503, 'Service Unavailable');
     return null;
   }
