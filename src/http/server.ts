@@ -15,7 +15,7 @@ export interface HttpOptions {
   /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
   core: Core | Promise<Core>;
   log: Logger;
-  /** Writes one line per request at level info; false turns it off. */
+  /** Writes one line per request at level info (so not when the log level is above info); false turns it off. */
   accessLog: boolean;
   publicUrl: string | null;
   region: string;
@@ -59,7 +59,8 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   const startup: Startup = { core: null, started };
   // A failed start ends the process (the caller sees the same rejection); waiting requests get a 503 meanwhile.
   started.then((core) => (startup.core = core)).catch(() => undefined);
-  const listener: Listener = { options, startup, accessLog: options.accessLog ? options.log : null };
+  const accessLog = options.accessLog && options.log.isLevelEnabled('info') ? options.log : null;
+  const listener: Listener = { options, startup, accessLog };
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, ServerResponse: TracedResponse }, (req, res) => {
     void handleRequest(req, res, listener);
   });
