@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx, so `npx onggi …` works without a build step.
-import { register } from 'tsx/esm/api';
+// Runs the built JavaScript in dist/, building it first when a source is newer than the build.
+// Where no TypeScript compiler is installed and dist/ is missing or older than src/, runs the sources through tsx.
+import { ensureBuilt } from './ensure-built.js';
 
-register();
-await import('../src/main.ts');
+if (ensureBuilt()) {
+  await import('../dist/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/main.ts');
+}

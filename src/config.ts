@@ -37,6 +37,8 @@ export interface Config {
   masterKeyFile: string | null;
   /** A built web console to serve at /console instead of the package's own (console development). */
   consoleDir: string | null;
+  /** One line per request at level info (ONGGI_ACCESS_LOG=off turns it off). */
+  accessLog: boolean;
 }
 
 export interface ConfigFlags {
@@ -78,6 +80,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
+    accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
   };
 }
 

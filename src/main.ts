@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { registerAdminCommands } from './cli/admin.ts';
 import { MasterKeyError } from './core/server-keys.ts';
-import { runServer } from './server.ts';
 
 const program = new Command('onggi').description('Onggi: a KakaoCloud-compatible object storage server');
 
@@ -13,6 +12,8 @@ program
   .option('--data-dir <dir>', 'data directory (ONGGI_DATA_DIR, default ./data)')
   .option('--public-url <url>', 'base URL clients use (ONGGI_PUBLIC_URL, default derived from the listener)')
   .action(async (options: { listen?: string; dataDir?: string; publicUrl?: string }) => {
+    // Loaded here, so that admin calls do not load the HTTP stack and the metrics.
+    const { runServer } = await import('./server.ts');
     await runServer(options);
   });
 

@@ -1,48 +1,61 @@
-/** `onggi server`: open the stores, make sure there is a credential, listen, sweep, shut down cleanly. */
+/** `onggi server`: listen, open the stores, make sure there is a credential, sweep, shut down cleanly. */
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { loadConfig, type ConfigFlags } from './config.ts';
+import type { AddressInfo, Server } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { createHttpServer } from './http/server.ts';
+import { storeObserver } from './http/metrics.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
+/** How long a log line may wait in the buffer at most. */
+const LOG_FLUSH_MS = 100;
+
 export async function runServer(flags: ConfigFlags): Promise<void> {
   const config = loadConfig(flags);
-  const log = pino({ level: config.logLevel, base: { svc: 'onggi' } }, pino.destination(2));
+  const log = openLog(config.logLevel);
   const startedAt = Date.now();
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const unlock = await lockDataDir(config.dataDir);
-  const core = await openCore(config, (err: unknown) => {
-    log.warn({ err }, 'background task failed');
-  }).catch(async (err: unknown) => {
-    await unlock();
-    throw err;
-  });
-  const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
-  const boot = await bootstrap(core.identity, root);
-
+  // The port first: a busy port must fail before the data directory (and a generated secret) exists.
+  // Requests that arrive while the data directory opens wait for it.
+  const opening = deferred<Core>();
   const server = createHttpServer({
-    core,
+    core: opening.promise,
     log,
+    accessLog: config.accessLog,
     publicUrl: config.publicUrl,
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies),
     consoleDir: config.consoleDir,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listenPort, config.listenHost, resolve);
-  });
+  try {
+    await listen(server, config.listenHost, config.listenPort);
+  } catch (err) {
+    process.stderr.write(`${listenFailure(err, config.listenHost, config.listenPort)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let opened: OpenedDataDir;
+  try {
+    opened = await openDataDir(config, log);
+  } catch (err) {
+    opening.reject(err);
+    server.close();
+    throw err;
+  }
+  const { core, unlock, boot } = opened;
+  opening.resolve(core);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
   printBanner(endpoint, boot);
 
-  core.startJobs(startedAt);
+  core.startJobs(startedAt, (message, detail) => {
+    log.info(detail, message);
+  });
 
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
@@ -66,6 +79,71 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   process.once('SIGINT', () => {
     shutdown('SIGINT');
   });
+}
+
+/**
+ * JSON lines on stderr, written off the event loop in chunks of 4 KiB or more (one write per line would cost a
+ * thread-pool round trip per request), and at least every LOG_FLUSH_MS. Pino flushes what is left at exit.
+ */
+function openLog(level: string): Logger {
+  const log = pino({ level, base: { svc: 'onggi' } }, pino.destination({ dest: 2, sync: false, minLength: 4096 }));
+  setInterval(() => {
+    log.flush();
+  }, LOG_FLUSH_MS).unref();
+  return log;
+}
+
+interface OpenedDataDir {
+  core: Core;
+  unlock: () => Promise<void>;
+  boot: BootstrapResult;
+}
+
+/** Creates and locks the data directory, opens the stores, and makes sure there is a credential. */
+async function openDataDir(config: Config, log: Logger): Promise<OpenedDataDir> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(config.dataDir);
+  const core = await openCore(
+    config,
+    (err: unknown) => {
+      log.warn({ err }, 'background task failed');
+    },
+    storeObserver(),
+  ).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
+  const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
+  const boot = await bootstrap(core.identity, root);
+  return { core, unlock, boot };
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** One line, e.g. `cannot listen on 127.0.0.1:8080: address in use`. */
+function listenFailure(err: unknown, host: string, port: number): string {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = code === 'EADDRINUSE' ? 'address in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available' : String(err);
+  return `cannot listen on ${address}: ${reason}`;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (reason: unknown) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 function printBanner(endpoint: string, boot: BootstrapResult): void {

@@ -44,8 +44,11 @@ export class Core {
     });
   }
 
-  /** Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. */
-  startJobs(startedAt: number): void {
+  /**
+   * Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. `report` hears
+   * what a job did when it is worth a line in the log.
+   */
+  startJobs(startedAt: number, report: (message: string, detail: Record<string, number>) => void = () => undefined): void {
     this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
     this.jobs.start([
       this.collector,
@@ -56,7 +59,7 @@ export class Core {
         everyMs: 3_600_000,
         firstAfterMs: 0,
         run: async () => {
-          await this.sweep(startedAt);
+          report('swept leftovers of interrupted writes', await this.sweep(startedAt));
           return 0;
         },
       },

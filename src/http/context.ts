@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
+import type { RequestNotes } from './access-log.ts';
 
-export interface RequestContext {
+/** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
+export interface RequestContext extends RequestNotes {
   readonly txId: string;
   readonly log: Logger;
   readonly clientIp: string;

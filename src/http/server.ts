@@ -1,6 +1,7 @@
 /** One listener; dispatch by path prefix to a front end; the outermost catcher (Swift's catch_errors). */
 import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HttpLimits } from '../config.ts';
 import type { Core } from '../core/index.ts';
@@ -9,13 +10,18 @@ import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd }
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
+import { accountRequest, type RequestNotes } from './access-log.ts';
 import type { ClientAddresses } from './client-address.ts';
 import { capConnections } from './connection-limits.ts';
 import type { FrontEnd, RequestContext } from './context.ts';
+import { opsEndpointFor, type Startup } from './ops.ts';
 
 export interface HttpOptions {
-  core: Core;
+  /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
+  core: Core | Promise<Core>;
   log: Logger;
+  /** Writes one line per request at level info (so not when the log level is above info); false turns it off. */
+  accessLog: boolean;
   publicUrl: string | null;
   region: string;
   limits: HttpLimits;
@@ -69,9 +75,22 @@ function hasUnreadBody(req: IncomingMessage): boolean {
 /** Sockets whose client let a timeout pass: their requests end as timeouts, not as disconnections. */
 const timedOut = new WeakSet<Socket>();
 
+interface Listener {
+  options: HttpOptions;
+  startup: Startup;
+  accessLog: Logger | null;
+  consoleSite: FrontEnd;
+}
+
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
-  const { limits } = options;
+  const started = Promise.resolve(options.core);
+  const startup: Startup = { core: null, started };
+  // A failed start ends the process (the caller sees the same rejection); waiting requests get a 503 meanwhile.
+  started.then((core) => (startup.core = core)).catch(() => undefined);
+  const accessLog = options.accessLog && options.log.isLevelEnabled('info') ? options.log : null;
   const consoleSite = createConsoleFrontEnd(options.consoleDir ?? defaultConsoleDir());
+  const listener: Listener = { options, startup, accessLog, consoleSite };
+  const { limits } = options;
   const server = createServer(
     {
       ServerResponse: TracedResponse,
@@ -82,7 +101,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
       connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
     },
     (req, res) => {
-      void handleRequest(req, res, options, consoleSite);
+      void handleRequest(req, res, listener);
     },
   );
   capConnections(server, { total: limits.maxConnections, perClient: limits.maxConnectionsPerClient, exempt: options.clientAddresses.isTrusted });
@@ -92,7 +111,9 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   return server;
 }
 
-async function handleRequest(req: IncomingMessage, res: TracedResponse, options: HttpOptions, consoleSite: FrontEnd): Promise<void> {
+async function handleRequest(req: IncomingMessage, res: TracedResponse, listener: Listener): Promise<void> {
+  const arrivedAt = performance.now();
+  const { options, startup } = listener;
   const txId = newTransactionId();
   res.txId = txId;
   res.sendTimeoutMs = options.limits.bodyTimeoutMs;
@@ -100,22 +121,34 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  const clientIp = options.clientAddresses.of(req);
+  const ops = opsEndpointFor(rawPath);
+  if (ops) {
+    accountRequest(req, res, { txId, clientIp, op: ops.op, account: '' }, arrivedAt, listener.accessLog);
+    await ops.handle(req, res, startup, options.log);
+    return;
+  }
+  const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, arrivedAt, listener));
+  if (!core) return;
   let log: Logger | undefined;
   let query: URLSearchParams | undefined;
   const ctx: RequestContext = {
     txId,
+    op: 'Unknown',
+    account: '',
     get log() {
       return (log ??= options.log.child({ txId }));
     },
-    clientIp: options.clientAddresses.of(req),
+    clientIp,
     rawPath,
     get query() {
       return (query ??= new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
     },
-    core: options.core,
+    core,
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
   };
+  accountRequest(req, res, ctx, arrivedAt, listener.accessLog);
   let failed = false;
   res.once('close', () => {
     if (res.writableFinished || failed) return;
@@ -124,8 +157,9 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     ctx.log.info({ method: req.method, path: rawPath, status: res.headersSent ? res.statusCode : undefined }, `client ${reason} before the response was complete`);
   });
   try {
-    const frontEnd = frontEndFor(rawPath, consoleSite);
+    const frontEnd = frontEndFor(rawPath, listener.consoleSite);
     if (!frontEnd) {
+      ctx.op = 'NotFound';
       sendPlain(res, 404, 'Not Found');
       return;
     }
@@ -136,6 +170,24 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     ctx.log.error({ err, method: req.method, path: rawPath }, 'unhandled error');
     if (res.headersSent) res.destroy();
     else sendPlain(res, 500, 'Internal Server Error');
+  }
+}
+
+/** Waits for the start to finish; answers 503 (and gives null) when it failed. */
+async function coreOrNull(
+  startup: Startup,
+  req: IncomingMessage,
+  res: ServerResponse,
+  notes: RequestNotes,
+  arrivedAt: number,
+  listener: Listener,
+): Promise<Core | null> {
+  try {
+    return await startup.started;
+  } catch {
+    accountRequest(req, res, notes, arrivedAt, listener.accessLog);
+    sendPlain(res, 503, 'Service Unavailable');
+    return null;
   }
 }
 

@@ -17,6 +17,8 @@ export interface RunningServer {
   output(): string;
   /** Everything the server printed on stderr (its log) so far. */
   errors(): string;
+  /** Everything the server printed on stderr so far (its log). */
+  logs(): string;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit. */
@@ -111,6 +113,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     process: child,
     output: () => stdout,
     errors: () => stderr,
+    logs: () => stderr,
     stop: () => waitExit('SIGTERM'),
     kill9: () => waitExit('SIGKILL'),
     destroy: async () => {
@@ -144,9 +147,12 @@ export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET)
   return { token, projectId: body.token.project.id, storageUrl: `${url}/v1/${body.token.project.id}` };
 }
 
-/** Runs `onggi admin …` against a data directory and returns its parsed --json output. */
+/**
+ * Runs `onggi admin …` against a data directory and returns its parsed --json output. Through bin/onggi.js, as
+ * `npx onggi` runs it: the built JavaScript, rebuilt first when a source is newer than the build.
+ */
 export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'admin', '--data-dir', dataDir, '--json', ...args], {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, '--json', ...args], {
     cwd: projectRoot,
     env: { ...process.env, ...(await metadataEnv(dataDir, false)), ...serverEnvs.get(dataDir) },
     stdio: ['ignore', 'pipe', 'pipe'],

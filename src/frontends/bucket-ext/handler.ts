@@ -85,8 +85,10 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 };
 
 export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  const route = routeBucketExt(req.method ?? 'GET', ctx.rawPath);
+  ctx.op = route.op;
   try {
-    await handle(routeBucketExt(req.method ?? 'GET', ctx.rawPath), req, res, ctx);
+    await handle(route, req, res, ctx);
   } catch (err) {
     const failure = toApiError(err);
     sendJson(res, failure.status, { code: failure.code, message: failure.message });
@@ -98,6 +100,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
   if (route.op === 'MethodNotAllowed') throw new ApiError(405, 'MethodNotAllowed', 'The method is not allowed for this resource.');
   const caller = await authenticated(req, ctx);
   const account = caller.projectId;
+  ctx.account = account;
   const { buckets } = ctx.core;
   switch (route.op) {
     case 'CreateBucket': {

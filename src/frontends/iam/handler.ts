@@ -79,8 +79,10 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 };
 
 export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  const route = routeIam(req.method ?? 'GET', ctx.rawPath);
+  ctx.op = route.op;
   try {
-    await handle(routeIam(req.method ?? 'GET', ctx.rawPath), req, res, ctx);
+    await handle(route, req, res, ctx);
   } catch (err) {
     const failure = toKeystoneError(err);
     sendJson(res, failure.status, { error: { code: failure.status, message: failure.message, title: TITLES[failure.status] ?? 'Error' } });
@@ -96,12 +98,14 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       const given = parsed.data.auth.identity.application_credential;
       const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
       const issued = await ctx.core.identity.issueToken(credential);
+      ctx.account = issued.project.id;
       res.setHeader('X-Subject-Token', issued.token);
       sendJson(res, 201, tokenBody(issued, ctx));
       return;
     }
     case 'ValidateToken': {
       const subject = await validateSubject(req, ctx);
+      ctx.account = subject.project.id;
       res.setHeader('X-Subject-Token', subject.token);
       if (route.head) {
         res.writeHead(200).end();

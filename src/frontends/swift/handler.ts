@@ -35,6 +35,8 @@ interface Exchange {
 export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const isHead = req.method === 'HEAD';
   const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
+  ctx.op = route.op;
+  if ('account' in route) ctx.account = route.account;
   try {
     if (route.op === 'BadPath') fail('InvalidArgument', route.message);
     if (route.op === 'MethodNotAllowed') {
@@ -60,6 +62,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
 
 /** GET /info: the cluster's capabilities, as Swift's /info middleware reports them. */
 export async function swiftInfo(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  ctx.op = 'Info';
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendSwiftStatus(res, 405, req.method === 'HEAD');
     return;

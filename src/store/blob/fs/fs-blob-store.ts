@@ -42,6 +42,11 @@ export class FsBlobStore implements BlobStore {
     return store;
   }
 
+  async ping(): Promise<void> {
+    const dir = await stat(this.blobDir);
+    if (!dir.isDirectory()) throw new Error(`${this.blobDir} is not a directory`);
+  }
+
   async write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult> {
     const blobId = randomBytes(16).toString('hex');
     const tempPath = join(this.tempDir, `${blobId}.tmp`);
@@ -107,11 +112,6 @@ export class FsBlobStore implements BlobStore {
     await unlink(this.pathOf(blobId)).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
-  }
-
-  async ping(): Promise<void> {
-    await stat(this.tempDir);
-    await stat(this.blobDir);
   }
 
   async sweep(isReferenced: (blobId: string) => Promise<boolean>, olderThan: number): Promise<{ temps: number; orphans: number }> {
