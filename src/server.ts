@@ -6,6 +6,7 @@ import { loadConfig, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { createHttpServer } from './http/server.ts';
+import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
@@ -29,6 +30,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
   const boot = await bootstrap(core.meta, core.identity, root);
+  const storage = await DataDirHealth.watch(config.dataDir, ['meta.sqlite'], log);
 
   const server = createHttpServer({
     core,
@@ -37,6 +39,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies),
+    storage,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -56,6 +59,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     },
   );
   const reaper = setInterval(() => {
+    if (storage.state !== 'ok') return;
     core.objects.reapExpired().catch((err: unknown) => {
       log.warn({ err }, 'expiry reaper failed');
     });
@@ -65,6 +69,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
     clearInterval(reaper);
+    storage.stop();
     server.close(() => {
       void core.meta
         .close()

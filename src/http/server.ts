@@ -3,6 +3,7 @@ import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHe
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { HttpLimits } from '../config.ts';
+import type { OnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
@@ -19,6 +20,8 @@ export interface HttpOptions {
   region: string;
   limits: HttpLimits;
   clientAddresses: ClientAddresses;
+  /** The data directory's state; absent: always fine. */
+  storage?: { refusal(access: 'read' | 'write'): OnggiError | null };
 }
 
 export function frontEndFor(path: string): FrontEnd | null {
@@ -109,6 +112,10 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, options:
     core: options.core,
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
+    checkStorage: (access) => {
+      const refusal = options.storage?.refusal(access);
+      if (refusal) throw refusal;
+    },
   };
   let failed = false;
   res.once('close', () => {

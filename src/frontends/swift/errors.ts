@@ -20,6 +20,8 @@ const STATUSES: Record<number, SwiftStatus> = {
   413: { status: 413, title: 'Request Entity Too Large', explanation: 'The body of your request was too large for this server.' },
   416: { status: 416, title: 'Requested Range Not Satisfiable', explanation: 'The Range requested is not available.' },
   422: { status: 422, title: 'Unprocessable Entity', explanation: 'Unable to process the contained instructions' },
+  503: { status: 503, title: 'Service Unavailable', explanation: 'The server is currently unavailable. Please try again at a later time.' },
+  507: { status: 507, title: 'Insufficient Storage', explanation: 'There was not enough space to save the resource.' },
 };
 
 const STATUS_OF: Record<ErrorCode, number> = {
@@ -47,6 +49,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NotModified: 304,
   InvalidRange: 416,
   ListingLimitExceeded: 412,
+  InsufficientStorage: 507,
+  StorageUnavailable: 503,
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
