@@ -51,7 +51,7 @@ export function fail(code: ErrorCode, message: string, detail?: Record<string, u
 }
 
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'ENOTDIR', 'ESTALE', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'ENOTDIR', 'ESTALE', 'EMFILE', 'ENFILE', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
 /**
  * The error a failure of the storage itself amounts to, or null for anything else. Called by the front ends on
