@@ -52,8 +52,8 @@ export class DataDirHealth {
   }
 
   /** The error a request must end with now, or null. */
-  refusal(access: 'read' | 'write'): OnggiError | null {
-    if (this.state === 'ok' || (this.state === 'read-only' && access === 'read')) return null;
+  refusal(kind: 'read' | 'write'): OnggiError | null {
+    if (this.state === 'ok' || (this.state === 'read-only' && kind === 'read')) return null;
     const why = this.state === 'gone' ? 'the data directory is missing' : 'the data directory is read-only';
     return new OnggiError('StorageUnavailable', `The storage is unavailable right now (${why}); try again later`);
   }
