@@ -8,6 +8,7 @@ import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { createHttpServer } from './http/server.ts';
 import { storeObserver } from './http/metrics.ts';
+import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
 
@@ -21,6 +22,9 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   // The port first: a busy port must fail before the data directory (and a generated secret) exists.
   // Requests that arrive while the data directory opens wait for it.
   const opening = deferred<Core>();
+  // The data directory's health, watched once it is open (until then, requests wait for the start anyway).
+  let health: DataDirHealth | null = null;
+  const storage = { refusal: (access: 'read' | 'write') => health?.refusal(access) ?? null };
   const server = createHttpServer({
     core: opening.promise,
     log,
@@ -30,6 +34,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies),
     consoleDir: config.consoleDir,
+    storage,
   });
   try {
     await listen(server, config.listenHost, config.listenPort);
@@ -47,19 +52,27 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     throw err;
   }
   const { core, unlock, boot } = opened;
+  health = await DataDirHealth.watch(config.dataDir, config.metadataUrl ? [] : ['meta.sqlite'], log);
+  const watched = health;
   opening.resolve(core);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
   printBanner(endpoint, boot);
 
-  core.startJobs(startedAt, (message, detail) => {
-    log.info(detail, message);
+  core.startJobs({
+    startedAt,
+    report: (message, detail) => {
+      log.info(detail, message);
+    },
+    // A data directory gone or read-only pauses the jobs, rather than failing them every round.
+    canRun: () => watched.state === 'ok',
   });
 
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
     core.stopJobs();
+    watched.stop();
     server.close(() => {
       void core.store
         .close()

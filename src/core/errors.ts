@@ -28,7 +28,12 @@ export type ErrorCode =
   /** A feature of the protocol this server refuses (rather than doing it wrong). */
   | 'Unsupported'
   /** Too much contention on the metadata store; the client may retry. */
-  | 'Busy';
+  | 'Busy'
+
+  /** The disk (or quota) is full: Swift's 507. */
+  | 'InsufficientStorage'
+  /** The data directory cannot be written or read right now (read-only, gone, failing): 503. */
+  | 'StorageUnavailable';
 
 export class OnggiError extends Error {
   readonly code: ErrorCode;
@@ -49,4 +54,29 @@ export function isOnggiError(err: unknown): err is OnggiError {
 
 export function fail(code: ErrorCode, message: string, detail?: Record<string, unknown>): never {
   throw new OnggiError(code, message, detail);
+}
+
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'ENOTDIR', 'ESTALE', 'EMFILE', 'ENFILE', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/**
+ * The error a failure of the storage itself amounts to, or null for anything else. Called by the front ends on
+ * errors that are not already OnggiErrors, so that a full or vanished disk is a 507 or a 503, not a 500.
+ */
+export function storageFault(err: unknown): OnggiError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return (err as Error | null)?.name === 'BlobMissingError' ? unavailable('a blob file is missing') : null;
+  const base = code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
+  if (FULL.has(base)) return new OnggiError('InsufficientStorage', 'There was not enough space to save the resource', { cause: code });
+  if (UNAVAILABLE.has(base)) return unavailable(code);
+  return null;
+}
+
+function unavailable(cause: string): OnggiError {
+  return new OnggiError('StorageUnavailable', 'The storage is unavailable right now; try again later', { cause });
+}
+
+/** `err` itself when it is an OnggiError, else what it amounts to as a storage failure, else null. */
+export function asOnggiError(err: unknown): OnggiError | null {
+  return isOnggiError(err) ? err : storageFault(err);
 }

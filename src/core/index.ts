@@ -11,6 +11,12 @@ import { JobRunner, type Job } from './jobs.ts';
 import { Objects } from './objects.ts';
 import type { ServerKeys } from './server-keys.ts';
 
+export interface JobOptions {
+  startedAt: number;
+  report?: (message: string, detail: Record<string, number>) => void;
+  canRun?: () => boolean;
+}
+
 /** On a shared store, blobs younger than this may belong to another node's write that has not committed yet. */
 const SHARED_SWEEP_GRACE_MS = 15 * 60 * 1000;
 
@@ -46,11 +52,11 @@ export class Core {
 
   /**
    * Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. `report` hears
-   * what a job did when it is worth a line in the log.
+   * what a job did when it is worth a line in the log; no job runs a round while `canRun` says no.
    */
-  startJobs(startedAt: number, report: (message: string, detail: Record<string, number>) => void = () => undefined): void {
+  startJobs({ startedAt, report = () => undefined, canRun = () => true }: JobOptions): void {
     this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
-    this.jobs.start([
+    this.jobs.start(canRun, [
       this.collector,
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },

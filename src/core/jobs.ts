@@ -21,6 +21,7 @@ export class JobRunner {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<string>();
   private stopped = false;
+  private canRun: () => boolean = () => true;
 
   constructor(
     private readonly store: MetadataStore,
@@ -28,7 +29,8 @@ export class JobRunner {
     private readonly onError: (job: string, err: unknown) => void,
   ) {}
 
-  start(jobs: readonly Job[]): void {
+  start(canRun: () => boolean, jobs: readonly Job[]): void {
+    this.canRun = canRun;
     for (const job of jobs) this.schedule(job, job.firstAfterMs ?? job.everyMs);
   }
 
@@ -72,7 +74,7 @@ export class JobRunner {
 
   private async round(job: Job): Promise<boolean> {
     try {
-      if (!(await this.acquire(job.name))) return false;
+      if (!this.canRun() || !(await this.acquire(job.name))) return false;
       return (await job.run()) > 0;
     } catch (err) {
       this.onError(job.name, err);

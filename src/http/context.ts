@@ -16,6 +16,12 @@ export interface RequestContext extends RequestNotes {
   /** Base URL clients reach this server at (config, or derived from the request's Host). */
   readonly publicUrl: string;
   readonly region: string;
+  /** Throws StorageUnavailable while the data directory cannot serve this kind of request (see DataDirHealth). */
+  checkStorage(access: 'read' | 'write'): void;
+}
+
+export function accessOf(method: string | undefined): 'read' | 'write' {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>;

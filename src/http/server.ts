@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HttpLimits } from '../config.ts';
+import type { OnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
 import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
@@ -28,6 +29,8 @@ export interface HttpOptions {
   clientAddresses: ClientAddresses;
   /** Where the built web console is; the package's own build when null. */
   consoleDir?: string | null;
+  /** The data directory's state; absent: always fine. */
+  storage?: { refusal(access: 'read' | 'write'): OnggiError | null };
 }
 
 export function frontEndFor(path: string, consoleSite: FrontEnd): FrontEnd | null {
@@ -147,6 +150,10 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
     core,
     publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
     region: options.region,
+    checkStorage: (access) => {
+      const refusal = options.storage?.refusal(access);
+      if (refusal) throw refusal;
+    },
   };
   accountRequest(req, res, ctx, arrivedAt, listener.accessLog);
   let failed = false;

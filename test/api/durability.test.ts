@@ -2,14 +2,18 @@
  * Crash durability: uploads run concurrently, the server is SIGKILLed mid-flight, and after a restart on the
  * same data directory every acknowledged object must read back byte-exact, nothing partial may be visible,
  * the container totals must match the listing, and the start-up sweep must clear leftovers.
+ *
+ * The workload of every round (sizes, keys, overwrites, when the kill comes) follows a seed that the test
+ * prints; ONGGI_DURABILITY_SEED=<seed> replays it. ONGGI_LONG_TESTS=1 adds a run of many rounds
+ * (ONGGI_DURABILITY_ROUNDS, default 25).
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { INLINE_OBJECT_MAX } from '../../src/core/constraints.ts';
 
@@ -20,6 +24,26 @@ const SLOW_UPLOADS = 4;
 /** The last uploads of a round trickle their bodies in, so some are certainly mid-flight at the kill. */
 const TRICKLED_UPLOADS = 10;
 const MAX_SIZE = 2 * 1024 * 1024;
+const LONG = process.env.ONGGI_LONG_TESTS === '1';
+const LONG_ROUNDS = Number(process.env.ONGGI_DURABILITY_ROUNDS ?? 25);
+
+/** A small seeded generator (mulberry32): the same seed gives the same workload. */
+function seededRandom(seed: number): { int: (below: number) => number; fraction: () => number } {
+  let state = seed >>> 0;
+  const fraction = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { fraction, int: (below) => Math.floor(fraction() * below) };
+}
+
+function chooseSeed(): number {
+  const given = process.env.ONGGI_DURABILITY_SEED;
+  return given ? Number(given) : Math.floor(Math.random() * 2 ** 31);
+}
 
 interface Version {
   md5: string;
@@ -149,6 +173,7 @@ async function verify(
   session: Session,
   history: Map<string, KeyHistory>,
   round: number,
+  checked: { objects: number },
 ): Promise<Map<string, ListedObject>> {
   const listed = await listAll(session);
   const byName = new Map(listed.map((entry) => [entry.name, entry]));
@@ -179,6 +204,7 @@ async function verify(
           return;
         }
         assert.equal(status, 200, `round ${round}: listed ${key} answered ${status}`);
+        checked.objects++;
         assert.equal(body.length, entry.bytes, `round ${round}: ${key} length`);
         assert.equal(md5(body), entry.hash, `round ${round}: ${key} content`);
       }),
@@ -205,6 +231,23 @@ async function verify(
 }
 
 test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { timeout: 240_000 }, async (t) => {
+  await crashRounds(t, ROUNDS, chooseSeed());
+});
+
+test(
+  `many rounds of SIGKILL (ONGGI_LONG_TESTS=1; ${LONG_ROUNDS} rounds)`,
+  { skip: LONG ? false : 'set ONGGI_LONG_TESTS=1 to run the long SIGKILL durability test', timeout: LONG_ROUNDS * 120_000 },
+  async (t) => {
+    await crashRounds(t, LONG_ROUNDS, chooseSeed());
+  },
+);
+
+async function crashRounds(t: TestContext, rounds: number, seed: number): Promise<void> {
+  t.diagnostic(`seed ${seed} (replay with ONGGI_DURABILITY_SEED=${seed})`);
+  process.stdout.write(`# durability: ${rounds} rounds, seed ${seed} (replay with ONGGI_DURABILITY_SEED=${seed})\n`);
+  const random = seededRandom(seed);
+  const checked = { objects: 0 };
+  let roundsRun = 0;
   let server = await startServer();
   const dataDir = server.dataDir;
   const history = new Map<string, KeyHistory>();
@@ -212,7 +255,7 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
     let session = await login(server.url);
     assert.equal((await fetch(`${session.storageUrl}/${BUCKET}`, { method: 'PUT', headers: { 'X-Auth-Token': session.token } })).status, 201);
 
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= rounds; round++) {
       const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
       const remember = (key: string): KeyHistory => {
         const known = history.get(key) ?? { acked: [], unacked: [] };
@@ -222,7 +265,7 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
 
       // Slow uploads first: half a body each, so their temp files are certainly mid-write at the kill.
       const slow = Array.from({ length: SLOW_UPLOADS }, (_, i) => {
-        const body = randomBytes(256 * 1024 + randomInt(512 * 1024));
+        const body = randomBytes(256 * 1024 + random.int(512 * 1024));
         const key = `r${round}/slow-${i}`;
         remember(key).unacked.push({ md5: md5(body), size: body.length });
         return putHalf(agent, session, key, body);
@@ -235,14 +278,16 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
       const earlier = [...history.entries()]
         .filter(([, h]) => h.acked.length > 0)
         .map(([key]) => key)
-        .sort(() => Math.random() - 0.5)
+        .map((key) => ({ key, order: random.fraction() }))
+        .sort((a, b) => a.order - b.order)
+        .map(({ key }) => key)
         .slice(0, 6);
       const jobs = Array.from({ length: UPLOADS_PER_ROUND }, (_, i) => {
         const overwrite = earlier[i];
         const key = overwrite ?? `r${round}/obj-${String(i).padStart(3, '0')}`;
         // Half the objects are small enough to live inline in the metadata row (group-committed), half are blobs.
         const trickle = i >= UPLOADS_PER_ROUND - TRICKLED_UPLOADS;
-        const size = trickle ? 1024 * 1024 + randomInt(MAX_SIZE) : i === 0 ? 0 : i === 1 ? 1 : i % 2 === 0 ? randomInt(INLINE_OBJECT_MAX + 1) : randomInt(MAX_SIZE + 1);
+        const size = trickle ? 1024 * 1024 + random.int(MAX_SIZE) : i === 0 ? 0 : i === 1 ? 1 : i % 2 === 0 ? random.int(INLINE_OBJECT_MAX + 1) : random.int(MAX_SIZE + 1);
         return { key, body: randomBytes(size), trickle };
       });
       // Copies of earlier objects that this round does not overwrite: they share the source's blob, which later
@@ -254,7 +299,7 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
         .slice(0, 6)
         .map((c, i) => ({ ...c, to: `r${round}/copy-${i}` }));
       // Group commit acknowledges many writes at once, so the kill counts only the uploads that are not trickled.
-      const killAfter = Math.max(1, Math.floor((UPLOADS_PER_ROUND - TRICKLED_UPLOADS) * (0.2 + Math.random() * 0.4)));
+      const killAfter = Math.max(1, Math.floor((UPLOADS_PER_ROUND - TRICKLED_UPLOADS) * (0.2 + random.fraction() * 0.4)));
       let acked = 0;
       const kill: { done: Promise<void> | null } = { done: null };
       const current = server;
@@ -297,7 +342,7 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
 
       server = await startServer({ dataDir });
       session = await login(server.url);
-      const visible = await verify(server, session, history, round);
+      const visible = await verify(server, session, history, round, checked);
       const committedUnacked = [...history].filter(([key, h]) => {
         const entry = visible.get(key);
         return entry !== undefined && h.unacked.some((v) => v.md5 === entry.hash) && h.acked.at(-1)?.md5 !== entry.hash;
@@ -312,12 +357,16 @@ test('acknowledged uploads survive SIGKILL; nothing partial is ever visible', { 
         known.acked = entry ? [{ md5: entry.hash, size: entry.bytes }] : [];
         known.unacked = [];
       }
+      roundsRun = round;
     }
   } finally {
+    const summary = `${roundsRun} of ${rounds} rounds run, ${checked.objects} objects read back and checked, seed ${seed}`;
+    t.diagnostic(summary);
+    process.stdout.write(`# durability: ${summary}\n`);
     await server.stop();
     await removeDir(dataDir);
   }
-});
+}
 
 test('an overwritten object always reads as one whole version, never a mix or a 404', { timeout: 120_000 }, async () => {
   const server = await startServer();

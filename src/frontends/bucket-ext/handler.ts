@@ -2,10 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
-import { isOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
-import { callerOf, type RequestContext } from '../../http/context.ts';
+import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
 
 export type BucketExtRoute =
@@ -82,6 +82,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   InvalidBucketName: 400,
   InvalidArgument: 400,
   MetadataTooLarge: 400,
+  InsufficientStorage: 507,
+  StorageUnavailable: 503,
 };
 
 export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -98,6 +100,7 @@ export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerRespons
 async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   if (route.op === 'NotFound') throw new ApiError(404, 'NotFound', 'The resource could not be found.');
   if (route.op === 'MethodNotAllowed') throw new ApiError(405, 'MethodNotAllowed', 'The method is not allowed for this resource.');
+  ctx.checkStorage(accessOf(req.method));
   const caller = await authenticated(req, ctx);
   const account = caller.projectId;
   ctx.account = account;
@@ -215,9 +218,8 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof z.ZodError) return new ApiError(400, 'InvalidArgument', `Invalid request body: ${err.issues[0]?.path.join('.') ?? ''} ${err.issues[0]?.message ?? ''}`.trim());
   if (err instanceof InvalidJsonError) return new ApiError(400, 'InvalidArgument', err.message);
   if (err instanceof BodyTooLargeError) return new ApiError(413, 'EntityTooLarge', err.message);
-  if (isOnggiError(err)) {
-    const status = STATUS_OF[err.code];
-    if (status !== undefined) return new ApiError(status, err.code, err.message);
-  }
+  const known = asOnggiError(err);
+  const status = known ? STATUS_OF[known.code] : undefined;
+  if (known && status !== undefined) return new ApiError(status, known.code, known.message);
   throw err;
 }

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
-import { isOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -67,6 +67,8 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   413: 'Request Entity Too Large',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
@@ -76,12 +78,16 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   NoSuchUser: 404,
   NoSuchAccessKey: 404,
   InvalidArgument: 400,
+  InsufficientStorage: 507,
+  StorageUnavailable: 503,
 };
 
 export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const route = routeIam(req.method ?? 'GET', ctx.rawPath);
   ctx.op = route.op;
   try {
+    // Issuing and checking tokens only reads.
+    ctx.checkStorage('read');
     await handle(route, req, res, ctx);
   } catch (err) {
     const failure = toKeystoneError(err);
@@ -193,10 +199,9 @@ function toKeystoneError(err: unknown): KeystoneError {
   if (err instanceof KeystoneError) return err;
   if (err instanceof InvalidJsonError) return new KeystoneError(400, err.message);
   if (err instanceof BodyTooLargeError) return new KeystoneError(413, err.message);
-  if (isOnggiError(err)) {
-    const status = STATUS_OF[err.code];
-    if (status !== undefined) return new KeystoneError(status, err.message);
-  }
+  const known = asOnggiError(err);
+  const status = known ? STATUS_OF[known.code] : undefined;
+  if (known && status !== undefined) return new KeystoneError(status, known.message);
   throw err;
 }
 

@@ -22,6 +22,7 @@ const STATUSES: Record<number, SwiftStatus> = {
   422: { status: 422, title: 'Unprocessable Entity', explanation: 'Unable to process the contained instructions' },
   501: { status: 501, title: 'Not Implemented' },
   503: { status: 503, title: 'Service Unavailable', explanation: 'The server is currently unavailable. Please try again at a later time.' },
+  507: { status: 507, title: 'Insufficient Storage', explanation: 'There was not enough space to save the resource.' },
 };
 
 const STATUS_OF: Record<ErrorCode, number> = {
@@ -52,6 +53,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   ListingLimitExceeded: 412,
   Unsupported: 501,
   Busy: 503,
+  InsufficientStorage: 507,
+  StorageUnavailable: 503,
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { unquote, type ReadConditions } from '../../core/conditions.ts';
-import { fail, isOnggiError, OnggiError } from '../../core/errors.ts';
+import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
-import { callerOf, headerValue, type RequestContext } from '../../http/context.ts';
+import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import {
@@ -44,11 +44,13 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
       return;
     }
     checkHeaderSizes(req);
+    ctx.checkStorage(accessOf(req.method));
     const caller = await callerOf(req, ctx);
     if (!caller) fail('Unauthenticated', 'Invalid token');
     await dispatch(route, { req, res, ctx, caller });
-  } catch (err) {
-    if (!isOnggiError(err)) throw err;
+  } catch (caught) {
+    const err = asOnggiError(caught);
+    if (!err) throw caught;
     if (res.headersSent) {
       res.destroy();
       return;

@@ -1,0 +1,248 @@
+/**
+ * Issue 9's faults, on real file systems the test mounts (as root): a full disk (a small tmpfs), a data
+ * directory made read-only (a read-only bind mount over it) and one that disappears (renamed away) while the
+ * server runs. Writes answer 507 / 503 with nothing half-written left visible, reads go on where they can, the
+ * process neither dies nor floods its log, and everything works again once the disk or directory is back.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { auth, createContainer, putObject } from '../helpers/swift.ts';
+import { login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+
+function run(command: string, ...args: string[]): { ok: boolean; output: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+/** Mounts a tmpfs of `size` at a new directory; null (and the test skipped, saying why) where that is not allowed. */
+async function mountTmpfs(t: TestContext, size: string): Promise<string | null> {
+  const dir = await makeTempDir('onggi-fault-');
+  const mounted = run('mount', '-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir);
+  if (!mounted.ok) {
+    await removeDir(dir);
+    t.skip(`cannot mount a tmpfs here (the fault tests need root with CAP_SYS_ADMIN): ${mounted.output}`);
+    return null;
+  }
+  return dir;
+}
+
+async function unmount(dir: string): Promise<void> {
+  run('umount', '-l', dir);
+  await removeDir(dir);
+}
+
+/** Writes a file until the file system is full; returns its path. */
+async function fillDisk(dir: string): Promise<string> {
+  const path = join(dir, 'filler');
+  const handle = await open(path, 'w');
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  try {
+    for (;;) await handle.write(chunk);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    await handle.close();
+  }
+  return path;
+}
+
+function md5(data: Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+async function put(session: Session, key: string, body: Buffer, chunked = false): Promise<number> {
+  const res = await fetch(`${session.storageUrl}/faults/${key}`, {
+    method: 'PUT',
+    headers: auth(session),
+    body: chunked ? new Blob([body]).stream() : body,
+    ...(chunked ? { duplex: 'half' } : {}),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function read(session: Session, key: string): Promise<{ status: number; md5: string }> {
+  const res = await fetch(`${session.storageUrl}/faults/${key}`, { headers: auth(session) });
+  return { status: res.status, md5: md5(Buffer.from(await res.arrayBuffer())) };
+}
+
+async function listNames(session: Session): Promise<string[]> {
+  const res = await fetch(`${session.storageUrl}/faults?format=json`, { headers: auth(session) });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { name: string }[]).map((e) => e.name);
+}
+
+async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Log lines at error level or above that are not the data-directory watcher's own reports. */
+function unexpectedErrors(server: RunningServer): string[] {
+  return server
+    .errors()
+    .split('\n')
+    .filter((line) => /"level":(50|60)/.test(line) && !/data directory/.test(line));
+}
+
+/** Seeds two objects (one inline in the metadata, one blob) and returns their checksums. */
+async function seed(session: Session): Promise<Map<string, string>> {
+  await createContainer(session, 'faults');
+  const seeded = new Map<string, string>();
+  for (const [key, body] of [
+    ['small', randomBytes(2000)],
+    ['large', randomBytes(3 * 1024 * 1024)],
+  ] as const) {
+    await putObject(session, 'faults', key, body);
+    seeded.set(key, md5(body));
+  }
+  return seeded;
+}
+
+async function assertReadable(session: Session, seeded: Map<string, string>): Promise<void> {
+  for (const [key, sum] of seeded) assert.deepEqual(await read(session, key), { status: 200, md5: sum }, key);
+}
+
+void describe('a full disk', () => {
+  void test('writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
+    const mount = await mountTmpfs(t, '48m');
+    if (!mount) return;
+    const dataDir = join(mount, 'data');
+    await mkdir(dataDir);
+    const server = await startServer({ dataDir });
+    try {
+      let session = await login(server.url);
+      const seeded = await seed(session);
+      const filler = await fillDisk(mount);
+
+      const statuses: Record<string, number> = {};
+      statuses.blob = await put(session, 'full-blob', randomBytes(4 * 1024 * 1024));
+      statuses.chunked = await put(session, 'full-chunked', randomBytes(2 * 1024 * 1024), true);
+      assert.equal(statuses.blob, 507);
+      assert.equal(statuses.chunked, 507);
+      // Small objects live in the metadata store: they may still fit in pages the database already has.
+      for (let i = 0; i < 40; i++) {
+        const status = await put(session, `full-small-${i}`, randomBytes(60 * 1024));
+        assert.ok(status === 201 || status === 507, `a small write on a full disk answered ${status}`);
+        statuses[`small-${i}`] = status;
+      }
+      assert.ok(Object.values(statuses).filter((s) => s === 507).length >= 2);
+
+      // Nothing half-written is visible: exactly the seeded objects and the small writes that were acknowledged.
+      const acknowledged = Object.entries(statuses).filter(([, s]) => s === 201).map(([k]) => `full-${k}`);
+      assert.deepEqual((await listNames(session)).sort(), [...seeded.keys(), ...acknowledged].sort());
+      assert.equal((await read(session, 'full-blob')).status, 404);
+      await pollUntil('temp files of failed uploads to go', async () => (await readdir(join(dataDir, 'tmp'))).length === 0);
+
+      // Reads (and logins) go on.
+      session = await login(server.url);
+      await assertReadable(session, seeded);
+
+      await rm(filler);
+      const body = randomBytes(4 * 1024 * 1024);
+      assert.equal(await put(session, 'after-full', body), 201);
+      assert.deepEqual(await read(session, 'after-full'), { status: 200, md5: md5(body) });
+      assert.equal(await put(session, 'after-full-small', randomBytes(100)), 201);
+      assert.equal(server.process.exitCode, null, 'the server is still running');
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      await server.stop();
+      await unmount(mount);
+    }
+  });
+});
+
+void describe('the data directory made read-only while the server runs', () => {
+  void test('writes answer 503, reads go on, and writes work again once it is writable', { timeout: 60_000 }, async (t) => {
+    const dataDir = await makeTempDir();
+    const server = await startServer({ dataDir });
+    let bound = false;
+    try {
+      const session = await login(server.url);
+      const seeded = await seed(session);
+      const bind = run('mount', '--bind', dataDir, dataDir);
+      if (!bind.ok) {
+        t.skip(`cannot bind-mount here (needs root with CAP_SYS_ADMIN): ${bind.output}`);
+        return;
+      }
+      bound = true;
+      assert.ok(run('mount', '-o', 'remount,bind,ro', dataDir).ok);
+
+      // Until the watcher notices (within a second), a small write may still land in the open database: it is real.
+      const landed: string[] = [];
+      let probes = 0;
+      await pollUntil('writes to be refused', async () => {
+        const key = `ro-probe-${probes++}`;
+        const status = await put(session, key, randomBytes(10));
+        if (status === 201) landed.push(key);
+        return status === 503;
+      });
+      assert.equal(await put(session, 'ro-blob', randomBytes(1024 * 1024)), 503);
+      const del = await fetch(`${session.storageUrl}/faults/small`, { method: 'DELETE', headers: auth(session) });
+      assert.equal(del.status, 503);
+      const bucket = await fetch(`${server.url}/v1_ext/bucket`, {
+        method: 'PUT',
+        headers: { 'X-Auth-Token': session.token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'ro-bucket' }),
+      });
+      assert.equal(bucket.status, 503);
+      assert.equal(((await bucket.json()) as { code: string }).code, 'StorageUnavailable');
+      await assertReadable(await login(server.url), seeded);
+      assert.deepEqual((await listNames(session)).sort(), [...seeded.keys(), ...landed].sort());
+
+      assert.ok(run('umount', dataDir).ok);
+      bound = false;
+      await pollUntil('writes to work again', async () => (await put(session, 'after-ro', randomBytes(200 * 1024))) === 201);
+      assert.equal((await read(session, 'after-ro')).status, 200);
+      assert.equal(server.process.exitCode, null);
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      if (bound) run('umount', '-l', dataDir);
+      await server.destroy();
+    }
+  });
+});
+
+void describe('the data directory removed while the server runs', () => {
+  void test('every request answers 503 with one log line, no crash; all is served again when it returns', { timeout: 60_000 }, async () => {
+    const parent = await makeTempDir();
+    const dataDir = join(parent, 'data');
+    await mkdir(dataDir);
+    const server = await startServer({ dataDir, env: { ONGGI_LOG_LEVEL: 'info' } });
+    try {
+      const session = await login(server.url);
+      const seeded = await seed(session);
+      await rename(dataDir, join(parent, 'away'));
+
+      await pollUntil('requests to be refused', async () => (await read(session, 'small')).status === 503);
+      assert.equal(await put(session, 'while-gone', randomBytes(10)), 503);
+      assert.equal((await fetch(`${session.storageUrl}/faults`, { headers: auth(session) })).status, 503);
+      const token = await fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      assert.equal(token.status, 503);
+      await sleep(3000);
+      assert.equal(server.process.exitCode, null, 'the server is still running');
+      const reports = server.errors().split('\n').filter((line) => line.includes('missing or was replaced'));
+      assert.equal(reports.length, 1, 'the loss is reported once');
+
+      await rename(join(parent, 'away'), dataDir);
+      await pollUntil('requests to be served again', async () => (await read(session, 'small')).status === 200);
+      await assertReadable(session, seeded);
+      const body = randomBytes(300 * 1024);
+      assert.equal(await put(session, 'after-return', body), 201);
+      assert.deepEqual(await read(session, 'after-return'), { status: 200, md5: md5(body) });
+      assert.ok(server.errors().includes('the data directory is back'));
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      await server.stop();
+      await removeDir(parent);
+    }
+  });
+});
