@@ -37,7 +37,7 @@ interface Options {
 const program = new Command('bench')
   .option('--quick', 'tiny sizes and short runs (the smoke test)', false)
   .option('--seconds <n>', 'seconds per timed scenario and target', Number, 5)
-  .option('--rounds <n>', 'rounds each timed scenario is split into, the targets taking turns (default 1 with --quick, else 2)', Number)
+  .option('--rounds <n>', 'rounds each timed scenario is split into, the targets taking turns (default 1 with --quick, else 4)', Number)
   .option('--no-swift', 'skip the local Swift baseline even if installed')
   .option('--setup-swift', 'install and start a local Swift from Debian packages (bench/swift/setup.sh)', false)
   .option('--postgres', 'also run Onggi with its metadata in a private PostgreSQL the bench starts', false)
@@ -54,7 +54,7 @@ const scale: Scale = options.quick
   ? { seconds: 0.3, rounds: options.rounds ?? 1, largeRepeats: LARGE_REPEATS, concurrencies: [1, 4], largeBytes: 4 * 1024 * 1024, listingDirs: 20, listingFilesPerDir: 50, mixedSeedKeys: 200 }
   : {
       seconds: options.seconds,
-      rounds: options.rounds ?? 2,
+      rounds: options.rounds ?? 4,
       largeRepeats: LARGE_REPEATS,
       concurrencies: [1, 16, 64],
       largeBytes: options.largeMb * 1024 * 1024,

@@ -57,14 +57,18 @@ export class Arena {
     for (const watcher of this.watchers.values()) watcher.stop();
   }
 
-  /** A timed scenario on `among` (default: every target). */
-  async timed(scenario: string, concurrency: number, plan: Plan, among = this.contenders): Promise<void> {
-    await this.interleave(scenario, among, this.scale.rounds, plan, { concurrency, durationMs: (this.scale.seconds * 1000) / this.scale.rounds });
+  /**
+   * A timed scenario on `among` (default: every target). `opsPerRound` caps a target's operations in each round,
+   * for a scenario that consumes what an earlier one made (DELETE): its rounds then share the supply evenly.
+   */
+  async timed(scenario: string, concurrency: number, plan: Plan, limits: { among?: Contender[]; opsPerRound?: (target: Target) => number } = {}): Promise<void> {
+    const { among = this.contenders, opsPerRound } = limits;
+    await this.interleave(scenario, among, this.scale.rounds, plan, { concurrency, durationMs: (this.scale.seconds * 1000) / this.scale.rounds, ...(opsPerRound ? { maxOps: opsPerRound } : {}) });
   }
 
-  /** A single transfer per round, repeated `largeRepeats` times. */
+  /** A single transfer per round, repeated `largeRepeats` times; each target keeps its median. */
   async singleShot(scenario: string, plan: Plan): Promise<void> {
-    await this.interleave(scenario, this.contenders, this.scale.largeRepeats, plan, { concurrency: 1, durationMs: this.scale.seconds * 1000, maxOps: 1 });
+    await this.interleave(scenario, this.contenders, this.scale.largeRepeats, plan, { concurrency: 1, durationMs: this.scale.seconds * 1000, maxOps: () => 1 }, true);
   }
 
   /** Unmeasured work on every target (e.g. objects a later scenario reads). */
@@ -77,7 +81,8 @@ export class Arena {
     among: Contender[],
     rounds: number,
     plan: Plan,
-    load: { concurrency: number; durationMs: number; maxOps?: number },
+    load: { concurrency: number; durationMs: number; maxOps?: (target: Target) => number },
+    singleShot = false,
   ): Promise<void> {
     const load1 = loadavg()[0] ?? 0;
     const runs = new Map(among.map((c) => [c, { next: plan(c.target), recorders: [] as Recorder[], seconds: [] as number[] }]));
@@ -86,7 +91,8 @@ export class Arena {
       for (const c of round % 2 === 0 ? among : [...among].reverse()) {
         const run = runs.get(c);
         if (!run) continue;
-        const measured = await measureLoad(c.target, { ...load, next: run.next });
+        const maxOps = load.maxOps?.(c.target);
+        const measured = await measureLoad(c.target, { concurrency: load.concurrency, durationMs: load.durationMs, next: run.next, ...(maxOps === undefined ? {} : { maxOps }) });
         run.recorders.push(measured.recorder);
         run.seconds.push(measured.seconds);
         await sleep(SETTLE_MS);
@@ -94,7 +100,7 @@ export class Arena {
     }
     for (const [c, run] of runs) {
       const perRound = run.recorders.map((r, i) => r.figures(run.seconds[i] ?? 0));
-      const figures = load.maxOps === 1
+      const figures = singleShot
         ? median(perRound, (f) => f.opsPerSec)
         : Recorder.merge(run.recorders).figures(run.seconds.reduce((a, b) => a + b, 0));
       const peak = this.watchers.get(c)?.peak() ?? 0;
@@ -119,10 +125,14 @@ export async function objectScenarios(arena: Arena, scale: Scale): Promise<void>
     });
     await arena.timed(`GET 4KiB c${c}`, c, (target) => () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length }));
     await arena.timed(`HEAD 4KiB c${c}`, c, (target) => () => ({ method: 'HEAD', path: target.objectPath(pick(keys(target))), bytes: 0 }));
-    await arena.timed(`DELETE 4KiB c${c}`, c, (target) => () => {
-      const key = keys(target).pop();
-      return key === undefined ? null : { method: 'DELETE', path: target.objectPath(key), bytes: 0 };
-    });
+    const supply = new Map<Target, number>();
+    await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
+      supply.set(target, keys(target).length);
+      return () => {
+        const key = keys(target).pop();
+        return key === undefined ? null : { method: 'DELETE', path: target.objectPath(key), bytes: 0 };
+      };
+    }, { opsPerRound: (target) => Math.max(1, Math.floor((supply.get(target) ?? 0) / scale.rounds)) });
   }
   const mediumKeys = keysOf();
   await arena.timed('PUT 1MiB c16', 16, (target) => {
@@ -191,10 +201,10 @@ export async function listingScenarios(arena: Arena, scale: Scale, onggis: Onggi
     for (const delimiter of [false, true]) {
       const query = delimiter ? `${page}&delimiter=/` : page;
       const scenario = `LIST ${bucket.keys} keys${delimiter ? ' delim' : ''}`;
-      await arena.timed(scenario, 1, (target) => () => ({ method: 'GET', path: target.listingPath(bucket.name, query) ?? '', bytes: 0 }), seedable);
+      await arena.timed(scenario, 1, (target) => () => ({ method: 'GET', path: target.listingPath(bucket.name, query) ?? '', bytes: 0 }), { among: seedable });
     }
   }
-  await arena.timed('LIST canned page', 1, (target) => () => ({ method: 'GET', path: target.listingPath('', '') ?? '', bytes: 0 }), [bare]);
+  await arena.timed('LIST canned page', 1, (target) => () => ({ method: 'GET', path: target.listingPath('', '') ?? '', bytes: 0 }), { among: [bare] });
 }
 
 /** A list of keys per target, made on first use. */

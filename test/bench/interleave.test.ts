@@ -43,8 +43,10 @@ test('the A/B rows: new ÷ baseline per scenario and round, a verdict on issue 8
   const results = [
     result('PUT 4KiB c1', 'onggi', [95, 91]),
     result('PUT 4KiB c1', 'baseline', [100, 100]),
-    result('GET 4KiB c1', 'onggi', [80, 90]),
-    result('GET 4KiB c1', 'baseline', [100, 100]),
+    result('GET 4KiB c1', 'onggi', [80, 90, 95]),
+    result('GET 4KiB c1', 'baseline', [100, 100, 100]),
+    result('DELETE 4KiB c1', 'onggi', [50, 0]),
+    result('DELETE 4KiB c1', 'baseline', [40, 30]),
     result('PUT 4MiB c1', 'onggi', [3]),
     result('PUT 4MiB c1', 'baseline', [2]),
     result('MIXED 60/30/10 c64', 'onggi', [10]),
@@ -52,10 +54,16 @@ test('the A/B rows: new ÷ baseline per scenario and round, a verdict on issue 8
     result('PUT 4KiB c1', 'onggi-pg', [1]),
   ];
   const rows = new Map(abRows(results, scale).map((r) => [r.scenario, r]));
-  assert.deepEqual([...rows.keys()], ['PUT 4KiB c1', 'GET 4KiB c1', 'PUT 4MiB c1', 'MIXED 60/30/10 c64']);
+  assert.deepEqual([...rows.keys()], ['PUT 4KiB c1', 'GET 4KiB c1', 'DELETE 4KiB c1', 'PUT 4MiB c1', 'MIXED 60/30/10 c64']);
   assert.equal(rows.get('PUT 4KiB c1')?.within10Percent, true, '0.93 is within 10 %');
   assert.deepEqual(rows.get('PUT 4KiB c1')?.roundRatios, [0.95, 0.91]);
-  assert.equal(rows.get('GET 4KiB c1')?.within10Percent, false, '0.85 is not');
+  assert.equal(rows.get('PUT 4KiB c1')?.roundsAgree, true);
+  assert.equal(rows.get('PUT 4KiB c1')?.medianRoundRatio.toFixed(2), '0.93', 'of an even count, the mean of the middle two');
+  assert.equal(rows.get('GET 4KiB c1')?.medianRoundRatio, 0.9, 'the median of 0.80, 0.90, 0.95');
+  assert.equal(rows.get('GET 4KiB c1')?.within10Percent, true, 'by the median round, not the 0.88 of the totals');
+  assert.equal(rows.get('GET 4KiB c1')?.roundsAgree, false, 'one round below 0.90');
+  assert.deepEqual(rows.get('DELETE 4KiB c1')?.roundRatios, [1.25, null], 'a round without work has no ratio');
+  assert.equal(rows.get('DELETE 4KiB c1')?.within10Percent, true);
   assert.equal(rows.get('PUT 4MiB c1')?.within10Percent, true, 'faster is within');
   assert.equal(rows.get('MIXED 60/30/10 c64')?.issue8, false);
   assert.equal(rows.get('MIXED 60/30/10 c64')?.within10Percent, null, 'no verdict outside issue 8 rows');
