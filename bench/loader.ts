@@ -34,6 +34,12 @@ export interface LoadSpec {
 }
 
 export async function runLoad(target: Target, spec: LoadSpec): Promise<Figures> {
+  const { recorder, seconds } = await measureLoad(target, spec);
+  return recorder.figures(seconds);
+}
+
+/** One load run: its latencies and bytes, and how long it took (several runs can be merged into one figure). */
+export async function measureLoad(target: Target, spec: LoadSpec): Promise<{ recorder: Recorder; seconds: number }> {
   const pool = new Pool(target.origin, { connections: spec.concurrency, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
   const recorder = new Recorder();
   const started = performance.now();
@@ -66,5 +72,5 @@ export async function runLoad(target: Target, spec: LoadSpec): Promise<Figures> 
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
-  return recorder.figures(seconds);
+  return { recorder, seconds };
 }

@@ -1,14 +1,20 @@
 /**
  * Seeds a listing bucket straight into the metadata store (an HTTP PUT per key would take the bench
- * longer than the measurement): `dir{NNNN}/file{NNNNNN}` keys, all empty objects.
+ * longer than the measurement): `dir{NNNN}/file{NNNNNN}` keys, all empty objects. The store is the server's:
+ * PostgreSQL when ONGGI_METADATA_URL is set, else SQLite in the data directory.
  */
 import { newId } from '../src/lib/ids.ts';
 import { ALL, ALL_TABLES, TABLES, type VersionRow } from '../src/core/model.ts';
 import { sqlitePath } from '../src/open-stores.ts';
+import type { MetadataStore } from '../src/store/meta/index.ts';
+import { PostgresKvStore } from '../src/store/meta/postgres/postgres-kv-store.ts';
 import { SqliteKvStore } from '../src/store/meta/sqlite/sqlite-kv-store.ts';
 
 const [dataDir = '', bucketName = '', dirsText = '1000', filesText = '1'] = process.argv.slice(2);
-const store = SqliteKvStore.open(sqlitePath(dataDir), { tables: ALL_TABLES });
+const metadataUrl = process.env.ONGGI_METADATA_URL;
+const store: MetadataStore = metadataUrl
+  ? await PostgresKvStore.open(metadataUrl, { tables: ALL_TABLES })
+  : SqliteKvStore.open(sqlitePath(dataDir), { tables: ALL_TABLES });
 const owner = await store.get(TABLES.globalBucketNames, ALL, bucketName);
 if (!owner) throw new Error(`no bucket ${bucketName}`);
 const { bucketId } = owner.value;

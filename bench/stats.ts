@@ -19,6 +19,17 @@ export class Recorder {
     this.bytes += bytes;
   }
 
+  /** One recorder holding the samples of several (e.g. the rounds of one scenario). */
+  static merge(recorders: Recorder[]): Recorder {
+    const merged = new Recorder();
+    for (const r of recorders) {
+      for (const latency of r.latencies) merged.latencies.push(latency);
+      merged.bytes += r.bytes;
+      merged.errors += r.errors;
+    }
+    return merged;
+  }
+
   figures(seconds: number): Figures {
     const sorted = Float64Array.from(this.latencies).sort();
     const ops = sorted.length;

@@ -1,4 +1,7 @@
-/** A tiny run of `npm run bench`: every scenario runs against Onggi and the baseline, with no errors. */
+/**
+ * A tiny run of `npm run bench --postgres`: every scenario runs against Onggi on SQLite, Onggi on a private
+ * PostgreSQL and the node:http baseline, with no errors.
+ */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -14,23 +17,26 @@ interface Report {
   results: { scenario: string; target: string; figures: { ops: number; errors: number; opsPerSec: number } }[];
 }
 
-test('the bench runs end to end in quick mode and reports every scenario', { timeout: 300_000 }, async () => {
+test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and reports every scenario', { timeout: 300_000 }, async () => {
   const out = await makeTempDir('onggi-bench-smoke-');
   try {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--no-swift', '--source', '--out', out], {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--no-swift', '--source', '--postgres', '--out', out], {
       cwd: projectRoot,
       maxBuffer: 10 * 1024 * 1024,
     });
     assert.match(stdout, /\| PUT 4KiB c1 \|/);
+    assert.match(stdout, /\| onggi-pg ops\/s \|.*\| pg ÷ sqlite \|/, 'PostgreSQL beside SQLite');
     assert.match(stdout, /\| target \| measured \| goal \| met \|/, 'the targets table');
     assert.match(stdout, /MD5 on one core: \d+ MB\/s/);
     const [file] = await readdir(out);
     assert.ok(file, 'a results file');
     const report = JSON.parse(await readFile(join(out, file), 'utf8')) as Report;
-    const onggi = report.results.filter((r) => r.target === 'onggi');
-    const scenarios = new Set(onggi.map((r) => r.scenario.replace(/ c\d+$/, '').replace(/\d+ keys/, 'N keys')));
-    for (const expected of ['PUT 4KiB', 'GET 4KiB', 'HEAD 4KiB', 'DELETE 4KiB', 'PUT 1MiB', 'GET 1MiB', 'PUT 4MiB', 'GET 4MiB', 'MIXED 60/30/10', 'LIST N keys', 'LIST N keys delim']) {
-      assert.ok(scenarios.has(expected), `scenario ${expected} in ${[...scenarios].join(', ')}`);
+    for (const target of ['onggi', 'onggi-pg']) {
+      const ran = report.results.filter((r) => r.target === target);
+      const scenarios = new Set(ran.map((r) => r.scenario.replace(/ c\d+$/, '').replace(/\d+ keys/, 'N keys')));
+      for (const expected of ['PUT 4KiB', 'GET 4KiB', 'HEAD 4KiB', 'DELETE 4KiB', 'PUT 1MiB', 'GET 1MiB', 'PUT 4MiB', 'GET 4MiB', 'MIXED 60/30/10', 'LIST N keys', 'LIST N keys delim']) {
+        assert.ok(scenarios.has(expected), `${target}: scenario ${expected} in ${[...scenarios].join(', ')}`);
+      }
     }
     for (const result of report.results) {
       assert.equal(result.figures.errors, 0, `${result.target} ${result.scenario} had errors`);

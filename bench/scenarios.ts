@@ -1,0 +1,246 @@
+/**
+ * The scenarios, run interleaved: every target runs scenario A, then every target runs B, … A timed scenario is
+ * split into rounds and the targets' order flips between rounds (A B C, C B A, …), so the shared host's drift
+ * falls on every target alike; its figures merge the rounds. A single-shot scenario (one large transfer) runs
+ * once per round the same way and keeps each target's median round.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { measureLoad, runLoad, type Operation, type Target } from './loader.ts';
+import { watchRss } from './processes.ts';
+import { Recorder, type Figures } from './stats.ts';
+import type { Contender, OnggiContender } from './targets.ts';
+
+export interface Result {
+  scenario: string;
+  target: string;
+  figures: Figures;
+  /** ops/s of each round (or each single-shot repeat), in the order they ran. */
+  rounds: number[];
+  peakRssMb?: number;
+  /** The host's 1-minute load average when the scenario started. */
+  load1: number;
+}
+
+export interface Scale {
+  seconds: number;
+  /** Rounds each timed scenario is split into, per target. */
+  rounds: number;
+  /** Runs of each single-shot large transfer; the median is reported. */
+  largeRepeats: number;
+  concurrencies: number[];
+  largeBytes: number;
+  listingDirs: number;
+  listingFilesPerDir: number;
+  /** Objects in the bucket before the mixed load starts. */
+  mixedSeedKeys: number;
+}
+
+/** Makes a target's next operation (null: nothing left); one generator per target, living across rounds. */
+type Plan = (target: Target) => () => Operation | null;
+
+/** The idle gap after each run, so a server's leftover background work does not land on the next target's run. */
+const SETTLE_MS = 150;
+
+export class Arena {
+  readonly results: Result[] = [];
+  private readonly watchers: Map<Contender, ReturnType<typeof watchRss>>;
+
+  constructor(
+    private readonly contenders: Contender[],
+    private readonly scale: Scale,
+  ) {
+    this.watchers = new Map(contenders.map((c) => [c, watchRss(c.spawned.pid)]));
+  }
+
+  stop(): void {
+    for (const watcher of this.watchers.values()) watcher.stop();
+  }
+
+  /**
+   * A timed scenario on `among` (default: every target). `opsPerRound` caps a target's operations in each round,
+   * for a scenario that consumes what an earlier one made (DELETE): its rounds then share the supply evenly.
+   */
+  async timed(scenario: string, concurrency: number, plan: Plan, limits: { among?: Contender[]; opsPerRound?: (target: Target) => number } = {}): Promise<void> {
+    const { among = this.contenders, opsPerRound } = limits;
+    await this.interleave(scenario, among, this.scale.rounds, plan, { concurrency, durationMs: (this.scale.seconds * 1000) / this.scale.rounds, ...(opsPerRound ? { maxOps: opsPerRound } : {}) });
+  }
+
+  /** A single transfer per round, repeated `largeRepeats` times; each target keeps its median. */
+  async singleShot(scenario: string, plan: Plan): Promise<void> {
+    await this.interleave(scenario, this.contenders, this.scale.largeRepeats, plan, { concurrency: 1, durationMs: this.scale.seconds * 1000, maxOps: () => 1 }, true);
+  }
+
+  /** Unmeasured work on every target (e.g. objects a later scenario reads). */
+  async prepare(concurrency: number, ops: number, plan: Plan): Promise<void> {
+    for (const c of this.contenders) await runLoad(c.target, { concurrency, durationMs: 120_000, maxOps: ops, next: plan(c.target) });
+  }
+
+  private async interleave(
+    scenario: string,
+    among: Contender[],
+    rounds: number,
+    plan: Plan,
+    load: { concurrency: number; durationMs: number; maxOps?: (target: Target) => number },
+    singleShot = false,
+  ): Promise<void> {
+    const load1 = loadavg()[0] ?? 0;
+    const runs = new Map(among.map((c) => [c, { next: plan(c.target), recorders: [] as Recorder[], seconds: [] as number[] }]));
+    for (const watcher of this.watchers.values()) watcher.reset();
+    for (let round = 0; round < rounds; round++) {
+      for (const c of round % 2 === 0 ? among : [...among].reverse()) {
+        const run = runs.get(c);
+        if (!run) continue;
+        const maxOps = load.maxOps?.(c.target);
+        const measured = await measureLoad(c.target, { concurrency: load.concurrency, durationMs: load.durationMs, next: run.next, ...(maxOps === undefined ? {} : { maxOps }) });
+        run.recorders.push(measured.recorder);
+        run.seconds.push(measured.seconds);
+        await sleep(SETTLE_MS);
+      }
+    }
+    for (const [c, run] of runs) {
+      const perRound = run.recorders.map((r, i) => r.figures(run.seconds[i] ?? 0));
+      const figures = singleShot
+        ? median(perRound, (f) => f.opsPerSec)
+        : Recorder.merge(run.recorders).figures(run.seconds.reduce((a, b) => a + b, 0));
+      const peak = this.watchers.get(c)?.peak() ?? 0;
+      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1 });
+    }
+  }
+}
+
+/** PUT/GET/HEAD/DELETE of 4 KiB at each concurrency, 1 MiB at 16, one large object, and a mixed load. */
+export async function objectScenarios(arena: Arena, scale: Scale): Promise<void> {
+  const small = randomBytes(4096);
+  const medium = randomBytes(1024 * 1024);
+  for (const c of scale.concurrencies) {
+    const keys = keysOf();
+    await arena.timed(`PUT 4KiB c${c}`, c, (target) => {
+      const next = counter();
+      return () => {
+        const key = `small-c${c}-${next()}`;
+        keys(target).push(key);
+        return { method: 'PUT', path: target.objectPath(key), body: small, bytes: small.length };
+      };
+    });
+    await arena.timed(`GET 4KiB c${c}`, c, (target) => () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length }));
+    await arena.timed(`HEAD 4KiB c${c}`, c, (target) => () => ({ method: 'HEAD', path: target.objectPath(pick(keys(target))), bytes: 0 }));
+    const supply = new Map<Target, number>();
+    await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
+      supply.set(target, keys(target).length);
+      return () => {
+        const key = keys(target).pop();
+        return key === undefined ? null : { method: 'DELETE', path: target.objectPath(key), bytes: 0 };
+      };
+    }, { opsPerRound: (target) => Math.max(1, Math.floor((supply.get(target) ?? 0) / scale.rounds)) });
+  }
+  const mediumKeys = keysOf();
+  await arena.timed('PUT 1MiB c16', 16, (target) => {
+    const next = counter();
+    return () => {
+      const key = `medium-${next()}`;
+      mediumKeys(target).push(key);
+      return { method: 'PUT', path: target.objectPath(key), body: medium, bytes: medium.length };
+    };
+  });
+  await arena.timed('GET 1MiB c16', 16, (target) => () => ({ method: 'GET', path: target.objectPath(pick(mediumKeys(target))), bytes: medium.length }));
+
+  const large = scale.largeBytes;
+  await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => ({
+    method: 'PUT',
+    path: target.objectPath('large'),
+    body: generate(large, medium),
+    bytes: large,
+    headers: { 'content-length': String(large) },
+  }));
+  await arena.singleShot(`GET ${sizeLabel(large)} c1`, (target) => () => ({ method: 'GET', path: target.objectPath('large'), bytes: large }));
+
+  await mixedScenario(arena, small, scale.mixedSeedKeys);
+}
+
+async function mixedScenario(arena: Arena, small: Buffer, seedKeys: number): Promise<void> {
+  const seeded = Array.from({ length: seedKeys }, (_, i) => `mixed-seed-${i}`);
+  const mixed = keysOf(() => [...seeded]);
+  await arena.prepare(16, seeded.length, (target) => {
+    const next = counter();
+    return () => ({ method: 'PUT', path: target.objectPath(seeded[next()] ?? ''), body: small, bytes: small.length });
+  });
+  await arena.timed('MIXED 60/30/10 c64', 64, (target) => {
+    const next = counter();
+    const keys = mixed(target);
+    return () => {
+      const roll = Math.random();
+      // A GET may race the DELETE of its key or arrive before the PUT of it completes: 404 is a right answer then.
+      if (roll < 0.6 || keys.length < 10) return { method: 'GET', path: target.objectPath(pick(keys)), bytes: small.length, alsoOk: [404] };
+      if (roll < 0.9) {
+        const key = `mixed-${next()}`;
+        keys.push(key);
+        return { method: 'PUT', path: target.objectPath(key), body: small, bytes: small.length };
+      }
+      const [key] = keys.splice(Math.floor(Math.random() * keys.length), 1);
+      return { method: 'DELETE', path: target.objectPath(key ?? ''), bytes: 0, alsoOk: [404] };
+    };
+  });
+}
+
+/**
+ * One page of a small and of a big bucket, with and without a delimiter, on every Onggi that can seed (the
+ * keys go straight into its store); then node:http's canned page.
+ */
+export async function listingScenarios(arena: Arena, scale: Scale, onggis: OnggiContender[], bare: Contender): Promise<void> {
+  const seedable = onggis.filter((o) => o.seed !== null);
+  const buckets = [
+    { name: 'bench-list-small', keys: scale.listingDirs, filesPerDir: 1 },
+    { name: 'bench-list-big', keys: scale.listingDirs * scale.listingFilesPerDir, filesPerDir: scale.listingFilesPerDir },
+  ];
+  for (const o of seedable) {
+    for (const bucket of buckets) await o.seed?.(bucket.name, scale.listingDirs, bucket.filesPerDir);
+  }
+  const page = `limit=${Math.min(1000, scale.listingDirs)}&format=json`;
+  for (const bucket of buckets) {
+    for (const delimiter of [false, true]) {
+      const query = delimiter ? `${page}&delimiter=/` : page;
+      const scenario = `LIST ${bucket.keys} keys${delimiter ? ' delim' : ''}`;
+      await arena.timed(scenario, 1, (target) => () => ({ method: 'GET', path: target.listingPath(bucket.name, query) ?? '', bytes: 0 }), { among: seedable });
+    }
+  }
+  await arena.timed('LIST canned page', 1, (target) => () => ({ method: 'GET', path: target.listingPath('', '') ?? '', bytes: 0 }), { among: [bare] });
+}
+
+/** A list of keys per target, made on first use. */
+function keysOf(initial: () => string[] = () => []): (target: Target) => string[] {
+  const lists = new Map<Target, string[]>();
+  return (target) => {
+    let list = lists.get(target);
+    if (!list) lists.set(target, (list = initial()));
+    return list;
+  };
+}
+
+function counter(): () => number {
+  let n = 0;
+  return () => n++;
+}
+
+export function median<T>(values: T[], by: (value: T) => number): T {
+  const sorted = [...values].sort((a, b) => by(a) - by(b));
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (middle === undefined) throw new Error('median of nothing');
+  return middle;
+}
+
+async function* generate(total: number, block: Buffer): AsyncGenerator<Buffer> {
+  for (let sent = 0; sent < total; sent += block.length) yield block.subarray(0, Math.min(block.length, total - sent));
+}
+
+function pick(keys: string[]): string {
+  return keys[Math.floor(Math.random() * keys.length)] ?? 'missing';
+}
+
+export function sizeLabel(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${bytes / 2 ** 30}GiB` : `${bytes / 2 ** 20}MiB`;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
