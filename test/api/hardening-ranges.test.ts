@@ -109,7 +109,7 @@ void describe('descriptors', () => {
     await sleep(300);
     assert.equal(await blobDescriptors(), 1, 'ten readers of the same object');
     for (const reader of readers) reader.destroy();
-    for (let i = 0; i < 50 && (await blobDescriptors()) > 0; i++) await sleep(100);
+    for (let i = 0; i < 150 && (await blobDescriptors()) > 0; i++) await sleep(100);
     assert.equal(await blobDescriptors(), 0, 'closed once the readers are gone');
   });
 });
