@@ -75,7 +75,8 @@ export const SWIFT_NAMES: NamingProfile = {
   checkBucketName(name) {
     if (name.length === 0) fail('InvalidBucketName', 'Container name is empty');
     if (name.includes('/')) fail('InvalidBucketName', 'Container names cannot contain "/"');
-    if (name.includes('\0') || !isWellFormed(name)) fail('InvalidBucketName', 'Container names must be valid UTF-8 without NUL');
+    if (!isWellFormed(name)) fail('InvalidBucketName', 'Container names must be valid UTF-8');
+    checkNameCharacters(name, 'Container name', 'InvalidBucketName');
     const bytes = Buffer.byteLength(name, 'utf8');
     if (bytes > SWIFT_MAX_CONTAINER_NAME_BYTES) {
       fail('InvalidBucketName', `Container name length of ${bytes} bytes is longer than ${SWIFT_MAX_CONTAINER_NAME_BYTES}`);

@@ -59,6 +59,8 @@ describe('bucket names, swift profile', () => {
     ['', 'InvalidBucketName'],
     ['a/b', 'InvalidBucketName'],
     ['nul\0', 'InvalidBucketName'],
+    ['line\nbreak', 'InvalidBucketName'],
+    ['soh\u0001', 'InvalidBucketName'],
     ['\ud800', 'InvalidBucketName'],
   ];
   for (const [name, expected] of table) {
