@@ -23,7 +23,7 @@ export async function openCore(config: StoreConfig, onBackgroundError: (err: unk
   });
   const defaultBlobDir = resolve(config.dataDir, 'blobs') === config.blobDir;
   const blobs = await FsBlobStore.open({ blobDir: config.blobDir, tempDir: defaultBlobDir ? join(config.dataDir, 'tmp') : join(config.blobDir, 'tmp') });
-  return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError);
+  return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError, meta.shared && !defaultBlobDir);
 }
 
 /** Where the metadata lives when no database is configured. */

@@ -37,6 +37,8 @@ export class Core {
     keys: ServerKeys,
     naming: NamingProfile,
     onBackgroundError: (err: unknown) => void,
+    /** True when other nodes write the same blob directory (not this node's own `<data dir>/blobs`). */
+    private readonly blobsShared = store.shared,
   ) {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
@@ -55,7 +57,9 @@ export class Core {
    * what a job did when it is worth a line in the log; no job runs a round while `canRun` says no.
    */
   startJobs({ startedAt, report = () => undefined, canRun = () => true }: JobOptions): void {
-    this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
+    // Blobs in this node's own directory are this node's work; in a shared one, one node at a time does it.
+    const local = !this.blobsShared;
+    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: () => this.objects.collectBlobs() };
     this.jobs.start(canRun, [
       this.collector,
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
@@ -64,6 +68,7 @@ export class Core {
         name: 'orphan-sweep',
         everyMs: 3_600_000,
         firstAfterMs: 0,
+        local,
         run: async () => {
           report('swept leftovers of interrupted writes', await this.sweep(startedAt));
           return 0;
@@ -77,11 +82,11 @@ export class Core {
   }
 
   /**
-   * Removes leftovers of interrupted writes: temp files, and blobs nothing references. On a store of its own,
-   * everything older than this process's start is fair game; on a shared one, only what is clearly stale.
+   * Removes leftovers of interrupted writes: temp files, and blobs nothing references. In a blob directory of
+   * its own, everything older than this process's start is fair game; in a shared one, only what is clearly stale.
    */
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
-    const olderThan = this.store.shared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
+    const olderThan = this.blobsShared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
     return this.blobs.sweep((blobId) => this.objects.isBlobReferenced(blobId), olderThan);
   }
 

@@ -10,6 +10,8 @@ export interface Job {
   everyMs: number;
   /** Delay before the first round (default: everyMs). */
   firstAfterMs?: number;
+  /** Work on this node's own things (its blob directory): runs on every node, without a lease. */
+  local?: boolean;
   /** Does one round of work; returns how much it did (a busy job runs again at once). */
   run(): Promise<number>;
 }
@@ -74,7 +76,7 @@ export class JobRunner {
 
   private async round(job: Job): Promise<boolean> {
     try {
-      if (!this.canRun() || !(await this.acquire(job.name))) return false;
+      if (!this.canRun() || (!job.local && !(await this.acquire(job.name)))) return false;
       return (await job.run()) > 0;
     } catch (err) {
       this.onError(job.name, err);

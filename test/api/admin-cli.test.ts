@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { asArray, asRecord, request, str } from '../helpers/accounts.ts';
-import { admin, login, removeDir, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+import { admin, adminEnv, login, removeDir, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
 const projectRoot = join(import.meta.dirname, '..', '..');
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -20,7 +20,9 @@ interface CliResult {
 /** Runs the CLI and reports how it ended, instead of throwing like `admin()` does. */
 async function runCli(args: readonly string[], options: { viaBin?: boolean } = {}): Promise<CliResult> {
   const entry = options.viaBin ? [join(projectRoot, 'bin', 'onggi.js')] : ['--import', 'tsx', join(projectRoot, 'src', 'main.ts')];
-  const child = spawn(process.execPath, [...entry, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const dataDir = args[args.indexOf('--data-dir') + 1];
+  const env = args.includes('--data-dir') && dataDir !== undefined ? await adminEnv(dataDir) : process.env;
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

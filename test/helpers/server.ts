@@ -147,6 +147,11 @@ export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET)
   return { token, projectId: body.token.project.id, storageUrl: `${url}/v1/${body.token.project.id}` };
 }
 
+/** The environment `onggi admin` needs for a data directory: the settings its server ran with (database, key). */
+export async function adminEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+  return { ...process.env, ...(await metadataEnv(dataDir, false)), ...serverEnvs.get(dataDir) };
+}
+
 /**
  * Runs `onggi admin …` against a data directory and returns its parsed --json output. Through bin/onggi.js, as
  * `npx onggi` runs it: the built JavaScript, rebuilt first when a source is newer than the build.
@@ -154,7 +159,7 @@ export async function login(url: string, id = ROOT_KEY_ID, secret = ROOT_SECRET)
 export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
   const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, '--json', ...args], {
     cwd: projectRoot,
-    env: { ...process.env, ...(await metadataEnv(dataDir, false)), ...serverEnvs.get(dataDir) },
+    env: await adminEnv(dataDir),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
