@@ -9,7 +9,7 @@ import { chmod, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { auth, putObject } from '../helpers/swift.ts';
-import { admin, login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { admin, login, makeTempDir, removeDir, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const SECRET_BYTES = 'encrypted at rest, readable only with the same key';
 
@@ -133,7 +133,7 @@ async function loosen(dir: string): Promise<void> {
   if (info.isDirectory()) for (const name of await readdir(dir)) await loosen(join(dir, name));
 }
 
-void describe('a private data directory', () => {
+void describe('a private data directory', sqliteOnly, () => {
   void test('under umask 000, in a directory that already existed 0777, everything is 0700 / 0600 — and is again after a restore with loose modes', async () => {
     const dataDir = await freshDir();
     await chmod(dataDir, 0o777);

@@ -32,6 +32,8 @@ export interface RunningServer {
  * interop suites once more that way); otherwise servers keep SQLite in their data directory.
  */
 const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
+/** For tests about the embedded data directory's own files (SQLite, its WAL), which the PostgreSQL pass skips. */
+export const sqliteOnly = onPostgres ? { skip: 'about the SQLite files of the data directory (this pass keeps metadata in PostgreSQL)' } : {};
 /** The database of each data directory, so that a restart (or `onggi admin`) finds the same metadata. */
 const databases = new Map<string, string>();
 /** The settings each data directory's server ran with, for `onggi admin` on it (database, master key). */
