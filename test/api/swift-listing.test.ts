@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { assertTransactionIds, auth, bucketName, createContainer, md5Hex, putObject } from '../helpers/swift.ts';
 
 let server: RunningServer;
@@ -321,7 +321,7 @@ void describe('encrypted bucket', () => {
     assert.equal(await findInDir(server.dataDir, Buffer.from(marker)), null);
   });
 
-  void test('an unencrypted bucket is the control: its bytes are found on disk', async () => {
+  void test('an unencrypted bucket is the control: its bytes are found on disk', sqliteOnly, async () => {
     const plainBucket = bucketName('ctrl');
     await createContainer(session, plainBucket);
     const control = `CONTROL-${marker}`;
