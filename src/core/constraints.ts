@@ -15,6 +15,8 @@ export const BUCKET_LIST_LIMIT = 1000;
 /** The latest X-Delete-At Swift can represent (its expirer sorts 10-digit timestamps): 2286-11-20. */
 export const MAX_DELETE_AT_SECONDS = 9_999_999_999;
 export const TOKEN_LIFETIME_MS = 12 * 3600 * 1000;
+/** KakaoCloud allows each user two IAM access keys per project. */
+export const MAX_ACCESS_KEYS_PER_PROJECT = 2;
 export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set(['v1_ext', 'swagger', 'status', 'ping', 'info']);
 export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);
 export const ROLES = ['admin', 'member', 'reader'] as const;

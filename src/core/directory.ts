@@ -1,7 +1,7 @@
 /** Projects, users, role assignments and access keys as stored: every rule about them, in one place. */
 import { newId } from '../lib/ids.ts';
 import type { MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
-import { ROLES, type Role } from './constraints.ts';
+import { MAX_ACCESS_KEYS_PER_PROJECT, ROLES, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { ALL, TABLES, type AccessKeyRow } from './model.ts';
 import type { AccessKey, Metadata, Project, RoleAssignment, User } from './types.ts';
@@ -172,6 +172,7 @@ export class Directory {
       // Several nodes bootstrapping the same configured key at once: the first one's key stands.
       if (existing?.secretHash === key.secretHash && existing.userId === key.userId && existing.projectId === key.projectId) return;
       if (existing) this.dropKey(tx, existing);
+      else await this.checkKeyLimit(tx, key.userId, key.projectId);
       const named = await tx.get(TABLES.accessKeyNames, key.userId, key.name);
       if (named && named.value.id !== existing?.id) fail('AlreadyExists', `The user already has a key named ${key.name}`);
       const { id, ...row } = key;
@@ -186,6 +187,16 @@ export class Directory {
       if (!key) fail('NoSuchAccessKey', `No access key ${id}`);
       this.dropKey(tx, key);
     });
+  }
+
+  /** KakaoCloud's rule: a user holds at most two access keys in one project. */
+  private async checkKeyLimit(tx: Tx, userId: string, projectId: string): Promise<void> {
+    const names = await tx.scan(TABLES.accessKeyNames, userId, EVERYTHING);
+    const keys = await Promise.all(names.map((name) => tx.get(TABLES.accessKeys, ALL, name.value.id)));
+    const inProject = keys.filter((key) => key?.value.projectId === projectId).length;
+    if (inProject >= MAX_ACCESS_KEYS_PER_PROJECT) {
+      fail('LimitExceeded', `The user already has ${inProject} access keys in this project, the most allowed (${MAX_ACCESS_KEYS_PER_PROJECT}); delete one first`);
+    }
   }
 
   private dropKey(tx: Tx, key: AccessKey): void {

@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'NotModified'
   | 'InvalidRange'
   | 'ListingLimitExceeded'
+  /** A per-user or per-bucket limit of the product was reached (e.g. access keys per project). */
+  | 'LimitExceeded'
   /** A feature of the protocol this server refuses (rather than doing it wrong). */
   | 'Unsupported'
   /** Too much contention on the metadata store; the client may retry. */

@@ -169,6 +169,47 @@ export class Identity {
     return this.directory.getAccessKeyByName(credential.userId, credential.name);
   }
 
+  // --- what a token holder may see and manage of their own ----------------------------------------
+
+  /** The projects the user holds a role in (Keystone's /users/{id}/projects and /auth/projects). */
+  async projectsOf(userId: string): Promise<Array<Project & { role: Role }>> {
+    const assignments = await this.directory.listRoles({ userId });
+    const projects = await Promise.all(
+      assignments.map(async (a) => {
+        const project = await this.directory.getProject(a.projectId);
+        return project && { ...project, role: a.role };
+      }),
+    );
+    return projects.filter((p) => p !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The token holder's own access keys in the token's project. */
+  async ownKeys(holder: IssuedToken): Promise<AccessKey[]> {
+    return this.directory.listAccessKeys({ userId: holder.user.id, projectId: holder.project.id });
+  }
+
+  async ownKey(holder: IssuedToken, id: string): Promise<AccessKey> {
+    const key = await this.directory.getAccessKey(id);
+    if (key?.userId !== holder.user.id || key.projectId !== holder.project.id) fail('NoSuchAccessKey', `No access key ${id}`);
+    return key;
+  }
+
+  /** A new key for the token holder in the token's project (at most two per project; see Directory). */
+  async createOwnKey(holder: IssuedToken, options: { name: string; secret?: string | undefined; expiresAt: number | null }): Promise<{ key: AccessKey; secret: string }> {
+    if (options.expiresAt !== null && options.expiresAt <= Date.now()) fail('InvalidArgument', 'expires_at must be in the future');
+    return this.createAccessKey(holder.project.id, holder.user.id, {
+      name: options.name,
+      expiresAt: options.expiresAt,
+      ...(options.secret === undefined ? {} : { secret: options.secret }),
+    });
+  }
+
+  /** Deletes one of the holder's keys; its tokens (the holder's own included, if issued by it) stop working at once. */
+  async deleteOwnKey(holder: IssuedToken, id: string): Promise<void> {
+    await this.ownKey(holder, id);
+    await this.deleteAccessKey(id);
+  }
+
   // --- administration -------------------------------------------------------------------------
 
   async createProject(name: string): Promise<Project> {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
+import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
@@ -11,6 +12,12 @@ type Route =
   | { op: 'IssueToken' }
   | { op: 'ValidateToken'; head: boolean }
   | { op: 'RevokeToken' }
+  | { op: 'AuthProjects' }
+  | { op: 'UserProjects'; userId: string }
+  | { op: 'ListKeys'; userId: string }
+  | { op: 'CreateKey'; userId: string }
+  | { op: 'GetKey'; userId: string; keyId: string }
+  | { op: 'DeleteKey'; userId: string; keyId: string }
   | { op: 'Versions'; head: boolean }
   | { op: 'Version'; head: boolean }
   | { op: 'NotFound' }
@@ -22,6 +29,9 @@ export function routeIam(method: string, path: string): Route {
   const read = method === 'GET' || method === 'HEAD';
   if (trimmed === '/identity') return read ? { op: 'Versions', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
   if (trimmed === '/identity/v3') return read ? { op: 'Version', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
+  if (trimmed === '/identity/v3/auth/projects') return read ? { op: 'AuthProjects' } : { op: 'MethodNotAllowed' };
+  const userPath = /^\/identity\/v3\/users\/([^/]+)\/(projects|application_credentials)(?:\/([^/]+))?$/.exec(trimmed);
+  if (userPath) return routeUserPath(method, decodeSegment(userPath[1] ?? ''), userPath[2] ?? '', userPath[3]);
   if (trimmed !== '/identity/v3/auth/tokens') return { op: 'NotFound' };
   switch (method) {
     case 'POST':
@@ -36,6 +46,39 @@ export function routeIam(method: string, path: string): Route {
       return { op: 'MethodNotAllowed' };
   }
 }
+
+function routeUserPath(method: string, userId: string, collection: string, item: string | undefined): Route {
+  const read = method === 'GET' || method === 'HEAD';
+  if (collection === 'projects') {
+    if (item !== undefined) return { op: 'NotFound' };
+    return read ? { op: 'UserProjects', userId } : { op: 'MethodNotAllowed' };
+  }
+  if (item === undefined) {
+    if (read) return { op: 'ListKeys', userId };
+    return method === 'POST' ? { op: 'CreateKey', userId } : { op: 'MethodNotAllowed' };
+  }
+  const keyId = decodeSegment(item);
+  if (read) return { op: 'GetKey', userId, keyId };
+  return method === 'DELETE' ? { op: 'DeleteKey', userId, keyId } : { op: 'MethodNotAllowed' };
+}
+
+function decodeSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Keystone's application credential create body (KakaoCloud's IAM access key). */
+const createKeySchema = z.object({
+  application_credential: z.object({
+    name: z.string().min(1).max(255),
+    secret: z.string().min(16).max(255).optional(),
+    description: z.string().max(255).nullable().optional(),
+    expires_at: z.string().nullable().optional(),
+  }),
+});
 
 const credentialSchema = z.union([
   z.object({ id: z.string().min(1), secret: z.string().min(1) }),
@@ -66,6 +109,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Request Entity Too Large',
   503: 'Service Unavailable',
   507: 'Insufficient Storage',
@@ -77,6 +121,10 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   Unauthenticated: 401,
   NoSuchUser: 404,
   NoSuchAccessKey: 404,
+  NoSuchProject: 404,
+  AccessDenied: 403,
+  AlreadyExists: 409,
+  LimitExceeded: 409,
   InvalidArgument: 400,
   InsufficientStorage: 507,
   StorageUnavailable: 503,
@@ -123,6 +171,48 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
     case 'RevokeToken':
       await validateSubject(req, ctx);
       throw new KeystoneError(403, 'Tokens expire on their own; revoke the access key to end them early.');
+    case 'AuthProjects':
+      sendJson(res, 200, await projectsBody(await holderOf(req, ctx), ctx, `${ctx.publicUrl}/identity/v3/auth/projects`));
+      return;
+    case 'UserProjects': {
+      const holder = await selfHolder(req, ctx, route.userId);
+      sendJson(res, 200, await projectsBody(holder, ctx, `${ctx.publicUrl}/identity/v3/users/${holder.user.id}/projects`));
+      return;
+    }
+    case 'ListKeys': {
+      const holder = await selfHolder(req, ctx, route.userId);
+      const keys = await ctx.core.identity.ownKeys(holder);
+      sendJson(res, 200, {
+        application_credentials: keys.map((key) => keyJson(key, holder, ctx)),
+        links: { self: `${ctx.publicUrl}/identity/v3/users/${holder.user.id}/application_credentials`, previous: null, next: null },
+      });
+      return;
+    }
+    case 'GetKey': {
+      const holder = await selfHolder(req, ctx, route.userId);
+      sendJson(res, 200, { application_credential: keyJson(await ctx.core.identity.ownKey(holder, route.keyId), holder, ctx) });
+      return;
+    }
+    case 'CreateKey': {
+      const holder = await selfHolder(req, ctx, route.userId);
+      if (!isJsonContentType(req)) throw new KeystoneError(400, 'Content-Type must be application/json');
+      const parsed = createKeySchema.safeParse(await readJson(req));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new KeystoneError(400, `Invalid application credential: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'malformed'}`);
+      }
+      const given = parsed.data.application_credential;
+      const expiresAt = parseExpiry(given.expires_at);
+      const { key, secret } = await ctx.core.identity.createOwnKey(holder, { name: given.name, secret: given.secret, expiresAt });
+      sendJson(res, 201, { application_credential: { ...keyJson(key, holder, ctx), secret } });
+      return;
+    }
+    case 'DeleteKey': {
+      const holder = await selfHolder(req, ctx, route.userId);
+      await ctx.core.identity.deleteOwnKey(holder, route.keyId);
+      res.writeHead(204).end();
+      return;
+    }
     case 'Versions':
       sendJson(res, 300, { versions: { values: [versionEntry(ctx)] } }, route.head);
       return;
@@ -134,6 +224,60 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
     case 'MethodNotAllowed':
       throw new KeystoneError(405, 'The method is not allowed for the requested URL.');
   }
+}
+
+async function holderOf(req: IncomingMessage, ctx: RequestContext): Promise<IssuedToken> {
+  const authToken = headerValue(req, 'x-auth-token');
+  const holder = authToken ? await ctx.core.identity.verifyToken(authToken) : null;
+  if (!holder) throw new KeystoneError(401, 'The request you have made requires authentication.');
+  return holder;
+}
+
+/** A user sees and manages only their own projects and keys (Keystone's owner policy). */
+async function selfHolder(req: IncomingMessage, ctx: RequestContext, userId: string): Promise<IssuedToken> {
+  const holder = await holderOf(req, ctx);
+  if (holder.user.id !== userId) throw new KeystoneError(403, 'You are not authorized to perform the requested action on another user.');
+  return holder;
+}
+
+function parseExpiry(value: string | null | undefined): number | null {
+  if (value === undefined || value === null) return null;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new KeystoneError(400, 'Invalid application credential: expires_at: not an ISO 8601 date');
+  return at;
+}
+
+async function projectsBody(holder: IssuedToken, ctx: RequestContext, self: string): Promise<unknown> {
+  const projects = await ctx.core.identity.projectsOf(holder.user.id);
+  return {
+    projects: projects.map((project) => ({
+      id: project.id,
+      name: project.name,
+      domain_id: 'default',
+      description: '',
+      enabled: true,
+      is_domain: false,
+      parent_id: 'default',
+      tags: [],
+      links: { self: `${ctx.publicUrl}/identity/v3/projects/${project.id}` },
+    })),
+    links: { self, previous: null, next: null },
+  };
+}
+
+function keyJson(key: AccessKey, holder: IssuedToken, ctx: RequestContext): Record<string, unknown> {
+  return {
+    id: key.id,
+    name: key.name,
+    description: null,
+    project_id: key.projectId,
+    user_id: key.userId,
+    expires_at: key.expiresAt === null ? null : keystoneTime(key.expiresAt),
+    roles: [{ id: holder.role, name: holder.role }],
+    unrestricted: false,
+    access_rules: [],
+    links: { self: `${ctx.publicUrl}/identity/v3/users/${key.userId}/application_credentials/${key.id}` },
+  };
 }
 
 async function validateSubject(req: IncomingMessage, ctx: RequestContext): Promise<IssuedToken> {

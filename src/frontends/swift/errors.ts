@@ -51,6 +51,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NotModified: 304,
   InvalidRange: 416,
   ListingLimitExceeded: 412,
+  LimitExceeded: 409,
   Unsupported: 501,
   Busy: 503,
   InsufficientStorage: 507,
@@ -58,7 +59,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];
