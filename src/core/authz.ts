@@ -1,8 +1,13 @@
-/** Who may do what: project roles, public read-only buckets and their IP allow lists. */
+/**
+ * Who may do what, in one place. Project roles decide what a user does in the project (create and list buckets,
+ * account metadata); bucket roles (Storage Admin / Editor / Viewer) decide what they do in one bucket, defaulting
+ * from the project role unless the bucket assigns another (or none). Public read-only buckets and their IP allow
+ * lists let anonymous callers read objects.
+ */
 import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
 import { fail } from './errors.ts';
-import type { BucketRow } from './model.ts';
+import type { BucketRole, BucketRow } from './model.ts';
 import type { Caller } from './types.ts';
 
 export type Action =
@@ -13,34 +18,66 @@ export type Action =
   | 'bucket:write'
   | 'bucket:set-acl'
   | 'bucket:delete'
+  | 'bucket:set-roles'
+  | 'bucket:configure'
   | 'object:read'
   | 'object:write';
 
-const ALLOWED: Record<Action, readonly Role[]> = {
+type AccountAction = Extract<Action, `account:${string}` | 'bucket:create'>;
+export type BucketAction = Exclude<Action, AccountAction>;
+
+/** Project roles, for what is done in the project rather than in one bucket. */
+const ACCOUNT_ALLOWED: Record<AccountAction, readonly Role[]> = {
   'account:read': ['admin', 'member', 'reader'],
   'account:write': ['admin'],
   'bucket:create': ['admin', 'member'],
-  'bucket:read': ['admin', 'member', 'reader'],
-  'bucket:write': ['admin', 'member'],
-  'bucket:set-acl': ['admin'],
-  'bucket:delete': ['admin'],
-  'object:read': ['admin', 'member', 'reader'],
-  'object:write': ['admin', 'member'],
 };
 
+/** Bucket roles: a viewer reads metadata and objects, an editor writes objects, an admin changes settings and roles. */
+const BUCKET_ALLOWED: Record<BucketAction, readonly BucketRole[]> = {
+  'bucket:read': ['Storage Admin', 'Storage Editor', 'Storage Viewer'],
+  'object:read': ['Storage Admin', 'Storage Editor', 'Storage Viewer'],
+  'object:write': ['Storage Admin', 'Storage Editor'],
+  'bucket:write': ['Storage Admin', 'Storage Editor'],
+  'bucket:set-acl': ['Storage Admin'],
+  'bucket:set-roles': ['Storage Admin'],
+  'bucket:configure': ['Storage Admin'],
+  'bucket:delete': ['Storage Admin'],
+};
+
+/** The bucket role a project role gives by default (KakaoCloud's mapping). */
+export const DEFAULT_BUCKET_ROLE: Readonly<Record<Role, BucketRole>> = {
+  admin: 'Storage Admin',
+  member: 'Storage Editor',
+  reader: 'Storage Viewer',
+};
+
+/** The user's role on the bucket: the one the bucket assigns them (null: none), else their project role's default. */
+export function bucketRoleOf(bucket: BucketRow, userId: string, projectRole: Role): BucketRole | null {
+  const assigned = bucket.roles?.[userId];
+  return assigned === undefined ? DEFAULT_BUCKET_ROLE[projectRole] : assigned;
+}
+
+function isAccountAction(action: Action): action is AccountAction {
+  return action in ACCOUNT_ALLOWED;
+}
+
 /** Account-level check: the caller must hold a role in `account` allowing `action`. */
-export function authorizeAccount(caller: Caller, action: Action, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
+export function authorizeAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
-  if (caller.projectId !== account || !ALLOWED[action].includes(caller.role)) {
-    fail('AccessDenied', `Not allowed to ${action} in ${account}`);
-  }
+  if (caller.projectId !== account || !ACCOUNT_ALLOWED[action].includes(caller.role)) denyIn(action, account);
+}
+
+/** The same words whether or not the bucket exists, so another project learns nothing from a refusal. */
+function denyIn(action: Action, account: string): never {
+  fail('AccessDenied', `Not allowed to ${action} in ${account}`);
 }
 
 /**
  * Bucket-level check. Anonymous callers learn nothing but 401, whether or not the bucket exists;
  * only an object read in a public bucket gets through (or 403 from an address its allow list excludes).
  */
-export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Action, account: string, bucket: B | null): B {
+export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null): B {
   if (caller.kind === 'anonymous') {
     if (action === 'object:read' && bucket?.projectId === account && bucket.publicRead) {
       // A public bucket is public anyway; saying that this address may not read it reveals nothing more.
@@ -49,9 +86,19 @@ export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Act
     }
     fail('Unauthenticated', 'Authentication required');
   }
-  authorizeAccount(caller, action, account);
+  if (caller.projectId !== account) denyIn(action, account);
   if (bucket?.projectId !== account) fail('NoSuchBucket', 'The specified bucket does not exist');
+  const role = bucketRoleOf(bucket, caller.userId, caller.role);
+  if (role === null || !BUCKET_ALLOWED[action].includes(role)) {
+    fail('AccessDenied', `Your role on bucket ${bucket.name} (${role ?? 'none'}) does not allow ${action}`);
+  }
   return bucket;
+}
+
+/** Either kind of check, by the action's kind (front ends that only know the action). */
+export function authorize(caller: Caller, action: Action, account: string, bucket: BucketRow | null): void {
+  if (isAccountAction(action)) authorizeAccount(caller, action, account);
+  else authorizeBucket(caller, action, account, bucket);
 }
 
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {

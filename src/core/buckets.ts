@@ -1,11 +1,12 @@
 /** Buckets (Swift containers): creation, lookup, listing, access control, metadata, totals, deletion. */
 import { newId } from '../lib/ids.ts';
 import type { Entry, MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
-import { authorizeAccount, authorizeBucket, checkAllowList, type Action } from './authz.ts';
-import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile } from './constraints.ts';
+import { authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type BucketAction } from './authz.ts';
+import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
-import { ALL, TABLES, type BucketRow, type TotalsRow } from './model.ts';
+import type { Directory } from './directory.ts';
+import { ALL, TABLES, type BucketRole, type BucketRow, type TotalsRow } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -31,6 +32,7 @@ export class Buckets {
   constructor(
     private readonly store: MetadataStore,
     readonly naming: NamingProfile,
+    private readonly directory: Directory,
   ) {
     // Several nodes on one database: another node's change must be seen at once, so nothing is cached.
     this.cacheTtlMs = store.shared ? 0 : BUCKET_CACHE_TTL_MS;
@@ -41,7 +43,7 @@ export class Buckets {
    * its own this node keeps what it read for a second (its own changes are seen at once). Writes then commit
    * against the bucket's id (`requireBucket`), so a bucket deleted meanwhile never receives them.
    */
-  async forObjects(caller: Caller, account: string, name: string, action: Action): Promise<BucketRow> {
+  async forObjects(caller: Caller, account: string, name: string, action: BucketAction): Promise<BucketRow> {
     const id = cacheId(account, name);
     const cached = this.cache.get(id);
     if (cached && Date.now() - cached.readAt < this.cacheTtlMs) return authorizeBucket(caller, action, account, cached.bucket);
@@ -104,7 +106,7 @@ export class Buckets {
     return { bucket: await this.create(caller, account, { name, meta }), created: true };
   }
 
-  async get(caller: Caller, account: string, name: string, action: Action = 'bucket:read'): Promise<Bucket> {
+  async get(caller: Caller, account: string, name: string, action: BucketAction = 'bucket:read'): Promise<Bucket> {
     return this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
       const bucket = authorizeBucket(caller, action, account, row?.value ?? null);
@@ -159,6 +161,46 @@ export class Buckets {
     });
   }
 
+  // --- bucket roles -----------------------------------------------------------------------------
+
+  /** Who holds which role on the bucket: every project member, by assignment on the bucket or by default. */
+  async permissions(caller: Caller, account: string, name: string): Promise<BucketPermission[]> {
+    const bucket = await this.forObjects(caller, account, name, 'bucket:read');
+    return permissionsOf(bucket, await this.members(account));
+  }
+
+  /** The project's members, for `permissionsOf` (read once for many buckets). */
+  async members(account: string): Promise<ProjectMember[]> {
+    const assignments = await this.directory.listRoles({ projectId: account });
+    const users = await Promise.all(assignments.map((a) => this.directory.getUser(a.userId)));
+    return assignments.map((a, i) => ({ userId: a.userId, userName: users[i]?.name ?? '', projectRole: a.role }));
+  }
+
+  /** Assigns `role` to a project member on this bucket (null: takes their role on it away). */
+  async assignRole(caller: Caller, account: string, name: string, userId: string, role: BucketRole | null): Promise<BucketPermission[]> {
+    const bucket = await this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, account, name);
+      const current = authorizeBucket(caller, 'bucket:set-roles', account, row?.value ?? null);
+      const members = await this.membersIn(tx, account);
+      const member = members.find((m) => m.userId === userId);
+      if (!member) fail('NoSuchUser', `User ${userId} is not a member of this project`);
+      if (role === null && bucketRoleOf(current, userId, member.projectRole) === null) fail('NoSuchUser', `User ${userId} has no role on this bucket`);
+      const changed: BucketRow = { ...current, roles: { ...current.roles, [userId]: role }, updatedAt: Date.now() };
+      if (!permissionsOf(changed, members).some((p) => p.role === 'Storage Admin')) {
+        fail('InvalidBucketState', 'A bucket keeps at least one Storage Admin; assign another one first');
+      }
+      tx.put(TABLES.buckets, account, name, changed);
+      return changed;
+    });
+    this.cache.delete(cacheId(account, name));
+    return permissionsOf(bucket, await this.members(account));
+  }
+
+  private async membersIn(tx: Tx, account: string): Promise<ProjectMember[]> {
+    const rows = await tx.scan(TABLES.roles, ALL, { prefix: `${account}/`, limit: Number.MAX_SAFE_INTEGER, reverse: false });
+    return rows.map((row) => ({ userId: row.sk.slice(account.length + 1), userName: '', projectRole: row.value.role }));
+  }
+
   /** Deletes an empty bucket, with its name and totals. */
   async delete(caller: Caller, account: string, name: string): Promise<void> {
     await this.store.transact(async (tx) => {
@@ -175,7 +217,7 @@ export class Buckets {
     this.cache.delete(cacheId(account, name));
   }
 
-  private async change(caller: Caller, account: string, name: string, action: Action, next: (row: BucketRow) => BucketRow): Promise<Bucket> {
+  private async change(caller: Caller, account: string, name: string, action: BucketAction, next: (row: BucketRow) => BucketRow): Promise<Bucket> {
     const bucket = await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
       const current = authorizeBucket(caller, action, account, row?.value ?? null);
@@ -186,6 +228,29 @@ export class Buckets {
     this.cache.delete(cacheId(account, name));
     return bucket;
   }
+}
+
+export interface ProjectMember {
+  userId: string;
+  userName: string;
+  projectRole: Role;
+}
+
+export interface BucketPermission {
+  userId: string;
+  userName: string;
+  role: BucketRole;
+  /** 'bucket': assigned on this bucket; 'project': the default of the user's project role. */
+  from: 'bucket' | 'project';
+}
+
+/** Every member's role on the bucket (members whose role on it was taken away are left out). */
+export function permissionsOf(bucket: BucketRow, members: readonly ProjectMember[]): BucketPermission[] {
+  return members.flatMap((m): BucketPermission[] => {
+    const role = bucketRoleOf(bucket, m.userId, m.projectRole);
+    if (role === null) return [];
+    return [{ userId: m.userId, userName: m.userName, role, from: bucket.roles?.[m.userId] === undefined ? 'project' : 'bucket' }];
+  });
 }
 
 /** Records a write's effect on a bucket's totals as a row of its own, so concurrent writes never contend on one row. */

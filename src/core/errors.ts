@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'NoSuchUser'
   | 'BucketAlreadyExists'
   | 'BucketNotEmpty'
+  /** The bucket's state forbids the change (e.g. it would be left without a Storage Admin). */
+  | 'InvalidBucketState'
   | 'ProjectNotEmpty'
   | 'AlreadyExists'
   | 'InvalidBucketName'

@@ -43,7 +43,7 @@ export class Core {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
     this.accounts = new Accounts(this.directory);
-    this.buckets = new Buckets(store, naming);
+    this.buckets = new Buckets(store, naming, this.directory);
     this.objects = new Objects(store, blobs, this.buckets, keys, onBackgroundError, () => {
       this.nudgeCollector();
     });

@@ -41,6 +41,10 @@ export interface AccessKeyRow {
 
 export type EncryptionType = 'managed';
 
+export const BUCKET_ROLES = ['Storage Admin', 'Storage Editor', 'Storage Viewer'] as const;
+/** A user's role on one bucket (KakaoCloud's Object Storage roles). */
+export type BucketRole = (typeof BUCKET_ROLES)[number];
+
 export interface BucketRow {
   /** Immutable: a bucket deleted and created again under the same name is another bucket. */
   id: string;
@@ -53,6 +57,11 @@ export interface BucketRow {
   publicReadAllowIps: string[];
   encryption: EncryptionType | null;
   meta: Metadata;
+  /**
+   * Bucket roles assigned on this bucket, by user id; `null` = the user has no role here. Users not listed hold
+   * their project role's default. Kept in the bucket row: every request reads it anyway, and it stays small.
+   */
+  roles?: Record<string, BucketRole | null>;
 }
 
 /** A bucket's object count and bytes: a folded base row plus delta rows that writes add without contention. */

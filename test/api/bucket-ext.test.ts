@@ -107,7 +107,9 @@ void describe('CreateBucket', () => {
     assert.match(str(bucket, 'createdAt'), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'seconds precision');
     assert.ok(Math.abs(Date.parse(str(bucket, 'createdAt')) - now) < 60_000);
     const acl = asRecord(bucket.acl);
-    assert.equal(acl.permissions, null);
+    // Every project member holds their project role's default bucket role; the root admin is a Storage Admin.
+    const permissions = asArray(acl.permissions).map((p) => asRecord(p));
+    assert.ok(permissions.some((p) => p.role === 'Storage Admin' && p.user_name === 'admin' && p.from === 'project'), JSON.stringify(permissions));
     assert.notEqual(acl.public, 'read-only', 'a new bucket is private');
     assert.deepEqual(acl.public_read_allow_ip_list, []);
     assert.equal(bucket.use_encryption, false);

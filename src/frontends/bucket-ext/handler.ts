@@ -1,8 +1,10 @@
 /** /v1_ext/bucket: KakaoCloud's bucket management JSON API. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { permissionsOf, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
@@ -14,13 +16,16 @@ export type BucketExtRoute =
   | { op: 'GetBucket'; name: string }
   | { op: 'UpdateBucketAcl'; name: string }
   | { op: 'DeleteBucket'; name: string }
+  | { op: 'ListPermissions'; name: string }
+  | { op: 'PutPermission'; name: string }
+  | { op: 'DeletePermission'; name: string; userId: string }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
 export function routeBucketExt(method: string, rawPath: string): BucketExtRoute {
-  const match = /^\/v1_ext\/bucket(?:\/([^/]+))?\/?$/.exec(rawPath);
+  const match = /^\/v1_ext\/bucket(?:\/([^/]+)(?:\/([a-z_]+)(?:\/([^/]+))?)?)?\/?$/.exec(rawPath);
   if (!match) return { op: 'NotFound' };
-  const encoded = match[1];
+  const [, encoded, resource, item] = match;
   if (encoded === undefined) {
     if (method === 'PUT') return { op: 'CreateBucket', pathName: null };
     if (method === 'GET' || method === 'HEAD') return { op: 'ListBuckets' };
@@ -28,6 +33,7 @@ export function routeBucketExt(method: string, rawPath: string): BucketExtRoute 
   }
   const name = safeDecode(encoded);
   if (name === null) return { op: 'NotFound' };
+  if (resource !== undefined) return routeSubresource(method, name, resource, item === undefined ? undefined : safeDecode(item));
   switch (method) {
     case 'GET':
     case 'HEAD':
@@ -42,6 +48,22 @@ export function routeBucketExt(method: string, rawPath: string): BucketExtRoute 
       return { op: 'MethodNotAllowed' };
   }
 }
+
+/** A bucket's settings below /v1_ext/bucket/{name}/. */
+function routeSubresource(method: string, name: string, resource: string, item: string | null | undefined): BucketExtRoute {
+  if (item === null) return { op: 'NotFound' };
+  if (resource === 'permissions') {
+    if (item !== undefined) return method === 'DELETE' ? { op: 'DeletePermission', name, userId: item } : { op: 'MethodNotAllowed' };
+    if (method === 'GET' || method === 'HEAD') return { op: 'ListPermissions', name };
+    return method === 'PUT' || method === 'POST' ? { op: 'PutPermission', name } : { op: 'MethodNotAllowed' };
+  }
+  return { op: 'NotFound' };
+}
+
+const permissionSchema = z.object({
+  user_id: z.string().min(1),
+  role: z.enum(BUCKET_ROLES),
+});
 
 const createSchema = z.object({
   name: z.string().optional(),
@@ -79,6 +101,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   NoSuchBucket: 404,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
+  InvalidBucketState: 409,
+  NoSuchUser: 404,
   InvalidBucketName: 400,
   InvalidArgument: 400,
   MetadataTooLarge: 400,
@@ -116,7 +140,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       // use_encryption is ignored when an encryption_configuration is given; a null one counts as not given.
       const encrypted = body.encryption_configuration != null || body.use_encryption === true;
       const bucket = await buckets.create(caller, account, { name, type: bucketType(body.type), encryption: encrypted ? 'managed' : null });
-      sendJson(res, 201, bucketJson(bucket));
+      sendJson(res, 201, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
       return;
     }
     case 'ListBuckets': {
@@ -129,15 +153,18 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
         limit: limit + 1,
         reverse: false,
       });
-      const items = entries.flatMap((entry) => (entry.kind === 'item' ? [bucketJson(entry.item)] : []));
+      const members = await buckets.members(account);
+      const items = entries.flatMap((entry) => (entry.kind === 'item' ? [bucketJson(entry.item, permissionsOf(entry.item, members))] : []));
       const truncated = items.length > limit;
       const page = items.slice(0, limit);
       sendJson(res, 200, truncated ? { items: page, next_marker: page[page.length - 1]?.name } : { items: page });
       return;
     }
-    case 'GetBucket':
-      sendJson(res, 200, bucketJson(await buckets.get(caller, account, route.name)));
+    case 'GetBucket': {
+      const bucket = await buckets.get(caller, account, route.name);
+      sendJson(res, 200, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
       return;
+    }
     case 'UpdateBucketAcl': {
       const body = aclSchema.parse(await jsonBody(req));
       if (body.name !== undefined && body.name !== route.name) {
@@ -148,9 +175,22 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
         publicRead: publicValue === undefined ? undefined : publicValue === 'read-only' || publicValue === true,
         publicReadAllowIps: body.acl.public_read_allow_ip_list === null ? [] : body.acl.public_read_allow_ip_list,
       });
-      sendJson(res, 200, bucketJson(bucket));
+      sendJson(res, 200, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
       return;
     }
+    case 'ListPermissions':
+      sendJson(res, 200, { permissions: (await buckets.permissions(caller, account, route.name)).map(permissionJson) });
+      return;
+    case 'PutPermission': {
+      const body = permissionSchema.parse(await jsonBody(req));
+      const permissions = await buckets.assignRole(caller, account, route.name, body.user_id, body.role);
+      sendJson(res, 200, { permissions: permissions.map(permissionJson) });
+      return;
+    }
+    case 'DeletePermission':
+      await buckets.assignRole(caller, account, route.name, route.userId, null);
+      res.writeHead(204).end();
+      return;
     case 'DeleteBucket':
       await buckets.delete(caller, account, route.name);
       res.writeHead(204).end();
@@ -158,7 +198,11 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
   }
 }
 
-export function bucketJson(bucket: Bucket): Record<string, unknown> & { name: string } {
+function permissionJson(permission: BucketPermission): Record<string, string> {
+  return { user_id: permission.userId, user_name: permission.userName, role: permission.role, from: permission.from };
+}
+
+export function bucketJson(bucket: Bucket, permissions: readonly BucketPermission[]): Record<string, unknown> & { name: string } {
   return {
     account: bucket.projectId,
     project: bucket.projectId,
@@ -169,7 +213,7 @@ export function bucketJson(bucket: Bucket): Record<string, unknown> & { name: st
     createdAt: isoSeconds(bucket.createdAt),
     lastModified: isoSeconds(bucket.updatedAt),
     acl: {
-      permissions: null,
+      permissions: permissions.map(permissionJson),
       public: bucket.publicRead ? 'read-only' : 'none',
       public_read_allow_ip_list: bucket.publicReadAllowIps,
     },

@@ -37,6 +37,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchUser: 404,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
+  InvalidBucketState: 409,
   ProjectNotEmpty: 409,
   AlreadyExists: 409,
   InvalidBucketName: 400,
