@@ -5,6 +5,7 @@ import { authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type B
 import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
+import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
 import { ALL, TABLES, type BucketRole, type BucketRow, type TotalsRow } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
@@ -44,16 +45,21 @@ export class Buckets {
    * against the bucket's id (`requireBucket`), so a bucket deleted meanwhile never receives them.
    */
   async forObjects(caller: Caller, account: string, name: string, action: BucketAction): Promise<BucketRow> {
+    return authorizeBucket(caller, action, account, await this.lookup(account, name));
+  }
+
+  /** The bucket row, possibly from this node's short cache (see forObjects); no authorization. */
+  private async lookup(account: string, name: string): Promise<BucketRow | null> {
     const id = cacheId(account, name);
     const cached = this.cache.get(id);
-    if (cached && Date.now() - cached.readAt < this.cacheTtlMs) return authorizeBucket(caller, action, account, cached.bucket);
+    if (cached && Date.now() - cached.readAt < this.cacheTtlMs) return cached.bucket;
     const row = await this.store.get(TABLES.buckets, account, name);
     const bucket = row?.value ?? null;
     if (this.cacheTtlMs > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(id, { bucket, readAt: Date.now() });
     }
-    return authorizeBucket(caller, action, account, bucket);
+    return bucket;
   }
 
   /** Inside a write: fails unless the bucket the caller was authorized for still exists as that same bucket. */
@@ -159,6 +165,34 @@ export class Buckets {
       checkUserMetadata(meta);
       return { ...row, meta };
     });
+  }
+
+  // --- CORS -------------------------------------------------------------------------------------
+
+  async getCors(caller: Caller, account: string, name: string): Promise<CorsRule[]> {
+    const bucket = await this.forObjects(caller, account, name, 'bucket:read');
+    if (!bucket.cors?.length) fail('NoSuchConfiguration', 'The bucket has no CORS configuration');
+    return bucket.cors;
+  }
+
+  /** Replaces the bucket's CORS rules; an empty list removes them. */
+  async setCors(caller: Caller, account: string, name: string, rules: CorsRule[]): Promise<CorsRule[]> {
+    checkCorsRules(rules);
+    await this.change(caller, account, name, 'bucket:configure', (row) => {
+      const next: BucketRow = { ...row, cors: rules };
+      if (rules.length === 0) Reflect.deleteProperty(next, 'cors');
+      return next;
+    });
+    return rules;
+  }
+
+  /**
+   * The CORS headers for a browser's request to the bucket's objects, or null when refused. Asked before any
+   * authentication (a preflight carries none), so a missing bucket and a bucket without a matching rule answer alike.
+   */
+  async cors(account: string, name: string, request: CorsRequest, preflight: boolean): Promise<Record<string, string> | null> {
+    const bucket = await this.lookup(account, name);
+    return bucket?.cors ? evaluateCors(bucket.cors, request, preflight) : null;
   }
 
   // --- bucket roles -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'NoSuchAccessKey'
   | 'NoSuchProject'
   | 'NoSuchUser'
+  /** The bucket has no configuration of the kind asked for (CORS, lifecycle). */
+  | 'NoSuchConfiguration'
   | 'BucketAlreadyExists'
   | 'BucketNotEmpty'
   /** The bucket's state forbids the change (e.g. it would be left without a Storage Admin). */

@@ -8,6 +8,7 @@
  *   blob ── reference count; freed through the durable `blob_gc` queue once nothing points at it
  */
 import type { Role } from './constraints.ts';
+import type { CorsRule } from './cors.ts';
 import { bytesTable, jsonTable } from '../store/meta/index.ts';
 import type { Metadata } from './types.ts';
 
@@ -62,6 +63,8 @@ export interface BucketRow {
    * their project role's default. Kept in the bucket row: every request reads it anyway, and it stays small.
    */
   roles?: Record<string, BucketRole | null>;
+  /** CORS rules (none: cross-origin requests are refused); see cors.ts. */
+  cors?: CorsRule[];
 }
 
 /** A bucket's object count and bytes: a folded base row plus delta rows that writes add without contention. */

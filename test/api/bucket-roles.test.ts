@@ -179,6 +179,12 @@ async function probe(url: string, session: Session, init: { method?: string; hea
   return { status: response.status, body: await response.text() };
 }
 
+const CORS_RULE = { allowed_origins: ['https://app.example'], allowed_methods: ['GET'] };
+
+async function putCorsAs(owner: Session, bucket: string): Promise<void> {
+  await request(ext(bucket, '/cors'), { method: 'PUT', token: owner.token, body: { rules: [CORS_RULE] } });
+}
+
 const swift = (t: Target, rest = ''): string => `${server.url}/v1/${t.account}/${t.bucket}${rest}`;
 const json = { 'Content-Type': 'application/json' };
 
@@ -219,6 +225,23 @@ const BUCKET_OPS: BucketOp[] = [
       await assign(owner, t.bucket, spare.userId, 'Storage Viewer');
     },
     run: (s, t) => probe(ext(t.bucket, `/permissions/${spare.userId}`), s, { method: 'DELETE' }),
+  },
+  {
+    name: 'GetBucketCors',
+    needs: 'Storage Viewer',
+    prepare: async (owner, t) => {
+      await putCorsAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/cors'), s),
+  },
+  { name: 'PutBucketCors', needs: 'Storage Admin', run: (s, t) => probe(ext(t.bucket, '/cors'), s, { method: 'PUT', headers: json, body: JSON.stringify({ rules: [CORS_RULE] }) }) },
+  {
+    name: 'DeleteBucketCors',
+    needs: 'Storage Admin',
+    prepare: async (owner, t) => {
+      await putCorsAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/cors'), s, { method: 'DELETE' }),
   },
 ];
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { permissionsOf, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import type { CorsRule } from '../../core/cors.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
@@ -19,6 +20,9 @@ export type BucketExtRoute =
   | { op: 'ListPermissions'; name: string }
   | { op: 'PutPermission'; name: string }
   | { op: 'DeletePermission'; name: string; userId: string }
+  | { op: 'GetCors'; name: string }
+  | { op: 'PutCors'; name: string }
+  | { op: 'DeleteCors'; name: string }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
@@ -57,7 +61,37 @@ function routeSubresource(method: string, name: string, resource: string, item: 
     if (method === 'GET' || method === 'HEAD') return { op: 'ListPermissions', name };
     return method === 'PUT' || method === 'POST' ? { op: 'PutPermission', name } : { op: 'MethodNotAllowed' };
   }
+  if (resource === 'cors' && item === undefined) {
+    const ops = { GET: 'GetCors', HEAD: 'GetCors', PUT: 'PutCors', DELETE: 'DeleteCors' } as const;
+    const op = ops[method as keyof typeof ops];
+    return op ? { op, name } : { op: 'MethodNotAllowed' };
+  }
   return { op: 'NotFound' };
+}
+
+/** KakaoCloud's CORS rule fields; what the values may be is core's to check (cors.ts). */
+const corsSchema = z.object({
+  rules: z.array(
+    z.object({
+      allowed_origins: z.array(z.string()),
+      allowed_methods: z.array(z.string()),
+      allowed_headers: z.array(z.string()).optional(),
+      expose_headers: z.array(z.string()).optional(),
+      max_age_seconds: z.number().int().nonnegative().nullable().optional(),
+    }),
+  ),
+});
+
+function corsJson(rules: readonly CorsRule[]): unknown {
+  return {
+    rules: rules.map((rule) => ({
+      allowed_origins: rule.allowedOrigins,
+      allowed_methods: rule.allowedMethods,
+      allowed_headers: rule.allowedHeaders,
+      expose_headers: rule.exposeHeaders,
+      max_age_seconds: rule.maxAgeSeconds,
+    })),
+  };
 }
 
 const permissionSchema = z.object({
@@ -103,6 +137,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   BucketNotEmpty: 409,
   InvalidBucketState: 409,
   NoSuchUser: 404,
+  NoSuchConfiguration: 404,
   InvalidBucketName: 400,
   InvalidArgument: 400,
   MetadataTooLarge: 400,
@@ -187,6 +222,25 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       sendJson(res, 200, { permissions: permissions.map(permissionJson) });
       return;
     }
+    case 'GetCors':
+      sendJson(res, 200, corsJson(await buckets.getCors(caller, account, route.name)));
+      return;
+    case 'PutCors': {
+      const body = corsSchema.parse(await jsonBody(req));
+      const rules = body.rules.map((rule) => ({
+        allowedOrigins: rule.allowed_origins,
+        allowedMethods: rule.allowed_methods,
+        allowedHeaders: rule.allowed_headers ?? [],
+        exposeHeaders: rule.expose_headers ?? [],
+        maxAgeSeconds: rule.max_age_seconds ?? null,
+      }));
+      sendJson(res, 200, corsJson(await buckets.setCors(caller, account, route.name, rules)));
+      return;
+    }
+    case 'DeleteCors':
+      await buckets.setCors(caller, account, route.name, []);
+      res.writeHead(204).end();
+      return;
     case 'DeletePermission':
       await buckets.assignRole(caller, account, route.name, route.userId, null);
       res.writeHead(204).end();

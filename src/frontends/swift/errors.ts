@@ -35,6 +35,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchAccessKey: 404,
   NoSuchProject: 404,
   NoSuchUser: 404,
+  NoSuchConfiguration: 404,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
   InvalidBucketState: 409,

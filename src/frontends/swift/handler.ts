@@ -23,7 +23,8 @@ import {
   utf8Header,
 } from './headers.ts';
 import { CONTENT_TYPES, listingFormat, renderContainerListing, renderObjectListing } from './listing-format.ts';
-import { decode, routeSwift, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
+import { applyBucketCors } from '../../http/cors.ts';
+import { decode, routeSwift, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
 interface Exchange {
   req: IncomingMessage;
@@ -33,6 +34,8 @@ interface Exchange {
 }
 
 export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  const target = splitPath(ctx.rawPath);
+  if (target && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
   const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
   ctx.op = route.op;
