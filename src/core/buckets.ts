@@ -167,6 +167,16 @@ export class Buckets {
     });
   }
 
+  /** Changes a bucket setting kept in rows of its own as well as in the bucket row, in one transaction. */
+  async configure(caller: Caller, account: string, name: string, update: (tx: Tx, bucket: BucketRow) => Promise<BucketRow>): Promise<void> {
+    await this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, account, name);
+      const current = authorizeBucket(caller, 'bucket:configure', account, row?.value ?? null);
+      tx.put(TABLES.buckets, account, name, { ...(await update(tx, current)), updatedAt: Date.now() });
+    });
+    this.cache.delete(cacheId(account, name));
+  }
+
   // --- CORS -------------------------------------------------------------------------------------
 
   async getCors(caller: Caller, account: string, name: string): Promise<CorsRule[]> {
@@ -246,6 +256,7 @@ export class Buckets {
       const global = await tx.get(TABLES.globalBucketNames, ALL, name);
       if (global?.value.bucketId === bucket.id) tx.delete(TABLES.globalBucketNames, ALL, name);
       tx.delete(TABLES.bucketTotals, bucket.id, '');
+      tx.delete(TABLES.lifecycle, ALL, bucket.id);
       for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
     });
     this.cache.delete(cacheId(account, name));

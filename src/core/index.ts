@@ -5,9 +5,11 @@ import type { MetadataStore } from '../store/meta/index.ts';
 import { Accounts } from './accounts.ts';
 import { Buckets, foldTotals } from './buckets.ts';
 import type { NamingProfile } from './constraints.ts';
+import { clockFromEnv } from './clock.ts';
 import { Directory } from './directory.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
+import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
 import { Objects } from './objects.ts';
 import type { ServerKeys } from './server-keys.ts';
 
@@ -26,6 +28,7 @@ export class Core {
   readonly accounts: Accounts;
   readonly buckets: Buckets;
   readonly objects: Objects;
+  readonly lifecycle: Lifecycle;
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
@@ -47,6 +50,7 @@ export class Core {
     this.objects = new Objects(store, blobs, this.buckets, keys, onBackgroundError, () => {
       this.nudgeCollector();
     });
+    this.lifecycle = new Lifecycle(store, this.buckets, this.objects, clockFromEnv());
     this.jobs = new JobRunner(store, this.nodeId, (_job, err) => {
       onBackgroundError(err);
     });
@@ -64,6 +68,7 @@ export class Core {
       this.collector,
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
+      { name: 'lifecycle', everyMs: lifecycleIntervalMs(), run: () => this.lifecycle.applyRules() },
       {
         name: 'orphan-sweep',
         everyMs: 3_600_000,

@@ -65,6 +65,21 @@ export interface BucketRow {
   roles?: Record<string, BucketRole | null>;
   /** CORS rules (none: cross-origin requests are refused); see cors.ts. */
   cors?: CorsRule[];
+  /** Whether an enabled lifecycle rule applies (the rules themselves are in `lifecycle`). */
+  lifecycle?: boolean;
+}
+
+/**
+ * A lifecycle rule (S3's model). Room is left for `noncurrentVersionExpiration`, `abortIncompleteMultipartUpload`
+ * and tag filters, which come with versioning, multipart uploads and object tags.
+ */
+export interface LifecycleRule {
+  id: string;
+  enabled: boolean;
+  /** Keys starting with this ('' for all). */
+  prefix: string;
+  /** `date`: ms since the epoch, at midnight UTC. */
+  expiration: { days: number } | { date: number };
 }
 
 /** A bucket's object count and bytes: a folded base row plus delta rows that writes add without contention. */
@@ -152,6 +167,8 @@ export const TABLES = {
   blobGc: jsonTable<{ queuedAt: number }>('blob_gc'),
   /** '' / `${delete-at, 15 digits}/${bucket id}/${key}` → the version that expires then */
   expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
+  /** '' / bucket id → the bucket's lifecycle rules */
+  lifecycle: jsonTable<{ rules: LifecycleRule[] }>('lifecycle'),
   /** '' / job name: which node runs a background job */
   leases: jsonTable<LeaseRow>('leases'),
 } as const;

@@ -366,6 +366,18 @@ export class Objects {
     return removed;
   }
 
+  /** Removes the key's current version if it is still `versionId` (background rules: lifecycle, emptying). */
+  async removeVersion(bucketId: string, key: string, versionId: string): Promise<boolean> {
+    const removed = await this.store.transact(async (tx) => {
+      const current = (await tx.get(TABLES.objects, bucketId, key))?.value;
+      if (current?.id !== versionId) return false;
+      await this.dropCurrent(tx, bucketId, key, current);
+      return true;
+    });
+    if (removed) this.onBlobsReleased();
+    return removed;
+  }
+
   private async dropCurrent(tx: Tx, bucketId: string, key: string, current: VersionRow): Promise<void> {
     tx.delete(TABLES.objects, bucketId, key);
     await this.drop(tx, bucketId, key, current);

@@ -14,6 +14,7 @@ const BUCKET_FIELDS = [
   'createdAt',
   'lastModified',
   'acl',
+  'lifecycle_status',
   'use_encryption',
   'encryption_configuration',
 ].sort();

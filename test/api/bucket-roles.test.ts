@@ -185,6 +185,12 @@ async function putCorsAs(owner: Session, bucket: string): Promise<void> {
   await request(ext(bucket, '/cors'), { method: 'PUT', token: owner.token, body: { rules: [CORS_RULE] } });
 }
 
+const LIFECYCLE_RULE = { id: 'old', status: 'Enabled', filter: { prefix: 'never/' }, expiration: { days: 365 } };
+
+async function putLifecycleAs(owner: Session, bucket: string): Promise<void> {
+  await request(ext(bucket, '/lifecycle'), { method: 'PUT', token: owner.token, body: { rules: [LIFECYCLE_RULE] } });
+}
+
 const swift = (t: Target, rest = ''): string => `${server.url}/v1/${t.account}/${t.bucket}${rest}`;
 const json = { 'Content-Type': 'application/json' };
 
@@ -242,6 +248,27 @@ const BUCKET_OPS: BucketOp[] = [
       await putCorsAs(owner, t.bucket);
     },
     run: (s, t) => probe(ext(t.bucket, '/cors'), s, { method: 'DELETE' }),
+  },
+  {
+    name: 'GetBucketLifecycle',
+    needs: 'Storage Viewer',
+    prepare: async (owner, t) => {
+      await putLifecycleAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/lifecycle'), s),
+  },
+  {
+    name: 'PutBucketLifecycle',
+    needs: 'Storage Admin',
+    run: (s, t) => probe(ext(t.bucket, '/lifecycle'), s, { method: 'PUT', headers: json, body: JSON.stringify({ rules: [LIFECYCLE_RULE] }) }),
+  },
+  {
+    name: 'DeleteBucketLifecycle',
+    needs: 'Storage Admin',
+    prepare: async (owner, t) => {
+      await putLifecycleAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/lifecycle'), s, { method: 'DELETE' }),
   },
 ];
 

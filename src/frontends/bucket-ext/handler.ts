@@ -5,6 +5,7 @@ import { permissionsOf, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import type { CorsRule } from '../../core/cors.ts';
+import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
@@ -23,6 +24,9 @@ export type BucketExtRoute =
   | { op: 'GetCors'; name: string }
   | { op: 'PutCors'; name: string }
   | { op: 'DeleteCors'; name: string }
+  | { op: 'GetLifecycle'; name: string }
+  | { op: 'PutLifecycle'; name: string }
+  | { op: 'DeleteLifecycle'; name: string }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
@@ -66,7 +70,57 @@ function routeSubresource(method: string, name: string, resource: string, item: 
     const op = ops[method as keyof typeof ops];
     return op ? { op, name } : { op: 'MethodNotAllowed' };
   }
+  if (resource === 'lifecycle' && item === undefined) {
+    const ops = { GET: 'GetLifecycle', HEAD: 'GetLifecycle', PUT: 'PutLifecycle', DELETE: 'DeleteLifecycle' } as const;
+    const op = ops[method as keyof typeof ops];
+    return op ? { op, name } : { op: 'MethodNotAllowed' };
+  }
   return { op: 'NotFound' };
+}
+
+/** 1,000 rules with long ids and prefixes fit (S3's XML limit is the same order). */
+const LIFECYCLE_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** S3's lifecycle configuration in JSON (snake_case names); see the README. */
+const lifecycleSchema = z.object({
+  rules: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(['Enabled', 'Disabled']),
+      filter: z.object({ prefix: z.string().optional(), tags: z.unknown().optional() }).optional(),
+      expiration: z.object({ days: z.number().optional(), date: z.string().optional() }).optional(),
+      noncurrent_version_expiration: z.unknown().optional(),
+      abort_incomplete_multipart_upload: z.unknown().optional(),
+    }),
+  ),
+});
+
+function lifecycleRules(body: z.infer<typeof lifecycleSchema>): LifecycleRule[] {
+  return body.rules.map((rule, i) => {
+    const at = `rules[${i}]`;
+    if (rule.noncurrent_version_expiration !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.noncurrent_version_expiration: comes with object versioning`);
+    if (rule.abort_incomplete_multipart_upload !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.abort_incomplete_multipart_upload: comes with multipart uploads`);
+    if (rule.filter?.tags !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.filter.tags: comes with object tags`);
+    const { days, date } = rule.expiration ?? {};
+    if ((days === undefined) === (date === undefined)) throw new ApiError(400, 'InvalidArgument', `${at}.expiration: give exactly one of days or date`);
+    return {
+      id: rule.id,
+      enabled: rule.status === 'Enabled',
+      prefix: rule.filter?.prefix ?? '',
+      expiration: days === undefined ? { date: Date.parse(date ?? '') } : { days },
+    };
+  });
+}
+
+function lifecycleJson(rules: readonly LifecycleRule[]): unknown {
+  return {
+    rules: rules.map((rule) => ({
+      id: rule.id,
+      status: rule.enabled ? 'Enabled' : 'Disabled',
+      filter: { prefix: rule.prefix },
+      expiration: 'days' in rule.expiration ? { days: rule.expiration.days } : { date: new Date(rule.expiration.date).toISOString().replace('.000Z', 'Z') },
+    })),
+  };
 }
 
 /** KakaoCloud's CORS rule fields; what the values may be is core's to check (cors.ts). */
@@ -143,6 +197,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   MetadataTooLarge: 400,
   InsufficientStorage: 507,
   StorageUnavailable: 503,
+  Unsupported: 501,
 };
 
 export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -241,6 +296,18 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       await buckets.setCors(caller, account, route.name, []);
       res.writeHead(204).end();
       return;
+    case 'GetLifecycle':
+      sendJson(res, 200, lifecycleJson(await ctx.core.lifecycle.get(caller, account, route.name)));
+      return;
+    case 'PutLifecycle': {
+      const rules = lifecycleRules(lifecycleSchema.parse(await jsonBody(req, LIFECYCLE_BODY_LIMIT)));
+      sendJson(res, 200, lifecycleJson(await ctx.core.lifecycle.put(caller, account, route.name, rules)));
+      return;
+    }
+    case 'DeleteLifecycle':
+      await ctx.core.lifecycle.delete(caller, account, route.name);
+      res.writeHead(204).end();
+      return;
     case 'DeletePermission':
       await buckets.assignRole(caller, account, route.name, route.userId, null);
       res.writeHead(204).end();
@@ -271,6 +338,7 @@ export function bucketJson(bucket: Bucket, permissions: readonly BucketPermissio
       public: bucket.publicRead ? 'read-only' : 'none',
       public_read_allow_ip_list: bucket.publicReadAllowIps,
     },
+    lifecycle_status: bucket.lifecycle === true ? 'applied' : 'not-applied',
     use_encryption: bucket.encryption !== null,
     encryption_configuration: bucket.encryption ? { type: bucket.encryption } : null,
   };
@@ -282,9 +350,9 @@ async function authenticated(req: IncomingMessage, ctx: RequestContext): Promise
   return caller;
 }
 
-async function jsonBody(req: IncomingMessage): Promise<unknown> {
+async function jsonBody(req: IncomingMessage, limit?: number): Promise<unknown> {
   if (!isJsonContentType(req)) throw new ApiError(400, 'InvalidArgument', 'Content-Type must be application/json');
-  return readJson(req);
+  return readJson(req, limit);
 }
 
 /** Kakao i Cloud's legacy default type `hot` is today's STANDARD; anything else goes to the core's check. */

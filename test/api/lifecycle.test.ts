@@ -1,0 +1,143 @@
+/**
+ * Bucket lifecycle over real HTTP: /v1_ext/bucket/{name}/lifecycle (put, get, delete, S3's validation) and the
+ * background worker, judged by a clock the test moves forward (ONGGI_TEST_CLOCK_FILE) instead of waiting.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { asRecord, request, str, uniqueName, waitFor, type JsonResponse } from '../helpers/accounts.ts';
+import { login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+let server: RunningServer;
+let root: Session;
+let clockDir: string;
+let clockFile: string;
+
+before(async () => {
+  clockDir = await makeTempDir('onggi-clock-');
+  clockFile = join(clockDir, 'offset');
+  await writeFile(clockFile, '0');
+  server = await startServer({ env: { ONGGI_TEST_CLOCK_FILE: clockFile, ONGGI_LIFECYCLE_INTERVAL_MS: '200' } });
+  root = await login(server.url);
+});
+after(async () => {
+  await server.destroy();
+  await removeDir(clockDir);
+});
+
+async function advanceClock(days: number): Promise<void> {
+  await writeFile(clockFile, String(days * DAY_MS));
+}
+
+const lifecycleUrl = (bucket: string): string => `${server.url}/v1_ext/bucket/${bucket}/lifecycle`;
+
+async function newBucket(keys: readonly string[] = []): Promise<string> {
+  const name = uniqueName('life');
+  const created = await request(`${server.url}/v1_ext/bucket`, { method: 'PUT', token: root.token, body: { name, type: 'STANDARD' } });
+  assert.equal(created.status, 201, created.text);
+  for (const key of keys) {
+    const put = await fetch(`${root.storageUrl}/${name}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': root.token }, body: `body of ${key}` });
+    assert.equal(put.status, 201);
+  }
+  return name;
+}
+
+async function putLifecycle(bucket: string, rules: unknown): Promise<JsonResponse> {
+  return request(lifecycleUrl(bucket), { method: 'PUT', token: root.token, body: { rules } });
+}
+
+function apiError(response: JsonResponse, status: number): string {
+  assert.equal(response.status, status, response.text);
+  return str(asRecord(response.json), 'message');
+}
+
+async function exists(bucket: string, key: string): Promise<boolean> {
+  const response = await fetch(`${root.storageUrl}/${bucket}/${key}`, { method: 'HEAD', headers: { 'X-Auth-Token': root.token } });
+  assert.ok(response.status === 200 || response.status === 404, `HEAD ${key}: ${response.status}`);
+  return response.status === 200;
+}
+
+async function lifecycleStatus(bucket: string): Promise<unknown> {
+  return asRecord((await request(`${server.url}/v1_ext/bucket/${bucket}`, { token: root.token })).json).lifecycle_status;
+}
+
+/** Midnight UTC, `days` days from today. */
+function midnightIn(days: number): string {
+  return new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + days * DAY_MS).toISOString();
+}
+
+void describe('the lifecycle configuration API', () => {
+  void test('put, get and delete; the bucket object reports whether lifecycle is applied', async () => {
+    const bucket = await newBucket();
+    apiError(await request(lifecycleUrl(bucket), { token: root.token }), 404);
+    assert.equal(await lifecycleStatus(bucket), 'not-applied');
+    const rules = [
+      { id: 'logs', status: 'Enabled', filter: { prefix: 'logs/' }, expiration: { days: 30 } },
+      { id: 'campaign', status: 'Disabled', filter: { prefix: '' }, expiration: { date: midnightIn(40).replace('.000Z', 'Z') } },
+    ];
+    const put = await putLifecycle(bucket, rules);
+    assert.equal(put.status, 200, put.text);
+    const got = await request(lifecycleUrl(bucket), { token: root.token });
+    assert.equal(got.status, 200, got.text);
+    assert.deepEqual(asRecord(got.json).rules, rules);
+    assert.equal(await lifecycleStatus(bucket), 'applied');
+
+    assert.equal((await putLifecycle(bucket, [rules[1]])).status, 200);
+    assert.equal(await lifecycleStatus(bucket), 'not-applied', 'only a disabled rule');
+    assert.equal((await request(lifecycleUrl(bucket), { method: 'DELETE', token: root.token })).status, 204);
+    apiError(await request(lifecycleUrl(bucket), { token: root.token }), 404);
+    apiError(await request(lifecycleUrl(bucket), { method: 'DELETE', token: root.token }), 404);
+  });
+
+  void test("S3's validation: 400 naming the field; actions that need versioning or multipart → 501", async () => {
+    const bucket = await newBucket();
+    const rule = { id: 'r', status: 'Enabled', filter: { prefix: 'a/' }, expiration: { days: 1 } };
+    assert.match(apiError(await putLifecycle(bucket, [rule, rule]), 400), /rules\[1\]\.id/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { days: 0 } }]), 400), /rules\[0\]\.expiration\.days/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { days: 1.5 } }]), 400), /expiration\.days/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { date: '2030-01-01T12:00:00Z' } }]), 400), /rules\[0\]\.expiration\.date/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { date: 'someday' } }]), 400), /expiration\.date/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { days: 1, date: midnightIn(3) } }]), 400), /rules\[0\]\.expiration/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: undefined }]), 400), /rules\[0\]\.expiration/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, status: 'On' }]), 400), /status/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, id: '' }]), 400), /rules\[0\]\.id/);
+    assert.match(apiError(await putLifecycle(bucket, []), 400), /rules/);
+    const many = Array.from({ length: 1001 }, (_, i) => ({ ...rule, id: `r${i}` }));
+    assert.match(apiError(await putLifecycle(bucket, many), 400), /at most 1000/);
+    assert.equal((await putLifecycle(bucket, many.slice(0, 1000))).status, 200, '1,000 rules are fine');
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, noncurrent_version_expiration: { noncurrent_days: 3 } }]), 501), /noncurrent_version_expiration/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, abort_incomplete_multipart_upload: { days_after_initiation: 3 } }]), 501), /abort_incomplete_multipart_upload/);
+    apiError(await request(lifecycleUrl(bucket), { method: 'PUT', body: { rules: [rule] } }), 401);
+    apiError(await putLifecycle('no-such-life-bucket', [rule]), 404);
+  });
+});
+
+void describe('the lifecycle worker', () => {
+  void test('as the clock moves on, objects expire by prefix, by date and by days; a disabled rule does nothing', async () => {
+    const bucket = await newBucket(['logs/a', 'logs/b', 'tmp/x', 'keep/y', 'other/z']);
+    const put = await putLifecycle(bucket, [
+      { id: 'logs', status: 'Enabled', filter: { prefix: 'logs/' }, expiration: { days: 30 } },
+      { id: 'tmp', status: 'Enabled', filter: { prefix: 'tmp/' }, expiration: { date: midnightIn(3) } },
+      { id: 'keep', status: 'Disabled', filter: { prefix: 'keep/' }, expiration: { days: 1 } },
+    ]);
+    assert.equal(put.status, 200, put.text);
+
+    // Ten days on: past the date rule, not yet 30 days. The round that removed tmp/x judged every rule then.
+    await advanceClock(10);
+    assert.notEqual(await waitFor(async () => !(await exists(bucket, 'tmp/x')), 20_000), null, 'tmp/x did not expire');
+    for (const key of ['logs/a', 'logs/b', 'keep/y', 'other/z']) assert.ok(await exists(bucket, key), `${key} expired too early`);
+
+    // 31 days on: the logs expire; the disabled rule's keep/y and the unmatched other/z stay.
+    await advanceClock(31);
+    const gone = await waitFor(async () => !(await exists(bucket, 'logs/a')) && !(await exists(bucket, 'logs/b')), 20_000);
+    assert.notEqual(gone, null, 'the logs did not expire');
+    assert.ok(await exists(bucket, 'keep/y'), 'a disabled rule removed keep/y');
+    assert.ok(await exists(bucket, 'other/z'));
+    const listing = await fetch(`${root.storageUrl}/${bucket}`, { headers: { 'X-Auth-Token': root.token } });
+    assert.deepEqual((await listing.text()).trim().split('\n'), ['keep/y', 'other/z']);
+    await advanceClock(0);
+  });
+});
