@@ -249,18 +249,36 @@ export class Buckets {
   async delete(caller: Caller, account: string, name: string): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
-      const bucket = authorizeBucket(caller, 'bucket:delete', account, row?.value ?? null);
-      const anyObject = await tx.scan(TABLES.objects, bucket.id, { prefix: '', limit: 1, reverse: false });
-      if (anyObject.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
-      tx.delete(TABLES.buckets, account, name);
-      const global = await tx.get(TABLES.globalBucketNames, ALL, name);
-      if (global?.value.bucketId === bucket.id) tx.delete(TABLES.globalBucketNames, ALL, name);
-      tx.delete(TABLES.bucketTotals, bucket.id, '');
-      tx.delete(TABLES.lifecycle, ALL, bucket.id);
-      for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
+      await this.removeEmpty(tx, authorizeBucket(caller, 'bucket:delete', account, row?.value ?? null));
     });
     this.cache.delete(cacheId(account, name));
   }
+
+  /** Deletes the bucket if it is still that same bucket and empty (a finished "empty bucket"); false otherwise. */
+  async deleteEmptied(bucket: BucketRow): Promise<boolean> {
+    const deleted = await this.store.transact(async (tx) => {
+      const row = await tx.get(TABLES.buckets, bucket.projectId, bucket.name);
+      if (row?.value.id !== bucket.id) return false;
+      await this.removeEmpty(tx, row.value);
+      return true;
+    });
+    this.cache.delete(cacheId(bucket.projectId, bucket.name));
+    return deleted;
+  }
+
+  private async removeEmpty(tx: Tx, bucket: BucketRow): Promise<void> {
+    const anyObject = await tx.scan(TABLES.objects, bucket.id, { prefix: '', limit: 1, reverse: false });
+    if (anyObject.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
+    const { projectId: account, name } = bucket;
+    tx.delete(TABLES.buckets, account, name);
+    const global = await tx.get(TABLES.globalBucketNames, ALL, name);
+    if (global?.value.bucketId === bucket.id) tx.delete(TABLES.globalBucketNames, ALL, name);
+    tx.delete(TABLES.bucketTotals, bucket.id, '');
+    tx.delete(TABLES.lifecycle, ALL, bucket.id);
+    tx.delete(TABLES.emptying, ALL, bucket.id);
+    for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
+  }
+
 
   private async change(caller: Caller, account: string, name: string, action: BucketAction, next: (row: BucketRow) => BucketRow): Promise<Bucket> {
     const bucket = await this.store.transact(async (tx) => {

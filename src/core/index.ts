@@ -7,6 +7,7 @@ import { Buckets, foldTotals } from './buckets.ts';
 import type { NamingProfile } from './constraints.ts';
 import { clockFromEnv } from './clock.ts';
 import { Directory } from './directory.ts';
+import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
@@ -29,10 +30,12 @@ export class Core {
   readonly buckets: Buckets;
   readonly objects: Objects;
   readonly lifecycle: Lifecycle;
+  readonly emptying: Emptying;
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
   private collector: Job | null = null;
+  private emptier: Job | null = null;
 
   constructor(
     readonly store: MetadataStore,
@@ -51,6 +54,9 @@ export class Core {
       this.nudgeCollector();
     });
     this.lifecycle = new Lifecycle(store, this.buckets, this.objects, clockFromEnv());
+    this.emptying = new Emptying(store, this.buckets, this.objects, () => {
+      if (this.emptier) this.jobs.kick(this.emptier);
+    });
     this.jobs = new JobRunner(store, this.nodeId, (_job, err) => {
       onBackgroundError(err);
     });
@@ -65,7 +71,13 @@ export class Core {
     const local = !this.blobsShared;
     this.collector = { name: 'blob-collector', everyMs: 2000, local, run: () => this.objects.collectBlobs() };
     this.jobs.start(canRun, [
+  /** Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. */
+  startJobs(startedAt: number): void {
+    this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
+    this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
+    this.jobs.start([
       this.collector,
+      this.emptier,
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
       { name: 'lifecycle', everyMs: lifecycleIntervalMs(), run: () => this.lifecycle.applyRules() },

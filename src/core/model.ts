@@ -129,6 +129,16 @@ export interface VersionRow {
   data: VersionData;
 }
 
+/** "Empty bucket": every object is removed in the background, then (if asked) the bucket itself. */
+export interface EmptyingRow {
+  bucket: BucketRow;
+  deleteBucket: boolean;
+  startedAt: number;
+  removed: number;
+  state: 'running' | 'done';
+  finishedAt: number | null;
+}
+
 export interface LeaseRow {
   owner: string;
   until: number;
@@ -169,6 +179,8 @@ export const TABLES = {
   expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
   /** '' / bucket id → the bucket's lifecycle rules */
   lifecycle: jsonTable<{ rules: LifecycleRule[] }>('lifecycle'),
+  /** '' / bucket id → an "empty bucket" request and its progress */
+  emptying: jsonTable<EmptyingRow>('emptying'),
   /** '' / job name: which node runs a background job */
   leases: jsonTable<LeaseRow>('leases'),
 } as const;

@@ -5,6 +5,7 @@ import { permissionsOf, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import type { CorsRule } from '../../core/cors.ts';
+import type { EmptyingProgress } from '../../core/emptying.ts';
 import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
@@ -24,6 +25,8 @@ export type BucketExtRoute =
   | { op: 'GetCors'; name: string }
   | { op: 'PutCors'; name: string }
   | { op: 'DeleteCors'; name: string }
+  | { op: 'StartEmptying'; name: string }
+  | { op: 'GetEmptying'; name: string }
   | { op: 'GetLifecycle'; name: string }
   | { op: 'PutLifecycle'; name: string }
   | { op: 'DeleteLifecycle'; name: string }
@@ -70,6 +73,10 @@ function routeSubresource(method: string, name: string, resource: string, item: 
     const op = ops[method as keyof typeof ops];
     return op ? { op, name } : { op: 'MethodNotAllowed' };
   }
+  if (resource === 'empty' && item === undefined) {
+    if (method === 'POST') return { op: 'StartEmptying', name };
+    return method === 'GET' || method === 'HEAD' ? { op: 'GetEmptying', name } : { op: 'MethodNotAllowed' };
+  }
   if (resource === 'lifecycle' && item === undefined) {
     const ops = { GET: 'GetLifecycle', HEAD: 'GetLifecycle', PUT: 'PutLifecycle', DELETE: 'DeleteLifecycle' } as const;
     const op = ops[method as keyof typeof ops];
@@ -80,6 +87,19 @@ function routeSubresource(method: string, name: string, resource: string, item: 
 
 /** 1,000 rules with long ids and prefixes fit (S3's XML limit is the same order). */
 const LIFECYCLE_BODY_LIMIT = 2 * 1024 * 1024;
+
+const emptySchema = z.object({ delete_bucket: z.boolean().optional() });
+
+function emptyingJson(progress: EmptyingProgress): unknown {
+  return {
+    status: progress.state,
+    removed: progress.removed,
+    remaining: progress.remaining,
+    delete_bucket: progress.deleteBucket,
+    started_at: isoSeconds(progress.startedAt),
+    finished_at: progress.finishedAt === null ? null : isoSeconds(progress.finishedAt),
+  };
+}
 
 /** S3's lifecycle configuration in JSON (snake_case names); see the README. */
 const lifecycleSchema = z.object({
@@ -295,6 +315,14 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
     case 'DeleteCors':
       await buckets.setCors(caller, account, route.name, []);
       res.writeHead(204).end();
+      return;
+    case 'StartEmptying': {
+      const body = emptySchema.parse(req.headers['content-length'] === '0' || req.headers['content-length'] === undefined ? {} : await jsonBody(req));
+      sendJson(res, 202, emptyingJson(await ctx.core.emptying.start(caller, account, route.name, body.delete_bucket === true)));
+      return;
+    }
+    case 'GetEmptying':
+      sendJson(res, 200, emptyingJson(await ctx.core.emptying.progress(caller, account, route.name)));
       return;
     case 'GetLifecycle':
       sendJson(res, 200, lifecycleJson(await ctx.core.lifecycle.get(caller, account, route.name)));
