@@ -74,8 +74,13 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     core.stopJobs();
     watched.stop();
     server.close(() => {
-      void core.store
-        .close()
+      // Access log lines still in memory go to the durable queue first.
+      void core.accessLog
+        .flush()
+        .catch((err: unknown) => {
+          log.warn({ err }, 'access log flush failed');
+        })
+        .then(() => core.store.close())
         .then(unlock)
         .then(() => process.exit(0));
     });

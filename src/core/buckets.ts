@@ -276,6 +276,8 @@ export class Buckets {
     tx.delete(TABLES.bucketTotals, bucket.id, '');
     tx.delete(TABLES.lifecycle, ALL, bucket.id);
     tx.delete(TABLES.emptying, ALL, bucket.id);
+    const logging = await tx.get(TABLES.bucketLogging, ALL, `${account}/${name}`);
+    if (logging?.value.bucketId === bucket.id) tx.delete(TABLES.bucketLogging, ALL, `${account}/${name}`);
     for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
   }
 

@@ -3,6 +3,7 @@ import { newId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import type { MetadataStore } from '../store/meta/index.ts';
 import { Accounts } from './accounts.ts';
+import { AccessLog, accessLogDeliveryMs } from './access-log.ts';
 import { Buckets, foldTotals } from './buckets.ts';
 import type { NamingProfile } from './constraints.ts';
 import { clockFromEnv } from './clock.ts';
@@ -31,11 +32,13 @@ export class Core {
   readonly objects: Objects;
   readonly lifecycle: Lifecycle;
   readonly emptying: Emptying;
+  readonly accessLog: AccessLog;
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
   private collector: Job | null = null;
   private emptier: Job | null = null;
+  private loggingRefresh: NodeJS.Timeout | null = null;
 
   constructor(
     readonly store: MetadataStore,
@@ -45,6 +48,7 @@ export class Core {
     onBackgroundError: (err: unknown) => void,
     /** True when other nodes write the same blob directory (not this node's own `<data dir>/blobs`). */
     private readonly blobsShared = store.shared,
+    private readonly onBackgroundError: (err: unknown) => void,
   ) {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
@@ -57,6 +61,7 @@ export class Core {
     this.emptying = new Emptying(store, this.buckets, this.objects, () => {
       if (this.emptier) this.jobs.kick(this.emptier);
     });
+    this.accessLog = new AccessLog(store, this.buckets, this.objects, onBackgroundError);
     this.jobs = new JobRunner(store, this.nodeId, (_job, err) => {
       onBackgroundError(err);
     });
@@ -73,6 +78,13 @@ export class Core {
     this.jobs.start(canRun, [
   /** Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. */
   startJobs(startedAt: number): void {
+    // Not a leased job: every node needs to know which buckets log.
+    const refreshLogging = (): void => {
+      void this.accessLog.refresh().catch(this.onBackgroundError);
+    };
+    refreshLogging();
+    this.loggingRefresh = setInterval(refreshLogging, 5000);
+    this.loggingRefresh.unref();
     this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
     this.jobs.start([
@@ -81,6 +93,8 @@ export class Core {
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
       { name: 'lifecycle', everyMs: lifecycleIntervalMs(), run: () => this.lifecycle.applyRules() },
+      { name: 'access-log-delivery', everyMs: accessLogDeliveryMs(), run: () => this.accessLog.deliver() },
+
       {
         name: 'orphan-sweep',
         everyMs: 3_600_000,
@@ -96,6 +110,7 @@ export class Core {
 
   stopJobs(): void {
     this.jobs.stop();
+    if (this.loggingRefresh) clearInterval(this.loggingRefresh);
   }
 
   /**

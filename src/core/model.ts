@@ -139,6 +139,21 @@ export interface EmptyingRow {
   finishedAt: number | null;
 }
 
+/** A bucket's access logging, keyed by the source bucket's (project, name). */
+export interface LoggingRow {
+  bucketId: string;
+  targetBucket: string;
+  targetPrefix: string;
+}
+
+/** One access log line waiting for delivery into its target bucket. */
+export interface AccessLogEntry {
+  account: string;
+  targetBucket: string;
+  targetPrefix: string;
+  line: string;
+}
+
 export interface LeaseRow {
   owner: string;
   until: number;
@@ -181,6 +196,10 @@ export const TABLES = {
   lifecycle: jsonTable<{ rules: LifecycleRule[] }>('lifecycle'),
   /** '' / bucket id → an "empty bucket" request and its progress */
   emptying: jsonTable<EmptyingRow>('emptying'),
+  /** '' / `${project id}/${bucket name}` → where the bucket's access log goes */
+  bucketLogging: jsonTable<LoggingRow>('bucket_logging'),
+  /** '' / `${time, 15 digits}/${sequence}/${unique}` → an access log line not delivered yet */
+  accessLogQueue: jsonTable<AccessLogEntry>('access_log_queue'),
   /** '' / job name: which node runs a background job */
   leases: jsonTable<LeaseRow>('leases'),
 } as const;

@@ -99,6 +99,11 @@ export class Objects {
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
     const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'object:write');
+    return this.putInto(bucket, input);
+  }
+
+  /** Writes into a bucket the caller was authorized for, or that the server itself writes (access logs). */
+  async putInto(bucket: BucketRow, input: PutObjectInput): Promise<ObjectRecord> {
     checkObjectKey(input.key, this.buckets.naming);
     checkUserMetadata(input.meta);
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
 import type { RequestNotes } from './access-log.ts';
+import { rememberCaller } from './access-log.ts';
 
 /** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
 export interface RequestContext extends RequestNotes {
@@ -29,8 +30,9 @@ export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestC
 /** The caller behind a request: a token holder (X-Auth-Token / X-Storage-Token) or anonymous. */
 export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
-  if (token === undefined) return { kind: 'anonymous', ip: ctx.clientIp };
-  return ctx.core.identity.callerFromToken(token);
+  const caller = token === undefined ? { kind: 'anonymous' as const, ip: ctx.clientIp } : await ctx.core.identity.callerFromToken(token);
+  if (caller) rememberCaller(req, caller);
+  return caller;
 }
 
 export function headerValue(req: IncomingMessage, name: string): string | undefined {

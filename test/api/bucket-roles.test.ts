@@ -191,6 +191,10 @@ async function putLifecycleAs(owner: Session, bucket: string): Promise<void> {
   await request(ext(bucket, '/lifecycle'), { method: 'PUT', token: owner.token, body: { rules: [LIFECYCLE_RULE] } });
 }
 
+async function putLoggingAs(owner: Session, bucket: string): Promise<void> {
+  await request(ext(bucket, '/logging'), { method: 'PUT', token: owner.token, body: { target_bucket: bucket, target_prefix: 'log/' } });
+}
+
 const swift = (t: Target, rest = ''): string => `${server.url}/v1/${t.account}/${t.bucket}${rest}`;
 const json = { 'Content-Type': 'application/json' };
 
@@ -269,6 +273,27 @@ const BUCKET_OPS: BucketOp[] = [
       await putLifecycleAs(owner, t.bucket);
     },
     run: (s, t) => probe(ext(t.bucket, '/lifecycle'), s, { method: 'DELETE' }),
+  },
+  {
+    name: 'GetBucketLogging',
+    needs: 'Storage Viewer',
+    prepare: async (owner, t) => {
+      await putLoggingAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/logging'), s),
+  },
+  {
+    name: 'PutBucketLogging',
+    needs: 'Storage Admin',
+    run: (s, t) => probe(ext(t.bucket, '/logging'), s, { method: 'PUT', headers: json, body: JSON.stringify({ target_bucket: t.bucket, target_prefix: 'log/' }) }),
+  },
+  {
+    name: 'DeleteBucketLogging',
+    needs: 'Storage Admin',
+    prepare: async (owner, t) => {
+      await putLoggingAs(owner, t.bucket);
+    },
+    run: (s, t) => probe(ext(t.bucket, '/logging'), s, { method: 'DELETE' }),
   },
 ];
 

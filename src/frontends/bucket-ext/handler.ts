@@ -9,6 +9,7 @@ import type { EmptyingProgress } from '../../core/emptying.ts';
 import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
+import { logBucketAccess } from '../../http/access-log.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -25,6 +26,9 @@ export type BucketExtRoute =
   | { op: 'GetCors'; name: string }
   | { op: 'PutCors'; name: string }
   | { op: 'DeleteCors'; name: string }
+  | { op: 'GetLogging'; name: string }
+  | { op: 'PutLogging'; name: string }
+  | { op: 'DeleteLogging'; name: string }
   | { op: 'StartEmptying'; name: string }
   | { op: 'GetEmptying'; name: string }
   | { op: 'GetLifecycle'; name: string }
@@ -73,6 +77,11 @@ function routeSubresource(method: string, name: string, resource: string, item: 
     const op = ops[method as keyof typeof ops];
     return op ? { op, name } : { op: 'MethodNotAllowed' };
   }
+  if (resource === 'logging' && item === undefined) {
+    const ops = { GET: 'GetLogging', HEAD: 'GetLogging', PUT: 'PutLogging', DELETE: 'DeleteLogging' } as const;
+    const op = ops[method as keyof typeof ops];
+    return op ? { op, name } : { op: 'MethodNotAllowed' };
+  }
   if (resource === 'empty' && item === undefined) {
     if (method === 'POST') return { op: 'StartEmptying', name };
     return method === 'GET' || method === 'HEAD' ? { op: 'GetEmptying', name } : { op: 'MethodNotAllowed' };
@@ -87,6 +96,8 @@ function routeSubresource(method: string, name: string, resource: string, item: 
 
 /** 1,000 rules with long ids and prefixes fit (S3's XML limit is the same order). */
 const LIFECYCLE_BODY_LIMIT = 2 * 1024 * 1024;
+
+const loggingSchema = z.object({ target_bucket: z.string().min(1), target_prefix: z.string().max(256).optional() });
 
 const emptySchema = z.object({ delete_bucket: z.boolean().optional() });
 
@@ -223,6 +234,10 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const route = routeBucketExt(req.method ?? 'GET', ctx.rawPath);
   ctx.op = route.op;
+  if ('name' in route) {
+    const resource = /^\/v1_ext\/bucket\/[^/]+\/([a-z_]+)/.exec(ctx.rawPath)?.[1] ?? 'bucket';
+    logBucketAccess(req, res, ctx, { account: null, bucket: route.name, key: null }, `EXT.${req.method ?? 'GET'}.${resource.toUpperCase()}`);
+  }
   try {
     await handle(route, req, res, ctx);
   } catch (err) {
@@ -314,6 +329,22 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
     }
     case 'DeleteCors':
       await buckets.setCors(caller, account, route.name, []);
+      res.writeHead(204).end();
+      return;
+    case 'GetLogging': {
+      const config = await ctx.core.accessLog.getConfig(caller, account, route.name);
+      sendJson(res, 200, { target_bucket: config.targetBucket, target_prefix: config.targetPrefix });
+      return;
+    }
+    case 'PutLogging': {
+      const body = loggingSchema.parse(await jsonBody(req));
+      const config = { targetBucket: body.target_bucket, targetPrefix: body.target_prefix ?? '' };
+      await ctx.core.accessLog.setConfig(caller, account, route.name, config);
+      sendJson(res, 200, { target_bucket: config.targetBucket, target_prefix: config.targetPrefix });
+      return;
+    }
+    case 'DeleteLogging':
+      await ctx.core.accessLog.setConfig(caller, account, route.name, null);
       res.writeHead(204).end();
       return;
     case 'StartEmptying': {

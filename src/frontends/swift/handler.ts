@@ -23,6 +23,7 @@ import {
   utf8Header,
 } from './headers.ts';
 import { CONTENT_TYPES, listingFormat, renderContainerListing, renderObjectListing } from './listing-format.ts';
+import { logBucketAccess } from '../../http/access-log.ts';
 import { applyBucketCors } from '../../http/cors.ts';
 import { decode, routeSwift, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
@@ -35,6 +36,10 @@ interface Exchange {
 
 export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const target = splitPath(ctx.rawPath);
+  if (target?.container) {
+    const kind = target.object === null ? 'BUCKET' : 'OBJECT';
+    logBucketAccess(req, res, ctx, { account: target.account, bucket: target.container, key: target.object }, `SWIFT.${req.method ?? 'GET'}.${kind}`);
+  }
   if (target && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
   const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
