@@ -3,6 +3,7 @@ import { newId } from '../lib/ids.ts';
 import type { MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
 import { MAX_ACCESS_KEYS_PER_PROJECT, ROLES, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
+import { permissionsOf } from './buckets.ts';
 import { ALL, TABLES, type AccessKeyRow } from './model.ts';
 import type { AccessKey, Metadata, Project, RoleAssignment, User } from './types.ts';
 
@@ -103,7 +104,11 @@ export class Directory {
       if (!row) fail('NoSuchUser', `No user ${id}`);
       tx.delete(TABLES.users, ALL, id);
       tx.delete(TABLES.userNames, ALL, row.value.name);
-      for (const role of await tx.scan(TABLES.roles, ALL, EVERYTHING)) if (role.sk.endsWith(`/${id}`)) tx.delete(TABLES.roles, ALL, role.sk);
+      for (const role of await tx.scan(TABLES.roles, ALL, EVERYTHING)) {
+        if (!role.sk.endsWith(`/${id}`)) continue;
+        tx.delete(TABLES.roles, ALL, role.sk);
+        await this.repairBucketRoles(tx, role.sk.slice(0, -id.length - 1), id);
+      }
       for (const key of await this.keysWhere(tx, (k) => k.userId === id)) this.dropKey(tx, key);
     });
   }
@@ -121,6 +126,7 @@ export class Directory {
       if (!(await tx.get(TABLES.projects, ALL, projectId))) fail('NoSuchProject', `No project ${projectId}`);
       if (!(await tx.get(TABLES.users, ALL, userId))) fail('NoSuchUser', `No user ${userId}`);
       tx.put(TABLES.roles, ALL, roleKey(projectId, userId), { role, assignedAt: Date.now() });
+      await this.repairBucketRoles(tx, projectId, null);
     });
   }
 
@@ -129,7 +135,27 @@ export class Directory {
       const key = roleKey(projectId, userId);
       if (!(await tx.get(TABLES.roles, ALL, key))) fail('InvalidArgument', 'No such role assignment');
       tx.delete(TABLES.roles, ALL, key);
+      await this.repairBucketRoles(tx, projectId, userId);
     });
+  }
+
+  /**
+   * After a project's members or roles changed: forgets the bucket roles of a user who left (so rejoining starts
+   * from the defaults again), and gives a bucket left without any Storage Admin back to the project's admins
+   * (their bucket roles return to the default, Storage Admin).
+   */
+  private async repairBucketRoles(tx: Tx, projectId: string, leftUserId: string | null): Promise<void> {
+    const memberRows = await tx.scan(TABLES.roles, ALL, { ...EVERYTHING, prefix: `${projectId}/` });
+    const members = memberRows.map((row) => ({ userId: row.sk.slice(projectId.length + 1), userName: '', projectRole: row.value.role }));
+    for (const bucket of await tx.scan(TABLES.buckets, projectId, EVERYTHING)) {
+      const roles = { ...bucket.value.roles };
+      const before = JSON.stringify(roles);
+      if (leftUserId !== null) Reflect.deleteProperty(roles, leftUserId);
+      if (!permissionsOf({ ...bucket.value, roles }, members).some((p) => p.role === 'Storage Admin')) {
+        for (const m of members) if (m.projectRole === 'admin') Reflect.deleteProperty(roles, m.userId);
+      }
+      if (JSON.stringify(roles) !== before) tx.put(TABLES.buckets, projectId, bucket.sk, { ...bucket.value, roles, updatedAt: Date.now() });
+    }
   }
 
   async listRoles(filter: { projectId?: string | undefined; userId?: string | undefined }): Promise<RoleAssignment[]> {

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { asArray, asRecord, createAccount, request, str, uniqueName, type Account, type JsonResponse } from '../helpers/accounts.ts';
-import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { asArray, asRecord, createAccount, request, str, uniqueName, waitFor, type Account, type JsonResponse } from '../helpers/accounts.ts';
+import { admin, login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 type BucketRole = 'Storage Admin' | 'Storage Editor' | 'Storage Viewer';
 
@@ -147,6 +147,29 @@ void describe('the bucket roles API', () => {
     assert.match(apiError(await unassign(root, name, readerAccount.userId), 404), /no role/);
     apiError(await request(ext(name, '/permissions')), 401);
     apiError(await request(ext(name, '/permissions'), { method: 'PATCH', token: root.token }), 405);
+  });
+});
+
+void describe('bucket roles when project membership changes', () => {
+  void test('a user who leaves loses their bucket roles; a bucket left without a Storage Admin returns to the project admins', async () => {
+    const name = uniqueName('roles-leave');
+    await createBucket(root, name);
+    assert.equal((await assign(root, name, spare.userId, 'Storage Admin')).status, 200);
+    assert.equal((await assign(root, name, rootUserId, 'Storage Viewer')).status, 200);
+    apiError(await assign(root, name, readerAccount.userId, 'Storage Editor'), 403);
+
+    await admin(server.dataDir, 'role', 'remove', 'default', spare.userId);
+    // The CLI wrote the store directly; this server may trust its copy of the bucket for up to a second.
+    const restored = await waitFor(async () => (await assign(root, name, readerAccount.userId, 'Storage Editor')).status === 200, 5000);
+    assert.notEqual(restored, null, 'the project admin did not get the orphaned bucket back');
+    const roles = roleTable(await request(ext(name, '/permissions'), { token: root.token }));
+    assert.equal(roles.get(rootUserId), 'Storage Admin');
+    assert.equal(roles.has(spare.userId), false);
+
+    // Back in the project, the user starts from the default of the new project role.
+    await admin(server.dataDir, 'role', 'assign', 'default', spare.userId, 'member');
+    const back = roleTable(await request(ext(name, '/permissions'), { token: root.token }));
+    assert.equal(back.get(spare.userId), 'Storage Editor');
   });
 });
 
