@@ -101,9 +101,9 @@ export class AccessLog {
 
   // --- recording ------------------------------------------------------------------------------
 
-  /** Whether requests to the bucket are logged (as this node last read). */
-  logs(account: string, bucket: string): boolean {
-    return this.configs.has(configKey(account, bucket));
+  /** Whether requests to the bucket are logged (as this node last read); without a project, whether any bucket is. */
+  logs(account: string | null, bucket: string): boolean {
+    return account === null ? this.configs.size > 0 : this.configs.has(configKey(account, bucket));
   }
 
   /** Cheap when the bucket does not log: one map lookup, no store access. */

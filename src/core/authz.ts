@@ -58,10 +58,6 @@ export function bucketRoleOf(bucket: BucketRow, userId: string, projectRole: Rol
   return assigned === undefined ? DEFAULT_BUCKET_ROLE[projectRole] : assigned;
 }
 
-function isAccountAction(action: Action): action is AccountAction {
-  return action in ACCOUNT_ALLOWED;
-}
-
 /** Account-level check: the caller must hold a role in `account` allowing `action`. */
 export function authorizeAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
@@ -93,12 +89,6 @@ export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Buc
     fail('AccessDenied', `Your role on bucket ${bucket.name} (${role ?? 'none'}) does not allow ${action}`);
   }
   return bucket;
-}
-
-/** Either kind of check, by the action's kind (front ends that only know the action). */
-export function authorize(caller: Caller, action: Action, account: string, bucket: BucketRow | null): void {
-  if (isAccountAction(action)) authorizeAccount(caller, action, account);
-  else authorizeBucket(caller, action, account, bucket);
 }
 
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {
