@@ -101,6 +101,11 @@ export class AccessLog {
 
   // --- recording ------------------------------------------------------------------------------
 
+  /** Whether any bucket logs (as this node last read). */
+  get active(): boolean {
+    return this.configs.size > 0;
+  }
+
   /** Whether requests to the bucket are logged (as this node last read); without a project, whether any bucket is. */
   logs(account: string | null, bucket: string): boolean {
     return account === null ? this.configs.size > 0 : this.configs.has(configKey(account, bucket));

@@ -94,7 +94,6 @@ export class Core {
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
       { name: 'lifecycle', everyMs: lifecycleIntervalMs(), run: () => this.lifecycle.applyRules() },
       { name: 'access-log-delivery', everyMs: accessLogDeliveryMs(), run: () => this.accessLog.deliver() },
-
       {
         name: 'orphan-sweep',
         everyMs: 3_600_000,

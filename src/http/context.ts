@@ -31,7 +31,7 @@ export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestC
 export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
   const caller = token === undefined ? { kind: 'anonymous' as const, ip: ctx.clientIp } : await ctx.core.identity.callerFromToken(token);
-  if (caller) rememberCaller(req, caller);
+  if (caller && ctx.core.accessLog.active) rememberCaller(req, caller);
   return caller;
 }
 
