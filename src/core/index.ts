@@ -2,11 +2,11 @@
 import { newId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import type { MetadataStore } from '../store/meta/index.ts';
-import { Accounts } from './accounts.ts';
 import { AccessLog, accessLogDeliveryMs } from './access-log.ts';
+import { Accounts } from './accounts.ts';
 import { Buckets, foldTotals } from './buckets.ts';
-import type { NamingProfile } from './constraints.ts';
 import { clockFromEnv } from './clock.ts';
+import type { NamingProfile } from './constraints.ts';
 import { Directory } from './directory.ts';
 import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
@@ -45,10 +45,9 @@ export class Core {
     readonly blobs: BlobStore,
     keys: ServerKeys,
     naming: NamingProfile,
-    onBackgroundError: (err: unknown) => void,
+    private readonly onBackgroundError: (err: unknown) => void,
     /** True when other nodes write the same blob directory (not this node's own `<data dir>/blobs`). */
     private readonly blobsShared = store.shared,
-    private readonly onBackgroundError: (err: unknown) => void,
   ) {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
@@ -72,12 +71,6 @@ export class Core {
    * what a job did when it is worth a line in the log; no job runs a round while `canRun` says no.
    */
   startJobs({ startedAt, report = () => undefined, canRun = () => true }: JobOptions): void {
-    // Blobs in this node's own directory are this node's work; in a shared one, one node at a time does it.
-    const local = !this.blobsShared;
-    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: () => this.objects.collectBlobs() };
-    this.jobs.start(canRun, [
-  /** Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. */
-  startJobs(startedAt: number): void {
     // Not a leased job: every node needs to know which buckets log.
     const refreshLogging = (): void => {
       void this.accessLog.refresh().catch(this.onBackgroundError);
@@ -85,9 +78,11 @@ export class Core {
     refreshLogging();
     this.loggingRefresh = setInterval(refreshLogging, 5000);
     this.loggingRefresh.unref();
-    this.collector = { name: 'blob-collector', everyMs: 2000, run: () => this.objects.collectBlobs() };
+    // Blobs in this node's own directory are this node's work; in a shared one, one node at a time does it.
+    const local = !this.blobsShared;
+    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: () => this.objects.collectBlobs() };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
-    this.jobs.start([
+    this.jobs.start(canRun, [
       this.collector,
       this.emptier,
       { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },

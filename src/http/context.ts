@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
 import type { RequestNotes } from './access-log.ts';
-import { rememberCaller } from './access-log.ts';
 
 /** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
 export interface RequestContext extends RequestNotes {
@@ -17,6 +16,8 @@ export interface RequestContext extends RequestNotes {
   /** Base URL clients reach this server at (config, or derived from the request's Host). */
   readonly publicUrl: string;
   readonly region: string;
+  /** Who the request was authenticated as, once callerOf has run (the bucket access log's requester). */
+  caller?: Caller | null;
   /** Throws StorageUnavailable while the data directory cannot serve this kind of request (see DataDirHealth). */
   checkStorage(access: 'read' | 'write'): void;
 }
@@ -31,7 +32,7 @@ export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestC
 export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
   const caller = token === undefined ? { kind: 'anonymous' as const, ip: ctx.clientIp } : await ctx.core.identity.callerFromToken(token);
-  if (caller && ctx.core.accessLog.active) rememberCaller(req, caller);
+  ctx.caller = caller;
   return caller;
 }
 

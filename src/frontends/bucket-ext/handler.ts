@@ -9,7 +9,7 @@ import type { EmptyingProgress } from '../../core/emptying.ts';
 import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
-import { logBucketAccess } from '../../http/access-log.ts';
+import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';

@@ -23,7 +23,7 @@ import {
   utf8Header,
 } from './headers.ts';
 import { CONTENT_TYPES, listingFormat, renderContainerListing, renderObjectListing } from './listing-format.ts';
-import { logBucketAccess } from '../../http/access-log.ts';
+import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors } from '../../http/cors.ts';
 import { decode, routeSwift, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
