@@ -70,10 +70,11 @@ export function registerAdminCommands(program: Command): void {
     .command('create <project> <user>')
     .option('--name <name>', 'key name (used with user id + secret authentication)')
     .option('--expires <iso-date>', 'expiry date')
-    .action((p: string, u: string, options: { name?: string; expires?: string }) => run(async (core, print) => {
+    .option('--unrestricted', "the key's tokens may create and delete access keys over HTTP (Keystone's unrestricted application credential)")
+    .action((p: string, u: string, options: { name?: string; expires?: string; unrestricted?: boolean }) => run(async (core, print) => {
       const expiresAt = options.expires ? Date.parse(options.expires) : null;
       if (Number.isNaN(expiresAt)) throw new Error(`Not a date: ${options.expires ?? ''}`);
-      const { key: created, secret } = await core.identity.createAccessKey(p, u, { ...(options.name ? { name: options.name } : {}), expiresAt });
+      const { key: created, secret } = await core.identity.createAccessKey(p, u, { ...(options.name ? { name: options.name } : {}), expiresAt, unrestricted: options.unrestricted === true });
       print({ id: created.id, name: created.name, projectId: created.projectId, userId: created.userId, secret, note: 'the secret is shown only now' });
     })());
   key

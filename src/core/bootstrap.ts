@@ -28,7 +28,7 @@ export async function bootstrap(identity: Identity, root: { id: string; secret: 
     const existing = await directory.getAccessKey(root.id);
     if (existing && identity.secretMatches(existing, root.secret)) return { ...base, created: null, accessKeyId: existing.id };
     // The configured secret is the source of truth: a changed secret replaces the stored key (and its tokens).
-    await identity.createAccessKey(project.id, admin.id, { id: root.id, secret: root.secret, name: 'root', replace: true });
+    await identity.createAccessKey(project.id, admin.id, { id: root.id, secret: root.secret, name: 'root', unrestricted: true, replace: true });
     return { ...base, created: null, accessKeyId: root.id };
   }
   const existingKey = async (): Promise<BootstrapResult | null> => {
@@ -38,7 +38,7 @@ export async function bootstrap(identity: Identity, root: { id: string; secret: 
   const found = await existingKey();
   if (found) return found;
   try {
-    const { key, secret } = await identity.createAccessKey(project.id, admin.id, { name: 'root' });
+    const { key, secret } = await identity.createAccessKey(project.id, admin.id, { name: 'root', unrestricted: true });
     return { ...base, created: { accessKeyId: key.id, secret }, accessKeyId: key.id };
   } catch (err) {
     // Another node created the root key first.

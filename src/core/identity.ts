@@ -195,17 +195,23 @@ export class Identity {
   }
 
   /** A new key for the token holder in the token's project (at most two per project; see Directory). */
-  async createOwnKey(holder: IssuedToken, options: { name: string; secret?: string | undefined; expiresAt: number | null }): Promise<{ key: AccessKey; secret: string }> {
+  async createOwnKey(
+    holder: IssuedToken,
+    options: { name: string; secret?: string | undefined; expiresAt: number | null; unrestricted: boolean },
+  ): Promise<{ key: AccessKey; secret: string }> {
+    requireUnrestricted(holder);
     if (options.expiresAt !== null && options.expiresAt <= Date.now()) fail('InvalidArgument', 'expires_at must be in the future');
     return this.createAccessKey(holder.project.id, holder.user.id, {
       name: options.name,
       expiresAt: options.expiresAt,
+      unrestricted: options.unrestricted,
       ...(options.secret === undefined ? {} : { secret: options.secret }),
     });
   }
 
   /** Deletes one of the holder's keys; its tokens (the holder's own included, if issued by it) stop working at once. */
   async deleteOwnKey(holder: IssuedToken, id: string): Promise<void> {
+    requireUnrestricted(holder);
     await this.ownKey(holder, id);
     await this.deleteAccessKey(id);
   }
@@ -253,7 +259,7 @@ export class Identity {
   async createAccessKey(
     projectRef: string,
     userRef: string,
-    options: { name?: string; id?: string; secret?: string; expiresAt?: number | null; replace?: boolean } = {},
+    options: { name?: string; id?: string; secret?: string; expiresAt?: number | null; unrestricted?: boolean; replace?: boolean } = {},
   ): Promise<{ key: AccessKey; secret: string }> {
     const project = await this.resolveProject(projectRef);
     const user = await this.resolveUser(userRef);
@@ -271,6 +277,7 @@ export class Identity {
       secretHash: this.keys.hashSecret(secret),
       createdAt: Date.now(),
       expiresAt: options.expiresAt ?? null,
+      unrestricted: options.unrestricted === true,
     };
     await this.directory.putAccessKey(key, options.replace === true);
     this.keyStates.delete(id);
@@ -300,5 +307,15 @@ export class Identity {
     const user = (await this.directory.getUser(ref)) ?? (await this.directory.getUserByName(ref));
     if (!user) fail('NoSuchUser', `No user ${ref}`);
     return user;
+  }
+}
+
+/**
+ * Keystone's rule for application credentials: a key made without `unrestricted` cannot make or delete keys, so a
+ * leaked key cannot mint a successor (KakaoCloud makes keys in its console, after a password check).
+ */
+function requireUnrestricted(holder: IssuedToken): void {
+  if (holder.accessKey.unrestricted !== true) {
+    fail('AccessDenied', 'This token comes from a restricted access key, which cannot create or delete access keys; use an unrestricted key or onggi admin');
   }
 }

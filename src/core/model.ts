@@ -38,6 +38,8 @@ export interface AccessKeyRow {
   /** When the current secret was set: tokens issued before it are refused. */
   createdAt: number;
   expiresAt: number | null;
+  /** Keystone's rule: only a token from an unrestricted key may create or delete access keys. */
+  unrestricted?: boolean;
 }
 
 export type EncryptionType = 'managed';

@@ -27,7 +27,7 @@ function keystoneError(response: JsonResponse, status: number): string {
 
 /** An account, and a second project where the same user is a reader. */
 async function userInTwoProjects(): Promise<{ account: Account; session: Session; otherProjectId: string }> {
-  const account = await createAccount(server.dataDir, 'member');
+  const account = await createAccount(server.dataDir, 'member', { unrestricted: true });
   const other = asRecord(await admin(server.dataDir, 'project', 'create', uniqueName('second')));
   await admin(server.dataDir, 'role', 'assign', str(other, 'id'), account.userId, 'reader');
   return { account, session: await login(server.url, account.keyId, account.secret), otherProjectId: str(other, 'id') };
@@ -78,7 +78,7 @@ void describe("a user's projects", () => {
 
 void describe('access keys managed by their owner', () => {
   void test('list, create (secret shown once), log in with the new key, get, delete', async () => {
-    const account = await createAccount(server.dataDir, 'member');
+    const account = await createAccount(server.dataDir, 'member', { unrestricted: true });
     const session = await login(server.url, account.keyId, account.secret);
     const listed = await request(keysUrl(account.userId), { token: session.token });
     assert.equal(listed.status, 200, listed.text);
@@ -107,6 +107,23 @@ void describe('access keys managed by their owner', () => {
     keystoneError(await request(`${keysUrl(account.userId)}/${str(key, 'id')}`, { token: session.token }), 404);
   });
 
+  void test("a restricted key (the default) cannot create or delete keys: Keystone's rule, so a leaked key cannot mint another", async () => {
+    const account = await createAccount(server.dataDir, 'admin');
+    const session = await login(server.url, account.keyId, account.secret);
+    assert.equal((await request(keysUrl(account.userId), { token: session.token })).status, 200, 'listing stays allowed');
+    assert.match(keystoneError(await createKey(session, account.userId, { name: 'minted' }), 403), /restricted/);
+    keystoneError(await request(`${keysUrl(account.userId)}/${account.keyId}`, { method: 'DELETE', token: session.token }), 403);
+
+    const owner = await createAccount(server.dataDir, 'member', { unrestricted: true });
+    const ownerSession = await login(server.url, owner.keyId, owner.secret);
+    const made = asRecord(asRecord((await createKey(ownerSession, owner.userId, { name: 'child' })).json).application_credential);
+    assert.equal(made.unrestricted, false);
+    const childSession = await login(server.url, str(made, 'id'), str(made, 'secret'));
+    keystoneError(await createKey(childSession, owner.userId, { name: 'grandchild' }), 403);
+    const listed = asArray(asRecord((await request(keysUrl(owner.userId), { token: ownerSession.token })).json).application_credentials);
+    assert.deepEqual(listed.map((k) => asRecord(k).unrestricted).sort(), [false, true]);
+  });
+
   void test('a third key in one project → 409 with the reason; keys in another project count apart', async () => {
     const { account, session, otherProjectId } = await userInTwoProjects();
     assert.equal((await createKey(session, account.userId, { name: 'second' })).status, 201);
@@ -125,7 +142,7 @@ void describe('access keys managed by their owner', () => {
   });
 
   void test('bad bodies → 400 naming the field; a duplicate name → 409', async () => {
-    const account = await createAccount(server.dataDir, 'member');
+    const account = await createAccount(server.dataDir, 'member', { unrestricted: true });
     const session = await login(server.url, account.keyId, account.secret);
     assert.match(keystoneError(await createKey(session, account.userId, {}), 400), /name/);
     assert.match(keystoneError(await createKey(session, account.userId, { name: 'x', expires_at: 'soon' }), 400), /expires_at/);
@@ -138,9 +155,9 @@ void describe('access keys managed by their owner', () => {
   });
 
   void test("another user's keys: 403 by their path, 404 for their key under one's own path", async () => {
-    const account = await createAccount(server.dataDir, 'admin');
+    const account = await createAccount(server.dataDir, 'admin', { unrestricted: true });
     const session = await login(server.url, account.keyId, account.secret);
-    const other = await createAccount(server.dataDir, 'member', { project: account.projectId });
+    const other = await createAccount(server.dataDir, 'member', { project: account.projectId, unrestricted: true });
     keystoneError(await request(keysUrl(other.userId), { token: session.token }), 403);
     keystoneError(await createKey(session, other.userId, { name: 'sneaky' }), 403);
     keystoneError(await request(`${keysUrl(other.userId)}/${other.keyId}`, { method: 'DELETE', token: session.token }), 403);
@@ -151,7 +168,7 @@ void describe('access keys managed by their owner', () => {
   });
 
   void test('an expiring key: its token ends with the key; once expired it cannot log in', async () => {
-    const account = await createAccount(server.dataDir, 'member');
+    const account = await createAccount(server.dataDir, 'member', { unrestricted: true });
     const session = await login(server.url, account.keyId, account.secret);
     const expiresAt = new Date(Date.now() + 2000);
     const created = await createKey(session, account.userId, { name: 'brief', expires_at: expiresAt.toISOString() });

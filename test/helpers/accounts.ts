@@ -43,7 +43,7 @@ export function str(record: Record<string, unknown>, key: string): string {
  * Creates (through `onggi admin`) a user with `role` in a project and an access key for it.
  * The project is created unless `project` names an existing one (by name or id).
  */
-export async function createAccount(dataDir: string, role: Role, options: { project?: string } = {}): Promise<Account> {
+export async function createAccount(dataDir: string, role: Role, options: { project?: string; unrestricted?: boolean } = {}): Promise<Account> {
   let projectRef = options.project;
   if (projectRef === undefined) {
     const project = asRecord(await admin(dataDir, 'project', 'create', uniqueName('proj')));
@@ -52,7 +52,7 @@ export async function createAccount(dataDir: string, role: Role, options: { proj
   const user = asRecord(await admin(dataDir, 'user', 'create', uniqueName('user')));
   await admin(dataDir, 'role', 'assign', projectRef, str(user, 'id'), role);
   const keyName = uniqueName('key');
-  const key = asRecord(await admin(dataDir, 'key', 'create', projectRef, str(user, 'id'), '--name', keyName));
+  const key = asRecord(await admin(dataDir, 'key', 'create', projectRef, str(user, 'id'), '--name', keyName, ...(options.unrestricted ? ['--unrestricted'] : [])));
   const projectId = str(key, 'projectId');
   return {
     projectId,

@@ -77,6 +77,7 @@ const createKeySchema = z.object({
     secret: z.string().min(16).max(255).optional(),
     description: z.string().max(255).nullable().optional(),
     expires_at: z.string().nullable().optional(),
+    unrestricted: z.boolean().optional(),
   }),
 });
 
@@ -203,7 +204,7 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       }
       const given = parsed.data.application_credential;
       const expiresAt = parseExpiry(given.expires_at);
-      const { key, secret } = await ctx.core.identity.createOwnKey(holder, { name: given.name, secret: given.secret, expiresAt });
+      const { key, secret } = await ctx.core.identity.createOwnKey(holder, { name: given.name, secret: given.secret, expiresAt, unrestricted: given.unrestricted === true });
       sendJson(res, 201, { application_credential: { ...keyJson(key, holder, ctx), secret } });
       return;
     }
@@ -274,7 +275,7 @@ function keyJson(key: AccessKey, holder: IssuedToken, ctx: RequestContext): Reco
     user_id: key.userId,
     expires_at: key.expiresAt === null ? null : keystoneTime(key.expiresAt),
     roles: [{ id: holder.role, name: holder.role }],
-    unrestricted: false,
+    unrestricted: key.unrestricted === true,
     access_rules: [],
     links: { self: `${ctx.publicUrl}/identity/v3/users/${key.userId}/application_credentials/${key.id}` },
   };
