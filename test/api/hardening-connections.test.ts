@@ -141,13 +141,13 @@ void describe('timeouts', () => {
 void describe('refusals close the connection instead of reading the body', () => {
   let server: RunningServer;
   let session: Session;
-  /** A reader of its own project: its writes are forbidden (403). */
+  /** A reader of the container's project: its writes are forbidden (403). */
   let reader: Session;
   before(async () => {
     server = await startServer();
     session = await login(server.url);
     await createContainer(session, 'guarded');
-    const account = await createAccount(server.dataDir, 'reader');
+    const account = await createAccount(server.dataDir, 'reader', { project: session.projectId });
     reader = await login(server.url, account.keyId, account.secret);
   });
   after(async () => {
