@@ -32,6 +32,7 @@ interface Options {
   listingKeys: number;
   largeMb: number;
   source: boolean;
+  smallOnly: boolean;
 }
 
 const program = new Command('bench')
@@ -46,7 +47,8 @@ const program = new Command('bench')
   .option('--listing-keys <n>', 'keys in the big listing bucket', Number, 1_000_000)
   .option('--large-mb <n>', 'size of the single large object in MiB', Number, 1024)
   .option('--out <dir>', 'where results go', join(projectRoot, 'bench', 'results'))
-  .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false);
+  .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false)
+  .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false);
 
 const options = program.parse().opts<Options>();
 if (options.baseline && options.baselineRef) program.error('give --baseline or --baseline-ref, not both');
@@ -78,8 +80,8 @@ try {
   // Onggi next to the baseline build: the pair the A/B compares.
   const arena = new Arena([...onggis, bare, ...(swift ? [swift] : [])], scale);
   try {
-    await objectScenarios(arena, scale);
-    await listingScenarios(arena, scale, onggis, bare);
+    await objectScenarios(arena, scale, options.smallOnly);
+    if (!options.smallOnly) await listingScenarios(arena, scale, onggis, bare);
   } finally {
     arena.stop();
   }

@@ -110,7 +110,7 @@ export class Arena {
 }
 
 /** PUT/GET/HEAD/DELETE of 4 KiB at each concurrency, 1 MiB at 16, one large object, and a mixed load. */
-export async function objectScenarios(arena: Arena, scale: Scale): Promise<void> {
+export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = false): Promise<void> {
   const small = randomBytes(4096);
   const medium = randomBytes(1024 * 1024);
   for (const c of scale.concurrencies) {
@@ -134,6 +134,7 @@ export async function objectScenarios(arena: Arena, scale: Scale): Promise<void>
       };
     }, { opsPerRound: (target) => Math.max(1, Math.floor((supply.get(target) ?? 0) / scale.rounds)) });
   }
+  if (smallOnly) return;
   const mediumKeys = keysOf();
   await arena.timed('PUT 1MiB c16', 16, (target) => {
     const next = counter();

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lookup as lookupMimeType } from 'mime-types';
-import { newId } from '../lib/ids.ts';
+import { newTimeOrderedId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
 import { Conflict, Contention, type MetadataStore, type Tx } from '../store/meta/index.ts';
@@ -116,7 +116,7 @@ export class Objects {
       }
       const now = Date.now();
       const version: VersionRow = {
-        id: newId(),
+        id: newTimeOrderedId(),
         state: 'complete',
         createdAt: now,
         lastModified: now,
@@ -295,7 +295,7 @@ export class Objects {
     const now = Date.now();
     const version: VersionRow = {
       ...source.version,
-      id: newId(),
+      id: newTimeOrderedId(),
       createdAt: now,
       lastModified: now,
       contentType: attributes.contentType ?? guessContentType(key),
