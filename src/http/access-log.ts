@@ -50,13 +50,21 @@ function isSecretParam(rawName: string): boolean {
  * Starts accounting for a request that arrived at `startedAt` (performance.now()): when the response closes,
  * writes its access-log line and counts it. Bytes are what the connection carried for this request, headers
  * included. `log` is null when the access log
- * is off; the metrics are kept either way.
+ * is off; the metrics are kept either way. `onIncomplete` hears of a response that did not complete.
  */
-export function accountRequest(req: IncomingMessage, res: ServerResponse, notes: RequestNotes, startedAt: number, log: Logger | null): void {
+export function accountRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  notes: RequestNotes,
+  startedAt: number,
+  log: Logger | null,
+  onIncomplete?: () => void,
+): void {
   const socket = req.socket;
   res.once('close', () => {
     const seconds = (performance.now() - startedAt) / 1000;
     const status = res.writableFinished ? res.statusCode : INCOMPLETE_STATUS;
+    if (status === INCOMPLETE_STATUS) onIncomplete?.();
     const { bytesIn, bytesOut } = bytesSinceLastRequest(socket);
     recordRequest({ op: notes.op, status, seconds, bytesIn, bytesOut });
     log?.info({

@@ -55,12 +55,36 @@ export interface RequestMeasure {
   bytesOut: number;
 }
 
+/** One operation's labelled series, looked up once: prom-client hashes the label values on every labelled call. */
+interface OperationSeries {
+  duration: Histogram.Internal<'op'>;
+  bytesIn: Counter.Internal;
+  bytesOut: Counter.Internal;
+  requestsByStatus: Map<number, Counter.Internal>;
+}
+
+const seriesByOperation = new Map<string, OperationSeries>();
+
+function seriesOf(op: string): OperationSeries {
+  let series = seriesByOperation.get(op);
+  if (!series) {
+    series = { duration: duration.labels(op), bytesIn: bytesIn.labels(op), bytesOut: bytesOut.labels(op), requestsByStatus: new Map() };
+    seriesByOperation.set(op, series);
+  }
+  return series;
+}
+
 export function recordRequest(measure: RequestMeasure): void {
-  const { op } = measure;
-  requests.inc({ op, status: measure.status });
-  duration.observe({ op }, measure.seconds);
-  bytesIn.inc({ op }, measure.bytesIn);
-  bytesOut.inc({ op }, measure.bytesOut);
+  const series = seriesOf(measure.op);
+  let requested = series.requestsByStatus.get(measure.status);
+  if (!requested) {
+    requested = requests.labels(measure.op, String(measure.status));
+    series.requestsByStatus.set(measure.status, requested);
+  }
+  requested.inc();
+  series.duration.observe(measure.seconds);
+  series.bytesIn.inc(measure.bytesIn);
+  series.bytesOut.inc(measure.bytesOut);
 }
 
 /** Feeds the store's retries and group-commit sizes into the metrics; pass it to the metadata store. */

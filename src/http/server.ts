@@ -155,10 +155,9 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
       if (refusal) throw refusal;
     },
   };
-  accountRequest(req, res, ctx, arrivedAt, listener.accessLog);
   let failed = false;
-  res.once('close', () => {
-    if (res.writableFinished || failed) return;
+  accountRequest(req, res, ctx, arrivedAt, listener.accessLog, () => {
+    if (failed) return;
     // Logged once, without a stack: a client going away (or too slow) is not a fault of the server.
     const reason = timedOut.has(req.socket) ? 'timed out' : 'went away';
     ctx.log.info({ method: req.method, path: rawPath, status: res.headersSent ? res.statusCode : undefined }, `client ${reason} before the response was complete`);
