@@ -40,6 +40,7 @@ export function renderTable(all: Result[], diskMbPerSec: number, md5MbPerSec: nu
     { header: 'peak RSS MiB', cell: (s) => f0(onggi(s)?.peakRssMb) },
     { header: 'errors', cell: (s) => f0(onggi(s)?.figures.errors) },
   ];
+  if (all.some((r) => r.cpuMicrosPerOp !== undefined)) columns.push({ header: 'CPU µs/op', cell: (s) => f0(onggi(s)?.cpuMicrosPerOp) });
   const versus = (target: string, label: string, ratioHeader: string, detail: boolean): void => {
     if (!ran.has(target)) return;
     const other = of(target);
@@ -76,6 +77,8 @@ export interface AbRow {
   roundRatios: (number | null)[];
   /** The median of the rounds' ratios: what the verdict goes by, as one disturbed round cannot move it. */
   medianRoundRatio: number;
+  /** baseline ÷ new CPU time per operation (higher is better, as the ops/s ratio), with --cpu-profile. */
+  cpuRatio: number | null;
   /** One of issue 8's rows (4 KiB at every concurrency, the large object). */
   issue8: boolean;
   /** medianRoundRatio ≥ 0.90 (issue 8 rows only). */
@@ -111,6 +114,7 @@ export function abRows(all: Result[], scale: Scale): AbRow[] {
       ratio: r,
       roundRatios,
       medianRoundRatio: middle,
+      cpuRatio: now.cpuMicrosPerOp && before.cpuMicrosPerOp ? before.cpuMicrosPerOp / now.cpuMicrosPerOp : null,
       issue8: counted,
       within10Percent: counted ? middle >= AB_TOLERANCE : null,
       roundsAgree: measured.every((x) => x >= AB_TOLERANCE) || measured.every((x) => x < AB_TOLERANCE),
@@ -132,14 +136,15 @@ export function renderAb(rows: AbRow[], baselineLabel: string): string {
   const clear = issue8.filter((r) => r.roundsAgree);
   return [
     `A/B: this build (onggi, SQLite) ÷ ${baselineLabel}, same run, interleaved; issue 8 wants ≥ ${AB_TOLERANCE.toFixed(2)} on its rows`,
-    '(verdict by the median of the rounds\' ratios; "rounds agree": every round on the same side of 0.90)',
+    '(verdict by the median of the rounds\' ratios; "rounds agree": every round on the same side of 0.90;',
+    '"CPU": baseline ÷ new server CPU time per operation, with --cpu-profile)',
     '',
-    '| scenario | new ops/s | baseline ops/s | new ÷ baseline | per round | median round | issue 8: within 10 % | rounds agree |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | new ops/s | baseline ops/s | new ÷ baseline | per round | median round | issue 8: within 10 % | rounds agree | CPU |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const verdict = r.within10Percent === null ? '–' : r.within10Percent ? 'yes' : 'no';
       const rounds = r.roundRatios.map((x) => (x === null ? '–' : x.toFixed(2))).join(', ');
-      return `| ${r.scenario} | ${rate(r.newOpsPerSec)} | ${rate(r.baselineOpsPerSec)} | ${f2(r.ratio)} | ${rounds} | ${f2(r.medianRoundRatio)} | ${verdict} | ${r.roundsAgree ? 'yes' : 'no'} |`;
+      return `| ${r.scenario} | ${rate(r.newOpsPerSec)} | ${rate(r.baselineOpsPerSec)} | ${f2(r.ratio)} | ${rounds} | ${f2(r.medianRoundRatio)} | ${verdict} | ${r.roundsAgree ? 'yes' : 'no'} | ${r.cpuRatio === null ? '–' : f2(r.cpuRatio)} |`;
     }),
     '',
     `issue 8 rows within 10 %: ${within.length} of ${issue8.length}; rows whose rounds all agree: ${clear.length} of ${issue8.length}`,

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { buildBaseline, existingBaseline, type Baseline } from './baseline.ts';
+import { BusyTime } from './cpu-profile.ts';
 import { abRows, BASELINE, checkTargets, ONGGI, ONGGI_PG, renderAb, renderTable, renderTargets } from './report.ts';
-import { Arena, listingScenarios, median, objectScenarios, type Scale } from './scenarios.ts';
+import { Arena, listingScenarios, median, objectScenarios, type Result, type Scale } from './scenarios.ts';
 import { startBare, startOnggi, startPostgres, startSwift, stopSwift, type OnggiContender } from './targets.ts';
 
 const exec = promisify(execFile);
@@ -33,6 +34,7 @@ interface Options {
   largeMb: number;
   source: boolean;
   smallOnly: boolean;
+  cpuProfile: boolean;
 }
 
 const program = new Command('bench')
@@ -48,7 +50,8 @@ const program = new Command('bench')
   .option('--large-mb <n>', 'size of the single large object in MiB', Number, 1024)
   .option('--out <dir>', 'where results go', join(projectRoot, 'bench', 'results'))
   .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false)
-  .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false);
+  .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false)
+  .option('--cpu-profile', "also report each Onggi's CPU time per operation, from V8 CPU profiles (steadier than ops/s on a shared host)", false);
 
 const options = program.parse().opts<Options>();
 if (options.baseline && options.baselineRef) program.error('give --baseline or --baseline-ref, not both');
@@ -86,6 +89,7 @@ try {
     arena.stop();
   }
   const results = arena.results;
+  if (options.cpuProfile) await addCpuPerOp(onggis, results);
   const targets = checkTargets(results, scale, disk, md5);
   const ab = baseline ? abRows(results, scale) : [];
   const loads = results.map((r) => r.load1);
@@ -149,14 +153,29 @@ function describeBaseline(baseline: Baseline | null): string {
 /** This build on SQLite; the baseline build (own data directory) and this build on PostgreSQL when asked for. */
 async function startOnggis(baseline: Baseline | null): Promise<OnggiContender[]> {
   const onggis: OnggiContender[] = [];
-  onggis.push(await startAndKeep(startOnggi({ name: ONGGI, root: projectRoot, source: options.source, dataDir: join(work, 'onggi') })));
-  if (baseline) onggis.push(await startAndKeep(startOnggi({ name: BASELINE, root: baseline.dir, source: false, dataDir: join(work, 'baseline') })));
+  onggis.push(await startAndKeep(startOnggi({ name: ONGGI, root: projectRoot, source: options.source, dataDir: join(work, 'onggi'), nodeArgs: profiling(ONGGI) })));
+  if (baseline) onggis.push(await startAndKeep(startOnggi({ name: BASELINE, root: baseline.dir, source: false, dataDir: join(work, 'baseline'), nodeArgs: profiling(BASELINE) })));
   if (options.postgres) {
     const database = await startPostgres();
     started.push(database); // stopped after the server on it
-    onggis.push(await startAndKeep(startOnggi({ name: ONGGI_PG, root: projectRoot, source: options.source, dataDir: join(work, 'onggi-pg'), metadataUrl: database.url })));
+    onggis.push(await startAndKeep(startOnggi({ name: ONGGI_PG, root: projectRoot, source: options.source, dataDir: join(work, 'onggi-pg'), metadataUrl: database.url, nodeArgs: profiling(ONGGI_PG) })));
   }
   return onggis;
+}
+
+function profiling(name: string): string[] {
+  return options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profiles', name)}`] : [];
+}
+
+/** Stops the Onggi servers (a profile is written at exit) and gives each result its CPU time per operation. */
+async function addCpuPerOp(onggis: OnggiContender[], results: Result[]): Promise<void> {
+  for (const onggi of onggis) {
+    await onggi.spawned.stop();
+    const busy = await BusyTime.read(join(work, 'profiles', onggi.target.name));
+    for (const result of results.filter((r) => r.target === onggi.target.name && r.figures.ops > 0)) {
+      result.cpuMicrosPerOp = busy.within(result.windows) / result.figures.ops;
+    }
+  }
 }
 
 // --- the ceilings -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { monotonicMicros, type Window } from './cpu-profile.ts';
 import { measureLoad, runLoad, type Operation, type Target } from './loader.ts';
 import { watchRss } from './processes.ts';
 import { Recorder, type Figures } from './stats.ts';
@@ -20,6 +21,10 @@ export interface Result {
   peakRssMb?: number;
   /** The host's 1-minute load average when the scenario started. */
   load1: number;
+  /** When its rounds ran (monotonic µs), to find the server's CPU time in its profile. */
+  windows: Window[];
+  /** Server CPU time per successful operation, when the bench ran with --cpu-profile. */
+  cpuMicrosPerOp?: number;
 }
 
 export interface Scale {
@@ -85,16 +90,18 @@ export class Arena {
     singleShot = false,
   ): Promise<void> {
     const load1 = loadavg()[0] ?? 0;
-    const runs = new Map(among.map((c) => [c, { next: plan(c.target), recorders: [] as Recorder[], seconds: [] as number[] }]));
+    const runs = new Map(among.map((c) => [c, { next: plan(c.target), recorders: [] as Recorder[], seconds: [] as number[], windows: [] as Window[] }]));
     for (const watcher of this.watchers.values()) watcher.reset();
     for (let round = 0; round < rounds; round++) {
       for (const c of round % 2 === 0 ? among : [...among].reverse()) {
         const run = runs.get(c);
         if (!run) continue;
         const maxOps = load.maxOps?.(c.target);
+        const startedAt = monotonicMicros();
         const measured = await measureLoad(c.target, { concurrency: load.concurrency, durationMs: load.durationMs, next: run.next, ...(maxOps === undefined ? {} : { maxOps }) });
         run.recorders.push(measured.recorder);
         run.seconds.push(measured.seconds);
+        run.windows.push([startedAt, monotonicMicros()]);
         await sleep(SETTLE_MS);
       }
     }
@@ -104,7 +111,7 @@ export class Arena {
         ? median(perRound, (f) => f.opsPerSec)
         : Recorder.merge(run.recorders).figures(run.seconds.reduce((a, b) => a + b, 0));
       const peak = this.watchers.get(c)?.peak() ?? 0;
-      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1 });
+      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1, windows: run.windows });
     }
   }
 }

@@ -32,6 +32,8 @@ export interface OnggiBuild {
   root: string;
   /** Run src/main.ts through tsx instead of the built dist/main.js. */
   source: boolean;
+  /** More node options (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   dataDir: string;
   /** postgres:// URL of the metadata database; SQLite in the data directory when absent. */
   metadataUrl?: string;
@@ -55,7 +57,7 @@ export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
   // The built server, as `npm start` runs it (`npm run bench` builds first).
   const entry = build.source ? ['--import', 'tsx', join(build.root, 'src', 'main.ts')] : [join(build.root, 'dist', 'main.js')];
   // The same memory settings as `npm start`: small young generation, few malloc arenas.
-  const spawned = await spawnServer(process.execPath, ['--max-semi-space-size=1', ...entry, 'server'], { ...env, MALLOC_ARENA_MAX: '2' }, /Onggi listening on (\S+)/);
+  const spawned = await spawnServer(process.execPath, ['--max-semi-space-size=1', ...(build.nodeArgs ?? []), ...entry, 'server'], { ...env, MALLOC_ARENA_MAX: '2' }, /Onggi listening on (\S+)/);
   const response = await fetch(`${spawned.url}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

@@ -14,13 +14,13 @@ const exec = promisify(execFile);
 const projectRoot = join(import.meta.dirname, '..', '..');
 
 interface Report {
-  results: { scenario: string; target: string; figures: { ops: number; errors: number; opsPerSec: number } }[];
+  results: { scenario: string; target: string; figures: { ops: number; errors: number; opsPerSec: number }; cpuMicrosPerOp?: number }[];
 }
 
 test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and reports every scenario', { timeout: 300_000 }, async () => {
   const out = await makeTempDir('onggi-bench-smoke-');
   try {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--no-swift', '--source', '--postgres', '--out', out], {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--no-swift', '--source', '--postgres', '--cpu-profile', '--out', out], {
       cwd: projectRoot,
       maxBuffer: 10 * 1024 * 1024,
     });
@@ -28,6 +28,7 @@ test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and rep
     assert.match(stdout, /\| onggi-pg ops\/s \|.*\| pg ÷ sqlite \|/, 'PostgreSQL beside SQLite');
     assert.match(stdout, /\| target \| measured \| goal \| met \|/, 'the targets table');
     assert.match(stdout, /MD5 on one core: \d+ MB\/s/);
+    assert.match(stdout, /\| CPU µs\/op \|/, 'CPU time per operation (--cpu-profile)');
     const [file] = await readdir(out);
     assert.ok(file, 'a results file');
     const report = JSON.parse(await readFile(join(out, file), 'utf8')) as Report;
@@ -41,6 +42,7 @@ test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and rep
     for (const result of report.results) {
       assert.equal(result.figures.errors, 0, `${result.target} ${result.scenario} had errors`);
       assert.ok(result.figures.ops > 0 && result.figures.opsPerSec > 0, `${result.target} ${result.scenario} did some work`);
+      if (result.target.startsWith('onggi')) assert.ok((result.cpuMicrosPerOp ?? 0) > 0, `${result.target} ${result.scenario}: CPU time per operation from its profile`);
     }
     assert.ok(report.results.some((r) => r.target === 'node:http' && r.scenario === 'GET 4KiB c1'), 'the node:http baseline ran');
   } finally {

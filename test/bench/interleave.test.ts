@@ -36,7 +36,7 @@ test('a timed scenario runs in rounds, the targets taking turns in flipped order
 
 function result(scenario: string, target: string, rounds: number[]): Result {
   const opsPerSec = rounds.reduce((a, b) => a + b, 0) / rounds.length;
-  return { scenario, target, rounds, load1: 0, figures: { ops: 1, errors: 0, seconds: 1, opsPerSec, mbPerSec: 0, p50Ms: 0, p99Ms: 0 } };
+  return { scenario, target, rounds, load1: 0, windows: [], figures: { ops: 1, errors: 0, seconds: 1, opsPerSec, mbPerSec: 0, p50Ms: 0, p99Ms: 0 } };
 }
 
 test('the A/B rows: new ÷ baseline per scenario and round, a verdict on issue 8 rows only', () => {
