@@ -5,11 +5,30 @@ import type { StoreObserver } from '../store/meta/index.ts';
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-const requests = new Counter({
+/**
+ * What requests added since the last scrape, per operation. prom-client hashes label values on every labelled
+ * call, even through a child series; counting in plain numbers and handing the sums over when Prometheus
+ * scrapes keeps that off the request path.
+ */
+interface Unscraped {
+  requestsByStatus: Map<number, number>;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+const unscraped = new Map<string, Unscraped>();
+
+new Counter({
   name: 'onggi_http_requests_total',
   help: 'HTTP requests by operation and status (499: the response did not complete, e.g. the client went away)',
   labelNames: ['op', 'status'] as const,
   registers: [registry],
+  collect() {
+    for (const [op, counted] of unscraped) {
+      for (const [status, n] of counted.requestsByStatus) this.inc({ op, status }, n);
+      counted.requestsByStatus.clear();
+    }
+  },
 });
 
 const duration = new Histogram({
@@ -20,18 +39,30 @@ const duration = new Histogram({
   registers: [registry],
 });
 
-const bytesIn = new Counter({
+new Counter({
   name: 'onggi_http_received_bytes_total',
   help: 'Bytes read from clients (request line, headers and body), by operation',
   labelNames: ['op'] as const,
   registers: [registry],
+  collect() {
+    for (const [op, counted] of unscraped) {
+      if (counted.bytesIn > 0) this.inc({ op }, counted.bytesIn);
+      counted.bytesIn = 0;
+    }
+  },
 });
 
-const bytesOut = new Counter({
+new Counter({
   name: 'onggi_http_sent_bytes_total',
   help: 'Bytes written to clients (status line, headers and body), by operation',
   labelNames: ['op'] as const,
   registers: [registry],
+  collect() {
+    for (const [op, counted] of unscraped) {
+      if (counted.bytesOut > 0) this.inc({ op }, counted.bytesOut);
+      counted.bytesOut = 0;
+    }
+  },
 });
 
 const retries = new Counter({
@@ -55,36 +86,24 @@ export interface RequestMeasure {
   bytesOut: number;
 }
 
-/** One operation's labelled series, looked up once: prom-client hashes the label values on every labelled call. */
-interface OperationSeries {
-  duration: Histogram.Internal<'op'>;
-  bytesIn: Counter.Internal;
-  bytesOut: Counter.Internal;
-  requestsByStatus: Map<number, Counter.Internal>;
-}
-
-const seriesByOperation = new Map<string, OperationSeries>();
-
-function seriesOf(op: string): OperationSeries {
-  let series = seriesByOperation.get(op);
-  if (!series) {
-    series = { duration: duration.labels(op), bytesIn: bytesIn.labels(op), bytesOut: bytesOut.labels(op), requestsByStatus: new Map() };
-    seriesByOperation.set(op, series);
-  }
-  return series;
-}
+const durationByOperation = new Map<string, Histogram.Internal<'op'>>();
 
 export function recordRequest(measure: RequestMeasure): void {
-  const series = seriesOf(measure.op);
-  let requested = series.requestsByStatus.get(measure.status);
-  if (!requested) {
-    requested = requests.labels(measure.op, String(measure.status));
-    series.requestsByStatus.set(measure.status, requested);
+  const { op } = measure;
+  let counted = unscraped.get(op);
+  if (!counted) {
+    counted = { requestsByStatus: new Map(), bytesIn: 0, bytesOut: 0 };
+    unscraped.set(op, counted);
   }
-  requested.inc();
-  series.duration.observe(measure.seconds);
-  series.bytesIn.inc(measure.bytesIn);
-  series.bytesOut.inc(measure.bytesOut);
+  counted.requestsByStatus.set(measure.status, (counted.requestsByStatus.get(measure.status) ?? 0) + 1);
+  counted.bytesIn += measure.bytesIn;
+  counted.bytesOut += measure.bytesOut;
+  let timed = durationByOperation.get(op);
+  if (!timed) {
+    timed = duration.labels(op);
+    durationByOperation.set(op, timed);
+  }
+  timed.observe(measure.seconds);
 }
 
 /** Feeds the store's retries and group-commit sizes into the metrics; pass it to the metadata store. */
