@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { HttpLimits } from '../config.ts';
 import type { OnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
+import type { Caller } from '../core/types.ts';
 import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
 import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
@@ -133,28 +134,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   }
   const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, arrivedAt, listener));
   if (!core) return;
-  let log: Logger | undefined;
-  let query: URLSearchParams | undefined;
-  const ctx: RequestContext = {
-    txId,
-    op: 'Unknown',
-    account: '',
-    get log() {
-      return (log ??= options.log.child({ txId }));
-    },
-    clientIp,
-    rawPath,
-    get query() {
-      return (query ??= new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)));
-    },
-    core,
-    publicUrl: options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`,
-    region: options.region,
-    checkStorage: (access) => {
-      const refusal = options.storage?.refusal(access);
-      if (refusal) throw refusal;
-    },
-  };
+  const ctx = new Request(txId, clientIp, url, queryAt, rawPath, core, req, options);
   let failed = false;
   accountRequest(req, res, ctx, arrivedAt, listener.accessLog, () => {
     if (failed) return;
@@ -176,6 +156,47 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
     ctx.log.error({ err, method: req.method, path: rawPath }, 'unhandled error');
     if (res.headersSent) res.destroy();
     else sendPlain(res, 500, 'Internal Server Error');
+  }
+}
+
+/** What a front end knows of the request it serves; what few requests need is made on first use. */
+class Request implements RequestContext {
+  op = 'Unknown';
+  account = '';
+  caller?: Caller | null;
+  private logger: Logger | undefined;
+  private parsedQuery: URLSearchParams | undefined;
+
+  constructor(
+    readonly txId: string,
+    readonly clientIp: string,
+    private readonly url: string,
+    private readonly queryAt: number,
+    readonly rawPath: string,
+    readonly core: Core,
+    private readonly req: IncomingMessage,
+    private readonly options: HttpOptions,
+  ) {}
+
+  get log(): Logger {
+    return (this.logger ??= this.options.log.child({ txId: this.txId }));
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1)));
+  }
+
+  get publicUrl(): string {
+    return this.options.publicUrl ?? `http://${this.req.headers.host ?? 'localhost'}`;
+  }
+
+  get region(): string {
+    return this.options.region;
+  }
+
+  checkStorage(access: 'read' | 'write'): void {
+    const refusal = this.options.storage?.refusal(access);
+    if (refusal) throw refusal;
   }
 }
 
