@@ -31,10 +31,18 @@ export interface IssuedToken {
   accessKey: AccessKey;
 }
 
+/** `since`: tokens issued before it are refused (the key's secret or the user's role changed then). */
+interface LiveKey {
+  key: AccessKey;
+  user: User;
+  project: Project;
+  role: Role;
+  since: number;
+}
+
 interface KeyState {
   readAt: number;
-  /** `since`: tokens issued before it are refused (the key's secret or the user's role changed then). */
-  live: { key: AccessKey; user: User; project: Project; role: Role; since: number } | null;
+  live: LiveKey | null;
 }
 
 /** Failed secrets for one key: after a few, each further failure is answered more slowly (never a lock-out). */
@@ -49,6 +57,7 @@ export class Identity {
   /** Tokens whose signature already checked out: saves an HMAC and a JSON parse per request. */
   private readonly verifiedTokens = new Map<string, TokenClaims>();
   private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly callers = new WeakMap<LiveKey, Caller>();
 
   constructor(
     readonly directory: Directory,
@@ -86,25 +95,30 @@ export class Identity {
 
   /** Verifies a token without a database round trip while the key's state is fresh in memory. */
   async verifyToken(token: string): Promise<IssuedToken | null> {
-    const claims = this.verifiedTokens.get(token) ?? this.rememberVerified(token);
-    if (!claims || claims.expiresAt <= Date.now()) return null;
-    const state = await this.keyState(claims.accessKeyId);
-    const live = state.live;
-    if (!live || live.key.userId !== claims.userId || live.key.projectId !== claims.projectId || claims.issuedAt < live.since) return null;
+    const verified = await this.liveFor(token);
+    if (!verified) return null;
+    const { claims, live } = verified;
     return { token, claims, ...live, accessKey: live.key };
   }
 
+  /** The caller behind a token; one object per state of its key, so the request path allocates none. */
   async callerFromToken(token: string): Promise<Caller | null> {
-    const verified = await this.verifyToken(token);
-    if (!verified) return null;
-    return {
-      kind: 'user',
-      userId: verified.user.id,
-      userName: verified.user.name,
-      projectId: verified.project.id,
-      role: verified.role,
-      accessKeyId: verified.accessKey.id,
-    };
+    const live = (await this.liveFor(token))?.live;
+    if (!live) return null;
+    let caller = this.callers.get(live);
+    if (!caller) {
+      caller = { kind: 'user', userId: live.user.id, userName: live.user.name, projectId: live.project.id, role: live.role, accessKeyId: live.key.id };
+      this.callers.set(live, caller);
+    }
+    return caller;
+  }
+
+  private async liveFor(token: string): Promise<{ claims: TokenClaims; live: LiveKey } | null> {
+    const claims = this.verifiedTokens.get(token) ?? this.rememberVerified(token);
+    if (!claims || claims.expiresAt <= Date.now()) return null;
+    const live = (await this.keyState(claims.accessKeyId)).live;
+    if (!live || live.key.userId !== claims.userId || live.key.projectId !== claims.projectId || claims.issuedAt < live.since) return null;
+    return { claims, live };
   }
 
   private rememberVerified(token: string): TokenClaims | null {
