@@ -4,6 +4,11 @@ import { parseRequestHeaders } from '../core/cors.ts';
 import type { Core } from '../core/index.ts';
 import { headerValue } from './context.ts';
 
+/** Whether CORS has anything to do with the request (most requests come from no browser page of another origin). */
+export function concernsCors(req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' || req.headers.origin !== undefined;
+}
+
 /**
  * For a request to a bucket's objects: answers an OPTIONS preflight (true: the response is sent), or, for an
  * actual request with an Origin, adds the CORS headers its bucket's rules allow (false: carry on).

@@ -24,7 +24,7 @@ import {
 } from './headers.ts';
 import { CONTENT_TYPES, listingFormat, renderContainerListing, renderObjectListing } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
-import { applyBucketCors } from '../../http/cors.ts';
+import { applyBucketCors, concernsCors } from '../../http/cors.ts';
 import { decode, routeSwift, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
 interface Exchange {
@@ -40,7 +40,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     const kind = target.object === null ? 'BUCKET' : 'OBJECT';
     logBucketAccess(req, res, ctx, { account: target.account, bucket: target.container, key: target.object }, `SWIFT.${req.method ?? 'GET'}.${kind}`);
   }
-  if (target && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
+  if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
   const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
   ctx.op = route.op;
