@@ -42,7 +42,7 @@ async function freshDir(): Promise<string> {
   return dir;
 }
 
-void describe('the master key', sqliteOnly, () => {
+void describe('the master key', () => {
   void test('a missing server.key next to existing metadata stops the server with a clear message; restoring it brings everything back', async () => {
     const dataDir = await freshDir();
     let server = await startServer({ dataDir });
