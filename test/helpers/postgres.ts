@@ -216,3 +216,13 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<str
   url.pathname = `/${name}`;
   return url.toString();
 }
+
+/** Runs one statement as the superuser on the test cluster's `postgres` database (to act on other databases). */
+export async function clusterQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  return (await admin()).query(text, values);
+}
+
+/** The database name of a URL from `createDatabase`. */
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
