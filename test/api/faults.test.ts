@@ -3,7 +3,8 @@
  * directory made read-only (a read-only bind mount over it) and one that disappears (renamed away) while the
  * server runs. Writes answer 507 / 503 with nothing half-written left visible, reads go on where they can, the
  * process neither dies nor floods its log, and everything works again once the disk or directory is back.
- * The same for a PostgreSQL metadata database that goes away (its connections terminated, then refused).
+ * The same for a PostgreSQL metadata database that goes away (its connections terminated, then refused) or whose
+ * disk is full (a tablespace on a small tmpfs).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { clusterQuery, createDatabase, databaseName } from '../helpers/postgres.ts';
+import { clusterQuery, createDatabase, createTablespace, databaseName, dropDatabaseAndTablespace } from '../helpers/postgres.ts';
 import { auth, createContainer, putObject } from '../helpers/swift.ts';
 import { login, makeTempDir, removeDir, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
@@ -330,6 +331,44 @@ void describe('the PostgreSQL metadata database lost while the server runs', () 
       await load?.stop().catch(() => undefined);
       await clusterQuery(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
       await server.destroy();
+    }
+  });
+
+  void test('a full disk under the database: writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
+    const mount = await mountTmpfs(t, '24m');
+    if (!mount) return;
+    const tablespace = await createTablespace(mount);
+    const url = await createDatabase({ tablespace });
+    const server = await startServer({ env: { ONGGI_METADATA_URL: url } });
+    try {
+      let session = await login(server.url);
+      const seeded = await seed(session);
+      const filler = await fillDisk(mount);
+
+      // Small objects live in the database: a few may still fit in pages it already has.
+      const statuses = new Map<string, number>();
+      for (let i = 0; i < 40; i++) statuses.set(`full-small-${i}`, await put(session, `full-small-${i}`, randomBytes(60 * 1024)));
+      assert.deepEqual([...statuses.values()].filter((s) => s !== 201 && s !== 507), []);
+      assert.ok([...statuses.values()].filter((s) => s === 507).length >= 30, `statuses: ${[...statuses.values()].join(', ')}`);
+      const acknowledged = [...statuses].filter(([, s]) => s === 201).map(([key]) => key);
+      assert.deepEqual((await listNames(session)).sort(), [...seeded.keys(), ...acknowledged].sort());
+
+      session = await login(server.url);
+      await assertReadable(session, seeded);
+
+      await rm(filler);
+      const small = randomBytes(60 * 1024);
+      const large = randomBytes(2 * 1024 * 1024);
+      assert.equal(await put(session, 'after-full-small', small), 201);
+      assert.equal(await put(session, 'after-full-large', large), 201);
+      assert.deepEqual(await read(session, 'after-full-small'), { status: 200, md5: md5(small) });
+      assert.deepEqual(await read(session, 'after-full-large'), { status: 200, md5: md5(large) });
+      assert.equal(server.process.exitCode, null, 'the server is still running');
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      await server.stop();
+      await dropDatabaseAndTablespace(url, tablespace);
+      await unmount(mount);
     }
   });
 });
