@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clusterQuery, createDatabase, createTablespace, databaseName, dropDatabaseAndTablespace } from '../helpers/postgres.ts';
 import { auth, createContainer, putObject } from '../helpers/swift.ts';
-import { login, makeTempDir, removeDir, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 function run(command: string, ...args: string[]): { ok: boolean; output: string } {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -115,7 +115,7 @@ async function assertReadable(session: Session, seeded: Map<string, string>): Pr
   for (const [key, sum] of seeded) assert.deepEqual(await read(session, key), { status: 200, md5: sum }, key);
 }
 
-void describe('a full disk', sqliteOnly, () => {
+void describe('a full disk', () => {
   void test('writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
     const mount = await mountTmpfs(t, '48m');
     if (!mount) return;
@@ -164,7 +164,7 @@ void describe('a full disk', sqliteOnly, () => {
   });
 });
 
-void describe('the data directory made read-only while the server runs', sqliteOnly, () => {
+void describe('the data directory made read-only while the server runs', () => {
   void test('writes answer 503, reads go on, and writes work again once it is writable', { timeout: 60_000 }, async (t) => {
     const dataDir = await makeTempDir();
     const server = await startServer({ dataDir });
@@ -215,7 +215,7 @@ void describe('the data directory made read-only while the server runs', sqliteO
   });
 });
 
-void describe('the data directory removed while the server runs', sqliteOnly, () => {
+void describe('the data directory removed while the server runs', () => {
   void test('every request answers 503 with one log line, no crash; all is served again when it returns', { timeout: 60_000 }, async () => {
     const parent = await makeTempDir();
     const dataDir = join(parent, 'data');

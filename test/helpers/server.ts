@@ -32,7 +32,7 @@ export interface RunningServer {
  * `ONGGI_TEST_METADATA=postgres` runs every spawned server on a fresh PostgreSQL database (CI runs the API and
  * interop suites once more that way); otherwise servers keep SQLite in their data directory.
  */
-const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
+export const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
 /** For tests about the embedded data directory's own files (SQLite, its WAL), which the PostgreSQL pass skips. */
 export const sqliteOnly = onPostgres ? { skip: 'about the SQLite files of the data directory (this pass keeps metadata in PostgreSQL)' } : {};
 /** The database of each data directory, so that a restart (or `onggi admin`) finds the same metadata. */
