@@ -142,6 +142,8 @@ export const TABLES = {
   expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
   /** '' / job name: which node runs a background job */
   leases: jsonTable<LeaseRow>('leases'),
+  /** '' / setting name: facts about the whole store, such as the check value of its master key */
+  settings: jsonTable<{ value: string }>('settings'),
 } as const;
 
 export const ALL_TABLES = Object.values(TABLES);
