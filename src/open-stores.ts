@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
 import { Core } from './core/index.ts';
 import { ALL, ALL_TABLES, TABLES } from './core/model.ts';
+import { checkMasterKey } from './core/key-check.ts';
 import { ServerKeys } from './core/server-keys.ts';
 import { makeDataDirPrivate } from './lib/private-files.ts';
 import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
@@ -17,13 +18,22 @@ export async function openCore(config: StoreConfig, onBackgroundError: (err: unk
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await makeDataDirPrivate(config.dataDir);
   const meta = await openMetadataStore(config, observer);
-  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, metadataExists: await holdsMetadata(meta) }).catch(async (err: unknown) => {
+  const metadataIn = config.metadataUrl ? 'the metadata database (ONGGI_METADATA_URL)' : config.dataDir;
+  const keys = await loadKeys(config, meta, metadataIn).catch(async (err: unknown) => {
     await meta.close();
     throw err;
   });
   const defaultBlobDir = resolve(config.dataDir, 'blobs') === config.blobDir;
   const blobs = await FsBlobStore.open({ blobDir: config.blobDir, tempDir: defaultBlobDir ? join(config.dataDir, 'tmp') : join(config.blobDir, 'tmp') });
   return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError, meta.shared && !defaultBlobDir);
+}
+
+/** The master key, refused when it is missing or another than the metadata was written with. */
+async function loadKeys(config: StoreConfig, meta: MetadataStore, metadataIn: string): Promise<ServerKeys> {
+  const metadataExists = await holdsMetadata(meta);
+  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, metadataExists, metadataIn });
+  await checkMasterKey(meta, keys, metadataIn);
+  return keys;
 }
 
 /** Where the metadata lives when no database is configured. */

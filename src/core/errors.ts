@@ -1,4 +1,6 @@
 /** The typed error set of the core. Front ends map each code to their own wire format, once. */
+import { Contention, StoreFault } from '../store/meta/index.ts';
+
 export type ErrorCode =
   | 'Unauthenticated'
   | 'AccessDenied'
@@ -70,12 +72,18 @@ const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'ENOTD
  * errors that are not already OnggiErrors, so that a full or vanished disk is a 507 or a 503, not a 500.
  */
 export function storageFault(err: unknown): OnggiError | null {
+  if (err instanceof StoreFault) return err.kind === 'full' ? insufficient(err.message) : unavailable(err.message);
+  if (err instanceof Contention) return new OnggiError('Busy', 'The server is busy; try again', { cause: err.message });
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return (err as Error | null)?.name === 'BlobMissingError' ? unavailable('a blob file is missing') : null;
   const base = code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
-  if (FULL.has(base)) return new OnggiError('InsufficientStorage', 'There was not enough space to save the resource', { cause: code });
+  if (FULL.has(base)) return insufficient(code);
   if (UNAVAILABLE.has(base)) return unavailable(code);
   return null;
+}
+
+function insufficient(cause: string): OnggiError {
+  return new OnggiError('InsufficientStorage', 'There was not enough space to save the resource', { cause });
 }
 
 function unavailable(cause: string): OnggiError {

@@ -204,6 +204,8 @@ export const TABLES = {
   accessLogQueue: jsonTable<AccessLogEntry>('access_log_queue'),
   /** '' / job name: which node runs a background job */
   leases: jsonTable<LeaseRow>('leases'),
+  /** '' / setting name: facts about the whole store, such as the check value of its master key */
+  settings: jsonTable<{ value: string }>('settings'),
 } as const;
 
 export const ALL_TABLES = Object.values(TABLES);

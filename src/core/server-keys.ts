@@ -11,8 +11,10 @@ import { join } from 'node:path';
 export interface MasterKeyOptions {
   /** ONGGI_MASTER_KEY_FILE; null or absent: `server.key` in the data directory. */
   masterKeyFile?: string | null;
-  /** Whether the data directory already holds metadata: then a missing `server.key` is never regenerated. */
+  /** Whether the metadata store already holds metadata: then a missing `server.key` is never regenerated. */
   metadataExists?: boolean;
+  /** Where that metadata is, for messages (default: the data directory). */
+  metadataIn?: string;
 }
 
 /** The server cannot start as configured; the message says what to do. */
@@ -27,15 +29,23 @@ export class ServerKeys {
   private readonly tokenKey: Buffer;
   private readonly secretKey: Buffer;
   private readonly wrapKey: Buffer;
+  /** A one-way check value of the master key (it reveals nothing of the key or the keys derived from it). */
+  readonly checkValue: string;
 
-  private constructor(master: Buffer) {
+  private constructor(
+    master: Buffer,
+    /** Where the key came from, for messages: `ONGGI_MASTER_KEY_FILE (path)` or the path of `server.key`. */
+    readonly source: string,
+  ) {
     this.tokenKey = derive(master, 'onggi token signing');
     this.secretKey = derive(master, 'onggi secret hashing');
     this.wrapKey = derive(master, 'onggi data key wrapping');
+    this.checkValue = derive(master, 'onggi master key check').toString('hex');
   }
 
   static async load(dataDir: string, options: MasterKeyOptions = {}): Promise<ServerKeys> {
-    if (options.masterKeyFile) return new ServerKeys(await readKeyFile(options.masterKeyFile, 'ONGGI_MASTER_KEY_FILE'));
+    const file = options.masterKeyFile;
+    if (file) return new ServerKeys(await readKeyFile(file, 'ONGGI_MASTER_KEY_FILE'), `ONGGI_MASTER_KEY_FILE (${file})`);
     const path = join(dataDir, 'server.key');
     let text: string;
     try {
@@ -44,16 +54,16 @@ export class ServerKeys {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       if (options.metadataExists) {
         throw new MasterKeyError(
-          `${dataDir} holds Onggi metadata but not its key, ${path}. Every access key and every encrypted object ` +
+          `${options.metadataIn ?? dataDir} holds Onggi metadata but not its key, ${path}. Every access key and every encrypted object ` +
             'depends on that key, so a new one will not be made: restore server.key from a backup, or set ONGGI_MASTER_KEY_FILE to the key.',
         );
       }
       const master = randomBytes(32);
       await writeDurably(dataDir, 'server.key', master.toString('hex') + '\n');
-      return new ServerKeys(master);
+      return new ServerKeys(master, `${path} (generated now)`);
     }
     await chmod(path, 0o600);
-    return new ServerKeys(parseKey(text, path));
+    return new ServerKeys(parseKey(text, path), path);
   }
 
   signToken(payload: string): string {

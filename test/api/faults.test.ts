@@ -3,6 +3,8 @@
  * directory made read-only (a read-only bind mount over it) and one that disappears (renamed away) while the
  * server runs. Writes answer 507 / 503 with nothing half-written left visible, reads go on where they can, the
  * process neither dies nor floods its log, and everything works again once the disk or directory is back.
+ * The same for a PostgreSQL metadata database that goes away (its connections terminated, then refused) or whose
+ * disk is full (a tablespace on a small tmpfs).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,8 +13,10 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { clusterQuery, createDatabase, createTablespace, databaseName, dropDatabaseAndTablespace } from '../helpers/postgres.ts';
 import { auth, createContainer, putObject } from '../helpers/swift.ts';
-import { login, makeTempDir, removeDir, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 function run(command: string, ...args: string[]): { ok: boolean; output: string } {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -111,7 +115,7 @@ async function assertReadable(session: Session, seeded: Map<string, string>): Pr
   for (const [key, sum] of seeded) assert.deepEqual(await read(session, key), { status: 200, md5: sum }, key);
 }
 
-void describe('a full disk', sqliteOnly, () => {
+void describe('a full disk', () => {
   void test('writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
     const mount = await mountTmpfs(t, '48m');
     if (!mount) return;
@@ -160,7 +164,7 @@ void describe('a full disk', sqliteOnly, () => {
   });
 });
 
-void describe('the data directory made read-only while the server runs', sqliteOnly, () => {
+void describe('the data directory made read-only while the server runs', () => {
   void test('writes answer 503, reads go on, and writes work again once it is writable', { timeout: 60_000 }, async (t) => {
     const dataDir = await makeTempDir();
     const server = await startServer({ dataDir });
@@ -211,7 +215,7 @@ void describe('the data directory made read-only while the server runs', sqliteO
   });
 });
 
-void describe('the data directory removed while the server runs', sqliteOnly, () => {
+void describe('the data directory removed while the server runs', () => {
   void test('every request answers 503 with one log line, no crash; all is served again when it returns', { timeout: 60_000 }, async () => {
     const parent = await makeTempDir();
     const dataDir = join(parent, 'data');
@@ -243,6 +247,128 @@ void describe('the data directory removed while the server runs', sqliteOnly, ()
     } finally {
       await server.stop();
       await removeDir(parent);
+    }
+  });
+});
+
+interface Load {
+  /** Stops the clients and returns what they saw: statuses, and the checksum of every acknowledged write. */
+  stop(): Promise<{ statuses: Set<number>; acknowledged: Map<string, string> }>;
+}
+
+/**
+ * Clients writing (small and blob-sized objects) and reading one of `keys`, over and over, until stopped. A write
+ * refused before its body was read ends with the connection closed (see TracedResponse): status 0 here.
+ */
+function startLoad(session: Session, keys: readonly string[], clients = 6): Load {
+  const statuses = new Set<number>();
+  const acknowledged = new Map<string, string>();
+  let stopped = false;
+  const client = async (c: number): Promise<void> => {
+    for (let i = 0; !stopped; i++) {
+      const key = `load-${c}-${i}`;
+      const body = randomBytes(i % 3 === 0 ? 300 * 1024 : 3000);
+      const status = await put(session, key, body).catch(() => 0);
+      statuses.add(status);
+      if (status === 201) acknowledged.set(key, md5(body));
+      // -1: the connection failed, as when the server has died.
+      statuses.add((await read(session, keys[i % keys.length] ?? '').catch(() => ({ status: -1 }))).status);
+    }
+  };
+  const running = Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      return { statuses, acknowledged };
+    },
+  };
+}
+
+async function statusOf(url: string, init: RequestInit = {}): Promise<number> {
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+void describe('the PostgreSQL metadata database lost while the server runs', () => {
+  void test('requests answer 503 (never a crash or a 500) and everything works again once it is back', { timeout: 60_000 }, async () => {
+    const url = await createDatabase();
+    const database = pg.escapeIdentifier(databaseName(url));
+    const server = await startServer({ env: { ONGGI_METADATA_URL: url } });
+    let load: Load | undefined;
+    const terminate = (): Promise<unknown> => clusterQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [databaseName(url)]);
+    try {
+      const session = await login(server.url);
+      const seeded = await seed(session);
+      load = startLoad(session, [...seeded.keys()]);
+      await sleep(500);
+      // A restart, as the server sees it: every connection it holds is dropped, in the middle of whatever it does.
+      await terminate();
+      await sleep(500);
+      // Then the database refuses new connections for a while (down, or starting up).
+      await clusterQuery(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
+      await terminate();
+      await pollUntil('requests to be refused', async () => (await read(session, 'small')).status === 503);
+      assert.equal(await put(session, 'while-down', randomBytes(10)), 503);
+      assert.equal(await statusOf(`${server.url}/readyz`), 503);
+      await assert.rejects(login(server.url), /login failed: 503/);
+      await clusterQuery(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+      await pollUntil('requests to be served again', async () => (await read(session, 'small')).status === 200);
+      await sleep(500);
+      const { statuses, acknowledged } = await load.stop();
+      load = undefined;
+
+      assert.equal(server.process.exitCode, null, 'the server is still running');
+      assert.deepEqual([...statuses].filter((s) => ![0, 200, 201, 503].includes(s)), [], `statuses seen: ${[...statuses].join(', ')}`);
+      assert.ok(statuses.has(503) && acknowledged.size > 0);
+      const fresh = await login(server.url);
+      await assertReadable(fresh, seeded);
+      await assertReadable(fresh, acknowledged);
+      assert.equal(await statusOf(`${server.url}/readyz`), 200);
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      await load?.stop().catch(() => undefined);
+      await clusterQuery(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+      await server.destroy();
+    }
+  });
+
+  void test('a full disk under the database: writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
+    const mount = await mountTmpfs(t, '24m');
+    if (!mount) return;
+    const tablespace = await createTablespace(mount);
+    const url = await createDatabase({ tablespace });
+    const server = await startServer({ env: { ONGGI_METADATA_URL: url } });
+    try {
+      let session = await login(server.url);
+      const seeded = await seed(session);
+      const filler = await fillDisk(mount);
+
+      // Small objects live in the database: a few may still fit in pages it already has.
+      const statuses = new Map<string, number>();
+      for (let i = 0; i < 40; i++) statuses.set(`full-small-${i}`, await put(session, `full-small-${i}`, randomBytes(60 * 1024)));
+      assert.deepEqual([...statuses.values()].filter((s) => s !== 201 && s !== 507), []);
+      assert.ok([...statuses.values()].filter((s) => s === 507).length >= 30, `statuses: ${[...statuses.values()].join(', ')}`);
+      const acknowledged = [...statuses].filter(([, s]) => s === 201).map(([key]) => key);
+      assert.deepEqual((await listNames(session)).sort(), [...seeded.keys(), ...acknowledged].sort());
+
+      session = await login(server.url);
+      await assertReadable(session, seeded);
+
+      await rm(filler);
+      const small = randomBytes(60 * 1024);
+      const large = randomBytes(2 * 1024 * 1024);
+      assert.equal(await put(session, 'after-full-small', small), 201);
+      assert.equal(await put(session, 'after-full-large', large), 201);
+      assert.deepEqual(await read(session, 'after-full-small'), { status: 200, md5: md5(small) });
+      assert.deepEqual(await read(session, 'after-full-large'), { status: 200, md5: md5(large) });
+      assert.equal(server.process.exitCode, null, 'the server is still running');
+      assert.deepEqual(unexpectedErrors(server), []);
+    } finally {
+      await server.stop();
+      await dropDatabaseAndTablespace(url, tablespace);
+      await unmount(mount);
     }
   });
 });

@@ -9,7 +9,7 @@ import { chmod, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { auth, putObject } from '../helpers/swift.ts';
-import { admin, login, makeTempDir, removeDir, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { admin, login, makeTempDir, onPostgres, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const SECRET_BYTES = 'encrypted at rest, readable only with the same key';
 
@@ -42,7 +42,7 @@ async function freshDir(): Promise<string> {
   return dir;
 }
 
-void describe('the master key', sqliteOnly, () => {
+void describe('the master key', () => {
   void test('a missing server.key next to existing metadata stops the server with a clear message; restoring it brings everything back', async () => {
     const dataDir = await freshDir();
     let server = await startServer({ dataDir });
@@ -54,6 +54,24 @@ void describe('the master key', sqliteOnly, () => {
     await assert.rejects(startServer({ dataDir }), /holds Onggi metadata but not its key.*restore server\.key from a backup, or set ONGGI_MASTER_KEY_FILE/s);
     assert.deepEqual((await readdir(dataDir)).filter((name) => name === 'server.key'), [], 'no new key was made');
     await assert.rejects(admin(dataDir, 'project', 'list'), /holds Onggi metadata but not its key/);
+
+    await writeFile(join(dataDir, 'server.key'), key);
+    server = await startServer({ dataDir });
+    await readsBack(server);
+    await server.stop();
+  });
+
+  void test('another key than the metadata was written with stops the server and onggi admin; the right key brings everything back', async () => {
+    const dataDir = await freshDir();
+    let server = await startServer({ dataDir });
+    await encryptedBucketWithObject(await login(server.url), server.url);
+    await server.stop();
+    const key = await readFile(join(dataDir, 'server.key'));
+    await writeFile(join(dataDir, 'server.key'), `${randomBytes(32).toString('hex')}\n`);
+
+    const refusal = /server\.key is not the master key that .* was written with.*must read the same key/s;
+    await assert.rejects(startServer({ dataDir }), refusal);
+    await assert.rejects(admin(dataDir, 'project', 'list'), refusal);
 
     await writeFile(join(dataDir, 'server.key'), key);
     server = await startServer({ dataDir });
@@ -133,7 +151,7 @@ async function loosen(dir: string): Promise<void> {
   if (info.isDirectory()) for (const name of await readdir(dir)) await loosen(join(dir, name));
 }
 
-void describe('a private data directory', sqliteOnly, () => {
+void describe('a private data directory', () => {
   void test('under umask 000, in a directory that already existed 0777, everything is 0700 / 0600 — and is again after a restore with loose modes', async () => {
     const dataDir = await freshDir();
     await chmod(dataDir, 0o777);
@@ -147,7 +165,8 @@ void describe('a private data directory', sqliteOnly, () => {
     const session = await login(server.url);
     await encryptedBucketWithObject(session, server.url);
     await putObject(session, 'sealed', 'more.bin', randomBytes(300 * 1024));
-    assert.ok((await readdir(join(dataDir))).includes('meta.sqlite-wal'), 'the WAL exists while the server runs');
+    // With PostgreSQL the data directory keeps the key, the blobs and their temp files, but no metadata files.
+    if (!onPostgres) assert.ok((await readdir(join(dataDir))).includes('meta.sqlite-wal'), 'the WAL exists while the server runs');
     assert.deepEqual(await notPrivate(dataDir), []);
     await server.stop();
 

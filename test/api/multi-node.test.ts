@@ -1,7 +1,7 @@
 /**
  * Three stateless Onggi nodes on one PostgreSQL database, one blob directory and one master key file: what one
- * node writes, the others read and list at once; a token of one node works on all; a node SIGKILLed under load
- * loses no acknowledged write.
+ * node writes, the others read and list at once; a token of one node works on all; a node with another master key
+ * is refused; a node SIGKILLed under load loses no acknowledged write.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -51,6 +51,18 @@ describe('three nodes sharing PostgreSQL and a blob directory', { concurrency: f
       const res = await fetch(url(node, ''), { method: 'HEAD', headers: token() });
       assert.equal(res.status, 204, `node ${node}`);
     }
+  });
+
+  test('a node started with another master key is refused, and the others go on as before', async () => {
+    const otherKey = join(shared, 'other.key');
+    await writeFile(otherKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    // Started, it would replace the root access key with one hashed under its own key: every node's tokens would fail.
+    await assert.rejects(startServer({ env: { ...env, ONGGI_MASTER_KEY_FILE: otherKey } }), /ONGGI_MASTER_KEY_FILE \(.*other\.key\) is not the master key that the metadata database/);
+    for (let node = 0; node < NODES; node++) {
+      const res = await fetch(url(node, ''), { method: 'HEAD', headers: token() });
+      assert.equal(res.status, 204, `node ${node}`);
+    }
+    await login(nodes[1]?.url ?? '');
   });
 
   test('read-after-write and list-after-write across nodes', async () => {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { login, sqliteOnly, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, onPostgres, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { assertTransactionIds, auth, bucketName, createContainer, md5Hex, putObject } from '../helpers/swift.ts';
 
 let server: RunningServer;
@@ -314,19 +314,28 @@ void describe('encrypted bucket', () => {
     assert.ok(Buffer.from(await again.arrayBuffer()).equals(data));
   });
 
+  // A small object (kept in the metadata store) and a large one (a blob file).
+  const sizes = { small: 1000, large: 5000 };
+
   void test('the bytes are not stored in plain text', async () => {
-    await putObject(session, name, 'secret.txt', marker.repeat(1000));
-    const res = await fetch(`${session.storageUrl}/${name}/secret.txt`, { headers: auth(session) });
-    assert.equal(await res.text(), marker.repeat(1000));
+    for (const [key, repeat] of Object.entries(sizes)) {
+      await putObject(session, name, `${key}.txt`, marker.repeat(repeat));
+      const res = await fetch(`${session.storageUrl}/${name}/${key}.txt`, { headers: auth(session) });
+      assert.equal(await res.text(), marker.repeat(repeat));
+    }
     assert.equal(await findInDir(server.dataDir, Buffer.from(marker)), null);
   });
 
-  void test('an unencrypted bucket is the control: its bytes are found on disk', sqliteOnly, async () => {
+  void test('an unencrypted bucket is the control: its bytes are found on disk', async () => {
     const plainBucket = bucketName('ctrl');
     await createContainer(session, plainBucket);
-    const control = `CONTROL-${marker}`;
-    await putObject(session, plainBucket, 'visible.txt', control.repeat(10));
-    assert.notEqual(await findInDir(server.dataDir, Buffer.from(control)), null);
+    for (const [key, repeat] of Object.entries(sizes)) {
+      const control = `CONTROL-${key}-${marker}`;
+      await putObject(session, plainBucket, `${key}.txt`, control.repeat(repeat));
+      // With PostgreSQL, small objects are in the database, not in the data directory.
+      if (key === 'small' && onPostgres) continue;
+      assert.notEqual(await findInDir(server.dataDir, Buffer.from(control)), null, key);
+    }
   });
 });
 

@@ -202,6 +202,8 @@ export interface DatabaseOptions {
    * null = the cluster's default (C).
    */
   icuLocale?: string | null;
+  /** A tablespace (see `createTablespace`) to keep the database's tables in, instead of the cluster's directory. */
+  tablespace?: string;
 }
 
 /** Creates a fresh, empty database on the test cluster; returns its postgres:// URL. */
@@ -211,8 +213,40 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<str
   const icuLocale = options.icuLocale === undefined ? 'en-US' : options.icuLocale;
   const collation =
     icuLocale === null ? '' : ` LOCALE_PROVIDER icu ICU_LOCALE ${pg.escapeLiteral(icuLocale)} LOCALE 'C'`;
-  await pool.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'${collation}`);
+  const tablespace = options.tablespace === undefined ? '' : ` TABLESPACE ${pg.escapeIdentifier(options.tablespace)}`;
+  await pool.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'${collation}${tablespace}`);
   const url = new URL(pool.options.connectionString ?? '');
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** Runs one statement as the superuser on the test cluster's `postgres` database (to act on other databases). */
+export async function clusterQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  return (await admin()).query(text, values);
+}
+
+/** The database name of a URL from `createDatabase`. */
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
+
+/**
+ * Creates a tablespace in `dir` (an empty directory, e.g. a small file system the test mounted), made over to the
+ * server's OS user first; returns its name. `dropDatabaseAndTablespace` removes it again.
+ */
+export async function createTablespace(dir: string): Promise<string> {
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).trim());
+    await chown(dir, uid, gid);
+  }
+  const name = `onggi_ts_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await clusterQuery(`CREATE TABLESPACE ${pg.escapeIdentifier(name)} LOCATION ${pg.escapeLiteral(dir)}`);
+  return name;
+}
+
+/** Drops a database (closing its connections) and then the tablespace it lived in. */
+export async function dropDatabaseAndTablespace(url: string, tablespace: string): Promise<void> {
+  await clusterQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(url))} WITH (FORCE)`);
+  await clusterQuery(`DROP TABLESPACE IF EXISTS ${pg.escapeIdentifier(tablespace)}`);
 }

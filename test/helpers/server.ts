@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { after } from 'node:test';
 
 export const ROOT_KEY_ID = 'test-root-key-id';
 export const ROOT_SECRET = 'test-root-secret-not-real';
@@ -31,7 +32,7 @@ export interface RunningServer {
  * `ONGGI_TEST_METADATA=postgres` runs every spawned server on a fresh PostgreSQL database (CI runs the API and
  * interop suites once more that way); otherwise servers keep SQLite in their data directory.
  */
-const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
+export const onPostgres = process.env.ONGGI_TEST_METADATA === 'postgres';
 /** For tests about the embedded data directory's own files (SQLite, its WAL), which the PostgreSQL pass skips. */
 export const sqliteOnly = onPostgres ? { skip: 'about the SQLite files of the data directory (this pass keeps metadata in PostgreSQL)' } : {};
 /** The database of each data directory, so that a restart (or `onggi admin`) finds the same metadata. */
@@ -50,6 +51,17 @@ async function metadataEnv(dataDir: string, create = true): Promise<Record<strin
   }
   return { ONGGI_METADATA_URL: url };
 }
+
+/**
+ * Servers started by this test file and not yet exited. A test that fails before it stops its server (an
+ * assertion that a start is refused, when the server starts after all) would leave it running, and the file would
+ * then never end: a hang of the whole run instead of a failure. So whatever is left is killed when the file's tests
+ * are done.
+ */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export interface StartOptions {
   /** Reuse a data directory (e.g. to restart after a crash); a fresh temp dir otherwise. */
@@ -84,10 +96,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  running.add(child);
   const exited = once(child, 'exit');
+  void exited.then(() => running.delete(child));
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
+      child.kill('SIGKILL');
       reject(new Error(`server did not start in time\n${stdout}\n${stderr}`));
     }, 30_000);
     const check = (): void => {

@@ -103,6 +103,22 @@ export class Contention extends Error {
   }
 }
 
+/**
+ * Thrown by a store whose storage cannot serve right now: `full` (out of space) or `unavailable` (its database
+ * unreachable, restarting, refusing connections, read-only). The operation did not happen — or, when the
+ * connection was lost during the commit itself, whether the commit happened is unknown. Never retried by the store.
+ */
+export class StoreFault extends Error {
+  constructor(
+    readonly kind: 'full' | 'unavailable',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreFault';
+  }
+}
+
 /** What a store reports to the process's metrics (all optional). */
 export interface StoreObserver {
   /** A transaction was re-run after a serialization failure. */

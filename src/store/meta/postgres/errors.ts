@@ -1,4 +1,5 @@
 /** Reading PostgreSQL errors, and the retry policy for serialization failures. */
+import { StoreFault } from '../index.ts';
 
 /** True when `error` is a database error whose SQLSTATE is one of `states`. */
 export function isSqlState(error: unknown, states: readonly string[]): boolean {
@@ -40,4 +41,48 @@ export function sleep(ms: number): Promise<void> {
 /** Full jitter, growing with the attempt: 0–2 ms, 0–4 ms, … up to 0–100 ms. */
 export function backoffMs(attempt: number): number {
   return Math.random() * Math.min(100, 2 ** attempt);
+}
+
+/** SQLSTATEs of a database that cannot serve right now (any other error is the statement's own). */
+const FULL_STATES = ['53100']; // disk_full
+const UNAVAILABLE_STATES = [
+  '53000', // insufficient_resources
+  '53200', // out_of_memory
+  '53300', // too_many_connections
+  '53400', // configuration_limit_exceeded
+  '57P01', // admin_shutdown: the server is stopping, or our connection was terminated
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, or in recovery
+  '25006', // read_only_sql_transaction: a standby (e.g. the old primary after a failover)
+  '58000', // system_error
+  '58030', // io_error
+];
+/** Socket errors of the connection to the database (never a client of ours: those are another layer's). */
+const SOCKET_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT'];
+/** node-postgres reports a lost or unusable connection with these messages and no code. */
+const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
+
+/**
+ * What an error of a statement, or of the connection under it, amounts to for the store's callers: a
+ * `StoreFault` when the database cannot serve (full, gone, restarting, read-only), else null (the error is passed
+ * on as it is). Class 08 (connection_exception) is always a fault.
+ */
+export function storeFaultOf(error: unknown): StoreFault | null {
+  if (error instanceof StoreFault) return error;
+  if (!(error instanceof Error)) return null;
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  if (FULL_STATES.includes(code)) return new StoreFault('full', `the metadata database is out of space: ${error.message}`, { cause: error });
+  const unavailable = UNAVAILABLE_STATES.includes(code) || code.startsWith('08') || SOCKET_CODES.includes(code) || LOST_CONNECTION.test(error.message);
+  return unavailable ? unavailableFault(error) : null;
+}
+
+/** A connection could not be had at all (refused, unknown database, authentication, pool timeout): unavailable. */
+export function connectFault(error: unknown): StoreFault {
+  if (error instanceof StoreFault) return error;
+  return unavailableFault(error instanceof Error ? error : new Error(String(error)));
+}
+
+function unavailableFault(error: Error): StoreFault {
+  const code = 'code' in error && typeof error.code === 'string' ? ` (${error.code})` : '';
+  return new StoreFault('unavailable', `the metadata database is unavailable: ${error.message}${code}`, { cause: error });
 }

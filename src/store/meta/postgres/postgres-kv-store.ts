@@ -14,12 +14,13 @@ import {
   type MetadataStoreOptions,
   type Row,
   type ScanRange,
+  type StoreFault,
   type StoreObserver,
   type Table,
   type Tx,
 } from '../index.ts';
 import { decodeValue, decodeVersion } from './codec.ts';
-import { backoffMs, isRetryable, sleep } from './errors.ts';
+import { backoffMs, connectFault, isRetryable, sleep, storeFaultOf } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { decodeEntry, PostgresTx, type Run, type StoredRow } from './postgres-tx.ts';
 import { Tables, type TableStatements } from './statements.ts';
@@ -30,7 +31,11 @@ export interface PostgresKvStoreOptions extends MetadataStoreOptions {
   /** Runs of one transaction before `Contention` (default 20: 50 transactions incrementing one row through a
    * 10-connection pool needed up to 10 now and then). */
   maxAttempts?: number;
+  /** How long an operation waits for a connection (a free one of the pool, or a new one) before `StoreFault`. */
+  connectTimeoutMs?: number;
 }
+
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export class PostgresKvStore implements MetadataStore {
   readonly shared = true;
@@ -45,9 +50,18 @@ export class PostgresKvStore implements MetadataStore {
 
   /** Connects, applies pending migrations (safe while other nodes open the same database), and returns the store. */
   static async open(url: string, options: PostgresKvStoreOptions): Promise<PostgresKvStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    });
     // An idle connection lost (server restart, network): the pool drops it and connects afresh on next use.
     pool.on('error', () => undefined);
+    // A connection can also die while checked out (a database restart, a terminated backend, a network failure):
+    // node-postgres then emits 'error' on its client, which the pool listens to only while the client is idle, and
+    // an unheard 'error' would end the process. The statement in flight fails by itself, and the pool drops a
+    // client that is no longer queryable when it comes back.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       await migrate(pool, options.tables);
     } catch (error) {
@@ -79,7 +93,7 @@ export class PostgresKvStore implements MetadataStore {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.poolRun({ text: 'SELECT 1' });
   }
 
   async close(): Promise<void> {
@@ -88,10 +102,22 @@ export class PostgresKvStore implements MetadataStore {
     await this.pool.end();
   }
 
-  private readonly poolRun: Run = (statement) => this.pool.query(statement);
+  /** One statement outside a transaction, on a pooled connection. */
+  private readonly poolRun: Run = async (statement) => {
+    const client = await this.connect();
+    let fault: StoreFault | null = null;
+    try {
+      return await client.query(statement);
+    } catch (error) {
+      fault = storeFaultOf(error);
+      throw fault ?? error;
+    } finally {
+      client.release(fault ?? undefined);
+    }
+  };
 
   private async attempt<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     const tx = new PostgresTx(client, this.tables);
     let broken: Error | undefined;
     try {
@@ -104,6 +130,15 @@ export class PostgresKvStore implements MetadataStore {
     } finally {
       tx.finish();
       client.release(broken);
+    }
+  }
+
+  /** A pooled connection; not getting one (refused, no such database, pool exhausted too long) is a `StoreFault`. */
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw connectFault(error);
     }
   }
 }

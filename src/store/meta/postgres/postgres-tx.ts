@@ -23,7 +23,7 @@ import type pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
 import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts';
-import { StaleRead } from './errors.ts';
+import { StaleRead, storeFaultOf } from './errors.ts';
 import { ReadSet, describeScan, sameCondition } from './read-set.ts';
 import type { Statement, Tables, TableStatements } from './statements.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
@@ -214,8 +214,10 @@ export class PostgresTx implements Tx {
     const result = this.queue.then(() => this.client.query<R>(statement));
     this.queue = result.catch(() => undefined);
     return result.catch((error: unknown) => {
-      this.failure ??= error instanceof Error ? error : new Error(String(error));
-      throw error;
+      // A database that cannot serve (gone, full, restarting) is a StoreFault for the callers.
+      const thrown = storeFaultOf(error) ?? error;
+      this.failure ??= thrown instanceof Error ? thrown : new Error(String(thrown));
+      throw thrown;
     });
   };
 }
