@@ -1,4 +1,6 @@
 /** Prefix/delimiter/marker listings from ordered scans; with a delimiter, jump past each common prefix. */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { prefixUpperBound } from '../lib/key-order.ts';
 import type { Bound, ScanRange } from '../store/meta/index.ts';
 
@@ -16,13 +18,14 @@ export interface ListOptions {
 export type ListEntry<T> = { kind: 'item'; item: T } | { kind: 'prefix'; prefix: string };
 
 const MAX_BATCH = 1000;
+/**
+ * A listing takes turns with other requests: after this much time it lets the event loop run (a store's scans
+ * may all complete synchronously, as SQLite's do, and a listing of 10,000 common prefixes makes 10,000 scans).
+ */
+const SLICE_MS = 8;
 
-export async function listEntries<T>(
-  scan: (range: ScanRange) => Promise<T[]>,
-  nameOf: (item: T) => string,
-  isVisible: (item: T) => boolean,
-  options: ListOptions,
-): Promise<ListEntry<T>[]> {
+/** `scan` returns only items that may be listed (e.g. leaves out expired objects in its query). */
+export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, nameOf: (item: T) => string, options: ListOptions): Promise<ListEntry<T>[]> {
   const { prefix, delimiter, limit, reverse } = options;
   const out: ListEntry<T>[] = [];
   let lower: Bound | undefined;
@@ -34,7 +37,12 @@ export async function listEntries<T>(
 
   // With a delimiter, a batch read past a common prefix is wasted: start small after each jump, then grow.
   let wanted = delimiter ? 1 : MAX_BATCH;
+  let sliceStart = performance.now();
   while (out.length < limit) {
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
     const batchSize = Math.min(limit - out.length, wanted, MAX_BATCH);
     const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
     let jumped = false;
@@ -42,7 +50,7 @@ export async function listEntries<T>(
       const name = nameOf(item);
       const commonPrefix = delimiter ? commonPrefixOf(name, prefix, delimiter) : null;
       if (commonPrefix === null) {
-        if (isVisible(item)) out.push({ kind: 'item', item });
+        out.push({ kind: 'item', item });
       } else {
         if (commonPrefix !== options.marker && !options.onlyItems) out.push({ kind: 'prefix', prefix: commonPrefix });
         if (reverse) upper = { key: commonPrefix, inclusive: false };

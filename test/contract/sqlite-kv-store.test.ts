@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
-import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract } from './kv-store.contract.ts';
+import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract, timed } from './kv-store.contract.ts';
 
 const dirs = new Map<MetadataStore, string>();
 
@@ -173,6 +173,36 @@ describe('SqliteKvStore (SQLite only)', () => {
       db.prepare('UPDATE kv_schema SET version = version + 1').run();
       db.close();
       assert.throws(() => SqliteKvStore.open(file, { tables: [docs] }), /newer/);
+    }));
+
+  test('a file of schema version 1 (no exp column) is migrated: its rows stay, live scans of a table with liveUntil work', () =>
+    withFile(async (file) => {
+      const now = Date.now();
+      const v1 = new Database(file);
+      v1.exec(`
+        CREATE TABLE kv_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        CREATE TABLE kv_tables (name TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE t_docs (pk TEXT NOT NULL, sk TEXT NOT NULL, ver INTEGER NOT NULL, val NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+        CREATE TABLE t_timed (pk TEXT NOT NULL, sk TEXT NOT NULL, ver INTEGER NOT NULL, val NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+        INSERT INTO kv_schema VALUES (1, 1);
+        INSERT INTO kv_tables VALUES ('docs', 'json'), ('timed', 'json');
+      `);
+      const insert = v1.prepare('INSERT INTO t_timed VALUES (?, ?, ?, ?)');
+      insert.run('p', 'gone', 1, JSON.stringify({ name: 'gone', until: now - 1 }));
+      insert.run('p', 'kept', 2, JSON.stringify({ name: 'kept', until: null }));
+      v1.prepare('INSERT INTO t_docs VALUES (?, ?, ?, ?)').run('p', 'k', 3, JSON.stringify({ name: 'old' }));
+      v1.close();
+      const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES });
+      try {
+        assert.deepEqual(await store.get(docs, 'p', 'k'), { value: { name: 'old' }, version: 3 });
+        assert.deepEqual((await store.scan(timed, 'p', { prefix: '', limit: 10, reverse: false, liveAt: now })).map((e) => e.sk), ['kept']);
+        assert.equal((await store.scan(timed, 'p', { prefix: '', limit: 10, reverse: false })).length, 2);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(file, { readonly: true });
+      assert.equal(check.prepare('SELECT version FROM kv_schema').pluck().get(), 2);
+      check.close();
     }));
 
   test('bulkPut loads rows in one transaction, each with its own version, visible through a warm cache', () =>

@@ -8,13 +8,13 @@
  * row cache), and a transaction's own reads hand back the very values it put: never mutate either.
  */
 import { closeSync, openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
-import { SqliteTable } from './kv-table.ts';
+import { SqliteTable, type ScanFilter } from './kv-table.ts';
 import { newVersion, rowKey, SqliteTx, type CommittedState, type Written } from './kv-tx.ts';
 import { cachedSize, RowCache } from './row-cache.ts';
 import { WalSync } from './wal-sync.ts';
@@ -26,6 +26,9 @@ export const MAX_ATTEMPTS = 10;
 const OTHER_WRITERS_CHECK_MS = 100;
 /** How long a re-run waits for the ones before it at most (see Gate). */
 const GATE_PATIENCE_MS = 5_000;
+
+/** Rows a live scan looks at per statement: a few milliseconds of the event loop, however many rows are past their time. */
+const LIVE_SCAN_WINDOW = 4096;
 
 /** Bounds of the recently-read row cache (as the old store's object cache). */
 const CACHE_MAX_ROWS = 2_000;
@@ -100,7 +103,31 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   }
 
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
-    return this.scanRows(this.table(table), pk, resolveBounds(range), range.reverse, range.limit) as Entry<V>[];
+    const t = this.table(table);
+    const bounds = resolveBounds(range);
+    if (range.liveAt === undefined) return this.scanRows(t, pk, bounds, range.reverse, range.limit, {}) as Entry<V>[];
+    return (await this.scanLive(t, pk, bounds, range.reverse, range.limit, range.liveAt)) as Entry<V>[];
+  }
+
+  /**
+   * Rows past their time may lie between the live ones in any number (they wait for a background job), and the
+   * query steps over each: so a live scan looks at LIVE_SCAN_WINDOW rows per statement and lets the event loop
+   * run between statements. Each statement sees the latest committed state.
+   */
+  private async scanLive(t: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number): Promise<Entry<unknown>[]> {
+    const found: Entry<unknown>[] = [];
+    let window = bounds;
+    for (;;) {
+      for (const [sk, version, encoded] of t.scanLiveWindow(pk, window, reverse, limit - found.length, liveAt, LIVE_SCAN_WINDOW)) {
+        found.push({ sk, version, value: t.decode(encoded) });
+      }
+      if (found.length >= limit) return found;
+      const end = t.windowEnd(pk, window, reverse, LIVE_SCAN_WINDOW);
+      if (end === null) return found;
+      const past = { key: end, inclusive: false };
+      window = reverse ? { ...window, upper: past } : { ...window, lower: past };
+      await nextTurn();
+    }
   }
 
   async transact<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -131,7 +158,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       .transaction(() => {
         let written = 0;
         for (const { pk, sk, value } of rows) {
-          t.put(pk, sk, newVersion(), t.encode(value));
+          t.put(pk, sk, newVersion(), t.encode(value), t.liveUntil(value));
           written++;
         }
         return written;
@@ -175,8 +202,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     return row;
   }
 
-  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number): Entry<unknown>[] {
-    return table.scan(pk, bounds, reverse, limit).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
+  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[] {
+    return table.scan(pk, bounds, reverse, limit, filter).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
   }
 
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null {
@@ -187,7 +214,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
 
   write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void {
     this.cache.drop(key);
-    if (written) table.put(pk, sk, written.row.version, written.encoded);
+    if (written) table.put(pk, sk, written.row.version, written.encoded, written.liveUntil);
     else table.delete(pk, sk);
   }
 
