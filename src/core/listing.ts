@@ -1,7 +1,6 @@
 /** Prefix/delimiter/marker listings from ordered scans; with a delimiter, jump past each common prefix. */
-import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { prefixUpperBound } from '../lib/key-order.ts';
+import { Turns } from '../lib/turns.ts';
 import type { Bound, ScanRange } from '../store/meta/index.ts';
 
 export interface ListOptions {
@@ -18,13 +17,12 @@ export interface ListOptions {
 export type ListEntry<T> = { kind: 'item'; item: T } | { kind: 'prefix'; prefix: string };
 
 const MAX_BATCH = 1000;
-/**
- * A listing takes turns with other requests: after this much time it lets the event loop run (a store's scans
- * may all complete synchronously, as SQLite's do, and a listing of 10,000 common prefixes makes 10,000 scans).
- */
-const SLICE_MS = 8;
 
-/** `scan` returns only items that may be listed (e.g. leaves out expired objects in its query). */
+/**
+ * `scan` returns only items that may be listed (e.g. leaves out expired objects in its query). The listing takes
+ * turns with other requests: a store's scans may all complete at once (SQLite's do), and a listing of 10,000
+ * common prefixes makes 10,000 scans.
+ */
 export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, nameOf: (item: T) => string, options: ListOptions): Promise<ListEntry<T>[]> {
   const { prefix, delimiter, limit, reverse } = options;
   const out: ListEntry<T>[] = [];
@@ -37,12 +35,9 @@ export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, n
 
   // With a delimiter, a batch read past a common prefix is wasted: start small after each jump, then grow.
   let wanted = delimiter ? 1 : MAX_BATCH;
-  let sliceStart = performance.now();
+  const turns = new Turns();
   while (out.length < limit) {
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
+    await turns.take();
     const batchSize = Math.min(limit - out.length, wanted, MAX_BATCH);
     const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
     let jumped = false;
