@@ -11,6 +11,7 @@ import { closeSync, openSync } from 'node:fs';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
+import { asDamaged, checkPages, checkWal } from './file-check.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
@@ -77,12 +78,29 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     this.noticeOtherWriters();
   }
 
-  /** Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. */
+  /**
+   * Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. Refuses
+   * (DamagedStore) a WAL that lost frames the last run committed, and a file SQLite finds damaged.
+   */
   static open(path: string, options: MetadataStoreOptions): SqliteKvStore {
     // Created here so that its mode is 0600; SQLite gives the -wal and -shm files the same mode.
     closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path);
+    checkWal(path);
+    return SqliteKvStore.connect(path, options);
+  }
+
+  /** `open`, after reading every page of the database for damage (PRAGMA quick_check; on a worker thread when large). */
+  static async openChecked(path: string, options: MetadataStoreOptions): Promise<SqliteKvStore> {
+    closeSync(openSync(path, 'a', 0o600));
+    checkWal(path);
+    await checkPages(path);
+    return SqliteKvStore.connect(path, options);
+  }
+
+  private static connect(path: string, options: MetadataStoreOptions): SqliteKvStore {
+    let db: Database.Database | undefined;
     try {
+      db = new Database(path);
       db.pragma('journal_mode = WAL');
       // NORMAL: commits do not sync the WAL themselves; WalSync does, off the event loop, before any acknowledgement.
       db.pragma('synchronous = NORMAL');
@@ -92,8 +110,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       prepareSchema(db, options.tables);
       return new SqliteKvStore(db, new WalSync(`${path}-wal`), options);
     } catch (err) {
-      db.close();
-      throw err;
+      db?.close();
+      throw asDamaged(path, err);
     }
   }
 
