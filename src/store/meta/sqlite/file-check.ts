@@ -61,7 +61,9 @@ export function checkWal(dbPath: string): void {
   if (claimed) {
     if (claimed.committed <= claimed.backfilled) return;
     const readable = wal && wal.salts[0] === claimed.salts[0] && wal.salts[1] === claimed.salts[1] ? wal.committed : 0;
-    if (readable >= claimed.committed) return;
+    // An index that moved on while the WAL was read belongs to a live process (onggi admin beside the server):
+    // its files are in use, not the remains of a run that ended.
+    if (readable >= claimed.committed || !sameIndex(claimed, readWalIndex(shmPath))) return;
     const keep = readable === 0 ? 0 : WAL_HEADER_BYTES + readable * frameBytes(wal?.pageSize ?? claimed.pageSize);
     throw new DamagedStore(
       `${walPath} lacks writes the last run committed: its index ${shmPath} counts ${claimed.committed} frames ` +
@@ -200,6 +202,10 @@ function readWalIndex(shmPath: string): WalIndex | null {
   // The salts are the WAL header's bytes, copied as they are.
   const salts: Checksum = [bytes.readUInt32BE(32), bytes.readUInt32BE(36)];
   return { committed: word(16), backfilled: word(2 * INDEX_HEADER_BYTES), salts, pageSize: pageSize === 1 ? 65536 : pageSize };
+}
+
+function sameIndex(a: WalIndex, b: WalIndex | null): boolean {
+  return b !== null && a.committed === b.committed && a.backfilled === b.backfilled && a.salts[0] === b.salts[0] && a.salts[1] === b.salts[1];
 }
 
 /** The WAL's valid frames, as SQLite's recovery counts them (salts and running checksums); null without a valid header. */

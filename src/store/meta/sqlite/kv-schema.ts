@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { liveUntilOf, type Table } from '../index.ts';
-import { tableSql } from './kv-table.ts';
+import { liveUntilIndexSql, tableSql } from './kv-table.ts';
 
 /** 2: every table has `exp` (a row's `liveUntil`); kv_tables.live_until says which tables keep it filled. */
 export const KV_SCHEMA_VERSION = 2;
@@ -67,13 +67,19 @@ function createTable(db: Database.Database, table: Table<unknown>): void {
   if (kind === undefined) db.prepare('INSERT INTO kv_tables (name, kind) VALUES (?, ?)').run(table.name, table.kind);
 }
 
-/** Fills `exp` of every row when a table gained `liveUntil` (or clears it when the table lost it). */
+/**
+ * Fills `exp` of every row when a table gained `liveUntil` (or clears it when the table lost it), and keeps an
+ * index of the rows that have one (see SqliteTable.earliestLiveUntil).
+ */
 function keepLiveUntil(db: Database.Database, table: Table<unknown>): void {
   const kept = db.prepare('SELECT live_until FROM kv_tables WHERE name = ?').pluck(true).get(table.name) === 1;
   const wanted = table.liveUntil !== undefined;
+  const sql = tableSql(table.name);
+  if (wanted) db.exec(`CREATE INDEX IF NOT EXISTS ${liveUntilIndexSql(table.name)} ON ${sql} (pk, exp) WHERE exp IS NOT NULL`);
+  else db.exec(`DROP INDEX IF EXISTS ${liveUntilIndexSql(table.name)}`);
   if (kept === wanted) return;
   if (wanted) fillLiveUntil(db, table);
-  else db.exec(`UPDATE ${tableSql(table.name)} SET exp = NULL`);
+  else db.exec(`UPDATE ${sql} SET exp = NULL`);
   db.prepare('UPDATE kv_tables SET live_until = ? WHERE name = ?').run(wanted ? 1 : 0, table.name);
 }
 

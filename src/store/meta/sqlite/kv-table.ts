@@ -20,6 +20,11 @@ export function tableSql(name: string): string {
   return `t_${name}`;
 }
 
+/** The index of a `liveUntil` table's rows that have an `exp`: (pk, exp), for the earliest one per partition. */
+export function liveUntilIndexSql(name: string): string {
+  return `t_${name}__live_until`;
+}
+
 /** Which rows a scan returns: all of them, or those live at a time (`exp` after it). */
 export interface ScanFilter {
   liveAt?: number | undefined;
@@ -37,6 +42,7 @@ export class SqliteTable {
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly scans = new Map<string, Database.Statement>();
+  private selectEarliest: Database.Statement | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -85,13 +91,15 @@ export class SqliteTable {
 
   /** Like `scan` of the live rows, but looking at no more than the first `window` rows of the range. */
   scanLiveWindow(pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number, window: number): RawEntry[] {
-    const params = [...rangeParams(pk, bounds), window, liveAt, limit];
+    const params = rangeParams(pk, bounds);
+    params.push(window, liveAt, limit);
     return this.scanStatement(bounds, reverse, 'window', true).all(...params) as RawEntry[];
   }
 
   /** The sort key of the range's `window`-th row (where a window of that many rows ends), or null. */
   windowEnd(pk: string, bounds: KeyBounds, reverse: boolean, window: number): string | null {
-    const params = [...rangeParams(pk, bounds), window - 1];
+    const params = rangeParams(pk, bounds);
+    params.push(window - 1);
     return (this.scanStatement(bounds, reverse, 'nth', false).get(...params) as [string] | undefined)?.[0] ?? null;
   }
 
@@ -110,6 +118,13 @@ export class SqliteTable {
     if (this.kind === 'bytes') return encoded;
     // An empty object is a common value (e.g. no metadata): skip the parser for it.
     return encoded === '{}' ? {} : JSON.parse(encoded as string);
+  }
+
+  /** The earliest `exp` in the partition (an index seek; null when no row has one, or a table without `liveUntil`). */
+  earliestLiveUntil(pk: string): number | null {
+    if (!this.table.liveUntil) return null;
+    this.selectEarliest ??= this.db.prepare(`SELECT min(exp) FROM ${this.sql} WHERE pk = ? AND exp IS NOT NULL`).pluck(true);
+    return (this.selectEarliest.get(pk) as number | null | undefined) ?? null;
   }
 
   /** When a row of this value stops being live (null: never, or a table without `liveUntil`). */

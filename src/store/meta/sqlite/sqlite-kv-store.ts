@@ -12,6 +12,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { asDamaged, checkPages, checkWal } from './file-check.ts';
+import { ExpiryFloors } from './expiry-floors.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
@@ -52,6 +53,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   writeSeq = 0;
   private readonly tables = new Map<string, SqliteTable>();
   private readonly cache = new RowCache(CACHE_MAX_ROWS, CACHE_MAX_BYTES);
+  private readonly expiryFloors = new ExpiryFloors();
   private readonly committer: KvGroupCommitter;
   private readonly retryGate = new Gate();
   private readonly observer: StoreObserver;
@@ -123,8 +125,20 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
     const t = this.table(table);
     const bounds = resolveBounds(range);
-    if (range.liveAt === undefined) return this.scanRows(t, pk, bounds, range.reverse, range.limit, {}) as Entry<V>[];
-    return (await this.scanLive(t, pk, bounds, range.reverse, range.limit, range.liveAt)) as Entry<V>[];
+    const { reverse, limit, liveAt } = range;
+    if (liveAt === undefined || !this.mayHoldExpired(t, pk, liveAt)) return this.scanRows(t, pk, bounds, reverse, limit, {}) as Entry<V>[];
+    const found = this.scanLiveWindow(t, pk, bounds, reverse, limit, liveAt);
+    if (found.length >= limit) return found as Entry<V>[];
+    return (await this.scanLiveRest(found, t, pk, bounds, reverse, limit, liveAt)) as Entry<V>[];
+  }
+
+  private mayHoldExpired(t: SqliteTable, pk: string, liveAt: number): boolean {
+    if (Date.now() - this.otherWritersCheckedAt > OTHER_WRITERS_CHECK_MS) this.noticeOtherWriters();
+    return this.expiryFloors.mayHoldExpired(t, pk, liveAt);
+  }
+
+  private scanLiveWindow(t: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number): Entry<unknown>[] {
+    return t.scanLiveWindow(pk, bounds, reverse, limit, liveAt, LIVE_SCAN_WINDOW).map(([sk, version, encoded]) => ({ value: t.decode(encoded), version, sk }));
   }
 
   /**
@@ -132,19 +146,24 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
    * query steps over each: so a live scan looks at LIVE_SCAN_WINDOW rows per statement and lets the event loop
    * run between statements. Each statement sees the latest committed state.
    */
-  private async scanLive(t: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number): Promise<Entry<unknown>[]> {
-    const found: Entry<unknown>[] = [];
+  private async scanLiveRest(
+    found: Entry<unknown>[],
+    t: SqliteTable,
+    pk: string,
+    bounds: KeyBounds,
+    reverse: boolean,
+    limit: number,
+    liveAt: number,
+  ): Promise<Entry<unknown>[]> {
     let window = bounds;
     for (;;) {
-      for (const [sk, version, encoded] of t.scanLiveWindow(pk, window, reverse, limit - found.length, liveAt, LIVE_SCAN_WINDOW)) {
-        found.push({ sk, version, value: t.decode(encoded) });
-      }
-      if (found.length >= limit) return found;
       const end = t.windowEnd(pk, window, reverse, LIVE_SCAN_WINDOW);
       if (end === null) return found;
       const past = { key: end, inclusive: false };
       window = reverse ? { ...window, upper: past } : { ...window, lower: past };
       await nextTurn();
+      found.push(...this.scanLiveWindow(t, pk, window, reverse, limit - found.length, liveAt));
+      if (found.length >= limit) return found;
     }
   }
 
@@ -183,6 +202,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       })
       .immediate();
     this.cache.clear();
+    this.expiryFloors.clear();
     this.wrote();
     await this.wal.request();
     return count;
@@ -232,8 +252,12 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
 
   write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void {
     this.cache.drop(key);
-    if (written) table.put(pk, sk, written.row.version, written.encoded, written.liveUntil);
-    else table.delete(pk, sk);
+    if (written) {
+      table.put(pk, sk, written.row.version, written.encoded, written.liveUntil);
+      this.expiryFloors.wrote(table, pk, written.liveUntil);
+    } else {
+      table.delete(pk, sk);
+    }
   }
 
   wrote(): void {
@@ -251,6 +275,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     if (version !== this.seenDataVersion) {
       this.seenDataVersion = version;
       this.cache.clear();
+      this.expiryFloors.clear();
     }
   }
 
