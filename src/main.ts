@@ -1,7 +1,7 @@
 /** Process entry: `onggi server` and `onggi admin …`. */
 import { Command } from 'commander';
 import { registerAdminCommands } from './cli/admin.ts';
-import { MasterKeyError } from './core/server-keys.ts';
+import { Refusal } from './lib/refusal.ts';
 
 const program = new Command('onggi').description('Onggi: a KakaoCloud-compatible object storage server');
 
@@ -22,7 +22,7 @@ registerAdminCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (!(err instanceof MasterKeyError)) throw err;
+  if (!(err instanceof Refusal)) throw err;
   process.stderr.write(`onggi: ${err.message}\n`);
   process.exit(1);
 }

@@ -44,7 +44,7 @@ export function sqlitePath(dataDir: string): string {
 async function openMetadataStore(config: StoreConfig, observer: StoreObserver | undefined): Promise<MetadataStore> {
   const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
   if (config.metadataUrl) return PostgresKvStore.open(config.metadataUrl, options);
-  return SqliteKvStore.open(sqlitePath(config.dataDir), options);
+  return SqliteKvStore.openChecked(sqlitePath(config.dataDir), options);
 }
 
 /** Whether the store holds Onggi metadata already (then a lost key must not be replaced by a new one). */

@@ -125,7 +125,6 @@ export class Buckets {
     const entries = await listEntries(
       (range) => this.store.scan(TABLES.buckets, account, range),
       (row) => row.sk,
-      () => true,
       { ...options, limit: Math.min(options.limit, BUCKET_LIST_LIMIT * 10) },
     );
     return Promise.all(

@@ -1,5 +1,6 @@
 /** Prefix/delimiter/marker listings from ordered scans; with a delimiter, jump past each common prefix. */
 import { prefixUpperBound } from '../lib/key-order.ts';
+import { Turns } from '../lib/turns.ts';
 import type { Bound, ScanRange } from '../store/meta/index.ts';
 
 export interface ListOptions {
@@ -17,12 +18,12 @@ export type ListEntry<T> = { kind: 'item'; item: T } | { kind: 'prefix'; prefix:
 
 const MAX_BATCH = 1000;
 
-export async function listEntries<T>(
-  scan: (range: ScanRange) => Promise<T[]>,
-  nameOf: (item: T) => string,
-  isVisible: (item: T) => boolean,
-  options: ListOptions,
-): Promise<ListEntry<T>[]> {
+/**
+ * `scan` returns only items that may be listed (e.g. leaves out expired objects in its query). The listing takes
+ * turns with other requests: a store's scans may all complete at once (SQLite's do), and a listing of 10,000
+ * common prefixes makes 10,000 scans.
+ */
+export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, nameOf: (item: T) => string, options: ListOptions): Promise<ListEntry<T>[]> {
   const { prefix, delimiter, limit, reverse } = options;
   const out: ListEntry<T>[] = [];
   let lower: Bound | undefined;
@@ -34,7 +35,9 @@ export async function listEntries<T>(
 
   // With a delimiter, a batch read past a common prefix is wasted: start small after each jump, then grow.
   let wanted = delimiter ? 1 : MAX_BATCH;
+  const turns = new Turns();
   while (out.length < limit) {
+    await turns.take();
     const batchSize = Math.min(limit - out.length, wanted, MAX_BATCH);
     const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
     let jumped = false;
@@ -42,7 +45,7 @@ export async function listEntries<T>(
       const name = nameOf(item);
       const commonPrefix = delimiter ? commonPrefixOf(name, prefix, delimiter) : null;
       if (commonPrefix === null) {
-        if (isVisible(item)) out.push({ kind: 'item', item });
+        out.push({ kind: 'item', item });
       } else {
         if (commonPrefix !== options.marker && !options.onlyItems) out.push({ kind: 'prefix', prefix: commonPrefix });
         if (reverse) upper = { key: commonPrefix, inclusive: false };

@@ -184,8 +184,8 @@ export const TABLES = {
   bucketTotals: jsonTable<TotalsRow>('bucket_totals'),
   /** '' / `${bucket id}/${unique}`: one row per write, folded into bucket_totals in the background */
   totalDeltas: jsonTable<TotalsRow>('bucket_total_deltas'),
-  /** bucket id / object key → the current version */
-  objects: jsonTable<VersionRow>('objects'),
+  /** bucket id / object key → the current version; listings leave out versions past their time in the query */
+  objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil }),
   /** bucket id / version id → the bytes of a small version */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */
@@ -209,6 +209,17 @@ export const TABLES = {
 } as const;
 
 export const ALL_TABLES = Object.values(TABLES);
+
+/** When a version stops being readable: at its X-Delete-At; a version not complete never is. */
+export function versionLiveUntil(version: VersionRow): number | null {
+  return version.state === 'complete' ? version.deleteAt : 0;
+}
+
+/** Whether a version is readable at `now`. */
+export function isLive(version: VersionRow, now = Date.now()): boolean {
+  const until = versionLiveUntil(version);
+  return until === null || until > now;
+}
 
 /** The one partition of tables that have only one. */
 export const ALL = '';

@@ -14,7 +14,7 @@ import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions
 import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { Md5Offload } from './md5-offload.ts';
-import { ALL, expiryKey, expiryUpTo, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type VersionData, type VersionRow } from './model.ts';
+import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type VersionData, type VersionRow } from './model.ts';
 import type { ServerKeys } from './server-keys.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 
@@ -309,11 +309,10 @@ export class Objects {
 
   async list(caller: Caller, account: string, bucketName: string, options: ListOptions): Promise<{ bucket: Bucket; entries: ListEntry<ObjectRecord>[] }> {
     const bucket = await this.buckets.get(caller, account, bucketName, 'bucket:read');
-    const now = Date.now();
+    const liveAt = Date.now();
     const entries = await listEntries(
-      (range) => this.store.scan(TABLES.objects, bucket.id, range),
+      (range) => this.store.scan(TABLES.objects, bucket.id, { ...range, liveAt }),
       (entry) => entry.sk,
-      (entry) => isLive(entry.value, now),
       options,
     );
     return {
@@ -543,10 +542,6 @@ function blobsOf(data: VersionData): readonly BlobRef[] {
 function encryptionOf(data: VersionData): BlobEncryption | null {
   if (data.kind === 'parts') return data.parts[0]?.encryption ?? null;
   return data.encryption;
-}
-
-function isLive(version: VersionRow, now = Date.now()): boolean {
-  return version.state === 'complete' && (version.deleteAt === null || version.deleteAt > now);
 }
 
 /** An error after which the transaction certainly did not commit. */

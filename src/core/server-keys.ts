@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Refusal } from '../lib/refusal.ts';
 
 export interface MasterKeyOptions {
   /** ONGGI_MASTER_KEY_FILE; null or absent: `server.key` in the data directory. */
@@ -18,12 +19,7 @@ export interface MasterKeyOptions {
 }
 
 /** The server cannot start as configured; the message says what to do. */
-export class MasterKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MasterKeyError';
-  }
-}
+export class MasterKeyError extends Refusal {}
 
 export class ServerKeys {
   private readonly tokenKey: Buffer;

@@ -31,10 +31,19 @@ interface Doc {
   nested?: { deep: { value: string | boolean | number } };
 }
 
+interface Timed {
+  name: string;
+  /** ms since the epoch; null: for ever */
+  until: number | null;
+}
+
 export const docs = jsonTable<Doc>('docs');
 export const blobs = bytesTable('blobs');
 export const counters = jsonTable<number>('counters');
-export const CONTRACT_TABLES = [docs, blobs, counters];
+export const timed = jsonTable<Timed>('timed', { liveUntil: (value) => value.until });
+/** `timed` as declared before it had `liveUntil` (a table that gains it when opened again). */
+const timedWithoutLiveUntil = jsonTable<Timed>('timed');
+export const CONTRACT_TABLES = [docs, blobs, counters, timed];
 
 /** Sort keys compare as UTF-8 bytes (= code points), not as JavaScript's UTF-16 code units. */
 export function byteOrder(a: string, b: string): number {
@@ -366,6 +375,108 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             upper = { key: last, inclusive: false };
           }
           assert.deepEqual(backward, expected.filter((k) => k.startsWith('dir/')).reverse());
+        }));
+    });
+
+    describe('live rows (Table.liveUntil, ScanRange.liveAt)', () => {
+      const NOW = 1_700_000_000_000;
+      const liveKeys = (reader: ReadOps, scan: Partial<ScanRange>): Promise<string[]> =>
+        reader.scan(timed, 'p', range({ liveAt: NOW, ...scan })).then((entries) => entries.map((entry) => entry.sk));
+
+      test('a scan with liveAt leaves out rows whose time has come; limit, bounds and direction count live rows only', () =>
+        withStore(async (store) => {
+          // More rows past their time than a store might look at in one step, with live rows between them.
+          const gone = Array.from({ length: 5000 }, (_, i) => `m${String(i).padStart(5, '0')}`);
+          await store.transact(async (tx) => {
+            for (const key of gone) tx.put(timed, 'p', key, { name: key, until: NOW - 1 });
+            tx.put(timed, 'p', 'a', { name: 'for ever', until: null });
+            tx.put(timed, 'p', 'm02500x', { name: 'later', until: NOW + 1 });
+            tx.put(timed, 'p', 'n', { name: 'exactly now', until: NOW });
+            tx.put(timed, 'p', 'z', { name: 'later', until: NOW + 60_000 });
+            tx.put(timed, 'q', 'a', { name: 'other partition', until: NOW - 1 });
+          });
+          assert.deepEqual(await liveKeys(store, {}), ['a', 'm02500x', 'z']);
+          assert.deepEqual(await liveKeys(store, { reverse: true }), ['z', 'm02500x', 'a']);
+          assert.deepEqual(await liveKeys(store, { limit: 2 }), ['a', 'm02500x']);
+          assert.deepEqual(await liveKeys(store, { limit: 1, lower: { key: 'a', inclusive: false } }), ['m02500x']);
+          assert.deepEqual(await liveKeys(store, { limit: 1, reverse: true, upper: { key: 'z', inclusive: false } }), ['m02500x']);
+          assert.deepEqual(await liveKeys(store, { prefix: 'm' }), ['m02500x']);
+          assert.deepEqual(await liveKeys(store, { prefix: 'm0', upper: { key: 'm02500', inclusive: true } }), []);
+          assert.deepEqual(await liveKeys(store, { liveAt: NOW - 2 }), ['a', ...gone.slice(0, 2501), 'm02500x', ...gone.slice(2501), 'n', 'z']);
+          assert.equal((await store.scan(timed, 'p', range())).length, 5004, 'without liveAt every row counts');
+          assert.deepEqual(await liveKeys(store, { limit: 0 }), []);
+          const [later] = await store.scan(timed, 'p', range({ liveAt: NOW, lower: { key: 'm', inclusive: true }, limit: 1 }));
+          assert.deepEqual(later?.value, { name: 'later', until: NOW + 1 });
+          assert.equal(later.version, await store.get(timed, 'p', 'm02500x').then((row) => row?.version));
+        }));
+
+      test('rewriting a row moves it in or out of live scans; tables without liveUntil ignore liveAt', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(timed, 'p', 'k', { name: 'gone', until: NOW - 1 });
+            tx.put(docs, 'p', 'k', { name: 'no liveUntil here' });
+          });
+          assert.deepEqual(await liveKeys(store, {}), []);
+          await store.transact(async (tx) => {
+            tx.put(timed, 'p', 'k', { name: 'back', until: null });
+          });
+          assert.deepEqual(await liveKeys(store, {}), ['k']);
+          await store.transact(async (tx) => {
+            tx.put(timed, 'p', 'k', { name: 'gone again', until: 0 });
+          });
+          assert.deepEqual(await liveKeys(store, {}), []);
+          assert.deepEqual((await store.scan(docs, 'p', range({ liveAt: NOW }))).map((e) => e.sk), ['k']);
+        }));
+
+      test("inside a transaction, live scans see the transaction's own writes, judged the same way", () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(timed, 'p', 'a', { name: 'live', until: null });
+            tx.put(timed, 'p', 'b', { name: 'gone', until: NOW - 1 });
+          });
+          const seen = await store.transact(async (tx) => {
+            const before = await liveKeys(tx, {});
+            tx.put(timed, 'p', 'a', { name: 'now gone', until: NOW });
+            tx.put(timed, 'p', 'b', { name: 'back', until: NOW + 1 });
+            tx.put(timed, 'p', 'c', { name: 'new, gone', until: 1 });
+            tx.put(timed, 'p', 'd', { name: 'new', until: null });
+            return { before, after: await liveKeys(tx, {}), limited: await liveKeys(tx, { limit: 1 }) };
+          });
+          assert.deepEqual(seen, { before: ['a'], after: ['b', 'd'], limited: ['b'] });
+          assert.deepEqual(await liveKeys(store, {}), ['b', 'd']);
+        }));
+
+      test('a live scan is protected like any scan: a row made live in its range makes the scanner run again', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(timed, 'p', 'a', { name: 'gone', until: NOW - 1 });
+          });
+          let runs = 0;
+          const counted = await store.transact(async (tx) => {
+            runs++;
+            const live = await liveKeys(tx, {});
+            if (runs === 1) {
+              await store.transact(async (other) => {
+                await other.get(counters, 'p', 'live');
+                other.put(timed, 'p', 'a', { name: 'back', until: null });
+              });
+            }
+            tx.put(counters, 'p', 'live', live.length);
+            return live.length;
+          });
+          assert.equal(runs, 2);
+          assert.equal(counted, 1);
+        }));
+
+      test('a liveUntil that is not an integer or null fails the transaction', () =>
+        withStore(async (store) => {
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.put(timed, 'p', 'k', { name: 'bad', until: 1.5 });
+            }),
+            TypeError,
+          );
+          assert.equal(await store.get(timed, 'p', 'k'), null);
         }));
     });
 
@@ -763,6 +874,27 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             });
             assert.equal((await store.get(counters, 'c', 'n'))?.value, 1);
             await store.ping();
+          } finally {
+            await close(store);
+          }
+        });
+
+        test('a table that gains liveUntil has it worked out for the rows it already holds (and loses it again)', async () => {
+          const now = Date.now();
+          let store = await open({ tables: [docs, timedWithoutLiveUntil] });
+          try {
+            await store.transact(async (tx) => {
+              for (let i = 0; i < 2500; i++) tx.put(timedWithoutLiveUntil, 'p', `k${String(i).padStart(4, '0')}`, { name: 'row', until: i % 1000 === 7 ? null : now - 1 });
+            });
+            assert.equal((await store.scan(timedWithoutLiveUntil, 'p', range({ liveAt: now }))).length, 2500);
+            store = await reopen(store, { tables: [docs, timed] });
+            const live = await store.scan(timed, 'p', range({ liveAt: now }));
+            assert.deepEqual(
+              live.map((entry) => entry.sk),
+              ['k0007', 'k1007', 'k2007'],
+            );
+            store = await reopen(store, { tables: [docs, timedWithoutLiveUntil] });
+            assert.equal((await store.scan(timedWithoutLiveUntil, 'p', range({ liveAt: now }))).length, 2500);
           } finally {
             await close(store);
           }

@@ -342,11 +342,38 @@ describe('PostgresKvStore: on a shared PostgreSQL', () => {
           'SELECT id, count(*) AS n FROM onggi__migrations GROUP BY id ORDER BY id',
         );
         await client.end();
-        assert.equal(rows.length, 6);
+        assert.equal(rows.length, 12, 'two schema migrations per table');
         assert.ok(rows.every((r) => r.n === '1'));
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
+    }
+  });
+
+  it('a database of the first schema (no exp column) gets it at open; its rows stay and live scans work', async () => {
+    const url = await createDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const now = Date.now();
+    try {
+      await client.query(`
+        CREATE TABLE onggi__migrations (id TEXT COLLATE "C" NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL);
+        CREATE TABLE onggi_timed (pk TEXT COLLATE "C" NOT NULL, sk TEXT COLLATE "C" NOT NULL, ver BIGINT NOT NULL, val TEXT NOT NULL, PRIMARY KEY (pk, sk));
+        INSERT INTO onggi__migrations VALUES ('onggi_timed@1 json', 0);`);
+      await client.query('INSERT INTO onggi_timed VALUES ($1, $2, $3, $4), ($1, $5, $6, $7)', [
+        'p', 'gone', 1, JSON.stringify({ n: 1, until: now - 1 }), 'kept', 2, JSON.stringify({ n: 2, until: null }),
+      ]);
+    } finally {
+      await client.end();
+    }
+    const timed = jsonTable<{ n: number; until: number | null }>('timed', { liveUntil: (value) => value.until });
+    const store = await PostgresKvStore.open(url, { tables: [timed] });
+    try {
+      assert.deepEqual(await store.get(timed, 'p', 'kept'), { value: { n: 2, until: null }, version: 2 });
+      assert.deepEqual(await keys(store, timed, 'p', { liveAt: now }), ['kept']);
+      assert.deepEqual(await keys(store, timed, 'p'), ['gone', 'kept']);
+    } finally {
+      await store.close();
     }
   });
 

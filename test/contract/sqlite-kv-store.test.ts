@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
+import { DamagedStore } from '../../src/store/meta/sqlite/file-check.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
-import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract } from './kv-store.contract.ts';
+import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract, timed } from './kv-store.contract.ts';
 
 const dirs = new Map<MetadataStore, string>();
 
@@ -175,6 +176,36 @@ describe('SqliteKvStore (SQLite only)', () => {
       assert.throws(() => SqliteKvStore.open(file, { tables: [docs] }), /newer/);
     }));
 
+  test('a file of schema version 1 (no exp column) is migrated: its rows stay, live scans of a table with liveUntil work', () =>
+    withFile(async (file) => {
+      const now = Date.now();
+      const v1 = new Database(file);
+      v1.exec(`
+        CREATE TABLE kv_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        CREATE TABLE kv_tables (name TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE t_docs (pk TEXT NOT NULL, sk TEXT NOT NULL, ver INTEGER NOT NULL, val NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+        CREATE TABLE t_timed (pk TEXT NOT NULL, sk TEXT NOT NULL, ver INTEGER NOT NULL, val NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+        INSERT INTO kv_schema VALUES (1, 1);
+        INSERT INTO kv_tables VALUES ('docs', 'json'), ('timed', 'json');
+      `);
+      const insert = v1.prepare('INSERT INTO t_timed VALUES (?, ?, ?, ?)');
+      insert.run('p', 'gone', 1, JSON.stringify({ name: 'gone', until: now - 1 }));
+      insert.run('p', 'kept', 2, JSON.stringify({ name: 'kept', until: null }));
+      v1.prepare('INSERT INTO t_docs VALUES (?, ?, ?, ?)').run('p', 'k', 3, JSON.stringify({ name: 'old' }));
+      v1.close();
+      const store = SqliteKvStore.open(file, { tables: CONTRACT_TABLES });
+      try {
+        assert.deepEqual(await store.get(docs, 'p', 'k'), { value: { name: 'old' }, version: 3 });
+        assert.deepEqual((await store.scan(timed, 'p', { prefix: '', limit: 10, reverse: false, liveAt: now })).map((e) => e.sk), ['kept']);
+        assert.equal((await store.scan(timed, 'p', { prefix: '', limit: 10, reverse: false })).length, 2);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(file, { readonly: true });
+      assert.equal(check.prepare('SELECT version FROM kv_schema').pluck().get(), 2);
+      check.close();
+    }));
+
   test('bulkPut loads rows in one transaction, each with its own version, visible through a warm cache', () =>
     withSqlite(async (store) => {
       assert.equal(await store.get(docs, 'bulk', 'k00005'), null);
@@ -227,6 +258,61 @@ describe('SqliteKvStore (SQLite only)', () => {
       }
     }));
 });
+
+/** Commits `rows` rows in a child process, kills it (SIGKILL), and returns the files it left and the rows acknowledged. */
+async function crashedWriter(dir: string, rows: number): Promise<string[]> {
+  const file = fileIn(dir);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'sqlite-kv-writer.ts'), file, '1', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked: string[] = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line.startsWith('acked ')) acked.push(line.slice('acked '.length));
+    if (acked.length === rows) break;
+  }
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  return acked;
+}
+
+describe('a damaged WAL at open (SQLite only)', () => {
+  const variants: [string, (wal: string, shm: string) => Promise<void>, RegExp | null][] = [
+    ['intact, with its index', async () => undefined, null],
+    ['intact, without its index', async (_wal, shm) => rm(shm), null],
+    ['a byte of a middle frame flipped', async (wal) => flipByte(wal, 32 + 10 * 4120 + 2000), /meta\.sqlite-wal lacks writes the last run committed: .* counts \d+ frames .* but only \d+ can be read/],
+    ['cut inside a frame, without its index', async (wal, shm) => (await rm(shm), truncate(wal, 32 + 10 * 4120 + 7)), /meta\.sqlite-wal ends inside a frame \(41239 bytes: .*truncate -s 41232 '/],
+    ['no valid header, without its index', async (wal, shm) => (await rm(shm), flipByte(wal, 1)), /meta\.sqlite-wal holds \d+ bytes but no valid header/],
+  ];
+  for (const [name, damage, refusal] of variants) {
+    test(`${name}: ${refusal ? 'refused, by name, with nothing written' : 'opens with every acknowledged row'}`, () =>
+      withFile(async (file) => {
+        const acked = await crashedWriter(join(file, '..'), 30);
+        const [wal, shm] = [`${file}-wal`, `${file}-shm`];
+        assert.ok((await stat(wal)).size > 32 + 20 * 4120, 'the rows are in the WAL');
+        await damage(wal, shm);
+        if (refusal) {
+          const before = await readFile(wal);
+          assert.throws(() => SqliteKvStore.open(file, { tables: CONTRACT_TABLES }), (err: unknown) => err instanceof DamagedStore && refusal.test(err.message));
+          await assert.rejects(SqliteKvStore.openChecked(file, { tables: CONTRACT_TABLES }), DamagedStore);
+          assert.ok((await readFile(wal)).equals(before), 'the WAL is as it was');
+          return;
+        }
+        const store = await SqliteKvStore.openChecked(file, { tables: CONTRACT_TABLES });
+        try {
+          for (const sk of acked) assert.equal((await store.get(docs, 'p', sk))?.value.name, sk);
+        } finally {
+          await store.close();
+        }
+      }));
+  }
+});
+
+async function flipByte(path: string, at: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const byte = Buffer.alloc(1);
+  await handle.read(byte, 0, 1, at);
+  byte[0] = (byte[0] ?? 0) ^ 0xff;
+  await handle.write(byte, 0, 1, at);
+  await handle.close();
+}
 
 describe('row cache bounds', () => {
   test('thousands of distinct rows read once each stay correct as the cache evicts', () =>

@@ -113,9 +113,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
     };
     child.stdout.on('data', check);
-    void exited.then(() => {
+    void exited.then(([code]) => {
       clearTimeout(timer);
-      reject(new Error(`server exited during start-up\n${stdout}\n${stderr}`));
+      reject(new Error(`server exited during start-up (exit code ${String(code)})\n${stdout}\n${stderr}`));
     });
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ListEntry } from '../../src/core/listing.ts';
 import type { Bucket, ObjectRecord } from '../../src/core/types.ts';
-import { renderContainerListing, renderObjectListing } from '../../src/frontends/swift/listing-format.ts';
+import { objectListingPieces, renderContainerListing, renderObjectListing } from '../../src/frontends/swift/listing-format.ts';
 import { xmlTexts } from '../helpers/xml.ts';
 
 const HOSTILE = ['line1\nforged-entry.exe', 'cr\r\nlf', 'tab\there', 'soh\u0001', 'nul\u0000', 'fffe\ufffe', 'lone\ud800surrogate', 'plain <&>"\''];
@@ -66,3 +66,22 @@ void describe('container listings', () => {
     assert.equal(renderContainerListing('plain', 'acct', entries), 'bad\ufffdname\n');
   });
 });
+
+void describe('listings made in pieces', () => {
+  const many: ListEntry<ObjectRecord>[] = Array.from({ length: 1201 }, (_, i) => (i % 100 === 99 ? { kind: 'prefix' as const, prefix: `d${i}/` } : objectEntry(`k${i}`)));
+
+  test('the pieces of a long listing add up to one JSON array, one XML document, one line per entry', () => {
+    const json = renderObjectListing('json', 'b', many);
+    const parsed = JSON.parse(json) as { name?: string; subdir?: string }[];
+    assert.deepEqual(
+      parsed.map((e) => e.name ?? e.subdir),
+      many.map((e) => (e.kind === 'item' ? e.item.key : e.prefix)),
+    );
+    assert.doesNotMatch(json, /,,|\[,|,\]/);
+    assert.equal(xmlTexts(renderObjectListing('xml', 'b', many), 'name').name?.length, many.length);
+    assert.equal(renderObjectListing('plain', 'b', many).split('\n').length, many.length + 1);
+    assert.equal(renderObjectListing('json', 'b', []), '[]');
+    assert.ok([...objectListingPieces('json', 'b', many)].length > 3, 'more than one piece of entries');
+  });
+});
+

@@ -1,5 +1,6 @@
 /** core/listing.ts listEntries, driven by an in-memory ordered scan (a test double of MetadataStore.scanObjects). */
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { listEntries, type ListEntry, type ListOptions } from '../../src/core/listing.ts';
 import { prefixUpperBound } from '../../src/lib/key-order.ts';
@@ -41,11 +42,22 @@ function scannerOver(names: readonly string[]): Scanner {
   return { scan, calls, rows: () => rows };
 }
 
+/** Index of the first of `sorted` (ASCII names) not before `key`. */
+function firstAtOrAfter(sorted: readonly string[], key: string): number {
+  let [low, high] = [0, sorted.length];
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] ?? '') < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 const defaults: ListOptions = { prefix: '', delimiter: '', marker: '', endMarker: '', limit: 10_000, reverse: false };
 
-async function list(names: readonly string[], options: Partial<ListOptions>, visible: (name: string) => boolean = () => true): Promise<string[]> {
+async function list(names: readonly string[], options: Partial<ListOptions>): Promise<string[]> {
   const { scan } = scannerOver(names);
-  const entries = await listEntries(scan, (n) => n, visible, { ...defaults, ...options });
+  const entries = await listEntries(scan, (n) => n, { ...defaults, ...options });
   return entries.map(render);
 }
 
@@ -73,7 +85,7 @@ describe('listEntries', () => {
   test('delimiter skip-scan jumps past each common prefix instead of reading it', async () => {
     const names = [...Array.from({ length: 5000 }, (_, i) => `big/${String(i).padStart(5, '0')}`), 'x', 'y/1', 'y/2', 'z'];
     const scanner = scannerOver(names);
-    const entries = await listEntries(scanner.scan, (n) => n, () => true, { ...defaults, delimiter: '/' });
+    const entries = await listEntries(scanner.scan, (n) => n, { ...defaults, delimiter: '/' });
     assert.deepEqual(entries.map(render), ['[big/]', 'x', '[y/]', 'z']);
     assert.ok(scanner.rows() < 2100, `read ${scanner.rows()} rows; a skip-scan reads at most one batch per prefix`);
     assert.ok(
@@ -130,13 +142,25 @@ describe('listEntries', () => {
     assert.deepEqual(await list(TREE, { delimiter: '/', limit: 5 }), ['a', '[a/]', 'a0', 'ab', '[b/]']);
   });
 
-  test('invisible items (e.g. expired) do not count toward the limit', async () => {
-    const names = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(4, '0')}`);
-    const visible = (n: string): boolean => Number(n.slice(1)) % 3 === 0;
-    const got = await list(names, { limit: 700 }, visible);
-    assert.equal(got.length, 700);
-    assert.deepEqual(got, names.filter(visible).slice(0, 700));
-    assert.deepEqual(await list(names, {}, () => false), []);
+  test('a long listing lets the event loop run between its scans, even when every scan completes at once', async () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `d${String(i).padStart(5, '0')}/f`);
+    const scan = async (range: ScanRange): Promise<string[]> => {
+      const busyUntil = performance.now() + 0.02;
+      while (performance.now() < busyUntil);
+      const from = range.lower ? firstAtOrAfter(names, range.lower.key) : 0;
+      return names.slice(from, from + range.limit);
+    };
+    let timerRanDuringListing = false;
+    let listing = true;
+    const timer = setInterval(() => (timerRanDuringListing ||= listing), 1);
+    const started = performance.now();
+    const entries = await listEntries(scan, (n) => n, { ...defaults, delimiter: '/' });
+    const took = performance.now() - started;
+    listing = false;
+    clearInterval(timer);
+    assert.equal(entries.length, names.length);
+    assert.ok(took > 50, `the listing took ${took.toFixed(0)} ms, long enough to need turns`);
+    assert.ok(timerRanDuringListing, 'a timer ran while the listing went on');
   });
 
   test('a common prefix ending in the highest code point does not stop the listing early', async () => {

@@ -21,39 +21,65 @@ export function listingFormat(req: IncomingMessage, query: URLSearchParams): Lis
   return 'plain';
 }
 
+/** Entries rendered per piece: a few milliseconds of work, after which the caller may let other requests run. */
+const ENTRIES_PER_PIECE = 500;
+
 export function renderObjectListing(format: ListingFormat, container: string, entries: ListEntry<ObjectRecord>[]): string {
-  if (format === 'plain') return entries.map((e) => plainLine(e.kind === 'item' ? e.item.key : e.prefix)).join('');
-  if (format === 'json') {
-    return JSON.stringify(
-      entries.map((e) =>
-        e.kind === 'prefix'
-          ? { subdir: e.prefix }
-          : { name: e.item.key, hash: e.item.etag, bytes: e.item.size, content_type: e.item.contentType, last_modified: listingTime(e.item.lastModified) },
-      ),
-    );
-  }
-  // Swift's XML keeps the listing order, objects and subdirs interleaved.
-  const body = entries
-    .map((e) =>
-      e.kind === 'prefix'
-        ? subdirXml(e.prefix)
-        : `<object>${xmlFields({ name: e.item.key, hash: e.item.etag, bytes: e.item.size, content_type: e.item.contentType, last_modified: listingTime(e.item.lastModified) })}</object>`,
-    )
-    .join('');
-  return xmlDocument('container', container, body);
+  return [...objectListingPieces(format, container, entries)].join('');
 }
 
 export function renderContainerListing(format: ListingFormat, account: string, entries: ListEntry<Bucket>[]): string {
-  if (format === 'plain') return entries.map((e) => plainLine(e.kind === 'item' ? e.item.name : e.prefix)).join('');
+  return [...containerListingPieces(format, account, entries)].join('');
+}
+
+/** An object listing's text in pieces, each made only when asked for (see `encodeInTurns`). */
+export function objectListingPieces(format: ListingFormat, container: string, entries: ListEntry<ObjectRecord>[]): Iterable<string> {
+  const fields = (object: ObjectRecord): Record<string, string | number> => ({
+    name: object.key,
+    hash: object.etag,
+    bytes: object.size,
+    content_type: object.contentType,
+    last_modified: listingTime(object.lastModified),
+  });
+  // Swift's XML keeps the listing order, objects and subdirs interleaved.
+  const xml = (e: ListEntry<ObjectRecord>): string => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<object>${xmlFields(fields(e.item))}</object>`);
+  return listingPieces(format, 'container', container, entries, (e) => (e.kind === 'item' ? e.item.key : e.prefix), fields, xml);
+}
+
+export function containerListingPieces(format: ListingFormat, account: string, entries: ListEntry<Bucket>[]): Iterable<string> {
   const fields = (bucket: Bucket): Record<string, string | number> => ({
     name: bucket.name,
     count: bucket.objectCount,
     bytes: bucket.bytes,
     last_modified: listingTime(bucket.updatedAt),
   });
-  if (format === 'json') return JSON.stringify(entries.map((e) => (e.kind === 'prefix' ? { subdir: e.prefix } : fields(e.item))));
-  const body = entries.map((e) => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<container>${xmlFields(fields(e.item))}</container>`)).join('');
-  return xmlDocument('account', account, body);
+  const xml = (e: ListEntry<Bucket>): string => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<container>${xmlFields(fields(e.item))}</container>`);
+  return listingPieces(format, 'account', account, entries, (e) => (e.kind === 'item' ? e.item.name : e.prefix), fields, xml);
+}
+
+function* listingPieces<T>(
+  format: ListingFormat,
+  root: 'container' | 'account',
+  name: string,
+  entries: ListEntry<T>[],
+  nameOf: (entry: ListEntry<T>) => string,
+  fields: (item: T) => Record<string, string | number>,
+  xml: (entry: ListEntry<T>) => string,
+): Generator<string> {
+  const render = {
+    plain: (e: ListEntry<T>) => plainLine(nameOf(e)),
+    json: (e: ListEntry<T>) => JSON.stringify(e.kind === 'prefix' ? { subdir: e.prefix } : fields(e.item)),
+    xml,
+  }[format];
+  // JSON.stringify of the whole array, made in pieces: '[' + elements joined by ',' + ']'.
+  const separator = format === 'json' ? ',' : '';
+  if (format === 'json') yield '[';
+  if (format === 'xml') yield `<?xml version="1.0" encoding="UTF-8"?>\n<${root} name="${escapeXml(name)}">`;
+  for (let i = 0; i < entries.length; i += ENTRIES_PER_PIECE) {
+    yield (i > 0 ? separator : '') + entries.slice(i, i + ENTRIES_PER_PIECE).map(render).join(separator);
+  }
+  if (format === 'json') yield ']';
+  if (format === 'xml') yield `</${root}>`;
 }
 
 function subdirXml(name: string): string {
@@ -64,10 +90,6 @@ function xmlFields(fields: Record<string, string | number>): string {
   return Object.entries(fields)
     .map(([name, value]) => `<${name}>${escapeXml(String(value))}</${name}>`)
     .join('');
-}
-
-function xmlDocument(root: 'container' | 'account', name: string, body: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} name="${escapeXml(name)}">${body}</${root}>`;
 }
 
 /**

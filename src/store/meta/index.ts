@@ -13,14 +13,37 @@
 export interface Table<V> {
   readonly name: string;
   readonly kind: 'json' | 'bytes';
+  /**
+   * When a row stops being live (a time in ms since the epoch, an integer; null: never). The store keeps it
+   * beside the row, written with it, so that a scan with `liveAt` leaves out rows whose time has come in the
+   * query itself, without reading them. Must depend on the value only.
+   */
+  liveUntil?(value: V): number | null;
   /** Phantom: carries V for the type checker only. */
   readonly __value?: V;
 }
 
+export interface JsonTableOptions<V> {
+  liveUntil?: (value: V) => number | null;
+}
+
 /** A table of JSON values (objects, arrays, strings, numbers, booleans; no undefined inside). */
-export function jsonTable<V>(name: string): Table<V> {
+export function jsonTable<V>(name: string, options: JsonTableOptions<V> = {}): Table<V> {
   checkTableName(name);
-  return { name, kind: 'json' };
+  return options.liveUntil ? { name, kind: 'json', liveUntil: options.liveUntil } : { name, kind: 'json' };
+}
+
+/** The time a value of `table` stops being live, checked; null for tables without `liveUntil`. */
+export function liveUntilOf<V>(table: Table<V>, value: V): number | null {
+  if (!table.liveUntil) return null;
+  const until = table.liveUntil(value);
+  if (until !== null && !Number.isSafeInteger(until)) throw new TypeError(`table ${table.name}: liveUntil gave ${String(until)}, not an integer or null`);
+  return until;
+}
+
+/** Whether a row that is live until `until` is live at `liveAt` (no `liveAt`: every row counts). */
+export function isLiveAt(until: number | null, liveAt: number | undefined): boolean {
+  return liveAt === undefined || until === null || until > liveAt;
 }
 
 /** A table of raw bytes (e.g. small objects' contents). */
@@ -58,6 +81,12 @@ export interface ScanRange {
   upper?: Bound | undefined;
   limit: number;
   reverse: boolean;
+  /**
+   * Only rows live at this time (see `Table.liveUntil`): the rest are left out by the query. Outside a
+   * transaction, a store may split such a scan into bounded steps and let other work run between them, since
+   * the rows left out can be many.
+   */
+  liveAt?: number | undefined;
 }
 
 export interface ReadOps {

@@ -8,9 +8,10 @@
  * DDL runs outside explicit transactions, as CockroachDB advises; a crash between a step and its record only
  * means the step runs again, harmlessly, at the next open.
  */
-import type pg from 'pg';
-import type { Table } from '../index.ts';
-import { createTableSql, sqlTableName } from './statements.ts';
+import pg from 'pg';
+import { liveUntilOf, type Table } from '../index.ts';
+import { decodeValue } from './codec.ts';
+import { addLiveUntilSql, createTableSql, sqlTableName } from './statements.ts';
 import { isSqlState, sleep } from './errors.ts';
 
 const MIGRATIONS_TABLE = 'onggi__migrations';
@@ -21,10 +22,21 @@ interface Migration {
   sql: string;
 }
 
-/** The migrations of one logical table, in order. A later schema change appends `…@2`, `…@3`. */
+/** The migrations of one logical table, in order. A later schema change appends `…@3`, `…@4`. */
 function tableMigrations(table: Table<unknown>): Migration[] {
-  return [{ id: `${sqlTableName(table)}@1 ${table.kind}`, sql: createTableSql(table) }];
+  return [
+    { id: `${sqlTableName(table)}@1 ${table.kind}`, sql: createTableSql(table) },
+    { id: `${sqlTableName(table)}@2 exp`, sql: addLiveUntilSql(table) },
+  ];
 }
+
+/** Recorded once every row of a table with `liveUntil` has its `exp` filled. */
+function liveUntilFilled(table: Table<unknown>): string {
+  return `${sqlTableName(table)}@live-until`;
+}
+
+/** Rows read per step when filling `exp`. */
+const FILL_BATCH = 1000;
 
 /** Losing a concurrent CREATE to another node: duplicate catalog row / table / object; or a serialization failure. */
 const RACE_STATES = ['23505', '42P07', '42710', '40001', '40P01'];
@@ -50,15 +62,47 @@ export async function migrate(pool: pg.Pool, tables: readonly Table<unknown>[]):
   const applied = new Set((await pool.query<{ id: string }>(`SELECT id FROM ${MIGRATIONS_TABLE}`)).rows.map((r) => r.id));
   for (const table of tables) checkKind(table, applied);
   const pending = tables.flatMap(tableMigrations).filter((m) => !applied.has(m.id));
-  if (pending.length === 0) return;
-  // One batch (one commit, one fsync) rather than one per table: a fresh database opens several times faster.
-  await runRacing(pool, pending.map((m) => m.sql).join(';\n'));
-  const rows = pending.map((_, i) => `($${i + 2}, $1)`).join(', ');
-  await runRacing(
-    pool,
-    `INSERT INTO ${MIGRATIONS_TABLE} (id, applied_at) VALUES ${rows} ON CONFLICT (id) DO NOTHING`,
-    [Date.now(), ...pending.map((m) => m.id)],
-  );
+  if (pending.length > 0) {
+    // One batch (one commit, one fsync) rather than one per table: a fresh database opens several times faster.
+    await runRacing(pool, pending.map((m) => m.sql).join(';\n'));
+    await record(pool, pending.map((m) => m.id));
+  }
+  for (const table of tables) await keepLiveUntil(pool, table, applied);
+}
+
+async function record(pool: pg.Pool, ids: string[]): Promise<void> {
+  const rows = ids.map((_, i) => `($${i + 2}, $1)`).join(', ');
+  await runRacing(pool, `INSERT INTO ${MIGRATIONS_TABLE} (id, applied_at) VALUES ${rows} ON CONFLICT (id) DO NOTHING`, [Date.now(), ...ids]);
+}
+
+/**
+ * Fills `exp` of every row when a table gained `liveUntil` (or clears it when it lost it). Nodes doing so at
+ * once write the same values; a row written meanwhile got its `exp` from its writer (the version check).
+ */
+async function keepLiveUntil(pool: pg.Pool, table: Table<unknown>, applied: ReadonlySet<string>): Promise<void> {
+  const id = liveUntilFilled(table);
+  const wanted = table.liveUntil !== undefined;
+  if (applied.has(id) === wanted) return;
+  const t = pg.escapeIdentifier(sqlTableName(table));
+  if (!wanted) {
+    await pool.query(`UPDATE ${t} SET exp = NULL`);
+    await pool.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE id = $1`, [id]);
+    return;
+  }
+  let after: [string, string] | null = null;
+  for (;;) {
+    const page: pg.QueryResult<{ pk: string; sk: string; ver: string; val: unknown }> = after
+      ? await pool.query(`SELECT pk, sk, ver, val FROM ${t} WHERE (pk, sk) > ($1, $2) ORDER BY pk, sk LIMIT $3`, [...after, FILL_BATCH])
+      : await pool.query(`SELECT pk, sk, ver, val FROM ${t} ORDER BY pk, sk LIMIT $1`, [FILL_BATCH]);
+    for (const row of page.rows) {
+      const until = liveUntilOf(table, decodeValue(table, row.val));
+      if (until !== null) await pool.query(`UPDATE ${t} SET exp = $3 WHERE pk = $1 AND sk = $2 AND ver = $4`, [row.pk, row.sk, until, row.ver]);
+    }
+    const last = page.rows.at(-1);
+    if (!last || page.rows.length < FILL_BATCH) break;
+    after = [last.pk, last.sk];
+  }
+  await record(pool, [id]);
 }
 
 function checkKind(table: Table<unknown>, applied: ReadonlySet<string>): void {

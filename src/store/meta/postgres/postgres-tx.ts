@@ -21,7 +21,7 @@
  */
 import type pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
-import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
+import { Conflict, isLiveAt, liveUntilOf, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
 import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts';
 import { StaleRead, storeFaultOf } from './errors.ts';
 import { ReadSet, describeScan, sameCondition } from './read-set.ts';
@@ -79,7 +79,7 @@ export class PostgresTx implements Tx {
     const merged = stored.filter((entry) => !overridden.has(entry.sk));
     for (const row of buffered) {
       const value = bufferedRow(table, row);
-      if (value) merged.push({ sk: row.sk, ...value });
+      if (value && isLiveAt(row.after?.liveUntil ?? null, range.liveAt)) merged.push({ sk: row.sk, ...value });
     }
     const direction = range.reverse ? -1 : 1;
     return merged.sort((a, b) => direction * compareKeys(a.sk, b.sk)).slice(0, range.limit);
@@ -88,7 +88,7 @@ export class PostgresTx implements Tx {
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
     this.tables.of(table);
     this.checkOpen();
-    const after = { encoded: encodeValue(table, value), version: newVersion() };
+    const after = { encoded: encodeValue(table, value), version: newVersion(), liveUntil: liveUntilOf(table, value) };
     this.writes.write(table, pk, sk, after, condition);
   }
 
@@ -188,13 +188,12 @@ export class PostgresTx implements Tx {
       if (expected === null) return (await this.run(statements.version(pk, sk))).rowCount === 0;
       return (await this.run(statements.deleteIfVersion(pk, sk, expected))).rowCount === 1;
     }
-    const { version, encoded } = after;
     if (expected === undefined) {
-      await this.run(statements.upsert(pk, sk, version, encoded));
+      await this.run(statements.upsert(pk, sk, after));
       return true;
     }
-    if (expected === null) return (await this.run(statements.insertIfAbsent(pk, sk, version, encoded))).rowCount === 1;
-    return (await this.run(statements.updateIfVersion(pk, sk, version, encoded, expected))).rowCount === 1;
+    if (expected === null) return (await this.run(statements.insertIfAbsent(pk, sk, after))).rowCount === 1;
+    return (await this.run(statements.updateIfVersion(pk, sk, after, expected))).rowCount === 1;
   }
 
   /** Phase 1 starts with the first read; a transaction of blind writes goes straight to phase 2. */

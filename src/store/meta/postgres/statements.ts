@@ -6,14 +6,25 @@
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { prefixUpperBound } from '../../../lib/key-order.ts';
-import type { ScanRange, Table } from '../index.ts';
+import type { ScanRange, Table, Version } from '../index.ts';
+import type { Encoded } from './codec.ts';
+
+/** A row's stored form: what a write puts in `val`, `ver` and `exp`. */
+export interface StoredValue {
+  encoded: Encoded;
+  version: Version;
+  liveUntil: number | null;
+}
 
 /** SQL table name of a logical table (`onggi_` + its name; names are [a-z][a-z0-9_]*, checked by kv.ts). */
 export function sqlTableName(table: Table<unknown>): string {
   return `onggi_${table.name}`;
 }
 
-/** `COLLATE "C"`: keys compare as bytes (UTF-8 = code point order) whatever the database's default collation. */
+/**
+ * `COLLATE "C"`: keys compare as bytes (UTF-8 = code point order) whatever the database's default collation.
+ * The first schema; `addLiveUntilSql` is the second.
+ */
 export function createTableSql(table: Table<unknown>): string {
   const valueType = table.kind === 'json' ? 'TEXT' : 'BYTEA';
   return (
@@ -23,7 +34,12 @@ export function createTableSql(table: Table<unknown>): string {
   );
 }
 
-type Params = (string | number | Buffer)[];
+/** `exp`: the row's `liveUntil` (NULL: live for ever, or a table without it). */
+export function addLiveUntilSql(table: Table<unknown>): string {
+  return `ALTER TABLE ${pg.escapeIdentifier(sqlTableName(table))} ADD COLUMN IF NOT EXISTS exp BIGINT`;
+}
+
+type Params = (string | number | Buffer | null)[];
 
 /** A statement with its values, ready for `query`. */
 export type Statement = QueryConfig<Params>;
@@ -43,10 +59,10 @@ export class TableStatements {
       get: `SELECT ver, val FROM ${t} WHERE pk = $1 AND sk = $2`,
       version: `SELECT ver FROM ${t} WHERE pk = $1 AND sk = $2`,
       upsert:
-        `INSERT INTO ${t} (pk, sk, ver, val) VALUES ($1, $2, $3, $4) ` +
-        `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val`,
-      insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val) VALUES ($1, $2, $3, $4) ON CONFLICT (pk, sk) DO NOTHING`,
-      updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4 WHERE pk = $1 AND sk = $2 AND ver = $5`,
+        `INSERT INTO ${t} (pk, sk, ver, val, exp) VALUES ($1, $2, $3, $4, $5) ` +
+        `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp`,
+      insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val, exp) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (pk, sk) DO NOTHING`,
+      updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4, exp = $5 WHERE pk = $1 AND sk = $2 AND ver = $6`,
       delete: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2`,
       deleteIfVersion: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2 AND ver = $3`,
     };
@@ -60,16 +76,16 @@ export class TableStatements {
     return this.named('version', [pk, sk]);
   }
 
-  upsert(pk: string, sk: string, version: number, value: string | Buffer): Statement {
-    return this.named('upsert', [pk, sk, version, value]);
+  upsert(pk: string, sk: string, row: StoredValue): Statement {
+    return this.named('upsert', [pk, sk, row.version, row.encoded, row.liveUntil]);
   }
 
-  insertIfAbsent(pk: string, sk: string, version: number, value: string | Buffer): Statement {
-    return this.named('insertIfAbsent', [pk, sk, version, value]);
+  insertIfAbsent(pk: string, sk: string, row: StoredValue): Statement {
+    return this.named('insertIfAbsent', [pk, sk, row.version, row.encoded, row.liveUntil]);
   }
 
-  updateIfVersion(pk: string, sk: string, version: number, value: string | Buffer, expected: number): Statement {
-    return this.named('updateIfVersion', [pk, sk, version, value, expected]);
+  updateIfVersion(pk: string, sk: string, row: StoredValue, expected: number): Statement {
+    return this.named('updateIfVersion', [pk, sk, row.version, row.encoded, row.liveUntil, expected]);
   }
 
   delete(pk: string, sk: string): Statement {
@@ -101,6 +117,11 @@ export class TableStatements {
     }
     if (range.lower) add(range.lower.inclusive ? '>=' : '>', range.lower.key, range.lower.inclusive ? 'L' : 'l');
     if (range.upper) add(range.upper.inclusive ? '<=' : '<', range.upper.key, range.upper.inclusive ? 'U' : 'u');
+    if (range.liveAt !== undefined) {
+      values.push(range.liveAt);
+      conditions.push(`(exp IS NULL OR exp > $${values.length})`);
+      shape += 'a';
+    }
     values.push(limit);
     const text =
       `SELECT sk, ver${withValues ? ', val' : ''} FROM ${this.name} WHERE ${conditions.join(' AND ')} ` +

@@ -3,16 +3,16 @@
  * Each row keeps its final state and the condition of its first write (checked against the database at
  * commit); a condition on a row this transaction already wrote is checked at once, against the buffer.
  */
-import { Conflict, type ScanRange, type Table, type Version, type WriteCondition } from '../index.ts';
+import { Conflict, type ScanRange, type Table, type WriteCondition } from '../index.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
-import type { Encoded } from './codec.ts';
+import type { StoredValue } from './statements.ts';
 
 export interface BufferedRow {
   table: Table<unknown>;
   pk: string;
   sk: string;
   /** The row after this transaction; null = deleted. */
-  after: { encoded: Encoded; version: Version } | null;
+  after: StoredValue | null;
   /** What the row must be in the database at commit, from this row's first write in the transaction. */
   condition: WriteCondition | undefined;
 }

@@ -4,10 +4,11 @@
  * one file while core moves over.
  */
 import type Database from 'better-sqlite3';
-import type { Table } from '../index.ts';
-import { tableSql } from './kv-table.ts';
+import { liveUntilOf, type Table } from '../index.ts';
+import { liveUntilIndexSql, tableSql } from './kv-table.ts';
 
-export const KV_SCHEMA_VERSION = 1;
+/** 2: every table has `exp` (a row's `liveUntil`); kv_tables.live_until says which tables keep it filled. */
+export const KV_SCHEMA_VERSION = 2;
 
 const CATALOG = `
 CREATE TABLE IF NOT EXISTS kv_schema (
@@ -16,9 +17,13 @@ CREATE TABLE IF NOT EXISTS kv_schema (
 );
 CREATE TABLE IF NOT EXISTS kv_tables (
   name TEXT PRIMARY KEY,
-  kind TEXT NOT NULL
+  kind TEXT NOT NULL,
+  live_until INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 `;
+
+/** Rows read per step when filling `exp` for a table that gained `liveUntil`. */
+const FILL_BATCH = 1000;
 
 /** Creates what is missing, in one transaction; refuses a schema newer than this build or a table of another kind. */
 export function prepareSchema(db: Database.Database, tables: readonly Table<unknown>[]): void {
@@ -28,9 +33,19 @@ export function prepareSchema(db: Database.Database, tables: readonly Table<unkn
     const version = db.prepare('SELECT version FROM kv_schema WHERE id = 1').pluck(true).get() as number | undefined;
     if (version === undefined) db.prepare('INSERT INTO kv_schema (id, version) VALUES (1, ?)').run(KV_SCHEMA_VERSION);
     else if (version > KV_SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this build's (${KV_SCHEMA_VERSION})`);
-    // Migrations from older versions go here, each followed by an UPDATE of kv_schema.
-    for (const table of tables) createTable(db, table);
+    else if (version < 2) addLiveUntilColumns(db);
+    for (const table of tables) {
+      createTable(db, table);
+      keepLiveUntil(db, table);
+    }
   }).immediate();
+}
+
+function addLiveUntilColumns(db: Database.Database): void {
+  db.exec('ALTER TABLE kv_tables ADD COLUMN live_until INTEGER NOT NULL DEFAULT 0');
+  const names = db.prepare('SELECT name FROM kv_tables').pluck(true).all() as string[];
+  for (const name of names) db.exec(`ALTER TABLE ${tableSql(name)} ADD COLUMN exp INTEGER`);
+  db.prepare('UPDATE kv_schema SET version = 2 WHERE id = 1').run();
 }
 
 function createTable(db: Database.Database, table: Table<unknown>): void {
@@ -46,9 +61,40 @@ function createTable(db: Database.Database, table: Table<unknown>): void {
     sk TEXT NOT NULL,
     ver INTEGER NOT NULL,
     val NOT NULL,
+    exp INTEGER,
     PRIMARY KEY (pk, sk)
   )${clustered}`);
   if (kind === undefined) db.prepare('INSERT INTO kv_tables (name, kind) VALUES (?, ?)').run(table.name, table.kind);
+}
+
+/**
+ * Fills `exp` of every row when a table gained `liveUntil` (or clears it when the table lost it), and keeps an
+ * index of the rows that have one (see SqliteTable.earliestLiveUntil).
+ */
+function keepLiveUntil(db: Database.Database, table: Table<unknown>): void {
+  const kept = db.prepare('SELECT live_until FROM kv_tables WHERE name = ?').pluck(true).get(table.name) === 1;
+  const wanted = table.liveUntil !== undefined;
+  const sql = tableSql(table.name);
+  if (wanted) db.exec(`CREATE INDEX IF NOT EXISTS ${liveUntilIndexSql(table.name)} ON ${sql} (pk, exp) WHERE exp IS NOT NULL`);
+  else db.exec(`DROP INDEX IF EXISTS ${liveUntilIndexSql(table.name)}`);
+  if (kept === wanted) return;
+  if (wanted) fillLiveUntil(db, table);
+  else db.exec(`UPDATE ${sql} SET exp = NULL`);
+  db.prepare('UPDATE kv_tables SET live_until = ? WHERE name = ?').run(wanted ? 1 : 0, table.name);
+}
+
+function fillLiveUntil(db: Database.Database, table: Table<unknown>): void {
+  const sql = tableSql(table.name);
+  const first = db.prepare(`SELECT pk, sk, val FROM ${sql} ORDER BY pk, sk LIMIT ?`).raw(true);
+  const next = db.prepare(`SELECT pk, sk, val FROM ${sql} WHERE (pk, sk) > (?, ?) ORDER BY pk, sk LIMIT ?`).raw(true);
+  const update = db.prepare(`UPDATE ${sql} SET exp = ? WHERE pk = ? AND sk = ?`);
+  let rows = first.all(FILL_BATCH) as [string, string, string | Buffer][];
+  for (;;) {
+    for (const [pk, sk, val] of rows) update.run(liveUntilOf(table, table.kind === 'json' ? JSON.parse(val as string) : val), pk, sk);
+    const last = rows.at(-1);
+    if (!last || rows.length < FILL_BATCH) return;
+    rows = next.all(last[0], last[1], FILL_BATCH) as [string, string, string | Buffer][];
+  }
 }
 
 /**

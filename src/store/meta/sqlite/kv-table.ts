@@ -1,9 +1,10 @@
 /**
- * One logical table of the MetadataStore as one SQLite table `t_<name>` (pk, sk, ver, val), with its statements
- * prepared once. Statements run in raw mode (rows as arrays: no object keyed by column name per row).
+ * One logical table of the MetadataStore as one SQLite table `t_<name>` (pk, sk, ver, val, exp), with its
+ * statements prepared once. `exp` is the row's `liveUntil` (NULL: live for ever, or a table without it).
+ * Statements run in raw mode (rows as arrays: no object keyed by column name per row).
  */
 import type Database from 'better-sqlite3';
-import type { Table } from '../index.ts';
+import { liveUntilOf, type Table } from '../index.ts';
 import type { KeyBounds } from './kv-range.ts';
 
 /** What a table stores: JSON text for json tables, a BLOB for bytes tables. */
@@ -19,15 +20,29 @@ export function tableSql(name: string): string {
   return `t_${name}`;
 }
 
+/** The index of a `liveUntil` table's rows that have an `exp`: (pk, exp), for the earliest one per partition. */
+export function liveUntilIndexSql(name: string): string {
+  return `t_${name}__live_until`;
+}
+
+/** Which rows a scan returns: all of them, or those live at a time (`exp` after it). */
+export interface ScanFilter {
+  liveAt?: number | undefined;
+}
+
+const LIVE = '(exp IS NULL OR exp > ?)';
+
 export class SqliteTable {
   readonly name: string;
   readonly kind: Table<unknown>['kind'];
+  private readonly table: Table<unknown>;
   private readonly sql: string;
   private readonly selectRow: Database.Statement;
   private readonly selectVersion: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly scans = new Map<string, Database.Statement>();
+  private selectEarliest: Database.Statement | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -35,11 +50,13 @@ export class SqliteTable {
   ) {
     this.name = table.name;
     this.kind = table.kind;
+    this.table = table;
     this.sql = tableSql(table.name);
     this.selectRow = db.prepare(`SELECT ver, val FROM ${this.sql} WHERE pk = ? AND sk = ?`).raw(true);
     this.selectVersion = db.prepare(`SELECT ver FROM ${this.sql} WHERE pk = ? AND sk = ?`).pluck(true);
     this.upsert = db.prepare(
-      `INSERT INTO ${this.sql} (pk, sk, ver, val) VALUES (?, ?, ?, ?) ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val`,
+      `INSERT INTO ${this.sql} (pk, sk, ver, val, exp) VALUES (?, ?, ?, ?, ?) ` +
+        'ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp',
     );
     this.remove = db.prepare(`DELETE FROM ${this.sql} WHERE pk = ? AND sk = ?`);
   }
@@ -53,21 +70,37 @@ export class SqliteTable {
     return version ?? null;
   }
 
-  put(pk: string, sk: string, version: number, encoded: Encoded): void {
-    this.upsert.run(pk, sk, version, encoded);
+  put(pk: string, sk: string, version: number, encoded: Encoded, liveUntil: number | null): void {
+    this.upsert.run(pk, sk, version, encoded, liveUntil);
   }
 
   delete(pk: string, sk: string): void {
     this.remove.run(pk, sk);
   }
 
-  scan(pk: string, bounds: KeyBounds, reverse: boolean, limit: number): RawEntry[] {
-    return this.scanStatement(bounds, reverse, true).all(...scanParams(pk, bounds, limit)) as RawEntry[];
+  scan(pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter = {}): RawEntry[] {
+    const { liveAt } = filter;
+    return this.scanStatement(bounds, reverse, 'values', liveAt !== undefined).all(...scanParams(pk, bounds, liveAt, limit)) as RawEntry[];
   }
 
   /** The (sk, version) pairs a scan returns, without reading the values (to validate a transaction's scans). */
-  scanKeys(pk: string, bounds: KeyBounds, reverse: boolean, limit: number): RawKey[] {
-    return this.scanStatement(bounds, reverse, false).all(...scanParams(pk, bounds, limit)) as RawKey[];
+  scanKeys(pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter = {}): RawKey[] {
+    const { liveAt } = filter;
+    return this.scanStatement(bounds, reverse, 'keys', liveAt !== undefined).all(...scanParams(pk, bounds, liveAt, limit)) as RawKey[];
+  }
+
+  /** Like `scan` of the live rows, but looking at no more than the first `window` rows of the range. */
+  scanLiveWindow(pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number, window: number): RawEntry[] {
+    const params = rangeParams(pk, bounds);
+    params.push(window, liveAt, limit);
+    return this.scanStatement(bounds, reverse, 'window', true).all(...params) as RawEntry[];
+  }
+
+  /** The sort key of the range's `window`-th row (where a window of that many rows ends), or null. */
+  windowEnd(pk: string, bounds: KeyBounds, reverse: boolean, window: number): string | null {
+    const params = rangeParams(pk, bounds);
+    params.push(window - 1);
+    return (this.scanStatement(bounds, reverse, 'nth', false).get(...params) as [string] | undefined)?.[0] ?? null;
   }
 
   /** Throws a TypeError for a value the table cannot store, so that the transaction's `work` fails. */
@@ -87,28 +120,54 @@ export class SqliteTable {
     return encoded === '{}' ? {} : JSON.parse(encoded as string);
   }
 
-  private scanStatement(bounds: KeyBounds, reverse: boolean, withValues: boolean): Database.Statement {
+  /** The earliest `exp` in the partition (an index seek; null when no row has one, or a table without `liveUntil`). */
+  earliestLiveUntil(pk: string): number | null {
+    if (!this.table.liveUntil) return null;
+    this.selectEarliest ??= this.db.prepare(`SELECT min(exp) FROM ${this.sql} WHERE pk = ? AND exp IS NOT NULL`).pluck(true);
+    return (this.selectEarliest.get(pk) as number | null | undefined) ?? null;
+  }
+
+  /** When a row of this value stops being live (null: never, or a table without `liveUntil`). */
+  liveUntil(value: unknown): number | null {
+    return liveUntilOf(this.table, value);
+  }
+
+  private scanStatement(bounds: KeyBounds, reverse: boolean, output: 'values' | 'keys' | 'window' | 'nth', live: boolean): Database.Statement {
     const lower = bounds.lower ? (bounds.lower.inclusive ? '>=' : '>') : '';
     const upper = bounds.upper ? (bounds.upper.inclusive ? '<=' : '<') : '';
-    const shape = `${withValues ? 'v' : 'k'}${lower}|${upper}${reverse ? 'd' : 'a'}`;
+    const order = reverse ? 'DESC' : 'ASC';
+    const shape = `${output}${live ? 'L' : ''}${lower}|${upper}${order}`;
     let statement = this.scans.get(shape);
     if (!statement) {
       const where = ['pk = ?'];
       if (lower) where.push(`sk ${lower} ?`);
       if (upper) where.push(`sk ${upper} ?`);
-      const columns = withValues ? 'sk, ver, val' : 'sk, ver';
-      const order = reverse ? 'DESC' : 'ASC';
-      statement = this.db.prepare(`SELECT ${columns} FROM ${this.sql} WHERE ${where.join(' AND ')} ORDER BY sk ${order} LIMIT ?`).raw(true);
+      const range = `FROM ${this.sql} WHERE ${where.join(' AND ')}`;
+      const liveOnly = live ? ` AND ${LIVE}` : '';
+      const sql = {
+        values: `SELECT sk, ver, val ${range}${liveOnly} ORDER BY sk ${order} LIMIT ?`,
+        keys: `SELECT sk, ver ${range}${liveOnly} ORDER BY sk ${order} LIMIT ?`,
+        // The inner LIMIT bounds the rows looked at; SQLite runs the subquery as a co-routine, in key order.
+        window: `SELECT sk, ver, val FROM (SELECT sk, ver, val, exp ${range} ORDER BY sk ${order} LIMIT ?) WHERE ${LIVE} ORDER BY sk ${order} LIMIT ?`,
+        nth: `SELECT sk ${range} ORDER BY sk ${order} LIMIT 1 OFFSET ?`,
+      }[output];
+      statement = this.db.prepare(sql).raw(true);
       this.scans.set(shape, statement);
     }
     return statement;
   }
 }
 
-function scanParams(pk: string, bounds: KeyBounds, limit: number): unknown[] {
+function rangeParams(pk: string, bounds: KeyBounds): unknown[] {
   const params: unknown[] = [pk];
   if (bounds.lower) params.push(bounds.lower.key);
   if (bounds.upper) params.push(bounds.upper.key);
+  return params;
+}
+
+function scanParams(pk: string, bounds: KeyBounds, liveAt: number | undefined, limit: number): unknown[] {
+  const params = rangeParams(pk, bounds);
+  if (liveAt !== undefined) params.push(liveAt);
   params.push(limit);
   return params;
 }

@@ -3,10 +3,10 @@
  * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
-import { Conflict, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
+import { Conflict, isLiveAt, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
 import { resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
-import type { Encoded, SqliteTable } from './kv-table.ts';
+import type { Encoded, ScanFilter, SqliteTable } from './kv-table.ts';
 
 /** What a transaction needs of the store: the committed state, read and written synchronously. */
 export interface CommittedState {
@@ -15,7 +15,7 @@ export interface CommittedState {
   table(table: Table<unknown>): SqliteTable;
   /** Latest committed row (through the row cache). */
   readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null;
-  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number): Entry<unknown>[];
+  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[];
   /** Version of the row as of now, including writes of this batch so far (no cache fill: used inside commits). */
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null;
   /** Applies one write (inside the commit's SQLite transaction) and drops the key from the row cache. */
@@ -28,6 +28,7 @@ export interface CommittedState {
 export interface Written {
   readonly row: Row<unknown>;
   readonly encoded: Encoded;
+  readonly liveUntil: number | null;
 }
 
 interface BufferedWrite {
@@ -53,6 +54,7 @@ interface ScanRead {
   readonly bounds: KeyBounds;
   readonly reverse: boolean;
   readonly limit: number;
+  readonly filter: ScanFilter;
   /** What the committed scan returned: sort keys and versions, in order. */
   readonly keys: string[];
   readonly versions: Version[];
@@ -106,25 +108,27 @@ export class SqliteTx implements Tx {
     const pending = this.writesWithin(t, pk, bounds);
     // Each buffered write hides at most one committed row: reading that many more keeps `limit` rows in view.
     const limit = range.limit + pending.length;
-    const committed = this.state.scanRows(t, pk, bounds, range.reverse, limit);
+    const filter = { liveAt: range.liveAt };
+    const committed = this.state.scanRows(t, pk, bounds, range.reverse, limit, filter);
     this.scans.push({
       table: t,
       pk,
       bounds,
       reverse: range.reverse,
       limit,
+      filter,
       keys: committed.map((entry) => entry.sk),
       versions: committed.map((entry) => entry.version),
     });
     if (pending.length === 0) return committed as Entry<V>[];
-    return mergeWrites(committed, pending, range.reverse, range.limit) as Entry<V>[];
+    return mergeWrites(committed, pending, range, range.limit) as Entry<V>[];
   }
 
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
     this.checkOpen();
     const t = this.state.table(table);
     const encoded = t.encode(value);
-    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded }, condition);
+    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded, liveUntil: t.liveUntil(value) }, condition);
   }
 
   delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void {
@@ -196,16 +200,18 @@ export class SqliteTx implements Tx {
 }
 
 function scanUnchanged(read: ScanRead): boolean {
-  const now = read.table.scanKeys(read.pk, read.bounds, read.reverse, read.limit);
+  const now = read.table.scanKeys(read.pk, read.bounds, read.reverse, read.limit, read.filter);
   if (now.length !== read.keys.length) return false;
   return now.every(([sk, version], i) => sk === read.keys[i] && version === read.versions[i]);
 }
 
 /** Committed entries with the transaction's buffered writes of the same range laid over them. */
-function mergeWrites(committed: Entry<unknown>[], pending: BufferedWrite[], reverse: boolean, limit: number): Entry<unknown>[] {
+function mergeWrites(committed: Entry<unknown>[], pending: BufferedWrite[], range: ScanRange, limit: number): Entry<unknown>[] {
   const overridden = new Set(pending.map((write) => write.sk));
   const merged = committed.filter((entry) => !overridden.has(entry.sk));
-  for (const { sk, written } of pending) if (written) merged.push({ value: written.row.value, version: written.row.version, sk });
-  merged.sort(reverse ? (a, b) => compareKeys(b.sk, a.sk) : (a, b) => compareKeys(a.sk, b.sk));
+  for (const { sk, written } of pending) {
+    if (written && isLiveAt(written.liveUntil, range.liveAt)) merged.push({ value: written.row.value, version: written.row.version, sk });
+  }
+  merged.sort(range.reverse ? (a, b) => compareKeys(b.sk, a.sk) : (a, b) => compareKeys(a.sk, b.sk));
   return merged.slice(0, limit);
 }

@@ -8,13 +8,15 @@
  * row cache), and a transaction's own reads hand back the very values it put: never mutate either.
  */
 import { closeSync, openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
+import { asDamaged, checkPages, checkWal } from './file-check.ts';
+import { ExpiryFloors } from './expiry-floors.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
-import { SqliteTable } from './kv-table.ts';
+import { SqliteTable, type ScanFilter } from './kv-table.ts';
 import { newVersion, rowKey, SqliteTx, type CommittedState, type Written } from './kv-tx.ts';
 import { cachedSize, RowCache } from './row-cache.ts';
 import { WalSync } from './wal-sync.ts';
@@ -26,6 +28,9 @@ export const MAX_ATTEMPTS = 10;
 const OTHER_WRITERS_CHECK_MS = 100;
 /** How long a re-run waits for the ones before it at most (see Gate). */
 const GATE_PATIENCE_MS = 5_000;
+
+/** Rows a live scan looks at per statement: a few milliseconds of the event loop, however many rows are past their time. */
+const LIVE_SCAN_WINDOW = 4096;
 
 /** Bounds of the recently-read row cache (as the old store's object cache). */
 const CACHE_MAX_ROWS = 2_000;
@@ -48,6 +53,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   writeSeq = 0;
   private readonly tables = new Map<string, SqliteTable>();
   private readonly cache = new RowCache(CACHE_MAX_ROWS, CACHE_MAX_BYTES);
+  private readonly expiryFloors = new ExpiryFloors();
   private readonly committer: KvGroupCommitter;
   private readonly retryGate = new Gate();
   private readonly observer: StoreObserver;
@@ -74,12 +80,29 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     this.noticeOtherWriters();
   }
 
-  /** Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. */
+  /**
+   * Opens (creating, mode 0600) the SQLite file at `path`, and creates the tables that are missing. Refuses
+   * (DamagedStore) a WAL that lost frames the last run committed, and a file SQLite finds damaged.
+   */
   static open(path: string, options: MetadataStoreOptions): SqliteKvStore {
     // Created here so that its mode is 0600; SQLite gives the -wal and -shm files the same mode.
     closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path);
+    checkWal(path);
+    return SqliteKvStore.connect(path, options);
+  }
+
+  /** `open`, after reading every page of the database for damage (PRAGMA quick_check; on a worker thread when large). */
+  static async openChecked(path: string, options: MetadataStoreOptions): Promise<SqliteKvStore> {
+    closeSync(openSync(path, 'a', 0o600));
+    checkWal(path);
+    await checkPages(path);
+    return SqliteKvStore.connect(path, options);
+  }
+
+  private static connect(path: string, options: MetadataStoreOptions): SqliteKvStore {
+    let db: Database.Database | undefined;
     try {
+      db = new Database(path);
       db.pragma('journal_mode = WAL');
       // NORMAL: commits do not sync the WAL themselves; WalSync does, off the event loop, before any acknowledgement.
       db.pragma('synchronous = NORMAL');
@@ -89,8 +112,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       prepareSchema(db, options.tables);
       return new SqliteKvStore(db, new WalSync(`${path}-wal`), options);
     } catch (err) {
-      db.close();
-      throw err;
+      db?.close();
+      throw asDamaged(path, err);
     }
   }
 
@@ -100,7 +123,48 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   }
 
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
-    return this.scanRows(this.table(table), pk, resolveBounds(range), range.reverse, range.limit) as Entry<V>[];
+    const t = this.table(table);
+    const bounds = resolveBounds(range);
+    const { reverse, limit, liveAt } = range;
+    if (liveAt === undefined || !this.mayHoldExpired(t, pk, liveAt)) return this.scanRows(t, pk, bounds, reverse, limit, {}) as Entry<V>[];
+    const found = this.scanLiveWindow(t, pk, bounds, reverse, limit, liveAt);
+    if (found.length >= limit) return found as Entry<V>[];
+    return (await this.scanLiveRest(found, t, pk, bounds, reverse, limit, liveAt)) as Entry<V>[];
+  }
+
+  private mayHoldExpired(t: SqliteTable, pk: string, liveAt: number): boolean {
+    if (Date.now() - this.otherWritersCheckedAt > OTHER_WRITERS_CHECK_MS) this.noticeOtherWriters();
+    return this.expiryFloors.mayHoldExpired(t, pk, liveAt);
+  }
+
+  private scanLiveWindow(t: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, liveAt: number): Entry<unknown>[] {
+    return t.scanLiveWindow(pk, bounds, reverse, limit, liveAt, LIVE_SCAN_WINDOW).map(([sk, version, encoded]) => ({ value: t.decode(encoded), version, sk }));
+  }
+
+  /**
+   * Rows past their time may lie between the live ones in any number (they wait for a background job), and the
+   * query steps over each: so a live scan looks at LIVE_SCAN_WINDOW rows per statement and lets the event loop
+   * run between statements. Each statement sees the latest committed state.
+   */
+  private async scanLiveRest(
+    found: Entry<unknown>[],
+    t: SqliteTable,
+    pk: string,
+    bounds: KeyBounds,
+    reverse: boolean,
+    limit: number,
+    liveAt: number,
+  ): Promise<Entry<unknown>[]> {
+    let window = bounds;
+    for (;;) {
+      const end = t.windowEnd(pk, window, reverse, LIVE_SCAN_WINDOW);
+      if (end === null) return found;
+      const past = { key: end, inclusive: false };
+      window = reverse ? { ...window, upper: past } : { ...window, lower: past };
+      await nextTurn();
+      found.push(...this.scanLiveWindow(t, pk, window, reverse, limit - found.length, liveAt));
+      if (found.length >= limit) return found;
+    }
   }
 
   async transact<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -131,13 +195,14 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       .transaction(() => {
         let written = 0;
         for (const { pk, sk, value } of rows) {
-          t.put(pk, sk, newVersion(), t.encode(value));
+          t.put(pk, sk, newVersion(), t.encode(value), t.liveUntil(value));
           written++;
         }
         return written;
       })
       .immediate();
     this.cache.clear();
+    this.expiryFloors.clear();
     this.wrote();
     await this.wal.request();
     return count;
@@ -175,8 +240,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     return row;
   }
 
-  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number): Entry<unknown>[] {
-    return table.scan(pk, bounds, reverse, limit).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
+  scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[] {
+    return table.scan(pk, bounds, reverse, limit, filter).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
   }
 
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null {
@@ -187,8 +252,12 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
 
   write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void {
     this.cache.drop(key);
-    if (written) table.put(pk, sk, written.row.version, written.encoded);
-    else table.delete(pk, sk);
+    if (written) {
+      table.put(pk, sk, written.row.version, written.encoded, written.liveUntil);
+      this.expiryFloors.wrote(table, pk, written.liveUntil);
+    } else {
+      table.delete(pk, sk);
+    }
   }
 
   wrote(): void {
@@ -206,6 +275,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     if (version !== this.seenDataVersion) {
       this.seenDataVersion = version;
       this.cache.clear();
+      this.expiryFloors.clear();
     }
   }
 
