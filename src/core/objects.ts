@@ -1,5 +1,4 @@
 /** Objects: put/get/head/update/delete/copy and listing, with conditional, range, expiry and encryption rules. */
-import { once } from 'node:events';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lookup as lookupMimeType } from 'mime-types';
@@ -41,15 +40,39 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes {
 
 export type Body = Buffer | Readable;
 
-/** Writes one body into `sink`, leaving it open for more. */
+/**
+ * Writes one body into `sink`, leaving it open for more. Fails once the sink is closed (a response whose client
+ * went away), never waits for ever: a closed sink takes no more bytes and never drains.
+ */
 export async function writeBody(body: Body, sink: Writable): Promise<void> {
+  if (sink.destroyed) throw new Error('the response closed before the body was written');
   if (Buffer.isBuffer(body)) {
-    if (!sink.write(body)) await once(sink, 'drain');
+    if (!sink.write(body)) await drained(sink);
   } else if (isBlobStream(body)) {
     await body.pumpTo(sink);
   } else {
     await pipeline(body, sink, { end: false });
   }
+}
+
+/** Resolves on the sink's next 'drain'; rejects if it closes or fails first. */
+function drained(sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      sink.off('drain', onDrain);
+      sink.off('close', onClose);
+      sink.off('error', settle);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the response closed before the body was written'));
+    sink.on('drain', onDrain);
+    sink.on('close', onClose);
+    sink.on('error', settle);
+    // Closed during the write itself: no 'close' is coming any more.
+    if (sink.destroyed) onClose();
+  });
 }
 
 export interface ReadResult {
