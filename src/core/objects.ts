@@ -1,6 +1,6 @@
 /** Objects: put/get/head/update/delete/copy and listing, with conditional, range, expiry and encryption rules. */
-import { once } from 'node:events';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import type { Decipher } from 'node:crypto';
+import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lookup as lookupMimeType } from 'mime-types';
 import { newTimeOrderedId } from '../lib/ids.ts';
@@ -41,15 +41,39 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes {
 
 export type Body = Buffer | Readable;
 
-/** Writes one body into `sink`, leaving it open for more. */
+/**
+ * Writes one body into `sink`, leaving it open for more. Fails once the sink is closed (a response whose client
+ * went away), never waits for ever: a closed sink takes no more bytes and never drains.
+ */
 export async function writeBody(body: Body, sink: Writable): Promise<void> {
+  if (sink.destroyed) throw new Error('the response closed before the body was written');
   if (Buffer.isBuffer(body)) {
-    if (!sink.write(body)) await once(sink, 'drain');
+    if (!sink.write(body)) await drained(sink);
   } else if (isBlobStream(body)) {
     await body.pumpTo(sink);
   } else {
     await pipeline(body, sink, { end: false });
   }
+}
+
+/** Resolves on the sink's next 'drain'; rejects if it closes or fails first. */
+function drained(sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      sink.off('drain', onDrain);
+      sink.off('close', onClose);
+      sink.off('error', settle);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the response closed before the body was written'));
+    sink.on('drain', onDrain);
+    sink.on('close', onClose);
+    sink.on('error', settle);
+    // Closed during the write itself: no 'close' is coming any more.
+    if (sink.destroyed) onClose();
+  });
 }
 
 export interface ReadResult {
@@ -482,18 +506,7 @@ export class Objects {
   private async openDecrypted(blobId: string, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
     const alignedStart = alignToBlock(range.start);
     const raw = await this.blobs.read(blobId, { start: alignedStart, end: range.end });
-    const decipher = decipherAt(this.keys, encryption, alignedStart);
-    let skip = range.start - alignedStart;
-    raw.on('error', (err) => decipher.destroy(err));
-    decipher.on('close', () => raw.destroy());
-    const plain = raw.pipe(decipher);
-    if (skip === 0) return plain;
-    return plain.map((chunk: Buffer) => {
-      if (skip === 0) return chunk;
-      const cut = Math.min(skip, chunk.length);
-      skip -= cut;
-      return chunk.subarray(cut);
-    });
+    return new DecipheredRange(raw, decipherAt(this.keys, encryption, alignedStart), range.start - alignedStart);
   }
 
   private async readable(caller: Caller, ref: ObjectRef): Promise<Located> {
@@ -510,6 +523,52 @@ export class Objects {
   /** Removes the blob of a write that never committed. */
   private removeUncommitted(data: VersionData): void {
     for (const blob of blobsOf(data)) this.blobs.delete(blob.blobId).catch(this.onBackgroundError);
+  }
+}
+
+/**
+ * The plain bytes of an encrypted range: `raw` starts on the AES block that holds the range's first byte, `skip`
+ * bytes before it. `raw` is read only once this stream is (a multi-range answer does not read 50 ranges ahead),
+ * and closed with it, whenever that is, read or not (so its blob's descriptor is let go).
+ */
+class DecipheredRange extends Transform {
+  private started = false;
+
+  constructor(
+    private readonly raw: Readable,
+    private readonly decipher: Decipher,
+    private skip: number,
+  ) {
+    super();
+    raw.on('error', (err) => this.destroy(err));
+  }
+
+  override _read(size: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.raw.pipe(this);
+    }
+    super._read(size);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(null, this.cut(this.decipher.update(chunk)));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(null, this.cut(this.decipher.final()));
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.raw.destroy();
+    callback(err);
+  }
+
+  private cut(chunk: Buffer): Buffer {
+    if (this.skip === 0) return chunk;
+    const cut = Math.min(this.skip, chunk.length);
+    this.skip -= cut;
+    return chunk.subarray(cut);
   }
 }
 

@@ -70,6 +70,35 @@ class TracedResponse extends ServerResponse {
   }
 }
 
+/** Per connection, its responses queued behind another (pipelined requests) that have no socket yet. */
+const queuedResponses = new WeakMap<Socket, Set<ServerResponse>>();
+
+/**
+ * A response queued behind another on a pipelined connection has no socket yet, and Node gives it no 'close' when
+ * the connection drops before its turn (its writes then wait for ever, holding whatever feeds them). It gets one
+ * here, as a response on a dropped connection does: bodies being streamed into it stop, and it is accounted.
+ */
+function closeWithConnection(socket: Socket, res: ServerResponse): void {
+  const queued = queuedResponses.get(socket) ?? watchQueue(socket);
+  queued.add(res);
+  res.once('close', () => queued.delete(res));
+}
+
+function watchQueue(socket: Socket): Set<ServerResponse> {
+  const queued = new Set<ServerResponse>();
+  queuedResponses.set(socket, queued);
+  socket.once('close', () => {
+    for (const res of queued) {
+      // One that has the socket by now is closed by Node itself.
+      if (res.socket) continue;
+      res.destroy();
+      res.emit('close');
+    }
+    queued.clear();
+  });
+  return queued;
+}
+
 function hasUnreadBody(req: IncomingMessage): boolean {
   if (req.complete) return false;
   const length = req.headers['content-length'];
@@ -118,6 +147,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
 async function handleRequest(req: IncomingMessage, res: TracedResponse, listener: Listener): Promise<void> {
   const arrivedAt = performance.now();
   const { options, startup } = listener;
+  if (!res.socket) closeWithConnection(req.socket, res);
   const txId = newTransactionId();
   res.txId = txId;
   res.sendTimeoutMs = options.limits.bodyTimeoutMs;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
-import { unquote, type ReadConditions } from '../../core/conditions.ts';
+import { unquote, type ByteRange, type ReadConditions } from '../../core/conditions.ts';
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
@@ -276,26 +276,38 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
     return;
   }
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
+  let parts: Body[];
+  try {
+    parts = startBody(x.res, record, ranges, bodies);
+  } catch (err) {
+    closeBodies(bodies);
+    throw err;
+  }
+  return streamBodies(x.res, parts);
+}
+
+/** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[]): Body[] {
   const headers = objectHeaders(record);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
-    x.res.writeHead(200, headers);
-    return streamBodies(x.res, bodies);
+    res.writeHead(200, headers);
+    return bodies;
   }
   const [only] = ranges;
   if (ranges.length === 1 && only) {
-    x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
-    return streamBodies(x.res, bodies);
+    res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
+    return bodies;
   }
   const boundary = randomBytes(16).toString('hex');
-  const parts = ranges.map((r) => Buffer.from(`--${boundary}\r\nContent-Type: ${record.contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${record.size}\r\n\r\n`));
+  const heads = ranges.map((r) => Buffer.from(`--${boundary}\r\nContent-Type: ${record.contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${record.size}\r\n\r\n`));
   const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = ranges.reduce((sum, r, i) => sum + (parts[i]?.length ?? 0) + r.end - r.start + 1, 0) + ranges.length * 2 - 2 + closing.length;
-  x.res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges;boundary=${boundary}`, 'Content-Length': length });
+  const length = ranges.reduce((sum, r, i) => sum + (heads[i]?.length ?? 0) + r.end - r.start + 1, 0) + ranges.length * 2 - 2 + closing.length;
+  res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges;boundary=${boundary}`, 'Content-Length': length });
   const interleaved: Body[] = [];
-  bodies.forEach((body, i) => interleaved.push(...(i > 0 ? [Buffer.from('\r\n')] : []), parts[i] ?? Buffer.alloc(0), body));
+  bodies.forEach((body, i) => interleaved.push(...(i > 0 ? [Buffer.from('\r\n')] : []), heads[i] ?? Buffer.alloc(0), body));
   interleaved.push(closing);
-  return streamBodies(x.res, interleaved);
+  return interleaved;
 }
 
 /**
@@ -441,19 +453,34 @@ function refOf(route: { account: string; container: string; object: string }): O
   return { account: route.account, bucket: route.container, key: route.object };
 }
 
+/**
+ * Writes the bodies out in order and ends the response. However it ends — written, failed, or the client gone at
+ * any point (before the first byte, mid-range, between two ranges) — every body is closed with it, so no blob
+ * stays open for a reader that is not there: the response's 'close' closes whatever is still open, even a body
+ * whose write will never complete.
+ */
 async function streamBodies(res: ServerResponse, parts: Body[]): Promise<void> {
   const [only] = parts;
   if (parts.length === 1 && Buffer.isBuffer(only)) {
     res.end(only);
     return;
   }
+  if (res.destroyed) {
+    closeBodies(parts);
+    return;
+  }
+  res.once('close', () => closeBodies(parts));
   try {
     for (const part of parts) await writeBody(part, res);
     res.end();
   } catch {
-    for (const part of parts) if (!Buffer.isBuffer(part)) part.destroy();
+    closeBodies(parts);
     res.destroy();
   }
+}
+
+function closeBodies(bodies: Body[]): void {
+  for (const body of bodies) if (!Buffer.isBuffer(body)) body.destroy();
 }
 
 function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
