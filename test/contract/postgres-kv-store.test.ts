@@ -159,7 +159,10 @@ describe('PostgresKvStore: transactions (PostgreSQL only)', () => {
       const a = (await store.get(counters, 'duty', 'a'))?.value ?? 0;
       const b = (await store.get(counters, 'duty', 'b'))?.value ?? 0;
       assert.equal(a + b, 1, 'exactly one went off duty');
-      assert.deepEqual([...runs].sort(), [1, 2]);
+      // One ran once; the other re-ran (more than once now and then: PostgreSQL's checks may fail a re-run too).
+      const [first = 0, second = 0] = [...runs].sort();
+      assert.equal(first, 1);
+      assert.ok(second >= 2, `the other transaction re-ran (${second} runs)`);
     }));
 
   it('judges a condition on a row work read by what work saw: Conflict when it still holds, re-run when it changed', () =>
