@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +35,7 @@ interface Options {
   source: boolean;
   smallOnly: boolean;
   cpuProfile: boolean;
+  keepProfiles?: string;
 }
 
 const program = new Command('bench')
@@ -51,7 +52,8 @@ const program = new Command('bench')
   .option('--out <dir>', 'where results go', join(projectRoot, 'bench', 'results'))
   .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false)
   .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false)
-  .option('--cpu-profile', "also report each Onggi's CPU time per operation, from V8 CPU profiles (steadier than ops/s on a shared host)", false);
+  .option('--cpu-profile', "also report each Onggi's CPU time per operation, from V8 CPU profiles (steadier than ops/s on a shared host)", false)
+  .option('--keep-profiles <dir>', 'with --cpu-profile: copy the V8 CPU profiles here (one directory per Onggi) to read them in a profiler');
 
 const options = program.parse().opts<Options>();
 if (options.baseline && options.baselineRef) program.error('give --baseline or --baseline-ref, not both');
@@ -171,7 +173,9 @@ function profiling(name: string): string[] {
 async function addCpuPerOp(onggis: OnggiContender[], results: Result[]): Promise<void> {
   for (const onggi of onggis) {
     await onggi.spawned.stop();
-    const busy = await BusyTime.read(join(work, 'profiles', onggi.target.name));
+    const profiles = join(work, 'profiles', onggi.target.name);
+    if (options.keepProfiles) await cp(profiles, join(options.keepProfiles, onggi.target.name), { recursive: true });
+    const busy = await BusyTime.read(profiles);
     for (const result of results.filter((r) => r.target === onggi.target.name && r.figures.ops > 0)) {
       result.cpuMicrosPerOp = busy.within(result.windows) / result.figures.ops;
     }

@@ -29,8 +29,22 @@ const postgres = needsPostgres && !process.env[ADMIN_URL_ENV] ? await startPgClu
 if (postgres) process.env[ADMIN_URL_ENV] = postgres.adminUrl;
 
 const stream = run({ files, concurrency: 2, timeout: 10 * 60 * 1000 });
-stream.on('test:fail', (event: { todo?: string | boolean; skip?: string | boolean }) => {
-  if (event.todo === undefined && event.skip === undefined) process.exitCode = 1;
+/** Each failure in one line at the end of the output (where CI logs are read), with its error and cause. */
+const failures: string[] = [];
+interface FailEvent {
+  name: string;
+  file?: string;
+  todo?: string | boolean;
+  skip?: string | boolean;
+  details: { error: Error & { failureType?: string } };
+}
+stream.on('test:fail', (event: FailEvent) => {
+  if (event.todo !== undefined || event.skip !== undefined) return;
+  process.exitCode = 1;
+  const { error } = event.details;
+  if (error.failureType === 'cancelledByParent') return;
+  const cause = error.cause instanceof Error ? error.cause.message : error.message;
+  failures.push(`# FAILED ${relative(root, event.file ?? '?')}: ${event.name}: ${error.failureType ?? ''} ${cause}`.replace(/\s*\n\s*/g, ' ⏎ ').slice(0, 2000));
 });
 if (process.stdout.isTTY) await pipeline(stream, new spec(), process.stdout);
 else {
@@ -38,4 +52,5 @@ else {
   report.pipe(process.stdout);
   await finished(report);
 }
+for (const line of failures) console.log(line);
 await postgres?.stop();
