@@ -46,6 +46,6 @@ function emptyVersion(): VersionRow {
     meta: {},
     headers: {},
     deleteAt: null,
-    data: { kind: 'inline', encryption: null },
+    data: { kind: 'attached', encryption: null },
   };
 }

@@ -106,10 +106,13 @@ export interface BlobRef {
 }
 
 /**
- * Where a version's bytes are: in the metadata store itself (small objects), in one blob, or in an ordered list
- * of blobs (multipart parts), read one after the other.
+ * Where a version's bytes are: in the metadata store itself (small objects: `attached` to the version's row in
+ * `objects`, read with it in one statement), in one blob, or in an ordered list of blobs (multipart parts), read
+ * one after the other. `inline`: a small version written before attachments existed (2026-12-02), whose bytes
+ * are a row of `inline_data`; read and removed, never written any more.
  */
 export type VersionData =
+  | { kind: 'attached'; encryption: BlobEncryption | null }
   | { kind: 'inline'; encryption: BlobEncryption | null }
   | ({ kind: 'blob' } & BlobRef)
   | { kind: 'parts'; parts: BlobRef[] };
@@ -184,9 +187,12 @@ export const TABLES = {
   bucketTotals: jsonTable<TotalsRow>('bucket_totals'),
   /** '' / `${bucket id}/${unique}`: one row per write, folded into bucket_totals in the background */
   totalDeltas: jsonTable<TotalsRow>('bucket_total_deltas'),
-  /** bucket id / object key → the current version; listings leave out versions past their time in the query */
-  objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil }),
-  /** bucket id / version id → the bytes of a small version */
+  /**
+   * bucket id / object key → the current version, with a small version's bytes attached; listings leave out
+   * versions past their time in the query
+   */
+  objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil, attachments: true }),
+  /** bucket id / version id → the bytes of a small version written before attachments (see VersionData) */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */
   blobRefs: jsonTable<{ count: number }>('blob_refs'),

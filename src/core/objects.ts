@@ -6,7 +6,7 @@ import { lookup as lookupMimeType } from 'mime-types';
 import { newTimeOrderedId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
-import { Conflict, Contention, type MetadataStore, type Tx } from '../store/meta/index.ts';
+import { Conflict, Contention, type AttachedRow, type MetadataStore, type Row, type Tx } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import { addToTotals, type Buckets } from './buckets.ts';
 import { checkObjectKey, checkUserMetadata, INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
@@ -97,6 +97,8 @@ interface Located {
   bucket: BucketRow;
   key: string;
   version: VersionRow;
+  /** An `attached` version's bytes, when it was read for them (null otherwise). */
+  attachment: Buffer | null;
 }
 
 interface ReceivedBody {
@@ -176,8 +178,8 @@ export class Objects {
       const inline = options.sharedFrom ? await this.sharedBytes(tx, options.sharedFrom) : options.inline;
       const current = (await tx.get(TABLES.objects, bucket.id, key))?.value ?? null;
       if (options.mustNotExist && current && isLive(current)) fail('PreconditionFailed', 'The object already exists');
-      tx.put(TABLES.objects, bucket.id, key, version);
-      if (inline) tx.put(TABLES.inlineData, bucket.id, version.id, inline);
+      if (inline) tx.putAttached(TABLES.objects, bucket.id, key, version, inline);
+      else tx.put(TABLES.objects, bucket.id, key, version);
       for (const blob of blobsOf(version.data)) await this.reference(tx, blob.blobId, options.freshBlobs);
       if (version.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucket.id, key), { bucketId: bucket.id, key, versionId: version.id });
       const released = current ? await this.drop(tx, bucket.id, key, current) : 0;
@@ -189,12 +191,14 @@ export class Objects {
 
   /**
    * For a copy that shares its source's bytes: the source must still be the version read (else the copy would
-   * point at bytes on their way out); inline bytes are copied, blobs gain a reference in `publish`.
+   * point at bytes on their way out); small versions' bytes are copied, blobs gain a reference in `publish`.
    */
   private async sharedBytes(tx: Tx, source: Located): Promise<Buffer | null> {
-    const current = await tx.get(TABLES.objects, source.bucket.id, source.key);
+    const { kind } = source.version.data;
+    const current = kind === 'attached' ? await tx.getAttached(TABLES.objects, source.bucket.id, source.key) : await tx.get(TABLES.objects, source.bucket.id, source.key);
     if (current?.value.id !== source.version.id) fail('NoSuchKey', NO_SUCH_KEY);
-    if (source.version.data.kind !== 'inline') return null;
+    if (kind === 'attached') return (current as AttachedRow<VersionRow>).attachment ?? fail('NoSuchKey', NO_SUCH_KEY);
+    if (kind !== 'inline') return null;
     return (await tx.get(TABLES.inlineData, source.bucket.id, source.version.id))?.value ?? fail('NoSuchKey', NO_SUCH_KEY);
   }
 
@@ -225,7 +229,7 @@ export class Objects {
       if (input.contentLength !== null && size !== input.contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${input.contentLength} declared`);
       }
-      const data: VersionData = inline ? { kind: 'inline', encryption } : { kind: 'blob', blobId, size, encryption };
+      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption };
       return { data, inline, size, etag: await md5.digest() };
     } catch (err) {
       md5.abort();
@@ -244,7 +248,7 @@ export class Objects {
   /** Opens the object's bytes before returning, so a concurrent overwrite cannot pull them away mid-response. */
   async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
-      const located = await this.readable(caller, ref);
+      const located = await this.readable(caller, ref, true);
       const record = toRecord(located.bucket.name, ref.key, located.version);
       checkReadConditions(record, conditions);
       const ranges = resolveRanges(rangeHeader, record.size);
@@ -263,10 +267,12 @@ export class Objects {
     if (attributes.meta) checkUserMetadata(attributes.meta);
     const version = await this.store.transact(async (tx) => {
       await this.buckets.requireBucket(tx, bucket);
-      const current = (await tx.get(TABLES.objects, bucket.id, ref.key))?.value;
-      if (!current || !isLive(current)) fail('NoSuchKey', NO_SUCH_KEY);
+      const row = await tx.getAttached(TABLES.objects, bucket.id, ref.key);
+      const current = row?.value;
+      if (!row || !current || !isLive(current)) fail('NoSuchKey', NO_SUCH_KEY);
       const next: VersionRow = { ...current, ...definedOnly(attributes) };
-      tx.put(TABLES.objects, bucket.id, ref.key, next);
+      if (row.attachment) tx.putAttached(TABLES.objects, bucket.id, ref.key, next, row.attachment);
+      else tx.put(TABLES.objects, bucket.id, ref.key, next);
       if (current.deleteAt !== next.deleteAt) {
         if (current.deleteAt !== null) tx.delete(TABLES.expiry, ALL, expiryKey(current.deleteAt, bucket.id, ref.key));
         if (next.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(next.deleteAt, bucket.id, ref.key), { bucketId: bucket.id, key: ref.key, versionId: next.id });
@@ -317,8 +323,11 @@ export class Objects {
 
   private async copySharing(source: Located, target: BucketRow, key: string, attributes: WriteAttributes): Promise<ObjectRecord> {
     const now = Date.now();
+    const { data } = source.version;
     const version: VersionRow = {
       ...source.version,
+      // A small version's bytes are copied into the new row (see sharedBytes), whichever way the source kept them.
+      data: data.kind === 'inline' ? { kind: 'attached', encryption: data.encryption } : data,
       id: newTimeOrderedId(),
       createdAt: now,
       lastModified: now,
@@ -412,7 +421,10 @@ export class Objects {
     addToTotals(tx, bucketId, -1, -current.size);
   }
 
-  /** Lets go of a version that is no longer current: its inline bytes, its expiry entry, its blob references. */
+  /**
+   * Lets go of a version that is no longer current: its legacy inline row, its expiry entry, its blob references
+   * (attached bytes go with the row itself).
+   */
   private async drop(tx: Tx, bucketId: string, key: string, version: VersionRow): Promise<number> {
     if (version.data.kind === 'inline') tx.delete(TABLES.inlineData, bucketId, version.id);
     if (version.deleteAt !== null) tx.delete(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucketId, key));
@@ -454,10 +466,13 @@ export class Objects {
     }
   }
 
-  private async openRange({ bucket, version }: Located, range: ByteRange): Promise<Body> {
+  private async openRange({ bucket, version, attachment }: Located, range: ByteRange): Promise<Body> {
     const { data } = version;
     if (version.size === 0) return Buffer.alloc(0);
     switch (data.kind) {
+      case 'attached':
+        if (!attachment) throw new BlobMissingError(`attachment of ${version.id}`);
+        return this.inlineBytes(attachment, data.encryption).subarray(range.start, range.end + 1);
       case 'inline': {
         const stored = await this.store.get(TABLES.inlineData, bucket.id, version.id);
         if (!stored) throw new BlobMissingError(`inline ${version.id}`);
@@ -509,10 +524,14 @@ export class Objects {
     return new DecipheredRange(raw, decipherAt(this.keys, encryption, alignedStart), range.start - alignedStart);
   }
 
-  private async readable(caller: Caller, ref: ObjectRef): Promise<Located> {
+  /** The live version of `ref`; with `withBytes`, a small version's bytes too, read with it in one go. */
+  private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:read');
-    const version = (await this.liveVersion(bucket, ref.key)) ?? fail('NoSuchKey', NO_SUCH_KEY);
-    return { bucket, key: ref.key, version };
+    const row: AttachedRow<VersionRow> | null = withBytes
+      ? await this.store.getAttached(TABLES.objects, bucket.id, ref.key)
+      : asUnattached(await this.store.get(TABLES.objects, bucket.id, ref.key));
+    if (!row || !isLive(row.value)) fail('NoSuchKey', NO_SUCH_KEY);
+    return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
   }
 
   private async liveVersion(bucket: BucketRow, key: string): Promise<VersionRow | null> {
@@ -587,8 +606,13 @@ function toRecord(bucket: string, key: string, version: VersionRow): ObjectRecor
   };
 }
 
+function asUnattached<V>(row: Row<V> | null): AttachedRow<V> | null {
+  return row && { ...row, attachment: null };
+}
+
 function blobsOf(data: VersionData): readonly BlobRef[] {
   switch (data.kind) {
+    case 'attached':
     case 'inline':
       return [];
     case 'blob':

@@ -10,14 +10,12 @@ import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { ALL, ALL_TABLES, TABLES, expiryKey, type VersionRow } from '../../src/core/model.ts';
+import { ALL, TABLES, expiryKey, type VersionRow } from '../../src/core/model.ts';
 import { newId } from '../../src/lib/ids.ts';
-import { sqlitePath } from '../../src/open-stores.ts';
 import type { MetadataStore } from '../../src/store/meta/index.ts';
-import { PostgresKvStore } from '../../src/store/meta/postgres/postgres-kv-store.ts';
-import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { auth, createContainer, newProject, putObject } from '../helpers/swift.ts';
-import { adminEnv, login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { openStoreOf } from '../helpers/store.ts';
 
 /**
  * The longest a small GET of another tenant may take while the listings run. Before the listings took turns,
@@ -35,12 +33,6 @@ after(async () => {
   for (const server of servers) await server.destroy();
 });
 
-/** The server's own metadata store (SQLite in the data directory, or its PostgreSQL database). */
-async function openStoreOf(dataDir: string): Promise<MetadataStore> {
-  const url = (await adminEnv(dataDir)).ONGGI_METADATA_URL;
-  if (url) return PostgresKvStore.open(url, { tables: ALL_TABLES });
-  return SqliteKvStore.open(sqlitePath(dataDir), { tables: ALL_TABLES });
-}
 
 function version(deleteAt: number | null): VersionRow {
   const now = Date.now();
@@ -55,7 +47,7 @@ function version(deleteAt: number | null): VersionRow {
     meta: {},
     headers: {},
     deleteAt,
-    data: { kind: 'inline', encryption: null },
+    data: { kind: 'attached', encryption: null },
   };
 }
 

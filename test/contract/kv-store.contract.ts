@@ -43,7 +43,8 @@ export const counters = jsonTable<number>('counters');
 export const timed = jsonTable<Timed>('timed', { liveUntil: (value) => value.until });
 /** `timed` as declared before it had `liveUntil` (a table that gains it when opened again). */
 const timedWithoutLiveUntil = jsonTable<Timed>('timed');
-export const CONTRACT_TABLES = [docs, blobs, counters, timed];
+export const attached = jsonTable<Doc>('attached', { attachments: true });
+export const CONTRACT_TABLES = [docs, blobs, counters, timed, attached];
 
 /** Sort keys compare as UTF-8 bytes (= code points), not as JavaScript's UTF-16 code units. */
 export function byteOrder(a: string, b: string): number {
@@ -258,6 +259,112 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             return { name: row?.value.name, count: entries.length };
           });
           assert.deepEqual(result, { name: 'x', count: 1 });
+        }));
+    });
+
+    describe('attachments (Table.attachments)', () => {
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const large = Buffer.alloc(1024 * 1024 + 7, 0x5a);
+
+      test('a row and its attachment are read together; get and scans read the value only', () =>
+        withStore(async (store) => {
+          assert.equal(await store.getAttached(attached, 'p', 'k'), null);
+          await store.transact(async (tx) => {
+            tx.putAttached(attached, 'p', 'a', { name: 'with bytes' }, bytes);
+            tx.putAttached(attached, 'p', 'big', { name: 'large' }, large);
+            tx.putAttached(attached, 'p', 'empty', { name: 'empty bytes' }, Buffer.alloc(0));
+            tx.put(attached, 'p', 'none', { name: 'no bytes' });
+          });
+          const a = await store.getAttached(attached, 'p', 'a');
+          assert.deepEqual(a?.value, { name: 'with bytes' });
+          assert.ok(a.attachment?.equals(bytes));
+          assert.ok((await store.getAttached(attached, 'p', 'big'))?.attachment?.equals(large));
+          assert.equal((await store.getAttached(attached, 'p', 'empty'))?.attachment?.length, 0);
+          assert.equal((await store.getAttached(attached, 'p', 'none'))?.attachment, null);
+          const plain = await store.get(attached, 'p', 'a');
+          assert.deepEqual(plain?.value, { name: 'with bytes' });
+          assert.equal(plain.version, a.version, 'get and getAttached agree on the version');
+          assert.equal('attachment' in plain && plain.attachment !== undefined, false, 'get leaves the attachment out');
+          const scanned = await store.scan(attached, 'p', range());
+          assert.deepEqual(scanned.map((entry) => entry.sk), ['a', 'big', 'empty', 'none']);
+          for (const entry of scanned) assert.equal('attachment' in entry, false, `scans leave attachments out (${entry.sk})`);
+        }));
+
+      test('a write replaces the attachment: a put without one leaves none; a delete takes it along', () =>
+        withStore(async (store) => {
+          const write = (attachment: Buffer | null, name: string): Promise<void> =>
+            store.transact(async (tx) => {
+              if (attachment) tx.putAttached(attached, 'p', 'k', { name }, attachment);
+              else tx.put(attached, 'p', 'k', { name });
+            });
+          await write(bytes, 'one');
+          await write(Buffer.from('second'), 'two');
+          assert.equal((await store.getAttached(attached, 'p', 'k'))?.attachment?.toString(), 'second');
+          await write(null, 'three');
+          const three = await store.getAttached(attached, 'p', 'k');
+          assert.deepEqual(three && [three.value.name, three.attachment], ['three', null]);
+          await write(bytes, 'four');
+          await store.transact(async (tx) => {
+            tx.delete(attached, 'p', 'k');
+          });
+          assert.equal(await store.getAttached(attached, 'p', 'k'), null);
+          await store.transact(async (tx) => {
+            tx.put(attached, 'p', 'k', { name: 'again' });
+          });
+          assert.equal((await store.getAttached(attached, 'p', 'k'))?.attachment, null, 'nothing of the deleted row comes back');
+        }));
+
+      test("a transaction reads its own attachments; conditions and re-runs hold as for any row", () =>
+        withStore(async (store, counts) => {
+          await store.transact(async (tx) => {
+            tx.putAttached(attached, 'p', 'k', { name: 'first' }, Buffer.from('first'));
+          });
+          const seen = await store.transact(async (tx) => {
+            const before = await tx.getAttached(attached, 'p', 'k');
+            tx.putAttached(attached, 'p', 'k', { name: 'mine' }, Buffer.from('mine'), { ifVersion: before?.version ?? null });
+            const after = await tx.getAttached(attached, 'p', 'k');
+            tx.put(attached, 'p', 'other', { name: 'no bytes' });
+            return [before?.attachment?.toString(), after?.attachment?.toString(), (await tx.getAttached(attached, 'p', 'other'))?.attachment];
+          });
+          assert.deepEqual(seen, ['first', 'mine', null]);
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.putAttached(attached, 'p', 'k', { name: 'lost' }, Buffer.from('lost'), { ifVersion: null });
+            }),
+            Conflict,
+          );
+          assert.equal((await store.getAttached(attached, 'p', 'k'))?.attachment?.toString(), 'mine', 'a failed condition writes nothing');
+          // A row read with its attachment and changed before the commit: the work runs again and sees the change.
+          let runs = 0;
+          const gate = deferred();
+          const reading = store.transact(async (tx) => {
+            runs++;
+            const row = await tx.getAttached(attached, 'p', 'k');
+            if (runs === 1) await gate.promise;
+            tx.put(docs, 'p', 'copy', { name: row?.attachment?.toString() ?? 'none' });
+          });
+          await sleep(20);
+          await store.transact(async (tx) => {
+            tx.putAttached(attached, 'p', 'k', { name: 'changed' }, Buffer.from('changed'));
+          });
+          gate.resolve();
+          await reading;
+          assert.equal(runs, 2);
+          assert.ok(counts.retries >= 1);
+          assert.equal((await store.get(docs, 'p', 'copy'))?.value.name, 'changed');
+        }));
+
+      test('a table declared without attachments refuses them', () =>
+        withStore(async (store) => {
+          await assert.rejects(store.getAttached(docs, 'p', 'k'), TypeError);
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.putAttached(docs, 'p', 'k', { name: 'x' }, bytes);
+            }),
+            TypeError,
+          );
+          await assert.rejects(store.transact(async (tx) => tx.getAttached(docs, 'p', 'k')), TypeError);
+          assert.equal(await store.get(docs, 'p', 'k'), null);
         }));
     });
 
@@ -874,6 +981,27 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             });
             assert.equal((await store.get(counters, 'c', 'n'))?.value, 1);
             await store.ping();
+          } finally {
+            await close(store);
+          }
+        });
+
+        test('a table that gains attachments keeps its rows; attachments survive close and reopen', async () => {
+          const withoutAttachments = jsonTable<Doc>('attached');
+          let store = await open({ tables: [withoutAttachments] });
+          try {
+            await store.transact(async (tx) => {
+              tx.put(withoutAttachments, 'p', 'old', { name: 'from before' });
+            });
+            store = await reopen(store, { tables: CONTRACT_TABLES });
+            const old = await store.getAttached(attached, 'p', 'old');
+            assert.deepEqual(old && [old.value, old.attachment], [{ name: 'from before' }, null]);
+            await store.transact(async (tx) => {
+              tx.putAttached(attached, 'p', 'new', { name: 'with bytes' }, Buffer.from('kept'));
+            });
+            store = await reopen(store, { tables: CONTRACT_TABLES });
+            assert.equal((await store.getAttached(attached, 'p', 'new'))?.attachment?.toString(), 'kept');
+            assert.deepEqual((await store.get(attached, 'p', 'old'))?.value, { name: 'from before' });
           } finally {
             await close(store);
           }

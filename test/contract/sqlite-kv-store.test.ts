@@ -8,9 +8,10 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
 import { DamagedStore } from '../../src/store/meta/sqlite/file-check.ts';
+import { KV_SCHEMA_VERSION } from '../../src/store/meta/sqlite/kv-schema.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
-import { blobs, CONTRACT_TABLES, counters, docs, kvStoreContract, timed } from './kv-store.contract.ts';
+import { attached, blobs, CONTRACT_TABLES, counters, docs, kvStoreContract, timed } from './kv-store.contract.ts';
 
 const dirs = new Map<MetadataStore, string>();
 
@@ -202,8 +203,32 @@ describe('SqliteKvStore (SQLite only)', () => {
         await store.close();
       }
       const check = new Database(file, { readonly: true });
-      assert.equal(check.prepare('SELECT version FROM kv_schema').pluck().get(), 2);
+      assert.equal(check.prepare('SELECT version FROM kv_schema').pluck().get(), KV_SCHEMA_VERSION);
       check.close();
+    }));
+
+  test('attachments live in their own rowid table, read by one statement; none is left behind by overwrites and deletes', () =>
+    withSqlite(async (store, file) => {
+      const attachmentRows = (): number => {
+        const check = new Database(file, { readonly: true });
+        try {
+          return check.prepare('SELECT count(*) FROM a_attached').pluck().get() as number;
+        } finally {
+          check.close();
+        }
+      };
+      for (let i = 0; i < 20; i++) {
+        await store.transact(async (tx) => {
+          tx.putAttached(attached, 'p', `k${i % 5}`, { name: `v${i}` }, Buffer.alloc(5000, i));
+        });
+      }
+      assert.equal(attachmentRows(), 5, 'one attachment per row, the replaced ones gone');
+      await store.transact(async (tx) => {
+        tx.put(attached, 'p', 'k0', { name: 'no bytes now' });
+        tx.delete(attached, 'p', 'k1');
+      });
+      assert.equal(attachmentRows(), 3);
+      assert.ok((await store.getAttached(attached, 'p', 'k4'))?.attachment?.equals(Buffer.alloc(5000, 19)));
     }));
 
   test('bulkPut loads rows in one transaction, each with its own version, visible through a warm cache', () =>

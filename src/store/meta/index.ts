@@ -19,18 +19,35 @@ export interface Table<V> {
    * query itself, without reading them. Must depend on the value only.
    */
   liveUntil?(value: V): number | null;
+  /**
+   * Rows may carry an attachment: bytes stored beside the value (see `Tx.putAttached`), read only by
+   * `getAttached`, never by `get` or scans — so a table of small records can hold their contents too without
+   * making its scans read them.
+   */
+  readonly attachments?: boolean;
   /** Phantom: carries V for the type checker only. */
   readonly __value?: V;
 }
 
 export interface JsonTableOptions<V> {
   liveUntil?: (value: V) => number | null;
+  attachments?: boolean;
 }
 
 /** A table of JSON values (objects, arrays, strings, numbers, booleans; no undefined inside). */
 export function jsonTable<V>(name: string, options: JsonTableOptions<V> = {}): Table<V> {
   checkTableName(name);
-  return options.liveUntil ? { name, kind: 'json', liveUntil: options.liveUntil } : { name, kind: 'json' };
+  return {
+    name,
+    kind: 'json',
+    ...(options.liveUntil ? { liveUntil: options.liveUntil } : {}),
+    ...(options.attachments ? { attachments: true } : {}),
+  };
+}
+
+/** Refuses attachment calls on a table declared without attachments. */
+export function checkAttachments(table: Table<unknown>): void {
+  if (!table.attachments) throw new TypeError(`table ${table.name} was declared without attachments`);
 }
 
 /** The time a value of `table` stops being live, checked; null for tables without `liveUntil`. */
@@ -64,6 +81,11 @@ export interface Row<V> {
   version: Version;
 }
 
+/** A row read with its attachment (null: the row has none). */
+export interface AttachedRow<V> extends Row<V> {
+  attachment: Buffer | null;
+}
+
 export interface Entry<V> extends Row<V> {
   sk: string;
 }
@@ -91,6 +113,8 @@ export interface ScanRange {
 
 export interface ReadOps {
   get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null>;
+  /** The row and its attachment, read together (one statement where the store can). */
+  getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null>;
   scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]>;
 }
 
@@ -107,7 +131,10 @@ export interface WriteCondition {
  * atomically, at commit. `put`/`delete` do not return a promise: their conditions are checked at commit.
  */
 export interface Tx extends ReadOps {
+  /** Writes the row; on a table with attachments, without one (an attachment it had is gone). */
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void;
+  /** Writes the row with `attachment` (the bytes are the store's from now on: do not change them). */
+  putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void;
   /** Deleting a missing row is not an error (unless a condition says the row must exist). */
   delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void;
 }

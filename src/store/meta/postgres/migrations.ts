@@ -11,7 +11,7 @@
 import pg from 'pg';
 import { liveUntilOf, type Table } from '../index.ts';
 import { decodeValue } from './codec.ts';
-import { addLiveUntilSql, createTableSql, sqlTableName } from './statements.ts';
+import { addAttachmentsSql, addLiveUntilSql, createTableSql, sqlTableName } from './statements.ts';
 import { isSqlState, sleep } from './errors.ts';
 
 const MIGRATIONS_TABLE = 'onggi__migrations';
@@ -27,6 +27,7 @@ function tableMigrations(table: Table<unknown>): Migration[] {
   return [
     { id: `${sqlTableName(table)}@1 ${table.kind}`, sql: createTableSql(table) },
     { id: `${sqlTableName(table)}@2 exp`, sql: addLiveUntilSql(table) },
+    ...(table.attachments ? [{ id: `${sqlTableName(table)}@3 att`, sql: addAttachmentsSql(table) }] : []),
   ];
 }
 

@@ -8,7 +8,9 @@
  */
 import pg from 'pg';
 import {
+  checkAttachments,
   Contention,
+  type AttachedRow,
   type Entry,
   type MetadataStore,
   type MetadataStoreOptions,
@@ -22,7 +24,7 @@ import {
 import { decodeValue, decodeVersion } from './codec.ts';
 import { backoffMs, connectFault, isRetryable, sleep, storeFaultOf } from './errors.ts';
 import { migrate } from './migrations.ts';
-import { decodeEntry, PostgresTx, type Run, type StoredRow } from './postgres-tx.ts';
+import { decodeAttached, decodeEntry, PostgresTx, type Run, type StoredAttachedRow, type StoredRow } from './postgres-tx.ts';
 import { Tables, type TableStatements } from './statements.ts';
 
 export interface PostgresKvStoreOptions extends MetadataStoreOptions {
@@ -73,6 +75,13 @@ export class PostgresKvStore implements MetadataStore {
 
   get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null> {
     return readRow(this.poolRun, this.tables.of(table), table, pk, sk);
+  }
+
+  async getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null> {
+    checkAttachments(table);
+    const { rows } = await this.poolRun<StoredAttachedRow>(this.tables.of(table).getAttached(pk, sk));
+    const row = rows[0];
+    return row ? decodeAttached(table, row) : null;
   }
 
   scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {

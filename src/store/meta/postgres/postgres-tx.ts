@@ -21,7 +21,7 @@
  */
 import type pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
-import { Conflict, isLiveAt, liveUntilOf, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
+import { checkAttachments, Conflict, isLiveAt, liveUntilOf, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
 import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts';
 import { StaleRead, storeFaultOf } from './errors.ts';
 import { ReadSet, describeScan, sameCondition } from './read-set.ts';
@@ -35,6 +35,12 @@ export interface StoredRow {
   sk: string;
   ver: string;
   val: string | Buffer;
+}
+
+export interface StoredAttachedRow {
+  ver: string;
+  val: string | Buffer;
+  att: Buffer | null;
 }
 
 export class PostgresTx implements Tx {
@@ -63,6 +69,19 @@ export class PostgresTx implements Tx {
     return row ? { value: decodeValue(table, row.val), version: decodeVersion(row.ver) } : null;
   }
 
+  async getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null> {
+    const statements = this.tables.of(table);
+    this.checkOpen();
+    checkAttachments(table);
+    const buffered = this.writes.lookup(table, pk, sk);
+    if (buffered) return buffered.after && { value: decodeValue(table, buffered.after.encoded), version: buffered.after.version, attachment: buffered.after.attachment };
+    this.beginSnapshot();
+    const { rows } = await this.run<StoredAttachedRow>(statements.getAttached(pk, sk));
+    const row = rows[0];
+    this.reads.noteRow(table, pk, sk, row ? decodeVersion(row.ver) : null);
+    return row ? decodeAttached(table, row) : null;
+  }
+
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
     const statements = this.tables.of(table);
     this.checkOpen();
@@ -86,9 +105,19 @@ export class PostgresTx implements Tx {
   }
 
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
+    this.write(table, pk, sk, value, null, condition);
+  }
+
+  putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void {
+    checkAttachments(table);
+    if (!Buffer.isBuffer(attachment)) throw new TypeError(`table ${table.name}: an attachment is bytes, not ${typeof attachment}`);
+    this.write(table, pk, sk, value, attachment, condition);
+  }
+
+  private write<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer | null, condition: WriteCondition | undefined): void {
     this.tables.of(table);
     this.checkOpen();
-    const after = { encoded: encodeValue(table, value), version: newVersion(), liveUntil: liveUntilOf(table, value) };
+    const after = { encoded: encodeValue(table, value), version: newVersion(), liveUntil: liveUntilOf(table, value), attachment };
     this.writes.write(table, pk, sk, after, condition);
   }
 
@@ -223,6 +252,10 @@ export class PostgresTx implements Tx {
 
 function bufferedRow<V>(table: Table<V>, row: BufferedRow): Row<V> | null {
   return row.after && { value: decodeValue(table, row.after.encoded), version: row.after.version };
+}
+
+export function decodeAttached<V>(table: Table<V>, row: StoredAttachedRow): AttachedRow<V> {
+  return { value: decodeValue(table, row.val), version: decodeVersion(row.ver), attachment: row.att };
 }
 
 export function decodeEntry<V>(table: Table<V>, row: StoredRow): Entry<V> {

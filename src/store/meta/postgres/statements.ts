@@ -14,6 +14,8 @@ export interface StoredValue {
   encoded: Encoded;
   version: Version;
   liveUntil: number | null;
+  /** The row's attachment (tables with attachments only; null: none). */
+  attachment: Buffer | null;
 }
 
 /** SQL table name of a logical table (`onggi_` + its name; names are [a-z][a-z0-9_]*, checked by kv.ts). */
@@ -39,30 +41,40 @@ export function addLiveUntilSql(table: Table<unknown>): string {
   return `ALTER TABLE ${pg.escapeIdentifier(sqlTableName(table))} ADD COLUMN IF NOT EXISTS exp BIGINT`;
 }
 
+/** `att`: the row's attachment, in tables with attachments (PostgreSQL keeps large values out of line by itself). */
+export function addAttachmentsSql(table: Table<unknown>): string {
+  return `ALTER TABLE ${pg.escapeIdentifier(sqlTableName(table))} ADD COLUMN IF NOT EXISTS att BYTEA`;
+}
+
 type Params = (string | number | Buffer | null)[];
 
 /** A statement with its values, ready for `query`. */
 export type Statement = QueryConfig<Params>;
 
-type Kind = 'get' | 'version' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
+type Kind = 'get' | 'getAttached' | 'version' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
 
 export class TableStatements {
   private readonly id: string;
   private readonly name: string;
   private readonly sql: Record<Kind, string>;
+  private readonly attachments: boolean;
 
   constructor(table: Table<unknown>) {
     const t = pg.escapeIdentifier(sqlTableName(table));
     this.id = table.name;
     this.name = t;
+    this.attachments = table.attachments === true;
+    // With attachments, every write sets `att` too ($6; NULL: none), and an expected version moves to $7.
+    const [att, attValue, attSet, expected] = this.attachments ? [', att', ', $6', ', att = $6', '$7'] : ['', '', '', '$6'];
     this.sql = {
       get: `SELECT ver, val FROM ${t} WHERE pk = $1 AND sk = $2`,
+      getAttached: `SELECT ver, val, att FROM ${t} WHERE pk = $1 AND sk = $2`,
       version: `SELECT ver FROM ${t} WHERE pk = $1 AND sk = $2`,
       upsert:
-        `INSERT INTO ${t} (pk, sk, ver, val, exp) VALUES ($1, $2, $3, $4, $5) ` +
-        `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp`,
-      insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val, exp) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (pk, sk) DO NOTHING`,
-      updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4, exp = $5 WHERE pk = $1 AND sk = $2 AND ver = $6`,
+        `INSERT INTO ${t} (pk, sk, ver, val, exp${att}) VALUES ($1, $2, $3, $4, $5${attValue}) ` +
+        `ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp${attSet}`,
+      insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val, exp${att}) VALUES ($1, $2, $3, $4, $5${attValue}) ON CONFLICT (pk, sk) DO NOTHING`,
+      updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4, exp = $5${attSet} WHERE pk = $1 AND sk = $2 AND ver = ${expected}`,
       delete: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2`,
       deleteIfVersion: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2 AND ver = $3`,
     };
@@ -72,20 +84,32 @@ export class TableStatements {
     return this.named('get', [pk, sk]);
   }
 
+  getAttached(pk: string, sk: string): Statement {
+    if (!this.attachments) throw new TypeError(`table ${this.id} was declared without attachments`);
+    return this.named('getAttached', [pk, sk]);
+  }
+
   version(pk: string, sk: string): Statement {
     return this.named('version', [pk, sk]);
   }
 
   upsert(pk: string, sk: string, row: StoredValue): Statement {
-    return this.named('upsert', [pk, sk, row.version, row.encoded, row.liveUntil]);
+    return this.named('upsert', this.written(pk, sk, row));
   }
 
   insertIfAbsent(pk: string, sk: string, row: StoredValue): Statement {
-    return this.named('insertIfAbsent', [pk, sk, row.version, row.encoded, row.liveUntil]);
+    return this.named('insertIfAbsent', this.written(pk, sk, row));
   }
 
   updateIfVersion(pk: string, sk: string, row: StoredValue, expected: number): Statement {
-    return this.named('updateIfVersion', [pk, sk, row.version, row.encoded, row.liveUntil, expected]);
+    return this.named('updateIfVersion', [...this.written(pk, sk, row), expected]);
+  }
+
+  /** $1–$5 the row, then $6 its attachment when the table has them. */
+  private written(pk: string, sk: string, row: StoredValue): Params {
+    const params: Params = [pk, sk, row.version, row.encoded, row.liveUntil];
+    if (this.attachments) params.push(row.attachment);
+    return params;
   }
 
   delete(pk: string, sk: string): Statement {

@@ -50,8 +50,12 @@ export class KvGroupCommitter {
     private readonly db: Database.Database,
     private readonly wal: WalSync,
     private readonly observer: StoreObserver,
-    /** Runs right after BEGIN IMMEDIATE, before any transaction of the batch is validated. */
-    private readonly afterBegin: () => void = () => undefined,
+    private readonly hooks: {
+      /** Runs right before BEGIN IMMEDIATE (e.g. to end a read transaction). */
+      beforeBegin?: () => void;
+      /** Runs right after BEGIN IMMEDIATE, before any transaction of the batch is validated. */
+      afterBegin?: () => void;
+    } = {},
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -97,9 +101,10 @@ export class KvGroupCommitter {
   }
 
   private applyBatch(batch: Pending[]): Applied[] {
+    this.hooks.beforeBegin?.();
     this.begin.run();
     try {
-      this.afterBegin();
+      this.hooks.afterBegin?.();
       const outcomes = batch.map((pending) => this.applyOne(pending.tx));
       this.commit.run();
       return outcomes;

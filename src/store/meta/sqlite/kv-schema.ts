@@ -5,10 +5,13 @@
  */
 import type Database from 'better-sqlite3';
 import { liveUntilOf, type Table } from '../index.ts';
-import { liveUntilIndexSql, tableSql } from './kv-table.ts';
+import { attachmentsSql, liveUntilIndexSql, tableSql } from './kv-table.ts';
 
-/** 2: every table has `exp` (a row's `liveUntil`); kv_tables.live_until says which tables keep it filled. */
-export const KV_SCHEMA_VERSION = 2;
+/**
+ * 2: every table has `exp` (a row's `liveUntil`); kv_tables.live_until says which tables keep it filled.
+ * 3: tables with attachments have `att` and an `a_<name>` table (added where missing; older builds refuse it).
+ */
+export const KV_SCHEMA_VERSION = 3;
 
 const CATALOG = `
 CREATE TABLE IF NOT EXISTS kv_schema (
@@ -34,9 +37,11 @@ export function prepareSchema(db: Database.Database, tables: readonly Table<unkn
     if (version === undefined) db.prepare('INSERT INTO kv_schema (id, version) VALUES (1, ?)').run(KV_SCHEMA_VERSION);
     else if (version > KV_SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this build's (${KV_SCHEMA_VERSION})`);
     else if (version < 2) addLiveUntilColumns(db);
+    if (version !== undefined && version < 3) db.prepare('UPDATE kv_schema SET version = 3 WHERE id = 1').run();
     for (const table of tables) {
       createTable(db, table);
       keepLiveUntil(db, table);
+      if (table.attachments) keepAttachments(db, table);
     }
   }).immediate();
 }
@@ -46,6 +51,26 @@ function addLiveUntilColumns(db: Database.Database): void {
   const names = db.prepare('SELECT name FROM kv_tables').pluck(true).all() as string[];
   for (const name of names) db.exec(`ALTER TABLE ${tableSql(name)} ADD COLUMN exp INTEGER`);
   db.prepare('UPDATE kv_schema SET version = 2 WHERE id = 1').run();
+}
+
+/**
+ * The attachments of a table: `att` in its rows, the `a_<name>` rows it points at, and triggers that drop an
+ * attachment whose row went or now points elsewhere (so no write path can leave one behind).
+ */
+function keepAttachments(db: Database.Database, table: Table<unknown>): void {
+  const sql = tableSql(table.name);
+  const attachments = attachmentsSql(table.name);
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${sql}')`).pluck(true).all() as string[];
+  if (!columns.includes('att')) db.exec(`ALTER TABLE ${sql} ADD COLUMN att INTEGER`);
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${attachments} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TRIGGER IF NOT EXISTS ${sql}__att_replaced AFTER UPDATE OF att ON ${sql}
+      WHEN old.att IS NOT NULL AND old.att IS NOT new.att
+      BEGIN DELETE FROM ${attachments} WHERE id = old.att; END;
+    CREATE TRIGGER IF NOT EXISTS ${sql}__att_deleted AFTER DELETE ON ${sql}
+      WHEN old.att IS NOT NULL
+      BEGIN DELETE FROM ${attachments} WHERE id = old.att; END;
+  `);
 }
 
 function createTable(db: Database.Database, table: Table<unknown>): void {

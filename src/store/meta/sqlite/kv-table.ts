@@ -1,6 +1,8 @@
 /**
  * One logical table of the MetadataStore as one SQLite table `t_<name>` (pk, sk, ver, val, exp), with its
  * statements prepared once. `exp` is the row's `liveUntil` (NULL: live for ever, or a table without it).
+ * A table with attachments also has `att`, the rowid of the row's bytes in `a_<name>` (id, data): a rowid table,
+ * so the KiB of an attachment stay out of the clustered rows that scans walk, and one JOIN reads both.
  * Statements run in raw mode (rows as arrays: no object keyed by column name per row).
  */
 import type Database from 'better-sqlite3';
@@ -12,12 +14,19 @@ export type Encoded = string | Uint8Array;
 
 /** A row as SQLite returns it in raw mode: [ver, val]. */
 export type RawRow = [number, Encoded];
+/** A row with its attachment: [ver, val, data] (data null: none). */
+export type RawAttachedRow = [number, Encoded, Buffer | null];
 /** A scanned row in raw mode: [sk, ver, val], or [sk, ver] when values are not selected. */
 export type RawEntry = [string, number, Encoded];
 export type RawKey = [string, number];
 
 export function tableSql(name: string): string {
   return `t_${name}`;
+}
+
+/** The table of a table's attachments. */
+export function attachmentsSql(name: string): string {
+  return `a_${name}`;
 }
 
 /** The index of a `liveUntil` table's rows that have an `exp`: (pk, exp), for the earliest one per partition. */
@@ -41,6 +50,7 @@ export class SqliteTable {
   private readonly selectVersion: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
+  private readonly attachments: { select: Database.Statement; insert: Database.Statement } | null;
   private readonly scans = new Map<string, Database.Statement>();
   private selectEarliest: Database.Statement | undefined;
 
@@ -54,15 +64,33 @@ export class SqliteTable {
     this.sql = tableSql(table.name);
     this.selectRow = db.prepare(`SELECT ver, val FROM ${this.sql} WHERE pk = ? AND sk = ?`).raw(true);
     this.selectVersion = db.prepare(`SELECT ver FROM ${this.sql} WHERE pk = ? AND sk = ?`).pluck(true);
-    this.upsert = db.prepare(
-      `INSERT INTO ${this.sql} (pk, sk, ver, val, exp) VALUES (?, ?, ?, ?, ?) ` +
-        'ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp',
-    );
+    // With attachments, every write sets `att` (NULL: none); triggers (kv-schema.ts) drop the bytes it replaced.
+    this.upsert = table.attachments
+      ? db.prepare(
+          `INSERT INTO ${this.sql} (pk, sk, ver, val, exp, att) VALUES (?, ?, ?, ?, ?, ?) ` +
+            'ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp, att = excluded.att',
+        )
+      : db.prepare(
+          `INSERT INTO ${this.sql} (pk, sk, ver, val, exp) VALUES (?, ?, ?, ?, ?) ` +
+            'ON CONFLICT (pk, sk) DO UPDATE SET ver = excluded.ver, val = excluded.val, exp = excluded.exp',
+        );
     this.remove = db.prepare(`DELETE FROM ${this.sql} WHERE pk = ? AND sk = ?`);
+    const attachments = attachmentsSql(table.name);
+    this.attachments = table.attachments
+      ? {
+          select: db.prepare(`SELECT t.ver, t.val, a.data FROM ${this.sql} t LEFT JOIN ${attachments} a ON a.id = t.att WHERE t.pk = ? AND t.sk = ?`).raw(true),
+          insert: db.prepare(`INSERT INTO ${attachments} (data) VALUES (?)`),
+        }
+      : null;
   }
 
   row(pk: string, sk: string): RawRow | undefined {
     return this.selectRow.get(pk, sk) as RawRow | undefined;
+  }
+
+  /** The row and its attachment, in one statement (a table with attachments only). */
+  rowAttached(pk: string, sk: string): RawAttachedRow | undefined {
+    return this.attachmentStatements().select.get(pk, sk) as RawAttachedRow | undefined;
   }
 
   version(pk: string, sk: string): number | null {
@@ -70,8 +98,14 @@ export class SqliteTable {
     return version ?? null;
   }
 
-  put(pk: string, sk: string, version: number, encoded: Encoded, liveUntil: number | null): void {
-    this.upsert.run(pk, sk, version, encoded, liveUntil);
+  put(pk: string, sk: string, version: number, encoded: Encoded, liveUntil: number | null, attachment: Buffer | null = null): void {
+    if (!this.attachments) {
+      if (attachment !== null) this.attachmentStatements();
+      this.upsert.run(pk, sk, version, encoded, liveUntil);
+      return;
+    }
+    const att = attachment === null ? null : this.attachments.insert.run(attachment).lastInsertRowid;
+    this.upsert.run(pk, sk, version, encoded, liveUntil, att);
   }
 
   delete(pk: string, sk: string): void {
@@ -125,6 +159,11 @@ export class SqliteTable {
     if (!this.table.liveUntil) return null;
     this.selectEarliest ??= this.db.prepare(`SELECT min(exp) FROM ${this.sql} WHERE pk = ? AND exp IS NOT NULL`).pluck(true);
     return (this.selectEarliest.get(pk) as number | null | undefined) ?? null;
+  }
+
+  private attachmentStatements(): NonNullable<SqliteTable['attachments']> {
+    if (!this.attachments) throw new TypeError(`table ${this.name} was declared without attachments`);
+    return this.attachments;
   }
 
   /** When a row of this value stops being live (null: never, or a table without `liveUntil`). */

@@ -3,7 +3,7 @@
  * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
-import { Conflict, isLiveAt, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
+import { checkAttachments, Conflict, isLiveAt, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
 import { resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
 import type { Encoded, ScanFilter, SqliteTable } from './kv-table.ts';
@@ -15,6 +15,8 @@ export interface CommittedState {
   table(table: Table<unknown>): SqliteTable;
   /** Latest committed row (through the row cache). */
   readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null;
+  /** Latest committed row with its attachment. */
+  readAttached(table: SqliteTable, pk: string, sk: string, key: string): AttachedRow<unknown> | null;
   scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[];
   /** Version of the row as of now, including writes of this batch so far (no cache fill: used inside commits). */
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null;
@@ -29,6 +31,7 @@ export interface Written {
   readonly row: Row<unknown>;
   readonly encoded: Encoded;
   readonly liveUntil: number | null;
+  readonly attachment: Buffer | null;
 }
 
 interface BufferedWrite {
@@ -101,6 +104,18 @@ export class SqliteTx implements Tx {
     return row as Row<V> | null;
   }
 
+  async getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null> {
+    this.checkOpen();
+    checkAttachments(table);
+    const t = this.state.table(table);
+    const key = rowKey(t.name, pk, sk);
+    const written = this.writes.get(key);
+    if (written) return (written.written && { ...written.written.row, attachment: written.written.attachment }) as AttachedRow<V> | null;
+    const row = this.state.readAttached(t, pk, sk, key);
+    if (!this.points.has(key)) this.points.set(key, { table: t, pk, sk, version: row?.version ?? null });
+    return row as AttachedRow<V> | null;
+  }
+
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
     this.checkOpen();
     const t = this.state.table(table);
@@ -125,10 +140,20 @@ export class SqliteTx implements Tx {
   }
 
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
+    this.write(table, pk, sk, value, null, condition);
+  }
+
+  putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void {
+    checkAttachments(table);
+    if (!Buffer.isBuffer(attachment)) throw new TypeError(`table ${table.name}: an attachment is bytes, not ${typeof attachment}`);
+    this.write(table, pk, sk, value, attachment, condition);
+  }
+
+  private write<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer | null, condition: WriteCondition | undefined): void {
     this.checkOpen();
     const t = this.state.table(table);
     const encoded = t.encode(value);
-    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded, liveUntil: t.liveUntil(value) }, condition);
+    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded, liveUntil: t.liveUntil(value), attachment }, condition);
   }
 
   delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void {

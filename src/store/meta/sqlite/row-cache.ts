@@ -10,11 +10,13 @@ interface CachedRow {
   /** null: the row is known not to exist. */
   readonly row: Row<unknown> | null;
   readonly size: number;
+  /** The row's attachment (null: none), when it was read with it; undefined: not read. */
+  readonly attachment?: Buffer | null;
 }
 
 /** Rough bytes a cached row holds: the map entry and key, plus its value (decoded JSON takes more than its text). */
-export function cachedSize(key: string, encoded: Encoded | null): number {
-  const base = 96 + 2 * key.length;
+export function cachedSize(key: string, encoded: Encoded | null, attachment: Buffer | null = null): number {
+  const base = 96 + 2 * key.length + (attachment?.length ?? 0);
   if (encoded === null) return base;
   return base + (typeof encoded === 'string' ? 3 * encoded.length : encoded.length);
 }
@@ -32,12 +34,12 @@ export class RowCache {
     return this.entries.get(key);
   }
 
-  remember(key: string, row: Row<unknown> | null, size: number): void {
+  remember(key: string, row: Row<unknown> | null, size: number, attachment?: Buffer | null): void {
     // One large row must not push out many small hot ones.
     if (size > this.maxBytes / 8) return;
     this.drop(key);
     if (this.entries.size >= this.maxEntries || this.bytes + size > this.maxBytes) this.evict(size);
-    this.entries.set(key, { row, size });
+    this.entries.set(key, attachment === undefined ? { row, size } : { row, size, attachment });
     this.bytes += size;
   }
 

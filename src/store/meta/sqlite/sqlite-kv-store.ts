@@ -10,7 +10,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { Contention, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
+import { Contention, type AttachedRow, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { asDamaged, checkPages, checkWal } from './file-check.ts';
 import { ExpiryFloors } from './expiry-floors.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
@@ -19,6 +19,7 @@ import { prepareSchema } from './kv-schema.ts';
 import { SqliteTable, type ScanFilter } from './kv-table.ts';
 import { newVersion, rowKey, SqliteTx, type CommittedState, type Written } from './kv-tx.ts';
 import { cachedSize, RowCache } from './row-cache.ts';
+import { ReadScope } from './read-scope.ts';
 import { WalSync } from './wal-sync.ts';
 
 /** Runs of `work` per transaction before it gives up with Contention. */
@@ -56,6 +57,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   private readonly expiryFloors = new ExpiryFloors();
   private readonly committer: KvGroupCommitter;
   private readonly retryGate = new Gate();
+  private readonly reads: ReadScope;
   private readonly observer: StoreObserver;
   private readonly pingStatement: Database.Statement;
   private readonly dataVersion: Database.Statement;
@@ -72,8 +74,12 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   ) {
     this.observer = options.observer ?? {};
     for (const table of options.tables) this.tables.set(table.name, new SqliteTable(db, table));
-    this.committer = new KvGroupCommitter(db, wal, this.observer, () => {
-      this.noticeOtherWriters();
+    this.reads = new ReadScope(db);
+    this.committer = new KvGroupCommitter(db, wal, this.observer, {
+      beforeBegin: this.reads.leave,
+      afterBegin: () => {
+        this.noticeOtherWriters();
+      },
     });
     this.pingStatement = db.prepare('SELECT 1').pluck(true);
     this.dataVersion = db.prepare('PRAGMA data_version').pluck(true);
@@ -122,10 +128,16 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     return this.readRow(t, pk, sk, rowKey(t.name, pk, sk)) as Row<V> | null;
   }
 
+  async getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null> {
+    const t = this.table(table);
+    return this.readAttached(t, pk, sk, rowKey(t.name, pk, sk)) as AttachedRow<V> | null;
+  }
+
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
     const t = this.table(table);
     const bounds = resolveBounds(range);
     const { reverse, limit, liveAt } = range;
+    this.reads.enter();
     if (liveAt === undefined || !this.mayHoldExpired(t, pk, liveAt)) return this.scanRows(t, pk, bounds, reverse, limit, {}) as Entry<V>[];
     const found = this.scanLiveWindow(t, pk, bounds, reverse, limit, liveAt);
     if (found.length >= limit) return found as Entry<V>[];
@@ -162,6 +174,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       const past = { key: end, inclusive: false };
       window = reverse ? { ...window, upper: past } : { ...window, lower: past };
       await nextTurn();
+      this.reads.enter();
       found.push(...this.scanLiveWindow(t, pk, window, reverse, limit - found.length, liveAt));
       if (found.length >= limit) return found;
     }
@@ -191,6 +204,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
    */
   async bulkPut<V>(table: Table<V>, rows: Iterable<BulkRow<V>>): Promise<number> {
     const t = this.table(table);
+    this.reads.leave();
     const count = this.db
       .transaction(() => {
         let written = 0;
@@ -217,6 +231,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     this.closing ??= (async () => {
       if (this.running > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
       await this.wal.close();
+      this.reads.leave();
       this.db.close();
     })();
     return this.closing;
@@ -234,13 +249,31 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     if (Date.now() - this.otherWritersCheckedAt > OTHER_WRITERS_CHECK_MS) this.noticeOtherWriters();
     const cached = this.cache.get(key);
     if (cached) return cached.row;
+    this.reads.enter();
     const raw = table.row(pk, sk);
     const row = raw ? { value: table.decode(raw[1]), version: raw[0] } : null;
     this.cache.remember(key, row, cachedSize(key, raw ? raw[1] : null));
     return row;
   }
 
+  readAttached(table: SqliteTable, pk: string, sk: string, key: string): AttachedRow<unknown> | null {
+    if (Date.now() - this.otherWritersCheckedAt > OTHER_WRITERS_CHECK_MS) this.noticeOtherWriters();
+    const cached = this.cache.get(key);
+    if (cached && (cached.row === null || cached.attachment !== undefined)) return cached.row && { ...cached.row, attachment: cached.attachment ?? null };
+    this.reads.enter();
+    const raw = table.rowAttached(pk, sk);
+    if (!raw) {
+      this.cache.remember(key, null, cachedSize(key, null));
+      return null;
+    }
+    const [version, encoded, attachment] = raw;
+    const row = { value: table.decode(encoded), version };
+    this.cache.remember(key, row, cachedSize(key, encoded, attachment), attachment);
+    return { ...row, attachment };
+  }
+
   scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[] {
+    this.reads.enter();
     return table.scan(pk, bounds, reverse, limit, filter).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
   }
 
@@ -253,7 +286,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   write(table: SqliteTable, pk: string, sk: string, key: string, written: Written | null): void {
     this.cache.drop(key);
     if (written) {
-      table.put(pk, sk, written.row.version, written.encoded, written.liveUntil);
+      table.put(pk, sk, written.row.version, written.encoded, written.liveUntil, written.attachment);
       this.expiryFloors.wrote(table, pk, written.liveUntil);
     } else {
       table.delete(pk, sk);
@@ -274,6 +307,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     const version = this.dataVersion.get();
     if (version !== this.seenDataVersion) {
       this.seenDataVersion = version;
+      // Reads cached from here on must come from a snapshot that has the other process's commit.
+      this.reads.leave();
       this.cache.clear();
       this.expiryFloors.clear();
     }
