@@ -1,6 +1,7 @@
 /** The servers the bench drives: Onggi builds (on SQLite or PostgreSQL), a bare node:http server, a local Swift. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_URL_ENV, createDatabase, startPgCluster } from '../test/helpers/postgres.ts';
@@ -44,6 +45,24 @@ export async function startBare(): Promise<Contender> {
   return { spawned, target: { name: 'node:http', origin: spawned.url, objectPath: (k) => `/o/${k}`, listingPath: () => '/list?x', headers: {} } };
 }
 
+/**
+ * The node flags and environment settings of a build's `npm start` (`NAME=value … node --flag … script …`), so
+ * that each build of an A/B runs as its own start script runs it.
+ */
+export async function startSettings(root: string): Promise<{ flags: string[]; env: Record<string, string> }> {
+  const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (manifest.scripts?.start ?? '').split(/\s+/).filter((word) => word !== '');
+  const node = words.indexOf('node');
+  if (node < 0) throw new Error(`${root}: the start script does not run node`);
+  const env = Object.fromEntries(words.slice(0, node).map((word) => word.split('=', 2) as [string, string]));
+  const flags: string[] = [];
+  for (const word of words.slice(node + 1)) {
+    if (!word.startsWith('--')) break;
+    flags.push(word);
+  }
+  return { flags, env };
+}
+
 export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
   const env: NodeJS.ProcessEnv = {
     ...withoutOnggiSettings(process.env),
@@ -56,8 +75,9 @@ export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
   };
   // The built server, as `npm start` runs it (`npm run bench` builds first).
   const entry = build.source ? ['--import', 'tsx', join(build.root, 'src', 'main.ts')] : [join(build.root, 'dist', 'main.js')];
-  // The same memory settings as `npm start`: small young generation, few malloc arenas.
-  const spawned = await spawnServer(process.execPath, ['--max-semi-space-size=1', ...(build.nodeArgs ?? []), ...entry, 'server'], { ...env, MALLOC_ARENA_MAX: '2' }, /Onggi listening on (\S+)/);
+  // Each build with the node flags and environment of its own `npm start` (memory settings are part of a build).
+  const start = await startSettings(build.root);
+  const spawned = await spawnServer(process.execPath, [...start.flags, ...(build.nodeArgs ?? []), ...entry, 'server'], { ...env, ...start.env }, /Onggi listening on (\S+)/);
   const response = await fetch(`${spawned.url}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

@@ -1,14 +1,18 @@
 /**
- * Reads outside a write share one SQLite read transaction per event-loop turn. A statement outside any
- * transaction opens and closes one of its own: WAL read locks (two fcntl calls) and a look at the WAL index,
- * some 5 µs each time on a virtual machine — more than a cached point read itself. A scope per turn pays that
- * once for every read of the turn. Its snapshot is at most one turn old; the group commit leaves the scope before
- * it writes, so this process's own writes are seen by the next read.
+ * Reads outside a write share one SQLite read transaction per event-loop turn, from the turn's second read on.
+ * A statement outside any transaction opens and closes one of its own: WAL read locks (two fcntl calls) and a
+ * look at the WAL index, some 5 µs each time on a virtual machine — more than a cached point read itself. Under
+ * load a turn holds the reads of many requests, and one transaction pays that once for them all; a turn with a
+ * single read (one client) keeps its own, as a BEGIN and COMMIT around it would cost more than they save. The
+ * snapshot is at most one turn old; the group commit leaves the scope before it writes, so this process's own
+ * writes are seen by the next read.
  */
 import type Database from 'better-sqlite3';
 
 export class ReadScope {
   private open = false;
+  /** Reads in this turn so far (reset when the turn ends). */
+  private reads = 0;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
 
@@ -17,12 +21,15 @@ export class ReadScope {
     this.end = db.prepare('COMMIT');
   }
 
-  /** Before a read: opens the turn's read transaction, unless one (or a write) is open. */
+  /** Before a read: from the turn's second read on, makes sure the turn's read transaction is open. */
   enter(): void {
+    if (this.reads++ === 0) {
+      setImmediate(this.endTurn);
+      return;
+    }
     if (this.open || this.db.inTransaction) return;
     this.begin.run();
     this.open = true;
-    setImmediate(this.leave);
   }
 
   /** Ends the turn's read transaction early (before a write, or to see another process's commit). */
@@ -30,5 +37,10 @@ export class ReadScope {
     if (!this.open) return;
     this.open = false;
     if (this.db.inTransaction) this.end.run();
+  };
+
+  private readonly endTurn = (): void => {
+    this.reads = 0;
+    this.leave();
   };
 }
