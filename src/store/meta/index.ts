@@ -50,6 +50,13 @@ export function checkAttachments(table: Table<unknown>): void {
   if (!table.attachments) throw new TypeError(`table ${table.name} was declared without attachments`);
 }
 
+/** An attachment about to be written, checked: bytes, for a table that has attachments. */
+export function checkAttachment(table: Table<unknown>, attachment: unknown): Buffer {
+  checkAttachments(table);
+  if (!Buffer.isBuffer(attachment)) throw new TypeError(`table ${table.name}: an attachment is bytes, not ${typeof attachment}`);
+  return attachment;
+}
+
 /** The time a value of `table` stops being live, checked; null for tables without `liveUntil`. */
 export function liveUntilOf<V>(table: Table<V>, value: V): number | null {
   if (!table.liveUntil) return null;

@@ -21,7 +21,7 @@
  */
 import type pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
-import { checkAttachments, Conflict, isLiveAt, liveUntilOf, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
+import { checkAttachment, checkAttachments, Conflict, isLiveAt, liveUntilOf, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type WriteCondition } from '../index.ts';
 import { decodeValue, decodeVersion, encodeValue, newVersion } from './codec.ts';
 import { StaleRead, storeFaultOf } from './errors.ts';
 import { ReadSet, describeScan, sameCondition } from './read-set.ts';
@@ -109,9 +109,7 @@ export class PostgresTx implements Tx {
   }
 
   putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void {
-    checkAttachments(table);
-    if (!Buffer.isBuffer(attachment)) throw new TypeError(`table ${table.name}: an attachment is bytes, not ${typeof attachment}`);
-    this.write(table, pk, sk, value, attachment, condition);
+    this.write(table, pk, sk, value, checkAttachment(table, attachment), condition);
   }
 
   private write<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer | null, condition: WriteCondition | undefined): void {

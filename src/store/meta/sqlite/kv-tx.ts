@@ -3,7 +3,7 @@
  * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
-import { checkAttachments, Conflict, isLiveAt, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
+import { checkAttachment, checkAttachments, Conflict, isLiveAt, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
 import { resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
 import type { Encoded, ScanFilter, SqliteTable } from './kv-table.ts';
@@ -144,9 +144,7 @@ export class SqliteTx implements Tx {
   }
 
   putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void {
-    checkAttachments(table);
-    if (!Buffer.isBuffer(attachment)) throw new TypeError(`table ${table.name}: an attachment is bytes, not ${typeof attachment}`);
-    this.write(table, pk, sk, value, attachment, condition);
+    this.write(table, pk, sk, value, checkAttachment(table, attachment), condition);
   }
 
   private write<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer | null, condition: WriteCondition | undefined): void {
