@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { clusterQuery, createDatabase, createTablespace, databaseName, dropDatabaseAndTablespace } from '../helpers/postgres.ts';
+import { clusterQuery, createDatabase, createTablespace, databaseName, dropDatabaseAndTablespace, startPgCluster, stopPrivateCluster } from '../helpers/postgres.ts';
 import { auth, createContainer, putObject } from '../helpers/swift.ts';
 import { login, makeTempDir, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
@@ -350,8 +350,11 @@ void describe('the PostgreSQL metadata database lost while the server runs', () 
   void test('a full disk under the database: writes answer 507 and leave nothing behind; reads go on; writes work again once space returns', { timeout: 120_000 }, async (t) => {
     const mount = await mountTmpfs(t, '24m');
     if (!mount) return;
-    const tablespace = await createTablespace(mount);
-    const url = await createDatabase({ tablespace });
+    // A cluster of its own: when the tablespace is full, any backend of the cluster may fail writing its pages
+    // out of the shared buffers, and other test files run meanwhile.
+    const cluster = await startPgCluster();
+    const tablespace = await createTablespace(mount, cluster);
+    const url = await createDatabase({ tablespace, cluster });
     const server = await startServer({ env: { ONGGI_METADATA_URL: url } });
     try {
       let session = await login(server.url);
@@ -380,7 +383,8 @@ void describe('the PostgreSQL metadata database lost while the server runs', () 
       assert.deepEqual(unexpectedErrors(server), []);
     } finally {
       await server.stop();
-      await dropDatabaseAndTablespace(url, tablespace);
+      await dropDatabaseAndTablespace(url, tablespace, cluster);
+      await stopPrivateCluster(cluster);
       await unmount(mount);
     }
   });

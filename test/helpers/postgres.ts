@@ -180,19 +180,29 @@ export async function startPgCluster(): Promise<PgCluster> {
   };
 }
 
-let adminPool: pg.Pool | undefined;
+/** Superuser pools by admin URL: the run's shared cluster, and any private one a test started. */
+const adminPools = new Map<string, pg.Pool>();
 let ownCluster: Promise<PgCluster> | undefined;
 
-async function admin(): Promise<pg.Pool> {
-  if (adminPool) return adminPool;
-  let url = process.env[ADMIN_URL_ENV];
+/**
+ * The superuser pool of `cluster`, or of the run's shared cluster. A test whose faults reach beyond its own
+ * database (a full tablespace: any backend may have to write its dirty pages out of the shared buffers, and fail)
+ * starts a cluster of its own (`startPgCluster`) and passes it, so that other test files running meanwhile are
+ * not hit.
+ */
+async function admin(cluster?: PgCluster): Promise<pg.Pool> {
+  let url = cluster?.adminUrl ?? process.env[ADMIN_URL_ENV];
   if (!url) {
     ownCluster ??= startPgCluster();
     url = (await ownCluster).adminUrl;
   }
-  adminPool ??= new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true });
-  adminPool.on('error', () => undefined); // an idle connection dropped when the cluster stops: nothing to do
-  return adminPool;
+  let pool = adminPools.get(url);
+  if (!pool) {
+    pool = new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true });
+    pool.on('error', () => undefined); // an idle connection dropped when the cluster stops: nothing to do
+    adminPools.set(url, pool);
+  }
+  return pool;
 }
 
 export interface DatabaseOptions {
@@ -204,11 +214,13 @@ export interface DatabaseOptions {
   icuLocale?: string | null;
   /** A tablespace (see `createTablespace`) to keep the database's tables in, instead of the cluster's directory. */
   tablespace?: string;
+  /** A private cluster to create it on (the run's shared cluster by default). */
+  cluster?: PgCluster;
 }
 
 /** Creates a fresh, empty database on the test cluster; returns its postgres:// URL. */
 export async function createDatabase(options: DatabaseOptions = {}): Promise<string> {
-  const pool = await admin();
+  const pool = await admin(options.cluster);
   const name = `onggi_test_${process.pid}_${randomBytes(6).toString('hex')}`;
   const icuLocale = options.icuLocale === undefined ? 'en-US' : options.icuLocale;
   const collation =
@@ -221,8 +233,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<str
 }
 
 /** Runs one statement as the superuser on the test cluster's `postgres` database (to act on other databases). */
-export async function clusterQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  return (await admin()).query(text, values);
+export async function clusterQuery(text: string, values: unknown[] = [], cluster?: PgCluster): Promise<pg.QueryResult> {
+  return (await admin(cluster)).query(text, values);
 }
 
 /** The database name of a URL from `createDatabase`. */
@@ -234,19 +246,27 @@ export function databaseName(url: string): string {
  * Creates a tablespace in `dir` (an empty directory, e.g. a small file system the test mounted), made over to the
  * server's OS user first; returns its name. `dropDatabaseAndTablespace` removes it again.
  */
-export async function createTablespace(dir: string): Promise<string> {
+export async function createTablespace(dir: string, cluster?: PgCluster): Promise<string> {
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).trim());
     await chown(dir, uid, gid);
   }
   const name = `onggi_ts_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await clusterQuery(`CREATE TABLESPACE ${pg.escapeIdentifier(name)} LOCATION ${pg.escapeLiteral(dir)}`);
+  await clusterQuery(`CREATE TABLESPACE ${pg.escapeIdentifier(name)} LOCATION ${pg.escapeLiteral(dir)}`, [], cluster);
   return name;
 }
 
 /** Drops a database (closing its connections) and then the tablespace it lived in. */
-export async function dropDatabaseAndTablespace(url: string, tablespace: string): Promise<void> {
-  await clusterQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(url))} WITH (FORCE)`);
-  await clusterQuery(`DROP TABLESPACE IF EXISTS ${pg.escapeIdentifier(tablespace)}`);
+export async function dropDatabaseAndTablespace(url: string, tablespace: string, cluster?: PgCluster): Promise<void> {
+  await clusterQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(url))} WITH (FORCE)`, [], cluster);
+  await clusterQuery(`DROP TABLESPACE IF EXISTS ${pg.escapeIdentifier(tablespace)}`, [], cluster);
+}
+
+/** Stops a private cluster a test started, closing the pool this module keeps for it first. */
+export async function stopPrivateCluster(cluster: PgCluster): Promise<void> {
+  const pool = adminPools.get(cluster.adminUrl);
+  adminPools.delete(cluster.adminUrl);
+  await pool?.end().catch(() => undefined);
+  await cluster.stop();
 }
