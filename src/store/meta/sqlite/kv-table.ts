@@ -100,7 +100,7 @@ export class SqliteTable {
 
   put(pk: string, sk: string, version: number, encoded: Encoded, liveUntil: number | null, attachment: Buffer | null = null): void {
     if (!this.attachments) {
-      if (attachment !== null) this.attachmentStatements();
+      if (attachment !== null) throw new TypeError(`table ${this.name} was declared without attachments`);
       this.upsert.run(pk, sk, version, encoded, liveUntil);
       return;
     }

@@ -94,26 +94,27 @@ export class SqliteTx implements Tx {
   }
 
   async get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null> {
-    this.checkOpen();
-    const t = this.state.table(table);
-    const key = rowKey(t.name, pk, sk);
-    const written = this.writes.get(key);
-    if (written) return (written.written?.row ?? null) as Row<V> | null;
-    const row = this.state.readRow(t, pk, sk, key);
-    if (!this.points.has(key)) this.points.set(key, { table: t, pk, sk, version: row?.version ?? null });
-    return row as Row<V> | null;
+    return this.read(table, pk, sk, false) as Row<V> | null;
   }
 
   async getAttached<V>(table: Table<V>, pk: string, sk: string): Promise<AttachedRow<V> | null> {
-    this.checkOpen();
     checkAttachments(table);
+    return this.read(table, pk, sk, true) as AttachedRow<V> | null;
+  }
+
+  /** A row as this transaction sees it (its own write, else the committed row), the read recorded for the commit. */
+  private read(table: Table<unknown>, pk: string, sk: string, withAttachment: boolean): Row<unknown> | AttachedRow<unknown> | null {
+    this.checkOpen();
     const t = this.state.table(table);
     const key = rowKey(t.name, pk, sk);
     const written = this.writes.get(key);
-    if (written) return (written.written && { ...written.written.row, attachment: written.written.attachment }) as AttachedRow<V> | null;
-    const row = this.state.readAttached(t, pk, sk, key);
+    if (written) {
+      const own = written.written;
+      return own && withAttachment ? { ...own.row, attachment: own.attachment } : (own?.row ?? null);
+    }
+    const row = withAttachment ? this.state.readAttached(t, pk, sk, key) : this.state.readRow(t, pk, sk, key);
     if (!this.points.has(key)) this.points.set(key, { table: t, pk, sk, version: row?.version ?? null });
-    return row as AttachedRow<V> | null;
+    return row;
   }
 
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
