@@ -7,7 +7,7 @@ import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { ALL, TABLES, type BucketRole, type BucketRow, type TotalsRow } from './model.ts';
+import { addTotals, ALL, TABLES, type BucketRole, type BucketRow, type TotalsRow } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -319,19 +319,16 @@ export function permissionsOf(bucket: BucketRow, members: readonly ProjectMember
 
 /** Records a write's effect on a bucket's totals as a row of its own, so concurrent writes never contend on one row. */
 export function addToTotals(tx: Tx, bucketId: string, objects: number, bytes: number): void {
-  const at = Date.now();
-  tx.put(TABLES.totalDeltas, ALL, `${bucketId}/${at.toString(36)}${newId().slice(0, 12)}`, { objects, bytes, at });
+  const delta = { objects, bytes, at: Date.now() };
+  if (tx.merge) tx.merge(TABLES.bucketTotals, bucketId, '', delta);
+  else tx.put(TABLES.totalDeltas, ALL, `${bucketId}/${delta.at.toString(36)}${newId().slice(0, 12)}`, delta);
 }
 
 /** The bucket's folded totals plus the deltas not folded yet. */
 export async function readTotals(ops: ReadOps, bucketId: string): Promise<TotalsRow> {
   const base = await ops.get(TABLES.bucketTotals, bucketId, '');
-  const totals: TotalsRow = { ...(base?.value ?? { objects: 0, bytes: 0, at: 0 }) };
-  for (const delta of await scanDeltas(ops, bucketId)) {
-    totals.objects += delta.value.objects;
-    totals.bytes += delta.value.bytes;
-    totals.at = Math.max(totals.at, delta.value.at);
-  }
+  let totals: TotalsRow = base?.value ?? { objects: 0, bytes: 0, at: 0 };
+  for (const delta of await scanDeltas(ops, bucketId)) totals = addTotals(totals, delta.value);
   return totals;
 }
 
@@ -345,21 +342,13 @@ export async function foldTotals(store: MetadataStore, batch = 1000): Promise<nu
     const sums = new Map<string, TotalsRow>();
     for (const delta of deltas) {
       const bucketId = delta.sk.slice(0, delta.sk.indexOf('/'));
-      const sum = sums.get(bucketId) ?? { objects: 0, bytes: 0, at: 0 };
-      sum.objects += delta.value.objects;
-      sum.bytes += delta.value.bytes;
-      sum.at = Math.max(sum.at, delta.value.at);
-      sums.set(bucketId, sum);
+      const sum = sums.get(bucketId);
+      sums.set(bucketId, sum ? addTotals(sum, delta.value) : delta.value);
       tx.delete(TABLES.totalDeltas, ALL, delta.sk);
     }
     for (const [bucketId, sum] of sums) {
       const base = await tx.get(TABLES.bucketTotals, bucketId, '');
-      if (!base) continue;
-      tx.put(TABLES.bucketTotals, bucketId, '', {
-        objects: base.value.objects + sum.objects,
-        bytes: base.value.bytes + sum.bytes,
-        at: Math.max(base.value.at, sum.at),
-      });
+      if (base) tx.put(TABLES.bucketTotals, bucketId, '', addTotals(base.value, sum));
     }
     return deltas.length;
   });

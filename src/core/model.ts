@@ -84,12 +84,20 @@ export interface LifecycleRule {
   expiration: { days: number } | { date: number };
 }
 
-/** A bucket's object count and bytes: a folded base row plus delta rows that writes add without contention. */
+/**
+ * A bucket's object count and bytes, which writes add to without contending for one row: merged into the row
+ * where the store takes merges (SQLite), else as delta rows folded into it in the background (PostgreSQL).
+ */
 export interface TotalsRow {
   objects: number;
   bytes: number;
   /** Time of the last write counted. */
   at: number;
+}
+
+/** Totals plus more totals: counts and bytes add up, `at` is the later time. */
+export function addTotals(a: TotalsRow, b: TotalsRow): TotalsRow {
+  return { objects: a.objects + b.objects, bytes: a.bytes + b.bytes, at: Math.max(a.at, b.at) };
 }
 
 /** How a blob's bytes are encrypted at rest: a per-blob data key, wrapped under the server key. */
@@ -184,8 +192,8 @@ export const TABLES = {
   /** '' / bucket name → owner, in profiles where names are unique across the server */
   globalBucketNames: jsonTable<{ projectId: string; bucketId: string }>('global_bucket_names'),
   /** bucket id / '' */
-  bucketTotals: jsonTable<TotalsRow>('bucket_totals'),
-  /** '' / `${bucket id}/${unique}`: one row per write, folded into bucket_totals in the background */
+  bucketTotals: jsonTable<TotalsRow>('bucket_totals', { merge: addTotals }),
+  /** '' / `${bucket id}/${unique}`: one row per write where the store takes no merges, folded into bucket_totals in the background */
   totalDeltas: jsonTable<TotalsRow>('bucket_total_deltas'),
   /**
    * bucket id / object key → the current version, with a small version's bytes attached; listings leave out

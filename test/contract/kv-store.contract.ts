@@ -4,7 +4,7 @@
  * `open` created. `reopen` (optional) closes a store without removing its data and opens that data again.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   bytesTable,
@@ -44,7 +44,18 @@ export const timed = jsonTable<Timed>('timed', { liveUntil: (value) => value.unt
 /** `timed` as declared before it had `liveUntil` (a table that gains it when opened again). */
 const timedWithoutLiveUntil = jsonTable<Timed>('timed');
 export const attached = jsonTable<Doc>('attached', { attachments: true });
-export const CONTRACT_TABLES = [docs, blobs, counters, timed, attached];
+interface Sum {
+  n: number;
+  max: number;
+}
+/** A table that takes merges (Tx.merge): counts add up, `max` keeps the larger; a negative delta fails. */
+export const sums = jsonTable<Sum>('sums', {
+  merge: (a, b) => {
+    if (b.n < 0) throw new RangeError('a negative delta');
+    return { n: a.n + b.n, max: Math.max(a.max, b.max) };
+  },
+});
+export const CONTRACT_TABLES = [docs, blobs, counters, timed, attached, sums];
 
 /** Sort keys compare as UTF-8 bytes (= code points), not as JavaScript's UTF-16 code units. */
 export function byteOrder(a: string, b: string): number {
@@ -793,6 +804,143 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             Conflict,
           );
           assert.equal(await store.get(docs, 'p', 'k2'), null);
+        }));
+    });
+
+    describe('merges (Tx.merge, on stores that offer it)', () => {
+      /** Runs `body` on a store whose transactions take merges; otherwise skips the test (the store does not offer them). */
+      async function withMerges(t: TestContext, body: (store: MetadataStore, counts: Counts) => Promise<void>): Promise<void> {
+        await withStore(async (store, counts) => {
+          const offered = await store.transact(async (tx) => tx.merge !== undefined);
+          if (!offered) {
+            t.skip(`${name} offers no merges (callers keep delta rows instead)`);
+            return;
+          }
+          await body(store, counts);
+        });
+      }
+
+      test('60 concurrent merges into two rows add up exactly, and none re-runs', (t) =>
+        withMerges(t, async (store, counts) => {
+          let runs = 0;
+          const merges = Array.from({ length: 60 }, (_, i) =>
+            store.transact(async (tx) => {
+              runs++;
+              // Everyone reads something else first, so all 60 are in flight together.
+              await tx.get(docs, 'p', `k${i}`);
+              await sleep(1);
+              tx.merge?.(sums, 'b', i % 3 === 0 ? 'x' : 'y', { n: i, max: i });
+            }),
+          );
+          await Promise.all(merges);
+          assert.deepEqual((await store.get(sums, 'b', 'x'))?.value, { n: 570, max: 57 });
+          assert.deepEqual((await store.get(sums, 'b', 'y'))?.value, { n: 1200, max: 59 });
+          assert.equal(runs, 60);
+          assert.equal(counts.retries, 0);
+        }));
+
+      test("a transaction sees its own merges, onto the committed row and onto its own puts and deletes", (t) =>
+        withMerges(t, async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(sums, 'b', 'r', { n: 10, max: 1 });
+          });
+          const seen = await store.transact(async (tx) => {
+            tx.merge?.(sums, 'b', 'r', { n: 5, max: 7 });
+            tx.merge?.(sums, 'b', 'r', { n: 1, max: 2 });
+            tx.merge?.(sums, 'b', 'absent', { n: 3, max: 3 });
+            tx.put(sums, 'b', 'put', { n: 100, max: 0 });
+            tx.merge?.(sums, 'b', 'put', { n: 1, max: 1 });
+            tx.delete(sums, 'b', 'gone');
+            tx.merge?.(sums, 'b', 'gone', { n: 2, max: 2 });
+            const inScan = await tx.scan(sums, 'b', range());
+            return { r: (await tx.get(sums, 'b', 'r'))?.value, scanned: inScan.map((e) => [e.sk, e.value.n]) };
+          });
+          assert.deepEqual(seen.r, { n: 16, max: 7 });
+          assert.deepEqual(seen.scanned, [['absent', 3], ['gone', 2], ['put', 101], ['r', 16]]);
+          const committed = await store.scan(sums, 'b', range());
+          assert.deepEqual(committed.map((e) => [e.sk, e.value]), [
+            ['absent', { n: 3, max: 3 }],
+            ['gone', { n: 2, max: 2 }],
+            ['put', { n: 101, max: 1 }],
+            ['r', { n: 16, max: 7 }],
+          ]);
+        }));
+
+      test('a put after a merge replaces it; its condition is judged on the merged row', (t) =>
+        withMerges(t, async (store) => {
+          await store.transact(async (tx) => {
+            tx.merge?.(sums, 'b', 'r', { n: 1, max: 1 });
+            const merged = await tx.get(sums, 'b', 'r');
+            assert.ok(merged);
+            tx.put(sums, 'b', 'r', { n: 40, max: 40 }, { ifVersion: merged.version });
+          });
+          assert.deepEqual((await store.get(sums, 'b', 'r'))?.value, { n: 40, max: 40 });
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.merge?.(sums, 'b', 'r', { n: 1, max: 1 });
+              tx.put(sums, 'b', 'r', { n: 0, max: 0 }, { ifVersion: null });
+            }),
+            Conflict,
+          );
+          assert.deepEqual((await store.get(sums, 'b', 'r'))?.value, { n: 40, max: 40 });
+        }));
+
+      test('a transaction that read a row others merged into runs again, and sees their merges', (t) =>
+        withMerges(t, async (store) => {
+          const readIt = deferred();
+          const mergedMeanwhile = deferred();
+          let runs = 0;
+          const reader = store.transact(async (tx) => {
+            runs++;
+            const n = (await tx.get(sums, 'b', 'r'))?.value.n ?? 0;
+            if (runs === 1) {
+              readIt.resolve();
+              await mergedMeanwhile.promise;
+            }
+            tx.put(docs, 'p', 'copy', { name: 'copy', n });
+          });
+          await readIt.promise;
+          await store.transact(async (tx) => {
+            tx.merge?.(sums, 'b', 'r', { n: 9, max: 9 });
+          });
+          mergedMeanwhile.resolve();
+          await reader;
+          assert.equal(runs, 2);
+          assert.equal((await store.get(docs, 'p', 'copy'))?.value.n, 9);
+        }));
+
+      test('a merge that fails at commit fails its transaction only: nothing of it is applied, the others commit', (t) =>
+        withMerges(t, async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(sums, 'b', 'r', { n: 0, max: 0 });
+          });
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: 10 }, (_, i) =>
+              store.transact(async (tx) => {
+                tx.put(docs, 'p', `k${i}`, { name: 'written' });
+                // Combined with the stored row only at commit, where the merge function throws for this one.
+                tx.merge?.(sums, 'b', 'r', { n: i === 4 ? -1 : 1, max: i });
+              }),
+            ),
+          );
+          assert.deepEqual(
+            outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok')),
+            Array.from({ length: 10 }, (_, i) => (i === 4 ? 'RangeError: a negative delta' : 'ok')),
+          );
+          assert.deepEqual((await store.get(sums, 'b', 'r'))?.value, { n: 9, max: 9 });
+          assert.equal(await store.get(docs, 'p', 'k4'), null);
+          assert.deepEqual((await keysOf(store, 'p', {})).length, 9);
+        }));
+
+      test('a table declared without a merge function refuses merges', (t) =>
+        withMerges(t, async (store) => {
+          await assert.rejects(
+            store.transact(async (tx) => {
+              tx.merge?.(docs, 'p', 'k', { name: 'x' });
+            }),
+            TypeError,
+          );
+          assert.equal(await store.get(docs, 'p', 'k'), null);
         }));
     });
 

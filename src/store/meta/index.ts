@@ -25,6 +25,11 @@ export interface Table<V> {
    * making its scans read them.
    */
   readonly attachments?: boolean;
+  /**
+   * How `Tx.merge` combines a row's value with a delta (and two deltas): must be associative and commutative,
+   * as merges are applied in commit order, which no transaction chooses.
+   */
+  merge?(value: V, delta: V): V;
   /** Phantom: carries V for the type checker only. */
   readonly __value?: V;
 }
@@ -32,6 +37,7 @@ export interface Table<V> {
 export interface JsonTableOptions<V> {
   liveUntil?: (value: V) => number | null;
   attachments?: boolean;
+  merge?: (value: V, delta: V) => V;
 }
 
 /** A table of JSON values (objects, arrays, strings, numbers, booleans; no undefined inside). */
@@ -42,7 +48,14 @@ export function jsonTable<V>(name: string, options: JsonTableOptions<V> = {}): T
     kind: 'json',
     ...(options.liveUntil ? { liveUntil: options.liveUntil } : {}),
     ...(options.attachments ? { attachments: true } : {}),
+    ...(options.merge ? { merge: options.merge } : {}),
   };
+}
+
+/** The merge function of a table that takes merges (see `Tx.merge`); refuses any other table. */
+export function mergeOf<V>(table: Table<V>): (value: V, delta: V) => V {
+  if (!table.merge || table.attachments) throw new TypeError(`table ${table.name} takes no merges: declare it with a merge function and without attachments`);
+  return table.merge.bind(table);
 }
 
 /** Refuses attachment calls on a table declared without attachments. */
@@ -144,6 +157,14 @@ export interface Tx extends ReadOps {
   putAttached<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer, condition?: WriteCondition): void;
   /** Deleting a missing row is not an error (unless a condition says the row must exist). */
   delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void;
+  /**
+   * Optional, offered by stores whose commits are applied one after another anyway (SQLite): combines `delta`
+   * into the row at commit (`Table.merge`; an absent row becomes `delta`) without reading it first, so
+   * transactions merging into one row never invalidate each other — a counter without a hot spot. Reading the
+   * row in the same transaction does record a read. Where it is absent (PostgreSQL, whose concurrent writers
+   * would queue on the row), callers keep deltas in rows of their own.
+   */
+  merge?<V>(table: Table<V>, pk: string, sk: string, delta: V): void;
 }
 
 /** Thrown by `transact` when a write's condition (compare-and-set) did not hold. Never retried by the store. */

@@ -1,7 +1,8 @@
 /**
  * Group commit of whole transactions: every transaction submitted during one event-loop turn is validated and
- * applied inside ONE `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, synchronously (so no read outside
- * the flush ever sees uncommitted data); then one WAL sync, shared, makes the batch durable.
+ * applied inside ONE `BEGIN IMMEDIATE … COMMIT`, synchronously (so no read outside the flush ever sees
+ * uncommitted data); then one WAL sync, shared, makes the batch durable. When a write fails, the batch starts
+ * over with each transaction in a savepoint of its own, so that the failing one alone is left out.
  *
  * A transaction whose reads changed (serialization failure) writes nothing and learns so right after COMMIT,
  * so its re-run can start at once; the others learn their outcome with a promise that settles once the batch
@@ -55,6 +56,8 @@ export class KvGroupCommitter {
       beforeBegin?: () => void;
       /** Runs right after BEGIN IMMEDIATE, before any transaction of the batch is validated. */
       afterBegin?: () => void;
+      /** Runs after writes of the batch were rolled back (what was cached of them must go). */
+      afterRollback?: () => void;
     } = {},
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
@@ -105,24 +108,64 @@ export class KvGroupCommitter {
     this.begin.run();
     try {
       this.hooks.afterBegin?.();
-      const outcomes = batch.map((pending) => this.applyOne(pending.tx));
+      let outcomes = this.applyTogether(batch);
+      if (!outcomes) {
+        // A write failed (rare: a full disk, a value SQLite refuses): start over with each transaction in a
+        // savepoint of its own, so that only the failing one is left out. (SQLite rolls back by itself on some errors.)
+        this.rollBack();
+        this.begin.run();
+        this.hooks.afterBegin?.();
+        outcomes = batch.map(({ tx }) => this.validate(tx) ?? this.applyIsolated(tx));
+      }
       this.commit.run();
       return outcomes;
     } catch (error) {
-      if (this.db.inTransaction) this.rollback.run();
+      this.rollBack();
       throw error;
     }
   }
 
-  /** Validates and applies one transaction. An error here fails that transaction only. */
-  private applyOne(tx: Committable): Applied {
+  private rollBack(): void {
+    if (this.db.inTransaction) this.rollback.run();
+    this.hooks.afterRollback?.();
+  }
+
+  /**
+   * Validates and applies each transaction in turn; a failing write ends the pass (null), the batch's writes so
+   * far to be rolled back. (A savepoint per transaction would cost every batch two more statements per
+   * transaction, for a failure that almost never happens.)
+   */
+  private applyTogether(batch: Pending[]): Applied[] | null {
+    const outcomes: Applied[] = [];
+    for (const { tx } of batch) {
+      const checked = this.validate(tx);
+      if (checked) {
+        outcomes.push(checked);
+        continue;
+      }
+      try {
+        tx.applyWrites();
+      } catch {
+        return null;
+      }
+      outcomes.push(COMMITTED);
+    }
+    return outcomes;
+  }
+
+  /** Why a transaction cannot be applied (a re-run, a conflict, a failed check), or null when it can. */
+  private validate(tx: Committable): Applied | null {
     try {
       if (!tx.readsStillValid()) return RETRY;
       const conflict = tx.failedCondition();
-      if (conflict) return { kind: 'conflict', conflict };
+      return conflict ? { kind: 'conflict', conflict } : null;
     } catch (error) {
       return { kind: 'failed', error };
     }
+  }
+
+  /** Applies one transaction's writes in a savepoint: an error fails that transaction only. */
+  private applyIsolated(tx: Committable): Applied {
     this.savepoint.run();
     try {
       tx.applyWrites();

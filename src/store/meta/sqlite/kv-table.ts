@@ -6,7 +6,7 @@
  * Statements run in raw mode (rows as arrays: no object keyed by column name per row).
  */
 import type Database from 'better-sqlite3';
-import { liveUntilOf, type Table } from '../index.ts';
+import { liveUntilOf, mergeOf, type Table } from '../index.ts';
 import type { KeyBounds } from './kv-range.ts';
 
 /** What a table stores: JSON text for json tables, a BLOB for bytes tables. */
@@ -53,6 +53,8 @@ export class SqliteTable {
   private readonly attachments: { select: Database.Statement; insert: Database.Statement } | null;
   private readonly scans = new Map<string, Database.Statement>();
   private selectEarliest: Database.Statement | undefined;
+  /** `Table.merge`, for tables that take merges (null: the table takes none). */
+  readonly combine: ((value: unknown, delta: unknown) => unknown) | null;
 
   constructor(
     private readonly db: Database.Database,
@@ -61,6 +63,7 @@ export class SqliteTable {
     this.name = table.name;
     this.kind = table.kind;
     this.table = table;
+    this.combine = table.merge ? mergeOf(table) : null;
     this.sql = tableSql(table.name);
     this.selectRow = db.prepare(`SELECT ver, val FROM ${this.sql} WHERE pk = ? AND sk = ?`).raw(true);
     this.selectVersion = db.prepare(`SELECT ver FROM ${this.sql} WHERE pk = ? AND sk = ?`).pluck(true);

@@ -3,7 +3,7 @@
  * at commit, inside the group commit's SQLite transaction, the reads are checked again (any change is a
  * serialization failure: the store re-runs `work`), then the write conditions, then the writes are applied.
  */
-import { checkAttachment, checkAttachments, Conflict, isLiveAt, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
+import { checkAttachment, checkAttachments, Conflict, isLiveAt, mergeOf, type AttachedRow, type Entry, type Row, type ScanRange, type Table, type Tx, type Version, type WriteCondition } from '../index.ts';
 import { compareKeys } from '../../../lib/key-order.ts';
 import { resolveBounds, withinBounds, type KeyBounds } from './kv-range.ts';
 import type { Encoded, ScanFilter, SqliteTable } from './kv-table.ts';
@@ -17,6 +17,8 @@ export interface CommittedState {
   readRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null;
   /** Latest committed row with its attachment. */
   readAttached(table: SqliteTable, pk: string, sk: string, key: string): AttachedRow<unknown> | null;
+  /** The row as of now, including writes of this batch so far (no cache fill: used inside commits). */
+  currentRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null;
   scanRows(table: SqliteTable, pk: string, bounds: KeyBounds, reverse: boolean, limit: number, filter: ScanFilter): Entry<unknown>[];
   /** Version of the row as of now, including writes of this batch so far (no cache fill: used inside commits). */
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null;
@@ -42,6 +44,20 @@ interface BufferedWrite {
   written: Written | null;
   /** The condition on the committed row, from the transaction's first write of the key. */
   readonly condition: WriteCondition | null;
+  /** A merge into the committed row, made at commit (then `written` is unused): the delta, and the row's next version. */
+  merge: PendingMerge | null;
+}
+
+interface PendingMerge {
+  readonly delta: unknown;
+  readonly version: Version;
+}
+
+/** What a transaction's own write leaves in a scan's range. */
+interface OwnRow {
+  readonly sk: string;
+  readonly row: Row<unknown> | null;
+  readonly liveUntil: number | null;
 }
 
 interface PointRead {
@@ -108,13 +124,25 @@ export class SqliteTx implements Tx {
     const t = this.state.table(table);
     const key = rowKey(t.name, pk, sk);
     const written = this.writes.get(key);
+    if (written?.merge) return this.merged(written, written.merge, key);
     if (written) {
       const own = written.written;
       return own && withAttachment ? { ...own.row, attachment: own.attachment } : (own?.row ?? null);
     }
+    return this.readCommitted(t, pk, sk, key, withAttachment);
+  }
+
+  /** The committed row, the read recorded for the commit. */
+  private readCommitted(t: SqliteTable, pk: string, sk: string, key: string, withAttachment: boolean): Row<unknown> | AttachedRow<unknown> | null {
     const row = withAttachment ? this.state.readAttached(t, pk, sk, key) : this.state.readRow(t, pk, sk, key);
     if (!this.points.has(key)) this.points.set(key, { table: t, pk, sk, version: row?.version ?? null });
     return row;
+  }
+
+  /** A row with a pending merge as this transaction sees it: the committed row (a recorded read) and the delta. */
+  private merged(write: BufferedWrite, merge: PendingMerge, key: string): Row<unknown> {
+    const committed = this.readCommitted(write.table, write.pk, write.sk, key, false);
+    return { value: combined(write.table, committed, merge.delta), version: merge.version };
   }
 
   async scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
@@ -126,6 +154,7 @@ export class SqliteTx implements Tx {
     const limit = range.limit + pending.length;
     const filter = { liveAt: range.liveAt };
     const committed = this.state.scanRows(t, pk, bounds, range.reverse, limit, filter);
+    const own = pending.map((write) => this.ownRow(write));
     this.scans.push({
       table: t,
       pk,
@@ -136,8 +165,8 @@ export class SqliteTx implements Tx {
       keys: committed.map((entry) => entry.sk),
       versions: committed.map((entry) => entry.version),
     });
-    if (pending.length === 0) return committed as Entry<V>[];
-    return mergeWrites(committed, pending, range, range.limit) as Entry<V>[];
+    if (own.length === 0) return committed as Entry<V>[];
+    return overlay(committed, own, range, range.limit) as Entry<V>[];
   }
 
   put<V>(table: Table<V>, pk: string, sk: string, value: V, condition?: WriteCondition): void {
@@ -151,8 +180,24 @@ export class SqliteTx implements Tx {
   private write<V>(table: Table<V>, pk: string, sk: string, value: V, attachment: Buffer | null, condition: WriteCondition | undefined): void {
     this.checkOpen();
     const t = this.state.table(table);
-    const encoded = t.encode(value);
-    this.buffer(t, pk, sk, { row: { value, version: newVersion() }, encoded, liveUntil: t.liveUntil(value), attachment }, condition);
+    this.buffer(t, pk, sk, written(t, value, attachment, newVersion()), condition);
+  }
+
+  merge<V>(table: Table<V>, pk: string, sk: string, delta: V): void {
+    this.checkOpen();
+    const t = this.state.table(table);
+    const combine = t.combine ?? (mergeOf(table) as (value: unknown, delta: unknown) => unknown);
+    const key = rowKey(t.name, pk, sk);
+    const earlier = this.writes.get(key);
+    if (!earlier) {
+      this.writes.set(key, { table: t, pk, sk, written: null, condition: null, merge: { delta, version: newVersion() } });
+    } else if (earlier.merge) {
+      earlier.merge = { delta: combine(earlier.merge.delta, delta), version: newVersion() };
+    } else {
+      // Onto this transaction's own put or delete: the merged value is known now.
+      const value = earlier.written ? combine(earlier.written.row.value, delta) : delta;
+      earlier.written = written(t, value, null, newVersion());
+    }
   }
 
   delete(table: Table<unknown>, pk: string, sk: string, condition?: WriteCondition): void {
@@ -194,7 +239,11 @@ export class SqliteTx implements Tx {
   }
 
   applyWrites(): void {
-    for (const [key, write] of this.writes) this.state.write(write.table, write.pk, write.sk, key, write.written);
+    for (const [key, write] of this.writes) {
+      const { table, pk, sk, merge } = write;
+      const applied = merge ? written(table, combined(table, this.state.currentRow(table, pk, sk, key), merge.delta), null, merge.version) : write.written;
+      this.state.write(table, pk, sk, key, applied);
+    }
     this.state.wrote();
   }
 
@@ -202,12 +251,22 @@ export class SqliteTx implements Tx {
     const key = rowKey(table.name, pk, sk);
     const earlier = this.writes.get(key);
     if (!earlier) {
-      this.writes.set(key, { table, pk, sk, written, condition: condition ?? null });
+      this.writes.set(key, { table, pk, sk, written, condition: condition ?? null, merge: null });
       return;
     }
     // A second write of the key is conditioned on the first one's outcome, known now.
-    if (condition && (earlier.written?.row.version ?? null) !== condition.ifVersion) this.conflict ??= new Conflict(table.name, pk, sk);
+    const ownVersion = earlier.merge ? earlier.merge.version : (earlier.written?.row.version ?? null);
+    if (condition && ownVersion !== condition.ifVersion) this.conflict ??= new Conflict(table.name, pk, sk);
     earlier.written = written;
+    earlier.merge = null;
+  }
+
+  private ownRow(write: BufferedWrite): OwnRow {
+    if (write.merge) {
+      const row = this.merged(write, write.merge, rowKey(write.table.name, write.pk, write.sk));
+      return { sk: write.sk, row, liveUntil: write.table.liveUntil(row.value) };
+    }
+    return { sk: write.sk, row: write.written?.row ?? null, liveUntil: write.written?.liveUntil ?? null };
   }
 
   private writesWithin(table: SqliteTable, pk: string, bounds: KeyBounds): BufferedWrite[] {
@@ -229,13 +288,25 @@ function scanUnchanged(read: ScanRead): boolean {
   return now.every(([sk, version], i) => sk === read.keys[i] && version === read.versions[i]);
 }
 
-/** Committed entries with the transaction's buffered writes of the same range laid over them. */
-function mergeWrites(committed: Entry<unknown>[], pending: BufferedWrite[], range: ScanRange, limit: number): Entry<unknown>[] {
-  const overridden = new Set(pending.map((write) => write.sk));
+/** Committed entries with the transaction's own rows of the same range laid over them. */
+function overlay(committed: Entry<unknown>[], own: OwnRow[], range: ScanRange, limit: number): Entry<unknown>[] {
+  const overridden = new Set(own.map((write) => write.sk));
   const merged = committed.filter((entry) => !overridden.has(entry.sk));
-  for (const { sk, written } of pending) {
-    if (written && isLiveAt(written.liveUntil, range.liveAt)) merged.push({ value: written.row.value, version: written.row.version, sk });
+  for (const { sk, row, liveUntil } of own) {
+    if (row && isLiveAt(liveUntil, range.liveAt)) merged.push({ value: row.value, version: row.version, sk });
   }
   merged.sort(range.reverse ? (a, b) => compareKeys(b.sk, a.sk) : (a, b) => compareKeys(a.sk, b.sk));
   return merged.slice(0, limit);
+}
+
+/** A row as written with `value` (checked: a value the table cannot store throws here). */
+function written(table: SqliteTable, value: unknown, attachment: Buffer | null, version: Version): Written {
+  return { row: { value, version }, encoded: table.encode(value), liveUntil: table.liveUntil(value), attachment };
+}
+
+/** A merge's delta applied to a row (an absent row becomes the delta). */
+function combined(table: SqliteTable, row: Row<unknown> | null, delta: unknown): unknown {
+  if (!row) return delta;
+  if (!table.combine) throw new TypeError(`table ${table.name} takes no merges`);
+  return table.combine(row.value, delta);
 }

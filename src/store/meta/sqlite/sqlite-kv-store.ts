@@ -80,6 +80,10 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
       afterBegin: () => {
         this.noticeOtherWriters();
       },
+      afterRollback: () => {
+        this.cache.clear();
+        this.expiryFloors.clear();
+      },
     });
     this.pingStatement = db.prepare('SELECT 1').pluck(true);
     this.dataVersion = db.prepare('PRAGMA data_version').pluck(true);
@@ -277,6 +281,13 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     return table.scan(pk, bounds, reverse, limit, filter).map(([sk, version, encoded]) => ({ value: table.decode(encoded), version, sk }));
   }
 
+  currentRow(table: SqliteTable, pk: string, sk: string, key: string): Row<unknown> | null {
+    const cached = this.cache.get(key);
+    if (cached) return cached.row;
+    const raw = table.row(pk, sk);
+    return raw ? { value: table.decode(raw[1]), version: raw[0] } : null;
+  }
+
   currentVersion(table: SqliteTable, pk: string, sk: string, key: string): Version | null {
     const cached = this.cache.get(key);
     if (cached) return cached.row?.version ?? null;
@@ -288,6 +299,8 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     if (written) {
       table.put(pk, sk, written.row.version, written.encoded, written.liveUntil, written.attachment);
       this.expiryFloors.wrote(table, pk, written.liveUntil);
+      // Rows that take merges (counters) are merged into again soon: keep them (dropped if the batch rolls back).
+      if (table.combine) this.cache.remember(key, written.row, cachedSize(key, written.encoded));
     } else {
       table.delete(pk, sk);
     }
