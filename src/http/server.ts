@@ -65,7 +65,9 @@ class TracedResponse extends ServerResponse {
     headers['X-Trans-Id'] = this.txId;
     headers['X-Openstack-Request-Id'] = this.txId;
     if (hasUnreadBody(this.req)) headers.Connection = 'close';
-    if (this.sendTimeoutMs > 0) this.socket?.setTimeout(this.sendTimeoutMs);
+    // Set once per connection, not re-armed per response (every read and write of the socket restarts it anyway).
+    const socket = this.socket;
+    if (this.sendTimeoutMs > 0 && socket && socket.timeout !== this.sendTimeoutMs) socket.setTimeout(this.sendTimeoutMs);
     return reason === undefined ? super.writeHead(statusCode, headers) : super.writeHead(statusCode, reason, headers);
   }
 }

@@ -26,7 +26,7 @@ import {
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
-import { decode, routeSwift, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
+import { decode, routeParts, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
 interface Exchange {
   req: IncomingMessage;
@@ -43,7 +43,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   }
   if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
-  const route = routeSwift(req.method ?? 'GET', ctx.rawPath, req.headers);
+  const route = routeParts(req.method ?? 'GET', target, req.headers);
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {

@@ -26,8 +26,15 @@ export type SwiftRoute =
   | { op: 'BadPath'; message: string }
   | { op: 'MethodNotAllowed' };
 
-export function routeSwift(method: string, rawPath: string, headers: Readonly<Record<string, string | string[] | undefined>>): SwiftRoute {
-  const parts = splitPath(rawPath);
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+export type PathParts = NonNullable<ReturnType<typeof splitPath>>;
+
+export function routeSwift(method: string, rawPath: string, headers: Headers): SwiftRoute {
+  return routeParts(method, splitPath(rawPath), headers);
+}
+
+/** `routeSwift` for a path already split (null: a path splitPath refused). */
+export function routeParts(method: string, parts: PathParts | null, headers: Headers): SwiftRoute {
   if (!parts) return { op: 'BadPath', message: 'Invalid UTF8 or contains NULL' };
   const { account, container, object } = parts;
   if (!account) return { op: 'BadPath', message: 'Bad URL' };
