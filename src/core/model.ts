@@ -11,6 +11,7 @@ import type { Role } from './constraints.ts';
 import type { CorsRule } from './cors.ts';
 import { bytesTable, jsonTable } from '../store/meta/index.ts';
 import type { Metadata } from './types.ts';
+import { packVersion, unpackVersion } from './version-codec.ts';
 
 export interface ProjectRow {
   name: string;
@@ -199,7 +200,7 @@ export const TABLES = {
    * bucket id / object key → the current version, with a small version's bytes attached; listings leave out
    * versions past their time in the query
    */
-  objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil, attachments: true }),
+  objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil, attachments: true, codec: { pack: packVersion, unpack: unpackVersion } }),
   /** bucket id / version id → the bytes of a small version written before attachments (see VersionData) */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */

@@ -55,7 +55,20 @@ export const sums = jsonTable<Sum>('sums', {
     return { n: a.n + b.n, max: Math.max(a.max, b.max) };
   },
 });
-export const CONTRACT_TABLES = [docs, blobs, counters, timed, attached, sums];
+interface Point {
+  x: number;
+  y: number;
+}
+/** A table with a codec: stored as [x, y]; rows stored as {x, y} (before the codec) still read. */
+export const points = jsonTable<Point>('points', {
+  codec: {
+    pack: (point) => [point.x, point.y],
+    unpack: (stored) => (Array.isArray(stored) ? { x: Number(stored[0]), y: Number(stored[1]) } : (stored as Point)),
+  },
+});
+/** `points` seen without its codec: the JSON values as stored. */
+const pointsAsStored = jsonTable<unknown>('points');
+export const CONTRACT_TABLES = [docs, blobs, counters, timed, attached, sums, points];
 
 /** Sort keys compare as UTF-8 bytes (= code points), not as JavaScript's UTF-16 code units. */
 export function byteOrder(a: string, b: string): number {
@@ -219,6 +232,22 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             tx.delete(docs, 'p', 'missing');
           });
           assert.equal(await store.get(docs, 'p', 'missing'), null);
+        }));
+
+      test('a table with a codec: values go out through pack and come back through unpack, in every read', () =>
+        withStore(async (store) => {
+          await store.transact(async (tx) => {
+            tx.put(points, 'p', 'a', { x: 1, y: 2 });
+            tx.put(points, 'p', 'b', { x: -3.5, y: 0 });
+            assert.deepEqual((await tx.get(points, 'p', 'a'))?.value, { x: 1, y: 2 });
+          });
+          assert.deepEqual((await store.get(points, 'p', 'b'))?.value, { x: -3.5, y: 0 });
+          await store.transact(async (tx) => {
+            tx.put(points, 'p', 'c', { x: 9, y: 9 });
+            const scanned = await tx.scan(points, 'p', range());
+            assert.deepEqual(scanned.map((entry) => entry.value), [{ x: 1, y: 2 }, { x: -3.5, y: 0 }, { x: 9, y: 9 }]);
+          });
+          assert.deepEqual((await store.scan(points, 'p', range({ reverse: true, limit: 1 }))).map((entry) => entry.value), [{ x: 9, y: 9 }]);
         }));
 
       test('tables and partitions are separate', () =>
@@ -1150,6 +1179,26 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             store = await reopen(store, { tables: CONTRACT_TABLES });
             assert.equal((await store.getAttached(attached, 'p', 'new'))?.attachment?.toString(), 'kept');
             assert.deepEqual((await store.get(attached, 'p', 'old'))?.value, { name: 'from before' });
+          } finally {
+            await close(store);
+          }
+        });
+
+        test('a table that gains a codec reads the rows stored before it, and stores new ones packed', async () => {
+          let store = await open({ tables: [pointsAsStored] });
+          try {
+            await store.transact(async (tx) => {
+              tx.put(pointsAsStored, 'p', 'old', { x: 1, y: 2 });
+            });
+            store = await reopen(store, { tables: [points] });
+            assert.deepEqual((await store.get(points, 'p', 'old'))?.value, { x: 1, y: 2 });
+            await store.transact(async (tx) => {
+              tx.put(points, 'p', 'new', { x: 3, y: 4 });
+            });
+            assert.deepEqual((await store.scan(points, 'p', range())).map((entry) => entry.value), [{ x: 3, y: 4 }, { x: 1, y: 2 }]);
+            store = await reopen(store, { tables: [pointsAsStored] });
+            assert.deepEqual((await store.get(pointsAsStored, 'p', 'new'))?.value, [3, 4]);
+            assert.deepEqual((await store.get(pointsAsStored, 'p', 'old'))?.value, { x: 1, y: 2 });
           } finally {
             await close(store);
           }

@@ -30,6 +30,13 @@ export interface Table<V> {
    * as merges are applied in commit order, which no transaction chooses.
    */
   merge?(value: V, delta: V): V;
+  /**
+   * How a json table's values are stored, when not as they are: `pack` gives the JSON value stored (e.g. a
+   * compact array for rows there are millions of), `unpack` reads it back — and must also read every form
+   * stored before, rows are not rewritten when the form changes.
+   */
+  pack?(value: V): unknown;
+  unpack?(stored: unknown): V;
   /** Phantom: carries V for the type checker only. */
   readonly __value?: V;
 }
@@ -38,6 +45,7 @@ export interface JsonTableOptions<V> {
   liveUntil?: (value: V) => number | null;
   attachments?: boolean;
   merge?: (value: V, delta: V) => V;
+  codec?: { pack: (value: V) => unknown; unpack: (stored: unknown) => V };
 }
 
 /** A table of JSON values (objects, arrays, strings, numbers, booleans; no undefined inside). */
@@ -49,7 +57,21 @@ export function jsonTable<V>(name: string, options: JsonTableOptions<V> = {}): T
     ...(options.liveUntil ? { liveUntil: options.liveUntil } : {}),
     ...(options.attachments ? { attachments: true } : {}),
     ...(options.merge ? { merge: options.merge } : {}),
+    ...(options.codec ? { pack: options.codec.pack, unpack: options.codec.unpack } : {}),
   };
+}
+
+/** A json table's value as the JSON text stored (through the table's `pack`); throws for a value JSON cannot hold. */
+export function toJsonText<V>(table: Table<V>, value: V): string {
+  const text: unknown = JSON.stringify(table.pack ? table.pack(value) : value);
+  if (typeof text !== 'string') throw new TypeError(`table ${table.name}: value is not JSON-serialisable`);
+  return text;
+}
+
+/** A json table's stored JSON text as its value (through the table's `unpack`). */
+export function fromJsonText<V>(table: Table<V>, text: string): V {
+  const stored: unknown = JSON.parse(text);
+  return table.unpack ? table.unpack(stored) : (stored as V);
 }
 
 /** The merge function of a table that takes merges (see `Tx.merge`); refuses any other table. */

@@ -1,6 +1,6 @@
 /** How values are stored: JSON tables as JSON text (TEXT), bytes tables as BYTEA. Versions as BIGINT. */
 import { randomInt } from 'node:crypto';
-import type { Table, Version } from '../index.ts';
+import { fromJsonText, toJsonText, type Table, type Version } from '../index.ts';
 
 export type Encoded = string | Buffer;
 
@@ -10,9 +10,7 @@ export function encodeValue(table: Table<unknown>, value: unknown): Encoded {
     if (!(value instanceof Uint8Array)) throw new TypeError(`table ${table.name} holds bytes, got ${typeof value}`);
     return Buffer.from(value);
   }
-  const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) throw new TypeError(`table ${table.name} holds JSON, got ${typeof value}`);
-  return text;
+  return toJsonText(table, value);
 }
 
 /** Decodes a stored value (from the database or from a transaction's buffer) into a fresh object. */
@@ -22,7 +20,7 @@ export function decodeValue<V>(table: Table<V>, stored: unknown): V {
     return Buffer.from(stored) as V;
   }
   if (typeof stored !== 'string') throw new TypeError(`table ${table.name}: stored value is not JSON text`);
-  return JSON.parse(stored) as V;
+  return fromJsonText(table, stored);
 }
 
 /** BIGINT arrives as a string (node-postgres keeps 64-bit integers exact); ours fit in 53 bits. */

@@ -4,7 +4,7 @@
  * one file while core moves over.
  */
 import type Database from 'better-sqlite3';
-import { liveUntilOf, type Table } from '../index.ts';
+import { fromJsonText, liveUntilOf, type Table } from '../index.ts';
 import { attachmentsSql, liveUntilIndexSql, tableSql } from './kv-table.ts';
 
 /**
@@ -115,7 +115,7 @@ function fillLiveUntil(db: Database.Database, table: Table<unknown>): void {
   const update = db.prepare(`UPDATE ${sql} SET exp = ? WHERE pk = ? AND sk = ?`);
   let rows = first.all(FILL_BATCH) as [string, string, string | Buffer][];
   for (;;) {
-    for (const [pk, sk, val] of rows) update.run(liveUntilOf(table, table.kind === 'json' ? JSON.parse(val as string) : val), pk, sk);
+    for (const [pk, sk, val] of rows) update.run(liveUntilOf(table, table.kind === 'json' ? fromJsonText(table, val as string) : val), pk, sk);
     const last = rows.at(-1);
     if (!last || rows.length < FILL_BATCH) return;
     rows = next.all(last[0], last[1], FILL_BATCH) as [string, string, string | Buffer][];

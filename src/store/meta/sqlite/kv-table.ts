@@ -6,7 +6,7 @@
  * Statements run in raw mode (rows as arrays: no object keyed by column name per row).
  */
 import type Database from 'better-sqlite3';
-import { liveUntilOf, mergeOf, type Table } from '../index.ts';
+import { fromJsonText, liveUntilOf, mergeOf, toJsonText, type Table } from '../index.ts';
 import type { KeyBounds } from './kv-range.ts';
 
 /** What a table stores: JSON text for json tables, a BLOB for bytes tables. */
@@ -146,15 +146,14 @@ export class SqliteTable {
       if (!(value instanceof Uint8Array)) throw new TypeError(`table ${this.name} stores bytes, not ${typeof value}`);
       return value;
     }
-    const text: unknown = JSON.stringify(value);
-    if (typeof text !== 'string') throw new TypeError(`table ${this.name}: value is not JSON-serialisable`);
-    return text;
+    return toJsonText(this.table, value);
   }
 
   decode(encoded: Encoded): unknown {
     if (this.kind === 'bytes') return encoded;
     // An empty object is a common value (e.g. no metadata): skip the parser for it.
-    return encoded === '{}' ? {} : JSON.parse(encoded as string);
+    if (encoded === '{}' && !this.table.unpack) return {};
+    return fromJsonText(this.table, encoded as string);
   }
 
   /** The earliest `exp` in the partition (an index seek; null when no row has one, or a table without `liveUntil`). */
