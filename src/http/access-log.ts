@@ -46,40 +46,40 @@ function isSecretParam(rawName: string): boolean {
   return SECRET_PARAMS.has(name) || name.includes('token');
 }
 
+/** A request to account for when its response closes; kept on the response itself (see TracedResponse). */
+export interface Accounting {
+  req: IncomingMessage;
+  notes: RequestNotes;
+  /** When the request arrived (performance.now()). */
+  startedAt: number;
+  /** Null when the access log is off; the metrics are kept either way. */
+  log: Logger | null;
+  /** Hears of a response that did not complete (the client went away, or the connection was cut mid-body). */
+  onIncomplete?: (() => void) | undefined;
+}
+
 /**
- * Starts accounting for a request that arrived at `startedAt` (performance.now()): when the response closes,
- * writes its access-log line and counts it. Bytes are what the connection carried for this request, headers
- * included. `log` is null when the access log
- * is off; the metrics are kept either way. `onIncomplete` hears of a response that did not complete.
+ * Writes the access-log line of a response that has closed, and counts it. Bytes are what the connection carried
+ * for this request, headers included.
  */
-export function accountRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  notes: RequestNotes,
-  startedAt: number,
-  log: Logger | null,
-  onIncomplete?: () => void,
-): void {
-  const socket = req.socket;
-  res.once('close', () => {
-    const seconds = (performance.now() - startedAt) / 1000;
-    const status = res.writableFinished ? res.statusCode : INCOMPLETE_STATUS;
-    if (status === INCOMPLETE_STATUS) onIncomplete?.();
-    const { bytesIn, bytesOut } = bytesSinceLastRequest(socket);
-    recordRequest({ op: notes.op, status, seconds, bytesIn, bytesOut });
-    log?.info({
-      method: req.method,
-      path: loggedPath(req.url ?? '/'),
-      status,
-      bytesIn,
-      bytesOut,
-      ms: Math.round(seconds * 1e6) / 1000,
-      txId: notes.txId,
-      account: notes.account,
-      op: notes.op,
-      clientIp: notes.clientIp,
-    }, 'access');
-  });
+export function accountClosed(res: ServerResponse, { req, notes, startedAt, log, onIncomplete }: Accounting): void {
+  const seconds = (performance.now() - startedAt) / 1000;
+  const status = res.writableFinished ? res.statusCode : INCOMPLETE_STATUS;
+  if (status === INCOMPLETE_STATUS) onIncomplete?.();
+  const { bytesIn, bytesOut } = bytesSinceLastRequest(req.socket);
+  recordRequest({ op: notes.op, status, seconds, bytesIn, bytesOut });
+  log?.info({
+    method: req.method,
+    path: loggedPath(req.url ?? '/'),
+    status,
+    bytesIn,
+    bytesOut,
+    ms: Math.round(seconds * 1e6) / 1000,
+    txId: notes.txId,
+    account: notes.account,
+    op: notes.op,
+    clientIp: notes.clientIp,
+  }, 'access');
 }
 
 function bytesSinceLastRequest(socket: Socket): { bytesIn: number; bytesOut: number } {

@@ -12,7 +12,7 @@ import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd }
 import { iamFrontEnd } from '../frontends/iam/handler.ts';
 import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
-import { accountRequest, type RequestNotes } from './access-log.ts';
+import { accountClosed, type Accounting, type RequestNotes } from './access-log.ts';
 import type { ClientAddresses } from './client-address.ts';
 import { capConnections } from './connection-limits.ts';
 import type { FrontEnd, RequestContext } from './context.ts';
@@ -56,6 +56,17 @@ class TracedResponse extends ServerResponse {
   txId = '';
   /** How long the client may leave the response unread before the connection is dropped (0: no limit). */
   sendTimeoutMs = 0;
+  /** What to log and count once the response closes (a field, not a 'close' listener: no closure per request). */
+  accounting: Accounting | null = null;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close' && this.accounting) {
+      const accounting = this.accounting;
+      this.accounting = null;
+      accountClosed(this, accounting);
+    }
+    return super.emit(event, ...args);
+  }
 
   override writeHead(statusCode: number, reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], maybeHeaders?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
@@ -160,7 +171,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const clientIp = options.clientAddresses.of(req);
   const ops = opsEndpointFor(rawPath);
   if (ops) {
-    accountRequest(req, res, { txId, clientIp, op: ops.op, account: '' }, arrivedAt, listener.accessLog);
+    res.accounting = { req, notes: { txId, clientIp, op: ops.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };
     await ops.handle(req, res, startup, options.log);
     return;
   }
@@ -168,12 +179,13 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   if (!core) return;
   const ctx = new Request(txId, clientIp, url, queryAt, rawPath, core, req, options);
   let failed = false;
-  accountRequest(req, res, ctx, arrivedAt, listener.accessLog, () => {
+  const onIncomplete = (): void => {
     if (failed) return;
     // Logged once, without a stack: a client going away (or too slow) is not a fault of the server.
     const reason = timedOut.has(req.socket) ? 'timed out' : 'went away';
     ctx.log.info({ method: req.method, path: rawPath, status: res.headersSent ? res.statusCode : undefined }, `client ${reason} before the response was complete`);
-  });
+  };
+  res.accounting = { req, notes: ctx, startedAt: arrivedAt, log: listener.accessLog, onIncomplete };
   try {
     const frontEnd = frontEndFor(rawPath, listener.consoleSite);
     if (!frontEnd) {
@@ -236,7 +248,7 @@ class Request implements RequestContext {
 async function coreOrNull(
   startup: Startup,
   req: IncomingMessage,
-  res: ServerResponse,
+  res: TracedResponse,
   notes: RequestNotes,
   arrivedAt: number,
   listener: Listener,
@@ -244,7 +256,7 @@ async function coreOrNull(
   try {
     return await startup.started;
   } catch {
-    accountRequest(req, res, notes, arrivedAt, listener.accessLog);
+    res.accounting = { req, notes, startedAt: arrivedAt, log: listener.accessLog };
     sendPlain(res, 503, 'Service Unavailable');
     return null;
   }
