@@ -49,6 +49,8 @@ function isSecretParam(rawName: string): boolean {
 /** A request to account for when its response closes; kept on the response itself (see TracedResponse). */
 export interface Accounting {
   req: IncomingMessage;
+  /** The request's connection, kept here: by the time the response closes, `req.socket` may be gone. */
+  socket: Socket;
   notes: RequestNotes;
   /** When the request arrived (performance.now()). */
   startedAt: number;
@@ -62,11 +64,11 @@ export interface Accounting {
  * Writes the access-log line of a response that has closed, and counts it. Bytes are what the connection carried
  * for this request, headers included.
  */
-export function accountClosed(res: ServerResponse, { req, notes, startedAt, log, onIncomplete }: Accounting): void {
+export function accountClosed(res: ServerResponse, { req, socket, notes, startedAt, log, onIncomplete }: Accounting): void {
   const seconds = (performance.now() - startedAt) / 1000;
   const status = res.writableFinished ? res.statusCode : INCOMPLETE_STATUS;
   if (status === INCOMPLETE_STATUS) onIncomplete?.();
-  const { bytesIn, bytesOut } = bytesSinceLastRequest(req.socket);
+  const { bytesIn, bytesOut } = bytesSinceLastRequest(socket);
   recordRequest({ op: notes.op, status, seconds, bytesIn, bytesOut });
   log?.info({
     method: req.method,

@@ -56,16 +56,13 @@ class TracedResponse extends ServerResponse {
   txId = '';
   /** How long the client may leave the response unread before the connection is dropped (0: no limit). */
   sendTimeoutMs = 0;
-  /** What to log and count once the response closes (a field, not a 'close' listener: no closure per request). */
+  /** What to log and count once the response closes (a field read by one shared listener: no closure per request). */
   accounting: Accounting | null = null;
 
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'close' && this.accounting) {
-      const accounting = this.accounting;
-      this.accounting = null;
-      accountClosed(this, accounting);
-    }
-    return super.emit(event, ...args);
+  // Every argument passed on: Node gives more than its types say (the server's response options).
+  constructor(...args: ConstructorParameters<typeof ServerResponse>) {
+    super(...args);
+    this.on('close', settleAccounting);
   }
 
   override writeHead(statusCode: number, reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], maybeHeaders?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
@@ -81,6 +78,13 @@ class TracedResponse extends ServerResponse {
     if (this.sendTimeoutMs > 0 && socket && socket.timeout !== this.sendTimeoutMs) socket.setTimeout(this.sendTimeoutMs);
     return reason === undefined ? super.writeHead(statusCode, headers) : super.writeHead(statusCode, reason, headers);
   }
+}
+
+function settleAccounting(this: TracedResponse): void {
+  const { accounting } = this;
+  if (!accounting) return;
+  this.accounting = null;
+  accountClosed(this, accounting);
 }
 
 /** Per connection, its responses queued behind another (pipelined requests) that have no socket yet. */
@@ -171,7 +175,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const clientIp = options.clientAddresses.of(req);
   const ops = opsEndpointFor(rawPath);
   if (ops) {
-    res.accounting = { req, notes: { txId, clientIp, op: ops.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };
+    res.accounting = { req, socket: req.socket, notes: { txId, clientIp, op: ops.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };
     await ops.handle(req, res, startup, options.log);
     return;
   }
@@ -185,7 +189,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
     const reason = timedOut.has(req.socket) ? 'timed out' : 'went away';
     ctx.log.info({ method: req.method, path: rawPath, status: res.headersSent ? res.statusCode : undefined }, `client ${reason} before the response was complete`);
   };
-  res.accounting = { req, notes: ctx, startedAt: arrivedAt, log: listener.accessLog, onIncomplete };
+  res.accounting = { req, socket: req.socket, notes: ctx, startedAt: arrivedAt, log: listener.accessLog, onIncomplete };
   try {
     const frontEnd = frontEndFor(rawPath, listener.consoleSite);
     if (!frontEnd) {
@@ -256,7 +260,7 @@ async function coreOrNull(
   try {
     return await startup.started;
   } catch {
-    res.accounting = { req, notes, startedAt: arrivedAt, log: listener.accessLog };
+    res.accounting = { req, socket: req.socket, notes, startedAt: arrivedAt, log: listener.accessLog };
     sendPlain(res, 503, 'Service Unavailable');
     return null;
   }
