@@ -169,6 +169,9 @@ step('create a folder with metadata (the dialog opened from the keyboard)', asyn
   await page.getByRole('button', { name: 'Create folder' }).focus();
   await page.keyboard.press('Enter');
   const create = dialog('Create folder');
+  // The dialog moves the focus into its name field once it is open: type only then.
+  await create.waitFor();
+  await page.waitForFunction(() => document.activeElement instanceof HTMLInputElement && document.activeElement.closest('dialog, [role="dialog"]') !== null);
   await page.keyboard.type('a/b');
   await create.getByText('cannot contain “/”').waitFor();
   await create.getByLabel('Folder name').fill(FOLDER);
