@@ -1,5 +1,5 @@
 /** Every Prometheus metric of the process, in one registry, served at GET /metrics. */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { StoreObserver } from '../store/meta/index.ts';
 
 const registry = new Registry();
@@ -32,24 +32,27 @@ new Counter({
 });
 
 /**
- * A histogram by operation counted in plain arrays: prom-client's labelled `observe` builds and hashes a label
+ * A histogram counted in plain arrays: prom-client's labelled `observe` builds and hashes a label
  * object per call, a few microseconds per request; this one adds to an array and is rendered at scrape time in
  * Prometheus's text format.
  */
-class OperationHistogram {
-  private readonly byOperation = new Map<string, { counts: number[]; sum: number; count: number }>();
+class PlainHistogram {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
 
   constructor(
     private readonly name: string,
     private readonly help: string,
     private readonly bounds: readonly number[],
+    /** The label that tells its series apart (none: one series). */
+    private readonly label: string | null = null,
   ) {}
 
-  observe(op: string, value: number): void {
-    let series = this.byOperation.get(op);
+  /** Counts `value` in the series of `labelValue` (which must need no escaping). */
+  observe(value: number, labelValue = ''): void {
+    let series = this.series.get(labelValue);
     if (!series) {
       series = { counts: this.bounds.map(() => 0), sum: 0, count: 0 };
-      this.byOperation.set(op, series);
+      this.series.set(labelValue, series);
     }
     const bucket = this.bounds.findIndex((bound) => value <= bound);
     if (bucket >= 0) series.counts[bucket] = (series.counts[bucket] ?? 0) + 1;
@@ -59,22 +62,27 @@ class OperationHistogram {
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const [op, series] of this.byOperation) {
+    // An unlabelled histogram shows its (empty) series before the first observation, as prom-client's do.
+    if (this.label === null && this.series.size === 0) this.series.set('', { counts: this.bounds.map(() => 0), sum: 0, count: 0 });
+    for (const [value, series] of this.series) {
+      const own = this.label === null ? [] : [`${this.label}="${value}"`];
+      const labels = (...extra: string[]): string => (extra.length + own.length > 0 ? `{${[...extra, ...own].join(',')}}` : '');
       let cumulative = 0;
       this.bounds.forEach((bound, i) => {
         cumulative += series.counts[i] ?? 0;
-        lines.push(`${this.name}_bucket{le="${bound}",op="${op}"} ${cumulative}`);
+        lines.push(`${this.name}_bucket${labels(`le="${bound}"`)} ${cumulative}`);
       });
-      lines.push(`${this.name}_bucket{le="+Inf",op="${op}"} ${series.count}`, `${this.name}_sum{op="${op}"} ${series.sum}`, `${this.name}_count{op="${op}"} ${series.count}`);
+      lines.push(`${this.name}_bucket${labels('le="+Inf"')} ${series.count}`, `${this.name}_sum${labels()} ${series.sum}`, `${this.name}_count${labels()} ${series.count}`);
     }
     return lines.join('\n');
   }
 }
 
-const duration = new OperationHistogram(
+const duration = new PlainHistogram(
   'onggi_http_request_duration_seconds',
   'Time from the request line to the last byte of the response, by operation',
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  'op',
 );
 
 new Counter({
@@ -109,12 +117,7 @@ const retries = new Counter({
   registers: [registry],
 });
 
-const groupCommits = new Histogram({
-  name: 'onggi_store_group_commit_transactions',
-  help: 'Transactions applied together by one group commit',
-  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-  registers: [registry],
-});
+const groupCommits = new PlainHistogram('onggi_store_group_commit_transactions', 'Transactions applied together by one group commit', [1, 2, 4, 8, 16, 32, 64, 128, 256]);
 
 export interface RequestMeasure {
   op: string;
@@ -134,7 +137,7 @@ export function recordRequest(measure: RequestMeasure): void {
   counted.requestsByStatus.set(measure.status, (counted.requestsByStatus.get(measure.status) ?? 0) + 1);
   counted.bytesIn += measure.bytesIn;
   counted.bytesOut += measure.bytesOut;
-  duration.observe(op, measure.seconds);
+  duration.observe(measure.seconds, op);
 }
 
 /** Feeds the store's retries and group-commit sizes into the metrics; pass it to the metadata store. */
@@ -151,5 +154,5 @@ export function storeObserver(): StoreObserver {
 
 /** The text exposition format, for GET /metrics. */
 export async function renderMetrics(): Promise<{ contentType: string; text: string }> {
-  return { contentType: registry.contentType, text: `${await registry.metrics()}\n${duration.render()}\n` };
+  return { contentType: registry.contentType, text: `${await registry.metrics()}\n${duration.render()}\n\n${groupCommits.render()}\n` };
 }

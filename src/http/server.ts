@@ -207,6 +207,9 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   }
 }
 
+/** The query of every request without one (front ends only read queries). */
+const NO_QUERY = new URLSearchParams();
+
 /** What a front end knows of the request it serves; what few requests need is made on first use. */
 class Request implements RequestContext {
   op = 'Unknown';
@@ -231,7 +234,7 @@ class Request implements RequestContext {
   }
 
   get query(): URLSearchParams {
-    return (this.parsedQuery ??= new URLSearchParams(this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1)));
+    return (this.parsedQuery ??= this.queryAt < 0 ? NO_QUERY : new URLSearchParams(this.url.slice(this.queryAt + 1)));
   }
 
   get publicUrl(): string {
