@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
 import { DamagedStore } from '../../src/store/meta/sqlite/file-check.ts';
+import { RowCache } from '../../src/store/meta/sqlite/row-cache.ts';
 import { KV_SCHEMA_VERSION } from '../../src/store/meta/sqlite/kv-schema.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
@@ -340,6 +341,16 @@ async function flipByte(path: string, at: number): Promise<void> {
 }
 
 describe('row cache bounds', () => {
+  test('a row with bytes is kept only when missed twice within the window: random reads never churn it', () => {
+    const cache = new RowCache(100, 1 << 20, 3);
+    assert.equal(cache.admits('a'), false, 'first miss');
+    assert.equal(cache.admits('a'), true, 'missed again soon');
+    for (const key of ['b', 'c', 'd']) assert.equal(cache.admits(key), false);
+    assert.equal(cache.admits('b'), true, 'within the window');
+    for (const key of ['e', 'f', 'g', 'h']) cache.admits(key);
+    assert.equal(cache.admits('c'), false, 'too many misses ago: forgotten');
+  });
+
   test('thousands of distinct rows read once each stay correct as the cache evicts', () =>
     withSqlite(async (store) => {
       const table = jsonTable<number>('counters');

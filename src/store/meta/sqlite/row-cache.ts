@@ -24,14 +24,31 @@ export function cachedSize(key: string, encoded: Encoded | null, attachment: Buf
 export class RowCache {
   private readonly entries = new Map<string, CachedRow>();
   private bytes = 0;
+  /** Keys missed recently, once (see `admits`). */
+  private readonly missedOnce = new Set<string>();
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
+    /** How many recent misses `admits` remembers. */
+    private readonly missWindow = 256,
   ) {}
 
   get(key: string): CachedRow | undefined {
     return this.entries.get(key);
+  }
+
+  /**
+   * Whether a missed row with KiB of attachment is worth keeping: only when it was missed once already within the
+   * last `missWindow` misses. A row read again only after more misses than the cache holds such rows would be
+   * evicted before that read anyway; caching it only churns memory (each one promoted to V8's old space, then
+   * dropped: major collections). Random reads over many keys so never enter; rows read again soon do.
+   */
+  admits(key: string): boolean {
+    if (this.missedOnce.delete(key)) return true;
+    if (this.missedOnce.size >= this.missWindow) this.missedOnce.clear();
+    this.missedOnce.add(key);
+    return false;
   }
 
   remember(key: string, row: Row<unknown> | null, size: number, attachment?: Buffer | null): void {
@@ -67,6 +84,7 @@ export class RowCache {
 
   clear(): void {
     this.entries.clear();
+    this.missedOnce.clear();
     this.bytes = 0;
   }
 }

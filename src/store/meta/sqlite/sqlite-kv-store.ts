@@ -272,7 +272,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
     }
     const [version, encoded, attachment] = raw;
     const row = { value: table.decode(encoded), version };
-    this.cache.remember(key, row, cachedSize(key, encoded, attachment), attachment);
+    if (attachment === null || this.cache.admits(key)) this.cache.remember(key, row, cachedSize(key, encoded, attachment), attachment);
     return { ...row, attachment };
   }
 
