@@ -123,7 +123,7 @@ export class Buckets {
   async list(caller: Caller, account: string, options: ListOptions): Promise<ListEntry<Bucket>[]> {
     authorizeAccount(caller, 'account:read', account);
     const entries = await listEntries(
-      (range) => this.store.scan(TABLES.buckets, account, range),
+      { scan: (range) => this.store.scan(TABLES.buckets, account, range) },
       (row) => row.sk,
       { ...options, limit: Math.min(options.limit, BUCKET_LIST_LIMIT * 10) },
     );

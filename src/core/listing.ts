@@ -1,7 +1,7 @@
 /** Prefix/delimiter/marker listings from ordered scans; with a delimiter, jump past each common prefix. */
 import { prefixUpperBound } from '../lib/key-order.ts';
 import { Turns } from '../lib/turns.ts';
-import type { Bound, ScanRange } from '../store/meta/index.ts';
+import type { Bound, GroupedRange, ScanRange } from '../store/meta/index.ts';
 
 export interface ListOptions {
   prefix: string;
@@ -18,14 +18,20 @@ export type ListEntry<T> = { kind: 'item'; item: T } | { kind: 'prefix'; prefix:
 
 const MAX_BATCH = 1000;
 
+/** How a listing reads: ordered scans, and where the store offers them, scans grouped by a delimiter. */
+export interface ListSource<T> {
+  /** Returns only items that may be listed (e.g. leaves out expired objects in its query). */
+  scan(range: ScanRange): Promise<T[]>;
+  grouped?: ((range: GroupedRange) => Promise<ListEntry<T>[]>) | undefined;
+}
+
 /**
- * `scan` returns only items that may be listed (e.g. leaves out expired objects in its query). The listing takes
- * turns with other requests: a store's scans may all complete at once (SQLite's do), and a listing of 10,000
- * common prefixes makes 10,000 scans.
+ * Without a grouped scan, a delimited listing scans once per common prefix. It then takes turns with other
+ * requests: a store's scans may all complete at once (SQLite's do), and a listing of 10,000 common prefixes
+ * makes 10,000 scans.
  */
-export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, nameOf: (item: T) => string, options: ListOptions): Promise<ListEntry<T>[]> {
+export async function listEntries<T>(source: ListSource<T>, nameOf: (item: T) => string, options: ListOptions): Promise<ListEntry<T>[]> {
   const { prefix, delimiter, limit, reverse } = options;
-  const out: ListEntry<T>[] = [];
   let lower: Bound | undefined;
   let upper: Bound | undefined;
   const fromMarker = options.marker ? { key: options.marker, inclusive: false } : undefined;
@@ -33,13 +39,20 @@ export async function listEntries<T>(scan: (range: ScanRange) => Promise<T[]>, n
   if (reverse) [lower, upper] = [toMarker, fromMarker];
   else [lower, upper] = [fromMarker, toMarker];
 
+  if (source.grouped && delimiter && !options.onlyItems && prefixUpperBound(delimiter) !== null) {
+    // One more than asked: the marker's own common prefix (the last of the page before) is left out.
+    const entries = await source.grouped({ prefix, lower, upper, limit: limit + 1, reverse, delimiter });
+    return entries.filter((entry) => entry.kind === 'item' || entry.prefix !== options.marker).slice(0, limit);
+  }
+  const out: ListEntry<T>[] = [];
+
   // With a delimiter, a batch read past a common prefix is wasted: start small after each jump, then grow.
   let wanted = delimiter ? 1 : MAX_BATCH;
   const turns = new Turns();
   while (out.length < limit) {
     await turns.take();
     const batchSize = Math.min(limit - out.length, wanted, MAX_BATCH);
-    const batch = await scan({ prefix, lower, upper, limit: batchSize, reverse });
+    const batch = await source.scan({ prefix, lower, upper, limit: batchSize, reverse });
     let jumped = false;
     for (const item of batch) {
       const name = nameOf(item);

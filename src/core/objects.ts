@@ -6,7 +6,7 @@ import { lookup as lookupMimeType } from 'mime-types';
 import { newTimeOrderedId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
-import { Conflict, Contention, type AttachedRow, type MetadataStore, type Row, type Tx } from '../store/meta/index.ts';
+import { Conflict, Contention, type AttachedRow, type GroupedRange, type MetadataStore, type Row, type ScanRange, type Tx } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import { addToTotals, type Buckets } from './buckets.ts';
 import { checkObjectKey, checkUserMetadata, INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
@@ -359,11 +359,12 @@ export class Objects {
   async list(caller: Caller, account: string, bucketName: string, options: ListOptions): Promise<{ bucket: Bucket; entries: ListEntry<ObjectRecord>[] }> {
     const bucket = await this.buckets.get(caller, account, bucketName, 'bucket:read');
     const liveAt = Date.now();
-    const entries = await listEntries(
-      (range) => this.store.scan(TABLES.objects, bucket.id, { ...range, liveAt }),
-      (entry) => entry.sk,
-      options,
-    );
+    const scanGrouped = this.store.scanGrouped?.bind(this.store);
+    const source = {
+      scan: (range: ScanRange) => this.store.scan(TABLES.objects, bucket.id, { ...range, liveAt }),
+      grouped: scanGrouped && ((range: GroupedRange) => scanGrouped(TABLES.objects, bucket.id, { ...range, liveAt })),
+    };
+    const entries = await listEntries(source, (entry) => entry.sk, options);
     return {
       bucket,
       entries: entries.map((entry) => (entry.kind === 'prefix' ? entry : { kind: 'item', item: toRecord(bucket.name, entry.item.sk, entry.item.value) })),

@@ -12,6 +12,8 @@ import {
   Contention,
   jsonTable,
   type Entry,
+  type GroupedEntry,
+  type GroupedRange,
   type MetadataStore,
   type MetadataStoreOptions,
   type ReadOps,
@@ -162,6 +164,35 @@ function between(sorted: readonly string[], lo: string, hi: string, loIn: boolea
     const b = byteOrder(k, hi);
     return (loIn ? a >= 0 : a > 0) && (hiIn ? b <= 0 : b < 0);
   });
+}
+
+/** A row's key, or a common prefix: what a grouped scan gives, by key. */
+export type GroupedKey = { kind: 'item'; item: string } | { kind: 'prefix'; prefix: string };
+
+/** What a grouped scan must give, worked out from every key in byte order (a reference for stores and callers). */
+export function groupedReference(sorted: readonly string[], scan: GroupedRange): GroupedKey[] {
+  const { lower, upper } = scan;
+  const within = sorted.filter((key) => {
+    if (!key.startsWith(scan.prefix)) return false;
+    if (lower && byteOrder(key, lower.key) < (lower.inclusive ? 0 : 1)) return false;
+    return !(upper && byteOrder(key, upper.key) > (upper.inclusive ? 0 : -1));
+  });
+  const out: GroupedKey[] = [];
+  for (const key of scan.reverse ? within.reverse() : within) {
+    const at = key.indexOf(scan.delimiter, scan.prefix.length);
+    if (at < 0) out.push({ kind: 'item', item: key });
+    else {
+      const prefix = key.slice(0, at + scan.delimiter.length);
+      const last = out[out.length - 1];
+      if (last?.kind !== 'prefix' || last.prefix !== prefix) out.push({ kind: 'prefix', prefix });
+    }
+  }
+  return out.slice(0, scan.limit);
+}
+
+/** `[prefix]` for a common prefix, the key for a row. */
+function render(entry: GroupedKey): string {
+  return entry.kind === 'item' ? entry.item : `[${entry.prefix}]`;
 }
 
 export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvStore, reopen?: ReopenKvStore): void {
@@ -624,6 +655,77 @@ export function kvStoreContract(name: string, open: OpenKvStore, close: CloseKvS
             TypeError,
           );
           assert.equal(await store.get(timed, 'p', 'k'), null);
+        }));
+    });
+
+    describe('grouped scans (MetadataStore.scanGrouped, on stores that offer it)', () => {
+      /** Runs `body` on a store that offers grouped scans; otherwise skips the test (the caller scans step by step). */
+      async function withGrouped(t: TestContext, body: (store: MetadataStore, scanGrouped: NonNullable<MetadataStore['scanGrouped']>) => Promise<void>): Promise<void> {
+        await withStore(async (store) => {
+          const scanGrouped = store.scanGrouped?.bind(store);
+          if (!scanGrouped) {
+            t.skip(`${name} offers no grouped scans (a delimited listing scans once per common prefix)`);
+            return;
+          }
+          await body(store, scanGrouped);
+        });
+      }
+
+      const KEYS = [...TRICKY_KEYS, 'a/b/d', 'a/c', 'a//x', 'a/😀/1', 'b::c::d', 'b::e', 'b:', 'dir/😀x/1', 'dir/😀y', '한국어/키/값', 'z'];
+      const grouping = (entries: GroupedEntry<unknown>[]): string[] => entries.map((entry) => render(entry.kind === 'item' ? { kind: 'item', item: entry.item.sk } : entry));
+
+      test('the same entries as grouping an ordered scan: prefixes, delimiters of one or more characters, bounds, both directions, limits', (t) =>
+        withGrouped(t, async (store, scanGrouped) => {
+          await store.transact(async (tx) => {
+            for (const key of KEYS) tx.put(docs, 'g', key, { name: key });
+            tx.put(docs, 'h', 'a/x', { name: 'other partition' });
+          });
+          const sorted = [...KEYS].sort(byteOrder);
+          const bounds: Partial<ScanRange>[] = [{}, { lower: { key: 'a/b', inclusive: true } }, { lower: { key: 'a/b', inclusive: false } }, { upper: { key: 'b::e', inclusive: false } }, { lower: { key: 'a/', inclusive: false }, upper: { key: 'dir/😀y', inclusive: true } }];
+          let compared = 0;
+          for (const prefix of ['', 'a', 'a/', 'b', 'dir/', '한국어/', 'nothing'])
+            for (const delimiter of ['/', '::', 'b', '😀', '/😀'])
+              for (const bound of bounds)
+                for (const reverse of [false, true])
+                  for (const limit of [1, 3, 1000]) {
+                    const scan = { ...range({ prefix, reverse, limit, ...bound }), delimiter };
+                    const expected = groupedReference(sorted, scan).map(render);
+                    assert.deepEqual(grouping(await scanGrouped(docs, 'g', scan)), expected, JSON.stringify(scan));
+                    compared++;
+                  }
+          assert.equal(compared, 7 * 5 * bounds.length * 2 * 3);
+        }));
+
+      test('rows come with their values and versions; a group is one entry however many rows it has', (t) =>
+        withGrouped(t, async (store, scanGrouped) => {
+          const many = Array.from({ length: 3000 }, (_, i) => `photos/${String(i).padStart(4, '0')}.jpg`);
+          await store.transact(async (tx) => {
+            for (const key of [...many, 'index.html', 'photos.txt', 'videos/a.mp4']) tx.put(docs, 'g', key, { name: key, n: key.length });
+          });
+          const entries = await scanGrouped(docs, 'g', { ...range(), delimiter: '/' });
+          assert.deepEqual(grouping(entries), ['index.html', 'photos.txt', '[photos/]', '[videos/]']);
+          for (const entry of entries) {
+            if (entry.kind !== 'item') continue;
+            assert.deepEqual(entry.item.value, { name: entry.item.sk, n: entry.item.sk.length });
+            assert.equal(entry.item.version, await versionOf(store, 'g', entry.item.sk));
+          }
+          assert.deepEqual(grouping(await scanGrouped(docs, 'g', { ...range({ prefix: 'photos/', limit: 2, reverse: true }), delimiter: '/' })), [many[2999], many[2998]]);
+        }));
+
+      test('with liveAt, rows whose time has come are left out, and a group of only such rows is gone', (t) =>
+        withGrouped(t, async (store, scanGrouped) => {
+          const NOW = 1_700_000_000_000;
+          await store.transact(async (tx) => {
+            for (let i = 0; i < 50; i++) tx.put(timed, 'p', `gone/${i}`, { name: 'gone', until: NOW - 1 });
+            tx.put(timed, 'p', 'half/old', { name: 'gone', until: NOW });
+            tx.put(timed, 'p', 'half/new', { name: 'live', until: NOW + 1 });
+            tx.put(timed, 'p', 'old', { name: 'gone', until: NOW - 1 });
+            tx.put(timed, 'p', 'new', { name: 'live', until: null });
+          });
+          const keys = async (scan: Partial<ScanRange>): Promise<string[]> => grouping(await scanGrouped(timed, 'p', { ...range({ liveAt: NOW, ...scan }), delimiter: '/' }));
+          assert.deepEqual(await keys({}), ['[half/]', 'new']);
+          assert.deepEqual(await keys({ reverse: true }), ['new', '[half/]']);
+          assert.deepEqual(await keys({ liveAt: NOW - 2 }), ['[gone/]', '[half/]', 'new', 'old']);
         }));
     });
 

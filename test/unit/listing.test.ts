@@ -4,11 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { listEntries, type ListEntry, type ListOptions } from '../../src/core/listing.ts';
 import { prefixUpperBound } from '../../src/lib/key-order.ts';
-import type { ScanRange } from '../../src/store/meta/index.ts';
+import type { GroupedRange, ScanRange } from '../../src/store/meta/index.ts';
+import { byteOrder, groupedReference } from '../contract/kv-store.contract.ts';
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 interface Scanner {
   scan: (range: ScanRange) => Promise<string[]>;
@@ -55,10 +53,15 @@ function firstAtOrAfter(sorted: readonly string[], key: string): number {
 
 const defaults: ListOptions = { prefix: '', delimiter: '', marker: '', endMarker: '', limit: 10_000, reverse: false };
 
+/** Lists step by step, and again through a grouped scan (as on PostgreSQL): both must give the same. */
 async function list(names: readonly string[], options: Partial<ListOptions>): Promise<string[]> {
   const { scan } = scannerOver(names);
-  const entries = await listEntries(scan, (n) => n, { ...defaults, ...options });
-  return entries.map(render);
+  const sorted = [...names].sort(byteOrder);
+  const grouped = async (range: GroupedRange): Promise<ListEntry<string>[]> => groupedReference(sorted, range);
+  const stepwise = (await listEntries({ scan }, (n) => n, { ...defaults, ...options })).map(render);
+  const inOneScan = (await listEntries({ scan, grouped }, (n) => n, { ...defaults, ...options })).map(render);
+  assert.deepEqual(inOneScan, stepwise, 'a grouped scan lists the same');
+  return stepwise;
 }
 
 function render(entry: ListEntry<string>): string {
@@ -85,7 +88,7 @@ describe('listEntries', () => {
   test('delimiter skip-scan jumps past each common prefix instead of reading it', async () => {
     const names = [...Array.from({ length: 5000 }, (_, i) => `big/${String(i).padStart(5, '0')}`), 'x', 'y/1', 'y/2', 'z'];
     const scanner = scannerOver(names);
-    const entries = await listEntries(scanner.scan, (n) => n, { ...defaults, delimiter: '/' });
+    const entries = await listEntries({ scan: scanner.scan }, (n) => n, { ...defaults, delimiter: '/' });
     assert.deepEqual(entries.map(render), ['[big/]', 'x', '[y/]', 'z']);
     assert.ok(scanner.rows() < 2100, `read ${scanner.rows()} rows; a skip-scan reads at most one batch per prefix`);
     assert.ok(
@@ -154,7 +157,7 @@ describe('listEntries', () => {
     let listing = true;
     const timer = setInterval(() => (timerRanDuringListing ||= listing), 1);
     const started = performance.now();
-    const entries = await listEntries(scan, (n) => n, { ...defaults, delimiter: '/' });
+    const entries = await listEntries({ scan }, (n) => n, { ...defaults, delimiter: '/' });
     const took = performance.now() - started;
     listing = false;
     clearInterval(timer);

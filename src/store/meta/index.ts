@@ -153,6 +153,15 @@ export interface ScanRange {
   liveAt?: number | undefined;
 }
 
+/** A scan that groups by a delimiter (see `MetadataStore.scanGrouped`). */
+export interface GroupedRange extends ScanRange {
+  /** Not empty, and with an upper bound (`prefixUpperBound`: not made of U+10FFFF only). */
+  delimiter: string;
+}
+
+/** A row, or the common prefix (through the first delimiter after the scan's prefix) standing for its rows. */
+export type GroupedEntry<V> = { kind: 'item'; item: Entry<V> } | { kind: 'prefix'; prefix: string };
+
 export interface ReadOps {
   get<V>(table: Table<V>, pk: string, sk: string): Promise<Row<V> | null>;
   /** The row and its attachment, read together (one statement where the store can). */
@@ -243,6 +252,13 @@ export interface MetadataStore extends ReadOps {
    * Reads outside a transaction (`get`, `scan` on the store itself) see the latest committed state.
    */
   transact<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Optional, offered by stores whose every scan is a round trip (PostgreSQL): a scan in which the rows whose key
+   * continues past `prefix` with `delimiter` appear once, as their common prefix, in one query. (A delimited
+   * listing otherwise scans once per common prefix, which costs SQLite microseconds.) `limit` counts entries,
+   * rows and prefixes; each prefix stands where its rows would, in either direction.
+   */
+  scanGrouped?<V>(table: Table<V>, pk: string, range: GroupedRange): Promise<GroupedEntry<V>[]>;
   /** True when other processes may write the same data (PostgreSQL), so in-process caches cannot be trusted. */
   readonly shared: boolean;
   /** Resolves when the store answers (readiness checks). */

@@ -12,6 +12,8 @@ import {
   Contention,
   type AttachedRow,
   type Entry,
+  type GroupedEntry,
+  type GroupedRange,
   type MetadataStore,
   type MetadataStoreOptions,
   type Row,
@@ -86,6 +88,14 @@ export class PostgresKvStore implements MetadataStore {
 
   scan<V>(table: Table<V>, pk: string, range: ScanRange): Promise<Entry<V>[]> {
     return readScan(this.poolRun, this.tables.of(table), table, pk, range);
+  }
+
+  async scanGrouped<V>(table: Table<V>, pk: string, range: GroupedRange): Promise<GroupedEntry<V>[]> {
+    if (range.limit <= 0) return [];
+    const statement = this.tables.of(table).scanGrouped(pk, range, range.limit);
+    if (!statement) throw new TypeError(`a grouped scan needs a delimiter with an upper bound, not ${JSON.stringify(range.delimiter)}`);
+    const { rows } = await this.poolRun<StoredRow & { prefix: string | null }>(statement);
+    return rows.map((row) => (row.prefix === null ? { kind: 'item', item: decodeEntry(table, row) } : { kind: 'prefix', prefix: row.prefix }));
   }
 
   async transact<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { prefixUpperBound } from '../../../lib/key-order.ts';
-import type { ScanRange, Table, Version } from '../index.ts';
+import type { GroupedRange, ScanRange, Table, Version } from '../index.ts';
 import type { Encoded } from './codec.ts';
 
 /** A row's stored form: what a write puts in `val`, `ver` and `exp`. */
@@ -126,36 +126,77 @@ export class TableStatements {
    * direction, whether values are wanted) names it, so each shape is prepared once per connection.
    */
   scan(pk: string, range: ScanRange, limit: number, withValues = true): Statement {
-    const conditions = ['pk = $1'];
-    const values: Params = [pk];
-    let shape = (range.reverse ? 'r' : 'f') + (withValues ? '' : 'v');
-    const add = (operator: string, key: string, tag: string): void => {
-      values.push(key);
-      conditions.push(`sk ${operator} $${values.length}`);
-      shape += tag;
-    };
-    if (range.prefix !== '') {
-      add('>=', range.prefix, 'p');
-      const next = prefixUpperBound(range.prefix);
-      if (next !== null) add('<', next, 'n');
-    }
-    if (range.lower) add(range.lower.inclusive ? '>=' : '>', range.lower.key, range.lower.inclusive ? 'L' : 'l');
-    if (range.upper) add(range.upper.inclusive ? '<=' : '<', range.upper.key, range.upper.inclusive ? 'U' : 'u');
-    if (range.liveAt !== undefined) {
-      values.push(range.liveAt);
-      conditions.push(`(exp IS NULL OR exp > $${values.length})`);
-      shape += 'a';
-    }
-    values.push(limit);
+    const where = rangeConditions(pk, range);
+    where.values.push(limit);
     const text =
-      `SELECT sk, ver${withValues ? ', val' : ''} FROM ${this.name} WHERE ${conditions.join(' AND ')} ` +
-      `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT $${values.length}`;
-    return { name: `kv:${this.id}:scan:${shape}`, text, values };
+      `SELECT sk, ver${withValues ? ', val' : ''} FROM ${this.name} WHERE ${where.conditions} ` +
+      `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT $${where.values.length}`;
+    return { name: `kv:${this.id}:scan:${where.shape}${withValues ? '' : 'v'}`, text, values: where.values };
+  }
+
+  /**
+   * A scan grouped by a delimiter in one statement: a recursive walk that takes one row per step through the
+   * primary key (a loose index scan) and, on a row with the delimiter past the prefix, jumps over every key
+   * that shares its common prefix (forward: to the prefix with the delimiter's upper bound; reverse: below the
+   * prefix). Null when the delimiter has no upper bound (made of U+10FFFF only): callers scan step by step.
+   */
+  scanGrouped(pk: string, range: GroupedRange, limit: number): Statement | null {
+    const delimiterBound = prefixUpperBound(range.delimiter);
+    if (delimiterBound === null) return null;
+    const where = rangeConditions(pk, range);
+    // Each value is used by the statement (PostgreSQL cannot type an unused one): the bound only by forward scans.
+    const values = [...where.values, limit, range.prefix, range.delimiter, ...(range.reverse ? [] : [delimiterBound])];
+    const max = `CAST($${where.values.length + 1} AS INTEGER)`;
+    const [prefix, delimiter, bound] = [2, 3, 4].map((i) => `CAST($${where.values.length + i} AS TEXT)`);
+    /** The delimiter's place in `key` after the prefix (0: none), in characters, as the functions below count. */
+    const at = (key: string): string => `strpos(substr(${key}, length(${prefix}) + 1), ${delimiter})`;
+    const commonPrefix = (key: string): string => `left(${key}, length(${prefix}) + ${at(key)} - 1 + length(${delimiter}))`;
+    const grouped = (key: string): string => `CASE WHEN ${at(key)} > 0 THEN ${commonPrefix(key)} END`;
+    const next = range.reverse
+      ? `sk < CASE WHEN ${at('w.sk')} > 0 THEN ${commonPrefix('w.sk')} ELSE w.sk END`
+      : `sk > w.sk AND sk >= CASE WHEN ${at('w.sk')} > 0 THEN left(w.sk, length(${prefix}) + ${at('w.sk')} - 1) || ${bound} ELSE w.sk END`;
+    const order = `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT 1`;
+    const text =
+      `WITH RECURSIVE w (n, sk) AS (` +
+      `(SELECT 1, sk FROM ${this.name} WHERE ${where.conditions} ${order}) UNION ALL ` +
+      `SELECT w.n + 1, (SELECT sk FROM ${this.name} WHERE ${where.conditions} AND ${next} ${order}) ` +
+      `FROM w WHERE w.sk IS NOT NULL AND w.n < ${max}) ` +
+      `SELECT g.sk, g.prefix, t.ver, t.val FROM (SELECT n, sk, ${grouped('sk')} AS prefix FROM w WHERE sk IS NOT NULL) g ` +
+      `LEFT JOIN ${this.name} t ON g.prefix IS NULL AND t.pk = $1 AND t.sk = g.sk ORDER BY g.n`;
+    return { name: `kv:${this.id}:grouped:${where.shape}`, text, values };
   }
 
   private named(kind: Kind, values: Params): Statement {
     return { name: `kv:${this.id}:${kind}`, text: this.sql[kind], values };
   }
+}
+
+/**
+ * The WHERE conditions of a scan over one partition (the values `$1…` they use), and its shape: which bounds are
+ * present and the direction, which names the prepared statement.
+ */
+function rangeConditions(pk: string, range: ScanRange): { conditions: string; values: Params; shape: string } {
+  const conditions = ['pk = $1'];
+  const values: Params = [pk];
+  let shape = range.reverse ? 'r' : 'f';
+  const add = (operator: string, key: string, tag: string): void => {
+    values.push(key);
+    conditions.push(`sk ${operator} $${values.length}`);
+    shape += tag;
+  };
+  if (range.prefix !== '') {
+    add('>=', range.prefix, 'p');
+    const next = prefixUpperBound(range.prefix);
+    if (next !== null) add('<', next, 'n');
+  }
+  if (range.lower) add(range.lower.inclusive ? '>=' : '>', range.lower.key, range.lower.inclusive ? 'L' : 'l');
+  if (range.upper) add(range.upper.inclusive ? '<=' : '<', range.upper.key, range.upper.inclusive ? 'U' : 'u');
+  if (range.liveAt !== undefined) {
+    values.push(range.liveAt);
+    conditions.push(`(exp IS NULL OR exp > $${values.length})`);
+    shape += 'a';
+  }
+  return { conditions: conditions.join(' AND '), values, shape };
 }
 
 /** The statements of every table declared at open. */
