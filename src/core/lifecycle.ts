@@ -1,13 +1,15 @@
 /**
- * Bucket lifecycle: S3's rule model (id, status, prefix filter, expiration by days or date), kept per bucket, and
- * the background round that applies it. Actions for noncurrent versions and multipart uploads, and tag filters,
- * have their place in the rule but are refused until versioning, multipart and tagging exist.
+ * Bucket lifecycle: S3's rule model (id, status, prefix and tag filter; expiration by days or date, expiration of
+ * noncurrent versions, abort of incomplete multipart uploads), kept per bucket, and the background round that
+ * applies it. As on S3 for a bucket that never had versioning, uploads or tags, some rules act on nothing today:
+ * a bucket keeps one version per key (no noncurrent ones), there are no multipart uploads, and no object carries
+ * tags (no API sets them), so a tag filter matches no object.
  */
 import type { MetadataStore } from '../store/meta/index.ts';
 import type { Buckets } from './buckets.ts';
 import type { Clock } from './clock.ts';
 import { fail } from './errors.ts';
-import { ALL, TABLES, type LifecycleRule } from './model.ts';
+import { ALL, TABLES, type LifecycleRule, type LifecycleTag } from './model.ts';
 import type { Objects } from './objects.ts';
 import type { Caller } from './types.ts';
 
@@ -15,6 +17,9 @@ export type { LifecycleRule } from './model.ts';
 
 export const MAX_LIFECYCLE_RULES = 1000;
 const MAX_RULE_ID_LENGTH = 255;
+const MAX_NEWER_NONCURRENT = 100;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_BATCH = 1000;
 
@@ -28,19 +33,46 @@ export function checkLifecycleRules(rules: readonly LifecycleRule[]): void {
     if (rule.id.length === 0 || rule.id.length > MAX_RULE_ID_LENGTH) fail('InvalidArgument', `${at('id')}: 1 to ${MAX_RULE_ID_LENGTH} characters`);
     if (ids.has(rule.id)) fail('InvalidArgument', `${at('id')}: "${rule.id}" is used by another rule`);
     ids.add(rule.id);
-    const expiration = rule.expiration;
-    if ('days' in expiration) {
-      if (!Number.isInteger(expiration.days) || expiration.days < 1) fail('InvalidArgument', `${at('expiration.days')}: a positive whole number of days`);
-    } else if (!Number.isFinite(expiration.date) || expiration.date % DAY_MS !== 0) {
+    const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort, tags = [] } = rule;
+    if (!expiration && !noncurrent && !abort) {
+      fail('InvalidArgument', `rules[${i}]: at least one action (expiration, noncurrent_version_expiration, abort_incomplete_multipart_upload)`);
+    }
+    if (expiration && 'days' in expiration) checkDays(expiration.days, at('expiration.days'));
+    else if (expiration && (!Number.isFinite(expiration.date) || expiration.date % DAY_MS !== 0)) {
       fail('InvalidArgument', `${at('expiration.date')}: an ISO 8601 date at midnight UTC`);
     }
+    if (noncurrent) {
+      checkDays(noncurrent.noncurrentDays, at('noncurrent_version_expiration.noncurrent_days'));
+      const newer = noncurrent.newerNoncurrentVersions;
+      if (newer !== undefined && (!Number.isInteger(newer) || newer < 1 || newer > MAX_NEWER_NONCURRENT)) {
+        fail('InvalidArgument', `${at('noncurrent_version_expiration.newer_noncurrent_versions')}: a whole number from 1 to ${MAX_NEWER_NONCURRENT}`);
+      }
+    }
+    if (abort) checkDays(abort.daysAfterInitiation, at('abort_incomplete_multipart_upload.days_after_initiation'));
+    if (abort && tags.length > 0) fail('InvalidArgument', `${at('abort_incomplete_multipart_upload')}: cannot be used with a tag filter (uploads carry no tags)`);
+    checkTags(tags, at('filter.tags'));
   });
 }
 
-/** When an object last modified at `lastModified` expires under `rule` (S3: days round up to the next midnight UTC). */
-export function expiresAt(rule: LifecycleRule, lastModified: number): number {
-  if ('date' in rule.expiration) return rule.expiration.date;
-  return Math.ceil((lastModified + rule.expiration.days * DAY_MS) / DAY_MS) * DAY_MS;
+function checkDays(days: number, field: string): void {
+  if (!Number.isInteger(days) || days < 1) fail('InvalidArgument', `${field}: a positive whole number of days`);
+}
+
+/** S3's tag rules: keys of 1 to 128 characters, values of up to 256, no key twice. */
+function checkTags(tags: readonly LifecycleTag[], field: string): void {
+  const keys = new Set<string>();
+  tags.forEach((tag, i) => {
+    if (tag.key.length === 0 || tag.key.length > MAX_TAG_KEY_LENGTH) fail('InvalidArgument', `${field}[${i}].key: 1 to ${MAX_TAG_KEY_LENGTH} characters`);
+    if (tag.value.length > MAX_TAG_VALUE_LENGTH) fail('InvalidArgument', `${field}[${i}].value: at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    if (keys.has(tag.key)) fail('InvalidArgument', `${field}[${i}].key: "${tag.key}" is given twice`);
+    keys.add(tag.key);
+  });
+}
+
+/** When an object last modified at `lastModified` expires (S3: days round up to the next midnight UTC). */
+export function expiresAt(expiration: NonNullable<LifecycleRule['expiration']>, lastModified: number): number {
+  if ('date' in expiration) return expiration.date;
+  return Math.ceil((lastModified + expiration.days * DAY_MS) / DAY_MS) * DAY_MS;
 }
 
 export function lifecycleIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -101,8 +133,11 @@ export class Lifecycle {
     }
   }
 
+  /** The rule's expiration of current versions: its only action with something to act on (see the top). */
   private async applyRule(bucketId: string, rule: LifecycleRule, now: number): Promise<number> {
-    if ('date' in rule.expiration && rule.expiration.date > now) return 0;
+    const { expiration } = rule;
+    if (!expiration || (rule.tags?.length ?? 0) > 0) return 0;
+    if ('date' in expiration && expiration.date > now) return 0;
     let removed = 0;
     let after: string | undefined;
     for (;;) {
@@ -114,7 +149,7 @@ export class Lifecycle {
       });
       for (const entry of objects) {
         const version = entry.value;
-        if (version.state !== 'complete' || expiresAt(rule, version.lastModified) > now) continue;
+        if (version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now) continue;
         if (await this.objects.removeVersion(bucketId, entry.sk, version.id)) removed++;
       }
       if (objects.length < SCAN_BATCH) return removed;

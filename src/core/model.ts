@@ -76,13 +76,25 @@ export interface BucketRow {
  * A lifecycle rule (S3's model). Room is left for `noncurrentVersionExpiration`, `abortIncompleteMultipartUpload`
  * and tag filters, which come with versioning, multipart uploads and object tags.
  */
+export interface LifecycleTag {
+  key: string;
+  value: string;
+}
+
+/** S3's lifecycle rule. At least one action; rules stored before tags and the other actions existed read as they are. */
 export interface LifecycleRule {
   id: string;
   enabled: boolean;
   /** Keys starting with this ('' for all). */
   prefix: string;
-  /** `date`: ms since the epoch, at midnight UTC. */
-  expiration: { days: number } | { date: number };
+  /** Only objects that carry every one of these tags (absent or empty: no tag condition). */
+  tags?: LifecycleTag[];
+  /** Current versions expire (`date`: ms since the epoch, at midnight UTC). */
+  expiration?: { days: number } | { date: number };
+  /** A version that stopped being current expires this many days later; the newest `newerNoncurrentVersions` stay. */
+  noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
+  /** A multipart upload not completed this many days after it began is aborted. */
+  abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
 }
 
 /**

@@ -112,45 +112,55 @@ function emptyingJson(progress: EmptyingProgress): unknown {
   };
 }
 
-/** S3's lifecycle configuration in JSON (snake_case names); see the README. */
+/** S3's lifecycle configuration in JSON (snake_case names); see the README. What the values may be is core's to check. */
 const lifecycleSchema = z.object({
   rules: z.array(
     z.object({
       id: z.string(),
       status: z.enum(['Enabled', 'Disabled']),
-      filter: z.object({ prefix: z.string().optional(), tags: z.unknown().optional() }).optional(),
+      filter: z.object({ prefix: z.string().optional(), tags: z.array(z.object({ key: z.string(), value: z.string() })).optional() }).optional(),
       expiration: z.object({ days: z.number().optional(), date: z.string().optional() }).optional(),
-      noncurrent_version_expiration: z.unknown().optional(),
-      abort_incomplete_multipart_upload: z.unknown().optional(),
+      noncurrent_version_expiration: z.object({ noncurrent_days: z.number(), newer_noncurrent_versions: z.number().optional() }).optional(),
+      abort_incomplete_multipart_upload: z.object({ days_after_initiation: z.number() }).optional(),
     }),
   ),
 });
 
 function lifecycleRules(body: z.infer<typeof lifecycleSchema>): LifecycleRule[] {
-  return body.rules.map((rule, i) => {
-    const at = `rules[${i}]`;
-    if (rule.noncurrent_version_expiration !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.noncurrent_version_expiration: comes with object versioning`);
-    if (rule.abort_incomplete_multipart_upload !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.abort_incomplete_multipart_upload: comes with multipart uploads`);
-    if (rule.filter?.tags !== undefined) throw new ApiError(501, 'NotImplemented', `${at}.filter.tags: comes with object tags`);
-    const { days, date } = rule.expiration ?? {};
-    if ((days === undefined) === (date === undefined)) throw new ApiError(400, 'InvalidArgument', `${at}.expiration: give exactly one of days or date`);
-    return {
-      id: rule.id,
-      enabled: rule.status === 'Enabled',
-      prefix: rule.filter?.prefix ?? '',
-      expiration: days === undefined ? { date: Date.parse(date ?? '') } : { days },
-    };
+  return body.rules.map((given, i) => {
+    const rule: LifecycleRule = { id: given.id, enabled: given.status === 'Enabled', prefix: given.filter?.prefix ?? '' };
+    if (given.filter?.tags) rule.tags = given.filter.tags;
+    if (given.expiration) {
+      const { days, date } = given.expiration;
+      if ((days === undefined) === (date === undefined)) throw new ApiError(400, 'InvalidArgument', `rules[${i}].expiration: give exactly one of days or date`);
+      rule.expiration = days === undefined ? { date: Date.parse(date ?? '') } : { days };
+    }
+    const noncurrent = given.noncurrent_version_expiration;
+    if (noncurrent) {
+      rule.noncurrentVersionExpiration = { noncurrentDays: noncurrent.noncurrent_days };
+      if (noncurrent.newer_noncurrent_versions !== undefined) rule.noncurrentVersionExpiration.newerNoncurrentVersions = noncurrent.newer_noncurrent_versions;
+    }
+    const abort = given.abort_incomplete_multipart_upload;
+    if (abort) rule.abortIncompleteMultipartUpload = { daysAfterInitiation: abort.days_after_initiation };
+    return rule;
   });
 }
 
 function lifecycleJson(rules: readonly LifecycleRule[]): unknown {
   return {
-    rules: rules.map((rule) => ({
-      id: rule.id,
-      status: rule.enabled ? 'Enabled' : 'Disabled',
-      filter: { prefix: rule.prefix },
-      expiration: 'days' in rule.expiration ? { days: rule.expiration.days } : { date: new Date(rule.expiration.date).toISOString().replace('.000Z', 'Z') },
-    })),
+    rules: rules.map((rule) => {
+      const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort } = rule;
+      return {
+        id: rule.id,
+        status: rule.enabled ? 'Enabled' : 'Disabled',
+        filter: { prefix: rule.prefix, ...(rule.tags?.length ? { tags: rule.tags } : {}) },
+        ...(expiration ? { expiration: 'days' in expiration ? { days: expiration.days } : { date: new Date(expiration.date).toISOString().replace('.000Z', 'Z') } } : {}),
+        ...(noncurrent
+          ? { noncurrent_version_expiration: { noncurrent_days: noncurrent.noncurrentDays, ...(noncurrent.newerNoncurrentVersions === undefined ? {} : { newer_noncurrent_versions: noncurrent.newerNoncurrentVersions }) } }
+          : {}),
+        ...(abort ? { abort_incomplete_multipart_upload: { days_after_initiation: abort.daysAfterInitiation } } : {}),
+      };
+    }),
   };
 }
 
