@@ -147,21 +147,20 @@ function lifecycleRules(body: z.infer<typeof lifecycleSchema>): LifecycleRule[] 
 }
 
 function lifecycleJson(rules: readonly LifecycleRule[]): unknown {
-  return {
-    rules: rules.map((rule) => {
-      const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort } = rule;
-      return {
-        id: rule.id,
-        status: rule.enabled ? 'Enabled' : 'Disabled',
-        filter: { prefix: rule.prefix, ...(rule.tags?.length ? { tags: rule.tags } : {}) },
-        ...(expiration ? { expiration: 'days' in expiration ? { days: expiration.days } : { date: new Date(expiration.date).toISOString().replace('.000Z', 'Z') } } : {}),
-        ...(noncurrent
-          ? { noncurrent_version_expiration: { noncurrent_days: noncurrent.noncurrentDays, ...(noncurrent.newerNoncurrentVersions === undefined ? {} : { newer_noncurrent_versions: noncurrent.newerNoncurrentVersions }) } }
-          : {}),
-        ...(abort ? { abort_incomplete_multipart_upload: { days_after_initiation: abort.daysAfterInitiation } } : {}),
-      };
-    }),
-  };
+  return { rules: rules.map(lifecycleRuleJson) };
+}
+
+function lifecycleRuleJson(rule: LifecycleRule): Record<string, unknown> {
+  const filter = rule.tags?.length ? { prefix: rule.prefix, tags: rule.tags } : { prefix: rule.prefix };
+  const json: Record<string, unknown> = { id: rule.id, status: rule.enabled ? 'Enabled' : 'Disabled', filter };
+  const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort } = rule;
+  if (expiration) json.expiration = 'days' in expiration ? { days: expiration.days } : { date: new Date(expiration.date).toISOString().replace('.000Z', 'Z') };
+  if (noncurrent) {
+    const { noncurrentDays, newerNoncurrentVersions: newer } = noncurrent;
+    json.noncurrent_version_expiration = newer === undefined ? { noncurrent_days: noncurrentDays } : { noncurrent_days: noncurrentDays, newer_noncurrent_versions: newer };
+  }
+  if (abort) json.abort_incomplete_multipart_upload = { days_after_initiation: abort.daysAfterInitiation };
+  return json;
 }
 
 /** KakaoCloud's CORS rule fields; what the values may be is core's to check (cors.ts). */

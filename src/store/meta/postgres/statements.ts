@@ -150,11 +150,12 @@ export class TableStatements {
     const [prefix, delimiter, bound] = [2, 3, 4].map((i) => `CAST($${where.values.length + i} AS TEXT)`);
     /** The delimiter's place in `key` after the prefix (0: none), in characters, as the functions below count. */
     const at = (key: string): string => `strpos(substr(${key}, length(${prefix}) + 1), ${delimiter})`;
-    const commonPrefix = (key: string): string => `left(${key}, length(${prefix}) + ${at(key)} - 1 + length(${delimiter}))`;
-    const grouped = (key: string): string => `CASE WHEN ${at(key)} > 0 THEN ${commonPrefix(key)} END`;
+    /** `key` up to its first delimiter after the prefix; its common prefix is that and the delimiter. */
+    const head = (key: string): string => `left(${key}, length(${prefix}) + ${at(key)} - 1)`;
+    const grouped = (key: string): string => `CASE WHEN ${at(key)} > 0 THEN ${head(key)} || ${delimiter} END`;
     const next = range.reverse
-      ? `sk < CASE WHEN ${at('w.sk')} > 0 THEN ${commonPrefix('w.sk')} ELSE w.sk END`
-      : `sk > w.sk AND sk >= CASE WHEN ${at('w.sk')} > 0 THEN left(w.sk, length(${prefix}) + ${at('w.sk')} - 1) || ${bound} ELSE w.sk END`;
+      ? `sk < CASE WHEN ${at('w.sk')} > 0 THEN ${head('w.sk')} || ${delimiter} ELSE w.sk END`
+      : `sk > w.sk AND sk >= CASE WHEN ${at('w.sk')} > 0 THEN ${head('w.sk')} || ${bound} ELSE w.sk END`;
     const order = `ORDER BY sk${range.reverse ? ' DESC' : ''} LIMIT 1`;
     const text =
       `WITH RECURSIVE w (n, sk) AS (` +
