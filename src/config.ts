@@ -39,6 +39,8 @@ export interface Config {
   consoleDir: string | null;
   /** One line per request at level info (ONGGI_ACCESS_LOG=off turns it off). */
   accessLog: boolean;
+  /** S3 virtual-host-style addressing answers on `<bucket>.<s3Domain>` (ONGGI_S3_DOMAIN); null: path-style only. */
+  s3Domain: string | null;
 }
 
 export interface ConfigFlags {
@@ -81,6 +83,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
+    s3Domain: s3Domain(env.ONGGI_S3_DOMAIN),
   };
 }
 
@@ -138,4 +141,11 @@ function trustedProxies(text: string | undefined): string[] {
     throw err;
   }
   return entries;
+}
+
+function s3Domain(text: string | undefined): string | null {
+  if (text === undefined || text.trim() === '') return null;
+  const domain = text.trim().toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`ONGGI_S3_DOMAIN must be a DNS name, not "${text}"`);
+  return domain;
 }

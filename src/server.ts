@@ -11,6 +11,7 @@ import { storeObserver } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
+import { createRouter } from './routes.ts';
 
 /** How long a log line may wait in the buffer at most. */
 const LOG_FLUSH_MS = 100;
@@ -33,7 +34,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies),
-    consoleDir: config.consoleDir,
+    route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain }),
     storage,
   });
   try {

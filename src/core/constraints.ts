@@ -17,7 +17,13 @@ export const MAX_DELETE_AT_SECONDS = 9_999_999_999;
 export const TOKEN_LIFETIME_MS = 12 * 3600 * 1000;
 /** KakaoCloud allows each user two IAM access keys per project. */
 export const MAX_ACCESS_KEYS_PER_PROJECT = 2;
-export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set(['v1_ext', 'swagger', 'status', 'ping', 'info']);
+/**
+ * The first path segments the server's route table (src/routes.ts) serves itself. S3's path-style addressing
+ * (`/{bucket}/{key}`) shares the listener, so no bucket may take one of these names, in any naming profile.
+ */
+export const ROUTE_NAMES: readonly string[] = ['identity', 'v1_ext', 'v1', 'info', 'console', 'healthz', 'readyz', 'metrics'];
+/** Names no bucket may take: the routes', and those KakaoCloud reserves for its own endpoints. */
+export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set([...ROUTE_NAMES, 'swagger', 'status', 'ping']);
 export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);
 export const ROLES = ['admin', 'member', 'reader'] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,9 +79,10 @@ export const SWIFT_NAMES: NamingProfile = {
   serverWideNames: false,
   maxBucketNameLength: SWIFT_MAX_CONTAINER_NAME_BYTES,
   maxObjectKeyBytes: SWIFT_MAX_OBJECT_NAME_BYTES,
-  bucketNameRules: { pattern: '^[^/\\u0000]+$', minLength: 1, maxLength: SWIFT_MAX_CONTAINER_NAME_BYTES, reserved: [] },
+  bucketNameRules: { pattern: '^[^/\\u0000]+$', minLength: 1, maxLength: SWIFT_MAX_CONTAINER_NAME_BYTES, reserved: [...ROUTE_NAMES] },
   checkBucketName(name) {
     if (name.length === 0) fail('InvalidBucketName', 'Container name is empty');
+    if (ROUTE_NAMES.includes(name)) fail('InvalidBucketName', `Container name "${name}" is reserved: the server serves that path itself`);
     if (name.includes('/')) fail('InvalidBucketName', 'Container names cannot contain "/"');
     if (!isWellFormed(name)) fail('InvalidBucketName', 'Container names must be valid UTF-8');
     checkNameCharacters(name, 'Container name', 'InvalidBucketName');

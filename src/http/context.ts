@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
 import type { RequestNotes } from './access-log.ts';
+import type { OpsEndpoint } from './ops.ts';
 
 /** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
 export interface RequestContext extends RequestNotes {
@@ -27,6 +28,20 @@ export function accessOf(method: string | undefined): 'read' | 'write' {
 }
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>;
+
+/** The headers carrying a response's request id for OpenStack's clients (Swift's X-Trans-Id, OpenStack's request id). */
+export const OPENSTACK_REQUEST_IDS: readonly string[] = ['X-Trans-Id', 'X-Openstack-Request-Id'];
+
+/**
+ * Where a request goes (see src/routes.ts): an operations endpoint, served while the data directory still
+ * opens, or a front end, with the headers its protocol's clients read the request id from.
+ */
+export type Routed =
+  | { kind: 'ops'; name: string; endpoint: OpsEndpoint }
+  | { kind: 'frontEnd'; name: string; frontEnd: FrontEnd; requestIdHeaders: readonly string[] };
+
+/** The dispatch table: a request's Host header and raw path → where it goes (null: nowhere, 404). */
+export type Router = (host: string | undefined, rawPath: string) => Routed | null;
 
 /** The caller behind a request: a token holder (X-Auth-Token / X-Storage-Token) or anonymous. */
 export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {

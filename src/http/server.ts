@@ -7,16 +7,12 @@ import type { HttpLimits } from '../config.ts';
 import type { OnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
-import { bucketExtFrontEnd } from '../frontends/bucket-ext/handler.ts';
-import { createConsoleFrontEnd, defaultConsoleDir, isConsolePath, rootFrontEnd } from '../frontends/console/handler.ts';
-import { iamFrontEnd } from '../frontends/iam/handler.ts';
-import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
 import { accountClosed, type Accounting, type RequestNotes } from './access-log.ts';
 import type { ClientAddresses } from './client-address.ts';
 import { capConnections } from './connection-limits.ts';
-import type { FrontEnd, RequestContext } from './context.ts';
-import { opsEndpointFor, type Startup } from './ops.ts';
+import { OPENSTACK_REQUEST_IDS, type RequestContext, type Router } from './context.ts';
+import type { Startup } from './ops.ts';
 
 export interface HttpOptions {
   /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
@@ -28,25 +24,15 @@ export interface HttpOptions {
   region: string;
   limits: HttpLimits;
   clientAddresses: ClientAddresses;
-  /** Where the built web console is; the package's own build when null. */
-  consoleDir?: string | null;
+  /** The dispatch table (src/routes.ts). */
+  route: Router;
   /** The data directory's state; absent: always fine. */
   storage?: { refusal(access: 'read' | 'write'): OnggiError | null };
 }
 
-export function frontEndFor(path: string, consoleSite: FrontEnd): FrontEnd | null {
-  if (path === '/identity' || path.startsWith('/identity/')) return iamFrontEnd;
-  if (path === '/v1_ext' || path.startsWith('/v1_ext/')) return bucketExtFrontEnd;
-  if (path.startsWith('/v1/')) return swiftFrontEnd;
-  if (path === '/info') return swiftInfo;
-  if (isConsolePath(path)) return consoleSite;
-  if (path === '/') return rootFrontEnd;
-  return null;
-}
-
 /**
- * A response whose header block always carries its transaction id (Swift's X-Trans-Id, OpenStack's request
- * id). Added in writeHead rather than with setHeader up front: any setHeader sends Node down its slower
+ * A response whose header block always carries its transaction id, in the headers its protocol names
+ * (Swift's X-Trans-Id and OpenStack's request id unless the route says otherwise). Added in writeHead rather than with setHeader up front: any setHeader sends Node down its slower
  * path that re-validates and merges every header of the response. (So it adds to the object it is given.)
  *
  * A response that goes out before its request's body has been read closes the connection: reading the rest
@@ -54,6 +40,7 @@ export function frontEndFor(path: string, consoleSite: FrontEnd): FrontEnd | nul
  */
 class TracedResponse extends ServerResponse {
   txId = '';
+  requestIdHeaders = OPENSTACK_REQUEST_IDS;
   /** How long the client may leave the response unread before the connection is dropped (0: no limit). */
   sendTimeoutMs = 0;
   /** What to log and count once the response closes (a field read by one shared listener: no closure per request). */
@@ -70,8 +57,7 @@ class TracedResponse extends ServerResponse {
     const given = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders;
     const headers: OutgoingHttpHeaders = Array.isArray(given) || given === undefined ? {} : given;
     if (Array.isArray(given)) for (let i = 0; i + 1 < given.length; i += 2) headers[String(given[i])] = given[i + 1];
-    headers['X-Trans-Id'] = this.txId;
-    headers['X-Openstack-Request-Id'] = this.txId;
+    for (const name of this.requestIdHeaders) headers[name] = this.txId;
     if (hasUnreadBody(this.req)) headers.Connection = 'close';
     // Set once per connection, not re-armed per response (every read and write of the socket restarts it anyway).
     const socket = this.socket;
@@ -129,7 +115,6 @@ interface Listener {
   options: HttpOptions;
   startup: Startup;
   accessLog: Logger | null;
-  consoleSite: FrontEnd;
 }
 
 export function createHttpServer(options: HttpOptions): Server<typeof IncomingMessage, typeof TracedResponse> {
@@ -138,8 +123,7 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   // A failed start ends the process (the caller sees the same rejection); waiting requests get a 503 meanwhile.
   started.then((core) => (startup.core = core)).catch(() => undefined);
   const accessLog = options.accessLog && options.log.isLevelEnabled('info') ? options.log : null;
-  const consoleSite = createConsoleFrontEnd(options.consoleDir ?? defaultConsoleDir());
-  const listener: Listener = { options, startup, accessLog, consoleSite };
+  const listener: Listener = { options, startup, accessLog };
   const { limits } = options;
   const server = createServer(
     {
@@ -173,12 +157,14 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
   const clientIp = options.clientAddresses.of(req);
-  const ops = opsEndpointFor(rawPath);
-  if (ops) {
-    res.accounting = { req, socket: req.socket, notes: { txId, clientIp, op: ops.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };
-    await ops.handle(req, res, startup, options.log);
+  const routed = options.route(req.headers.host, rawPath);
+  if (routed?.kind === 'ops') {
+    const { endpoint } = routed;
+    res.accounting = { req, socket: req.socket, notes: { txId, clientIp, op: endpoint.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };
+    await endpoint.handle(req, res, startup, options.log);
     return;
   }
+  if (routed) res.requestIdHeaders = routed.requestIdHeaders;
   const core = startup.core ?? (await coreOrNull(startup, req, res, { txId, clientIp, op: 'Starting', account: '' }, arrivedAt, listener));
   if (!core) return;
   const ctx = new Request(txId, clientIp, url, queryAt, rawPath, core, req, options);
@@ -191,13 +177,12 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   };
   res.accounting = { req, socket: req.socket, notes: ctx, startedAt: arrivedAt, log: listener.accessLog, onIncomplete };
   try {
-    const frontEnd = frontEndFor(rawPath, listener.consoleSite);
-    if (!frontEnd) {
+    if (!routed) {
       ctx.op = 'NotFound';
       sendPlain(res, 404, 'Not Found');
       return;
     }
-    await frontEnd(req, res, ctx);
+    await routed.frontEnd(req, res, ctx);
   } catch (err) {
     if (clientIsGone(req, res)) return;
     failed = true;

@@ -15,7 +15,7 @@ const KAKAOCLOUD: NamingRules = {
   pattern: /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/,
   minLength: 4,
   maxLength: 63,
-  reserved: new Set(['v1_ext', 'swagger', 'status', 'ping', 'info']),
+  reserved: new Set(['identity', 'v1_ext', 'v1', 'info', 'console', 'healthz', 'readyz', 'metrics', 'swagger', 'status', 'ping']),
 };
 
 interface InfoBody {

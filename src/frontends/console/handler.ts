@@ -22,10 +22,6 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-export function isConsolePath(path: string): boolean {
-  return path === '/console' || path.startsWith(CONSOLE_PATH);
-}
-
 /** Serves the console built in `dir`; while there is none there, it is looked for again on each request. */
 export function createConsoleFrontEnd(dir: string): FrontEnd {
   let site: Promise<Site | null> | null = null;
