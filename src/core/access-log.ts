@@ -67,7 +67,7 @@ export class AccessLog {
   // --- configuration --------------------------------------------------------------------------
 
   async getConfig(caller: Caller, account: string, name: string): Promise<LoggingConfig> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'bucket:read');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.bucketLogging, ALL, configKey(account, name));
     if (row?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging');
     return { targetBucket: row.value.targetBucket, targetPrefix: row.value.targetPrefix };
@@ -75,7 +75,7 @@ export class AccessLog {
 
   /** Turns logging on (a Storage Admin of the bucket who may write to the target) or off (config null). */
   async setConfig(caller: Caller, account: string, name: string, config: LoggingConfig | null): Promise<void> {
-    if (config !== null) await this.buckets.forObjects(caller, account, config.targetBucket, 'object:write');
+    if (config !== null) await this.buckets.forObjects(caller, account, config.targetBucket, 'PutObject');
     const key = configKey(account, name);
     let stored: LoggingRow | null = null;
     await this.buckets.configure(caller, account, name, async (tx, bucket) => {

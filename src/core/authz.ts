@@ -7,42 +7,60 @@
 import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
 import { fail } from './errors.ts';
-import type { BucketRole, BucketRow } from './model.ts';
+import type { BucketRole, BucketRow, Grant, Grantee, GrantPermission, PolicyStatement } from './model.ts';
 import type { Caller } from './types.ts';
 
-export type Action =
-  | 'account:read'
-  | 'account:write'
-  | 'bucket:create'
-  | 'bucket:read'
-  | 'bucket:write'
-  | 'bucket:set-acl'
-  | 'bucket:delete'
-  | 'bucket:set-roles'
-  | 'bucket:configure'
-  | 'object:read'
-  | 'object:write';
+/**
+ * What a request does, named after S3's API (and so after its bucket policies' actions), with Onggi's own few
+ * beside them. Every route of every front end requires one or more of these (see each front end's action table).
+ */
+export const ACCOUNT_ACTIONS = ['ListBuckets', 'PutAccountMetadata', 'CreateBucket'] as const;
+export const BUCKET_READ_ACTIONS = [
+  'HeadBucket',
+  'ListObjects',
+  'ListObjectVersions',
+  'ListMultipartUploads',
+  'ListMultipartUploadParts',
+  'GetBucketConfig',
+  'GetBucketAcl',
+  'GetBucketPolicy',
+  'GetObject',
+  'GetObjectVersion',
+  'GetObjectAcl',
+] as const;
+export const BUCKET_WRITE_ACTIONS = ['PutObject', 'DeleteObject', 'DeleteObjectVersion', 'AbortMultipartUpload', 'PutBucketMetadata'] as const;
+export const BUCKET_ADMIN_ACTIONS = ['PutBucketConfig', 'PutBucketAcl', 'PutBucketPolicy', 'PutBucketRoles', 'PutObjectAcl', 'DeleteBucket'] as const;
+export const USER_ACTIONS = ['ListOwnProjects', 'ListAccessKeys', 'CreateAccessKey', 'DeleteAccessKey'] as const;
 
-type AccountAction = Extract<Action, `account:${string}` | 'bucket:create'>;
-export type BucketAction = Exclude<Action, AccountAction>;
+export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
+export type BucketAction = (typeof BUCKET_READ_ACTIONS)[number] | (typeof BUCKET_WRITE_ACTIONS)[number] | (typeof BUCKET_ADMIN_ACTIONS)[number];
+export type UserAction = (typeof USER_ACTIONS)[number];
+export type Action = AccountAction | BucketAction | UserAction;
+
+/** What an action is done to: a project (account), a bucket or something in it, or a user's own credentials. */
+export type Resource<B extends BucketRow = BucketRow> =
+  | { kind: 'account'; account: string }
+  | { kind: 'bucket'; account: string; bucket: B | null; key?: string | undefined; versionId?: string | undefined }
+  | { kind: 'user'; userId: string };
+
+/** Facts of the request beyond who sent it, which rules may look at. */
+export interface AccessContext {
+  ip: string;
+  referrer?: string | undefined;
+}
 
 /** Project roles, for what is done in the project rather than in one bucket. */
 const ACCOUNT_ALLOWED: Record<AccountAction, readonly Role[]> = {
-  'account:read': ['admin', 'member', 'reader'],
-  'account:write': ['admin'],
-  'bucket:create': ['admin', 'member'],
+  ListBuckets: ['admin', 'member', 'reader'],
+  PutAccountMetadata: ['admin'],
+  CreateBucket: ['admin', 'member'],
 };
 
 /** Bucket roles: a viewer reads metadata and objects, an editor writes objects, an admin changes settings and roles. */
-const BUCKET_ALLOWED: Record<BucketAction, readonly BucketRole[]> = {
-  'bucket:read': ['Storage Admin', 'Storage Editor', 'Storage Viewer'],
-  'object:read': ['Storage Admin', 'Storage Editor', 'Storage Viewer'],
-  'object:write': ['Storage Admin', 'Storage Editor'],
-  'bucket:write': ['Storage Admin', 'Storage Editor'],
-  'bucket:set-acl': ['Storage Admin'],
-  'bucket:set-roles': ['Storage Admin'],
-  'bucket:configure': ['Storage Admin'],
-  'bucket:delete': ['Storage Admin'],
+const BUCKET_ALLOWED: Record<BucketRole, ReadonlySet<BucketAction>> = {
+  'Storage Viewer': new Set(BUCKET_READ_ACTIONS),
+  'Storage Editor': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS]),
+  'Storage Admin': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS]),
 };
 
 /** The bucket role a project role gives by default (KakaoCloud's mapping). */
@@ -52,16 +70,72 @@ export const DEFAULT_BUCKET_ROLE: Readonly<Record<Role, BucketRole>> = {
   reader: 'Storage Viewer',
 };
 
+/** What a grant (a container ACL entry, an S3 ACL grant) allows its grantee. */
+const GRANTED: Record<GrantPermission, ReadonlySet<BucketAction>> = {
+  'read-objects': new Set(['GetObject', 'GetObjectVersion']),
+  list: new Set(['HeadBucket', 'ListObjects', 'ListObjectVersions', 'ListMultipartUploads']),
+  'write-objects': new Set(['PutObject', 'DeleteObject', 'DeleteObjectVersion', 'AbortMultipartUpload', 'ListMultipartUploadParts']),
+  'read-acl': new Set(['GetBucketAcl', 'GetObjectAcl']),
+  'write-acl': new Set(['PutBucketAcl', 'PutObjectAcl']),
+  'full-control': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS]),
+};
+
 /** The user's role on the bucket: the one the bucket assigns them (null: none), else their project role's default. */
 export function bucketRoleOf(bucket: BucketRow, userId: string, projectRole: Role): BucketRole | null {
   const assigned = bucket.roles?.[userId];
   return assigned === undefined ? DEFAULT_BUCKET_ROLE[projectRole] : assigned;
 }
 
+/**
+ * The one authorization call every protocol makes, through core. Returns the bucket of a bucket resource once
+ * the caller may act on it; throws `Unauthenticated` (anonymous callers, who learn nothing of whether the bucket
+ * exists), `AccessDenied` or `NoSuchBucket` otherwise. Rules, in order: a bucket policy's explicit Deny; the
+ * project role (account actions) or bucket role (bucket actions) of a caller of the bucket's project; the public
+ * flag with its address allow list; grants; a policy's Allow.
+ */
+export function authorize(caller: Caller, action: AccountAction, resource: Extract<Resource, { kind: 'account' }>, context?: AccessContext): void;
+export function authorize<B extends BucketRow>(caller: Caller, action: BucketAction, resource: Extract<Resource<B>, { kind: 'bucket' }>, context?: AccessContext): B;
+export function authorize(caller: Caller, action: UserAction, resource: Extract<Resource, { kind: 'user' }>, context?: AccessContext): void;
+export function authorize(caller: Caller, action: Action, resource: Resource, context: AccessContext = contextOf(caller)): BucketRow | undefined {
+  switch (resource.kind) {
+    case 'account':
+      authorizeInAccount(caller, action as AccountAction, resource.account);
+      return undefined;
+    case 'user':
+      authorizeForUser(caller, action as UserAction, resource.userId);
+      return undefined;
+    case 'bucket':
+      return authorizeInBucket(caller, action as BucketAction, resource, context);
+  }
+}
+
+/** The request facts a caller carries (its address), for rules that look at them. */
+export function contextOf(caller: Caller): AccessContext {
+  return caller.context ?? { ip: caller.kind === 'anonymous' ? caller.ip : '' };
+}
+
 /** Account-level check: the caller must hold a role in `account` allowing `action`. */
 export function authorizeAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
+  authorizeInAccount(caller, action, account);
+}
+
+/** Bucket-level check (see `authorize`). */
+export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null): B {
+  return authorizeInBucket(caller, action, { kind: 'bucket', account, bucket }, contextOf(caller));
+}
+
+function authorizeInAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
   if (caller.projectId !== account || !ACCOUNT_ALLOWED[action].includes(caller.role)) denyIn(action, account);
+}
+
+/** Keystone's owner rule: a user sees and manages only their own projects and keys; a restricted key makes and deletes none. */
+function authorizeForUser(caller: Caller, action: UserAction, userId: string): void {
+  if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
+  if (caller.userId !== userId) fail('AccessDenied', 'You are not authorized to perform the requested action on another user.');
+  if ((action === 'CreateAccessKey' || action === 'DeleteAccessKey') && caller.unrestrictedKey !== true) {
+    fail('AccessDenied', 'This token comes from a restricted access key, which cannot create or delete access keys; use an unrestricted key or onggi admin');
+  }
 }
 
 /** The same words whether or not the bucket exists, so another project learns nothing from a refusal. */
@@ -69,26 +143,105 @@ function denyIn(action: Action, account: string): never {
   fail('AccessDenied', `Not allowed to ${action} in ${account}`);
 }
 
-/**
- * Bucket-level check. Anonymous callers learn nothing but 401, whether or not the bucket exists;
- * only an object read in a public bucket gets through (or 403 from an address its allow list excludes).
- */
-export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null): B {
-  if (caller.kind === 'anonymous') {
-    if (action === 'object:read' && bucket?.projectId === account && bucket.publicRead) {
-      // A public bucket is public anyway; saying that this address may not read it reveals nothing more.
-      if (!ipAllowed(bucket.publicReadAllowIps, caller.ip)) fail('AccessDenied', 'Your address may not read this bucket');
-      return bucket;
-    }
-    fail('Unauthenticated', 'Authentication required');
+function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAction, resource: Extract<Resource<B>, { kind: 'bucket' }>, context: AccessContext): B {
+  const { account } = resource;
+  const bucket = resource.bucket?.projectId === account ? resource.bucket : null;
+  const key = resource.key ?? null;
+  if (bucket?.policy && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
+    if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
+    fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
   }
-  if (caller.projectId !== account) denyIn(action, account);
-  if (bucket?.projectId !== account) fail('NoSuchBucket', 'The specified bucket does not exist');
-  const role = bucketRoleOf(bucket, caller.userId, caller.role);
-  if (role === null || !BUCKET_ALLOWED[action].includes(role)) {
+  if (caller.kind === 'user' && caller.projectId === account) {
+    if (!bucket) fail('NoSuchBucket', 'The specified bucket does not exist');
+    const role = bucketRoleOf(bucket, caller.userId, caller.role);
+    if ((role !== null && BUCKET_ALLOWED[role].has(action)) || allowedBeyondRoles(bucket, caller, action, key, context)) return bucket;
     fail('AccessDenied', `Your role on bucket ${bucket.name} (${role ?? 'none'}) does not allow ${action}`);
   }
-  return bucket;
+  if (bucket && allowedBeyondRoles(bucket, caller, action, key, context)) return bucket;
+  if (bucket && caller.kind === 'anonymous' && action === 'GetObject' && bucket.publicRead) {
+    // A public bucket is public anyway; saying that this address may not read it reveals nothing more.
+    fail('AccessDenied', 'Your address may not read this bucket');
+  }
+  if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
+  denyIn(action, account);
+}
+
+/** What lets a caller in beside its roles: the public flag, a grant, a policy's Allow. */
+function allowedBeyondRoles(bucket: BucketRow, caller: Caller, action: BucketAction, key: string | null, context: AccessContext): boolean {
+  if (action === 'GetObject' && bucket.publicRead && ipAllowed(bucket.publicReadAllowIps, context.ip)) return true;
+  if (bucket.grants && granted(bucket.grants, caller, action, context)) return true;
+  return bucket.policy !== undefined && policyDecision(bucket.policy, caller, action, key, context) === 'allow';
+}
+
+function granted(grants: readonly Grant[], caller: Caller, action: BucketAction, context: AccessContext): boolean {
+  // Swift's `.r:-host`: a referrer named with a minus is refused even where another entry lets everyone in.
+  if (grants.some((g) => g.grantee.kind === 'referrer' && g.grantee.deny && referrerMatches(g.grantee.host, context.referrer))) {
+    if (caller.kind === 'anonymous') return false;
+  }
+  return grants.some((grant) => GRANTED[grant.permission].has(action) && granteeMatches(grant.grantee, caller, context));
+}
+
+function granteeMatches(grantee: Grantee, caller: Caller, context: AccessContext): boolean {
+  switch (grantee.kind) {
+    case 'anyone':
+      return true;
+    case 'authenticated':
+      return caller.kind === 'user';
+    case 'project':
+      return caller.kind === 'user' && caller.projectId === grantee.projectId;
+    case 'user':
+      return caller.kind === 'user' && caller.userId === grantee.userId && (grantee.projectId === undefined || grantee.projectId === caller.projectId);
+    case 'referrer':
+      return !grantee.deny && referrerMatches(grantee.host, context.referrer);
+  }
+}
+
+/** Swift's referrer rule: `*` any, `.example.com` the domain and its subdomains, else the host itself. */
+function referrerMatches(host: string, referrer: string | undefined): boolean {
+  if (host === '*') return true;
+  if (!referrer) return false;
+  let referrerHost: string;
+  try {
+    referrerHost = new URL(referrer).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const wanted = host.toLowerCase();
+  return wanted.startsWith('.') ? referrerHost.endsWith(wanted) || referrerHost === wanted.slice(1) : referrerHost === wanted;
+}
+
+/** A bucket policy's verdict: an explicit Deny beats any Allow; no statement that applies says nothing. */
+function policyDecision(policy: readonly PolicyStatement[], caller: Caller, action: BucketAction, key: string | null, context: AccessContext): 'allow' | 'deny' | 'none' {
+  let verdict: 'allow' | 'none' = 'none';
+  for (const statement of policy) {
+    if (!statementApplies(statement, caller, action, key, context)) continue;
+    if (statement.effect === 'Deny') return 'deny';
+    verdict = 'allow';
+  }
+  return verdict;
+}
+
+function statementApplies(statement: PolicyStatement, caller: Caller, action: BucketAction, key: string | null, context: AccessContext): boolean {
+  if (!statement.actions.some((pattern) => wildcardMatches(pattern, `s3:${action}`))) return false;
+  if (!principalMatches(statement.principal, caller)) return false;
+  if (statement.keys && !statement.keys.some((pattern) => key !== null && wildcardMatches(pattern, key))) return false;
+  const { conditions } = statement;
+  if (conditions?.sourceIp && !addressMatcher(conditions.sourceIp)(context.ip)) return false;
+  if (conditions?.notSourceIp && addressMatcher(conditions.notSourceIp)(context.ip)) return false;
+  if (conditions?.referer && !conditions.referer.some((pattern) => context.referrer !== undefined && wildcardMatches(pattern, context.referrer))) return false;
+  return true;
+}
+
+function principalMatches(principal: PolicyStatement['principal'], caller: Caller): boolean {
+  if (principal === '*') return true;
+  if (caller.kind === 'anonymous') return false;
+  return (principal.projects ?? []).includes(caller.projectId) || (principal.users ?? []).includes(caller.userId);
+}
+
+/** S3's policy wildcards: `*` any run of characters, `?` one; case-sensitive. */
+function wildcardMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  return regex.test(value);
 }
 
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {

@@ -69,7 +69,7 @@ export class Buckets {
   }
 
   async create(caller: Caller, account: string, input: CreateBucketInput): Promise<Bucket> {
-    authorizeAccount(caller, 'bucket:create', account);
+    authorizeAccount(caller, 'CreateBucket', account);
     this.naming.checkBucketName(input.name);
     const type = (input.type ?? 'STANDARD').toUpperCase();
     if (!BUCKET_TYPES.has(type)) fail('InvalidArgument', `Unsupported bucket type: ${input.type ?? ''}`);
@@ -104,7 +104,7 @@ export class Buckets {
 
   /** Swift's container PUT: creates the bucket, or updates its metadata when the caller already owns it. */
   async createOrUpdate(caller: Caller, account: string, name: string, meta: Metadata): Promise<{ bucket: Bucket; created: boolean }> {
-    authorizeAccount(caller, 'account:read', account);
+    authorizeAccount(caller, 'ListBuckets', account);
     if (await this.store.get(TABLES.buckets, account, name)) {
       const bucket = await this.updateMetadata(caller, account, name, meta, []);
       return { bucket, created: false };
@@ -112,7 +112,7 @@ export class Buckets {
     return { bucket: await this.create(caller, account, { name, meta }), created: true };
   }
 
-  async get(caller: Caller, account: string, name: string, action: BucketAction = 'bucket:read'): Promise<Bucket> {
+  async get(caller: Caller, account: string, name: string, action: BucketAction = 'HeadBucket'): Promise<Bucket> {
     return this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
       const bucket = authorizeBucket(caller, action, account, row?.value ?? null);
@@ -121,7 +121,7 @@ export class Buckets {
   }
 
   async list(caller: Caller, account: string, options: ListOptions): Promise<ListEntry<Bucket>[]> {
-    authorizeAccount(caller, 'account:read', account);
+    authorizeAccount(caller, 'ListBuckets', account);
     const entries = await listEntries(
       { scan: (range) => this.store.scan(TABLES.buckets, account, range) },
       (row) => row.sk,
@@ -136,7 +136,7 @@ export class Buckets {
   }
 
   async totals(caller: Caller, account: string): Promise<{ buckets: number; objects: number; bytes: number }> {
-    authorizeAccount(caller, 'account:read', account);
+    authorizeAccount(caller, 'ListBuckets', account);
     const rows = await this.store.scan(TABLES.buckets, account, { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false });
     const totals = await Promise.all(rows.map((row) => readTotals(this.store, row.value.id)));
     return {
@@ -148,7 +148,7 @@ export class Buckets {
 
   async setAccessControl(caller: Caller, account: string, name: string, acl: AccessControl): Promise<Bucket> {
     if (acl.publicReadAllowIps) checkAllowList(acl.publicReadAllowIps);
-    return this.change(caller, account, name, 'bucket:set-acl', (row) => ({
+    return this.change(caller, account, name, 'PutBucketAcl', (row) => ({
       ...row,
       publicRead: acl.publicRead ?? row.publicRead,
       publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps,
@@ -157,7 +157,7 @@ export class Buckets {
 
   /** Sets the given metadata items and removes the named ones (Swift's X-Container-Meta-* / X-Remove-…). */
   async updateMetadata(caller: Caller, account: string, name: string, set: Metadata, remove: readonly string[]): Promise<Bucket> {
-    return this.change(caller, account, name, 'bucket:write', (row) => {
+    return this.change(caller, account, name, 'PutBucketMetadata', (row) => {
       const meta = { ...row.meta, ...set };
       for (const key of remove) Reflect.deleteProperty(meta, key);
       for (const [key, value] of Object.entries(set)) if (value === '') Reflect.deleteProperty(meta, key);
@@ -170,7 +170,7 @@ export class Buckets {
   async configure(caller: Caller, account: string, name: string, update: (tx: Tx, bucket: BucketRow) => Promise<BucketRow>): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
-      const current = authorizeBucket(caller, 'bucket:configure', account, row?.value ?? null);
+      const current = authorizeBucket(caller, 'PutBucketConfig', account, row?.value ?? null);
       tx.put(TABLES.buckets, account, name, { ...(await update(tx, current)), updatedAt: Date.now() });
     });
     this.cache.delete(cacheId(account, name));
@@ -179,7 +179,7 @@ export class Buckets {
   // --- CORS -------------------------------------------------------------------------------------
 
   async getCors(caller: Caller, account: string, name: string): Promise<CorsRule[]> {
-    const bucket = await this.forObjects(caller, account, name, 'bucket:read');
+    const bucket = await this.forObjects(caller, account, name, 'GetBucketConfig');
     if (!bucket.cors?.length) fail('NoSuchConfiguration', 'The bucket has no CORS configuration');
     return bucket.cors;
   }
@@ -187,7 +187,7 @@ export class Buckets {
   /** Replaces the bucket's CORS rules; an empty list removes them. */
   async setCors(caller: Caller, account: string, name: string, rules: CorsRule[]): Promise<CorsRule[]> {
     checkCorsRules(rules);
-    await this.change(caller, account, name, 'bucket:configure', (row) => {
+    await this.change(caller, account, name, 'PutBucketConfig', (row) => {
       const next: BucketRow = { ...row, cors: rules };
       if (rules.length === 0) Reflect.deleteProperty(next, 'cors');
       return next;
@@ -208,7 +208,7 @@ export class Buckets {
 
   /** Who holds which role on the bucket: every project member, by assignment on the bucket or by default. */
   async permissions(caller: Caller, account: string, name: string): Promise<BucketPermission[]> {
-    const bucket = await this.forObjects(caller, account, name, 'bucket:read');
+    const bucket = await this.forObjects(caller, account, name, 'GetBucketAcl');
     return permissionsOf(bucket, await this.members(account));
   }
 
@@ -223,7 +223,7 @@ export class Buckets {
   async assignRole(caller: Caller, account: string, name: string, userId: string, role: BucketRole | null): Promise<BucketPermission[]> {
     const bucket = await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
-      const current = authorizeBucket(caller, 'bucket:set-roles', account, row?.value ?? null);
+      const current = authorizeBucket(caller, 'PutBucketRoles', account, row?.value ?? null);
       const members = await this.membersIn(tx, account);
       const member = members.find((m) => m.userId === userId);
       if (!member) fail('NoSuchUser', `User ${userId} is not a member of this project`);
@@ -248,7 +248,7 @@ export class Buckets {
   async delete(caller: Caller, account: string, name: string): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
-      await this.removeEmpty(tx, authorizeBucket(caller, 'bucket:delete', account, row?.value ?? null));
+      await this.removeEmpty(tx, authorizeBucket(caller, 'DeleteBucket', account, row?.value ?? null));
     });
     this.cache.delete(cacheId(account, name));
   }

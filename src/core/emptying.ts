@@ -27,7 +27,7 @@ export class Emptying {
 
   /** Starts emptying the bucket (again, if an earlier run finished); a run under way is left as it is. */
   async start(caller: Caller, account: string, name: string, deleteBucket: boolean): Promise<EmptyingProgress> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'bucket:delete');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'DeleteBucket');
     const row = await this.store.transact(async (tx) => {
       const existing = await tx.get(TABLES.emptying, ALL, bucket.id);
       if (existing?.value.state === 'running') {
@@ -44,7 +44,7 @@ export class Emptying {
   }
 
   async progress(caller: Caller, account: string, name: string): Promise<EmptyingProgress> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'bucket:read');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.emptying, ALL, bucket.id);
     if (!row) fail('NoSuchConfiguration', 'The bucket is not being emptied');
     return this.withRemaining(row.value);

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newId, newSecret } from '../lib/ids.ts';
+import { authorize } from './authz.ts';
 import { ROLES, TOKEN_LIFETIME_MS, type Role } from './constraints.ts';
 import { Directory, isRole } from './directory.ts';
 import { fail } from './errors.ts';
@@ -107,7 +108,15 @@ export class Identity {
     if (!live) return null;
     let caller = this.callers.get(live);
     if (!caller) {
-      caller = { kind: 'user', userId: live.user.id, userName: live.user.name, projectId: live.project.id, role: live.role, accessKeyId: live.key.id };
+      caller = {
+        kind: 'user',
+        userId: live.user.id,
+        userName: live.user.name,
+        projectId: live.project.id,
+        role: live.role,
+        accessKeyId: live.key.id,
+        unrestrictedKey: live.key.unrestricted === true,
+      };
       this.callers.set(live, caller);
     }
     return caller;
@@ -213,7 +222,7 @@ export class Identity {
     holder: IssuedToken,
     options: { name: string; secret?: string | undefined; expiresAt: number | null; unrestricted: boolean },
   ): Promise<{ key: AccessKey; secret: string }> {
-    requireUnrestricted(holder);
+    authorize(callerOfHolder(holder), 'CreateAccessKey', { kind: 'user', userId: holder.user.id });
     if (options.expiresAt !== null && options.expiresAt <= Date.now()) fail('InvalidArgument', 'expires_at must be in the future');
     return this.createAccessKey(holder.project.id, holder.user.id, {
       name: options.name,
@@ -225,7 +234,7 @@ export class Identity {
 
   /** Deletes one of the holder's keys; its tokens (the holder's own included, if issued by it) stop working at once. */
   async deleteOwnKey(holder: IssuedToken, id: string): Promise<void> {
-    requireUnrestricted(holder);
+    authorize(callerOfHolder(holder), 'DeleteAccessKey', { kind: 'user', userId: holder.user.id });
     await this.ownKey(holder, id);
     await this.deleteAccessKey(id);
   }
@@ -324,12 +333,8 @@ export class Identity {
   }
 }
 
-/**
- * Keystone's rule for application credentials: a key made without `unrestricted` cannot make or delete keys, so a
- * leaked key cannot mint a successor (KakaoCloud makes keys in its console, after a password check).
- */
-function requireUnrestricted(holder: IssuedToken): void {
-  if (holder.accessKey.unrestricted !== true) {
-    fail('AccessDenied', 'This token comes from a restricted access key, which cannot create or delete access keys; use an unrestricted key or onggi admin');
-  }
+/** The caller a token holder is, for `authorize`. */
+export function callerOfHolder(holder: IssuedToken): Caller {
+  const { user, project, role, accessKey } = holder;
+  return { kind: 'user', userId: user.id, userName: user.name, projectId: project.id, role, accessKeyId: accessKey.id, unrestrictedKey: accessKey.unrestricted === true };
 }

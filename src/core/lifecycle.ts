@@ -89,7 +89,7 @@ export class Lifecycle {
   ) {}
 
   async get(caller: Caller, account: string, name: string): Promise<LifecycleRule[]> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'bucket:read');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.lifecycle, ALL, bucket.id);
     if (!row) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration');
     return row.value.rules;

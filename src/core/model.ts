@@ -70,6 +70,36 @@ export interface BucketRow {
   cors?: CorsRule[];
   /** Whether an enabled lifecycle rule applies (the rules themselves are in `lifecycle`). */
   lifecycle?: boolean;
+  /** Who else may do what here: Swift's container ACLs and S3's ACLs, as data `authorize()` evaluates. */
+  grants?: Grant[];
+  /** A bucket policy (S3's), as statements `authorize()` evaluates: an explicit Deny beats every Allow. */
+  policy?: PolicyStatement[];
+}
+
+/** Who a grant names: everyone, any signed-in caller, a project, a user, or requests from a referrer (Swift's `.r:`). */
+export type Grantee =
+  | { kind: 'anyone' }
+  | { kind: 'authenticated' }
+  | { kind: 'project'; projectId: string }
+  | { kind: 'user'; userId: string; projectId?: string }
+  /** `host`: `*`, a host, or `.domain` for it and its subdomains; `deny`: Swift's `.r:-host`. */
+  | { kind: 'referrer'; host: string; deny?: boolean };
+
+export type GrantPermission = 'read-objects' | 'list' | 'write-objects' | 'read-acl' | 'write-acl' | 'full-control';
+
+export interface Grant {
+  grantee: Grantee;
+  permission: GrantPermission;
+}
+
+/** One statement of a bucket policy. Actions are S3's (`s3:GetObject`, wildcards allowed); keys are patterns within the bucket. */
+export interface PolicyStatement {
+  effect: 'Allow' | 'Deny';
+  principal: '*' | { projects?: string[]; users?: string[] };
+  actions: string[];
+  /** Absent: the statement applies to the bucket and every key. */
+  keys?: string[];
+  conditions?: { sourceIp?: string[]; notSourceIp?: string[]; referer?: string[] };
 }
 
 /**

@@ -124,7 +124,7 @@ export class Objects {
   ) {}
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'object:write');
+    const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'PutObject');
     return this.putInto(bucket, input);
   }
 
@@ -279,7 +279,7 @@ export class Objects {
   }
 
   async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
     if (attributes.meta) checkUserMetadata(attributes.meta);
     const version = await this.store.transact(async (tx) => {
       await this.buckets.requireBucket(tx, bucket);
@@ -299,7 +299,7 @@ export class Objects {
   }
 
   async delete(caller: Caller, ref: ObjectRef): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:write');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject');
     const deleted = await this.removeCurrent(bucket, ref.key);
     if (!deleted || !isLive(deleted)) fail('NoSuchKey', NO_SUCH_KEY);
     return toRecord(bucket.name, ref.key, deleted);
@@ -310,7 +310,7 @@ export class Objects {
    * is not), the new version shares the source's blobs: no bytes move. Otherwise the bytes are streamed over.
    */
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
-    const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'object:write');
+    const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject');
     checkObjectKey(to.key, this.buckets.naming);
     const located = await this.readable(caller, from);
     const source = toRecord(located.bucket.name, from.key, located.version);
@@ -357,7 +357,7 @@ export class Objects {
   }
 
   async list(caller: Caller, account: string, bucketName: string, options: ListOptions): Promise<{ bucket: Bucket; entries: ListEntry<ObjectRecord>[] }> {
-    const bucket = await this.buckets.get(caller, account, bucketName, 'bucket:read');
+    const bucket = await this.buckets.get(caller, account, bucketName, 'ListObjects');
     const liveAt = Date.now();
     const scanGrouped = this.store.scanGrouped?.bind(this.store);
     const source = {
@@ -543,7 +543,7 @@ export class Objects {
 
   /** The live version of `ref`; with `withBytes`, a small version's bytes too, read with it in one go. */
   private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'object:read');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject');
     const row: AttachedRow<VersionRow> | null = withBytes
       ? await this.store.getAttached(TABLES.objects, bucket.id, ref.key)
       : asUnattached(await this.store.get(TABLES.objects, bucket.id, ref.key));

@@ -1,5 +1,6 @@
 /** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
+import type { AccessContext } from './authz.ts';
 import type { AccessKeyRow, BucketRow } from './model.ts';
 
 export type Metadata = Record<string, string>;
@@ -49,6 +50,20 @@ export interface ObjectRecord {
   deleteAt: number | null;
 }
 
+/**
+ * Who sends a request, as the authenticators of a front end found it; `context` carries the request's own facts
+ * (its address, referrer) for the rules that look at them (see `authorize`).
+ */
 export type Caller =
-  | { kind: 'user'; userId: string; userName: string; projectId: string; role: Role; accessKeyId: string }
-  | { kind: 'anonymous'; ip: string };
+  | {
+      kind: 'user';
+      userId: string;
+      userName: string;
+      projectId: string;
+      role: Role;
+      accessKeyId: string;
+      /** The token came from an access key made `unrestricted` (it may make and delete access keys). */
+      unrestrictedKey?: boolean;
+      context?: AccessContext;
+    }
+  | { kind: 'anonymous'; ip: string; context?: AccessContext };

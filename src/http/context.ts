@@ -43,12 +43,42 @@ export type Routed =
 /** The dispatch table: a request's Host header and raw path → where it goes (null: nowhere, 404). */
 export type Router = (host: string | undefined, rawPath: string) => Routed | null;
 
-/** The caller behind a request: a token holder (X-Auth-Token / X-Storage-Token) or anonymous. */
-export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
+/**
+ * One link of a front end's chain of authenticators: the request's caller, null when the request carries this
+ * kind of credential but it is not valid, or undefined when it carries none of this kind (the next link decides).
+ */
+export type Authenticator = (req: IncomingMessage, ctx: RequestContext) => Promise<Caller | null | undefined>;
+
+/** An OpenStack token (X-Auth-Token / X-Storage-Token). */
+export const tokenAuthenticator: Authenticator = async (req, ctx) => {
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
-  const caller = token === undefined ? { kind: 'anonymous' as const, ip: ctx.clientIp } : await ctx.core.identity.callerFromToken(token);
-  ctx.caller = caller;
-  return caller;
+  return token === undefined ? undefined : ctx.core.identity.callerFromToken(token);
+};
+
+/** Whoever sent nothing the links before understood. */
+export const anonymousAuthenticator: Authenticator = async (_req, ctx) => ({ kind: 'anonymous', ip: ctx.clientIp });
+
+/** The chain of the OpenStack front ends (Swift, the bucket API); temp URLs and the like join it with the Swift issue. */
+export const OPENSTACK_AUTHENTICATORS: readonly Authenticator[] = [tokenAuthenticator, anonymousAuthenticator];
+
+/**
+ * The caller behind a request, by the first link of `chain` that recognises its credentials (null: they are not
+ * valid), with the request's own facts (address, referrer) for the rules of `authorize` that look at them.
+ */
+export async function authenticate(chain: readonly Authenticator[], req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
+  let caller: Caller | null | undefined;
+  for (const link of chain) {
+    caller = await link(req, ctx);
+    if (caller !== undefined) break;
+  }
+  const found = caller ? { ...caller, context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') } } : null;
+  ctx.caller = found;
+  return found;
+}
+
+/** The caller behind a request to an OpenStack front end (see `authenticate`). */
+export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
+  return authenticate(OPENSTACK_AUTHENTICATORS, req, ctx);
 }
 
 export function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -1,7 +1,8 @@
 /** /identity/v3: Keystone-style tokens from application credentials (KakaoCloud IAM access keys). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
+import { authorize, type UserAction } from '../../core/authz.ts';
+import { callerOfHolder, type CredentialRef, type IssuedToken } from '../../core/identity.ts';
 import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
@@ -176,12 +177,12 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       sendJson(res, 200, await projectsBody(await holderOf(req, ctx), ctx, `${ctx.publicUrl}/identity/v3/auth/projects`));
       return;
     case 'UserProjects': {
-      const holder = await selfHolder(req, ctx, route.userId);
+      const holder = await selfHolder(req, ctx, route.userId, 'ListOwnProjects');
       sendJson(res, 200, await projectsBody(holder, ctx, `${ctx.publicUrl}/identity/v3/users/${holder.user.id}/projects`));
       return;
     }
     case 'ListKeys': {
-      const holder = await selfHolder(req, ctx, route.userId);
+      const holder = await selfHolder(req, ctx, route.userId, 'ListAccessKeys');
       const keys = await ctx.core.identity.ownKeys(holder);
       sendJson(res, 200, {
         application_credentials: keys.map((key) => keyJson(key, holder, ctx)),
@@ -190,12 +191,12 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       return;
     }
     case 'GetKey': {
-      const holder = await selfHolder(req, ctx, route.userId);
+      const holder = await selfHolder(req, ctx, route.userId, 'ListAccessKeys');
       sendJson(res, 200, { application_credential: keyJson(await ctx.core.identity.ownKey(holder, route.keyId), holder, ctx) });
       return;
     }
     case 'CreateKey': {
-      const holder = await selfHolder(req, ctx, route.userId);
+      const holder = await selfHolder(req, ctx, route.userId, 'CreateAccessKey');
       if (!isJsonContentType(req)) throw new KeystoneError(400, 'Content-Type must be application/json');
       const parsed = createKeySchema.safeParse(await readJson(req));
       if (!parsed.success) {
@@ -209,7 +210,7 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       return;
     }
     case 'DeleteKey': {
-      const holder = await selfHolder(req, ctx, route.userId);
+      const holder = await selfHolder(req, ctx, route.userId, 'DeleteAccessKey');
       await ctx.core.identity.deleteOwnKey(holder, route.keyId);
       res.writeHead(204).end();
       return;
@@ -234,10 +235,10 @@ async function holderOf(req: IncomingMessage, ctx: RequestContext): Promise<Issu
   return holder;
 }
 
-/** A user sees and manages only their own projects and keys (Keystone's owner policy). */
-async function selfHolder(req: IncomingMessage, ctx: RequestContext, userId: string): Promise<IssuedToken> {
+/** The token holder, once `authorize` let them do `action` on the user's own things (Keystone's owner policy). */
+async function selfHolder(req: IncomingMessage, ctx: RequestContext, userId: string, action: UserAction): Promise<IssuedToken> {
   const holder = await holderOf(req, ctx);
-  if (holder.user.id !== userId) throw new KeystoneError(403, 'You are not authorized to perform the requested action on another user.');
+  authorize(callerOfHolder(holder), action, { kind: 'user', userId });
   return holder;
 }
 
