@@ -147,7 +147,7 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
   const { account } = resource;
   const bucket = resource.bucket?.projectId === account ? resource.bucket : null;
   const key = resource.key ?? null;
-  if (bucket?.policy && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
+  if (bucket?.policy && !mayAlwaysChangePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
     fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
   }
@@ -164,6 +164,11 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
   }
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
   denyIn(action, account);
+}
+
+/** As S3 lets an account's root do: a Storage Admin of the bucket can always replace its policy, so no policy locks them out. */
+function mayAlwaysChangePolicy(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
+  return action === 'PutBucketPolicy' && caller.kind === 'user' && caller.projectId === bucket.projectId && bucketRoleOf(bucket, caller.userId, caller.role) === 'Storage Admin';
 }
 
 /** What lets a caller in beside its roles: the public flag, a grant, a policy's Allow. */

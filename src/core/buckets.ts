@@ -7,7 +7,7 @@ import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { addTotals, ALL, TABLES, type BucketRole, type BucketRow, type TotalsRow } from './model.ts';
+import { addTotals, ALL, TABLES, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -174,6 +174,17 @@ export class Buckets {
       tx.put(TABLES.buckets, account, name, { ...(await update(tx, current)), updatedAt: Date.now() });
     });
     this.cache.delete(cacheId(account, name));
+  }
+
+  // --- policy -----------------------------------------------------------------------------------
+
+  /** Replaces the bucket's policy; an empty one removes it. */
+  async setPolicy(caller: Caller, account: string, name: string, policy: PolicyStatement[]): Promise<void> {
+    await this.change(caller, account, name, 'PutBucketPolicy', (row) => {
+      const next: BucketRow = { ...row, policy };
+      if (policy.length === 0) Reflect.deleteProperty(next, 'policy');
+      return next;
+    });
   }
 
   // --- CORS -------------------------------------------------------------------------------------

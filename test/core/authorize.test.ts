@@ -147,6 +147,12 @@ describe('bucket policies as data on the bucket', () => {
     assert.equal(decide(admin, 'DeleteObject', row, undefined, 'data/a'), 'ok');
     assert.equal(decide(admin, 'PutObject', row, undefined, 'logs/a'), 'ok');
   });
+  test("no policy locks the bucket's Storage Admins out of changing it (S3's root rule)", () => {
+    const row = withPolicy({ effect: 'Deny', principal: '*', actions: ['s3:*'] });
+    assert.equal(decide(admin, 'PutBucketPolicy', row), 'ok');
+    assert.equal(decide(admin, 'PutBucketConfig', row), 'AccessDenied');
+    assert.equal(decide(member, 'PutBucketPolicy', row), 'AccessDenied');
+  });
   test('Deny beats an Allow, and a public flag', () => {
     const row = bucket({ publicRead: true, policy: [{ effect: 'Allow', principal: '*', actions: ['s3:Get*'] }, { effect: 'Deny', principal: '*', actions: ['s3:GetObject'], keys: ['secret/*'] }] });
     assert.equal(decide(anonymous, 'GetObject', row, undefined, 'secret/x'), 'Unauthenticated');

@@ -1,0 +1,246 @@
+/**
+ * The route → action table: every route of every front end, with the actions of `authorize()` it requires. For
+ * each bucket route the table is checked against the server itself, over real HTTP: a bucket policy denying
+ * exactly the route's actions makes it 403, and one denying every other bucket action leaves it working. (The
+ * server runs in this process, so the test can set policies, which no API writes yet.)
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { BUCKET_ADMIN_ACTIONS, BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, type Action, type BucketAction } from '../../src/core/authz.ts';
+import { bootstrap } from '../../src/core/bootstrap.ts';
+import type { Core } from '../../src/core/index.ts';
+import { TABLES } from '../../src/core/model.ts';
+import type { SwiftRoute } from '../../src/frontends/swift/router.ts';
+import { ClientAddresses } from '../../src/http/client-address.ts';
+import { createHttpServer } from '../../src/http/server.ts';
+import { openCore } from '../../src/open-stores.ts';
+import { createRouter } from '../../src/routes.ts';
+import { login, makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, type Session } from '../helpers/server.ts';
+
+type SwiftOp = Exclude<SwiftRoute['op'], 'BadPath' | 'MethodNotAllowed'>;
+
+/** Swift (/v1). A route that may take either of two actions names both (PUT on a container creates it or sets its metadata). */
+const SWIFT: Record<SwiftOp, readonly Action[]> = {
+  HeadAccount: ['ListBuckets'],
+  ListContainers: ['ListBuckets'],
+  PostAccount: ['PutAccountMetadata'],
+  PutContainer: ['CreateBucket', 'PutBucketMetadata'],
+  HeadContainer: ['HeadBucket'],
+  ListObjects: ['ListObjects'],
+  PostContainer: ['PutBucketMetadata'],
+  DeleteContainer: ['DeleteBucket'],
+  PutObject: ['PutObject'],
+  GetObject: ['GetObject'],
+  HeadObject: ['GetObject'],
+  PostObject: ['PutObject'],
+  DeleteObject: ['DeleteObject'],
+  CopyObject: ['GetObject', 'PutObject'],
+};
+
+/** The bucket API (/v1_ext). */
+const BUCKET_EXT: Record<string, readonly Action[]> = {
+  CreateBucket: ['CreateBucket'],
+  ListBuckets: ['ListBuckets'],
+  GetBucket: ['HeadBucket'],
+  UpdateBucketAcl: ['PutBucketAcl'],
+  DeleteBucket: ['DeleteBucket'],
+  ListPermissions: ['GetBucketAcl'],
+  PutPermission: ['PutBucketRoles'],
+  DeletePermission: ['PutBucketRoles'],
+  GetCors: ['GetBucketConfig'],
+  PutCors: ['PutBucketConfig'],
+  DeleteCors: ['PutBucketConfig'],
+  GetLogging: ['GetBucketConfig'],
+  PutLogging: ['PutBucketConfig'],
+  DeleteLogging: ['PutBucketConfig'],
+  StartEmptying: ['DeleteBucket'],
+  GetEmptying: ['GetBucketConfig'],
+  GetLifecycle: ['GetBucketConfig'],
+  PutLifecycle: ['PutBucketConfig'],
+  DeleteLifecycle: ['PutBucketConfig'],
+};
+
+/** IAM (/identity): issuing and checking tokens is authentication itself; the rest is the owner rule. */
+const IAM: Record<string, readonly Action[]> = {
+  IssueToken: [],
+  ValidateToken: [],
+  RevokeToken: [],
+  AuthProjects: [],
+  UserProjects: ['ListOwnProjects'],
+  ListKeys: ['ListAccessKeys'],
+  GetKey: ['ListAccessKeys'],
+  CreateKey: ['CreateAccessKey'],
+  DeleteKey: ['DeleteAccessKey'],
+  Versions: [],
+  Version: [],
+};
+
+const ALL_BUCKET_ACTIONS: readonly BucketAction[] = [...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS];
+const BUCKET = 'route-actions';
+
+interface Call {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Puts in place what the call needs to succeed (an object to read, a bucket to delete). */
+  prepare?: () => Promise<void>;
+}
+
+let core: Core;
+let baseUrl: string;
+let session: Session;
+let dataDir: string;
+let close: () => Promise<void>;
+
+before(async () => {
+  dataDir = await makeTempDir();
+  const config = loadConfig({ dataDir, listen: '127.0.0.1:0' }, { ONGGI_ROOT_ACCESS_KEY_ID: ROOT_KEY_ID, ONGGI_ROOT_SECRET_ACCESS_KEY: ROOT_SECRET });
+  core = await openCore(config, () => undefined);
+  await bootstrap(core.identity, { id: ROOT_KEY_ID, secret: ROOT_SECRET });
+  const server = createHttpServer({
+    core,
+    log: pino({ level: 'silent' }),
+    accessLog: false,
+    publicUrl: null,
+    region: config.region,
+    limits: config.http,
+    clientAddresses: new ClientAddresses([]),
+    route: createRouter(),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await core.store.close();
+  };
+  session = await login(baseUrl);
+  await send({ method: 'PUT', path: `/v1/${session.projectId}/${BUCKET}` }, 201);
+});
+
+after(async () => {
+  await close();
+  await removeDir(dataDir);
+});
+
+async function send(call: Call, expected?: number): Promise<number> {
+  const response = await fetch(`${baseUrl}${call.path}`, {
+    method: call.method,
+    headers: { 'X-Auth-Token': session.token, ...call.headers },
+    ...(call.body === undefined ? {} : { body: call.body }),
+  });
+  await response.arrayBuffer();
+  if (expected !== undefined) assert.equal(response.status, expected, `${call.method} ${call.path}`);
+  return response.status;
+}
+
+async function denyOnAllBuckets(actions: readonly BucketAction[]): Promise<void> {
+  const caller = await core.identity.callerFromToken(session.token);
+  assert.ok(caller);
+  const policy = actions.length === 0 ? [] : [{ effect: 'Deny' as const, principal: '*' as const, actions: actions.map((a) => `s3:${a}`) }];
+  for (const name of [BUCKET, 'route-actions-gone']) {
+    if (await core.store.get(TABLES.buckets, session.projectId, name)) await core.buckets.setPolicy(caller, session.projectId, name, policy);
+  }
+}
+
+function putObject(key: string): () => Promise<void> {
+  return async () => {
+    await denyOnAllBuckets([]);
+    await send({ method: 'PUT', path: `/v1/${session.projectId}/${BUCKET}/${key}`, body: 'x' }, 201);
+  };
+}
+
+function bucketCalls(): [string, Call][] {
+  const v1 = `/v1/${session.projectId}`;
+  const ext = '/v1_ext/bucket';
+  const json = { 'Content-Type': 'application/json' };
+  const gone = 'route-actions-gone';
+  const recreateGone = async (): Promise<void> => {
+    await denyOnAllBuckets([]);
+    await send({ method: 'PUT', path: `${v1}/${gone}` });
+  };
+  return [
+    ['swift HeadContainer', { method: 'HEAD', path: `${v1}/${BUCKET}` }],
+    ['swift ListObjects', { method: 'GET', path: `${v1}/${BUCKET}` }],
+    ['swift PostContainer', { method: 'POST', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-A': 'b' } }],
+    ['swift PutContainer (existing)', { method: 'PUT', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-A': 'c' } }],
+    ['swift DeleteContainer', { method: 'DELETE', path: `${v1}/${gone}`, prepare: recreateGone }],
+    ['swift PutObject', { method: 'PUT', path: `${v1}/${BUCKET}/new`, body: 'hello' }],
+    ['swift GetObject', { method: 'GET', path: `${v1}/${BUCKET}/obj`, prepare: putObject('obj') }],
+    ['swift HeadObject', { method: 'HEAD', path: `${v1}/${BUCKET}/obj`, prepare: putObject('obj') }],
+    ['swift PostObject', { method: 'POST', path: `${v1}/${BUCKET}/obj`, headers: { 'X-Object-Meta-A': 'b' }, prepare: putObject('obj') }],
+    ['swift DeleteObject', { method: 'DELETE', path: `${v1}/${BUCKET}/doomed`, prepare: putObject('doomed') }],
+    ['swift CopyObject', { method: 'COPY', path: `${v1}/${BUCKET}/obj`, headers: { Destination: `${BUCKET}/copy` }, prepare: putObject('obj') }],
+    ['bucket-ext GetBucket', { method: 'GET', path: `${ext}/${BUCKET}` }],
+    ['bucket-ext UpdateBucketAcl', { method: 'POST', path: `${ext}/${BUCKET}`, headers: json, body: JSON.stringify({ acl: { public: 'private' } }) }],
+    ['bucket-ext DeleteBucket', { method: 'DELETE', path: `${ext}/${gone}`, prepare: recreateGone }],
+    ['bucket-ext ListPermissions', { method: 'GET', path: `${ext}/${BUCKET}/permissions` }],
+    ['bucket-ext GetCors', { method: 'GET', path: `${ext}/${BUCKET}/cors`, prepare: putCors }],
+    ['bucket-ext PutCors', { method: 'PUT', path: `${ext}/${BUCKET}/cors`, headers: json, body: corsBody() }],
+    ['bucket-ext DeleteCors', { method: 'DELETE', path: `${ext}/${BUCKET}/cors` }],
+    ['bucket-ext GetLifecycle', { method: 'GET', path: `${ext}/${BUCKET}/lifecycle`, prepare: putLifecycle }],
+    ['bucket-ext PutLifecycle', { method: 'PUT', path: `${ext}/${BUCKET}/lifecycle`, headers: json, body: lifecycleBody() }],
+    ['bucket-ext DeleteLifecycle', { method: 'DELETE', path: `${ext}/${BUCKET}/lifecycle`, prepare: putLifecycle }],
+    ['bucket-ext GetEmptying', { method: 'GET', path: `${ext}/${gone}/empty`, prepare: startEmptying }],
+    ['bucket-ext StartEmptying', { method: 'POST', path: `${ext}/${gone}/empty`, prepare: recreateGone }],
+  ];
+
+  async function putCors(): Promise<void> {
+    await denyOnAllBuckets([]);
+    await send({ method: 'PUT', path: `${ext}/${BUCKET}/cors`, headers: json, body: corsBody() }, 200);
+  }
+  async function putLifecycle(): Promise<void> {
+    await denyOnAllBuckets([]);
+    await send({ method: 'PUT', path: `${ext}/${BUCKET}/lifecycle`, headers: json, body: lifecycleBody() }, 200);
+  }
+  async function startEmptying(): Promise<void> {
+    await recreateGone();
+    await send({ method: 'POST', path: `${ext}/${gone}/empty` }, 202);
+  }
+}
+
+function corsBody(): string {
+  return JSON.stringify({ rules: [{ allowed_origins: ['https://app.example'], allowed_methods: ['GET'] }] });
+}
+
+function lifecycleBody(): string {
+  return JSON.stringify({ rules: [{ id: 'r1', status: 'Enabled', prefix: 'tmp/', expiration: { days: 1 } }] });
+}
+
+function actionsOf(name: string): readonly Action[] {
+  const [frontEnd, op = ''] = name.split(' ');
+  const table = frontEnd === 'swift' ? (SWIFT as Record<string, readonly Action[]>) : BUCKET_EXT;
+  const actions = table[op];
+  assert.ok(actions, `${name} is in the table`);
+  return actions;
+}
+
+describe('every bucket route requires exactly the actions its table names', () => {
+  test('each case of the table', async (t) => {
+    for (const [name, call] of bucketCalls()) {
+      const actions = actionsOf(name).filter((a): a is BucketAction => (ALL_BUCKET_ACTIONS as readonly string[]).includes(a));
+      await t.test(name, async () => {
+        await call.prepare?.();
+        await denyOnAllBuckets(actions);
+        assert.equal(await send(call), 403, `denying ${actions.join(', ')} refuses ${name}`);
+        await call.prepare?.();
+        await denyOnAllBuckets(ALL_BUCKET_ACTIONS.filter((a) => !actions.includes(a)));
+        const status = await send(call);
+        assert.ok(status >= 200 && status < 300, `denying every other action leaves ${name} working (got ${status})`);
+        await denyOnAllBuckets([]);
+      });
+    }
+  });
+
+  test('the tables cover every action a bucket route can need, and every action is known', () => {
+    const used = new Set([...Object.values(SWIFT), ...Object.values(BUCKET_EXT), ...Object.values(IAM)].flat());
+    for (const action of used) assert.ok(typeof action === 'string');
+    for (const action of ['GetObject', 'PutObject', 'DeleteObject', 'ListObjects', 'DeleteBucket', 'PutBucketConfig', 'GetBucketConfig'] as const) {
+      assert.ok(used.has(action), action);
+    }
+  });
+});
