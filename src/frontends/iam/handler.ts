@@ -117,19 +117,40 @@ const TITLES: Record<number, string> = {
   507: 'Insufficient Storage',
 };
 
-const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+/** Every core error code's status here: a new code fails to compile until it is given one. */
+const STATUS_OF: Record<ErrorCode, number> = {
   Busy: 503,
   InvalidCredentials: 401,
   Unauthenticated: 401,
+  AccessDenied: 403,
+  NoSuchAccount: 404,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
   NoSuchUser: 404,
   NoSuchAccessKey: 404,
   NoSuchProject: 404,
-  AccessDenied: 403,
+  NoSuchConfiguration: 404,
   AlreadyExists: 409,
+  BucketAlreadyExists: 409,
+  BucketNotEmpty: 409,
+  InvalidBucketState: 409,
+  ProjectNotEmpty: 409,
   LimitExceeded: 409,
   InvalidArgument: 400,
+  InvalidBucketName: 400,
+  InvalidObjectName: 400,
+  MetadataTooLarge: 400,
+  ListingLimitExceeded: 400,
+  IncompleteBody: 400,
+  BadDigest: 400,
+  PreconditionFailed: 412,
+  NotModified: 304,
+  InvalidRange: 416,
+  EntityTooLarge: 413,
+  LengthRequired: 411,
   InsufficientStorage: 507,
   StorageUnavailable: 503,
+  Unsupported: 501,
 };
 
 export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -346,8 +367,7 @@ function toKeystoneError(err: unknown): KeystoneError {
   if (err instanceof InvalidJsonError) return new KeystoneError(400, err.message);
   if (err instanceof BodyTooLargeError) return new KeystoneError(413, err.message);
   const known = asOnggiError(err);
-  const status = known ? STATUS_OF[known.code] : undefined;
-  if (known && status !== undefined) return new KeystoneError(status, known.message);
+  if (known) return new KeystoneError(STATUS_OF[known.code], known.message);
   throw err;
 }
 
