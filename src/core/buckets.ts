@@ -1,13 +1,13 @@
 /** Buckets (Swift containers): creation, lookup, listing, access control, metadata, totals, deletion. */
 import { newId } from '../lib/ids.ts';
-import type { Entry, MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
+import type { Entry, MetadataStore, ReadOps, Table, Tx } from '../store/meta/index.ts';
 import { authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type BucketAction } from './authz.ts';
 import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { addTotals, ALL, TABLES, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow } from './model.ts';
+import { addTotals, ALL, BUCKET_TABLES, TABLES, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -62,10 +62,14 @@ export class Buckets {
     return bucket;
   }
 
-  /** Inside a write: fails unless the bucket the caller was authorized for still exists as that same bucket. */
-  async requireBucket(tx: Tx, bucket: BucketRow): Promise<void> {
+  /**
+   * Inside a write: fails unless the bucket the caller was authorized for still exists as that same bucket;
+   * returns it as it is now (its versioning state at commit, not as cached).
+   */
+  async requireBucket(tx: Tx, bucket: BucketRow): Promise<BucketRow> {
     const row = await tx.get(TABLES.buckets, bucket.projectId, bucket.name);
     if (row?.value.id !== bucket.id) fail('NoSuchBucket', NO_SUCH_BUCKET);
+    return row.value;
   }
 
   async create(caller: Caller, account: string, input: CreateBucketInput): Promise<Bucket> {
@@ -176,6 +180,18 @@ export class Buckets {
     this.cache.delete(cacheId(account, name));
   }
 
+  // --- versioning -------------------------------------------------------------------------------
+
+  /** S3's PutBucketVersioning: once enabled, a bucket can be suspended, never made unversioned again. */
+  async setVersioning(caller: Caller, account: string, name: string, state: VersioningState): Promise<void> {
+    await this.configure(caller, account, name, async (tx, row) => {
+      // Lifecycle rules must know where the bucket is, to see its versioning state when they expire objects.
+      const lifecycle = await tx.get(TABLES.lifecycle, ALL, row.id);
+      if (lifecycle) tx.put(TABLES.lifecycle, ALL, row.id, { ...lifecycle.value, bucket: { projectId: row.projectId, name: row.name } });
+      return row.versioning === undefined && state === 'suspended' ? row : { ...row, versioning: state };
+    });
+  }
+
   // --- policy -----------------------------------------------------------------------------------
 
   /** Replaces the bucket's policy; an empty one removes it. */
@@ -277,20 +293,24 @@ export class Buckets {
   }
 
   private async removeEmpty(tx: Tx, bucket: BucketRow): Promise<void> {
-    const anyObject = await tx.scan(TABLES.objects, bucket.id, { prefix: '', limit: 1, reverse: false });
-    if (anyObject.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
+    for (const table of BUCKET_TABLES.content) {
+      const anyRow = await tx.scan(table, bucket.id, { prefix: '', limit: 1, reverse: false });
+      if (anyRow.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
+    }
+    const bookkeeping: readonly Table<unknown>[] = BUCKET_TABLES.bookkeeping;
+    for (const table of bookkeeping) {
+      for (const row of await tx.scan(table, bucket.id, { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false })) tx.delete(table, bucket.id, row.sk);
+    }
     const { projectId: account, name } = bucket;
     tx.delete(TABLES.buckets, account, name);
     const global = await tx.get(TABLES.globalBucketNames, ALL, name);
     if (global?.value.bucketId === bucket.id) tx.delete(TABLES.globalBucketNames, ALL, name);
-    tx.delete(TABLES.bucketTotals, bucket.id, '');
     tx.delete(TABLES.lifecycle, ALL, bucket.id);
     tx.delete(TABLES.emptying, ALL, bucket.id);
     const logging = await tx.get(TABLES.bucketLogging, ALL, `${account}/${name}`);
     if (logging?.value.bucketId === bucket.id) tx.delete(TABLES.bucketLogging, ALL, `${account}/${name}`);
     for (const delta of await scanDeltas(tx, bucket.id)) tx.delete(TABLES.totalDeltas, ALL, delta.sk);
   }
-
 
   private async change(caller: Caller, account: string, name: string, action: BucketAction, next: (row: BucketRow) => BucketRow): Promise<Bucket> {
     const bucket = await this.store.transact(async (tx) => {

@@ -60,10 +60,8 @@ export class Emptying {
 
   private async step(job: EmptyingRow): Promise<number> {
     const bucketId = job.bucket.id;
-    const batch = await this.store.scan(TABLES.objects, bucketId, { prefix: '', limit: BATCH, reverse: false });
-    let removed = 0;
-    for (const entry of batch) if (await this.objects.removeVersion(bucketId, entry.sk, entry.value.id)) removed++;
-    if (batch.length === 0) return this.finish(job);
+    const removed = await this.objects.purge(bucketId, BATCH);
+    if (removed === 0) return this.finish(job);
     await this.record(bucketId, { removed: job.removed + removed });
     return Math.max(removed, 1);
   }

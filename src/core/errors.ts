@@ -8,6 +8,10 @@ export type ErrorCode =
   | 'NoSuchAccount'
   | 'NoSuchBucket'
   | 'NoSuchKey'
+  /** The version asked for does not exist (or the version id is not one this key has). */
+  | 'NoSuchVersion'
+  /** The method does not apply to the resource, e.g. reading a delete marker by its version id (S3's 405). */
+  | 'MethodNotAllowed'
   | 'NoSuchAccessKey'
   | 'NoSuchProject'
   | 'NoSuchUser'

@@ -53,10 +53,19 @@ export class Core {
     this.identity = new Identity(this.directory, keys);
     this.accounts = new Accounts(this.directory);
     this.buckets = new Buckets(store, naming, this.directory);
-    this.objects = new Objects(store, blobs, this.buckets, keys, onBackgroundError, () => {
-      this.nudgeCollector();
-    });
-    this.lifecycle = new Lifecycle(store, this.buckets, this.objects, clockFromEnv());
+    const clock = clockFromEnv();
+    this.objects = new Objects(
+      store,
+      blobs,
+      this.buckets,
+      keys,
+      onBackgroundError,
+      () => {
+        this.nudgeCollector();
+      },
+      clock,
+    );
+    this.lifecycle = new Lifecycle(store, this.buckets, this.objects, clock);
     this.emptying = new Emptying(store, this.buckets, this.objects, () => {
       if (this.emptier) this.jobs.kick(this.emptier);
     });

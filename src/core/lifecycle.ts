@@ -9,13 +9,16 @@ import type { MetadataStore } from '../store/meta/index.ts';
 import type { Buckets } from './buckets.ts';
 import type { Clock } from './clock.ts';
 import { fail } from './errors.ts';
-import { ALL, TABLES, type LifecycleRule, type LifecycleTag } from './model.ts';
+import { ALL, TABLES, type BucketName, type LifecycleRule, type LifecycleTag, type VersionRow } from './model.ts';
 import type { Objects } from './objects.ts';
 import type { Caller } from './types.ts';
 
 export type { LifecycleRule } from './model.ts';
 
 export const MAX_LIFECYCLE_RULES = 1000;
+
+/** A bucket by its id, and where its row is when known (see LifecycleRow). */
+export type BucketAt = { id: string } & Partial<BucketName>;
 const MAX_RULE_ID_LENGTH = 255;
 const MAX_NEWER_NONCURRENT = 100;
 const MAX_TAG_KEY_LENGTH = 128;
@@ -99,7 +102,7 @@ export class Lifecycle {
   async put(caller: Caller, account: string, name: string, rules: LifecycleRule[]): Promise<LifecycleRule[]> {
     checkLifecycleRules(rules);
     await this.buckets.configure(caller, account, name, (tx, bucket) => {
-      tx.put(TABLES.lifecycle, ALL, bucket.id, { rules });
+      tx.put(TABLES.lifecycle, ALL, bucket.id, { rules, bucket: { projectId: bucket.projectId, name: bucket.name } });
       return Promise.resolve({ ...bucket, lifecycle: rules.some((rule) => rule.enabled) });
     });
     return rules;
@@ -126,23 +129,33 @@ export class Lifecycle {
         reverse: false,
       });
       for (const config of configs) {
-        for (const rule of config.value.rules) if (rule.enabled) removed += await this.applyRule(config.sk, rule, now);
+        for (const rule of config.value.rules) if (rule.enabled) removed += await this.applyRule({ id: config.sk, ...config.value.bucket }, rule, now);
       }
       if (configs.length < SCAN_BATCH) return removed;
       after = configs[configs.length - 1]?.sk;
     }
   }
 
-  /** The rule's expiration of current versions: its only action with something to act on (see the top). */
-  private async applyRule(bucketId: string, rule: LifecycleRule, now: number): Promise<number> {
-    const { expiration } = rule;
-    if (!expiration || (rule.tags?.length ?? 0) > 0) return 0;
+  /** The rule's expirations: of current versions, and of versions no longer current. */
+  private async applyRule(bucket: BucketAt, rule: LifecycleRule, now: number): Promise<number> {
+    if ((rule.tags?.length ?? 0) > 0) return 0;
+    let removed = 0;
+    if (rule.expiration) removed += await this.expireCurrent(bucket, rule.prefix, rule.expiration, now);
+    const noncurrent = rule.noncurrentVersionExpiration;
+    if (noncurrent) {
+      const due = (version: VersionRow): boolean => version.noncurrentSince !== undefined && expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now;
+      removed += await this.objects.expireNoncurrent(bucket.id, rule.prefix, due, noncurrent.newerNoncurrentVersions ?? 0);
+    }
+    return removed;
+  }
+
+  private async expireCurrent(bucket: BucketAt, prefix: string, expiration: NonNullable<LifecycleRule['expiration']>, now: number): Promise<number> {
     if ('date' in expiration && expiration.date > now) return 0;
     let removed = 0;
     let after: string | undefined;
     for (;;) {
-      const objects = await this.store.scan(TABLES.objects, bucketId, {
-        prefix: rule.prefix,
+      const objects = await this.store.scan(TABLES.objects, bucket.id, {
+        prefix,
         lower: after === undefined ? undefined : { key: after, inclusive: false },
         limit: SCAN_BATCH,
         reverse: false,
@@ -150,7 +163,7 @@ export class Lifecycle {
       for (const entry of objects) {
         const version = entry.value;
         if (version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now) continue;
-        if (await this.objects.removeVersion(bucketId, entry.sk, version.id)) removed++;
+        if (await this.objects.expireCurrent(bucket, entry.sk, version.id)) removed++;
       }
       if (objects.length < SCAN_BATCH) return removed;
       after = objects[objects.length - 1]?.sk;

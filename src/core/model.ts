@@ -70,11 +70,15 @@ export interface BucketRow {
   cors?: CorsRule[];
   /** Whether an enabled lifecycle rule applies (the rules themselves are in `lifecycle`). */
   lifecycle?: boolean;
+  /** S3's versioning state; absent: never enabled (every key keeps only its current version, the null one). */
+  versioning?: VersioningState;
   /** Who else may do what here: Swift's container ACLs and S3's ACLs, as data `authorize()` evaluates. */
   grants?: Grant[];
   /** A bucket policy (S3's), as statements `authorize()` evaluates: an explicit Deny beats every Allow. */
   policy?: PolicyStatement[];
 }
+
+export type VersioningState = 'enabled' | 'suspended';
 
 /** Who a grant names: everyone, any signed-in caller, a project, a user, or requests from a referrer (Swift's `.r:`). */
 export type Grantee =
@@ -125,6 +129,18 @@ export interface LifecycleRule {
   noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
   /** A multipart upload not completed this many days after it began is aborted. */
   abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
+}
+
+/** A bucket's lifecycle rules, with where the bucket is (rows written before versioning existed lack it). */
+export interface LifecycleRow {
+  rules: LifecycleRule[];
+  bucket?: BucketName;
+}
+
+/** Where a bucket row is: (project, name). */
+export interface BucketName {
+  projectId: string;
+  name: string;
 }
 
 /**
@@ -183,6 +199,13 @@ export interface VersionRow {
   headers: Metadata;
   deleteAt: number | null;
   data: VersionData;
+  /**
+   * The version has an id of its own, written while versioning was enabled. Absent: it is the key's null
+   * version (S3's `null` version id): written while versioning was never enabled or suspended.
+   */
+  named?: boolean;
+  /** When it stopped being the key's current version (rows of `versions` only). */
+  noncurrentSince?: number;
 }
 
 /** "Empty bucket": every object is removed in the background, then (if asked) the bucket itself. */
@@ -243,6 +266,13 @@ export const TABLES = {
    * versions past their time in the query
    */
   objects: jsonTable<VersionRow>('objects', { liveUntil: versionLiveUntil, attachments: true, codec: { pack: packVersion, unpack: unpackVersion } }),
+  /**
+   * bucket id / `${object key}\u0001${version id, inverted}` → a version that is no longer current, or a delete
+   * marker under the current one: a key's versions newest first, right after the key (names hold no U+0001).
+   */
+  versions: jsonTable<VersionRow>('versions', { attachments: true, codec: { pack: packVersion, unpack: unpackVersion } }),
+  /** bucket id / object key → the sort key in `versions` of the key's null version, while it is not current */
+  nullVersions: jsonTable<{ sk: string }>('null_versions'),
   /** bucket id / version id → the bytes of a small version written before attachments (see VersionData) */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */
@@ -252,7 +282,7 @@ export const TABLES = {
   /** '' / `${delete-at, 15 digits}/${bucket id}/${key}` → the version that expires then */
   expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
   /** '' / bucket id → the bucket's lifecycle rules */
-  lifecycle: jsonTable<{ rules: LifecycleRule[] }>('lifecycle'),
+  lifecycle: jsonTable<LifecycleRow>('lifecycle'),
   /** '' / bucket id → an "empty bucket" request and its progress */
   emptying: jsonTable<EmptyingRow>('emptying'),
   /** '' / `${project id}/${bucket name}` → where the bucket's access log goes */
@@ -266,6 +296,16 @@ export const TABLES = {
 } as const;
 
 export const ALL_TABLES = Object.values(TABLES);
+
+/**
+ * Every table holding rows of one bucket, partitioned by its id: what must be empty before the bucket may be
+ * deleted (`content`), and what goes with it (`bookkeeping`). A new table of a bucket's goes here, or
+ * deleting and emptying buckets would forget it (test/core checks that each table is listed once).
+ */
+export const BUCKET_TABLES = {
+  content: [TABLES.objects, TABLES.versions],
+  bookkeeping: [TABLES.nullVersions, TABLES.bucketTotals, TABLES.inlineData],
+} as const;
 
 /** When a version stops being readable: at its X-Delete-At; a version not complete never is. */
 export function versionLiveUntil(version: VersionRow): number | null {

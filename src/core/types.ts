@@ -48,6 +48,8 @@ export interface ObjectRecord {
   meta: Metadata;
   headers: Metadata;
   deleteAt: number | null;
+  /** The version is a delete marker (listings of versions, a delete by version id). */
+  deleteMarker?: boolean;
 }
 
 /**

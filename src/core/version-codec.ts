@@ -28,6 +28,9 @@ type PackedVersion = [
   headers: Metadata,
   deleteAt: number | null,
   data: VersionData | typeof PLAIN_ATTACHED,
+  // Added with versioning; rows packed before have neither (a null version that is current).
+  named?: 1 | 0,
+  noncurrentSince?: number,
 ];
 
 export function packVersion(version: VersionRow): PackedVersion {
@@ -45,12 +48,19 @@ export function packVersion(version: VersionRow): PackedVersion {
     version.headers,
     version.deleteAt,
     data.kind === 'attached' && data.encryption === null ? PLAIN_ATTACHED : data,
+    ...versioningFields(version),
   ];
+}
+
+/** Nothing for a current null version, the most common row by far. */
+function versioningFields(version: VersionRow): [] | [1 | 0] | [1 | 0, number] {
+  if (version.noncurrentSince !== undefined) return [version.named ? 1 : 0, version.noncurrentSince];
+  return version.named ? [1] : [];
 }
 
 export function unpackVersion(stored: unknown): VersionRow {
   if (!Array.isArray(stored)) return stored as VersionRow;
-  const [tag, id, state, createdAt, modifiedAfter, size, etag, contentType, meta, headers, deleteAt, data] = stored as PackedVersion;
+  const [tag, id, state, createdAt, modifiedAfter, size, etag, contentType, meta, headers, deleteAt, data, named, noncurrentSince] = stored as PackedVersion;
   const knownState = STATES[state];
   if (tag !== PACKED_V1 || knownState === undefined) throw new Error(`a version row in a form this build does not know (${String(tag)}/${String(state)})`);
   return {
@@ -65,5 +75,7 @@ export function unpackVersion(stored: unknown): VersionRow {
     headers,
     deleteAt,
     data: data === PLAIN_ATTACHED ? { kind: 'attached', encryption: null } : data,
+    ...(named === 1 ? { named: true } : {}),
+    ...(noncurrentSince === undefined ? {} : { noncurrentSince }),
   };
 }

@@ -126,6 +126,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchAccount: 404,
   NoSuchBucket: 404,
   NoSuchKey: 404,
+  NoSuchVersion: 404,
+  MethodNotAllowed: 405,
   NoSuchUser: 404,
   NoSuchAccessKey: 404,
   NoSuchProject: 404,

@@ -32,6 +32,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchAccount: 404,
   NoSuchBucket: 404,
   NoSuchKey: 404,
+  NoSuchVersion: 404,
+  MethodNotAllowed: 405,
   NoSuchAccessKey: 404,
   NoSuchProject: 404,
   NoSuchUser: 404,

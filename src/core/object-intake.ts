@@ -1,0 +1,104 @@
+/**
+ * A request body on its way in: drained into a durable blob — or into memory when it is small enough to live in
+ * the metadata store — hashed (MD5) and encrypted on the way. Nothing is left behind when it fails.
+ */
+import type { BlobStore } from '../store/blob/index.ts';
+import { newBlobEncryption } from './blob-crypto.ts';
+import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
+import { fail } from './errors.ts';
+import type { Md5, Md5Offload } from './md5-offload.ts';
+import type { BlobRef, VersionData } from './model.ts';
+import type { ServerKeys } from './server-keys.ts';
+
+export type BodySource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+export interface ReceivedBody {
+  data: VersionData;
+  /** The bytes of a small body, kept in the metadata store beside its version row; null for a blob. */
+  inline: Buffer | null;
+  size: number;
+  /** MD5, hex. */
+  etag: string;
+}
+
+export class BodyIntake {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly keys: ServerKeys,
+    private readonly md5: Md5Offload,
+    private readonly onBackgroundError: (err: unknown) => void,
+  ) {}
+
+  /** `contentLength`: the declared length (null for a chunked upload); a body that ends short of it fails. */
+  async receive(body: BodySource, contentLength: number | null, encrypt: boolean): Promise<ReceivedBody> {
+    const md5 = this.md5.forBody(contentLength);
+    const encrypted = encrypt ? newBlobEncryption(this.keys) : null;
+    let size = 0;
+    const source = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+        const hashing = md5.update(chunk);
+        if (hashing) await hashing;
+        yield encrypted ? encrypted.cipher.update(chunk) : chunk;
+      }
+      if (encrypted) yield encrypted.cipher.final();
+    };
+    const encryption = encrypted?.encryption ?? null;
+    let blobId = '';
+    try {
+      const small = contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
+      // Most small bodies are not encrypted: read them straight, without the generator's turns per chunk.
+      const inline = small ? (encrypted ? await collect(source()) : await receiveSmall(body, md5, (n) => (size = n))) : null;
+      if (!inline) blobId = (await this.blobs.write(source())).blobId;
+      if (contentLength !== null && size !== contentLength) {
+        fail('IncompleteBody', `Received ${size} bytes of the ${contentLength} declared`);
+      }
+      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption };
+      return { data, inline, size, etag: await md5.digest() };
+    } catch (err) {
+      md5.abort();
+      if (blobId) this.removeUncommitted({ kind: 'blob', blobId, size, encryption });
+      throw err;
+    }
+  }
+
+  /** Removes the blobs of a write that never committed. */
+  removeUncommitted(data: VersionData): void {
+    for (const blob of blobsOf(data)) this.blobs.delete(blob.blobId).catch(this.onBackgroundError);
+  }
+}
+
+/** A small body as it comes, hashed on the way; `sized` hears the bytes so far (a body past its length fails). */
+async function receiveSmall(body: BodySource, md5: Md5, sized: (bytes: number) => void): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    sized(size);
+    if (size > INLINE_OBJECT_MAX) break;
+    const hashing = md5.update(chunk);
+    if (hashing) await hashing;
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks);
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+/** The blobs a version's data points at. */
+export function blobsOf(data: VersionData): readonly BlobRef[] {
+  switch (data.kind) {
+    case 'attached':
+    case 'inline':
+      return [];
+    case 'blob':
+      return [data];
+    case 'parts':
+      return data.parts;
+  }
+}
