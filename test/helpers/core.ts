@@ -1,0 +1,71 @@
+/**
+ * The core service layer on real stores, without HTTP: for the protocol-free suites of test/core, which run
+ * every rule against both metadata stores (SQLite in a temp data directory, and a fresh database of the run's
+ * private PostgreSQL).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KAKAOCLOUD_NAMES } from '../../src/core/constraints.ts';
+import { bootstrap } from '../../src/core/bootstrap.ts';
+import type { Core } from '../../src/core/index.ts';
+import type { Caller } from '../../src/core/types.ts';
+import { openCore } from '../../src/open-stores.ts';
+import { createDatabase } from './postgres.ts';
+import { makeTempDir, removeDir } from './server.ts';
+
+export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export interface TestCore {
+  core: Core;
+  /** The first start's admin, in the default project. */
+  admin: Extract<Caller, { kind: 'user' }>;
+  account: string;
+  /** Moves the core's clock (lifecycle, expiry) forward by `ms` from the real time. */
+  advanceClock(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openTestCore(kind: StoreKind): Promise<TestCore> {
+  const dataDir = await makeTempDir('onggi-core-');
+  const clockFile = join(dataDir, 'clock-offset');
+  await writeFile(clockFile, '0');
+  // The core reads its clock's source when it is made.
+  const previousClock = process.env.ONGGI_TEST_CLOCK_FILE;
+  process.env.ONGGI_TEST_CLOCK_FILE = clockFile;
+  const core = await openCore(
+    {
+      dataDir,
+      metadataUrl: kind === 'postgres' ? await createDatabase() : null,
+      blobDir: join(dataDir, 'blobs'),
+      bucketNames: KAKAOCLOUD_NAMES,
+      masterKeyFile: null,
+    },
+    (err) => {
+      throw err;
+    },
+  ).finally(() => {
+    if (previousClock === undefined) delete process.env.ONGGI_TEST_CLOCK_FILE;
+    else process.env.ONGGI_TEST_CLOCK_FILE = previousClock;
+  });
+  const boot = await bootstrap(core.identity, { id: 'core-test-key', secret: 'core-test-secret-not-real' });
+  const admin: Extract<Caller, { kind: 'user' }> = {
+    kind: 'user',
+    userId: boot.userId,
+    userName: 'admin',
+    projectId: boot.projectId,
+    role: 'admin',
+    accessKeyId: 'core-test-key',
+    unrestrictedKey: true,
+  };
+  return {
+    core,
+    admin,
+    account: boot.projectId,
+    advanceClock: (ms) => writeFile(clockFile, String(ms)),
+    close: async () => {
+      await core.store.close();
+      await removeDir(dataDir);
+    },
+  };
+}
