@@ -293,7 +293,8 @@ export class Buckets {
   }
 
   private async removeEmpty(tx: Tx, bucket: BucketRow): Promise<void> {
-    for (const table of BUCKET_TABLES.content) {
+    const content: readonly Table<unknown>[] = BUCKET_TABLES.content;
+    for (const table of content) {
       const anyRow = await tx.scan(table, bucket.id, { prefix: '', limit: 1, reverse: false });
       if (anyRow.length > 0) fail('BucketNotEmpty', 'There was a conflict when trying to complete your request: the bucket is not empty');
     }

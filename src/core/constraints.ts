@@ -2,6 +2,11 @@
 import { fail } from './errors.ts';
 
 export const MAX_FILE_SIZE = 5 * 1024 ** 3 + 2;
+/** S3's multipart limits: part numbers 1 to 10,000, parts of 5 MiB (except the last) to 5 GiB, objects to 5 TiB. */
+export const MAX_PARTS = 10_000;
+export const MIN_PART_SIZE = 5 * 1024 ** 2;
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+export const MAX_MULTIPART_OBJECT_SIZE = 5 * 1024 ** 4;
 /** Objects up to this size live in the metadata store instead of a blob file. */
 export const INLINE_OBJECT_MAX = 64 * 1024;
 export const MAX_OBJECT_KEY_BYTES = 432;

@@ -7,6 +7,7 @@ import { readTotals, type Buckets } from './buckets.ts';
 import { fail, isOnggiError } from './errors.ts';
 import { ALL, TABLES, type EmptyingRow } from './model.ts';
 import type { Objects } from './objects.ts';
+import type { Uploads } from './uploads.ts';
 import type { Caller } from './types.ts';
 
 const BATCH = 100;
@@ -21,6 +22,7 @@ export class Emptying {
     private readonly store: MetadataStore,
     private readonly buckets: Buckets,
     private readonly objects: Objects,
+    private readonly uploads: Uploads,
     /** Asks the background job for a round soon. */
     private readonly nudge: () => void,
   ) {}
@@ -60,7 +62,7 @@ export class Emptying {
 
   private async step(job: EmptyingRow): Promise<number> {
     const bucketId = job.bucket.id;
-    const removed = await this.objects.purge(bucketId, BATCH);
+    const removed = (await this.objects.purge(bucketId, BATCH)) || (await this.uploads.abortStarted(bucketId, '', Number.POSITIVE_INFINITY));
     if (removed === 0) return this.finish(job);
     await this.record(bucketId, { removed: job.removed + removed });
     return Math.max(removed, 1);

@@ -10,6 +10,14 @@ export type ErrorCode =
   | 'NoSuchKey'
   /** The version asked for does not exist (or the version id is not one this key has). */
   | 'NoSuchVersion'
+  /** No multipart upload of that id is open for that key. */
+  | 'NoSuchUpload'
+  /** A part named in a complete was not uploaded, or its ETag differs. */
+  | 'InvalidPart'
+  /** The parts of a complete are not in ascending order of their numbers. */
+  | 'InvalidPartOrder'
+  /** A part of a complete, other than the last, is smaller than the minimum part size. */
+  | 'EntityTooSmall'
   /** The method does not apply to the resource, e.g. reading a delete marker by its version id (S3's 405). */
   | 'MethodNotAllowed'
   | 'NoSuchAccessKey'

@@ -12,7 +12,10 @@ import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
+import { Md5Offload } from './md5-offload.ts';
+import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
+import { minPartSizeFromEnv, Uploads } from './uploads.ts';
 import type { ServerKeys } from './server-keys.ts';
 
 export interface JobOptions {
@@ -30,6 +33,7 @@ export class Core {
   readonly accounts: Accounts;
   readonly buckets: Buckets;
   readonly objects: Objects;
+  readonly uploads: Uploads;
   readonly lifecycle: Lifecycle;
   readonly emptying: Emptying;
   readonly accessLog: AccessLog;
@@ -54,19 +58,14 @@ export class Core {
     this.accounts = new Accounts(this.directory);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
-    this.objects = new Objects(
-      store,
-      blobs,
-      this.buckets,
-      keys,
-      onBackgroundError,
-      () => {
-        this.nudgeCollector();
-      },
-      clock,
-    );
-    this.lifecycle = new Lifecycle(store, this.buckets, this.objects, clock);
-    this.emptying = new Emptying(store, this.buckets, this.objects, () => {
+    const intake = new BodyIntake(blobs, keys, new Md5Offload(), onBackgroundError);
+    const nudge = (): void => {
+      this.nudgeCollector();
+    };
+    this.objects = new Objects(store, blobs, this.buckets, keys, intake, nudge, clock);
+    this.uploads = new Uploads(store, blobs, this.buckets, intake, clock, nudge, minPartSizeFromEnv());
+    this.lifecycle = new Lifecycle(store, this.buckets, this.objects, this.uploads, clock);
+    this.emptying = new Emptying(store, this.buckets, this.objects, this.uploads, () => {
       if (this.emptier) this.jobs.kick(this.emptier);
     });
     this.accessLog = new AccessLog(store, this.buckets, this.objects, onBackgroundError);
@@ -89,7 +88,7 @@ export class Core {
     this.loggingRefresh.unref();
     // Blobs in this node's own directory are this node's work; in a shared one, one node at a time does it.
     const local = !this.blobsShared;
-    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: () => this.objects.collectBlobs() };
+    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
     this.jobs.start(canRun, [
       this.collector,

@@ -1,9 +1,7 @@
 /**
  * Bucket lifecycle: S3's rule model (id, status, prefix and tag filter; expiration by days or date, expiration of
  * noncurrent versions, abort of incomplete multipart uploads), kept per bucket, and the background round that
- * applies it. As on S3 for a bucket that never had versioning, uploads or tags, some rules act on nothing today:
- * a bucket keeps one version per key (no noncurrent ones), there are no multipart uploads, and no object carries
- * tags (no API sets them), so a tag filter matches no object.
+ * applies it. No object carries tags yet (no API sets them), so a rule with a tag filter matches no object.
  */
 import type { MetadataStore } from '../store/meta/index.ts';
 import type { Buckets } from './buckets.ts';
@@ -11,6 +9,7 @@ import type { Clock } from './clock.ts';
 import { fail } from './errors.ts';
 import { ALL, TABLES, type BucketName, type LifecycleRule, type LifecycleTag, type VersionRow } from './model.ts';
 import type { Objects } from './objects.ts';
+import type { Uploads } from './uploads.ts';
 import type { Caller } from './types.ts';
 
 export type { LifecycleRule } from './model.ts';
@@ -88,6 +87,7 @@ export class Lifecycle {
     private readonly store: MetadataStore,
     private readonly buckets: Buckets,
     private readonly objects: Objects,
+    private readonly uploads: Uploads,
     private readonly clock: Clock,
   ) {}
 
@@ -136,7 +136,7 @@ export class Lifecycle {
     }
   }
 
-  /** The rule's expirations: of current versions, and of versions no longer current. */
+  /** The rule's actions: expiring current versions and versions no longer current, aborting old uploads. */
   private async applyRule(bucket: BucketAt, rule: LifecycleRule, now: number): Promise<number> {
     if ((rule.tags?.length ?? 0) > 0) return 0;
     let removed = 0;
@@ -146,6 +146,8 @@ export class Lifecycle {
       const due = (version: VersionRow): boolean => version.noncurrentSince !== undefined && expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now;
       removed += await this.objects.expireNoncurrent(bucket.id, rule.prefix, due, noncurrent.newerNoncurrentVersions ?? 0);
     }
+    const abort = rule.abortIncompleteMultipartUpload;
+    if (abort) removed += await this.uploads.abortStarted(bucket.id, rule.prefix, now - abort.daysAfterInitiation * DAY_MS);
     return removed;
   }
 

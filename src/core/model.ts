@@ -182,7 +182,42 @@ export type VersionData =
   | { kind: 'attached'; encryption: BlobEncryption | null }
   | { kind: 'inline'; encryption: BlobEncryption | null }
   | ({ kind: 'blob' } & BlobRef)
-  | { kind: 'parts'; parts: BlobRef[] };
+  | { kind: 'parts'; parts: BlobRef[] }
+  /**
+   * A completed multipart upload: its parts are rows of `partIndex` (batches, by offset), not of the version row,
+   * so a 10,000-part object costs a GET one row more; versions sharing it count as one reference, `mpu:<id>`.
+   */
+  | { kind: 'multipart'; uploadId: string; parts: number; encrypted: boolean };
+
+/** A multipart upload in progress (S3's CreateMultipartUpload; Swift's multipart verbs share it). */
+export interface UploadRow {
+  id: string;
+  key: string;
+  initiatedAt: number;
+  /** Who began it (S3's Initiator/Owner). */
+  initiator: string;
+  contentType: string | null;
+  meta: Metadata;
+  headers: Metadata;
+  deleteAt: number | null;
+  /** Whether the bucket encrypted at rest when it began: every part is, then. */
+  encrypted: boolean;
+}
+
+/** One uploaded part, by number, while its upload is open. */
+export interface PartRow {
+  blobId: string;
+  size: number;
+  /** MD5 of the part, hex. */
+  etag: string;
+  encryption: BlobEncryption | null;
+  uploadedAt: number;
+}
+
+/** A batch of a completed upload's parts, in order, from the offset its sort key names. */
+export interface PartBatchRow {
+  parts: { number: number; blobId: string; size: number; etag: string; encryption: BlobEncryption | null }[];
+}
 
 export type VersionState = 'uploading' | 'complete' | 'delete-marker';
 
@@ -273,6 +308,12 @@ export const TABLES = {
   versions: jsonTable<VersionRow>('versions', { attachments: true, codec: { pack: packVersion, unpack: unpackVersion } }),
   /** bucket id / object key → the sort key in `versions` of the key's null version, while it is not current */
   nullVersions: jsonTable<{ sk: string }>('null_versions'),
+  /** bucket id / `${object key}\u0001${upload id}` → a multipart upload in progress (ids grow with time) */
+  uploads: jsonTable<UploadRow>('uploads'),
+  /** upload id / part number, 5 digits → a part uploaded; kept, with its blob, until the upload's object goes */
+  parts: jsonTable<PartRow>('parts'),
+  /** upload id / the first part's offset, 16 digits → a batch of a completed upload's parts (see VersionData) */
+  partIndex: jsonTable<PartBatchRow>('part_index'),
   /** bucket id / version id → the bytes of a small version written before attachments (see VersionData) */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */
@@ -303,7 +344,7 @@ export const ALL_TABLES = Object.values(TABLES);
  * deleting and emptying buckets would forget it (test/core checks that each table is listed once).
  */
 export const BUCKET_TABLES = {
-  content: [TABLES.objects, TABLES.versions],
+  content: [TABLES.objects, TABLES.versions, TABLES.uploads],
   bookkeeping: [TABLES.nullVersions, TABLES.bucketTotals, TABLES.inlineData],
 } as const;
 
@@ -328,4 +369,14 @@ export function expiryKey(deleteAt: number, bucketId: string, key: string): stri
 /** The sort key just past every expiry entry due at or before `time`. */
 export function expiryUpTo(time: number): string {
   return `${String(time).padStart(15, '0')}0`;
+}
+
+/** The sort key of a part batch starting at `offset` bytes into its object. */
+export function partOffsetKey(offset: number): string {
+  return String(offset).padStart(16, '0');
+}
+
+/** The sort key of part `number` (1 to 10,000) of an upload. */
+export function partNumberKey(number: number): string {
+  return String(number).padStart(5, '0');
 }

@@ -7,10 +7,10 @@ import { PassThrough, Readable, Transform, type TransformCallback, type Writable
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
-import type { MetadataStore } from '../store/meta/index.ts';
+import type { Bound, Entry, MetadataStore } from '../store/meta/index.ts';
 import { alignToBlock, decipherAt } from './blob-crypto.ts';
 import type { ByteRange } from './conditions.ts';
-import { TABLES, type BlobEncryption, type BlobRef, type BucketRow, type VersionRow } from './model.ts';
+import { partOffsetKey, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type PartBatchRow, type VersionRow } from './model.ts';
 import type { ServerKeys } from './server-keys.ts';
 
 export type Body = Buffer | Readable;
@@ -59,6 +59,43 @@ function drained(sink: Writable): Promise<void> {
   });
 }
 
+/** A part of a ranged read: which blob, and which of its bytes. */
+interface Piece {
+  blob: BlobRef;
+  range: ByteRange;
+}
+
+/** The piece of a part at `offset` of the object that `range` touches; null when it touches none. */
+function pieceOf(blob: BlobRef, offset: number, range: ByteRange): Piece | null {
+  const start = Math.max(range.start, offset);
+  const end = Math.min(range.end, offset + blob.size - 1);
+  return start <= end ? { blob, range: { start: start - offset, end: end - offset } } : null;
+}
+
+/** The pieces of a part list kept in the version row itself. */
+async function* listedPieces(parts: readonly BlobRef[], range: ByteRange): AsyncGenerator<Piece> {
+  let offset = 0;
+  for (const blob of parts) {
+    const piece = pieceOf(blob, offset, range);
+    if (piece) yield piece;
+    offset += blob.size;
+  }
+}
+
+/**
+ * Copies one piece into the stream of a sequence, leaving it open for the next (`pipeline` with `end: false`
+ * would leave a listener on it per piece); the piece is closed however it ends.
+ */
+async function copyInto(source: Readable, out: PassThrough): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (!out.write(chunk)) await drained(out);
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
 export class BodyReader {
   constructor(
     private readonly store: MetadataStore,
@@ -93,7 +130,9 @@ export class BodyReader {
       case 'blob':
         return this.openBlob(data, range);
       case 'parts':
-        return this.openParts(data.parts, range);
+        return this.openSequence(listedPieces(data.parts, range));
+      case 'multipart':
+        return this.openSequence(this.multipartPieces(data.uploadId, range));
     }
   }
 
@@ -102,26 +141,46 @@ export class BodyReader {
     return this.openDecrypted(blob.blobId, blob.encryption, range);
   }
 
-  /** The parts' bytes one after the other, each part opened only when the one before it is done. */
-  private async openParts(parts: readonly BlobRef[], range: ByteRange): Promise<Readable> {
-    const pieces: { blob: BlobRef; range: ByteRange }[] = [];
-    let offset = 0;
-    for (const blob of parts) {
-      const start = Math.max(range.start, offset);
-      const end = Math.min(range.end, offset + blob.size - 1);
-      if (start <= end) pieces.push({ blob, range: { start: start - offset, end: end - offset } });
-      offset += blob.size;
-    }
-    const [first, ...rest] = pieces;
-    if (!first) return Readable.from([]);
-    const opened = await this.openBlob(first.blob, first.range);
+  /**
+   * The pieces' bytes one after the other, each opened only when the one before it is done; the first is opened
+   * before this returns (a missing blob fails the read before any byte is sent). A piece that cannot be found
+   * or opened later ends the stream with an error: never other bytes in its place.
+   */
+  private async openSequence(pieces: AsyncIterable<Piece>): Promise<Readable> {
+    const iterator = pieces[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done) return Readable.from([]);
+    const opened = await this.openBlob(first.value.blob, first.value.range);
     const out = new PassThrough();
     void (async () => {
-      await pipeline(opened, out, { end: false });
-      for (const piece of rest) await pipeline(await this.openBlob(piece.blob, piece.range), out, { end: false });
+      await copyInto(opened, out);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        await copyInto(await this.openBlob(next.value.blob, next.value.range), out);
+      }
       out.end();
     })().catch((err: unknown) => out.destroy(err as Error));
     return out;
+  }
+
+  /**
+   * The parts of a completed upload that `range` touches, read a batch of the part index at a time: the batch
+   * holding the range's first byte first (one row), then the next ones as the range goes on.
+   */
+  private async *multipartPieces(uploadId: string, range: ByteRange): AsyncGenerator<Piece> {
+    const scan = (bound: { lower?: Bound; upper?: Bound }): Promise<Entry<PartBatchRow>[]> =>
+      this.store.scan(TABLES.partIndex, uploadId, { prefix: '', ...bound, limit: 1, reverse: bound.upper !== undefined });
+    let [batch] = await scan({ upper: { key: partOffsetKey(range.start), inclusive: true } });
+    while (batch) {
+      let offset = Number(batch.sk);
+      for (const part of batch.value.parts) {
+        const piece = pieceOf(part, offset, range);
+        if (piece) yield piece;
+        offset += part.size;
+        if (offset > range.end) return;
+      }
+      [batch] = await scan({ lower: { key: batch.sk, inclusive: false } });
+    }
+    throw new BlobMissingError(`part index of upload ${uploadId}`);
   }
 
   private inlineBytes(stored: Buffer, encryption: BlobEncryption | null): Buffer {

@@ -7,7 +7,7 @@ import { newBlobEncryption } from './blob-crypto.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { fail } from './errors.ts';
 import type { Md5, Md5Offload } from './md5-offload.ts';
-import type { BlobRef, VersionData } from './model.ts';
+import type { VersionData } from './model.ts';
 import type { ServerKeys } from './server-keys.ts';
 
 export type BodySource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -29,15 +29,18 @@ export class BodyIntake {
     private readonly onBackgroundError: (err: unknown) => void,
   ) {}
 
-  /** `contentLength`: the declared length (null for a chunked upload); a body that ends short of it fails. */
-  async receive(body: BodySource, contentLength: number | null, encrypt: boolean): Promise<ReceivedBody> {
+  /**
+   * `contentLength`: the declared length (null for a chunked upload); a body that ends short of it fails.
+   * `maxSize`: more bytes than this fail (EntityTooLarge). `asBlob`: never kept in memory (a multipart part).
+   */
+  async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false } = {}): Promise<ReceivedBody> {
     const md5 = this.md5.forBody(contentLength);
     const encrypted = encrypt ? newBlobEncryption(this.keys) : null;
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
         size += chunk.length;
-        if (size > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+        if (size > maxSize) fail('EntityTooLarge', 'Your request is too large.');
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
         yield encrypted ? encrypted.cipher.update(chunk) : chunk;
@@ -47,7 +50,7 @@ export class BodyIntake {
     const encryption = encrypted?.encryption ?? null;
     let blobId = '';
     try {
-      const small = contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
+      const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
       // Most small bodies are not encrypted: read them straight, without the generator's turns per chunk.
       const inline = small ? (encrypted ? await collect(source()) : await receiveSmall(body, md5, (n) => (size = n))) : null;
       if (!inline) blobId = (await this.blobs.write(source())).blobId;
@@ -65,7 +68,7 @@ export class BodyIntake {
 
   /** Removes the blobs of a write that never committed. */
   removeUncommitted(data: VersionData): void {
-    for (const blob of blobsOf(data)) this.blobs.delete(blob.blobId).catch(this.onBackgroundError);
+    for (const blobId of referencesOf(data)) this.blobs.delete(blobId).catch(this.onBackgroundError);
   }
 }
 
@@ -90,15 +93,32 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** The blobs a version's data points at. */
-export function blobsOf(data: VersionData): readonly BlobRef[] {
+/**
+ * What a version's data holds a reference on (rows of `blobRefs`): its blobs, or its multipart upload as a whole
+ * (`mpu:<upload id>`; the upload's parts are released together when the last version sharing it goes).
+ */
+export function referencesOf(data: VersionData): readonly string[] {
   switch (data.kind) {
     case 'attached':
     case 'inline':
       return [];
     case 'blob':
-      return [data];
+      return [data.blobId];
     case 'parts':
-      return data.parts;
+      return data.parts.map((part) => part.blobId);
+    case 'multipart':
+      return [uploadReference(data.uploadId)];
   }
+}
+
+const UPLOAD_REFERENCE = 'mpu:';
+
+/** The reference every version sharing a completed upload counts in. */
+export function uploadReference(uploadId: string): string {
+  return UPLOAD_REFERENCE + uploadId;
+}
+
+/** The upload a reference stands for, or null for a blob's. */
+export function uploadOfReference(reference: string): string | null {
+  return reference.startsWith(UPLOAD_REFERENCE) ? reference.slice(UPLOAD_REFERENCE.length) : null;
 }

@@ -16,10 +16,9 @@ import { checkObjectKey, checkUserMetadata, MAX_FILE_SIZE } from './constraints.
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
 import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
-import { Md5Offload } from './md5-offload.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
-import { BodyIntake, blobsOf, type BodySource } from './object-intake.ts';
-import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BlobEncryption, type BucketRow, type VersionData, type VersionRow } from './model.ts';
+import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
+import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type VersionData, type VersionRow } from './model.ts';
 import type { ServerKeys } from './server-keys.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
@@ -101,7 +100,6 @@ const NO_SUCH_KEY = 'The specified object does not exist';
 const NO_SUCH_VERSION = 'The specified version does not exist';
 
 export class Objects {
-  private readonly intake: BodyIntake;
   private readonly reader: BodyReader;
 
   constructor(
@@ -109,13 +107,11 @@ export class Objects {
     private readonly blobs: BlobStore,
     private readonly buckets: Buckets,
     keys: ServerKeys,
-    onBackgroundError: (err: unknown) => void,
+    private readonly intake: BodyIntake,
     /** Called after a commit queued blobs for removal. */
     private readonly onBlobsReleased: () => void = () => undefined,
     private readonly clock: Clock = systemClock,
-    md5 = new Md5Offload(),
   ) {
-    this.intake = new BodyIntake(blobs, keys, md5, onBackgroundError);
     this.reader = new BodyReader(store, blobs, keys);
   }
 
@@ -176,7 +172,7 @@ export class Objects {
       if (options.mustNotExist && (await this.liveIn(tx, current.id, key))) fail('PreconditionFailed', 'The object already exists');
       // Each attempt of the transaction starts from the version as given: `install` names it as the bucket says.
       const row: VersionRow = { ...version, id: newTimeOrderedId() };
-      for (const blob of blobsOf(row.data)) await reference(tx, blob.blobId, options.freshBlobs);
+      for (const ref of referencesOf(row.data)) await reference(tx, ref, options.freshBlobs);
       const change = await install(tx, current, key, row, inline, this.clock.now());
       return { written: row, released: change.released };
     });
@@ -300,8 +296,7 @@ export class Objects {
       deleteAt: options.deleteAt,
     };
     checkUserMetadata(attributes.meta);
-    const sourceEncryption = encryptionOf(located.version.data);
-    if (sourceEncryption !== null || target.encryption === null) {
+    if (isEncrypted(located.version.data) || target.encryption === null) {
       const record = await this.copySharing(located, target, to.key, attributes);
       return { source, record };
     }
@@ -380,7 +375,8 @@ export class Objects {
 
   /** Removes blobs nothing references any more (the durable queue); returns how many went. */
   async collectBlobs(batch = 100): Promise<number> {
-    const queued = await this.store.scan(TABLES.blobGc, ALL, { prefix: '', limit: batch, reverse: false });
+    // Blob ids sort before the references of whole uploads, which Uploads.collect takes.
+    const queued = await this.store.scan(TABLES.blobGc, ALL, { prefix: '', upper: { key: uploadReference(''), inclusive: false }, limit: batch, reverse: false });
     for (const entry of queued) await this.blobs.delete(entry.sk);
     if (queued.length > 0) {
       await this.store.transact(async (tx) => {
@@ -521,9 +517,10 @@ function asUnattached<V>(row: Row<V> | null): AttachedRow<V> | null {
   return row && { ...row, attachment: null };
 }
 
-function encryptionOf(data: VersionData): BlobEncryption | null {
-  if (data.kind === 'parts') return data.parts[0]?.encryption ?? null;
-  return data.encryption;
+function isEncrypted(data: VersionData): boolean {
+  if (data.kind === 'parts') return (data.parts[0]?.encryption ?? null) !== null;
+  if (data.kind === 'multipart') return data.encrypted;
+  return data.encryption !== null;
 }
 
 /** An error after which the transaction certainly did not commit. */

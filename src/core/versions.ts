@@ -12,7 +12,7 @@ import { newTimeOrderedId } from '../lib/ids.ts';
 import type { AttachedRow, Tx } from '../store/meta/index.ts';
 import { addToTotals } from './buckets.ts';
 import { fail } from './errors.ts';
-import { blobsOf } from './object-intake.ts';
+import { referencesOf } from './object-intake.ts';
 import { ALL, expiryKey, TABLES, type BucketRow, type VersionRow } from './model.ts';
 
 /** S3's version id of a version written while versioning was never enabled, or suspended. */
@@ -202,11 +202,11 @@ export async function release(tx: Tx, bucketId: string, key: string, version: Ve
   if (version.data.kind === 'inline') tx.delete(TABLES.inlineData, bucketId, version.id);
   if (version.deleteAt !== null && version.noncurrentSince === undefined) tx.delete(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucketId, key));
   let released = 0;
-  for (const blob of blobsOf(version.data)) if (await unreference(tx, blob.blobId)) released++;
+  for (const reference of referencesOf(version.data)) if (await unreference(tx, reference)) released++;
   return released;
 }
 
-/** One more version points at the blob; a fresh blob starts at one. */
+/** One more version points at the blob (or completed upload: see referencesOf); a fresh one starts at one. */
 export async function reference(tx: Tx, blobId: string, fresh: boolean): Promise<void> {
   if (fresh) {
     tx.put(TABLES.blobRefs, ALL, blobId, { count: 1 }, { ifVersion: null });

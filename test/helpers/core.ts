@@ -26,13 +26,20 @@ export interface TestCore {
   close(): Promise<void>;
 }
 
-export async function openTestCore(kind: StoreKind): Promise<TestCore> {
+export interface TestCoreOptions {
+  /** The multipart minimum part size (ONGGI_TEST_MIN_PART_SIZE); S3's 5 MiB when absent. */
+  minPartSize?: number;
+}
+
+export async function openTestCore(kind: StoreKind, options: TestCoreOptions = {}): Promise<TestCore> {
   const dataDir = await makeTempDir('onggi-core-');
   const clockFile = join(dataDir, 'clock-offset');
   await writeFile(clockFile, '0');
-  // The core reads its clock's source when it is made.
-  const previousClock = process.env.ONGGI_TEST_CLOCK_FILE;
-  process.env.ONGGI_TEST_CLOCK_FILE = clockFile;
+  // The core reads these settings when it is made.
+  const settings: Record<string, string> = { ONGGI_TEST_CLOCK_FILE: clockFile };
+  if (options.minPartSize !== undefined) settings.ONGGI_TEST_MIN_PART_SIZE = String(options.minPartSize);
+  const previous = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, settings);
   const core = await openCore(
     {
       dataDir,
@@ -45,8 +52,10 @@ export async function openTestCore(kind: StoreKind): Promise<TestCore> {
       throw err;
     },
   ).finally(() => {
-    if (previousClock === undefined) delete process.env.ONGGI_TEST_CLOCK_FILE;
-    else process.env.ONGGI_TEST_CLOCK_FILE = previousClock;
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name);
+      else process.env[name] = value;
+    }
   });
   const boot = await bootstrap(core.identity, { id: 'core-test-key', secret: 'core-test-secret-not-real' });
   const admin: Extract<Caller, { kind: 'user' }> = {

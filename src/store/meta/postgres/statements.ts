@@ -46,12 +46,12 @@ export function addAttachmentsSql(table: Table<unknown>): string {
   return `ALTER TABLE ${pg.escapeIdentifier(sqlTableName(table))} ADD COLUMN IF NOT EXISTS att BYTEA`;
 }
 
-type Params = (string | number | Buffer | null)[];
+type Params = (string | number | Buffer | null | string[])[];
 
 /** A statement with its values, ready for `query`. */
 export type Statement = QueryConfig<Params>;
 
-type Kind = 'get' | 'getAttached' | 'version' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteIfVersion';
+type Kind = 'get' | 'getAttached' | 'version' | 'upsert' | 'insertIfAbsent' | 'updateIfVersion' | 'delete' | 'deleteMany' | 'deleteIfVersion';
 
 export class TableStatements {
   private readonly id: string;
@@ -76,6 +76,7 @@ export class TableStatements {
       insertIfAbsent: `INSERT INTO ${t} (pk, sk, ver, val, exp${att}) VALUES ($1, $2, $3, $4, $5${attValue}) ON CONFLICT (pk, sk) DO NOTHING`,
       updateIfVersion: `UPDATE ${t} SET ver = $3, val = $4, exp = $5${attSet} WHERE pk = $1 AND sk = $2 AND ver = ${expected}`,
       delete: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2`,
+      deleteMany: `DELETE FROM ${t} WHERE pk = $1 AND sk = ANY($2::text[])`,
       deleteIfVersion: `DELETE FROM ${t} WHERE pk = $1 AND sk = $2 AND ver = $3`,
     };
   }
@@ -114,6 +115,11 @@ export class TableStatements {
 
   delete(pk: string, sk: string): Statement {
     return this.named('delete', [pk, sk]);
+  }
+
+  /** Several rows of one partition in one statement (unconditional deletes of one transaction). */
+  deleteMany(pk: string, sks: string[]): Statement {
+    return this.named('deleteMany', [pk, sks]);
   }
 
   deleteIfVersion(pk: string, sk: string, expected: number): Statement {
