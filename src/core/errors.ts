@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'InvalidPartOrder'
   /** A part of a complete, other than the last, is smaller than the minimum part size. */
   | 'EntityTooSmall'
+  /** A manifest given to be written is not one (a segment missing, of another size or ETag, a bad range). */
+  | 'InvalidManifest'
+  /** A large object cannot be read as its manifest says: a segment is missing or changed (Swift's 409). */
+  | 'BrokenManifest'
+  /** A symbolic link leads through too many others, or its target no longer has the ETag it was pinned to. */
+  | 'BrokenSymlink'
   /** The method does not apply to the resource, e.g. reading a delete marker by its version id (S3's 405). */
   | 'MethodNotAllowed'
   | 'NoSuchAccessKey'

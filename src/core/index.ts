@@ -88,7 +88,7 @@ export class Core {
     this.loggingRefresh.unref();
     // Blobs in this node's own directory are this node's work; in a shared one, one node at a time does it.
     const local = !this.blobsShared;
-    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) };
+    this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) + (await this.objects.large.collect()) };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
     this.jobs.start(canRun, [
       this.collector,

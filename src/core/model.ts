@@ -187,7 +187,33 @@ export type VersionData =
    * A completed multipart upload: its parts are rows of `partIndex` (batches, by offset), not of the version row,
    * so a 10,000-part object costs a GET one row more; versions sharing it count as one reference, `mpu:<id>`.
    */
-  | { kind: 'multipart'; uploadId: string; parts: number; encrypted: boolean };
+  | { kind: 'multipart'; uploadId: string; parts: number; encrypted: boolean }
+  /**
+   * A static large object (Swift's SLO): other objects' bytes in order, each checked against the ETag and size it
+   * had when the manifest was written. The segments are rows of `manifestSegments` (batches, by offset), shared by
+   * the versions that copy the manifest as one reference, `slo:<id>`.
+   */
+  | { kind: 'static-manifest'; manifestId: string; segments: number }
+  /** A dynamic large object (Swift's DLO): the objects of a container under a prefix, in name order, read at GET time. */
+  | { kind: 'dynamic-manifest'; bucket: string; prefix: string }
+  /** A symbolic link to another object (Swift's symlink), optionally pinned to the ETag its target had. */
+  | { kind: 'symlink'; account: string; bucket: string; key: string; etag: string | null };
+
+/** One segment of a static manifest: an object of the same account, all of it or a byte range of it. */
+export interface SegmentRow {
+  bucket: string;
+  key: string;
+  /** The segment object's ETag and size when the manifest was written. */
+  etag: string;
+  objectSize: number;
+  /** The bytes taken, inclusive; null: all of them. */
+  range: [number, number] | null;
+}
+
+/** A batch of a static manifest's segments, in order, from the offset its sort key names. */
+export interface SegmentBatchRow {
+  segments: SegmentRow[];
+}
 
 /** A multipart upload in progress (S3's CreateMultipartUpload; Swift's multipart verbs share it). */
 export interface UploadRow {
@@ -314,6 +340,8 @@ export const TABLES = {
   parts: jsonTable<PartRow>('parts'),
   /** upload id / the first part's offset, 16 digits → a batch of a completed upload's parts (see VersionData) */
   partIndex: jsonTable<PartBatchRow>('part_index'),
+  /** manifest id / the first segment's offset, 16 digits → a batch of a static manifest's segments */
+  manifestSegments: jsonTable<SegmentBatchRow>('manifest_segments'),
   /** bucket id / version id → the bytes of a small version written before attachments (see VersionData) */
   inlineData: bytesTable('inline_data'),
   /** '' / blob id → how many versions point at it */

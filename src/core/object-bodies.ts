@@ -83,10 +83,33 @@ async function* listedPieces(parts: readonly BlobRef[], range: ByteRange): Async
 }
 
 /**
+ * The pieces' bytes one after the other as one stream, each opened only when the one before it is done; the
+ * first is opened before this returns (a missing blob or segment fails the read before any byte is sent). A
+ * piece that cannot be found or opened later ends the stream with an error: never other bytes in its place.
+ */
+export async function sequenceOf<P>(pieces: AsyncIterable<P>, open: (piece: P) => Promise<Body>): Promise<Readable> {
+  const iterator = pieces[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return Readable.from([]);
+  const opened = await open(first.value);
+  const out = new PassThrough();
+  void (async () => {
+    await copyInto(opened, out);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await copyInto(await open(next.value), out);
+    out.end();
+  })().catch((err: unknown) => out.destroy(err as Error));
+  return out;
+}
+
+/**
  * Copies one piece into the stream of a sequence, leaving it open for the next (`pipeline` with `end: false`
  * would leave a listener on it per piece); the piece is closed however it ends.
  */
-async function copyInto(source: Readable, out: PassThrough): Promise<void> {
+async function copyInto(source: Body, out: PassThrough): Promise<void> {
+  if (Buffer.isBuffer(source)) {
+    if (!out.write(source)) await drained(out);
+    return;
+  }
   try {
     for await (const chunk of source) {
       if (!out.write(chunk)) await drained(out);
@@ -133,6 +156,10 @@ export class BodyReader {
         return this.openSequence(listedPieces(data.parts, range));
       case 'multipart':
         return this.openSequence(this.multipartPieces(data.uploadId, range));
+      case 'static-manifest':
+      case 'dynamic-manifest':
+      case 'symlink':
+        throw new Error(`a ${data.kind} is read through the objects it names (Objects.get), not as bytes of its own`);
     }
   }
 
@@ -141,25 +168,8 @@ export class BodyReader {
     return this.openDecrypted(blob.blobId, blob.encryption, range);
   }
 
-  /**
-   * The pieces' bytes one after the other, each opened only when the one before it is done; the first is opened
-   * before this returns (a missing blob fails the read before any byte is sent). A piece that cannot be found
-   * or opened later ends the stream with an error: never other bytes in its place.
-   */
   private async openSequence(pieces: AsyncIterable<Piece>): Promise<Readable> {
-    const iterator = pieces[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done) return Readable.from([]);
-    const opened = await this.openBlob(first.value.blob, first.value.range);
-    const out = new PassThrough();
-    void (async () => {
-      await copyInto(opened, out);
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        await copyInto(await this.openBlob(next.value.blob, next.value.range), out);
-      }
-      out.end();
-    })().catch((err: unknown) => out.destroy(err as Error));
-    return out;
+    return sequenceOf(pieces, (piece) => this.openBlob(piece.blob, piece.range));
   }
 
   /**

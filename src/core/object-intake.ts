@@ -101,6 +101,8 @@ export function referencesOf(data: VersionData): readonly string[] {
   switch (data.kind) {
     case 'attached':
     case 'inline':
+    case 'dynamic-manifest':
+    case 'symlink':
       return [];
     case 'blob':
       return [data.blobId];
@@ -108,7 +110,21 @@ export function referencesOf(data: VersionData): readonly string[] {
       return data.parts.map((part) => part.blobId);
     case 'multipart':
       return [uploadReference(data.uploadId)];
+    case 'static-manifest':
+      return [manifestReference(data.manifestId)];
   }
+}
+
+const MANIFEST_REFERENCE = 'slo:';
+
+/** The reference every version sharing a static manifest's segment list counts in. */
+export function manifestReference(manifestId: string): string {
+  return MANIFEST_REFERENCE + manifestId;
+}
+
+/** The static manifest a reference stands for, or null. */
+export function manifestOfReference(reference: string): string | null {
+  return reference.startsWith(MANIFEST_REFERENCE) ? reference.slice(MANIFEST_REFERENCE.length) : null;
 }
 
 const UPLOAD_REFERENCE = 'mpu:';

@@ -11,6 +11,7 @@ import { Conflict, Contention, type AttachedRow, type GroupedRange, type Metadat
 import type { BucketAction } from './authz.ts';
 import type { Buckets } from './buckets.ts';
 import type { BucketAt } from './lifecycle.ts';
+import { LargeObjects, type Indirection } from './large-objects.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { checkObjectKey, checkUserMetadata, MAX_FILE_SIZE } from './constraints.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
@@ -101,6 +102,8 @@ const NO_SUCH_VERSION = 'The specified version does not exist';
 
 export class Objects {
   private readonly reader: BodyReader;
+  /** Static and dynamic large objects, symbolic links. */
+  readonly large: LargeObjects;
 
   constructor(
     private readonly store: MetadataStore,
@@ -113,6 +116,19 @@ export class Objects {
     private readonly clock: Clock = systemClock,
   ) {
     this.reader = new BodyReader(store, blobs, keys);
+    this.large = new LargeObjects(store, this);
+  }
+
+  /**
+   * Writes a version made elsewhere in core (a manifest, a link), with the rows `prepare` adds in the same
+   * transaction; authorized as a PUT of the key.
+   */
+  async writeVersion(caller: Caller, ref: ObjectRef, version: VersionRow, prepare: (tx: Tx) => Promise<void>): Promise<ObjectRecord> {
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    checkObjectKey(ref.key, this.buckets.naming);
+    checkUserMetadata(version.meta);
+    const written = await this.publish(bucket, ref.key, version, { inline: null, freshBlobs: true, prepare });
+    return toRecord(bucket.name, ref.key, written);
   }
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
@@ -164,15 +180,16 @@ export class Objects {
     bucket: BucketRow,
     key: string,
     version: VersionRow,
-    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located },
+    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located; prepare?: (tx: Tx) => Promise<void> },
   ): Promise<VersionRow> {
     const { written, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
+      await options.prepare?.(tx);
       const inline = options.sharedFrom ? await this.sharedBytes(tx, options.sharedFrom) : options.inline;
       if (options.mustNotExist && (await this.liveIn(tx, current.id, key))) fail('PreconditionFailed', 'The object already exists');
       // Each attempt of the transaction starts from the version as given: `install` names it as the bucket says.
       const row: VersionRow = { ...version, id: newTimeOrderedId() };
-      for (const ref of referencesOf(row.data)) await reference(tx, ref, options.freshBlobs);
+      if (!options.prepare) for (const ref of referencesOf(row.data)) await reference(tx, ref, options.freshBlobs);
       const change = await install(tx, current, key, row, inline, this.clock.now());
       return { written: row, released: change.released };
     });
@@ -193,17 +210,26 @@ export class Objects {
     return (await tx.get(TABLES.inlineData, source.bucket.id, source.version.id))?.value ?? fail('NoSuchKey', NO_SUCH_KEY);
   }
 
-  async head(caller: Caller, ref: ObjectRef, conditions: ReadConditions): Promise<ObjectRecord> {
-    const { bucket, version } = await this.readable(caller, ref);
-    const record = toRecord(bucket.name, ref.key, version);
+  /**
+   * The object's record; a large object's or a link's as it reads (its segments' total, its target's). With
+   * `raw`, the manifest or link itself. `indirection`: how deep in manifests and links this read already is.
+   */
+  async head(caller: Caller, ref: ObjectRef, conditions: ReadConditions, indirection: Indirection = DIRECT, raw = false): Promise<ObjectRecord> {
+    const located = await this.readable(caller, ref);
+    if (!raw && isIndirect(located.version)) return this.large.head(caller, located, conditions, indirection);
+    const record = toRecord(located.bucket.name, ref.key, located.version);
     checkReadConditions(record, conditions);
     return record;
   }
 
-  /** Opens the object's bytes before returning, so a concurrent overwrite cannot pull them away mid-response. */
-  async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined): Promise<ReadResult> {
+  /**
+   * Opens the object's bytes before returning, so a concurrent overwrite cannot pull them away mid-response; a
+   * large object's or a link's are its segments' or target's, read as the caller (see large-objects.ts).
+   */
+  async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined, indirection: Indirection = DIRECT): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
       const located = await this.readable(caller, ref, true);
+      if (isIndirect(located.version)) return this.large.get(caller, located, conditions, rangeHeader, indirection);
       const record = toRecord(located.bucket.name, ref.key, located.version);
       checkReadConditions(record, conditions);
       const ranges = resolveRanges(rangeHeader, record.size);
@@ -296,7 +322,9 @@ export class Objects {
       deleteAt: options.deleteAt,
     };
     checkUserMetadata(attributes.meta);
-    if (isEncrypted(located.version.data) || target.encryption === null) {
+    // A large object or a link is copied as the bytes it reads as (Swift's COPY), not as a manifest.
+    const sharable = !isIndirect(located.version) && (isEncrypted(located.version.data) || target.encryption === null);
+    if (sharable) {
       const record = await this.copySharing(located, target, to.key, attributes);
       return { source, record };
     }
@@ -518,10 +546,27 @@ function asUnattached<V>(row: Row<V> | null): AttachedRow<V> | null {
 }
 
 function isEncrypted(data: VersionData): boolean {
-  if (data.kind === 'parts') return (data.parts[0]?.encryption ?? null) !== null;
-  if (data.kind === 'multipart') return data.encrypted;
-  return data.encryption !== null;
+  switch (data.kind) {
+    case 'parts':
+      return (data.parts[0]?.encryption ?? null) !== null;
+    case 'multipart':
+      return data.encrypted;
+    case 'static-manifest':
+    case 'dynamic-manifest':
+    case 'symlink':
+      return false;
+    default:
+      return data.encryption !== null;
+  }
 }
+
+/** Read through other objects: a static or dynamic manifest, a symbolic link. */
+function isIndirect(version: VersionRow): boolean {
+  const { kind } = version.data;
+  return kind === 'static-manifest' || kind === 'dynamic-manifest' || kind === 'symlink';
+}
+
+const DIRECT: Indirection = { depth: 0, hops: 0 };
 
 /** An error after which the transaction certainly did not commit. */
 function isDefiniteFailure(err: unknown): boolean {
