@@ -9,7 +9,7 @@
  */
 import type { Role } from './constraints.ts';
 import type { CorsRule } from './cors.ts';
-import { bytesTable, jsonTable } from '../store/meta/index.ts';
+import { bytesTable, jsonTable, type Table } from '../store/meta/index.ts';
 import type { Metadata } from './types.ts';
 import { packVersion, unpackVersion } from './version-codec.ts';
 
@@ -364,7 +364,7 @@ export const TABLES = {
   settings: jsonTable<{ value: string }>('settings'),
 } as const;
 
-export const ALL_TABLES = Object.values(TABLES);
+export const ALL_TABLES: readonly Table<unknown>[] = Object.values(TABLES);
 
 /**
  * Every table holding rows of one bucket, partitioned by its id: what must be empty before the bucket may be
