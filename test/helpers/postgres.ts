@@ -33,6 +33,11 @@ export interface PgCluster {
 }
 
 /** Where the PostgreSQL server binaries are: ONGGI_TEST_PG_BINDIR, the newest /usr/lib/postgresql/N/bin, or PATH. */
+/** Where PostgreSQL's programs are (postgres, initdb, pg_dump, psql). */
+export async function pgBinDir(): Promise<string> {
+  return findBinDir();
+}
+
 async function findBinDir(): Promise<string> {
   const fromEnv = process.env.ONGGI_TEST_PG_BINDIR;
   const versions = await readdir('/usr/lib/postgresql').catch(() => []);
