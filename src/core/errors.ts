@@ -1,5 +1,6 @@
 /** The typed error set of the core. Front ends map each code to their own wire format, once. */
-import { Contention, StoreFault } from '../store/meta/index.ts';
+import { storeFaultOf } from '../store/faults.ts';
+import { Contention } from '../store/meta/index.ts';
 
 export type ErrorCode =
   | 'Unauthenticated'
@@ -82,22 +83,15 @@ export function fail(code: ErrorCode, message: string, detail?: Record<string, u
   throw new OnggiError(code, message, detail);
 }
 
-const FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'ENOTDIR', 'ESTALE', 'EMFILE', 'ENFILE', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
-
 /**
  * The error a failure of the storage itself amounts to, or null for anything else. Called by the front ends on
  * errors that are not already OnggiErrors, so that a full or vanished disk is a 507 or a 503, not a 500.
  */
 export function storageFault(err: unknown): OnggiError | null {
-  if (err instanceof StoreFault) return err.kind === 'full' ? insufficient(err.message) : unavailable(err.message);
   if (err instanceof Contention) return new OnggiError('Busy', 'The server is busy; try again', { cause: err.message });
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return (err as Error | null)?.name === 'BlobMissingError' ? unavailable('a blob file is missing') : null;
-  const base = code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
-  if (FULL.has(base)) return insufficient(code);
-  if (UNAVAILABLE.has(base)) return unavailable(code);
-  return null;
+  const fault = storeFaultOf(err);
+  if (!fault) return null;
+  return fault.kind === 'full' ? insufficient(fault.cause) : unavailable(fault.cause);
 }
 
 function insufficient(cause: string): OnggiError {
