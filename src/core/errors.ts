@@ -1,6 +1,7 @@
 /** The typed error set of the core. Front ends map each code to their own wire format, once. */
 import { storeFaultOf } from '../store/faults.ts';
 import { Contention } from '../store/meta/index.ts';
+import type { ObjectRecord } from './types.ts';
 
 export type ErrorCode =
   | 'Unauthenticated'
@@ -62,47 +63,74 @@ export type ErrorCode =
   /** The data directory cannot be written or read right now (read-only, gone, failing): 503. */
   | 'StorageUnavailable';
 
-export class OnggiError extends Error {
-  readonly code: ErrorCode;
-  /** Extra facts a front end may put on the wire (e.g. the object for a 304, the size for a 416). */
-  readonly detail: Readonly<Record<string, unknown>>;
+/** The facts an error of a code carries, for front ends to put on the wire; codes not named carry none. */
+export interface ErrorDetails {
+  /** The object, for a 304's ETag and Last-Modified. */
+  NotModified: { record: ObjectRecord };
+  PreconditionFailed: { record?: ObjectRecord };
+  /** The object's size, for Content-Range: bytes *\/size. */
+  InvalidRange: { size: number };
+  /** A delete marker is the key's current version (S3 says so in x-amz-delete-marker). */
+  NoSuchKey: { deleteMarker?: boolean; versionId?: string };
+  NoSuchVersion: { versionId: string };
+  MethodNotAllowed: { deleteMarker?: boolean; versionId?: string };
+  InvalidPart: { partNumber: number };
+  EntityTooSmall: { partNumber: number; size: number; minSize: number };
+  InvalidManifest: { problems?: string[] };
+  Busy: { cause?: string };
+  InsufficientStorage: { cause?: string };
+  StorageUnavailable: { cause?: string };
+}
 
-  constructor(code: ErrorCode, message: string, detail: Record<string, unknown> = {}) {
+export type DetailOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : Record<string, never>;
+
+export class OnggiError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  /** Extra facts a front end may put on the wire (e.g. the object for a 304, the size for a 416). */
+  readonly detail: Readonly<DetailOf<C>>;
+
+  constructor(code: C, message: string, ...detail: DetailArgument<C>) {
     super(message);
     this.name = 'OnggiError';
     this.code = code;
-    this.detail = detail;
+    this.detail = (detail[0] ?? {}) as DetailOf<C>;
   }
 }
 
-export function isOnggiError(err: unknown): err is OnggiError {
+/** An error of any one code: narrowing on `code` narrows `detail` too. */
+export type AnyOnggiError = { [C in ErrorCode]: OnggiError<C> }[ErrorCode];
+
+/** The detail argument: the code's facts where it has any (optional), none otherwise. */
+type DetailArgument<C extends ErrorCode> = C extends keyof ErrorDetails ? [detail?: ErrorDetails[C]] : [];
+
+export function isOnggiError(err: unknown): err is AnyOnggiError {
   return err instanceof OnggiError;
 }
 
-export function fail(code: ErrorCode, message: string, detail?: Record<string, unknown>): never {
-  throw new OnggiError(code, message, detail);
+export function fail<C extends ErrorCode>(code: C, message: string, ...detail: DetailArgument<C>): never {
+  throw new OnggiError(code, message, ...detail);
 }
 
 /**
  * The error a failure of the storage itself amounts to, or null for anything else. Called by the front ends on
  * errors that are not already OnggiErrors, so that a full or vanished disk is a 507 or a 503, not a 500.
  */
-export function storageFault(err: unknown): OnggiError | null {
+export function storageFault(err: unknown): AnyOnggiError | null {
   if (err instanceof Contention) return new OnggiError('Busy', 'The server is busy; try again', { cause: err.message });
   const fault = storeFaultOf(err);
   if (!fault) return null;
   return fault.kind === 'full' ? insufficient(fault.cause) : unavailable(fault.cause);
 }
 
-function insufficient(cause: string): OnggiError {
+function insufficient(cause: string): OnggiError<'InsufficientStorage'> {
   return new OnggiError('InsufficientStorage', 'There was not enough space to save the resource', { cause });
 }
 
-function unavailable(cause: string): OnggiError {
+function unavailable(cause: string): OnggiError<'StorageUnavailable'> {
   return new OnggiError('StorageUnavailable', 'The storage is unavailable right now; try again later', { cause });
 }
 
 /** `err` itself when it is an OnggiError, else what it amounts to as a storage failure, else null. */
-export function asOnggiError(err: unknown): OnggiError | null {
+export function asOnggiError(err: unknown): AnyOnggiError | null {
   return isOnggiError(err) ? err : storageFault(err);
 }

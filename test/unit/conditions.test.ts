@@ -85,7 +85,7 @@ describe('resolveRanges', () => {
         try {
           resolveRanges(header, objectSize);
         } catch (err) {
-          assert.ok(isOnggiError(err));
+          assert.ok(isOnggiError(err) && err.code === 'InvalidRange');
           assert.equal(err.detail.size, objectSize, 'the size goes into Content-Range: bytes */size');
         }
       } else {
@@ -168,7 +168,7 @@ describe('checkReadConditions', () => {
       checkReadConditions(record, { ifNoneMatch: '*' });
       assert.fail('expected NotModified');
     } catch (err) {
-      assert.ok(isOnggiError(err));
+      assert.ok(isOnggiError(err) && err.code === 'NotModified');
       assert.equal(err.detail.record, record);
     }
   });

@@ -64,8 +64,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
       res.destroy();
       return;
     }
-    const record = err.detail.record as ObjectRecord | undefined;
-    const extra: Record<string, string | number> = record && err.code === 'NotModified' ? notModifiedHeaders(record) : {};
+    const extra: Record<string, string | number> = err.code === 'NotModified' ? notModifiedHeaders(err.detail.record) : {};
     if (err.code === 'InvalidRange') extra['Content-Range'] = `bytes */${String(err.detail.size)}`;
     sendSwiftError(res, err, isHead, extra);
   }
