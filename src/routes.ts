@@ -8,7 +8,8 @@ import { ROUTE_NAMES } from './core/constraints.ts';
 import { bucketExtFrontEnd } from './frontends/bucket-ext/handler.ts';
 import { createConsoleFrontEnd, defaultConsoleDir, rootFrontEnd } from './frontends/console/handler.ts';
 import { iamFrontEnd } from './frontends/iam/handler.ts';
-import { swiftFrontEnd, swiftInfo } from './frontends/swift/handler.ts';
+import { swiftFrontEnd } from './frontends/swift/handler.ts';
+import { swiftInfo } from './frontends/swift/info.ts';
 import { OPENSTACK_REQUEST_IDS, type FrontEnd, type Routed, type Router } from './http/context.ts';
 import { opsEndpointFor } from './http/ops.ts';
 

@@ -100,20 +100,20 @@ export class LargeObjects {
       deleteAt: attributes.deleteAt,
       data: { kind: 'static-manifest', manifestId, segments: segments.length },
     };
-    return this.objects.writeVersion(caller, ref, version, async (tx) => {
+    return this.objects.writeVersion(caller, ref, version, (tx) => {
       for (let i = 0, offset = 0; i < segments.length; i += SEGMENT_BATCH) {
         const batch = segments.slice(i, i + SEGMENT_BATCH);
         tx.put(TABLES.manifestSegments, manifestId, partOffsetKey(offset), { segments: batch });
         offset += batch.reduce((sum, segment) => sum + bytesOf(segment), 0);
       }
       tx.put(TABLES.blobRefs, ALL, manifestReference(manifestId), { count: 1 }, { ifVersion: null });
-      await Promise.resolve();
+      return Promise.resolve();
     });
   }
 
   /** Writes a dynamic manifest: the objects of `bucket` under `prefix`, whatever they are when it is read. */
   async putDynamic(caller: Caller, ref: ObjectRef, target: { bucket: string; prefix: string }, attributes: WriteAttributes): Promise<ObjectRecord> {
-    return this.objects.writeVersion(caller, ref, emptyVersion(attributes, { kind: 'dynamic-manifest', bucket: target.bucket, prefix: target.prefix }), async () => undefined);
+    return this.objects.writeVersion(caller, ref, emptyVersion(attributes, { kind: 'dynamic-manifest', bucket: target.bucket, prefix: target.prefix }), () => Promise.resolve());
   }
 
   /** Writes a symbolic link; pinned to an ETag, its target must have it now (and whenever it is read). */
@@ -123,7 +123,7 @@ export class LargeObjects {
       if (record.etag !== pinnedEtag) fail('BrokenSymlink', `Object Etag ${record.etag} does not match the target ETag ${pinnedEtag}`);
     }
     const data = { kind: 'symlink' as const, account: target.account, bucket: target.bucket, key: target.key, etag: pinnedEtag };
-    return this.objects.writeVersion(caller, ref, emptyVersion({ ...attributes, contentType: attributes.contentType ?? 'application/symlink' }, data), async () => undefined);
+    return this.objects.writeVersion(caller, ref, emptyVersion({ ...attributes, contentType: attributes.contentType ?? 'application/symlink' }, data), () => Promise.resolve());
   }
 
   /** The record of a large object or link, as a HEAD shows it (a dynamic manifest's size and ETag from a listing). */
@@ -165,10 +165,10 @@ export class LargeObjects {
       const manifestId = manifestOfReference(entry.sk);
       if (manifestId === null) continue;
       const rows = await this.store.scan(TABLES.manifestSegments, manifestId, { prefix: '', limit: 1000, reverse: false });
-      await this.store.transact(async (tx) => {
+      await this.store.transact((tx) => {
         for (const row of rows) tx.delete(TABLES.manifestSegments, manifestId, row.sk);
         if (rows.length < 1000) tx.delete(TABLES.blobGc, ALL, entry.sk);
-        await Promise.resolve();
+        return Promise.resolve();
       });
       removed += rows.length;
     }

@@ -1,14 +1,13 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_FILE_SIZE, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { unquote, type ByteRange, type ReadConditions } from '../../core/conditions.ts';
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
 import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
-import { sendJson } from '../../http/respond.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import {
@@ -68,43 +67,6 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     if (err.code === 'InvalidRange') extra['Content-Range'] = `bytes */${String(err.detail.size)}`;
     sendSwiftError(res, err, isHead, extra);
   }
-}
-
-/** GET /info: the cluster's capabilities, as Swift's /info middleware reports them. */
-export async function swiftInfo(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
-  ctx.op = 'Info';
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendSwiftStatus(res, 405, req.method === 'HEAD');
-    return;
-  }
-  const { naming } = ctx.core.buckets;
-  sendJson(res, 200, {
-    swift: {
-      version: 'onggi',
-      max_file_size: MAX_FILE_SIZE,
-      max_meta_name_length: 128,
-      max_meta_value_length: 256,
-      max_meta_count: 90,
-      max_meta_overall_size: 4096,
-      max_header_size: MAX_HEADER_SIZE,
-      max_object_name_length: ctx.core.buckets.naming.maxObjectKeyBytes,
-      container_listing_limit: LISTING_LIMIT,
-      account_listing_limit: LISTING_LIMIT,
-      max_container_name_length: ctx.core.buckets.naming.maxBucketNameLength,
-      strict_cors_mode: true,
-      policies: [{ name: 'STANDARD', default: true }],
-    },
-    // Onggi's own section: the bucket name rules in force, which the web console checks as the user types.
-    onggi: {
-      bucket_naming: {
-        profile: naming.name,
-        pattern: naming.bucketNameRules.pattern,
-        min_length: naming.bucketNameRules.minLength,
-        max_length: naming.bucketNameRules.maxLength,
-        reserved: naming.bucketNameRules.reserved,
-      },
-    },
-  });
 }
 
 async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotAllowed' }>, x: Exchange): Promise<void> {
