@@ -33,6 +33,8 @@ export interface Config {
   http: HttpLimits;
   /** Peers (CIDR blocks) whose Forwarded / X-Forwarded-For name the client; nobody else's do. */
   trustedProxies: string[];
+  /** The one header trusted proxies set to name the client (ONGGI_TRUSTED_PROXY_HEADER); the other is ignored. */
+  trustedProxyHeader: 'x-forwarded-for' | 'forwarded';
   /** File holding the master key (64 hex characters); null: `server.key` in the data directory. */
   masterKeyFile: string | null;
   /** A built web console to serve at /console instead of the package's own (console development). */
@@ -78,6 +80,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     bucketNames: namingProfile(env.ONGGI_BUCKET_NAMES ?? 'kakaocloud'),
     http: httpLimits(env),
     trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
+    trustedProxyHeader: proxyHeader(env.ONGGI_TRUSTED_PROXY_HEADER),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
@@ -138,4 +141,11 @@ function trustedProxies(text: string | undefined): string[] {
     throw err;
   }
   return entries;
+}
+
+function proxyHeader(text: string | undefined): 'x-forwarded-for' | 'forwarded' {
+  const value = (text ?? '').trim().toLowerCase();
+  if (value === '' || value === 'x-forwarded-for') return 'x-forwarded-for';
+  if (value === 'forwarded') return 'forwarded';
+  throw new Error(`ONGGI_TRUSTED_PROXY_HEADER must be x-forwarded-for or forwarded, not "${text ?? ''}"`);
 }

@@ -32,7 +32,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     publicUrl: config.publicUrl,
     region: config.region,
     limits: config.http,
-    clientAddresses: new ClientAddresses(config.trustedProxies),
+    clientAddresses: new ClientAddresses(config.trustedProxies, config.trustedProxyHeader),
     consoleDir: config.consoleDir,
     storage,
   });
