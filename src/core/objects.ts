@@ -181,8 +181,9 @@ export class Objects {
       if (inline) tx.putAttached(TABLES.objects, bucket.id, key, version, inline);
       else tx.put(TABLES.objects, bucket.id, key, version);
       for (const blob of blobsOf(version.data)) await this.reference(tx, blob.blobId, options.freshBlobs);
-      if (version.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucket.id, key), { bucketId: bucket.id, key, versionId: version.id });
+      // The old version's expiry entry goes first: with the same X-Delete-At it is the new one's key too.
       const released = current ? await this.drop(tx, bucket.id, key, current) : 0;
+      if (version.deleteAt !== null) tx.put(TABLES.expiry, ALL, expiryKey(version.deleteAt, bucket.id, key), { bucketId: bucket.id, key, versionId: version.id });
       addToTotals(tx, bucket.id, current ? 0 : 1, version.size - (current?.size ?? 0));
       return released;
     });
