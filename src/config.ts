@@ -22,6 +22,11 @@ export interface Config {
   dataDir: string;
   /** Base URL put into token catalogs and object URLs; derived from the listener when unset. */
   publicUrl: string | null;
+  /**
+   * Without publicUrl: Host headers (`host` or `host:port`) that may name this server in token catalogs
+   * (ONGGI_PUBLIC_HOSTS); any other Host gets the listen address.
+   */
+  publicHosts: string[];
   region: string;
   rootAccessKeyId: string | null;
   rootSecretAccessKey: string | null;
@@ -71,6 +76,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     listenPort: port,
     dataDir,
     publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
+    publicHosts: publicHosts(env.ONGGI_PUBLIC_HOSTS),
     region: env.ONGGI_REGION ?? 'kr-central-2',
     rootAccessKeyId: rootId,
     rootSecretAccessKey: rootSecret,
@@ -148,4 +154,15 @@ function proxyHeader(text: string | undefined): 'x-forwarded-for' | 'forwarded' 
   if (value === '' || value === 'x-forwarded-for') return 'x-forwarded-for';
   if (value === 'forwarded') return 'forwarded';
   throw new Error(`ONGGI_TRUSTED_PROXY_HEADER must be x-forwarded-for or forwarded, not "${text ?? ''}"`);
+}
+
+function publicHosts(text: string | undefined): string[] {
+  const hosts = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const host of hosts) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new Error(`ONGGI_PUBLIC_HOSTS: not a host or host:port: ${host}`);
+  }
+  return hosts;
 }

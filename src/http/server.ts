@@ -17,6 +17,7 @@ import type { ClientAddresses } from './client-address.ts';
 import { capConnections } from './connection-limits.ts';
 import type { FrontEnd, RequestContext } from './context.ts';
 import { opsEndpointFor, type Startup } from './ops.ts';
+import { PublicUrls } from './public-url.ts';
 
 export interface HttpOptions {
   /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
@@ -25,6 +26,8 @@ export interface HttpOptions {
   /** Writes one line per request at level info (so not when the log level is above info); false turns it off. */
   accessLog: boolean;
   publicUrl: string | null;
+  /** Where the public URL comes from when publicUrl is null: allowed Host headers, else the listen address. */
+  publicUrls?: PublicUrls;
   region: string;
   limits: HttpLimits;
   clientAddresses: ClientAddresses;
@@ -207,6 +210,9 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   }
 }
 
+/** Without ONGGI_PUBLIC_HOSTS: always the listen address. */
+const NO_PUBLIC_HOSTS = new PublicUrls([]);
+
 /** The query of every request without one (front ends only read queries). */
 const NO_QUERY = new URLSearchParams();
 
@@ -238,7 +244,7 @@ class Request implements RequestContext {
   }
 
   get publicUrl(): string {
-    return this.options.publicUrl ?? `http://${this.req.headers.host ?? 'localhost'}`;
+    return this.options.publicUrl ?? (this.options.publicUrls ?? NO_PUBLIC_HOSTS).of(this.req);
   }
 
   get region(): string {
