@@ -33,6 +33,8 @@ export interface Config {
   logLevel: string;
   /** `postgres://…` for a metadata database shared by several nodes; null for SQLite in the data directory. */
   metadataUrl: string | null;
+  /** PostgreSQL's statement_timeout and lock_timeout on every connection (ONGGI_METADATA_STATEMENT_TIMEOUT, …_LOCK_TIMEOUT). */
+  metadataTimeouts: { statementMs: number; lockMs: number };
   blobDir: string;
   bucketNames: NamingProfile;
   http: HttpLimits;
@@ -82,6 +84,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     rootSecretAccessKey: rootSecret,
     logLevel: env.ONGGI_LOG_LEVEL ?? 'info',
     metadataUrl,
+    metadataTimeouts: { statementMs: seconds(env, 'ONGGI_METADATA_STATEMENT_TIMEOUT', 30), lockMs: seconds(env, 'ONGGI_METADATA_LOCK_TIMEOUT', 10) },
     blobDir: resolve(env.ONGGI_BLOB_DIR ?? resolve(dataDir, 'blobs')),
     bucketNames: namingProfile(env.ONGGI_BUCKET_NAMES ?? 'kakaocloud'),
     http: httpLimits(env),

@@ -10,6 +10,7 @@ import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -250,6 +251,7 @@ export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerRespons
   try {
     await handle(route, req, res, ctx);
   } catch (err) {
+    noteStorageRefusal(ctx, err);
     const failure = toApiError(err);
     sendJson(res, failure.status, { code: failure.code, message: failure.message });
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
 import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -139,6 +140,7 @@ export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx
     ctx.checkStorage('read');
     await handle(route, req, res, ctx);
   } catch (err) {
+    noteStorageRefusal(ctx, err);
     const failure = toKeystoneError(err);
     sendJson(res, failure.status, { error: { code: failure.status, message: failure.message, title: TITLES[failure.status] ?? 'Error' } });
   }

@@ -7,6 +7,7 @@ import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
@@ -60,6 +61,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   } catch (caught) {
     const err = asOnggiError(caught);
     if (!err) throw caught;
+    noteStorageRefusal(ctx, err);
     if (res.headersSent) {
       res.destroy();
       return;
