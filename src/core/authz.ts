@@ -91,6 +91,13 @@ export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Buc
   return bucket;
 }
 
+/** Whether the caller's role on the bucket allows `action`, without throwing (what a listing may show them). */
+export function allows(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
+  if (caller.kind !== 'user' || caller.projectId !== bucket.projectId) return false;
+  const role = bucketRoleOf(bucket, caller.userId, caller.role);
+  return role !== null && BUCKET_ALLOWED[action].includes(role);
+}
+
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {
   return allowList.length === 0 || addressMatcher(allowList)(ip);
 }
