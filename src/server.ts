@@ -8,7 +8,7 @@ import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { PublicUrls } from './http/public-url.ts';
 import { createHttpServer } from './http/server.ts';
-import { storeObserver } from './http/metrics.ts';
+import { storeObserver, watchAccessLogDrops } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
@@ -54,6 +54,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     throw err;
   }
   const { core, unlock, boot } = opened;
+  watchAccessLogDrops(core.accessLog.dropped);
   health = await DataDirHealth.watch(config.dataDir, config.metadataUrl ? [] : ['meta.sqlite'], log);
   const watched = health;
   opening.resolve(core);
