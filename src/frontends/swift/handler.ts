@@ -272,7 +272,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const conditions = readConditions(x.req);
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
-    const headers = objectHeaders(record);
+    const headers = objectHeaders(record, x.caller.kind === 'anonymous');
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -280,7 +280,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies);
+    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous');
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -289,8 +289,8 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[]): Body[] {
-  const headers = objectHeaders(record);
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean): Body[] {
+  const headers = objectHeaders(record, anonymous);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
     res.writeHead(200, headers);
