@@ -11,6 +11,12 @@ export interface HttpLimits {
   headersTimeoutMs: number;
   /** Longest wait for the next byte of a request body, or for a client to take the next bytes of a response. */
   bodyTimeoutMs: number;
+  /**
+   * Longest time the whole body of a request without a user's token may take (the token endpoint's, a refused
+   * request's), plus its declared length at minBodyBytesPerSecond: a client trickling bytes cannot hold a connection.
+   */
+  untrustedBodyMs: number;
+  minBodyBytesPerSecond: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerClient: number;
@@ -117,6 +123,8 @@ function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
   return {
     headersTimeoutMs: seconds(env, 'ONGGI_HEADERS_TIMEOUT', 20),
     bodyTimeoutMs: seconds(env, 'ONGGI_BODY_TIMEOUT', 60),
+    untrustedBodyMs: seconds(env, 'ONGGI_UNAUTHENTICATED_BODY_TIMEOUT', 10),
+    minBodyBytesPerSecond: count(env, 'ONGGI_MIN_BODY_RATE', 16 * 1024),
     keepAliveTimeoutMs: seconds(env, 'ONGGI_KEEPALIVE_TIMEOUT', 65),
     maxConnections,
     maxConnectionsPerClient: Math.min(maxConnections, count(env, 'ONGGI_MAX_CONNECTIONS_PER_CLIENT', 256)),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
 import type { RequestNotes } from './access-log.ts';
+import { trustBody } from './body-deadline.ts';
 
 /** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
 export interface RequestContext extends RequestNotes {
@@ -33,6 +34,7 @@ export async function callerOf(req: IncomingMessage, ctx: RequestContext): Promi
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
   const caller = token === undefined ? { kind: 'anonymous' as const, ip: ctx.clientIp } : await ctx.core.identity.callerFromToken(token);
   ctx.caller = caller;
+  if (caller?.kind === 'user') trustBody(req);
   return caller;
 }
 

@@ -14,6 +14,7 @@ import { swiftFrontEnd, swiftInfo } from '../frontends/swift/handler.ts';
 import { newTransactionId } from '../lib/ids.ts';
 import { accountClosed, type Accounting, type RequestNotes } from './access-log.ts';
 import type { ClientAddresses } from './client-address.ts';
+import { onBodyDeadline, trustBody, watchUntrustedBody } from './body-deadline.ts';
 import { capConnections } from './connection-limits.ts';
 import type { FrontEnd, RequestContext } from './context.ts';
 import { opsEndpointFor, type Startup } from './ops.ts';
@@ -161,6 +162,10 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   server.on('connection', (socket: Socket) => {
     socket.once('timeout', () => timedOut.add(socket));
   });
+  onBodyDeadline((socket) => {
+    timedOut.add(socket);
+    socket.destroy();
+  });
   return server;
 }
 
@@ -171,7 +176,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const txId = newTransactionId();
   res.txId = txId;
   res.sendTimeoutMs = options.limits.bodyTimeoutMs;
-  watchBody(req, options.limits.bodyTimeoutMs);
+  watchBody(req, options.limits);
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -280,10 +285,13 @@ async function coreOrNull(
  * fails like any interrupted one and leaves nothing behind). Cleared once the body is in, so that the server's
  * own work on it (hashing, fsync, a copy) is never cut short.
  */
-function watchBody(req: IncomingMessage, timeoutMs: number): void {
+function watchBody(req: IncomingMessage, limits: HttpLimits): void {
   if (!hasUnreadBody(req)) return;
-  req.socket.setTimeout(timeoutMs);
+  req.socket.setTimeout(limits.bodyTimeoutMs);
+  // Until a token names a user (callerOf), the whole body has a deadline too (see body-deadline.ts).
+  watchUntrustedBody(req, limits.untrustedBodyMs, limits.minBodyBytesPerSecond);
   req.once('end', () => {
+    trustBody(req);
     if (!req.socket.destroyed) req.socket.setTimeout(0);
   });
 }

@@ -96,6 +96,9 @@ const authSchema = z.object({
   }),
 });
 
+/** The largest token request body read (Keystone's application credential request is a few hundred bytes). */
+const TOKEN_REQUEST_MAX_BYTES = 8 * 1024;
+
 class KeystoneError extends Error {
   constructor(
     readonly status: number,
@@ -150,7 +153,8 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
   switch (route.op) {
     case 'IssueToken': {
       if (!isJsonContentType(req)) throw new KeystoneError(400, 'Content-Type must be application/json');
-      const parsed = authSchema.safeParse(await readJson(req));
+      // Read before any credential is checked: small (a token request is a few hundred bytes), and on a deadline.
+      const parsed = authSchema.safeParse(await readJson(req, TOKEN_REQUEST_MAX_BYTES));
       if (!parsed.success) throw new KeystoneError(400, `Invalid authentication request: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
       const given = parsed.data.auth.identity.application_credential;
       const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
