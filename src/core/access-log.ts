@@ -172,9 +172,10 @@ export class AccessLog {
     this.buffer = [];
     const previous = this.flushing;
     this.flushing = (async () => {
-      await previous;
-      if (entries.length === 0) return;
       try {
+        // A failed flush (reported by its own caller) must not fail every later one.
+        await previous.catch(() => undefined);
+        if (entries.length === 0) return;
         for (let start = 0; start < entries.length; start += FLUSH_BATCH) {
           const batch = entries.slice(start, start + FLUSH_BATCH);
           const stamp = String(Date.now()).padStart(15, '0');
