@@ -5,6 +5,7 @@ import type { CredentialRef, IssuedToken } from '../../core/identity.ts';
 import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
+import { trustBody } from '../../http/body-deadline.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -237,6 +238,7 @@ async function holderOf(req: IncomingMessage, ctx: RequestContext): Promise<Issu
   const authToken = headerValue(req, 'x-auth-token');
   const holder = authToken ? await ctx.core.identity.verifyToken(authToken) : null;
   if (!holder) throw new KeystoneError(401, 'The request you have made requires authentication.');
+  trustBody(req);
   return holder;
 }
 
