@@ -11,6 +11,12 @@ export interface HttpLimits {
   headersTimeoutMs: number;
   /** Longest wait for the next byte of a request body, or for a client to take the next bytes of a response. */
   bodyTimeoutMs: number;
+  /**
+   * Longest time the whole body of a request without a user's token may take (the token endpoint's, a refused
+   * request's), plus its declared length at minBodyBytesPerSecond: a client trickling bytes cannot hold a connection.
+   */
+  untrustedBodyMs: number;
+  minBodyBytesPerSecond: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerClient: number;
@@ -22,17 +28,26 @@ export interface Config {
   dataDir: string;
   /** Base URL put into token catalogs and object URLs; derived from the listener when unset. */
   publicUrl: string | null;
+  /**
+   * Without publicUrl: Host headers (`host` or `host:port`) that may name this server in token catalogs
+   * (ONGGI_PUBLIC_HOSTS); any other Host gets the listen address.
+   */
+  publicHosts: string[];
   region: string;
   rootAccessKeyId: string | null;
   rootSecretAccessKey: string | null;
   logLevel: string;
   /** `postgres://…` for a metadata database shared by several nodes; null for SQLite in the data directory. */
   metadataUrl: string | null;
+  /** PostgreSQL's statement_timeout and lock_timeout on every connection (ONGGI_METADATA_STATEMENT_TIMEOUT, …_LOCK_TIMEOUT). */
+  metadataTimeouts: { statementMs: number; lockMs: number };
   blobDir: string;
   bucketNames: NamingProfile;
   http: HttpLimits;
   /** Peers (CIDR blocks) whose Forwarded / X-Forwarded-For name the client; nobody else's do. */
   trustedProxies: string[];
+  /** The one header trusted proxies set to name the client (ONGGI_TRUSTED_PROXY_HEADER); the other is ignored. */
+  trustedProxyHeader: 'x-forwarded-for' | 'forwarded';
   /** File holding the master key (64 hex characters); null: `server.key` in the data directory. */
   masterKeyFile: string | null;
   /** A built web console to serve at /console instead of the package's own (console development). */
@@ -71,15 +86,18 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     listenPort: port,
     dataDir,
     publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
+    publicHosts: publicHosts(env.ONGGI_PUBLIC_HOSTS),
     region: env.ONGGI_REGION ?? 'kr-central-2',
     rootAccessKeyId: rootId,
     rootSecretAccessKey: rootSecret,
     logLevel: env.ONGGI_LOG_LEVEL ?? 'info',
     metadataUrl,
+    metadataTimeouts: { statementMs: seconds(env, 'ONGGI_METADATA_STATEMENT_TIMEOUT', 30), lockMs: seconds(env, 'ONGGI_METADATA_LOCK_TIMEOUT', 10) },
     blobDir: resolve(env.ONGGI_BLOB_DIR ?? resolve(dataDir, 'blobs')),
     bucketNames: namingProfile(env.ONGGI_BUCKET_NAMES ?? 'kakaocloud'),
     http: httpLimits(env),
     trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
+    trustedProxyHeader: proxyHeader(env.ONGGI_TRUSTED_PROXY_HEADER),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
@@ -108,6 +126,8 @@ function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
   return {
     headersTimeoutMs: seconds(env, 'ONGGI_HEADERS_TIMEOUT', 20),
     bodyTimeoutMs: seconds(env, 'ONGGI_BODY_TIMEOUT', 60),
+    untrustedBodyMs: seconds(env, 'ONGGI_UNAUTHENTICATED_BODY_TIMEOUT', 10),
+    minBodyBytesPerSecond: count(env, 'ONGGI_MIN_BODY_RATE', 16 * 1024),
     keepAliveTimeoutMs: seconds(env, 'ONGGI_KEEPALIVE_TIMEOUT', 65),
     maxConnections,
     maxConnectionsPerClient: Math.min(maxConnections, count(env, 'ONGGI_MAX_CONNECTIONS_PER_CLIENT', 256)),
@@ -148,4 +168,22 @@ function s3Domain(text: string | undefined): string | null {
   const domain = text.trim().toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`ONGGI_S3_DOMAIN must be a DNS name, not "${text}"`);
   return domain;
+}
+
+function proxyHeader(text: string | undefined): 'x-forwarded-for' | 'forwarded' {
+  const value = (text ?? '').trim().toLowerCase();
+  if (value === '' || value === 'x-forwarded-for') return 'x-forwarded-for';
+  if (value === 'forwarded') return 'forwarded';
+  throw new Error(`ONGGI_TRUSTED_PROXY_HEADER must be x-forwarded-for or forwarded, not "${text ?? ''}"`);
+}
+
+function publicHosts(text: string | undefined): string[] {
+  const hosts = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const host of hosts) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new Error(`ONGGI_PUBLIC_HOSTS: not a host or host:port: ${host}`);
+  }
+  return hosts;
 }

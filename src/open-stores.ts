@@ -12,7 +12,7 @@ import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
 import { PostgresKvStore } from './store/meta/postgres/postgres-kv-store.ts';
 import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
-export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts'>>;
 
 export async function openCore(config: StoreConfig, onBackgroundError: (err: unknown) => void, observer?: StoreObserver): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -43,7 +43,10 @@ export function sqlitePath(dataDir: string): string {
 
 async function openMetadataStore(config: StoreConfig, observer: StoreObserver | undefined): Promise<MetadataStore> {
   const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
-  if (config.metadataUrl) return PostgresKvStore.open(config.metadataUrl, options);
+  if (config.metadataUrl) {
+    const timeouts = config.metadataTimeouts;
+    return PostgresKvStore.open(config.metadataUrl, timeouts ? { ...options, statementTimeoutMs: timeouts.statementMs, lockTimeoutMs: timeouts.lockMs } : options);
+  }
   return SqliteKvStore.openChecked(sqlitePath(config.dataDir), options);
 }
 

@@ -6,8 +6,9 @@ import { loadConfig, type Config, type ConfigFlags } from './config.ts';
 import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
 import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
+import { PublicUrls } from './http/public-url.ts';
 import { createHttpServer } from './http/server.ts';
-import { storeObserver } from './http/metrics.ts';
+import { storeObserver, watchAccessLogDrops } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
@@ -31,9 +32,10 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     log,
     accessLog: config.accessLog,
     publicUrl: config.publicUrl,
+    publicUrls: new PublicUrls(config.publicHosts),
     region: config.region,
     limits: config.http,
-    clientAddresses: new ClientAddresses(config.trustedProxies),
+    clientAddresses: new ClientAddresses(config.trustedProxies, config.trustedProxyHeader),
     route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain }),
     storage,
   });
@@ -53,13 +55,21 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     throw err;
   }
   const { core, unlock, boot } = opened;
+  watchAccessLogDrops(core.accessLog.dropped);
   health = await DataDirHealth.watch(config.dataDir, config.metadataUrl ? [] : ['meta.sqlite'], log);
   const watched = health;
   opening.resolve(core);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const endpoint = config.publicUrl ?? `http://${host}:${address.port}`;
-  printBanner(endpoint, boot);
+  const listenUrl = `http://${host}:${address.port}`;
+  const endpoint = config.publicUrl ?? listenUrl;
+  printBanner(endpoint, boot, listenUrl);
+  if (config.publicUrl === null) {
+    log.warn(
+      { listen: listenUrl, publicHosts: config.publicHosts },
+      'ONGGI_PUBLIC_URL is not set: token catalogs and links name the address each connection reached (or its Host header, when listed in ONGGI_PUBLIC_HOSTS), never any other Host header; set ONGGI_PUBLIC_URL to the URL clients reach this server at',
+    );
+  }
 
   core.startJobs({
     startedAt,
@@ -162,9 +172,9 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
   return { promise, resolve, reject };
 }
 
-function printBanner(endpoint: string, boot: BootstrapResult): void {
+function printBanner(endpoint: string, boot: BootstrapResult, listenUrl: string): void {
   const lines = [
-    `Onggi listening on ${endpoint}`,
+    endpoint === listenUrl ? `Onggi listening on ${endpoint}` : `Onggi listening on ${listenUrl} (public URL ${endpoint})`,
     `  project (Swift account): ${boot.projectId} (${boot.projectName})`,
     `  object API:  ${endpoint}/v1/${boot.projectId}`,
     `  bucket API:  ${endpoint}/v1_ext/bucket`,

@@ -6,7 +6,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
-import { fail } from './errors.ts';
+import { fail, isOnggiError } from './errors.ts';
 import type { BucketRole, BucketRow, Grant, Grantee, GrantPermission, PolicyStatement } from './model.ts';
 import type { Caller } from './types.ts';
 
@@ -247,6 +247,17 @@ function principalMatches(principal: PolicyStatement['principal'], caller: Calle
 function wildcardMatches(pattern: string, value: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
   return regex.test(value);
+}
+
+/** Whether `authorize` would let the caller do `action` on the bucket, without throwing (what a listing may show them). */
+export function allows(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
+  try {
+    authorizeInBucket(caller, action, { kind: 'bucket', account: bucket.projectId, bucket }, contextOf(caller));
+    return true;
+  } catch (err) {
+    if (isOnggiError(err)) return false;
+    throw err;
+  }
 }
 
 export function ipAllowed(allowList: readonly string[], ip: string): boolean {

@@ -1,7 +1,7 @@
 /** Buckets (Swift containers): creation, lookup, listing, access control, metadata, totals, deletion. */
 import { newId } from '../lib/ids.ts';
-import type { Entry, MetadataStore, ReadOps, Table, Tx } from '../store/meta/index.ts';
-import { authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type BucketAction } from './authz.ts';
+import type { Entry, MetadataStore, ReadOps, ScanRange, Table, Tx } from '../store/meta/index.ts';
+import { allows, authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type BucketAction } from './authz.ts';
 import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
@@ -127,7 +127,8 @@ export class Buckets {
   async list(caller: Caller, account: string, options: ListOptions): Promise<ListEntry<Bucket>[]> {
     authorizeAccount(caller, 'ListBuckets', account);
     const entries = await listEntries(
-      { scan: (range) => this.store.scan(TABLES.buckets, account, range) },
+      // Only the buckets the caller may read: a bucket whose role was taken from them is not theirs to see.
+      { scan: (range) => readableScan(this.store, caller, account, range) },
       (row) => row.sk,
       { ...options, limit: Math.min(options.limit, BUCKET_LIST_LIMIT * 10) },
     );
@@ -236,7 +237,7 @@ export class Buckets {
   /** Who holds which role on the bucket: every project member, by assignment on the bucket or by default. */
   async permissions(caller: Caller, account: string, name: string): Promise<BucketPermission[]> {
     const bucket = await this.forObjects(caller, account, name, 'GetBucketAcl');
-    return permissionsOf(bucket, await this.members(account));
+    return permissionsFor(caller, bucket, await this.members(account));
   }
 
   /** The project's members, for `permissionsOf` (read once for many buckets). */
@@ -338,6 +339,33 @@ export interface BucketPermission {
   role: BucketRole;
   /** 'bucket': assigned on this bucket; 'project': the default of the user's project role. */
   from: 'bucket' | 'project';
+}
+
+/**
+ * What the caller may see of the bucket's roles: every member's to one who may manage them (a Storage Admin),
+ * only their own to anyone else.
+ */
+export function permissionsFor(caller: Caller, bucket: BucketRow, members: readonly ProjectMember[]): BucketPermission[] {
+  const all = permissionsOf(bucket, members);
+  if (allows(caller, 'PutBucketRoles', bucket)) return all;
+  return all.filter((p) => caller.kind === 'user' && p.userId === caller.userId);
+}
+
+/**
+ * A page of the project's buckets that the caller may read: pages of the table are read until `range.limit` of
+ * them are found or the table ends (a short page tells the listing the end is reached).
+ */
+async function readableScan(store: MetadataStore, caller: Caller, account: string, range: ScanRange): Promise<Entry<BucketRow>[]> {
+  const out: Entry<BucketRow>[] = [];
+  let next = range;
+  for (;;) {
+    const rows = await store.scan(TABLES.buckets, account, next);
+    for (const row of rows) if (allows(caller, 'HeadBucket', row.value)) out.push(row);
+    const last = rows[rows.length - 1];
+    if (rows.length < next.limit || out.length >= range.limit || last === undefined) return out.slice(0, range.limit);
+    const bound = { key: last.sk, inclusive: false };
+    next = range.reverse ? { ...next, upper: bound } : { ...next, lower: bound };
+  }
 }
 
 /** Every member's role on the bucket (members whose role on it was taken away are left out). */

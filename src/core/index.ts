@@ -93,7 +93,7 @@ export class Core {
     this.jobs.start(canRun, [
       this.collector,
       this.emptier,
-      { name: 'expiry', everyMs: 10_000, run: () => this.objects.reapExpired() },
+      { name: 'expiry', everyMs: expiryIntervalMs(), run: () => this.objects.reapExpired() },
       { name: 'totals', everyMs: 1000, run: () => foldTotals(this.store) },
       { name: 'lifecycle', everyMs: lifecycleIntervalMs(), run: () => this.lifecycle.applyRules() },
       { name: 'access-log-delivery', everyMs: accessLogDeliveryMs(), run: () => this.accessLog.deliver() },
@@ -132,4 +132,10 @@ export class Core {
   private nudgeCollector(): void {
     if (this.collector) this.jobs.kick(this.collector);
   }
+}
+
+/** How often expired objects are reaped (ONGGI_EXPIRY_INTERVAL_MS; tests shorten it). */
+function expiryIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.ONGGI_EXPIRY_INTERVAL_MS);
+  return Number.isInteger(value) && value > 0 ? value : 10_000;
 }

@@ -4,6 +4,7 @@ import type { Core } from '../core/index.ts';
 import type { Caller } from '../core/types.ts';
 import type { RequestNotes } from './access-log.ts';
 import type { OpsEndpoint } from './ops.ts';
+import { trustBody } from './body-deadline.ts';
 
 /** `op` and `account` (from RequestNotes) are set by the front end, for the access log and the metrics. */
 export interface RequestContext extends RequestNotes {
@@ -73,6 +74,7 @@ export async function authenticate(chain: readonly Authenticator[], req: Incomin
   }
   const found = caller ? { ...caller, context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') } } : null;
   ctx.caller = found;
+  if (found?.kind === 'user') trustBody(req);
   return found;
 }
 

@@ -111,6 +111,28 @@ new Counter({
   },
 });
 
+/** Where the bucket access log counts its dropped lines (set once the core is open). */
+let accessLogDrops: { readonly bufferFull: number; readonly undeliverable: number } | null = null;
+const reportedDrops = { bufferFull: 0, undeliverable: 0 };
+
+export function watchAccessLogDrops(drops: { readonly bufferFull: number; readonly undeliverable: number }): void {
+  accessLogDrops = drops;
+}
+
+new Counter({
+  name: 'onggi_access_log_dropped_lines_total',
+  help: 'Bucket access log lines dropped: buffer_full (the in-memory buffer was full), undeliverable (the target could not take them)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+  collect() {
+    const drops = accessLogDrops ?? reportedDrops;
+    this.inc({ reason: 'buffer_full' }, drops.bufferFull - reportedDrops.bufferFull);
+    this.inc({ reason: 'undeliverable' }, drops.undeliverable - reportedDrops.undeliverable);
+    reportedDrops.bufferFull = drops.bufferFull;
+    reportedDrops.undeliverable = drops.undeliverable;
+  },
+});
+
 const retries = new Counter({
   name: 'onggi_store_transaction_retries_total',
   help: 'Metadata transactions re-run after a serialization failure',

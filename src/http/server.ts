@@ -10,9 +10,11 @@ import type { Caller } from '../core/types.ts';
 import { newTransactionId } from '../lib/ids.ts';
 import { accountClosed, type Accounting, type RequestNotes } from './access-log.ts';
 import type { ClientAddresses } from './client-address.ts';
+import { onBodyDeadline, trustBody, watchUntrustedBody } from './body-deadline.ts';
 import { capConnections } from './connection-limits.ts';
 import { OPENSTACK_REQUEST_IDS, type RequestContext, type Router } from './context.ts';
 import type { Startup } from './ops.ts';
+import { PublicUrls } from './public-url.ts';
 
 export interface HttpOptions {
   /** A promise while the data directory is still being opened: requests other than /healthz wait for it. */
@@ -21,6 +23,8 @@ export interface HttpOptions {
   /** Writes one line per request at level info (so not when the log level is above info); false turns it off. */
   accessLog: boolean;
   publicUrl: string | null;
+  /** Where the public URL comes from when publicUrl is null: allowed Host headers, else the listen address. */
+  publicUrls?: PublicUrls;
   region: string;
   limits: HttpLimits;
   clientAddresses: ClientAddresses;
@@ -142,6 +146,10 @@ export function createHttpServer(options: HttpOptions): Server<typeof IncomingMe
   server.on('connection', (socket: Socket) => {
     socket.once('timeout', () => timedOut.add(socket));
   });
+  onBodyDeadline((socket) => {
+    timedOut.add(socket);
+    socket.destroy();
+  });
   return server;
 }
 
@@ -152,7 +160,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const txId = newTransactionId();
   res.txId = txId;
   res.sendTimeoutMs = options.limits.bodyTimeoutMs;
-  watchBody(req, options.limits.bodyTimeoutMs);
+  watchBody(req, options.limits);
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -192,6 +200,9 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   }
 }
 
+/** Without ONGGI_PUBLIC_HOSTS: always the listen address. */
+const NO_PUBLIC_HOSTS = new PublicUrls([]);
+
 /** The query of every request without one (front ends only read queries). */
 const NO_QUERY = new URLSearchParams();
 
@@ -223,7 +234,7 @@ class Request implements RequestContext {
   }
 
   get publicUrl(): string {
-    return this.options.publicUrl ?? `http://${this.req.headers.host ?? 'localhost'}`;
+    return this.options.publicUrl ?? (this.options.publicUrls ?? NO_PUBLIC_HOSTS).of(this.req);
   }
 
   get region(): string {
@@ -259,10 +270,13 @@ async function coreOrNull(
  * fails like any interrupted one and leaves nothing behind). Cleared once the body is in, so that the server's
  * own work on it (hashing, fsync, a copy) is never cut short.
  */
-function watchBody(req: IncomingMessage, timeoutMs: number): void {
+function watchBody(req: IncomingMessage, limits: HttpLimits): void {
   if (!hasUnreadBody(req)) return;
-  req.socket.setTimeout(timeoutMs);
+  req.socket.setTimeout(limits.bodyTimeoutMs);
+  // Until a token names a user (callerOf), the whole body has a deadline too (see body-deadline.ts).
+  watchUntrustedBody(req, limits.untrustedBodyMs, limits.minBodyBytesPerSecond);
   req.once('end', () => {
+    trustBody(req);
     if (!req.socket.destroyed) req.socket.setTimeout(0);
   });
 }

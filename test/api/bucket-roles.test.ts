@@ -76,7 +76,7 @@ void describe('the bucket roles API', () => {
   void test('roles default from the project role and show in acl.permissions and /permissions', async () => {
     const name = uniqueName('roles-default');
     await createBucket(member, name);
-    const listed = await request(ext(name, '/permissions'), { token: reader.token });
+    const listed = await request(ext(name, '/permissions'), { token: root.token });
     assert.equal(listed.status, 200, listed.text);
     const roles = roleTable(listed);
     assert.equal(roles.get(rootUserId), 'Storage Admin');
@@ -85,8 +85,13 @@ void describe('the bucket roles API', () => {
     const entry = asArray(asRecord(listed.json).permissions).map((p) => asRecord(p)).find((p) => p.user_id === readerAccount.userId);
     assert.deepEqual(entry, { user_id: readerAccount.userId, user_name: readerAccount.userName, role: 'Storage Viewer', from: 'project' });
 
-    const bucket = await request(ext(name), { token: reader.token });
+    const bucket = await request(ext(name), { token: root.token });
     assert.deepEqual(roleTable({ ...bucket, json: asRecord(asRecord(bucket.json).acl) }), roles);
+    // Issue 22 item 7: one who may not manage the roles sees only their own.
+    const own = new Map([[readerAccount.userId, 'Storage Viewer']]);
+    assert.deepEqual(roleTable(await request(ext(name, '/permissions'), { token: reader.token })), own);
+    const asReader = await request(ext(name), { token: reader.token });
+    assert.deepEqual(roleTable({ ...asReader, json: asRecord(asRecord(asReader.json).acl) }), own);
   });
 
   void test('a Storage Admin assigns and removes roles; the change applies at once', async () => {

@@ -1,7 +1,7 @@
 /** /v1_ext/bucket: KakaoCloud's bucket management JSON API. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { permissionsOf, type BucketPermission } from '../../core/buckets.ts';
+import { permissionsFor, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
 import type { CorsRule } from '../../core/cors.ts';
@@ -10,6 +10,7 @@ import type { LifecycleRule } from '../../core/lifecycle.ts';
 import { BUCKET_ROLES } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -276,6 +277,7 @@ export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerRespons
   try {
     await handle(route, req, res, ctx);
   } catch (err) {
+    noteStorageRefusal(ctx, err);
     const failure = toApiError(err);
     sendJson(res, failure.status, { code: failure.code, message: failure.message });
   }
@@ -300,7 +302,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       // use_encryption is ignored when an encryption_configuration is given; a null one counts as not given.
       const encrypted = body.encryption_configuration != null || body.use_encryption === true;
       const bucket = await buckets.create(caller, account, { name, type: bucketType(body.type), encryption: encrypted ? 'managed' : null });
-      sendJson(res, 201, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
+      sendJson(res, 201, bucketJson(bucket, permissionsFor(caller, bucket, await buckets.members(account))));
       return;
     }
     case 'ListBuckets': {
@@ -314,7 +316,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
         reverse: false,
       });
       const members = await buckets.members(account);
-      const items = entries.flatMap((entry) => (entry.kind === 'item' ? [bucketJson(entry.item, permissionsOf(entry.item, members))] : []));
+      const items = entries.flatMap((entry) => (entry.kind === 'item' ? [bucketJson(entry.item, permissionsFor(caller, entry.item, members))] : []));
       const truncated = items.length > limit;
       const page = items.slice(0, limit);
       sendJson(res, 200, truncated ? { items: page, next_marker: page[page.length - 1]?.name } : { items: page });
@@ -322,7 +324,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
     }
     case 'GetBucket': {
       const bucket = await buckets.get(caller, account, route.name);
-      sendJson(res, 200, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
+      sendJson(res, 200, bucketJson(bucket, permissionsFor(caller, bucket, await buckets.members(account))));
       return;
     }
     case 'UpdateBucketAcl': {
@@ -335,7 +337,7 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
         publicRead: publicValue === undefined ? undefined : publicValue === 'read-only' || publicValue === true,
         publicReadAllowIps: body.acl.public_read_allow_ip_list === null ? [] : body.acl.public_read_allow_ip_list,
       });
-      sendJson(res, 200, bucketJson(bucket, permissionsOf(bucket, await buckets.members(account))));
+      sendJson(res, 200, bucketJson(bucket, permissionsFor(caller, bucket, await buckets.members(account))));
       return;
     }
     case 'ListPermissions':

@@ -5,6 +5,8 @@ import { authorize, type UserAction } from '../../core/authz.ts';
 import { callerOfHolder, type CredentialRef, type IssuedToken } from '../../core/identity.ts';
 import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
+import { trustBody } from '../../http/body-deadline.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { headerValue, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
@@ -96,6 +98,9 @@ const authSchema = z.object({
   }),
 });
 
+/** The largest token request body read (Keystone's application credential request is a few hundred bytes). */
+const TOKEN_REQUEST_MAX_BYTES = 8 * 1024;
+
 class KeystoneError extends Error {
   constructor(
     readonly status: number,
@@ -170,6 +175,7 @@ export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx
     ctx.checkStorage('read');
     await handle(route, req, res, ctx);
   } catch (err) {
+    noteStorageRefusal(ctx, err);
     const failure = toKeystoneError(err);
     sendJson(res, failure.status, { error: { code: failure.status, message: failure.message, title: TITLES[failure.status] ?? 'Error' } });
   }
@@ -179,7 +185,8 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
   switch (route.op) {
     case 'IssueToken': {
       if (!isJsonContentType(req)) throw new KeystoneError(400, 'Content-Type must be application/json');
-      const parsed = authSchema.safeParse(await readJson(req));
+      // Read before any credential is checked: small (a token request is a few hundred bytes), and on a deadline.
+      const parsed = authSchema.safeParse(await readJson(req, TOKEN_REQUEST_MAX_BYTES));
       if (!parsed.success) throw new KeystoneError(400, `Invalid authentication request: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
       const given = parsed.data.auth.identity.application_credential;
       const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
@@ -262,6 +269,7 @@ async function holderOf(req: IncomingMessage, ctx: RequestContext): Promise<Issu
   const authToken = headerValue(req, 'x-auth-token');
   const holder = authToken ? await ctx.core.identity.verifyToken(authToken) : null;
   if (!holder) throw new KeystoneError(401, 'The request you have made requires authentication.');
+  trustBody(req);
   return holder;
 }
 

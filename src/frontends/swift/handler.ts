@@ -7,6 +7,7 @@ import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
+import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
@@ -59,6 +60,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   } catch (caught) {
     const err = asOnggiError(caught);
     if (!err) throw caught;
+    noteStorageRefusal(ctx, err);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -231,7 +233,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const conditions = readConditions(x.req);
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
-    const headers = objectHeaders(record);
+    const headers = objectHeaders(record, x.caller.kind === 'anonymous');
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -239,7 +241,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies);
+    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous');
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -248,8 +250,8 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[]): Body[] {
-  const headers = objectHeaders(record);
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean): Body[] {
+  const headers = objectHeaders(record, anonymous);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
     res.writeHead(200, headers);

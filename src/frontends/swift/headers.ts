@@ -67,18 +67,36 @@ export function metadataHeaders(meta: Metadata, prefix: string, into: Record<str
   return into;
 }
 
-export function objectHeaders(record: ObjectRecord): Record<string, string | number> {
+/**
+ * The headers of an object's GET or HEAD. Objects are served on the console's origin, so none may run there as a
+ * page: `Content-Security-Policy: sandbox` gives an object opened as a document an opaque origin without scripts
+ * (no access to the console's session storage or cookies), and `nosniff` keeps a browser from reading, say, a
+ * text/plain object as HTML or script. With `anonymous`, an object of an active type (HTML, SVG, XML, script)
+ * that was not stored with a Content-Disposition of its own is also served as a download (`attachment`): a public
+ * bucket is anyone's to fill, and its pages are never to be rendered on this origin.
+ */
+export function objectHeaders(record: ObjectRecord, anonymous = false): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Content-Type': wireHeader(record.contentType),
     ETag: record.etag,
     'Last-Modified': lastModifiedHeader(record),
     'X-Timestamp': swiftTimestamp(record.lastModified),
     'Accept-Ranges': 'bytes',
+    'Content-Security-Policy': 'sandbox',
+    'X-Content-Type-Options': 'nosniff',
   };
   metadataHeaders(record.meta, OBJECT_META_PREFIXES[0], headers);
   for (const name in record.headers) headers[titleCase(name)] = wireHeader(record.headers[name] ?? '');
   if (record.deleteAt !== null) headers['X-Delete-At'] = Math.floor(record.deleteAt / 1000);
+  if (anonymous && record.headers['content-disposition'] === undefined && isActiveType(record.contentType)) headers['Content-Disposition'] = 'attachment';
   return headers;
+}
+
+/** Types a browser renders as a document that can run script (or load it): HTML, XHTML, SVG, any XML, JavaScript. */
+const ACTIVE_TYPE = /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z0-9.+-]+\/[a-z0-9.-]+\+xml|text\/xsl|application\/xslt\+xml|text\/javascript|application\/javascript|application\/x-javascript|application\/ecmascript|text\/ecmascript|text\/jscript|text\/vbscript|application\/pdf|multipart\/x-mixed-replace|text\/cache-manifest)\s*(;|$)/i;
+
+export function isActiveType(contentType: string): boolean {
+  return ACTIVE_TYPE.test(contentType);
 }
 
 export function lastModifiedHeader(record: ObjectRecord): string {

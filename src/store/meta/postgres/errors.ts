@@ -71,6 +71,9 @@ export function storeFaultOf(error: unknown): StoreFault | null {
   if (error instanceof StoreFault) return error;
   if (!(error instanceof Error)) return null;
   const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  // statement_timeout and lock_timeout (also what a cancel request reports): the database is stalled or blocked.
+  if (code === '57014') return new StoreFault('unavailable', `the metadata database did not answer in time (statement_timeout): ${error.message} (57014)`, { cause: error });
+  if (code === '55P03') return new StoreFault('unavailable', `the metadata database held a lock too long (lock_timeout): ${error.message} (55P03)`, { cause: error });
   if (FULL_STATES.includes(code)) return new StoreFault('full', `the metadata database is out of space: ${error.message}`, { cause: error });
   const unavailable = UNAVAILABLE_STATES.includes(code) || code.startsWith('08') || SOCKET_CODES.includes(code) || LOST_CONNECTION.test(error.message);
   return unavailable ? unavailableFault(error) : null;

@@ -37,9 +37,15 @@ export interface PostgresKvStoreOptions extends MetadataStoreOptions {
   maxAttempts?: number;
   /** How long an operation waits for a connection (a free one of the pool, or a new one) before `StoreFault`. */
   connectTimeoutMs?: number;
+  /** PostgreSQL's statement_timeout for every statement (default 30 s): a stalled database is a `StoreFault`, not a hang. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL's lock_timeout (default 10 s): a statement waiting longer for a lock fails as a `StoreFault`. */
+  lockTimeoutMs?: number;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const STATEMENT_TIMEOUT_MS = 30_000;
+const LOCK_TIMEOUT_MS = 10_000;
 
 export class PostgresKvStore implements MetadataStore {
   readonly shared = true;
@@ -58,6 +64,9 @@ export class PostgresKvStore implements MetadataStore {
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      // Session settings sent at connect: every statement of every connection is bounded by the database itself.
+      statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
+      lock_timeout: options.lockTimeoutMs ?? LOCK_TIMEOUT_MS,
     });
     // An idle connection lost (server restart, network): the pool drops it and connects afresh on next use.
     pool.on('error', () => undefined);
