@@ -1,9 +1,10 @@
-/** The Settings tab: public read access with its IP allow list, encryption status, the bucket's facts. */
+/** The Settings tab: public read access with its IP allow list, roles, CORS, lifecycle, access logging, encryption, the bucket's facts. */
 import { useState } from 'preact/hooks';
 import { isPublic, setAccess, type Bucket } from '../api/buckets.ts';
 import { parseAllowList } from '../cidr.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
+import { CorsForm, LifecycleForm, LoggingForm, RolesForm } from './settings-forms.tsx';
 import { ErrorNote } from './ui.tsx';
 
 export function BucketSettings(props: { bucket: Bucket; onChanged: () => void }) {
@@ -12,6 +13,10 @@ export function BucketSettings(props: { bucket: Bucket; onChanged: () => void })
   return (
     <div class="settings">
       <AccessForm bucket={bucket} onSaved={props.onChanged} />
+      <LoggingForm bucket={bucket} />
+      <RolesForm bucket={bucket} />
+      <CorsForm bucket={bucket} />
+      <LifecycleForm bucket={bucket} />
       <section class="card" aria-labelledby="encryption-title">
         <h2 id="encryption-title">{t('encryption')}</h2>
         <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>

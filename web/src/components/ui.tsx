@@ -46,7 +46,7 @@ const PROBLEM_TEXT: Record<Problem, MessageKey> = {
 };
 
 /** An error in plain words where it happened, with the server's own message under it. */
-export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Problem, MessageKey>> }) {
+export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Problem, MessageKey>>; codes?: Record<string, MessageKey>; children?: ComponentChildren }) {
   const { t } = useI18n();
   if (props.error === null || props.error === undefined) return null;
   if (props.error instanceof DOMException && props.error.name === 'AbortError') return null;
@@ -55,8 +55,9 @@ export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Prob
   const detail = apiError ? apiError.detail : props.error instanceof Error ? props.error.message : '';
   return (
     <div class="error" role="alert">
-      <strong>{t(props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
+      <strong>{t((apiError && props.codes?.[apiError.code]) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
       {detail && <span class="detail">{detail}</span>}
+      {props.children}
     </div>
   );
 }
