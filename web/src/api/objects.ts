@@ -65,6 +65,17 @@ export class ObjectApi {
     };
   }
 
+  /**
+   * Where the page before the one starting after `after` starts: the listing read backwards from `after` (Swift's
+   * `reverse`), `limit` entries back; null when that page is the first.
+   */
+  async previousPageMarker(bucket: string, prefix: string, after: string, limit: number): Promise<string | null> {
+    const query = new URLSearchParams({ format: 'json', prefix, delimiter: '/', reverse: 'true', marker: after, limit: String(limit) });
+    const items = (await (await request('GET', `${this.path(bucket)}?${query.toString()}`)).json()) as SwiftItem[];
+    const start = items.length < limit ? undefined : items[limit - 1];
+    return start ? (start.subdir ?? start.name ?? null) : null;
+  }
+
   /** Every key under a prefix (a folder's whole content, the folder's own marker included), for bulk actions. */
   async *allKeys(bucket: string, prefix: string): AsyncGenerator<string> {
     let marker: string | undefined;

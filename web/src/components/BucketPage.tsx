@@ -1,19 +1,18 @@
 /** One bucket: its name and state on top, then the Objects or Settings tab. */
 import { getBucket, isPublic } from '../api/buckets.ts';
+import { ApiError } from '../api/http.ts';
 import { useI18n } from '../context.ts';
 import { useLoad } from '../hooks.ts';
-import { followLink, hrefOf, type Route, type Tab } from '../router.ts';
+import { folderRoute, followLink, hrefOf, type BucketRoute, type Tab } from '../router.ts';
 import { BucketSettings } from './BucketSettings.tsx';
 import { ObjectBrowser } from './ObjectBrowser.tsx';
 import { ErrorNote } from './ui.tsx';
-
-type BucketRoute = Extract<Route, { page: 'bucket' }>;
 
 export function BucketPage(props: { route: BucketRoute }) {
   const { t } = useI18n();
   const { route } = props;
   const bucket = useLoad(() => getBucket(route.bucket), [route.bucket]);
-  const tabHref = (tab: Tab): string => hrefOf({ ...route, tab, folder: tab === 'objects' ? route.folder : '', info: null });
+  const tabHref = (tab: Tab): string => hrefOf(folderRoute(route.bucket, tab === 'objects' ? route.folder : '', tab));
 
   return (
     <section class="page" aria-labelledby="bucket-title">
@@ -24,7 +23,7 @@ export function BucketPage(props: { route: BucketRoute }) {
         <span aria-hidden="true">›</span>
       </nav>
       <div class="page-head">
-        <h1 id="bucket-title">{route.bucket}</h1>
+        <h1 id="bucket-title" tabIndex={-1}>{route.bucket}</h1>
         {bucket.data && (
           <span class="badges">
             <span class={isPublic(bucket.data) ? 'badge public' : 'badge'}>{isPublic(bucket.data) ? t('public') : t('private')}</span>
@@ -32,7 +31,16 @@ export function BucketPage(props: { route: BucketRoute }) {
           </span>
         )}
       </div>
-      <ErrorNote error={bucket.error} explain={{ notFound: 'errNoSuchBucket' }} />
+      {/* Once the bucket is shown, a failed refresh of it keeps it: the tab below says what failed. */}
+      {!bucket.data && (
+        <ErrorNote error={bucket.error} explain={{ notFound: 'errNoSuchBucket' }}>
+          {!(bucket.error instanceof ApiError && bucket.error.status === 404) && (
+            <button type="button" class="secondary small retry" onClick={bucket.reload}>
+              {t('retry')}
+            </button>
+          )}
+        </ErrorNote>
+      )}
       <div class="tabs" role="tablist">
         {(['objects', 'settings'] as const).map((tab) => (
           <a key={tab} role="tab" aria-selected={route.tab === tab} href={tabHref(tab)} onClick={followLink}>

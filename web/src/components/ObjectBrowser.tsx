@@ -5,14 +5,12 @@ import type { Entry } from '../api/objects.ts';
 import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import { followLink, hrefOf, navigate, type Route } from '../router.ts';
-import { MAX_FILES_AT_ONCE, useUploadQueue } from '../uploads.ts';
+import { folderRoute, followLink, hrefOf, navigate, type BucketRoute } from '../router.ts';
+import { MAX_FILES_AT_ONCE } from '../uploads.ts';
 import { ObjectInfoPanel } from './ObjectInfoPanel.tsx';
 import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, saveBlob } from './object-dialogs.tsx';
-import { UploadPanel } from './UploadPanel.tsx';
-import { ErrorNote } from './ui.tsx';
+import { ErrorNote, Notice } from './ui.tsx';
 
-type BucketRoute = Extract<Route, { page: 'bucket' }>;
 type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | null;
 
 const PAGE_SIZE = 100;
@@ -21,28 +19,20 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
   const { t, lang } = useI18n();
   const { objects, uploads } = useSession();
   const { bucket, route } = props;
-  const folder = route.folder;
-  const [filter, setFilter] = useState('');
-  /** Where each page before the current one ended (the current page starts after the last), for this folder and filter. */
-  const scope = `${bucket.name}\n${folder}\n${filter}`;
-  const [paging, setPaging] = useState<{ scope: string; markers: string[] }>({ scope, markers: [] });
-  const markers = paging.scope === scope ? paging.markers : [];
-  const setMarkers = (next: string[]): void => {
-    setPaging({ scope, markers: next });
-  };
+  const { folder, filter } = route;
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [open, setOpen] = useState<Open>(null);
   const [dragging, setDragging] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const marker = markers[markers.length - 1];
+  const marker = route.after ?? undefined;
   const listing = useLoad(() => objects.listFolder(bucket.name, folder + filter, { marker, limit: PAGE_SIZE }), [bucket.name, folder, filter, marker]);
 
   const refresh = (): void => {
     listing.reload();
     props.onChanged();
   };
-  useUploadQueue(uploads);
   useRefreshOnUpload(bucket.name, refresh);
   const entries = listing.data?.entries ?? [];
   const go = (change: Partial<BucketRoute>): void => {
@@ -56,7 +46,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
       return;
     }
     setActionError(null);
-    uploads.add(bucket.name, folder, Array.from(files));
+    uploads.add(bucket.name, folder, Array.from(files, (file) => ({ file, path: file.name })));
   };
 
   const download = async (entry: Entry): Promise<void> => {
@@ -69,11 +59,25 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
   };
 
   const chosen = entries.filter((entry) => selected.has(entry.key));
-  const closeDialog = (changed: boolean): void => {
+  const closeDialog = (changed: boolean, done?: string): void => {
     setOpen(null);
+    if (done !== undefined) setNotice(done);
     if (changed) {
       setSelected(new Set());
       refresh();
+    }
+  };
+  const turnPage = async (forward: boolean): Promise<void> => {
+    setActionError(null);
+    try {
+      if (forward) {
+        if (listing.data?.next) go({ pageNumber: route.pageNumber + 1, after: listing.data.next, info: null });
+      } else if (route.after !== null) {
+        const after = route.pageNumber <= 2 ? null : await objects.previousPageMarker(bucket.name, folder + filter, route.after, PAGE_SIZE);
+        go({ pageNumber: after === null ? 1 : route.pageNumber - 1, after, info: null });
+      }
+    } catch (err) {
+      setActionError(err);
     }
   };
 
@@ -136,7 +140,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           placeholder={t('filterByPrefix')}
           value={filter}
           onInput={(e) => {
-            setFilter(e.currentTarget.value);
+            navigate(hrefOf({ ...route, filter: e.currentTarget.value, pageNumber: 1, after: null }), true);
           }}
         />
         <button type="button" class="secondary" onClick={refresh}>
@@ -144,9 +148,15 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
         </button>
       </div>
       <FolderCrumbs bucket={bucket.name} route={route} />
-      <UploadPanel queue={uploads} />
+      <Notice text={notice} onClose={() => {
+        setNotice(null);
+      }} />
       <ErrorNote error={actionError} />
-      <ErrorNote error={listing.error} />
+      <ErrorNote error={listing.error}>
+        <button type="button" class="secondary small retry" onClick={refresh}>
+          {t('retry')}
+        </button>
+      </ErrorNote>
       <table class="list objects" aria-busy={listing.loading}>
         <thead>
           <tr>
@@ -180,7 +190,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
                 else next.delete(entry.key);
                 setSelected(next);
               }}
-              folderHref={hrefOf({ ...route, folder: entry.key, info: null })}
+              folderHref={hrefOf(folderRoute(bucket.name, entry.key))}
               infoHref={hrefOf({ ...route, info: entry.key })}
               lang={lang}
             />
@@ -189,15 +199,11 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
       </table>
       {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
       <nav class="pager" aria-label={t('pages')}>
-        <button type="button" class="secondary small" disabled={markers.length === 0} onClick={() => {
-          setMarkers(markers.slice(0, -1));
-        }}>
+        <button type="button" class="secondary small" disabled={route.after === null} onClick={() => void turnPage(false)}>
           {t('previousPage')}
         </button>
-        <span>{t('pageNumber', { n: markers.length + 1 })}</span>
-        <button type="button" class="secondary small" disabled={!listing.data?.next} onClick={() => {
-          if (listing.data?.next) setMarkers([...markers, listing.data.next]);
-        }}>
+        <span>{t('pageNumber', { n: route.pageNumber })}</span>
+        <button type="button" class="secondary small" disabled={!listing.data?.next} onClick={() => void turnPage(true)}>
           {t('nextPage')}
         </button>
       </nav>
@@ -226,7 +232,7 @@ function FolderCrumbs(props: { bucket: string; route: BucketRoute }) {
   const { t } = useI18n();
   const parts = props.route.folder.split('/').filter((part) => part !== '');
   const crumbs = parts.map((part, i) => ({ name: part, folder: `${parts.slice(0, i + 1).join('/')}/` }));
-  const href = (folder: string): string => hrefOf({ ...props.route, folder, info: null });
+  const href = (folder: string): string => hrefOf(folderRoute(props.bucket, folder));
   return (
     <nav class="crumbs folders" aria-label={t('folderPath')}>
       <a href={href('')} onClick={followLink} aria-current={crumbs.length === 0 ? 'page' : undefined}>

@@ -7,7 +7,7 @@ import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { saveBlob } from './object-dialogs.tsx';
-import { ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
+import { ErrorNote, MetaRows, metaOf, metaRowProblem, returnFocus, type MetaRow } from './ui.tsx';
 
 export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publicRead: boolean; onClose: () => void; onChanged: () => void }) {
   const { t, lang } = useI18n();
@@ -20,9 +20,21 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
   const isFolder = isFolderKey(objectKey);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
   const panel = useRef<HTMLElement>(null);
+  /** What opened the panel (a row's link): the focus goes back there when it closes. */
+  const opener = useRef<Element | null>(null);
+  const shownKey = useRef(objectKey);
+  shownKey.current = objectKey;
   useEffect(() => {
+    const active = document.activeElement;
+    if (active && !panel.current?.contains(active)) opener.current = active;
     panel.current?.focus();
   }, [objectKey]);
+  useEffect(() => () => {
+    // Opened from the URL (a reload, a shared link), the panel's row is the natural place to come back to.
+    const row = [...document.querySelectorAll('tr[data-key]')].find((tr) => tr.getAttribute('data-key') === shownKey.current);
+    const fallback = row?.querySelector('td.name a') ?? null;
+    returnFocus(opener.current instanceof HTMLElement && opener.current.isConnected && opener.current !== document.body ? opener.current : fallback);
+  }, []);
 
   return (
     <aside class="info-panel" aria-label={t('objectInfo')} tabIndex={-1} ref={panel} onKeyDown={(event) => {

@@ -10,6 +10,7 @@ export function UploadPanel(props: { queue: UploadQueue }) {
   if (queue.items.length === 0) return null;
   const total = queue.total();
   const active = queue.items.some((upload) => upload.state === 'queued' || upload.state === 'uploading');
+  const failed = queue.items.filter((upload) => upload.state === 'failed').length;
   return (
     <section class="uploads" aria-label={t('uploads')}>
       <div class="uploads-head">
@@ -18,6 +19,13 @@ export function UploadPanel(props: { queue: UploadQueue }) {
         <progress aria-label={t('totalProgress')} value={total.loaded} max={Math.max(total.size, 1)} data-total-progress />
         <span>{percent(total.loaded, total.size)}</span>
         <span class="spacer" />
+        {failed > 0 && (
+          <button type="button" class="secondary small" onClick={() => {
+            queue.retryFailed();
+          }}>
+            {t('retryFailed', { count: failed })}
+          </button>
+        )}
         {active ? (
           <button type="button" class="secondary small" onClick={() => {
             queue.cancelAll();
@@ -34,14 +42,16 @@ export function UploadPanel(props: { queue: UploadQueue }) {
       </div>
       <ul>
         {queue.items.map((upload) => (
-          <UploadRow key={upload.id} upload={upload} size={formatBytes(upload.file.size, lang)} />
+          <UploadRow key={upload.id} upload={upload} size={formatBytes(upload.file.size, lang)} onRetry={() => {
+            queue.retry(upload);
+          }} />
         ))}
       </ul>
     </section>
   );
 }
 
-function UploadRow(props: { upload: Upload; size: string }) {
+function UploadRow(props: { upload: Upload; size: string; onRetry: () => void }) {
   const { t } = useI18n();
   const { upload } = props;
   const stateText = { queued: t('uploadQueued'), uploading: percent(upload.loaded, upload.file.size), done: t('uploadDone'), failed: t('uploadFailed'), cancelled: t('uploadCancelled') }[upload.state];
@@ -56,6 +66,11 @@ function UploadRow(props: { upload: Upload; size: string }) {
       {(upload.state === 'queued' || upload.state === 'uploading') && (
         <button type="button" class="secondary small" aria-label={t('cancelUploadOf', { name: upload.key })} onClick={upload.cancel}>
           {t('cancel')}
+        </button>
+      )}
+      {upload.state === 'failed' && (
+        <button type="button" class="secondary small" aria-label={t('retryUploadOf', { name: upload.key })} onClick={props.onRetry}>
+          {t('retry')}
         </button>
       )}
       {upload.state === 'failed' && <ErrorNote error={upload.error} />}

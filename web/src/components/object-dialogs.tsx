@@ -3,9 +3,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { listBuckets } from '../api/buckets.ts';
 import type { Entry, ObjectApi } from '../api/objects.ts';
 import { useI18n, useSession } from '../context.ts';
-import { formatCount } from '../format.ts';
+import { baseName, formatCount } from '../format.ts';
 import { runEach, useLoad } from '../hooks.ts';
-import type { MessageKey } from '../i18n.ts';
+import type { MessageKey, Translate } from '../i18n.ts';
 import { Dialog, ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
 
 const MAX_KEY_BYTES = 432;
@@ -29,7 +29,7 @@ function folderNameProblem(name: string, folder: string): MessageKey | null {
   return null;
 }
 
-export function CreateFolderDialog(props: { bucket: string; folder: string; onClose: (changed: boolean) => void }) {
+export function CreateFolderDialog(props: { bucket: string; folder: string; onClose: (changed: boolean, done?: string) => void }) {
   const { t } = useI18n();
   const { objects } = useSession();
   const [name, setName] = useState('');
@@ -44,7 +44,7 @@ export function CreateFolderDialog(props: { bucket: string; folder: string; onCl
     setError(null);
     try {
       await objects.createFolder(props.bucket, `${props.folder}${name}/`, metaOf(rows));
-      props.onClose(true);
+      props.onClose(true, t('folderCreated', { name: `${name}/` }));
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -113,7 +113,7 @@ function useBulkRun(): { done: number | null; error: unknown; run: (task: (count
   return { done, error, run };
 }
 
-export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; onClose: (changed: boolean) => void }) {
+export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; onClose: (changed: boolean, done?: string) => void }) {
   const { t, lang } = useI18n();
   const { objects } = useSession();
   const bulk = useBulkRun();
@@ -126,7 +126,7 @@ export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; o
         count();
       }, signal),
     );
-    if (ok) props.onClose(true);
+    if (ok) props.onClose(true, doneText(t, 'deleted', props.entries, ''));
   };
 
   return (
@@ -154,6 +154,13 @@ export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; o
   );
 }
 
+/** "Deleted “a.txt”." or "Copied 3 items to photos/2026/." */
+function doneText(t: Translate, action: 'deleted' | 'copied' | 'moved', entries: Entry[], to: string): string {
+  const one = entries.length === 1 ? entries[0] : undefined;
+  const keys = { deleted: ['deletedOne', 'deletedMany'], copied: ['copiedOne', 'copiedMany'], moved: ['movedOne', 'movedMany'] } as const;
+  return t(keys[action][one ? 0 : 1], { name: one ? baseName(one.key) : '', count: entries.length, to });
+}
+
 function EntryNames(props: { entries: Entry[] }) {
   const shown = props.entries.slice(0, 5);
   return (
@@ -167,7 +174,7 @@ function EntryNames(props: { entries: Entry[] }) {
 }
 
 /** Copies (and for a move, then deletes) each selected key to the same relative place under another folder or bucket. */
-export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; folder: string; entries: Entry[]; onClose: (changed: boolean) => void }) {
+export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; folder: string; entries: Entry[]; onClose: (changed: boolean, done?: string) => void }) {
   const { t, lang } = useI18n();
   const { objects } = useSession();
   const buckets = useLoad(listBuckets, []);
@@ -187,7 +194,7 @@ export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; f
         count();
       }, signal),
     );
-    if (ok) props.onClose(true);
+    if (ok) props.onClose(true, doneText(t, props.mode === 'copy' ? 'copied' : 'moved', props.entries, `${target}/${destination}`));
   };
 
   const title = t(props.mode === 'copy' ? 'copyObjects' : 'moveObjects');

@@ -1,13 +1,39 @@
 /** Building blocks shared by the screens: dialog, error note, language switch, metadata rows. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Problem } from '../api/http.ts';
 import { useI18n } from '../context.ts';
 import type { MessageKey } from '../i18n.ts';
 
-/** A modal <dialog>: focus stays inside, Escape closes it. */
+/**
+ * Gives the focus back, once `element`'s screen has closed, to what had it when the screen opened (the button or
+ * link that opened it); when that is gone or disabled, to the page's main heading.
+ */
+export function returnFocus(opener: Element | null): void {
+  setTimeout(() => {
+    // Another dialog or panel opened meanwhile and holds the focus: leave it there.
+    if (document.activeElement?.closest('dialog[open], .info-panel')) return;
+    if (opener instanceof HTMLElement && opener.isConnected && !(opener instanceof HTMLButtonElement && opener.disabled)) opener.focus();
+    else focusMainHeading();
+  }, 0);
+}
+
+export function focusMainHeading(): void {
+  document.querySelector<HTMLElement>('main h1')?.focus();
+}
+
+/** What had the focus when the calling component first rendered; the focus goes back there when it goes away. */
+export function useReturnFocus(): void {
+  const [opener] = useState(() => document.activeElement);
+  useEffect(() => () => {
+    returnFocus(opener);
+  }, [opener]);
+}
+
+/** A modal <dialog>: focus stays inside, Escape closes it, and the focus goes back to what opened it. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  useReturnFocus();
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
@@ -58,6 +84,23 @@ export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Prob
       <strong>{t((apiError && props.codes?.[apiError.code]) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
       {detail && <span class="detail">{detail}</span>}
       {props.children}
+    </div>
+  );
+}
+
+/** A short "done" message where the action was started, until the next one or until closed. */
+export function Notice(props: { text: string | null; onClose: () => void }) {
+  const { t } = useI18n();
+  return (
+    <div class="notice-slot" role="status">
+      {props.text !== null && (
+        <p class="notice success" data-notice>
+          <span>{props.text}</span>
+          <button type="button" class="icon" aria-label={t('dismiss')} onClick={props.onClose}>
+            ×
+          </button>
+        </p>
+      )}
     </div>
   );
 }
