@@ -149,8 +149,8 @@ export class UploadQueue {
   }
 }
 
-/** Redraws the calling component whenever the queue changes. */
-export function useUploadQueue(queue: UploadQueue): UploadQueue {
+/** Redraws the calling component whenever the queue (of uploads or downloads) changes. */
+export function useUploadQueue<Q extends { subscribe: (listener: () => void) => () => void }>(queue: Q): Q {
   const [, setGeneration] = useState(0);
   useEffect(() => queue.subscribe(() => {
     setGeneration((n) => n + 1);

@@ -1,5 +1,5 @@
 /** Objects and folders through the Swift object API, `/v1/{account}/{bucket}/{key}`. */
-import { authHeaders, encodeKey, failure, fromWireHeader, request, toWireHeader } from './http.ts';
+import { ApiError, authHeaders, encodeKey, failure, fromWireHeader, request, toWireHeader } from './http.ts';
 
 export interface ObjectEntry {
   kind: 'object';
@@ -44,6 +44,11 @@ interface SwiftItem {
 
 export class ObjectApi {
   constructor(private readonly account: string) {}
+
+  /** The object's URL path on this origin. */
+  objectPath(bucket: string, key: string): string {
+    return this.path(bucket, key);
+  }
 
   private path(bucket: string, key = ''): string {
     return `/v1/${encodeURIComponent(this.account)}/${encodeURIComponent(bucket)}${key === '' ? '' : `/${encodeKey(key)}`}`;
@@ -90,6 +95,27 @@ export class ObjectApi {
   async head(bucket: string, key: string): Promise<ObjectInfo> {
     const response = await request('HEAD', this.path(bucket, key));
     return infoOf(key, response.headers);
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await request('HEAD', this.path(bucket, key));
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Which of `keys` are taken already (a few HEAD requests at a time). */
+  async existing(bucket: string, keys: readonly string[]): Promise<string[]> {
+    const taken = new Set<string>();
+    const queue = [...new Set(keys)];
+    const worker = async (): Promise<void> => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) if (await this.exists(bucket, key)) taken.add(key);
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    return keys.filter((key) => taken.has(key));
   }
 
   async createFolder(bucket: string, key: string, meta: Record<string, string>): Promise<void> {

@@ -6,12 +6,13 @@ import { ObjectApi } from '../api/objects.ts';
 import { I18nContext, SessionContext, useI18n, useSession, type SignedIn } from '../context.ts';
 import { initialLang, saveLang, translator, type Lang, type MessageKey } from '../i18n.ts';
 import { hrefOf, followLink, useRoute } from '../router.ts';
+import { DownloadQueue } from '../downloads.ts';
 import { UploadQueue, useUploadQueue } from '../uploads.ts';
 import { BucketList } from './BucketList.tsx';
 import { BucketPage } from './BucketPage.tsx';
 import { SignIn } from './SignIn.tsx';
 import { focusMainHeading, LangSwitch } from './ui.tsx';
-import { UploadPanel } from './UploadPanel.tsx';
+import { DownloadPanel, UploadPanel } from './UploadPanel.tsx';
 
 export function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
@@ -47,7 +48,7 @@ export function App() {
     () => {
       if (!session) return null;
       const objects = new ObjectApi(session.projectId);
-      return { session, objects, uploads: new UploadQueue(objects), signOut: () => {
+      return { session, objects, uploads: new UploadQueue(objects), downloads: new DownloadQueue(objects), signOut: () => {
         end('signedOut');
       } };
     },
@@ -93,10 +94,11 @@ let focusHeadingOnStart = false;
 
 function Shell() {
   const { t } = useI18n();
-  const { session, signOut, uploads } = useSession();
+  const { session, signOut, uploads, downloads } = useSession();
   const route = useRoute();
   const topbar = useRef<HTMLElement>(null);
   useUploadQueue(uploads);
+  useUploadQueue(downloads);
   useEffect(() => {
     if (focusHeadingOnStart) {
       focusHeadingOnStart = false;
@@ -132,7 +134,10 @@ function Shell() {
       </header>
       <main class="content">
         {route.page === 'buckets' ? <BucketList search={route.search} /> : <BucketPage route={route} />}
-        <UploadPanel queue={uploads} />
+        <div class="transfers">
+          <UploadPanel queue={uploads} />
+          <DownloadPanel queue={downloads} />
+        </div>
       </main>
     </div>
   );

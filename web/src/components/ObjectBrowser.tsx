@@ -6,18 +6,19 @@ import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { folderRoute, followLink, hrefOf, navigate, type BucketRoute } from '../router.ts';
-import { MAX_FILES_AT_ONCE } from '../uploads.ts';
+import { dropped, filesOf, pickedFromInput } from '../picked.ts';
+import { MAX_FILES_AT_ONCE, type PickedFile } from '../uploads.ts';
 import { ObjectInfoPanel } from './ObjectInfoPanel.tsx';
-import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, saveBlob } from './object-dialogs.tsx';
+import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, OverwriteDialog, saveBlob } from './object-dialogs.tsx';
 import { ErrorNote, Notice } from './ui.tsx';
 
-type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | null;
+type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | { dialog: 'overwrite'; files: PickedFile[]; existing: string[] } | null;
 
 const PAGE_SIZE = 100;
 
 export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onChanged: () => void }) {
   const { t, lang } = useI18n();
-  const { objects, uploads } = useSession();
+  const { objects, uploads, downloads } = useSession();
   const { bucket, route } = props;
   const { folder, filter } = route;
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
@@ -26,6 +27,8 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
   const [actionError, setActionError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+  const [checking, setChecking] = useState(false);
   const marker = route.after ?? undefined;
   const listing = useLoad(() => objects.listFolder(bucket.name, folder + filter, { marker, limit: PAGE_SIZE }), [bucket.name, folder, filter, marker]);
 
@@ -39,23 +42,31 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
     navigate(hrefOf({ ...route, ...change }));
   };
 
-  const addFiles = (files: FileList | null): void => {
-    if (!files || files.length === 0) return;
+  /** Queues the files, after asking about those whose names are taken in this folder already. */
+  const addFiles = async (files: PickedFile[]): Promise<void> => {
+    if (files.length === 0) return;
     if (files.length > MAX_FILES_AT_ONCE) {
       setActionError(new Error(t('tooManyFiles', { max: MAX_FILES_AT_ONCE })));
       return;
     }
     setActionError(null);
-    uploads.add(bucket.name, folder, Array.from(files, (file) => ({ file, path: file.name })));
+    setChecking(true);
+    try {
+      const existing = await objects.existing(bucket.name, files.map((picked) => folder + picked.path));
+      if (existing.length > 0) setOpen({ dialog: 'overwrite', files, existing });
+      else uploads.add(bucket.name, folder, files);
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setChecking(false);
+    }
   };
 
   const download = async (entry: Entry): Promise<void> => {
-    setActionError(null);
-    try {
-      saveBlob(await objects.download(bucket.name, entry.key), baseName(entry.key));
-    } catch (err) {
-      setActionError(err);
-    }
+    const name = baseName(entry.key);
+    await downloads.start(bucket.name, entry.key, name, (blob) => {
+      saveBlob(blob, name);
+    });
   };
 
   const chosen = entries.filter((entry) => selected.has(entry.key));
@@ -95,7 +106,10 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
       onDrop={(event) => {
         event.preventDefault();
         setDragging(false);
-        addFiles(event.dataTransfer?.files ?? null);
+        if (!event.dataTransfer) return;
+        // The entries are read now: the browser empties the drop's data once the event is over.
+        const entries = dropped(event.dataTransfer);
+        void filesOf(entries, MAX_FILES_AT_ONCE).then(addFiles, setActionError);
       }}
     >
       <div class="toolbar">
@@ -103,7 +117,14 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           {t('uploadFiles')}
         </button>
         <input ref={fileInput} type="file" multiple hidden aria-label={t('uploadFiles')} data-upload-input onChange={(event) => {
-          addFiles(event.currentTarget.files);
+          void addFiles(event.currentTarget.files ? pickedFromInput(event.currentTarget.files) : []);
+          event.currentTarget.value = '';
+        }} />
+        <button type="button" class="secondary" onClick={() => folderInput.current?.click()}>
+          {t('uploadFolder')}
+        </button>
+        <input ref={folderInput} type="file" hidden {...{ webkitdirectory: true }} aria-label={t('uploadFolder')} data-folder-input onChange={(event) => {
+          void addFiles(event.currentTarget.files ? pickedFromInput(event.currentTarget.files) : []);
           event.currentTarget.value = '';
         }} />
         <button type="button" class="secondary" onClick={() => {
@@ -218,6 +239,13 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           }}
           onChanged={refresh}
         />
+      )}
+      {checking && <p class="muted" role="status">{t('checkingNames')}</p>}
+      {open?.dialog === 'overwrite' && (
+        <OverwriteDialog folder={folder} files={open.files} existing={open.existing} onChoose={(chosen) => {
+          setOpen(null);
+          if (chosen.length > 0) uploads.add(bucket.name, folder, chosen);
+        }} />
       )}
       {open?.dialog === 'folder' && <CreateFolderDialog bucket={bucket.name} folder={folder} onClose={closeDialog} />}
       {open?.dialog === 'delete' && <DeleteObjectsDialog bucket={bucket.name} entries={open.entries} onClose={closeDialog} />}

@@ -11,11 +11,10 @@ import { ErrorNote, MetaRows, metaOf, metaRowProblem, returnFocus, type MetaRow 
 
 export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publicRead: boolean; onClose: () => void; onChanged: () => void }) {
   const { t, lang } = useI18n();
-  const { session, objects } = useSession();
+  const { session, objects, downloads } = useSession();
   const { bucket, objectKey } = props;
   const info = useLoad(() => objects.head(bucket.name, objectKey), [bucket.name, objectKey]);
   const [editing, setEditing] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
   const url = `${session.storageUrl}/${encodeURIComponent(bucket.name)}/${encodeKey(objectKey)}`;
   const isFolder = isFolderKey(objectKey);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
@@ -66,10 +65,10 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
         <div class="buttons left">
           {!isFolder && (
             <button type="button" class="secondary" onClick={() => {
-              setActionError(null);
-              objects.download(bucket.name, objectKey).then((blob) => {
-                saveBlob(blob, baseName(objectKey));
-              }, setActionError);
+              const name = baseName(objectKey);
+              void downloads.start(bucket.name, objectKey, name, (blob) => {
+                saveBlob(blob, name);
+              });
             }}>
               {t('download')}
             </button>
@@ -81,7 +80,6 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
           </button>
         </div>
       )}
-      <ErrorNote error={actionError} />
       <LocationUrl url={url} bucket={bucket} />
       {info.data?.contentType.startsWith('image/') && info.data.size <= PREVIEW_MAX && <ImagePreview bucket={bucket.name} objectKey={objectKey} />}
     </aside>

@@ -6,6 +6,7 @@ import { useI18n, useSession } from '../context.ts';
 import { baseName, formatCount } from '../format.ts';
 import { runEach, useLoad } from '../hooks.ts';
 import type { MessageKey, Translate } from '../i18n.ts';
+import type { PickedFile } from '../uploads.ts';
 import { Dialog, ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
 
 const MAX_KEY_BYTES = 432;
@@ -77,6 +78,49 @@ export function CreateFolderDialog(props: { bucket: string; folder: string; onCl
           </button>
         </div>
       </form>
+    </Dialog>
+  );
+}
+
+/** Uploading over names that are taken: replace them, upload only the new ones, or nothing. */
+export function OverwriteDialog(props: { folder: string; files: PickedFile[]; existing: string[]; onChoose: (files: PickedFile[]) => void }) {
+  const { t } = useI18n();
+  const taken = new Set(props.existing);
+  const fresh = props.files.filter((picked) => !taken.has(props.folder + picked.path));
+  return (
+    <Dialog title={t('replaceTitle')} onClose={() => {
+      props.onChoose([]);
+    }}>
+      <div class="form">
+        <p class="warning" role="alert">
+          {t('replaceUpload', { count: props.existing.length, folder: `/${props.folder}` })}
+        </p>
+        <ul class="entry-names">
+          {props.existing.slice(0, 5).map((key) => (
+            <li key={key}>{key.slice(props.folder.length)}</li>
+          ))}
+          {props.existing.length > 5 && <li>…</li>}
+        </ul>
+        <div class="buttons">
+          <button type="button" class="secondary" onClick={() => {
+            props.onChoose([]);
+          }}>
+            {t('cancel')}
+          </button>
+          {fresh.length > 0 && (
+            <button type="button" class="secondary" onClick={() => {
+              props.onChoose(fresh);
+            }}>
+              {t('skipExisting', { count: fresh.length })}
+            </button>
+          )}
+          <button type="button" class="danger" onClick={() => {
+            props.onChoose(props.files);
+          }}>
+            {t('replaceAll')}
+          </button>
+        </div>
+      </div>
     </Dialog>
   );
 }
@@ -181,11 +225,35 @@ export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; f
   const [target, setTarget] = useState(props.bucket);
   const [targetFolder, setTargetFolder] = useState(props.folder);
   const bulk = useBulkRun();
+  /** Names at the destination that the copy would replace, once looked up for this destination; confirmed by submitting again. */
+  const [conflicts, setConflicts] = useState<{ scope: string; keys: string[] } | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [checkError, setCheckError] = useState<unknown>(null);
   const destination = targetFolder === '' || targetFolder.endsWith('/') ? targetFolder.replace(/^\/+/, '') : `${targetFolder.replace(/^\/+/, '')}/`;
   const problem = destinationProblem(props, target, destination);
 
+  const scope = `${target}\n${destination}`;
+  const confirmed = conflicts?.scope === scope;
   const start = async (event: Event): Promise<void> => {
     event.preventDefault();
+    if (!confirmed) {
+      setChecking(true);
+      setCheckError(null);
+      try {
+        const keys: string[] = [];
+        for await (const key of keysOf(objects, props.bucket, props.entries)) keys.push(destination + key.slice(props.folder.length));
+        const taken = await objects.existing(target, keys);
+        if (taken.length > 0) {
+          setConflicts({ scope, keys: taken });
+          return;
+        }
+      } catch (err) {
+        setCheckError(err);
+        return;
+      } finally {
+        setChecking(false);
+      }
+    }
     const ok = await bulk.run((count, signal) =>
       runEach(keysOf(objects, props.bucket, props.entries), 4, async (key) => {
         const to = { bucket: target, key: destination + key.slice(props.folder.length) };
@@ -208,6 +276,7 @@ export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; f
           {t('targetBucket')}
           <select name="targetBucket" value={target} onChange={(e) => {
             setTarget(e.currentTarget.value);
+            setConflicts(null);
           }}>
             {(buckets.data ?? [{ name: props.bucket }]).map((bucket) => (
               <option key={bucket.name} value={bucket.name}>
@@ -220,19 +289,31 @@ export function CopyMoveDialog(props: { mode: 'copy' | 'move'; bucket: string; f
           {t('targetFolder')}
           <input name="targetFolder" autocomplete="off" placeholder={t('bucketRoot')} value={targetFolder} onInput={(e) => {
             setTargetFolder(e.currentTarget.value);
+            setConflicts(null);
           }} />
         </label>
         {problem && <p class="hint invalid">{t(problem)}</p>}
+        {confirmed && (
+          <div class="warning" role="alert">
+            <p>{t('replaceAtDestination', { count: conflicts.keys.length, to: `${target}/${destination}` })}</p>
+            <ul class="entry-names">
+              {conflicts.keys.slice(0, 5).map((key) => (
+                <li key={key}>{key}</li>
+              ))}
+              {conflicts.keys.length > 5 && <li>…</li>}
+            </ul>
+          </div>
+        )}
         {bulk.done !== null && <p role="status">{t(props.mode === 'copy' ? 'copiedCount' : 'movedCount', { count: formatCount(bulk.done, lang) })}</p>}
-        <ErrorNote error={bulk.error} />
+        <ErrorNote error={bulk.error ?? checkError} />
         <div class="buttons">
           <button type="button" class="secondary" onClick={() => {
             props.onClose(bulk.done !== null);
           }}>
             {t('cancel')}
           </button>
-          <button type="submit" disabled={problem !== null || (bulk.done !== null && bulk.error === null)}>
-            {title}
+          <button type="submit" class={confirmed ? 'danger' : undefined} disabled={checking || problem !== null || (bulk.done !== null && bulk.error === null)}>
+            {confirmed ? t(props.mode === 'copy' ? 'replaceAndCopy' : 'replaceAndMove') : title}
           </button>
         </div>
       </form>
