@@ -209,7 +209,7 @@ step('the information panel sits below the top bar (1280 and 390 px); closing it
     await narrow.page.goto(`${server.url}/console/buckets/${BUCKET}?folder=many%2F&info=many%2Fobj-004.txt`);
     await assertPanelBelowTopBar(narrow.page);
     assert.ok(await narrow.page.evaluate(() => document.documentElement.scrollWidth <= 390));
-    await screenshot(narrow.page, 'narrow-object-information');
+    await screenshot(narrow.page, 'narrow-panel-below-top-bar');
   } finally {
     await narrow.context.close();
   }
