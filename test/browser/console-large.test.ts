@@ -305,3 +305,29 @@ step('folder upload keeps the folder’s structure: from the folder picker and f
   await row('drop-zone/photos/').waitFor();
   assert.deepEqual(user.pageErrors, []);
 });
+
+step('at 390 px: the folder upload, its question and the uploads panel fit the phone’s width', async () => {
+  const narrow = await openConsole(browser, server.url, { width: 390, height: 844 });
+  try {
+    const p = narrow.page;
+    await signIn(p);
+    await p.goto(`${server.url}/console/buckets/${BUCKET}`);
+    await p.locator('tr[data-key="photos/"]').waitFor();
+    await p.locator('input[data-folder-input]').setInputFiles(join(files, 'photos'));
+    const ask = p.getByRole('dialog', { name: 'Replace existing objects?' });
+    await ask.getByText('3 of these names already exist in /').waitFor();
+    const box = await ask.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `dialog within the window: ${JSON.stringify(box)}`);
+    await screenshot(p, 'narrow-replace');
+    await ask.getByRole('button', { name: 'Replace' }).click();
+    const uploads = p.getByRole('region', { name: 'Uploads' });
+    await uploads.getByText('3 of 3 done').waitFor();
+    const panel = await uploads.boundingBox();
+    assert.ok(panel && panel.y + panel.height <= 844 && panel.x + panel.width <= 390, `uploads panel in view: ${JSON.stringify(panel)}`);
+    assert.ok(await p.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scrolling');
+    await screenshot(p, 'narrow-uploads');
+    assert.deepEqual(narrow.pageErrors, []);
+  } finally {
+    await narrow.context.close();
+  }
+});

@@ -215,6 +215,25 @@ step('the information panel sits below the top bar (1280 and 390 px); closing it
   }
 });
 
+step('with the keyboard alone: Enter on a row’s Details opens the panel with the focus in it, Escape closes it and the focus is back', async () => {
+  await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=many%2F`);
+  await row('many/obj-006.txt').waitFor();
+  await row('many/obj-006.txt').getByRole('link', { name: 'obj-006.txt', exact: true }).focus();
+  await page.keyboard.press('Tab');
+  await waitFocused('a:Details of obj-006.txt');
+  await page.keyboard.press('Enter');
+  const panel = page.getByRole('complementary', { name: 'Object information' });
+  await panel.locator('[data-fact="etag"]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('.info-panel') !== null), true, 'the focus is in the panel');
+  await page.keyboard.press('Escape');
+  await panel.waitFor({ state: 'detached' });
+  await waitFocused('a:Details of obj-006.txt');
+  await page.keyboard.press('Enter');
+  await panel.locator('[data-fact="etag"]').waitFor();
+  await page.keyboard.press('Escape');
+  await waitFocused('a:Details of obj-006.txt');
+});
+
 step('copy, move, delete and create each end with a notice; the focus comes back to the toolbar or the heading', async () => {
   await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=many%2F`);
   await row('many/obj-000.txt').getByRole('checkbox').check();
