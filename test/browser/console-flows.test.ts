@@ -315,7 +315,7 @@ step('delete a folder with everything in it', async () => {
   await row('archive/').getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const remove = dialog('Delete objects');
-  await remove.getByText('Folders are deleted together with everything in them.').waitFor();
+  await remove.getByText('Folders are deleted together with everything in them: 1 object in all.').waitFor();
   await remove.getByRole('button', { name: 'Delete' }).click();
   await remove.waitFor({ state: 'detached' });
   await row('archive/').waitFor({ state: 'detached' });

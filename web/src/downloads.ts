@@ -22,6 +22,7 @@ export interface Download {
 
 const WORKER_URL = '/console/sw.js';
 const WORKER_SCOPE = '/console/download/';
+const START_TIMEOUT_MS = 30_000;
 
 export class DownloadQueue {
   readonly items: Download[] = [];
@@ -77,6 +78,10 @@ export class DownloadQueue {
       if (message.type === 'ready') {
         frame.src = `${WORKER_SCOPE}${item.id}`;
         document.body.append(frame);
+        // The worker may have been stopped between the message and the frame's request: then nothing comes back.
+        setTimeout(() => {
+          if (item.state === 'starting') finish('failed', failure(0, 'The download did not start.'));
+        }, START_TIMEOUT_MS);
       } else if (message.type === 'start') {
         item.state = 'downloading';
         item.total = message.total ?? null;

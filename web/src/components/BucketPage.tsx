@@ -3,10 +3,12 @@ import { getBucket, isPublic } from '../api/buckets.ts';
 import { ApiError } from '../api/http.ts';
 import { useI18n } from '../context.ts';
 import { useLoad } from '../hooks.ts';
-import { folderRoute, followLink, hrefOf, type BucketRoute, type Tab } from '../router.ts';
+import { folderRoute, followLink, hrefOf, navigate, type BucketRoute, type Tab } from '../router.ts';
 import { BucketSettings } from './BucketSettings.tsx';
 import { ObjectBrowser } from './ObjectBrowser.tsx';
 import { ErrorNote } from './ui.tsx';
+
+const TABS: readonly Tab[] = ['objects', 'settings'];
 
 export function BucketPage(props: { route: BucketRoute }) {
   const { t } = useI18n();
@@ -41,9 +43,20 @@ export function BucketPage(props: { route: BucketRoute }) {
           )}
         </ErrorNote>
       )}
-      <div class="tabs" role="tablist">
-        {(['objects', 'settings'] as const).map((tab) => (
-          <a key={tab} role="tab" aria-selected={route.tab === tab} href={tabHref(tab)} onClick={followLink}>
+      <div class="tabs" role="tablist" onKeyDown={(event) => {
+        // Arrow keys (and Home, End) move between the tabs, as in any tab list.
+        const next = { ArrowRight: 1, ArrowLeft: -1, Home: -2, End: 2 }[event.key];
+        if (next === undefined) return;
+        event.preventDefault();
+        const index = Math.max(0, Math.min(TABS.length - 1, next === -2 ? 0 : next === 2 ? TABS.length - 1 : TABS.indexOf(route.tab) + next));
+        const tab = TABS[index] ?? 'objects';
+        navigate(tabHref(tab));
+        requestAnimationFrame(() => {
+          document.querySelector<HTMLElement>(`[role="tab"][data-tab="${tab}"]`)?.focus();
+        });
+      }}>
+        {TABS.map((tab) => (
+          <a key={tab} role="tab" data-tab={tab} aria-selected={route.tab === tab} tabIndex={route.tab === tab ? 0 : -1} href={tabHref(tab)} onClick={followLink}>
             {t(tab === 'objects' ? 'tabObjects' : 'tabSettings')}
           </a>
         ))}

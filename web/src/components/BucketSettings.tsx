@@ -7,6 +7,9 @@ import { formatBytes, formatCount, formatTime } from '../format.ts';
 import { CorsForm, LifecycleForm, LoggingForm, RolesForm } from './settings-forms.tsx';
 import { ErrorNote } from './ui.tsx';
 
+/** The bucket API takes at most 100 entries (`public_read_allow_ip_list`). */
+const MAX_ALLOW_LIST = 100;
+
 export function BucketSettings(props: { bucket: Bucket; onChanged: () => void }) {
   const { t, lang } = useI18n();
   const { bucket } = props;
@@ -49,6 +52,8 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const { entries, invalid } = parseAllowList(listText);
+  const tooLong = entries.length > MAX_ALLOW_LIST;
+  const listProblem = invalid.length > 0 ? t('allowListInvalid', { entries: invalid.join(', ') }) : tooLong ? t('allowListTooLong', { max: MAX_ALLOW_LIST, count: entries.length }) : null;
 
   const save = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -84,7 +89,7 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
           spellcheck={false}
           placeholder="203.0.113.0/24"
           value={listText}
-          aria-invalid={invalid.length > 0}
+          aria-invalid={listProblem !== null}
           aria-describedby="allow-list-help"
           onInput={(e) => {
             setListText(e.currentTarget.value);
@@ -92,13 +97,13 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
           }}
         />
       </label>
-      <p id="allow-list-help" class={invalid.length > 0 ? 'hint invalid' : 'hint'}>
-        {invalid.length > 0 ? t('allowListInvalid', { entries: invalid.join(', ') }) : t('allowListHelp')}
+      <p id="allow-list-help" class={listProblem ? 'hint invalid' : 'hint'}>
+        {listProblem ?? t('allowListHelp')}
       </p>
       <ErrorNote error={error} />
       {saved && <p role="status" class="ok">{t('saved')}</p>}
       <div class="buttons left">
-        <button type="submit" disabled={busy || invalid.length > 0}>
+        <button type="submit" disabled={busy || listProblem !== null}>
           {t('save')}
         </button>
       </div>

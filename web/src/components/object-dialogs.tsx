@@ -10,6 +10,8 @@ import type { PickedFile } from '../uploads.ts';
 import { Dialog, ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
 
 const MAX_KEY_BYTES = 432;
+/** Folder contents are counted up to this many objects before a delete. */
+const COUNT_LIMIT = 10_000;
 
 /** Saves downloaded bytes under a file name, through a temporary link. */
 export function saveBlob(blob: Blob, name: string): void {
@@ -162,6 +164,25 @@ export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; o
   const { objects } = useSession();
   const bulk = useBulkRun();
   const folders = props.entries.filter((entry) => entry.kind === 'folder').length;
+  /** How many objects the chosen folders hold (counted up to a limit), so that the question says what goes. */
+  const [inFolders, setInFolders] = useState<number | null>(null);
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      let n = 0;
+      for (const entry of props.entries) {
+        if (entry.kind !== 'folder') continue;
+        for await (const key of objects.allKeys(props.bucket, entry.key)) {
+          if (key !== entry.key) n += 1;
+          if (!live || n > COUNT_LIMIT) break;
+        }
+      }
+      if (live) setInFolders(n);
+    })().catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
 
   const remove = async (): Promise<void> => {
     const ok = await bulk.run((count, signal) =>
@@ -178,9 +199,15 @@ export function DeleteObjectsDialog(props: { bucket: string; entries: Entry[]; o
       props.onClose(bulk.done !== null);
     }}>
       <div class="form">
-        <p>{t('confirmDeleteObjects', { count: props.entries.length })}</p>
+        <p>{props.entries.length === 1 && props.entries[0] ? t('confirmDeleteOne', { name: baseName(props.entries[0].key) }) : t('confirmDeleteObjects', { count: props.entries.length })}</p>
         <EntryNames entries={props.entries} />
-        {folders > 0 && <p class="warning">{t('foldersDeletedWithContent')}</p>}
+        {folders > 0 && (
+          <p class="warning" data-folder-count={inFolders ?? ''}>
+            {inFolders === null
+              ? t('foldersDeletedWithContent')
+              : t(inFolders > COUNT_LIMIT ? 'foldersDeletedCountMore' : inFolders === 1 ? 'foldersDeletedCountOne' : 'foldersDeletedCount', { count: formatCount(Math.min(inFolders, COUNT_LIMIT), lang) })}
+          </p>
+        )}
         {bulk.done !== null && <p role="status">{t('deletedCount', { count: formatCount(bulk.done, lang) })}</p>}
         <ErrorNote error={bulk.error} />
         <div class="buttons">

@@ -73,15 +73,18 @@ const PROBLEM_TEXT: Record<Problem, MessageKey> = {
 
 /** An error in plain words where it happened, with the server's own message under it. */
 export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Problem, MessageKey>>; codes?: Record<string, MessageKey>; children?: ComponentChildren }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   if (props.error === null || props.error === undefined) return null;
   if (props.error instanceof DOMException && props.error.name === 'AbortError') return null;
   const apiError = props.error instanceof ApiError ? props.error : null;
+  // An error of the console's own (not the server's) is already in the user's words.
+  const own = !apiError && props.error instanceof Error ? props.error.message : null;
   const problem = apiError?.problem ?? 'server';
-  const detail = apiError ? apiError.detail : props.error instanceof Error ? props.error.message : '';
+  // The server and the browser speak English: their words follow the explanation in English only.
+  const detail = apiError && lang === 'en' ? apiError.detail : '';
   return (
     <div class="error" role="alert">
-      <strong>{t((apiError && props.codes?.[apiError.code]) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
+      <strong>{own ?? t((apiError && props.codes?.[apiError.code]) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
       {detail && <span class="detail">{detail}</span>}
       {props.children}
     </div>
@@ -108,10 +111,12 @@ export function Notice(props: { text: string | null; onClose: () => void }) {
 export function LangSwitch() {
   const { lang, setLang, t } = useI18n();
   return (
-    <button type="button" class="lang" lang={lang === 'ko' ? 'en' : 'ko'} aria-label={t('switchLanguage')} onClick={() => {
+    <button type="button" class="lang" title={t('switchLanguage')} onClick={() => {
       setLang(lang === 'ko' ? 'en' : 'ko');
     }}>
-      {lang === 'ko' ? 'English' : '한국어'}
+      {/* The accessible name is the visible one (the language offered), then what the button does. */}
+      <span lang={lang === 'ko' ? 'en' : 'ko'}>{lang === 'ko' ? 'English' : '한국어'}</span>
+      <span class="sr-only"> ({t('switchLanguage')})</span>
     </button>
   );
 }
@@ -122,15 +127,27 @@ export interface MetaRow {
 }
 
 const META_NAME = /^[A-Za-z0-9-]+$/;
+/** The object API's limits (src/core/constraints.ts); values travel as UTF-8 bytes. */
+const MAX_META_NAME = 128;
+const MAX_META_VALUE_BYTES = 256;
+const MAX_META_COUNT = 90;
+const MAX_META_BYTES = 4096;
 
 export function metaRowProblem(rows: readonly MetaRow[]): MessageKey | null {
   const names = new Set<string>();
+  const bytes = (text: string): number => new TextEncoder().encode(text).length;
+  let total = 0;
   for (const row of rows) {
     if (row.name === '' && row.value === '') continue;
     if (!META_NAME.test(row.name)) return 'metaNameInvalid';
+    if (row.name.length > MAX_META_NAME) return 'metaNameLong';
     if (names.has(row.name.toLowerCase())) return 'metaNameDuplicate';
+    if (bytes(row.value) > MAX_META_VALUE_BYTES) return 'metaValueLong';
     names.add(row.name.toLowerCase());
+    total += row.name.length + bytes(row.value);
   }
+  if (names.size > MAX_META_COUNT) return 'metaTooMany';
+  if (total > MAX_META_BYTES) return 'metaTooLarge';
   return null;
 }
 
