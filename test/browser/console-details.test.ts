@@ -99,6 +99,17 @@ step('arrow keys move between the Objects and Settings tabs', async () => {
   assert.equal(await page.getByRole('tab', { name: 'Settings' }).getAttribute('tabindex'), '-1', 'one tab stop for the tab list');
 });
 
+step('an object’s last-modified time is the same second in the list and in its information panel', async () => {
+  await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=old%2F&info=old%2Fb.txt`);
+  const panel = page.getByRole('complementary', { name: 'Object information' });
+  await panel.locator('[data-fact="lastModified"]').waitFor();
+  const inList = await row('old/b.txt').locator('td').nth(2).innerText();
+  assert.equal(await panel.locator('[data-fact="lastModified"]').innerText(), inList);
+  await panel.getByRole('button', { name: 'Close' }).click();
+  await page.goto(`${server.url}/console/buckets/${BUCKET}`);
+  await row('memo.txt').waitFor();
+});
+
 step('one item is named, not counted; a folder’s delete says how many objects go with it', async () => {
   await row('memo.txt').getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Delete', exact: true }).click();

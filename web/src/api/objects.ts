@@ -183,8 +183,9 @@ function entryOf(item: SwiftItem): Entry {
     bytes: item.bytes ?? 0,
     hash: item.hash ?? '',
     contentType: item.content_type ?? '',
-    // Swift lists times in UTC without a zone.
-    lastModified: Date.parse(`${item.last_modified ?? ''}Z`),
+    // Swift lists times in UTC without a zone, to the microsecond; its Last-Modified header (the information panel's
+    // time) is that time rounded up to the second: the list shows the same second.
+    lastModified: Math.ceil(Date.parse(`${item.last_modified ?? ''}Z`) / 1000) * 1000,
   };
 }
 
