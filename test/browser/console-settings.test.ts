@@ -239,7 +239,7 @@ step('bucket roles: a member made Viewer, then Admin; an unknown user ID and tak
   assert.deepEqual((await permissions()).find((p) => p.user_id === member.userId), { user_id: member.userId, user_name: member.userName, role: 'Storage Viewer', from: 'bucket' });
 
   // The only Storage Admin cannot be taken away: the console says why without asking the server.
-  const adminRow = roles.locator('tr[data-member]').filter({ hasText: 'admin' }).first();
+  const adminRow = roles.locator('tr[data-member]').filter({ has: page.locator('strong', { hasText: /^admin$/ }) });
   await adminRow.getByRole('button', { name: /Take away the role of/ }).click();
   await roles.getByText('A bucket keeps at least one Storage Admin').waitFor();
 

@@ -37,6 +37,10 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
     props.onChanged();
   };
   useRefreshOnUpload(bucket.name, refresh);
+  // A notice is about the folder it was given in.
+  useEffect(() => {
+    setNotice(null);
+  }, [bucket.name, folder]);
   const entries = listing.data?.entries ?? [];
   const go = (change: Partial<BucketRoute>): void => {
     navigate(hrefOf({ ...route, ...change }));
@@ -218,7 +222,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           ))}
         </tbody>
       </table>
-      {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
+      {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{route.after !== null ? t('pageEmpty') : filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
       <nav class="pager" aria-label={t('pages')}>
         <button type="button" class="secondary small" disabled={route.after === null} onClick={() => void turnPage(false)}>
           {t('previousPage')}

@@ -6,8 +6,8 @@ import { useI18n } from '../context.ts';
 import type { MessageKey } from '../i18n.ts';
 
 /**
- * Gives the focus back, once `element`'s screen has closed, to what had it when the screen opened (the button or
- * link that opened it); when that is gone or disabled, to the page's main heading.
+ * Gives the focus back, once a dialog or panel has closed, to `opener` (what had the focus when it opened: the
+ * button or link that opened it); when that is gone or disabled, to the page's main heading.
  */
 export function returnFocus(opener: Element | null): void {
   setTimeout(() => {
