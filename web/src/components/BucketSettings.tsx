@@ -17,29 +17,31 @@ export function BucketSettings(props: { bucket: Bucket; onChanged: () => void })
     <div class="settings">
       <AccessForm bucket={bucket} onSaved={props.onChanged} />
       <LoggingForm bucket={bucket} />
+      <div class="settings-stack">
+        <section class="card" aria-labelledby="encryption-title">
+          <h2 id="encryption-title">{t('encryption')}</h2>
+          <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>
+            {bucket.use_encryption ? t('encryptionStatusOn', { type: bucket.encryption_configuration?.type ?? 'managed' }) : t('encryptionStatusOff')}
+          </p>
+          <p class="muted">{t('encryptionFixed')}</p>
+        </section>
+        <section class="card" aria-labelledby="facts-title">
+          <h2 id="facts-title">{t('bucketFacts')}</h2>
+          <dl class="facts">
+            <dt>{t('type')}</dt>
+            <dd>{bucket.type}</dd>
+            <dt>{t('created')}</dt>
+            <dd>{formatTime(Date.parse(bucket.createdAt), lang)}</dd>
+            <dt>{t('objects')}</dt>
+            <dd>{formatCount(bucket.objectCount, lang)}</dd>
+            <dt>{t('size')}</dt>
+            <dd>{formatBytes(bucket.bytes, lang)}</dd>
+          </dl>
+        </section>
+      </div>
       <RolesForm bucket={bucket} />
       <CorsForm bucket={bucket} />
       <LifecycleForm bucket={bucket} />
-      <section class="card" aria-labelledby="encryption-title">
-        <h2 id="encryption-title">{t('encryption')}</h2>
-        <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>
-          {bucket.use_encryption ? t('encryptionStatusOn', { type: bucket.encryption_configuration?.type ?? 'managed' }) : t('encryptionStatusOff')}
-        </p>
-        <p class="muted">{t('encryptionFixed')}</p>
-      </section>
-      <section class="card" aria-labelledby="facts-title">
-        <h2 id="facts-title">{t('bucketFacts')}</h2>
-        <dl class="facts">
-          <dt>{t('type')}</dt>
-          <dd>{bucket.type}</dd>
-          <dt>{t('created')}</dt>
-          <dd>{formatTime(Date.parse(bucket.createdAt), lang)}</dd>
-          <dt>{t('objects')}</dt>
-          <dd>{formatCount(bucket.objectCount, lang)}</dd>
-          <dt>{t('size')}</dt>
-          <dd>{formatBytes(bucket.bytes, lang)}</dd>
-        </dl>
-      </section>
     </div>
   );
 }
