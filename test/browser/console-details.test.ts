@@ -30,6 +30,12 @@ before(async () => {
     const response = await fetch(`${api.storageUrl}/${BUCKET}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: key });
     assert.equal(response.status, 201);
   }
+  // Three objects a second apart, their sizes in another order than their names.
+  for (const [key, bytes] of [['sizes/big.txt', 100], ['sizes/small.txt', 1], ['sizes/mid.txt', 10]] as const) {
+    const response = await fetch(`${api.storageUrl}/${BUCKET}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: 'x'.repeat(bytes) });
+    assert.equal(response.status, 201);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  }
   user = await openConsole(browser, server.url);
   page = user.page;
 });
@@ -120,6 +126,27 @@ step('one item is named, not counted; a folder’s delete says how many objects 
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await dialog('Delete objects').getByText('Folders are deleted together with everything in them: 3 objects in all.').waitFor();
   await page.keyboard.press('Escape');
+});
+
+step('the page sorts by name, size or date, folders first; pressed again, the other way round', async () => {
+  await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=sizes%2F`);
+  await row('sizes/big.txt').waitFor();
+  const order = async (): Promise<string[]> => page.locator('tr[data-key]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key') ?? ''));
+  assert.deepEqual(await order(), ['sizes/big.txt', 'sizes/mid.txt', 'sizes/small.txt']);
+  const header = (name: string) => page.getByRole('columnheader', { name });
+  assert.equal(await header('Name').getAttribute('aria-sort'), 'ascending');
+  await header('Size').getByRole('button').click();
+  assert.deepEqual(await order(), ['sizes/small.txt', 'sizes/mid.txt', 'sizes/big.txt']);
+  assert.equal(await header('Size').getAttribute('aria-sort'), 'ascending');
+  assert.equal(await header('Name').getAttribute('aria-sort'), null);
+  await header('Size').getByRole('button').press('Enter');
+  assert.deepEqual(await order(), ['sizes/big.txt', 'sizes/mid.txt', 'sizes/small.txt']);
+  assert.equal(await header('Size').getAttribute('aria-sort'), 'descending');
+  await header('Last modified').getByRole('button').click();
+  assert.deepEqual(await order(), ['sizes/big.txt', 'sizes/small.txt', 'sizes/mid.txt']);
+  await page.goto(`${server.url}/console/buckets/${BUCKET}`);
+  await row('memo.txt').waitFor();
+  assert.deepEqual((await order()).slice(0, 2), ['old/', 'sizes/'], 'folders first');
 });
 
 step('metadata and the IP allow list are held to the API’s limits before anything is sent', async () => {

@@ -42,6 +42,8 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
     setNotice(null);
   }, [bucket.name, folder]);
   const entries = listing.data?.entries ?? [];
+  const [sort, setSort] = useState<Sort>({ column: 'name', descending: false });
+  const sorted = sortEntries(entries, sort);
   const go = (change: Partial<BucketRoute>): void => {
     navigate(hrefOf({ ...route, ...change }));
   };
@@ -195,15 +197,15 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
                 }}
               />
             </th>
-            <th>{t('name')}</th>
-            <th class="wide-only">{t('lastModified')}</th>
-            <th class="num">{t('size')}</th>
+            <SortHeader label={t('name')} column="name" sort={sort} onSort={setSort} />
+            <SortHeader label={t('lastModified')} column="date" sort={sort} onSort={setSort} class="wide-only" />
+            <SortHeader label={t('size')} column="size" sort={sort} onSort={setSort} class="num" />
             <th class="wide-only">{t('type')}</th>
             <th class="actions"><span class="sr-only">{t('actions')}</span></th>
           </tr>
         </thead>
         <tbody>
-          {entries.map((entry) => (
+          {sorted.map((entry) => (
             <EntryRow
               key={entry.key}
               entry={entry}
@@ -257,6 +259,42 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
         <CopyMoveDialog mode={open.dialog} bucket={bucket.name} folder={folder} entries={open.entries} onClose={closeDialog} />
       )}
     </div>
+  );
+}
+
+type SortColumn = 'name' | 'date' | 'size';
+interface Sort {
+  column: SortColumn;
+  descending: boolean;
+}
+
+/** The page's entries in the chosen order, folders always first (the listing itself comes by name). */
+function sortEntries(entries: readonly Entry[], sort: Sort): Entry[] {
+  const value = (entry: Entry): number | string => {
+    if (entry.kind === 'folder' || sort.column === 'name') return entry.key;
+    return sort.column === 'size' ? entry.bytes : entry.lastModified;
+  };
+  return [...entries].sort((a, b) => {
+    if (a.kind !== b.kind) return a.kind === 'folder' ? -1 : 1;
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : 1;
+    return sort.descending ? -order : order;
+  });
+}
+
+/** A column heading that sorts the page by it; pressed again, the other way round. */
+function SortHeader(props: { label: string; column: SortColumn; sort: Sort; onSort: (sort: Sort) => void; class?: string }) {
+  const { t } = useI18n();
+  const active = props.sort.column === props.column;
+  return (
+    <th class={props.class} aria-sort={active ? (props.sort.descending ? 'descending' : 'ascending') : undefined}>
+      <button type="button" class="sort" title={t('sortsThisPage')} onClick={() => {
+        props.onSort({ column: props.column, descending: active ? !props.sort.descending : false });
+      }}>
+        {props.label}
+        <span aria-hidden="true">{active ? (props.sort.descending ? ' ▼' : ' ▲') : ''}</span>
+      </button>
+    </th>
   );
 }
 
