@@ -1,4 +1,5 @@
 // Built by `npm run build` (`vite build web`) into the package's dist/console, served by Onggi at /console/.
+import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
@@ -15,5 +16,15 @@ export default defineConfig({
     target: 'es2022',
     // Onggi gzips the files itself when it loads them; the report only adds noise to the build log.
     reportCompressedSize: false,
+    rolldownOptions: {
+      // The download service worker is its own script at a fixed address (/console/sw.js), loaded only on a first download.
+      input: {
+        index: fileURLToPath(new URL('index.html', import.meta.url)),
+        sw: fileURLToPath(new URL('src/sw.ts', import.meta.url)),
+      },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
 });

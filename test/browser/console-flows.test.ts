@@ -149,14 +149,15 @@ step('create an encrypted bucket: the name is checked as it is typed; a taken na
 step('make the bucket public with an IP allow list: bad entries are named before anything is sent', async () => {
   await page.getByRole('link', { name: BUCKET, exact: true }).click();
   await page.getByRole('tab', { name: 'Settings' }).click();
-  await page.getByLabel('Public read-only access').check();
-  const list = page.getByLabel('IP allow list');
+  const access = page.getByRole('form', { name: 'Access', exact: true });
+  await access.getByLabel('Public read-only access').check();
+  const list = access.getByLabel('IP allow list');
   await list.fill('10.0.0.0/8\n300.1.2.3\n127.0.0.1');
-  await page.getByText('Not an IP address or CIDR block: 300.1.2.3').waitFor();
-  assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+  await access.getByText('Not an IP address or CIDR block: 300.1.2.3').waitFor();
+  assert.equal(await access.getByRole('button', { name: 'Save' }).isDisabled(), true);
   await list.fill('10.0.0.0/8\n127.0.0.1\n::1');
-  await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('Saved.').waitFor();
+  await access.getByRole('button', { name: 'Save' }).click();
+  await access.getByText('Saved.').waitFor();
   await page.locator('.badge.public').waitFor();
   await screenshot(page, 'bucket-settings');
   const bucket = await bucketJson(BUCKET);
@@ -314,7 +315,7 @@ step('delete a folder with everything in it', async () => {
   await row('archive/').getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const remove = dialog('Delete objects');
-  await remove.getByText('Folders are deleted together with everything in them.').waitFor();
+  await remove.getByText('Folders are deleted together with everything in them: 1 object in all.').waitFor();
   await remove.getByRole('button', { name: 'Delete' }).click();
   await remove.waitFor({ state: 'detached' });
   await row('archive/').waitFor({ state: 'detached' });

@@ -4,6 +4,7 @@ import { useContext } from 'preact/hooks';
 import type { ObjectApi } from './api/objects.ts';
 import type { Session } from './api/iam.ts';
 import type { Lang, Translate } from './i18n.ts';
+import type { DownloadQueue } from './downloads.ts';
 import type { UploadQueue } from './uploads.ts';
 
 export interface I18n {
@@ -16,6 +17,7 @@ export interface SignedIn {
   session: Session;
   objects: ObjectApi;
   uploads: UploadQueue;
+  downloads: DownloadQueue;
   signOut: () => void;
 }
 

@@ -8,20 +8,27 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Runs `load` when `deps` change (and on reload); a late answer to an outdated request is dropped. */
+/**
+ * Runs `load` when `deps` change (and on reload); a late answer to an outdated request is dropped. A reload that
+ * fails keeps what was shown (with the error beside it): a failed refresh never takes the user's view away.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({ data: null, error: null, loading: true });
   const [generation, setGeneration] = useState(0);
   const latest = useRef(0);
+  const shownDeps = useRef<unknown[] | null>(null);
   useEffect(() => {
     const run = ++latest.current;
+    const sameView = shownDeps.current !== null && shownDeps.current.length === deps.length && shownDeps.current.every((dep, i) => Object.is(dep, deps[i]));
     setState((previous) => ({ ...previous, loading: true }));
     load().then(
       (data) => {
-        if (run === latest.current) setState({ data, error: null, loading: false });
+        if (run !== latest.current) return;
+        shownDeps.current = deps;
+        setState({ data, error: null, loading: false });
       },
       (error: unknown) => {
-        if (run === latest.current) setState({ data: null, error, loading: false });
+        if (run === latest.current) setState((previous) => ({ data: sameView ? previous.data : null, error, loading: false }));
       },
     );
   }, [...deps, generation]);

@@ -5,7 +5,25 @@ export type Tab = 'objects' | 'settings';
 
 export type Route =
   | { page: 'buckets'; search: string }
-  | { page: 'bucket'; bucket: string; tab: Tab; folder: string; info: string | null };
+  | {
+      page: 'bucket';
+      bucket: string;
+      tab: Tab;
+      folder: string;
+      /** The name-prefix filter typed in the Objects tab. */
+      filter: string;
+      /** The page of the listing (1 is the first) and the key the page starts after (null on page 1). */
+      pageNumber: number;
+      after: string | null;
+      info: string | null;
+    };
+
+export type BucketRoute = Extract<Route, { page: 'bucket' }>;
+
+/** A bucket's Objects tab at the top of a folder: first page, no filter, no panel. */
+export function folderRoute(bucket: string, folder: string, tab: Tab = 'objects'): BucketRoute {
+  return { page: 'bucket', bucket, tab, folder, filter: '', pageNumber: 1, after: null, info: null };
+}
 
 const BASE = '/console/';
 
@@ -14,11 +32,17 @@ export function parseRoute(url: URL): Route {
   const match = /^buckets\/([^/]+)\/?$/.exec(rest);
   const bucket = match?.[1] === undefined ? null : safeDecode(match[1]);
   if (bucket === null) return { page: 'buckets', search: url.searchParams.get('q') ?? '' };
+  const after = url.searchParams.get('after');
+  const pageNumber = Number(url.searchParams.get('page') ?? '1');
+  const paged = after !== null && Number.isInteger(pageNumber) && pageNumber > 1;
   return {
     page: 'bucket',
     bucket,
     tab: url.searchParams.get('tab') === 'settings' ? 'settings' : 'objects',
     folder: url.searchParams.get('folder') ?? '',
+    filter: url.searchParams.get('prefix') ?? '',
+    pageNumber: paged ? pageNumber : 1,
+    after: paged ? after : null,
     info: url.searchParams.get('info'),
   };
 }
@@ -28,6 +52,11 @@ export function hrefOf(route: Route): string {
   const query = new URLSearchParams();
   if (route.tab !== 'objects') query.set('tab', route.tab);
   if (route.folder) query.set('folder', route.folder);
+  if (route.filter) query.set('prefix', route.filter);
+  if (route.after !== null && route.pageNumber > 1) {
+    query.set('page', String(route.pageNumber));
+    query.set('after', route.after);
+  }
   if (route.info !== null) query.set('info', route.info);
   const search = query.toString();
   return `${BASE}buckets/${encodeURIComponent(route.bucket)}${search ? `?${search}` : ''}`;

@@ -15,6 +15,12 @@ export interface Upload {
   cancel: () => void;
 }
 
+/** A file to upload and where it goes below the folder: its name, or `dir/sub/name` from a folder. */
+export interface PickedFile {
+  file: File;
+  path: string;
+}
+
 const CONCURRENCY = 3;
 export const MAX_FILES_AT_ONCE = 1000;
 
@@ -28,17 +34,37 @@ export class UploadQueue {
 
   constructor(private readonly objects: ObjectApi) {}
 
-  add(bucket: string, folder: string, files: readonly File[]): void {
-    for (const file of files) {
-      const upload: Upload = { id: this.nextId++, bucket, key: folder + file.name, file, loaded: 0, state: 'queued', error: null, cancel: () => undefined };
-      upload.cancel = () => {
-        if (upload.state === 'queued') upload.state = 'cancelled';
-        this.changed();
-      };
+  /** Queues each file under `folder`, at its path (its name, or its place inside a chosen or dropped folder). */
+  add(bucket: string, folder: string, files: readonly PickedFile[]): void {
+    for (const { file, path } of files) {
+      const upload: Upload = { id: this.nextId++, bucket, key: folder + path, file, loaded: 0, state: 'queued', error: null, cancel: () => undefined };
+      this.queue(upload);
       this.items.push(upload);
     }
     this.pump();
     this.changed();
+  }
+
+  /** Sends a failed (or cancelled) upload again, from its start. */
+  retry(upload: Upload): void {
+    if (upload.state !== 'failed' && upload.state !== 'cancelled') return;
+    upload.loaded = 0;
+    upload.error = null;
+    this.queue(upload);
+    this.pump();
+    this.changed();
+  }
+
+  retryFailed(): void {
+    for (const upload of this.items) if (upload.state === 'failed') this.retry(upload);
+  }
+
+  private queue(upload: Upload): void {
+    upload.state = 'queued';
+    upload.cancel = () => {
+      if (upload.state === 'queued') upload.state = 'cancelled';
+      this.changed();
+    };
   }
 
   cancelAll(): void {
@@ -123,8 +149,8 @@ export class UploadQueue {
   }
 }
 
-/** Redraws the calling component whenever the queue changes. */
-export function useUploadQueue(queue: UploadQueue): UploadQueue {
+/** Redraws the calling component whenever the queue (of uploads or downloads) changes. */
+export function useUploadQueue<Q extends { subscribe: (listener: () => void) => () => void }>(queue: Q): Q {
   const [, setGeneration] = useState(0);
   useEffect(() => queue.subscribe(() => {
     setGeneration((n) => n + 1);

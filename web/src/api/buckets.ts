@@ -1,5 +1,5 @@
 /** Buckets through KakaoCloud's bucket API, `/v1_ext/bucket`. */
-import { request } from './http.ts';
+import { ApiError, request } from './http.ts';
 
 export interface Bucket {
   name: string;
@@ -53,4 +53,100 @@ export async function setAccess(name: string, publicRead: boolean, allowList: st
     json: { name, acl: { public: publicRead ? 'read-only' : 'none', public_read_allow_ip_list: allowList } },
   });
   return (await response.json()) as Bucket;
+}
+
+const settingsPath = (name: string, resource: string): string => `/v1_ext/bucket/${encodeURIComponent(name)}/${resource}`;
+
+/** A configuration the bucket does not have reads as `fallback` (the API answers 404 NoSuchConfiguration). */
+async function getSetting<T>(name: string, resource: string, fallback: T): Promise<T> {
+  try {
+    return (await (await request('GET', settingsPath(name, resource))).json()) as T;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'NoSuchConfiguration') return fallback;
+    throw err;
+  }
+}
+
+/** Removing a configuration the bucket does not have is no error to the person removing it. */
+async function deleteSetting(name: string, resource: string): Promise<void> {
+  try {
+    await request('DELETE', settingsPath(name, resource));
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'NoSuchConfiguration')) throw err;
+  }
+}
+
+export interface CorsRule {
+  allowed_origins: string[];
+  allowed_methods: string[];
+  allowed_headers: string[];
+  expose_headers: string[];
+  max_age_seconds: number | null;
+}
+
+export async function getCors(name: string): Promise<CorsRule[]> {
+  return (await getSetting<{ rules: CorsRule[] }>(name, 'cors', { rules: [] })).rules;
+}
+
+/** No rules at all removes the configuration. */
+export async function setCors(name: string, rules: CorsRule[]): Promise<void> {
+  if (rules.length === 0) await deleteSetting(name, 'cors');
+  else await request('PUT', settingsPath(name, 'cors'), { json: { rules } });
+}
+
+/** S3's lifecycle rule in the API's JSON; the console edits id, status, prefix and expiration and keeps the rest. */
+export interface LifecycleRule {
+  id: string;
+  status: 'Enabled' | 'Disabled';
+  filter?: { prefix?: string; tags?: { key: string; value: string }[] };
+  expiration?: { days?: number; date?: string };
+  noncurrent_version_expiration?: { noncurrent_days: number; newer_noncurrent_versions?: number };
+  abort_incomplete_multipart_upload?: { days_after_initiation: number };
+}
+
+export async function getLifecycle(name: string): Promise<LifecycleRule[]> {
+  return (await getSetting<{ rules: LifecycleRule[] }>(name, 'lifecycle', { rules: [] })).rules;
+}
+
+export async function setLifecycle(name: string, rules: LifecycleRule[]): Promise<void> {
+  if (rules.length === 0) await deleteSetting(name, 'lifecycle');
+  else await request('PUT', settingsPath(name, 'lifecycle'), { json: { rules } });
+}
+
+export interface Logging {
+  target_bucket: string;
+  target_prefix: string;
+}
+
+export async function getLogging(name: string): Promise<Logging | null> {
+  return getSetting<Logging | null>(name, 'logging', null);
+}
+
+export async function setLogging(name: string, logging: Logging | null): Promise<void> {
+  if (logging === null) await deleteSetting(name, 'logging');
+  else await request('PUT', settingsPath(name, 'logging'), { json: logging });
+}
+
+export const BUCKET_ROLES = ['Storage Admin', 'Storage Editor', 'Storage Viewer'] as const;
+export type BucketRole = (typeof BUCKET_ROLES)[number];
+
+export interface Permission {
+  user_id: string;
+  user_name: string;
+  role: BucketRole;
+  /** `project`: the default of the member's project role; `bucket`: assigned on this bucket. */
+  from: 'project' | 'bucket';
+}
+
+export async function listPermissions(name: string): Promise<Permission[]> {
+  return ((await (await request('GET', settingsPath(name, 'permissions'))).json()) as { permissions: Permission[] }).permissions;
+}
+
+export async function assignRole(name: string, userId: string, role: BucketRole): Promise<Permission[]> {
+  const response = await request('PUT', settingsPath(name, 'permissions'), { json: { user_id: userId, role } });
+  return ((await response.json()) as { permissions: Permission[] }).permissions;
+}
+
+export async function removeRole(name: string, userId: string): Promise<void> {
+  await request('DELETE', settingsPath(name, `permissions/${encodeURIComponent(userId)}`));
 }

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly status: number,
     /** The server's own message, shown under the plain-words explanation. */
     readonly detail: string,
+    /** The server's error code (`/v1_ext`'s `code`, e.g. `NoSuchUser`), when it gave one. */
+    readonly code = '',
   ) {
     super(detail || `HTTP ${status}`);
   }
@@ -67,7 +69,16 @@ export async function errorOf(response: Response): Promise<ApiError> {
 /** The error for a refused request; a 401 on a signed-in session also ends that session. */
 export function failure(status: number, body: string): ApiError {
   if (status === 401 && currentToken !== null) onSignedOut?.();
-  return new ApiError(status, messageOf(body));
+  return new ApiError(status, messageOf(body), codeOf(body));
+}
+
+function codeOf(text: string): string {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : '';
+  } catch {
+    return '';
+  }
 }
 
 export function authHeaders(): Record<string, string> {

@@ -1,5 +1,5 @@
 /** Objects and folders through the Swift object API, `/v1/{account}/{bucket}/{key}`. */
-import { authHeaders, encodeKey, failure, fromWireHeader, request, toWireHeader } from './http.ts';
+import { ApiError, authHeaders, encodeKey, failure, fromWireHeader, request, toWireHeader } from './http.ts';
 
 export interface ObjectEntry {
   kind: 'object';
@@ -45,6 +45,11 @@ interface SwiftItem {
 export class ObjectApi {
   constructor(private readonly account: string) {}
 
+  /** The object's URL path on this origin. */
+  objectPath(bucket: string, key: string): string {
+    return this.path(bucket, key);
+  }
+
   private path(bucket: string, key = ''): string {
     return `/v1/${encodeURIComponent(this.account)}/${encodeURIComponent(bucket)}${key === '' ? '' : `/${encodeKey(key)}`}`;
   }
@@ -65,6 +70,17 @@ export class ObjectApi {
     };
   }
 
+  /**
+   * Where the page before the one starting after `after` starts: the listing read backwards from `after` (Swift's
+   * `reverse`), `limit` entries back; null when that page is the first.
+   */
+  async previousPageMarker(bucket: string, prefix: string, after: string, limit: number): Promise<string | null> {
+    const query = new URLSearchParams({ format: 'json', prefix, delimiter: '/', reverse: 'true', marker: after, limit: String(limit) });
+    const items = (await (await request('GET', `${this.path(bucket)}?${query.toString()}`)).json()) as SwiftItem[];
+    const start = items.length < limit ? undefined : items[limit - 1];
+    return start ? (start.subdir ?? start.name ?? null) : null;
+  }
+
   /** Every key under a prefix (a folder's whole content, the folder's own marker included), for bulk actions. */
   async *allKeys(bucket: string, prefix: string): AsyncGenerator<string> {
     let marker: string | undefined;
@@ -79,6 +95,27 @@ export class ObjectApi {
   async head(bucket: string, key: string): Promise<ObjectInfo> {
     const response = await request('HEAD', this.path(bucket, key));
     return infoOf(key, response.headers);
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await request('HEAD', this.path(bucket, key));
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Which of `keys` are taken already (a few HEAD requests at a time). */
+  async existing(bucket: string, keys: readonly string[]): Promise<string[]> {
+    const taken = new Set<string>();
+    const queue = [...new Set(keys)];
+    const worker = async (): Promise<void> => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) if (await this.exists(bucket, key)) taken.add(key);
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    return keys.filter((key) => taken.has(key));
   }
 
   async createFolder(bucket: string, key: string, meta: Record<string, string>): Promise<void> {
@@ -146,8 +183,9 @@ function entryOf(item: SwiftItem): Entry {
     bytes: item.bytes ?? 0,
     hash: item.hash ?? '',
     contentType: item.content_type ?? '',
-    // Swift lists times in UTC without a zone.
-    lastModified: Date.parse(`${item.last_modified ?? ''}Z`),
+    // Swift lists times in UTC without a zone, to the microsecond; its Last-Modified header (the information panel's
+    // time) is that time rounded up to the second: the list shows the same second.
+    lastModified: Math.ceil(Date.parse(`${item.last_modified ?? ''}Z`) / 1000) * 1000,
   };
 }
 

@@ -6,11 +6,13 @@ import { ObjectApi } from '../api/objects.ts';
 import { I18nContext, SessionContext, useI18n, useSession, type SignedIn } from '../context.ts';
 import { initialLang, saveLang, translator, type Lang, type MessageKey } from '../i18n.ts';
 import { hrefOf, followLink, useRoute } from '../router.ts';
-import { UploadQueue } from '../uploads.ts';
+import { DownloadQueue } from '../downloads.ts';
+import { UploadQueue, useUploadQueue } from '../uploads.ts';
 import { BucketList } from './BucketList.tsx';
 import { BucketPage } from './BucketPage.tsx';
 import { SignIn } from './SignIn.tsx';
-import { LangSwitch } from './ui.tsx';
+import { focusMainHeading, LangSwitch } from './ui.tsx';
+import { DownloadPanel, UploadPanel } from './UploadPanel.tsx';
 
 export function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
@@ -46,7 +48,7 @@ export function App() {
     () => {
       if (!session) return null;
       const objects = new ObjectApi(session.projectId);
-      return { session, objects, uploads: new UploadQueue(objects), signOut: () => {
+      return { session, objects, uploads: new UploadQueue(objects), downloads: new DownloadQueue(objects), signOut: () => {
         end('signedOut');
       } };
     },
@@ -65,6 +67,7 @@ export function App() {
         <SignIn
           notice={notice}
           onSignedIn={(next) => {
+            focusHeadingOnStart = true;
             saveSession(next);
             setNotice(null);
             setSession(next);
@@ -86,13 +89,35 @@ function useSessionExpiry(session: Session | null, expired: () => void): void {
   }, [session]);
 }
 
+/** Set by a sign-in: the first screen after it puts the focus on its main heading. */
+let focusHeadingOnStart = false;
+
 function Shell() {
   const { t } = useI18n();
-  const { session, signOut } = useSession();
+  const { session, signOut, uploads, downloads } = useSession();
   const route = useRoute();
+  const topbar = useRef<HTMLElement>(null);
+  useUploadQueue(uploads);
+  useUploadQueue(downloads);
+  useEffect(() => {
+    if (focusHeadingOnStart) {
+      focusHeadingOnStart = false;
+      focusMainHeading();
+    }
+    // The information panel starts below the top bar, whose height changes as it wraps.
+    const bar = topbar.current;
+    if (!bar) return;
+    const observer = new ResizeObserver(() => {
+      document.documentElement.style.setProperty('--topbar-height', `${bar.offsetHeight}px`);
+    });
+    observer.observe(bar);
+    return () => {
+      observer.disconnect();
+    };
+  }, []);
   return (
     <div class="shell">
-      <header class="topbar">
+      <header class="topbar" ref={topbar}>
         <a class="brand" href={hrefOf({ page: 'buckets', search: '' })} onClick={followLink}>
           {t('appName')}
         </a>
@@ -109,6 +134,10 @@ function Shell() {
       </header>
       <main class="content">
         {route.page === 'buckets' ? <BucketList search={route.search} /> : <BucketPage route={route} />}
+        <div class="transfers">
+          <UploadPanel queue={uploads} />
+          <DownloadPanel queue={downloads} />
+        </div>
       </main>
     </div>
   );

@@ -4,9 +4,9 @@ import { isPublic, listBuckets, type Bucket } from '../api/buckets.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import { followLink, hrefOf, navigate } from '../router.ts';
+import { folderRoute, followLink, hrefOf, navigate } from '../router.ts';
 import { CreateBucketDialog, DeleteBucketDialog, EmptyBucketDialog } from './bucket-dialogs.tsx';
-import { ErrorNote } from './ui.tsx';
+import { ErrorNote, Notice } from './ui.tsx';
 
 type Open = { dialog: 'create' } | { dialog: 'delete'; bucket: Bucket } | { dialog: 'empty'; bucket: Bucket } | null;
 
@@ -14,8 +14,10 @@ export function BucketList(props: { search: string }) {
   const { t, lang } = useI18n();
   const buckets = useLoad(listBuckets, []);
   const [open, setOpen] = useState<Open>(null);
-  const close = (changed: boolean): void => {
+  const [notice, setNotice] = useState<string | null>(null);
+  const close = (changed: boolean, done?: string): void => {
     setOpen(null);
+    if (done !== undefined) setNotice(done);
     if (changed) buckets.reload();
   };
   const search = props.search.trim().toLowerCase();
@@ -24,7 +26,7 @@ export function BucketList(props: { search: string }) {
   return (
     <section class="page" aria-labelledby="buckets-title">
       <div class="page-head">
-        <h1 id="buckets-title">{t('buckets')}</h1>
+        <h1 id="buckets-title" tabIndex={-1}>{t('buckets')}</h1>
         <div class="toolbar">
           <input
             type="search"
@@ -46,7 +48,14 @@ export function BucketList(props: { search: string }) {
           </button>
         </div>
       </div>
-      <ErrorNote error={buckets.error} />
+      <Notice text={notice} onClose={() => {
+        setNotice(null);
+      }} />
+      <ErrorNote error={buckets.error}>
+        <button type="button" class="secondary small retry" onClick={buckets.reload}>
+          {t('retry')}
+        </button>
+      </ErrorNote>
       <table class="list buckets" aria-busy={buckets.loading}>
         <thead>
           <tr>
@@ -64,7 +73,7 @@ export function BucketList(props: { search: string }) {
           {shown.map((bucket) => (
             <tr key={bucket.name} data-bucket={bucket.name}>
               <td class="name">
-                <a href={hrefOf({ page: 'bucket', bucket: bucket.name, tab: 'objects', folder: '', info: null })} onClick={followLink}>
+                <a href={hrefOf(folderRoute(bucket.name, ''))} onClick={followLink}>
                   {bucket.name}
                 </a>
               </td>

@@ -1,10 +1,14 @@
-/** The Settings tab: public read access with its IP allow list, encryption status, the bucket's facts. */
+/** The Settings tab: public read access with its IP allow list, roles, CORS, lifecycle, access logging, encryption, the bucket's facts. */
 import { useState } from 'preact/hooks';
 import { isPublic, setAccess, type Bucket } from '../api/buckets.ts';
 import { parseAllowList } from '../cidr.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
+import { CorsForm, LifecycleForm, LoggingForm, RolesForm } from './settings-forms.tsx';
 import { ErrorNote } from './ui.tsx';
+
+/** The bucket API takes at most 100 entries (`public_read_allow_ip_list`). */
+const MAX_ALLOW_LIST = 100;
 
 export function BucketSettings(props: { bucket: Bucket; onChanged: () => void }) {
   const { t, lang } = useI18n();
@@ -12,26 +16,32 @@ export function BucketSettings(props: { bucket: Bucket; onChanged: () => void })
   return (
     <div class="settings">
       <AccessForm bucket={bucket} onSaved={props.onChanged} />
-      <section class="card" aria-labelledby="encryption-title">
-        <h2 id="encryption-title">{t('encryption')}</h2>
-        <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>
-          {bucket.use_encryption ? t('encryptionStatusOn', { type: bucket.encryption_configuration?.type ?? 'managed' }) : t('encryptionStatusOff')}
-        </p>
-        <p class="muted">{t('encryptionFixed')}</p>
-      </section>
-      <section class="card" aria-labelledby="facts-title">
-        <h2 id="facts-title">{t('bucketFacts')}</h2>
-        <dl class="facts">
-          <dt>{t('type')}</dt>
-          <dd>{bucket.type}</dd>
-          <dt>{t('created')}</dt>
-          <dd>{formatTime(Date.parse(bucket.createdAt), lang)}</dd>
-          <dt>{t('objects')}</dt>
-          <dd>{formatCount(bucket.objectCount, lang)}</dd>
-          <dt>{t('size')}</dt>
-          <dd>{formatBytes(bucket.bytes, lang)}</dd>
-        </dl>
-      </section>
+      <LoggingForm bucket={bucket} />
+      <div class="settings-stack">
+        <section class="card" aria-labelledby="encryption-title">
+          <h2 id="encryption-title">{t('encryption')}</h2>
+          <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>
+            {bucket.use_encryption ? t('encryptionStatusOn', { type: bucket.encryption_configuration?.type ?? 'managed' }) : t('encryptionStatusOff')}
+          </p>
+          <p class="muted">{t('encryptionFixed')}</p>
+        </section>
+        <section class="card" aria-labelledby="facts-title">
+          <h2 id="facts-title">{t('bucketFacts')}</h2>
+          <dl class="facts">
+            <dt>{t('type')}</dt>
+            <dd>{bucket.type}</dd>
+            <dt>{t('created')}</dt>
+            <dd>{formatTime(Date.parse(bucket.createdAt), lang)}</dd>
+            <dt>{t('objects')}</dt>
+            <dd>{formatCount(bucket.objectCount, lang)}</dd>
+            <dt>{t('size')}</dt>
+            <dd>{formatBytes(bucket.bytes, lang)}</dd>
+          </dl>
+        </section>
+      </div>
+      <RolesForm bucket={bucket} />
+      <CorsForm bucket={bucket} />
+      <LifecycleForm bucket={bucket} />
     </div>
   );
 }
@@ -44,6 +54,8 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const { entries, invalid } = parseAllowList(listText);
+  const tooLong = entries.length > MAX_ALLOW_LIST;
+  const listProblem = invalid.length > 0 ? t('allowListInvalid', { entries: invalid.join(', ') }) : tooLong ? t('allowListTooLong', { max: MAX_ALLOW_LIST, count: entries.length }) : null;
 
   const save = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -79,7 +91,7 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
           spellcheck={false}
           placeholder="203.0.113.0/24"
           value={listText}
-          aria-invalid={invalid.length > 0}
+          aria-invalid={listProblem !== null}
           aria-describedby="allow-list-help"
           onInput={(e) => {
             setListText(e.currentTarget.value);
@@ -87,13 +99,13 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
           }}
         />
       </label>
-      <p id="allow-list-help" class={invalid.length > 0 ? 'hint invalid' : 'hint'}>
-        {invalid.length > 0 ? t('allowListInvalid', { entries: invalid.join(', ') }) : t('allowListHelp')}
+      <p id="allow-list-help" class={listProblem ? 'hint invalid' : 'hint'}>
+        {listProblem ?? t('allowListHelp')}
       </p>
       <ErrorNote error={error} />
       {saved && <p role="status" class="ok">{t('saved')}</p>}
       <div class="buttons left">
-        <button type="submit" disabled={busy || invalid.length > 0}>
+        <button type="submit" disabled={busy || listProblem !== null}>
           {t('save')}
         </button>
       </div>

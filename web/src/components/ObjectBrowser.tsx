@@ -5,75 +5,96 @@ import type { Entry } from '../api/objects.ts';
 import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import { followLink, hrefOf, navigate, type Route } from '../router.ts';
-import { MAX_FILES_AT_ONCE, useUploadQueue } from '../uploads.ts';
+import { folderRoute, followLink, hrefOf, navigate, type BucketRoute } from '../router.ts';
+import { dropped, filesOf, pickedFromInput } from '../picked.ts';
+import { MAX_FILES_AT_ONCE, type PickedFile } from '../uploads.ts';
 import { ObjectInfoPanel } from './ObjectInfoPanel.tsx';
-import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, saveBlob } from './object-dialogs.tsx';
-import { UploadPanel } from './UploadPanel.tsx';
-import { ErrorNote } from './ui.tsx';
+import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, OverwriteDialog, saveBlob } from './object-dialogs.tsx';
+import { ErrorNote, Notice } from './ui.tsx';
 
-type BucketRoute = Extract<Route, { page: 'bucket' }>;
-type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | null;
+type Open = { dialog: 'folder' } | { dialog: 'delete' | 'copy' | 'move'; entries: Entry[] } | { dialog: 'overwrite'; files: PickedFile[]; existing: string[] } | null;
 
 const PAGE_SIZE = 100;
 
 export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onChanged: () => void }) {
   const { t, lang } = useI18n();
-  const { objects, uploads } = useSession();
+  const { objects, uploads, downloads } = useSession();
   const { bucket, route } = props;
-  const folder = route.folder;
-  const [filter, setFilter] = useState('');
-  /** Where each page before the current one ended (the current page starts after the last), for this folder and filter. */
-  const scope = `${bucket.name}\n${folder}\n${filter}`;
-  const [paging, setPaging] = useState<{ scope: string; markers: string[] }>({ scope, markers: [] });
-  const markers = paging.scope === scope ? paging.markers : [];
-  const setMarkers = (next: string[]): void => {
-    setPaging({ scope, markers: next });
-  };
+  const { folder, filter } = route;
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [open, setOpen] = useState<Open>(null);
   const [dragging, setDragging] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const marker = markers[markers.length - 1];
+  const folderInput = useRef<HTMLInputElement>(null);
+  const [checking, setChecking] = useState(false);
+  const marker = route.after ?? undefined;
   const listing = useLoad(() => objects.listFolder(bucket.name, folder + filter, { marker, limit: PAGE_SIZE }), [bucket.name, folder, filter, marker]);
 
   const refresh = (): void => {
     listing.reload();
     props.onChanged();
   };
-  useUploadQueue(uploads);
   useRefreshOnUpload(bucket.name, refresh);
+  // A notice is about the folder it was given in.
+  useEffect(() => {
+    setNotice(null);
+  }, [bucket.name, folder]);
   const entries = listing.data?.entries ?? [];
+  const [sort, setSort] = useState<Sort>({ column: 'name', descending: false });
+  const sorted = sortEntries(entries, sort);
   const go = (change: Partial<BucketRoute>): void => {
     navigate(hrefOf({ ...route, ...change }));
   };
 
-  const addFiles = (files: FileList | null): void => {
-    if (!files || files.length === 0) return;
+  /** Queues the files, after asking about those whose names are taken in this folder already. */
+  const addFiles = async (files: PickedFile[]): Promise<void> => {
+    if (files.length === 0) return;
     if (files.length > MAX_FILES_AT_ONCE) {
       setActionError(new Error(t('tooManyFiles', { max: MAX_FILES_AT_ONCE })));
       return;
     }
     setActionError(null);
-    uploads.add(bucket.name, folder, Array.from(files));
-  };
-
-  const download = async (entry: Entry): Promise<void> => {
-    setActionError(null);
+    setChecking(true);
     try {
-      saveBlob(await objects.download(bucket.name, entry.key), baseName(entry.key));
+      const existing = await objects.existing(bucket.name, files.map((picked) => folder + picked.path));
+      if (existing.length > 0) setOpen({ dialog: 'overwrite', files, existing });
+      else uploads.add(bucket.name, folder, files);
     } catch (err) {
       setActionError(err);
+    } finally {
+      setChecking(false);
     }
   };
 
+  const download = async (entry: Entry): Promise<void> => {
+    const name = baseName(entry.key);
+    await downloads.start(bucket.name, entry.key, name, (blob) => {
+      saveBlob(blob, name);
+    });
+  };
+
   const chosen = entries.filter((entry) => selected.has(entry.key));
-  const closeDialog = (changed: boolean): void => {
+  const closeDialog = (changed: boolean, done?: string): void => {
     setOpen(null);
+    if (done !== undefined) setNotice(done);
     if (changed) {
       setSelected(new Set());
       refresh();
+    }
+  };
+  const turnPage = async (forward: boolean): Promise<void> => {
+    setActionError(null);
+    try {
+      if (forward) {
+        if (listing.data?.next) go({ pageNumber: route.pageNumber + 1, after: listing.data.next, info: null });
+      } else if (route.after !== null) {
+        const after = route.pageNumber <= 2 ? null : await objects.previousPageMarker(bucket.name, folder + filter, route.after, PAGE_SIZE);
+        go({ pageNumber: after === null ? 1 : route.pageNumber - 1, after, info: null });
+      }
+    } catch (err) {
+      setActionError(err);
     }
   };
 
@@ -91,7 +112,10 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
       onDrop={(event) => {
         event.preventDefault();
         setDragging(false);
-        addFiles(event.dataTransfer?.files ?? null);
+        if (!event.dataTransfer) return;
+        // The entries are read now: the browser empties the drop's data once the event is over.
+        const entries = dropped(event.dataTransfer);
+        void filesOf(entries, MAX_FILES_AT_ONCE).then(addFiles, setActionError);
       }}
     >
       <div class="toolbar">
@@ -99,7 +123,14 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           {t('uploadFiles')}
         </button>
         <input ref={fileInput} type="file" multiple hidden aria-label={t('uploadFiles')} data-upload-input onChange={(event) => {
-          addFiles(event.currentTarget.files);
+          void addFiles(event.currentTarget.files ? pickedFromInput(event.currentTarget.files) : []);
+          event.currentTarget.value = '';
+        }} />
+        <button type="button" class="secondary" onClick={() => folderInput.current?.click()}>
+          {t('uploadFolder')}
+        </button>
+        <input ref={folderInput} type="file" hidden {...{ webkitdirectory: true }} aria-label={t('uploadFolder')} data-folder-input onChange={(event) => {
+          void addFiles(event.currentTarget.files ? pickedFromInput(event.currentTarget.files) : []);
           event.currentTarget.value = '';
         }} />
         <button type="button" class="secondary" onClick={() => {
@@ -136,7 +167,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           placeholder={t('filterByPrefix')}
           value={filter}
           onInput={(e) => {
-            setFilter(e.currentTarget.value);
+            navigate(hrefOf({ ...route, filter: e.currentTarget.value, pageNumber: 1, after: null }), true);
           }}
         />
         <button type="button" class="secondary" onClick={refresh}>
@@ -144,9 +175,15 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
         </button>
       </div>
       <FolderCrumbs bucket={bucket.name} route={route} />
-      <UploadPanel queue={uploads} />
+      <Notice text={notice} onClose={() => {
+        setNotice(null);
+      }} />
       <ErrorNote error={actionError} />
-      <ErrorNote error={listing.error} />
+      <ErrorNote error={listing.error}>
+        <button type="button" class="secondary small retry" onClick={refresh}>
+          {t('retry')}
+        </button>
+      </ErrorNote>
       <table class="list objects" aria-busy={listing.loading}>
         <thead>
           <tr>
@@ -160,15 +197,15 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
                 }}
               />
             </th>
-            <th>{t('name')}</th>
-            <th class="wide-only">{t('lastModified')}</th>
-            <th class="num">{t('size')}</th>
+            <SortHeader label={t('name')} column="name" sort={sort} onSort={setSort} />
+            <SortHeader label={t('lastModified')} column="date" sort={sort} onSort={setSort} class="wide-only" />
+            <SortHeader label={t('size')} column="size" sort={sort} onSort={setSort} class="num" />
             <th class="wide-only">{t('type')}</th>
             <th class="actions"><span class="sr-only">{t('actions')}</span></th>
           </tr>
         </thead>
         <tbody>
-          {entries.map((entry) => (
+          {sorted.map((entry) => (
             <EntryRow
               key={entry.key}
               entry={entry}
@@ -180,24 +217,20 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
                 else next.delete(entry.key);
                 setSelected(next);
               }}
-              folderHref={hrefOf({ ...route, folder: entry.key, info: null })}
+              folderHref={hrefOf(folderRoute(bucket.name, entry.key))}
               infoHref={hrefOf({ ...route, info: entry.key })}
               lang={lang}
             />
           ))}
         </tbody>
       </table>
-      {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
+      {!listing.loading && !listing.error && entries.length === 0 && <p class="empty">{route.after !== null ? t('pageEmpty') : filter ? t('noObjectsMatch') : t('emptyFolder')}</p>}
       <nav class="pager" aria-label={t('pages')}>
-        <button type="button" class="secondary small" disabled={markers.length === 0} onClick={() => {
-          setMarkers(markers.slice(0, -1));
-        }}>
+        <button type="button" class="secondary small" disabled={route.after === null} onClick={() => void turnPage(false)}>
           {t('previousPage')}
         </button>
-        <span>{t('pageNumber', { n: markers.length + 1 })}</span>
-        <button type="button" class="secondary small" disabled={!listing.data?.next} onClick={() => {
-          if (listing.data?.next) setMarkers([...markers, listing.data.next]);
-        }}>
+        <span>{t('pageNumber', { n: route.pageNumber })}</span>
+        <button type="button" class="secondary small" disabled={!listing.data?.next} onClick={() => void turnPage(true)}>
           {t('nextPage')}
         </button>
       </nav>
@@ -213,6 +246,13 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           onChanged={refresh}
         />
       )}
+      {checking && <p class="muted" role="status">{t('checkingNames')}</p>}
+      {open?.dialog === 'overwrite' && (
+        <OverwriteDialog folder={folder} files={open.files} existing={open.existing} onChoose={(chosen) => {
+          setOpen(null);
+          if (chosen.length > 0) uploads.add(bucket.name, folder, chosen);
+        }} />
+      )}
       {open?.dialog === 'folder' && <CreateFolderDialog bucket={bucket.name} folder={folder} onClose={closeDialog} />}
       {open?.dialog === 'delete' && <DeleteObjectsDialog bucket={bucket.name} entries={open.entries} onClose={closeDialog} />}
       {(open?.dialog === 'copy' || open?.dialog === 'move') && (
@@ -222,11 +262,47 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
   );
 }
 
+type SortColumn = 'name' | 'date' | 'size';
+interface Sort {
+  column: SortColumn;
+  descending: boolean;
+}
+
+/** The page's entries in the chosen order, folders always first (the listing itself comes by name). */
+function sortEntries(entries: readonly Entry[], sort: Sort): Entry[] {
+  const value = (entry: Entry): number | string => {
+    if (entry.kind === 'folder' || sort.column === 'name') return entry.key;
+    return sort.column === 'size' ? entry.bytes : entry.lastModified;
+  };
+  return [...entries].sort((a, b) => {
+    if (a.kind !== b.kind) return a.kind === 'folder' ? -1 : 1;
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : 1;
+    return sort.descending ? -order : order;
+  });
+}
+
+/** A column heading that sorts the page by it; pressed again, the other way round. */
+function SortHeader(props: { label: string; column: SortColumn; sort: Sort; onSort: (sort: Sort) => void; class?: string }) {
+  const { t } = useI18n();
+  const active = props.sort.column === props.column;
+  return (
+    <th class={props.class} aria-sort={active ? (props.sort.descending ? 'descending' : 'ascending') : undefined}>
+      <button type="button" class="sort" title={t('sortsThisPage')} onClick={() => {
+        props.onSort({ column: props.column, descending: active ? !props.sort.descending : false });
+      }}>
+        {props.label}
+        <span aria-hidden="true">{active ? (props.sort.descending ? ' ▼' : ' ▲') : ''}</span>
+      </button>
+    </th>
+  );
+}
+
 function FolderCrumbs(props: { bucket: string; route: BucketRoute }) {
   const { t } = useI18n();
   const parts = props.route.folder.split('/').filter((part) => part !== '');
   const crumbs = parts.map((part, i) => ({ name: part, folder: `${parts.slice(0, i + 1).join('/')}/` }));
-  const href = (folder: string): string => hrefOf({ ...props.route, folder, info: null });
+  const href = (folder: string): string => hrefOf(folderRoute(props.bucket, folder));
   return (
     <nav class="crumbs folders" aria-label={t('folderPath')}>
       <a href={href('')} onClick={followLink} aria-current={crumbs.length === 0 ? 'page' : undefined}>

@@ -7,22 +7,33 @@ import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { saveBlob } from './object-dialogs.tsx';
-import { ErrorNote, MetaRows, metaOf, metaRowProblem, type MetaRow } from './ui.tsx';
+import { ErrorNote, MetaRows, metaOf, metaRowProblem, returnFocus, type MetaRow } from './ui.tsx';
 
 export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publicRead: boolean; onClose: () => void; onChanged: () => void }) {
   const { t, lang } = useI18n();
-  const { session, objects } = useSession();
+  const { session, objects, downloads } = useSession();
   const { bucket, objectKey } = props;
   const info = useLoad(() => objects.head(bucket.name, objectKey), [bucket.name, objectKey]);
   const [editing, setEditing] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
   const url = `${session.storageUrl}/${encodeURIComponent(bucket.name)}/${encodeKey(objectKey)}`;
   const isFolder = isFolderKey(objectKey);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
   const panel = useRef<HTMLElement>(null);
+  /** What opened the panel (a row's link): the focus goes back there when it closes. */
+  const opener = useRef<Element | null>(null);
+  const shownKey = useRef(objectKey);
+  shownKey.current = objectKey;
   useEffect(() => {
+    const active = document.activeElement;
+    if (active && !panel.current?.contains(active)) opener.current = active;
     panel.current?.focus();
   }, [objectKey]);
+  useEffect(() => () => {
+    // Opened from the URL (a reload, a shared link), the panel's row is the natural place to come back to.
+    const row = [...document.querySelectorAll('tr[data-key]')].find((tr) => tr.getAttribute('data-key') === shownKey.current);
+    const fallback = row?.querySelector('td.name a') ?? null;
+    returnFocus(opener.current instanceof HTMLElement && opener.current.isConnected && opener.current !== document.body ? opener.current : fallback);
+  }, []);
 
   return (
     <aside class="info-panel" aria-label={t('objectInfo')} tabIndex={-1} ref={panel} onKeyDown={(event) => {
@@ -54,10 +65,10 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
         <div class="buttons left">
           {!isFolder && (
             <button type="button" class="secondary" onClick={() => {
-              setActionError(null);
-              objects.download(bucket.name, objectKey).then((blob) => {
-                saveBlob(blob, baseName(objectKey));
-              }, setActionError);
+              const name = baseName(objectKey);
+              void downloads.start(bucket.name, objectKey, name, (blob) => {
+                saveBlob(blob, name);
+              });
             }}>
               {t('download')}
             </button>
@@ -69,7 +80,6 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
           </button>
         </div>
       )}
-      <ErrorNote error={actionError} />
       <LocationUrl url={url} bucket={bucket} />
       {info.data?.contentType.startsWith('image/') && info.data.size <= PREVIEW_MAX && <ImagePreview bucket={bucket.name} objectKey={objectKey} />}
     </aside>

@@ -8,7 +8,7 @@ import { runEach } from '../hooks.ts';
 import { loadNamingRules, nameProblem, type NamingRules } from '../naming.ts';
 import { Dialog, ErrorNote } from './ui.tsx';
 
-export function CreateBucketDialog(props: { onClose: (changed: boolean) => void }) {
+export function CreateBucketDialog(props: { onClose: (changed: boolean, done?: string) => void }) {
   const { t } = useI18n();
   const [name, setName] = useState('');
   const [encrypted, setEncrypted] = useState(true);
@@ -26,7 +26,7 @@ export function CreateBucketDialog(props: { onClose: (changed: boolean) => void 
     setError(null);
     try {
       await createBucket(name, encrypted);
-      props.onClose(true);
+      props.onClose(true, t('bucketCreated', { name }));
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -85,7 +85,7 @@ export function CreateBucketDialog(props: { onClose: (changed: boolean) => void 
   );
 }
 
-export function DeleteBucketDialog(props: { bucket: Bucket; onClose: (changed: boolean) => void; onEmpty: () => void }) {
+export function DeleteBucketDialog(props: { bucket: Bucket; onClose: (changed: boolean, done?: string) => void; onEmpty: () => void }) {
   const { t, lang } = useI18n();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -96,7 +96,7 @@ export function DeleteBucketDialog(props: { bucket: Bucket; onClose: (changed: b
     setError(null);
     try {
       await deleteBucket(props.bucket.name);
-      props.onClose(true);
+      props.onClose(true, t('bucketDeleted', { name: props.bucket.name }));
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -138,7 +138,7 @@ export function DeleteBucketDialog(props: { bucket: Bucket; onClose: (changed: b
 }
 
 /** Deletes every object of a bucket, after the user types the bucket's name. */
-export function EmptyBucketDialog(props: { bucket: Bucket; onClose: (changed: boolean) => void }) {
+export function EmptyBucketDialog(props: { bucket: Bucket; onClose: (changed: boolean, done?: string) => void }) {
   const { t, lang } = useI18n();
   const { objects } = useSession();
   const [typed, setTyped] = useState('');
@@ -161,7 +161,7 @@ export function EmptyBucketDialog(props: { bucket: Bucket; onClose: (changed: bo
         });
         setDeleted(++count);
       }, abort.signal);
-      props.onClose(true);
+      props.onClose(true, t('bucketEmptied', { name: props.bucket.name, count: formatCount(count, lang) }));
     } catch (err) {
       setError(err);
     }

@@ -1,0 +1,129 @@
+/**
+ * The bucket settings as the console edits them (text fields), checked as the API checks them (src/core/cors.ts,
+ * lifecycle.ts, access-log.ts), so that what the server would refuse is named before anything is sent.
+ */
+import type { CorsRule, LifecycleRule, Logging } from './api/buckets.ts';
+import type { MessageKey } from './i18n.ts';
+
+export const MAX_CORS_RULES = 10;
+export const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
+export const MAX_LIFECYCLE_RULES = 1000;
+const MAX_RULE_ID = 255;
+export const MAX_LOG_PREFIX = 256;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A problem with the field it is about (for aria-invalid) and its words. */
+export interface Problem {
+  field: string;
+  message: MessageKey;
+  params?: Record<string, string | number>;
+}
+
+export function splitList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((part) => part !== '');
+}
+
+const stars = (text: string): number => text.split('*').length - 1;
+
+export interface CorsDraft {
+  origins: string;
+  methods: string[];
+  headers: string;
+  expose: string;
+  maxAge: string;
+}
+
+export function corsDraft(rule?: CorsRule): CorsDraft {
+  return {
+    origins: rule?.allowed_origins.join('\n') ?? '',
+    methods: rule?.allowed_methods ?? ['GET'],
+    headers: rule?.allowed_headers.join(', ') ?? '',
+    expose: rule?.expose_headers.join(', ') ?? '',
+    maxAge: rule?.max_age_seconds == null ? '' : String(rule.max_age_seconds),
+  };
+}
+
+export function corsProblem(draft: CorsDraft): Problem | null {
+  const origins = splitList(draft.origins);
+  if (origins.length === 0) return { field: 'origins', message: 'corsOriginRequired' };
+  const badOrigin = origins.find((origin) => stars(origin) > 1);
+  if (badOrigin !== undefined) return { field: 'origins', message: 'corsOriginStars', params: { value: badOrigin } };
+  if (draft.methods.length === 0) return { field: 'methods', message: 'corsMethodRequired' };
+  const badHeader = splitList(draft.headers).find((header) => stars(header) > 1 || !TOKEN.test(header));
+  if (badHeader !== undefined) return { field: 'headers', message: 'corsHeaderInvalid', params: { value: badHeader } };
+  const badExpose = splitList(draft.expose).find((header) => header.includes('*') || !TOKEN.test(header));
+  if (badExpose !== undefined) return { field: 'expose', message: 'corsExposeInvalid', params: { value: badExpose } };
+  if (draft.maxAge.trim() !== '' && !/^\d+$/.test(draft.maxAge.trim())) return { field: 'maxAge', message: 'corsMaxAgeInvalid' };
+  return null;
+}
+
+export function corsRuleOf(draft: CorsDraft): CorsRule {
+  return {
+    allowed_origins: splitList(draft.origins),
+    allowed_methods: CORS_METHODS.filter((method) => draft.methods.includes(method)),
+    allowed_headers: splitList(draft.headers),
+    expose_headers: splitList(draft.expose),
+    max_age_seconds: draft.maxAge.trim() === '' ? null : Number(draft.maxAge.trim()),
+  };
+}
+
+export interface LifecycleDraft {
+  id: string;
+  enabled: boolean;
+  prefix: string;
+  expire: 'days' | 'date' | 'none';
+  days: string;
+  /** YYYY-MM-DD, midnight UTC. */
+  date: string;
+  /** The rule as read: the fields the console does not edit (tags, noncurrent versions, uploads) go back as they were. */
+  original: LifecycleRule | null;
+}
+
+export function lifecycleDraft(rule: LifecycleRule | null, id = ''): LifecycleDraft {
+  const expiration = rule?.expiration;
+  return {
+    id: rule?.id ?? id,
+    enabled: rule ? rule.status === 'Enabled' : true,
+    prefix: rule?.filter?.prefix ?? '',
+    expire: expiration?.date !== undefined ? 'date' : expiration?.days !== undefined || !rule ? 'days' : 'none',
+    days: expiration?.days === undefined ? (rule ? '' : '30') : String(expiration.days),
+    date: expiration?.date?.slice(0, 10) ?? '',
+    original: rule,
+  };
+}
+
+/** What else the rule does (kept as read). */
+function otherActions(draft: LifecycleDraft): boolean {
+  return draft.original?.noncurrent_version_expiration !== undefined || draft.original?.abort_incomplete_multipart_upload !== undefined;
+}
+
+export function lifecycleProblem(draft: LifecycleDraft, all: readonly LifecycleDraft[]): Problem | null {
+  const id = draft.id.trim();
+  if (id === '' || id.length > MAX_RULE_ID) return { field: 'id', message: 'lifecycleIdLength', params: { max: MAX_RULE_ID } };
+  if (all.filter((other) => other.id.trim() === id).length > 1) return { field: 'id', message: 'lifecycleIdTaken' };
+  if (draft.expire === 'days' && !(/^\d+$/.test(draft.days.trim()) && Number(draft.days) >= 1)) return { field: 'days', message: 'lifecycleDaysInvalid' };
+  if (draft.expire === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(draft.date)) return { field: 'date', message: 'lifecycleDateInvalid' };
+  if (draft.expire === 'none' && !otherActions(draft)) return { field: 'expire', message: 'lifecycleNeedsAction' };
+  return null;
+}
+
+export function lifecycleRuleOf(draft: LifecycleDraft): LifecycleRule {
+  const { original } = draft;
+  const rule: LifecycleRule = {
+    id: draft.id.trim(),
+    status: draft.enabled ? 'Enabled' : 'Disabled',
+    filter: original?.filter?.tags ? { prefix: draft.prefix, tags: original.filter.tags } : { prefix: draft.prefix },
+  };
+  if (draft.expire === 'days') rule.expiration = { days: Number(draft.days.trim()) };
+  if (draft.expire === 'date') rule.expiration = { date: `${draft.date}T00:00:00Z` };
+  if (original?.noncurrent_version_expiration) rule.noncurrent_version_expiration = original.noncurrent_version_expiration;
+  if (original?.abort_incomplete_multipart_upload) rule.abort_incomplete_multipart_upload = original.abort_incomplete_multipart_upload;
+  return rule;
+}
+
+export function loggingProblem(logging: Logging | null): Problem | null {
+  if (logging === null) return null;
+  if (logging.target_bucket === '') return { field: 'target', message: 'loggingTargetRequired' };
+  if (logging.target_prefix.length > MAX_LOG_PREFIX) return { field: 'prefix', message: 'loggingPrefixLength', params: { max: MAX_LOG_PREFIX } };
+  return null;
+}
