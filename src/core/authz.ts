@@ -105,7 +105,7 @@ export function authorize(caller: Caller, action: Action, resource: Resource, co
       authorizeForUser(caller, action as UserAction, resource.userId);
       return undefined;
     case 'bucket':
-      return authorizeInBucket(caller, action as BucketAction, resource, context);
+      return authorizeInBucket(caller, action as BucketAction, resource.account, resource.bucket, resource.key ?? null, context);
   }
 }
 
@@ -121,7 +121,7 @@ export function authorizeAccount(caller: Caller, action: AccountAction, account:
 
 /** Bucket-level check (see `authorize`). */
 export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null): B {
-  return authorizeInBucket(caller, action, { kind: 'bucket', account, bucket }, contextOf(caller));
+  return authorizeInBucket(caller, action, account, bucket, null, contextOf(caller));
 }
 
 function authorizeInAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
@@ -143,10 +143,8 @@ function denyIn(action: Action, account: string): never {
   fail('AccessDenied', `Not allowed to ${action} in ${account}`);
 }
 
-function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAction, resource: Extract<Resource<B>, { kind: 'bucket' }>, context: AccessContext): B {
-  const { account } = resource;
-  const bucket = resource.bucket?.projectId === account ? resource.bucket : null;
-  const key = resource.key ?? null;
+function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, given: B | null, key: string | null, context: AccessContext): B {
+  const bucket = given?.projectId === account ? given : null;
   if (bucket?.policy && !mayAlwaysChangePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
     fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
@@ -252,7 +250,7 @@ function wildcardMatches(pattern: string, value: string): boolean {
 /** Whether `authorize` would let the caller do `action` on the bucket, without throwing (what a listing may show them). */
 export function allows(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
   try {
-    authorizeInBucket(caller, action, { kind: 'bucket', account: bucket.projectId, bucket }, contextOf(caller));
+    authorizeInBucket(caller, action, bucket.projectId, bucket, null, contextOf(caller));
     return true;
   } catch (err) {
     if (isOnggiError(err)) return false;

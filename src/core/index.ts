@@ -12,6 +12,7 @@ import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
+import { CtrCipher } from './cipher.ts';
 import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
@@ -58,11 +59,12 @@ export class Core {
     this.accounts = new Accounts(this.directory);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
-    const intake = new BodyIntake(blobs, keys, new Md5Offload(), onBackgroundError);
+    const cipher = new CtrCipher(keys);
+    const intake = new BodyIntake(blobs, cipher, new Md5Offload(), onBackgroundError);
     const nudge = (): void => {
       this.nudgeCollector();
     };
-    this.objects = new Objects(store, blobs, this.buckets, keys, intake, nudge, clock);
+    this.objects = new Objects(store, blobs, this.buckets, cipher, intake, nudge, clock);
     this.uploads = new Uploads(store, blobs, this.buckets, intake, clock, nudge, minPartSizeFromEnv());
     this.lifecycle = new Lifecycle(store, this.buckets, this.objects, this.uploads, clock);
     this.emptying = new Emptying(store, this.buckets, this.objects, this.uploads, () => {

@@ -2,16 +2,14 @@
  * A stored version's bytes on their way out: opened by byte range, from the version row's attachment, a legacy
  * inline row, one blob or a multipart object's blobs, decrypted on the way; and written into a response.
  */
-import type { Decipher } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
 import type { Bound, Entry, MetadataStore } from '../store/meta/index.ts';
-import { alignToBlock, decipherAt } from './blob-crypto.ts';
+import type { BlobCipher } from './cipher.ts';
 import type { ByteRange } from './conditions.ts';
 import { partOffsetKey, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type PartBatchRow, type VersionRow } from './model.ts';
-import type { ServerKeys } from './server-keys.ts';
 
 export type Body = Buffer | Readable;
 
@@ -123,7 +121,7 @@ export class BodyReader {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
-    private readonly keys: ServerKeys,
+    private readonly cipher: BlobCipher,
   ) {}
 
   /** One body per range, each opened before this returns; on a failure the ones opened are closed. */
@@ -194,60 +192,10 @@ export class BodyReader {
   }
 
   private inlineBytes(stored: Buffer, encryption: BlobEncryption | null): Buffer {
-    if (!encryption) return stored;
-    const decipher = decipherAt(this.keys, encryption, 0);
-    return Buffer.concat([decipher.update(stored), decipher.final()]);
+    return encryption ? this.cipher.openBytes(encryption, stored) : stored;
   }
 
   private async openDecrypted(blobId: string, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
-    const alignedStart = alignToBlock(range.start);
-    const raw = await this.blobs.read(blobId, { start: alignedStart, end: range.end });
-    return new DecipheredRange(raw, decipherAt(this.keys, encryption, alignedStart), range.start - alignedStart);
-  }
-}
-
-/**
- * The plain bytes of an encrypted range: `raw` starts on the AES block that holds the range's first byte, `skip`
- * bytes before it. `raw` is read only once this stream is (a multi-range answer does not read 50 ranges ahead),
- * and closed with it, whenever that is, read or not (so its blob's descriptor is let go).
- */
-class DecipheredRange extends Transform {
-  private started = false;
-
-  constructor(
-    private readonly raw: Readable,
-    private readonly decipher: Decipher,
-    private skip: number,
-  ) {
-    super();
-    raw.on('error', (err) => this.destroy(err));
-  }
-
-  override _read(size: number): void {
-    if (!this.started) {
-      this.started = true;
-      this.raw.pipe(this);
-    }
-    super._read(size);
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    callback(null, this.cut(this.decipher.update(chunk)));
-  }
-
-  override _flush(callback: TransformCallback): void {
-    callback(null, this.cut(this.decipher.final()));
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.raw.destroy();
-    callback(err);
-  }
-
-  private cut(chunk: Buffer): Buffer {
-    if (this.skip === 0) return chunk;
-    const cut = Math.min(this.skip, chunk.length);
-    this.skip -= cut;
-    return chunk.subarray(cut);
+    return this.cipher.openRange(encryption, range, (stored) => this.blobs.read(blobId, stored));
   }
 }

@@ -3,12 +3,11 @@
  * the metadata store — hashed (MD5) and encrypted on the way. Nothing is left behind when it fails.
  */
 import type { BlobStore } from '../store/blob/index.ts';
-import { newBlobEncryption } from './blob-crypto.ts';
+import type { BlobCipher } from './cipher.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { fail } from './errors.ts';
 import type { Md5, Md5Offload } from './md5-offload.ts';
 import type { VersionData } from './model.ts';
-import type { ServerKeys } from './server-keys.ts';
 
 export type BodySource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
@@ -24,7 +23,7 @@ export interface ReceivedBody {
 export class BodyIntake {
   constructor(
     private readonly blobs: BlobStore,
-    private readonly keys: ServerKeys,
+    private readonly cipher: BlobCipher,
     private readonly md5: Md5Offload,
     private readonly onBackgroundError: (err: unknown) => void,
   ) {}
@@ -35,7 +34,7 @@ export class BodyIntake {
    */
   async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false } = {}): Promise<ReceivedBody> {
     const md5 = this.md5.forBody(contentLength);
-    const encrypted = encrypt ? newBlobEncryption(this.keys) : null;
+    const encrypted = encrypt ? this.cipher.seal() : null;
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
@@ -43,9 +42,9 @@ export class BodyIntake {
         if (size > maxSize) fail('EntityTooLarge', 'Your request is too large.');
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
-        yield encrypted ? encrypted.cipher.update(chunk) : chunk;
+        yield encrypted ? encrypted.update(chunk) : chunk;
       }
-      if (encrypted) yield encrypted.cipher.final();
+      if (encrypted) yield encrypted.final();
     };
     const encryption = encrypted?.encryption ?? null;
     let blobId = '';

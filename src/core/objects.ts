@@ -8,7 +8,6 @@ import { newTimeOrderedId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError } from '../store/blob/index.ts';
 import { Conflict, Contention, type AttachedRow, type GroupedRange, type MetadataStore, type Row, type ScanRange, type Tx } from '../store/meta/index.ts';
-import type { BucketAction } from './authz.ts';
 import type { Buckets } from './buckets.ts';
 import type { BucketAt } from './lifecycle.ts';
 import { LargeObjects, type Indirection } from './large-objects.ts';
@@ -20,7 +19,7 @@ import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
 import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type VersionData, type VersionRow } from './model.ts';
-import type { ServerKeys } from './server-keys.ts';
+import type { BlobCipher } from './cipher.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
 import {
@@ -109,13 +108,13 @@ export class Objects {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly buckets: Buckets,
-    keys: ServerKeys,
+    cipher: BlobCipher,
     private readonly intake: BodyIntake,
     /** Called after a commit queued blobs for removal. */
     private readonly onBlobsReleased: () => void = () => undefined,
     private readonly clock: Clock = systemClock,
   ) {
-    this.reader = new BodyReader(store, blobs, keys);
+    this.reader = new BodyReader(store, blobs, cipher);
     this.large = new LargeObjects(store, this);
   }
 
@@ -490,19 +489,21 @@ export class Objects {
 
   /** A version of `ref` the caller may read; with `withBytes`, a small version's bytes too, read with it in one go. */
   private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
-    const action: BucketAction = ref.versionId === undefined ? 'GetObject' : 'GetObjectVersion';
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action);
-    const row = ref.versionId === undefined ? await this.currentRow(bucket, ref.key, withBytes) : await this.versionRow(bucket, ref.key, ref.versionId);
-    return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
-  }
-
-  private async currentRow(bucket: BucketRow, key: string, withBytes: boolean): Promise<AttachedRow<VersionRow>> {
-    const row: AttachedRow<VersionRow> | null = withBytes ? await this.store.getAttached(TABLES.objects, bucket.id, key) : asUnattached(await this.store.get(TABLES.objects, bucket.id, key));
+    if (ref.versionId !== undefined) {
+      const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObjectVersion');
+      const row = await this.versionRow(bucket, ref.key, ref.versionId);
+      return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
+    }
+    // The hot path of every GET and HEAD: one bucket lookup (cached) and one row.
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject');
+    const row: AttachedRow<VersionRow> | null = withBytes
+      ? await this.store.getAttached(TABLES.objects, bucket.id, ref.key)
+      : asUnattached(await this.store.get(TABLES.objects, bucket.id, ref.key));
     if (!row || !isLive(row.value, this.clock.now())) {
       const marker = row?.value.state === 'delete-marker' ? { deleteMarker: true, versionId: versionIdOf(row.value) } : {};
       fail('NoSuchKey', NO_SUCH_KEY, marker);
     }
-    return row;
+    return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
   }
 
   private async versionRow(bucket: BucketRow, key: string, versionId: string): Promise<AttachedRow<VersionRow>> {

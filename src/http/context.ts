@@ -48,34 +48,54 @@ export type Router = (host: string | undefined, rawPath: string) => Routed | nul
  * One link of a front end's chain of authenticators: the request's caller, null when the request carries this
  * kind of credential but it is not valid, or undefined when it carries none of this kind (the next link decides).
  */
-export type Authenticator = (req: IncomingMessage, ctx: RequestContext) => Promise<Caller | null | undefined>;
+export type Authenticator = (req: IncomingMessage, ctx: RequestContext) => Promise<Caller | null | undefined> | Caller | null | undefined;
 
 /** An OpenStack token (X-Auth-Token / X-Storage-Token). */
-export const tokenAuthenticator: Authenticator = async (req, ctx) => {
+export const tokenAuthenticator: Authenticator = (req, ctx) => {
   const token = headerValue(req, 'x-auth-token') ?? headerValue(req, 'x-storage-token');
   return token === undefined ? undefined : ctx.core.identity.callerFromToken(token);
 };
 
 /** Whoever sent nothing the links before understood. */
-export const anonymousAuthenticator: Authenticator = async (_req, ctx) => ({ kind: 'anonymous', ip: ctx.clientIp });
+export const anonymousAuthenticator: Authenticator = (req, ctx) => ({
+  kind: 'anonymous',
+  ip: ctx.clientIp,
+  context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') },
+});
 
 /** The chain of the OpenStack front ends (Swift, the bucket API); temp URLs and the like join it with the Swift issue. */
 export const OPENSTACK_AUTHENTICATORS: readonly Authenticator[] = [tokenAuthenticator, anonymousAuthenticator];
 
 /**
  * The caller behind a request, by the first link of `chain` that recognises its credentials (null: they are not
- * valid), with the request's own facts (address, referrer) for the rules of `authorize` that look at them.
+ * valid), with the request's own facts (address, referrer) for the rules of `authorize` that look at them. (Links
+ * answer at once where they can: each await is a turn of the event loop on the hot path.)
  */
 export async function authenticate(chain: readonly Authenticator[], req: IncomingMessage, ctx: RequestContext): Promise<Caller | null> {
   let caller: Caller | null | undefined;
   for (const link of chain) {
-    caller = await link(req, ctx);
+    const answer = link(req, ctx);
+    caller = answer instanceof Promise ? await answer : answer;
     if (caller !== undefined) break;
   }
-  const found = caller ? { ...caller, context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') } } : null;
+  const found = caller?.kind === 'user' ? inContext(caller, ctx.clientIp, headerValue(req, 'referer')) : (caller ?? null);
   ctx.caller = found;
   if (found?.kind === 'user') trustBody(req);
   return found;
+}
+
+/**
+ * A user's caller with the request's facts. Callers are kept per access key (identity.ts), and a client sends its
+ * requests from one address: the last one made for a caller is used again while its facts are the same.
+ */
+const lastInContext = new WeakMap<Caller, Caller>();
+
+function inContext(caller: Extract<Caller, { kind: 'user' }>, ip: string, referrer: string | undefined): Caller {
+  const last = lastInContext.get(caller);
+  if (last?.context?.ip === ip && last.context.referrer === referrer) return last;
+  const made: Caller = { ...caller, context: { ip, referrer } };
+  lastInContext.set(caller, made);
+  return made;
 }
 
 /** The caller behind a request to an OpenStack front end (see `authenticate`). */
