@@ -16,6 +16,7 @@ import type { ListOptions } from './listing.ts';
 import { ALL, partOffsetKey, TABLES, type SegmentBatchRow, type SegmentRow, type VersionRow } from './model.ts';
 import type { ObjectRef, ReadResult, WriteAttributes } from './objects.ts';
 import type { Caller, ObjectRecord } from './types.ts';
+import { toRecord } from './versions.ts';
 
 /** Swift's limits: segments per static manifest, manifests nested in one another, symbolic links followed. */
 export const MAX_MANIFEST_SEGMENTS = 1000;
@@ -209,7 +210,7 @@ export class LargeObjects {
     if (indirection.depth >= MAX_MANIFEST_DEPTH) fail('BrokenManifest', `Max recursion depth exceeded on a manifest (${MAX_MANIFEST_DEPTH})`);
     const { data } = located.version;
     const account = located.bucket.projectId;
-    const record = recordOf(located);
+    const record = toRecord(located.bucket.name, located.key, located.version);
     if (data.kind === 'static-manifest') return { record, pieces: (range) => this.staticPieces(account, data.manifestId, range) };
     if (data.kind !== 'dynamic-manifest') throw new Error(`a ${data.kind} has no segments`);
     const segments = await this.dynamicSegments(caller, account, data.bucket, data.prefix);
@@ -317,21 +318,6 @@ function segmentRange(text: string, size: number): [number, number] {
   const [range] = ranges ?? [];
   if (!range || ranges?.length !== 1) fail('InvalidManifest', `Invalid range: ${text}`);
   return [range.start, range.end];
-}
-
-function recordOf({ bucket, key, version }: Located): ObjectRecord {
-  return {
-    bucket: bucket.name,
-    key,
-    versionId: version.named ? version.id : 'null',
-    size: version.size,
-    etag: version.etag,
-    contentType: version.contentType,
-    lastModified: version.lastModified,
-    meta: version.meta,
-    headers: version.headers,
-    deleteAt: version.deleteAt,
-  };
 }
 
 function emptyVersion(attributes: WriteAttributes, data: VersionRow['data']): VersionRow {

@@ -32,6 +32,7 @@ import {
   release,
   removeCurrent,
   removeVersion,
+  toRecord,
   versionIdOf,
   type ChainChange,
 } from './versions.ts';
@@ -524,22 +525,6 @@ export class Objects {
     return row !== null && isLive(row.value, this.clock.now());
   }
 
-}
-
-function toRecord(bucket: string, key: string, version: VersionRow): ObjectRecord {
-  return {
-    bucket,
-    key,
-    versionId: versionIdOf(version),
-    size: version.size,
-    etag: version.etag,
-    contentType: version.contentType,
-    lastModified: version.lastModified,
-    meta: version.meta,
-    headers: version.headers,
-    deleteAt: version.deleteAt,
-    ...(version.state === 'delete-marker' ? { deleteMarker: true } : {}),
-  };
 }
 
 function asUnattached<V>(row: Row<V> | null): AttachedRow<V> | null {

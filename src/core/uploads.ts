@@ -17,7 +17,7 @@ import { fail } from './errors.ts';
 import { uploadOfReference, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
 import type { ObjectRef, WriteAttributes } from './objects.ts';
 import { ALL, partNumberKey, partOffsetKey, TABLES, type PartBatchRow, type PartRow, type UploadRow, type VersionRow } from './model.ts';
-import { install, reference, versionIdOf, versionsPrefix } from './versions.ts';
+import { install, reference, toRecord, versionsPrefix } from './versions.ts';
 import type { Caller, ObjectRecord } from './types.ts';
 
 export interface UploadRef extends ObjectRef {
@@ -222,18 +222,7 @@ export class Uploads {
       return { version: row, released: change.released + (uploaded.size - chosen.length) };
     });
     if (released > 0) this.onBlobsReleased();
-    return {
-      bucket: bucket.name,
-      key: ref.key,
-      versionId: versionIdOf(version),
-      size: version.size,
-      etag: version.etag,
-      contentType: version.contentType,
-      lastModified: version.lastModified,
-      meta: version.meta,
-      headers: version.headers,
-      deleteAt: version.deleteAt,
-    };
+    return toRecord(bucket.name, ref.key, version);
   }
 
   /** Lifecycle's AbortIncompleteMultipartUpload: aborts the bucket's uploads under `prefix` begun before `before`. */

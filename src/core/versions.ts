@@ -14,6 +14,7 @@ import { addToTotals } from './buckets.ts';
 import { fail } from './errors.ts';
 import { referencesOf } from './object-intake.ts';
 import { ALL, expiryKey, TABLES, type BucketRow, type VersionRow } from './model.ts';
+import type { ObjectRecord } from './types.ts';
 
 /** S3's version id of a version written while versioning was never enabled, or suspended. */
 export const NULL_VERSION_ID = 'null';
@@ -24,6 +25,23 @@ const NAMED_ID = /^[0-9a-f]{32}$/;
 /** The version id a protocol shows. */
 export function versionIdOf(version: VersionRow): string {
   return version.named ? version.id : NULL_VERSION_ID;
+}
+
+/** A version as every protocol shows it. */
+export function toRecord(bucket: string, key: string, version: VersionRow): ObjectRecord {
+  return {
+    bucket,
+    key,
+    versionId: versionIdOf(version),
+    size: version.size,
+    etag: version.etag,
+    contentType: version.contentType,
+    lastModified: version.lastModified,
+    meta: version.meta,
+    headers: version.headers,
+    deleteAt: version.deleteAt,
+    ...(version.state === 'delete-marker' ? { deleteMarker: true } : {}),
+  };
 }
 
 /** Refuses a version id that no version can have (S3: 400 "Invalid version id specified"). */

@@ -12,17 +12,12 @@ import { staticManifestEtag } from '../../src/core/large-objects.ts';
 import { TABLES } from '../../src/core/model.ts';
 import type { ObjectRef, WriteAttributes } from '../../src/core/objects.ts';
 import type { Caller } from '../../src/core/types.ts';
+import { rejectsWith } from '../helpers/errors.ts';
 import { openTestCore, STORE_KINDS, type TestCore } from '../helpers/core.ts';
 
 const attributes: WriteAttributes = { meta: {}, headers: {}, deleteAt: null };
 const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (err: { code?: string }) => {
-    assert.equal(err.code, code);
-    return true;
-  });
-}
 
 for (const kind of STORE_KINDS) {
   describe(`large objects and links on ${kind}`, () => {

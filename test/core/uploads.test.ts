@@ -14,6 +14,7 @@ import type { ObjectRef } from '../../src/core/objects.ts';
 import { TABLES } from '../../src/core/model.ts';
 import type { Caller } from '../../src/core/types.ts';
 import { multipartEtag, type UploadRef } from '../../src/core/uploads.ts';
+import { rejectsWith } from '../helpers/errors.ts';
 import { openTestCore, STORE_KINDS, type TestCore } from '../helpers/core.ts';
 
 const MIN_PART = 1024;
@@ -28,12 +29,6 @@ function patterned(start: number, length: number): Buffer {
 
 const md5 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('hex');
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (err: { code?: string }) => {
-    assert.equal(err.code, code);
-    return true;
-  });
-}
 
 /** Counts the statements both stores run while `during` runs: PostgreSQL round trips, SQLite statement steps. */
 async function countStatements<T>(during: () => Promise<T>): Promise<{ result: T; statements: number }> {

@@ -12,6 +12,7 @@ import type { Caller, ObjectRecord } from '../../src/core/types.ts';
 import type { VersionEntry, VersionListOptions } from '../../src/core/version-listing.ts';
 import { install, deleteMarker } from '../../src/core/versions.ts';
 import { TABLES, type BucketRow, type VersionRow } from '../../src/core/model.ts';
+import { rejectsWith } from '../helpers/errors.ts';
 import { openTestCore, STORE_KINDS, type TestCore } from '../helpers/core.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -21,13 +22,6 @@ function md5(text: string): string {
   return createHash('md5').update(text).digest('hex').slice(0, 6);
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, detail?: Record<string, unknown>): Promise<void> {
-  await assert.rejects(promise, (err: { code?: string; detail?: Record<string, unknown> }) => {
-    assert.equal(err.code, code);
-    if (detail) for (const [name, value] of Object.entries(detail)) assert.deepEqual(err.detail?.[name], value, name);
-    return true;
-  });
-}
 
 for (const kind of STORE_KINDS) {
   describe(`versions on ${kind}`, () => {

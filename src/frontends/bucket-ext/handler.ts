@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { permissionsFor, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
-import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { asOnggiError } from '../../core/errors.ts';
+import { JSON_API_STATUS } from '../../http/error-status.ts';
 import type { CorsRule } from '../../core/cors.ts';
 import type { EmptyingProgress } from '../../core/emptying.ts';
 import type { LifecycleRule } from '../../core/lifecycle.ts';
@@ -222,50 +223,7 @@ class ApiError extends Error {
   }
 }
 
-/** Every core error code's status here: a new code fails to compile until it is given one. */
-const STATUS_OF: Record<ErrorCode, number> = {
-  Busy: 503,
-  Unauthenticated: 401,
-  InvalidCredentials: 401,
-  AccessDenied: 403,
-  NoSuchAccount: 404,
-  NoSuchBucket: 404,
-  NoSuchKey: 404,
-  InvalidManifest: 400,
-  BrokenManifest: 409,
-  BrokenSymlink: 409,
-  NoSuchUpload: 404,
-  InvalidPart: 400,
-  InvalidPartOrder: 400,
-  EntityTooSmall: 400,
-  NoSuchVersion: 404,
-  MethodNotAllowed: 405,
-  NoSuchAccessKey: 404,
-  NoSuchProject: 404,
-  NoSuchUser: 404,
-  NoSuchConfiguration: 404,
-  BucketAlreadyExists: 409,
-  BucketNotEmpty: 409,
-  InvalidBucketState: 409,
-  ProjectNotEmpty: 409,
-  AlreadyExists: 409,
-  LimitExceeded: 409,
-  InvalidBucketName: 400,
-  InvalidObjectName: 400,
-  InvalidArgument: 400,
-  MetadataTooLarge: 400,
-  ListingLimitExceeded: 400,
-  IncompleteBody: 400,
-  BadDigest: 400,
-  EntityTooLarge: 413,
-  LengthRequired: 411,
-  PreconditionFailed: 412,
-  NotModified: 304,
-  InvalidRange: 416,
-  InsufficientStorage: 507,
-  StorageUnavailable: 503,
-  Unsupported: 501,
-};
+const STATUS_OF = JSON_API_STATUS;
 
 export async function bucketExtFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const route = routeBucketExt(req.method ?? 'GET', ctx.rawPath);

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { authorize, type UserAction } from '../../core/authz.ts';
 import { callerOfHolder, type CredentialRef, type IssuedToken } from '../../core/identity.ts';
 import type { AccessKey } from '../../core/types.ts';
-import { asOnggiError, type ErrorCode } from '../../core/errors.ts';
+import { asOnggiError } from '../../core/errors.ts';
+import { JSON_API_STATUS } from '../../http/error-status.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { trustBody } from '../../http/body-deadline.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
@@ -122,50 +123,7 @@ const TITLES: Record<number, string> = {
   507: 'Insufficient Storage',
 };
 
-/** Every core error code's status here: a new code fails to compile until it is given one. */
-const STATUS_OF: Record<ErrorCode, number> = {
-  Busy: 503,
-  InvalidCredentials: 401,
-  Unauthenticated: 401,
-  AccessDenied: 403,
-  NoSuchAccount: 404,
-  NoSuchBucket: 404,
-  NoSuchKey: 404,
-  InvalidManifest: 400,
-  BrokenManifest: 409,
-  BrokenSymlink: 409,
-  NoSuchUpload: 404,
-  InvalidPart: 400,
-  InvalidPartOrder: 400,
-  EntityTooSmall: 400,
-  NoSuchVersion: 404,
-  MethodNotAllowed: 405,
-  NoSuchUser: 404,
-  NoSuchAccessKey: 404,
-  NoSuchProject: 404,
-  NoSuchConfiguration: 404,
-  AlreadyExists: 409,
-  BucketAlreadyExists: 409,
-  BucketNotEmpty: 409,
-  InvalidBucketState: 409,
-  ProjectNotEmpty: 409,
-  LimitExceeded: 409,
-  InvalidArgument: 400,
-  InvalidBucketName: 400,
-  InvalidObjectName: 400,
-  MetadataTooLarge: 400,
-  ListingLimitExceeded: 400,
-  IncompleteBody: 400,
-  BadDigest: 400,
-  PreconditionFailed: 412,
-  NotModified: 304,
-  InvalidRange: 416,
-  EntityTooLarge: 413,
-  LengthRequired: 411,
-  InsufficientStorage: 507,
-  StorageUnavailable: 503,
-  Unsupported: 501,
-};
+const STATUS_OF = JSON_API_STATUS;
 
 export async function iamFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const route = routeIam(req.method ?? 'GET', ctx.rawPath);
