@@ -4,10 +4,10 @@
  * the API's metadata and allow-list limits checked before sending, arrow keys between the tabs.
  */
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { launchChromium, openConsole, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'fine-print';
 
@@ -44,22 +44,7 @@ after(async () => {
   await server.destroy();
 });
 
-let failed: string | null = null;
-
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async (t: TestContext) => {
-    if (failed !== null) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      failed = name;
-      throw err;
-    }
-  });
-}
+const step = stepsInOrder();
 
 const row = (key: string) => page.locator(`tr[data-key="${key}"]`);
 const dialog = (name: string) => page.getByRole('dialog', { name });

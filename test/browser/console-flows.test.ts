@@ -7,10 +7,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { admin, login, removeDir, type Session } from '../helpers/server.ts';
-import { drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'team-photos';
 const OTHER_BUCKET = 'team-backup';
@@ -59,23 +59,7 @@ async function bucketJson(name: string): Promise<{ use_encryption: boolean; acl:
   return (await response.json()) as { use_encryption: boolean; acl: { public: string; public_read_allow_ip_list: string[] }; objectCount: number };
 }
 
-let failed: string | null = null;
-
-/** One step of the user's way through the console; after a failed step the later ones are skipped, not timed out. */
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async (t: TestContext) => {
-    if (failed !== null) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      failed = name;
-      throw err;
-    }
-  });
-}
+const step = stepsInOrder();
 
 function dialog(name: string) {
   return page.getByRole('dialog', { name });

@@ -9,10 +9,10 @@ import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, removeDir, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'big-things';
 const OTHER = 'big-copies';
@@ -90,22 +90,7 @@ async function getText(bucket: string, key: string): Promise<string> {
   return response.status === 200 ? response.text() : `(${response.status})`;
 }
 
-let failed: string | null = null;
-
-function step(name: string, fn: (t: TestContext) => Promise<void>): void {
-  test(name, async (t: TestContext) => {
-    if (failed !== null) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn(t);
-    } catch (err) {
-      failed = name;
-      throw err;
-    }
-  });
-}
+const step = stepsInOrder();
 
 const row = (key: string) => page.locator(`tr[data-key="${key}"]`);
 const dialog = (name: string) => page.getByRole('dialog', { name });

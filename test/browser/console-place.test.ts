@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'place-test';
 const OTHER = 'place-copies';
@@ -58,22 +58,7 @@ after(async () => {
   await removeDir(files);
 });
 
-let failed: string | null = null;
-
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async (t: TestContext) => {
-    if (failed !== null) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      failed = name;
-      throw err;
-    }
-  });
-}
+const step = stepsInOrder();
 
 const row = (key: string) => page.locator(`tr[data-key="${key}"]`);
 const rows = () => page.locator('tr[data-key]');

@@ -4,11 +4,11 @@
  * reloaded page (a round trip both ways), in English and in Korean, at 1280 and 390 px.
  */
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount, type Account } from '../helpers/accounts.ts';
 import { login, type Session } from '../helpers/server.ts';
-import { docsDir, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { docsDir, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'site-assets';
 const LOGS = 'access-logs';
@@ -41,22 +41,7 @@ after(async () => {
   await server.destroy();
 });
 
-let failed: string | null = null;
-
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async (t: TestContext) => {
-    if (failed !== null) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      failed = name;
-      throw err;
-    }
-  });
-}
+const step = stepsInOrder();
 
 async function apiJson(resource: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.url}/v1_ext/bucket/${BUCKET}/${resource}`, { headers: { 'X-Auth-Token': api.token } });

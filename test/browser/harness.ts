@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
@@ -133,4 +134,26 @@ export async function drawJpeg(page: Page): Promise<Buffer> {
     return canvas.toDataURL('image/jpeg', 0.9);
   });
   return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+}
+
+/**
+ * Steps of one user's way through the console, run in order: after a failed step the later ones are skipped, not
+ * timed out. Each test file makes its own (`const step = stepsInOrder()`).
+ */
+export function stepsInOrder(): (name: string, fn: (t: TestContext) => Promise<void>) => void {
+  let failed: string | null = null;
+  return (name, fn) => {
+    test(name, async (t: TestContext) => {
+      if (failed !== null) {
+        t.skip(`an earlier step failed: ${failed}`);
+        return;
+      }
+      try {
+        await fn(t);
+      } catch (err) {
+        failed = name;
+        throw err;
+      }
+    });
+  };
 }
