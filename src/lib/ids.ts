@@ -20,12 +20,17 @@ export function newId(): string {
   return randomHex(16);
 }
 
+let lastTimeOrdered = '';
+
 /**
  * A 32-hex id that sorts by creation time (milliseconds, then 80 random bits): rows keyed by such ids are added
- * at the end of their index instead of on a random page of it.
+ * at the end of their index instead of on a random page of it. Within this process each is larger than the one
+ * before, also in the same millisecond (uploads of one key list in the order they began).
  */
 export function newTimeOrderedId(): string {
-  return Date.now().toString(16).padStart(12, '0') + randomHex(10);
+  const id = Date.now().toString(16).padStart(12, '0') + randomHex(10);
+  lastTimeOrdered = id > lastTimeOrdered ? id : (BigInt(`0x${lastTimeOrdered}`) + 1n).toString(16).padStart(32, '0');
+  return lastTimeOrdered;
 }
 
 export function newSecret(): string {
