@@ -36,7 +36,7 @@ try {
     const url = await createDatabase({ cluster });
     const pgDir = await dataDir('postgres');
     await runAndWrite(pgDir, { ONGGI_METADATA_URL: url });
-    await cp(pgDir, join(out, 'postgres', 'data'), { recursive: true, filter: kept });
+    await cp(pgDir, join(out, 'postgres', 'blob-dir'), { recursive: true, filter: kept });
     const dump = execFileSync(join(await pgBinDir(), 'pg_dump'), ['--no-owner', '--no-privileges', url], { maxBuffer: 256 * 1024 * 1024 });
     await writeFile(join(out, 'postgres', 'dump.sql'), dump);
   } finally {

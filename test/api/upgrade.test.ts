@@ -32,7 +32,7 @@ for (const fixture of ['v2-2026-12-03']) {
     const url = await createDatabase();
     execFileSync(join(await pgBinDir(), 'psql'), ['--quiet', '--no-psqlrc', '--set', 'ON_ERROR_STOP=1', '--file', join(fixtures, fixture, 'postgres', 'dump.sql'), url], { stdio: ['ignore', 'ignore', 'inherit'] });
     const dataDir = await makeTempDir();
-    await cp(join(fixtures, fixture, 'postgres', 'data'), dataDir, { recursive: true });
+    await cp(join(fixtures, fixture, 'postgres', 'blob-dir'), dataDir, { recursive: true });
     const server = await startServer({ dataDir, env: { ONGGI_METADATA_URL: url } });
     try {
       await checkSample(server.url);
