@@ -179,6 +179,7 @@ function printBanner(endpoint: string, boot: BootstrapResult, listenUrl: string)
     `  object API:  ${endpoint}/v1/${boot.projectId}`,
     `  bucket API:  ${endpoint}/v1_ext/bucket`,
     `  IAM:         ${endpoint}/identity/v3/auth/tokens`,
+    `  web console: ${endpoint}/console/`,
   ];
   if (boot.created) {
     lines.push(

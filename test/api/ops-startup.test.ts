@@ -189,6 +189,8 @@ void describe('bin/onggi.js and npm start run the built JavaScript', () => {
 
   void test('npm start starts from dist/ without building, and prints the endpoint and the credentials', async () => {
     await mkdir(dataDir, { recursive: true });
+    // The console's build (made by `npm install`), for the banner's console address to serve.
+    await cp(join(projectRoot, 'dist', 'console'), join(copy, 'dist', 'console'), { recursive: true });
     const child = spawn('npm', ['start'], {
       cwd: copy,
       detached: true,
@@ -214,6 +216,13 @@ void describe('bin/onggi.js and npm start run the built JavaScript', () => {
       assert.match(banner, /Onggi listening on http:\/\/127\.0\.0\.1:\d+/);
       assert.match(banner, /access key ID: {5}\S+/);
       assert.doesNotMatch(output.get().stderr, /building/);
+      // A newcomer's first screen names the console beside the APIs, at an address that serves it.
+      const consoleUrl = /web console: (http:\/\/\S+)/.exec(banner)?.[1];
+      assert.ok(consoleUrl, banner);
+      const page = await fetch(consoleUrl);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      await page.arrayBuffer();
     } finally {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       await exited;

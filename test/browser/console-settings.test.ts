@@ -225,7 +225,7 @@ step('bucket roles: a member made Viewer, then Admin; an unknown user ID and tak
 
   // The only Storage Admin cannot be taken away: the console says why without asking the server.
   const adminRow = roles.locator('tr[data-member]').filter({ has: page.locator('strong', { hasText: /^admin$/ }) });
-  await adminRow.getByRole('button', { name: /Take away the role of/ }).click();
+  await adminRow.getByRole('button', { name: /Remove the role of/ }).click();
   await roles.getByText('A bucket keeps at least one Storage Admin').waitFor();
 
   await memberRow.getByRole('combobox').selectOption('Storage Admin');
@@ -235,7 +235,7 @@ step('bucket roles: a member made Viewer, then Admin; an unknown user ID and tak
   assert.equal(await card('roles').locator(`tr[data-member="${member.userId}"]`).getByRole('combobox').inputValue(), 'Storage Admin');
   await card('roles').screenshot({ path: `${docsDir}/settings-roles.png` });
 
-  await card('roles').locator(`tr[data-member="${member.userId}"]`).getByRole('button', { name: /Take away the role of/ }).click();
+  await card('roles').locator(`tr[data-member="${member.userId}"]`).getByRole('button', { name: /Remove the role of/ }).click();
   await card('roles').getByRole('status').getByText('Saved.').waitFor();
   await card('roles').locator(`tr[data-member="${member.userId}"]`).waitFor({ state: 'detached' });
   assert.equal((await permissions()).some((p) => p.user_id === member.userId), false);
