@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ const BUCKET = 'big-things';
 const OTHER = 'big-copies';
 const LARGE = 'archive-200m.bin';
 const LARGE_SIZE = 200 * 1024 * 1024;
+/** Python's zipfile (a reader other than the writer's) prints a ZIP file's members and their text; it checks each CRC. */
+const ZIP_READER = 'import json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: z.read(n).decode() for n in z.namelist() if not n.endswith("/")}))';
 
 let server: ConsoleServer;
 let browser: Browser;
@@ -203,6 +206,38 @@ step('a 200 MiB download is the browser’s own: streamed to disk with progress,
   const states = await page.evaluate(() => (window as unknown as { downloadStates: string[] }).downloadStates);
   assert.ok(states.some((state) => state.startsWith('downloading:') && Number(state.slice(12)) > 0 && Number(state.slice(12)) < LARGE_SIZE), `progress seen: ${states.slice(0, 20).join(' ')}`);
   assert.match(await page.locator(`li[data-download="${LARGE}"]`).innerText(), /200 MiB[\s\S]*Done/);
+});
+
+step('several objects and a folder download as one ZIP file, streamed by the worker, with their paths below the folder', async () => {
+  const inside = { 'zip-me/a.txt': 'first file', 'zip-me/sub/b.txt': 'second file, one folder down', 'zip-me/sub/deeper/c.bin': randomBytes(300_000).toString('base64'), 'zip-me/top.txt': 'top' };
+  for (const [key, body] of Object.entries(inside)) await putObject(BUCKET, key, body);
+  await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=zip-me%2F`);
+  await row('zip-me/top.txt').waitFor();
+  await row('zip-me/top.txt').getByRole('checkbox').check();
+  await row('zip-me/a.txt').getByRole('checkbox').check();
+  await row('zip-me/sub/').getByRole('checkbox').check();
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByRole('button', { name: 'Download', exact: true }).click()]);
+  assert.equal(download.suggestedFilename(), 'zip-me.zip');
+  const path = await download.path();
+  await page.locator('li[data-download="zip-me.zip"][data-state="done"]').waitFor({ timeout: 60_000 });
+  const listed = JSON.parse(execFileSync('python3', ['-c', ZIP_READER, path], { encoding: 'utf8' })) as Record<string, string>;
+  const expected = Object.fromEntries(Object.entries(inside).map(([key, body]) => [key.slice('zip-me/'.length), body]));
+  assert.deepEqual(listed, expected);
+  await page.getByRole('region', { name: 'Downloads' }).getByRole('button', { name: 'Clear' }).click();
+});
+
+step('a ZIP download whose object went away meanwhile fails in place, not as a shorter archive', async () => {
+  await putObject(BUCKET, 'zip-gone/stays.txt', 'stays');
+  await putObject(BUCKET, 'zip-gone/goes.txt', 'goes');
+  await page.goto(`${server.url}/console/buckets/${BUCKET}?folder=zip-gone%2F`);
+  await row('zip-gone/goes.txt').waitFor();
+  const removed = await fetch(`${api.storageUrl}/${BUCKET}/zip-gone/goes.txt`, { method: 'DELETE', headers: { 'X-Auth-Token': api.token } });
+  assert.equal(removed.status, 204);
+  await page.getByRole('checkbox', { name: 'Select all on this page' }).check();
+  await page.getByRole('button', { name: 'Download', exact: true }).click();
+  await page.locator('li[data-download="zip-gone.zip"][data-state="failed"]').waitFor({ timeout: 30_000 });
+  await page.getByRole('region', { name: 'Downloads' }).getByRole('button', { name: 'Clear' }).click();
+  await page.goto(`${server.url}/console/buckets/${BUCKET}`);
 });
 
 step('a deleted object’s download fails in place, with the reason', async () => {

@@ -5,6 +5,7 @@
  */
 import { authHeaders, failure } from './api/http.ts';
 import type { ObjectApi } from './api/objects.ts';
+import type { ZipEntry } from './sw.ts';
 
 export type DownloadState = 'starting' | 'downloading' | 'done' | 'failed';
 
@@ -18,6 +19,14 @@ export interface Download {
   total: number | null;
   state: DownloadState;
   error: unknown;
+}
+
+/** An object (or folder marker) of a ZIP download and its path in the archive. */
+export interface ZipFile {
+  key: string;
+  path: string;
+  lastModified: number;
+  folder: boolean;
 }
 
 const WORKER_URL = '/console/sw.js';
@@ -44,25 +53,52 @@ export class DownloadQueue {
   }
 
   async start(bucket: string, key: string, name: string, saveInTab: (blob: Blob) => void): Promise<void> {
+    const item = this.added(bucket, key, name);
+    const worker = await this.serviceWorker();
+    if (worker) this.throughWorker(worker, item, { type: 'download', url: this.objects.objectPath(bucket, key) });
+    else await this.inTab(item, async () => saveInTab(await this.objects.download(bucket, key)));
+  }
+
+  /**
+   * Several objects as one ZIP file named `name`, each at its `path` (folders end in a slash). Without the worker
+   * they are saved one by one, each read into the tab.
+   */
+  async startZip(bucket: string, name: string, entries: readonly ZipFile[], saveInTab: (blob: Blob, name: string) => void): Promise<void> {
+    const item = this.added(bucket, name, name);
+    const worker = await this.serviceWorker();
+    const zipEntries: ZipEntry[] = entries.map((entry) => ({ url: entry.folder ? null : this.objects.objectPath(bucket, entry.key), path: entry.path, lastModified: entry.lastModified }));
+    if (worker) {
+      this.throughWorker(worker, item, { type: 'zip', entries: zipEntries });
+      return;
+    }
+    await this.inTab(item, async () => {
+      for (const entry of entries) if (!entry.folder) saveInTab(await this.objects.download(bucket, entry.key), entry.path);
+    });
+  }
+
+  private added(bucket: string, key: string, name: string): Download {
     const item: Download = { id: crypto.randomUUID(), bucket, key, name, loaded: 0, total: null, state: 'starting', error: null };
     this.items.push(item);
     this.changed();
-    const worker = await this.serviceWorker();
-    if (!worker) {
-      try {
-        saveInTab(await this.objects.download(bucket, key));
-        item.state = 'done';
-      } catch (err) {
-        item.state = 'failed';
-        item.error = err;
-      }
-      this.changed();
-      return;
+    return item;
+  }
+
+  private async inTab(item: Download, save: () => Promise<void>): Promise<void> {
+    try {
+      await save();
+      item.state = 'done';
+    } catch (err) {
+      item.state = 'failed';
+      item.error = err;
     }
+    this.changed();
+  }
+
+  private throughWorker(worker: ServiceWorker, item: Download, job: { type: 'download'; url: string } | { type: 'zip'; entries: ZipEntry[] }): void {
     const channel = new MessageChannel();
     const frame = document.createElement('iframe');
     frame.hidden = true;
-    frame.title = name;
+    frame.title = item.name;
     const finish = (state: 'done' | 'failed', error: unknown = null): void => {
       item.state = state;
       item.error = error;
@@ -99,7 +135,7 @@ export class DownloadQueue {
       }
     };
     const token = authHeaders()['X-Auth-Token'] ?? '';
-    worker.postMessage({ type: 'download', id: item.id, url: this.objects.objectPath(bucket, key), token, name }, [channel.port2]);
+    worker.postMessage({ ...job, id: item.id, token, name: item.name }, [channel.port2]);
     // A service worker left without events is stopped by the browser: a message now and then keeps it streaming.
     this.keepAlive ??= setInterval(() => {
       worker.postMessage({ type: 'keep-alive' });

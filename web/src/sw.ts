@@ -1,16 +1,27 @@
 /**
  * The console's service worker, scoped to /console/download/ only (the console's own pages never pass through it).
- * A download is the browser's own: the page hands over the object's URL and the session token with a one-time
- * id, then opens /console/download/{id} in a hidden frame; this worker answers that with the object's bytes as
- * they arrive (an attachment, so the browser saves it to disk), pulled only as fast as the disk takes them, so no
- * tab ever holds the object. Progress, the end and errors go back to the page over the message port it sent.
+ * A download is the browser's own: the page hands over the object's URL (or, for several objects, their URLs and
+ * their names in a ZIP file) and the session token with a one-time id, then opens /console/download/{id} in a
+ * hidden frame; this worker answers that with the bytes as they arrive (an attachment, so the browser saves it to
+ * disk), pulled only as fast as the disk takes them, so no tab ever holds an object. Progress, the end and errors
+ * go back to the page over the message port it sent.
  */
+import { downloadZip } from 'client-zip';
+
+/** One object of a ZIP download: where it is, and its path in the archive (a folder's ends in a slash). */
+export interface ZipEntry {
+  url: string | null;
+  path: string;
+  lastModified: number;
+}
 
 interface DownloadJob {
-  url: string;
   token: string;
   name: string;
   port: MessagePort;
+  /** One object (`url`) or several in a ZIP file (`entries`). */
+  url?: string;
+  entries?: ZipEntry[];
 }
 
 /** The few service-worker types used here (the web/ project compiles against the DOM library, not WebWorker). */
@@ -38,10 +49,12 @@ scope.addEventListener('activate', (event) => {
 });
 
 scope.addEventListener('message', (event) => {
-  const data = event.data as { type?: string; id?: string; url?: string; token?: string; name?: string };
+  const data = event.data as { type?: string; id?: string; url?: string; entries?: ZipEntry[]; token?: string; name?: string };
   const port = event.ports[0];
-  if (data.type !== 'download' || !port || !data.id || !data.url || data.token === undefined || !data.name) return;
-  jobs.set(data.id, { url: data.url, token: data.token, name: data.name, port });
+  if (!port || !data.id || data.token === undefined || !data.name) return;
+  if (data.type === 'download' && data.url) jobs.set(data.id, { url: data.url, token: data.token, name: data.name, port });
+  else if (data.type === 'zip' && Array.isArray(data.entries)) jobs.set(data.id, { entries: data.entries, token: data.token, name: data.name, port });
+  else return;
   // A link that is not opened soon is forgotten (with its token).
   setTimeout(() => jobs.delete(data.id ?? ''), 60_000);
   port.postMessage({ type: 'ready' });
@@ -55,12 +68,17 @@ scope.addEventListener('fetch', (event) => {
   event.respondWith(job ? respond(job) : new Response('This download link has expired.', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } }));
 });
 
-async function respond(job: DownloadJob): Promise<Response> {
+function respond(job: DownloadJob): Promise<Response> | Response {
+  if (job.entries) return respondZip(job, job.entries);
+  return respondOne(job, job.url ?? '');
+}
+
+async function respondOne(job: DownloadJob, url: string): Promise<Response> {
   let upstream: Response;
   try {
-    upstream = await fetch(job.url, { headers: { 'X-Auth-Token': job.token }, cache: 'no-store' });
+    upstream = await fetch(url, { headers: { 'X-Auth-Token': job.token }, cache: 'no-store' });
   } catch (err) {
-    job.port.postMessage({ type: 'error', status: 0, detail: err instanceof Error ? err.message : String(err) });
+    report(job, err);
     return new Response('The server could not be reached.', { status: 502 });
   }
   if (!upstream.ok || !upstream.body) {
@@ -70,11 +88,56 @@ async function respond(job: DownloadJob): Promise<Response> {
   }
   const length = upstream.headers.get('content-length');
   job.port.postMessage({ type: 'start', total: length === null ? null : Number(length) });
-  const reader = upstream.body.getReader();
+  const headers = attachment(job.name, upstream.headers.get('content-type') ?? 'application/octet-stream');
+  if (length !== null) headers.set('Content-Length', length);
+  return new Response(relay(upstream.body, job), { headers });
+}
+
+/**
+ * Several objects as one ZIP file (stored, not compressed), each object fetched only when the archive reaches it.
+ * An object that cannot be read fails the whole download: a ZIP file without it would look complete.
+ */
+function respondZip(job: DownloadJob, entries: ZipEntry[]): Response {
+  async function* files(): AsyncGenerator<{ name: string; lastModified: Date; input?: Response }> {
+    for (const entry of entries) {
+      const lastModified = new Date(entry.lastModified);
+      if (entry.url === null) {
+        yield { name: entry.path, lastModified };
+        continue;
+      }
+      const response = await fetch(entry.url, { headers: { 'X-Auth-Token': job.token }, cache: 'no-store' });
+      if (!response.ok) {
+        const text = await response.text().catch(() => '');
+        throw Object.assign(new Error(`${entry.path}: ${text || response.statusText}`), { status: response.status });
+      }
+      yield { name: entry.path, lastModified, input: response };
+    }
+  }
+  job.port.postMessage({ type: 'start', total: null });
+  const zip = downloadZip(files(), { buffersAreUTF8: true });
+  return new Response(zip.body && relay(zip.body, job), { headers: attachment(job.name, 'application/zip') });
+}
+
+function attachment(name: string, contentType: string): Headers {
+  return new Headers({
+    'Content-Type': contentType,
+    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
+    'Cache-Control': 'no-store',
+  });
+}
+
+function report(job: DownloadJob, err: unknown): void {
+  const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 0;
+  job.port.postMessage({ type: 'error', status, detail: err instanceof Error ? err.message : String(err) });
+}
+
+/** The body passed on as the browser's download takes it, with the page told how far it got. */
+function relay(source: ReadableStream<Uint8Array>, job: DownloadJob): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
   let loaded = 0;
   let reported = 0;
   let churnedAt = 0;
-  const body = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
@@ -96,7 +159,7 @@ async function respond(job: DownloadJob): Promise<Response> {
             job.port.postMessage({ type: 'progress', loaded });
           }
         } catch (err) {
-          job.port.postMessage({ type: 'error', status: 0, detail: err instanceof Error ? err.message : String(err) });
+          report(job, err);
           controller.error(err);
         }
       },
@@ -107,13 +170,6 @@ async function respond(job: DownloadJob): Promise<Response> {
     },
     { highWaterMark: 0 },
   );
-  const headers = new Headers({
-    'Content-Type': upstream.headers.get('content-type') ?? 'application/octet-stream',
-    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(job.name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
-    'Cache-Control': 'no-store',
-  });
-  if (length !== null) headers.set('Content-Length', length);
-  return new Response(body, { headers });
 }
 
 /**

@@ -83,10 +83,15 @@ export class ObjectApi {
 
   /** Every key under a prefix (a folder's whole content, the folder's own marker included), for bulk actions. */
   async *allKeys(bucket: string, prefix: string): AsyncGenerator<string> {
+    for await (const entry of this.allEntries(bucket, prefix)) yield entry.key;
+  }
+
+  /** Every object and folder marker under a prefix, in key order. */
+  async *allEntries(bucket: string, prefix: string): AsyncGenerator<Entry> {
     let marker: string | undefined;
     for (;;) {
       const { entries, next } = await this.listFolder(bucket, prefix, { marker, limit: 1000, recursive: true });
-      for (const entry of entries) yield entry.key;
+      yield* entries;
       if (next === null) return;
       marker = next;
     }

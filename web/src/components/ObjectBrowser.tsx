@@ -8,6 +8,7 @@ import { useLoad } from '../hooks.ts';
 import { folderRoute, followLink, hrefOf, navigate, type BucketRoute } from '../router.ts';
 import { dropped, filesOf, pickedFromInput } from '../picked.ts';
 import { MAX_FILES_AT_ONCE, type PickedFile } from '../uploads.ts';
+import type { ZipFile } from '../downloads.ts';
 import { ObjectInfoPanel } from './ObjectInfoPanel.tsx';
 import { CopyMoveDialog, CreateFolderDialog, DeleteObjectsDialog, OverwriteDialog, saveBlob } from './object-dialogs.tsx';
 import { ErrorNote, Notice } from './ui.tsx';
@@ -75,6 +76,31 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
     });
   };
 
+  /** One object as itself; several, or a folder, as one ZIP file with the paths below this folder. */
+  const downloadChosen = async (): Promise<void> => {
+    const [first] = chosen;
+    if (!first) return;
+    if (chosen.length === 1 && first.kind === 'object') {
+      await download(first);
+      return;
+    }
+    setActionError(null);
+    try {
+      const files: ZipFile[] = [];
+      const add = (entry: Entry): void => {
+        files.push({ key: entry.key, path: entry.key.slice(folder.length), lastModified: entry.kind === 'object' ? entry.lastModified : Date.now(), folder: entry.kind === 'folder' });
+      };
+      for (const entry of chosen) {
+        if (entry.kind === 'object') add(entry);
+        else for await (const inner of objects.allEntries(bucket.name, entry.key)) add(inner);
+      }
+      const name = `${(chosen.length === 1 ? baseName(first.key) : folder ? baseName(folder) : bucket.name).replace(/\/$/, '')}.zip`;
+      await downloads.startZip(bucket.name, name, files, saveBlob);
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+
   const chosen = entries.filter((entry) => selected.has(entry.key));
   const closeDialog = (changed: boolean, done?: string): void => {
     setOpen(null);
@@ -139,9 +165,7 @@ export function ObjectBrowser(props: { bucket: Bucket; route: BucketRoute; onCha
           {t('createFolder')}
         </button>
         <span class="divider" />
-        <button type="button" class="secondary" disabled={chosen.length !== 1 || chosen[0]?.kind !== 'object'} onClick={() => {
-          if (chosen[0]) void download(chosen[0]);
-        }}>
+        <button type="button" class="secondary" disabled={chosen.length === 0} onClick={() => void downloadChosen()}>
           {t('download')}
         </button>
         <button type="button" class="secondary" disabled={chosen.length === 0} onClick={() => {
