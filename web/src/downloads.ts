@@ -56,7 +56,11 @@ export class DownloadQueue {
     const item = this.added(bucket, key, name);
     const worker = await this.serviceWorker();
     if (worker) this.throughWorker(worker, item, { type: 'download', url: this.objects.objectPath(bucket, key) });
-    else await this.inTab(item, async () => saveInTab(await this.objects.download(bucket, key)));
+    else {
+      await this.inTab(item, async () => {
+        saveInTab(await this.objects.download(bucket, key));
+      });
+    }
   }
 
   /**
