@@ -250,12 +250,19 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await versionIds(name), []);
       });
 
-      test('an overwrite is a new version; the locked one stays under it', async () => {
+      test('an overwrite (PUT, multipart completion, copy) is a new version; the locked one stays under it', async () => {
         const name = await newBucket();
         const locked = await put(name, 'k', 'first', { retention: inDays(1) });
         await put(name, 'k', 'second');
         assert.equal(await read(name, 'k'), 'second');
+        const upload = await core.uploads.create(admin, ref(name, 'k'), { meta: {}, headers: {}, deleteAt: null });
+        const part = await core.uploads.uploadPart(admin, { ...ref(name, 'k'), uploadId: upload.id }, 1, { body: [Buffer.from('third')], contentLength: 5 });
+        await core.uploads.complete(admin, { ...ref(name, 'k'), uploadId: upload.id }, [{ partNumber: 1, etag: part.etag }]);
+        assert.equal(await read(name, 'k'), 'third');
+        await core.objects.copy(admin, ref(name, 'k', locked.versionId), ref(name, 'k'), { freshMetadata: false, meta: {}, headers: {}, deleteAt: null });
+        assert.equal(await read(name, 'k'), 'first');
         assert.equal(await read(name, 'k', locked.versionId), 'first');
+        assert.equal((await versionIds(name)).length, 4);
       });
 
       test("Swift's DELETE (core.objects.delete, requireLive) adds a marker; Swift's POST cannot change a locked version in place", async () => {
