@@ -370,7 +370,8 @@ export class Objects {
     const [opened] = bodies;
     if (!opened) fail('NoSuchKey', NO_SUCH_KEY);
     const body = Buffer.isBuffer(opened) ? [opened] : opened;
-    const record = await this.put(caller, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: source.size }).finally(() => {
+    // Into the bucket authorized above, with the tags and lock settings checked there (a source's tags need no more).
+    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: source.size }).finally(() => {
       if (!Buffer.isBuffer(opened)) opened.destroy();
     });
     return { source, record };
