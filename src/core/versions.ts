@@ -110,7 +110,7 @@ export async function install(tx: Tx, bucket: BucketRow, key: string, version: V
     // Enabled keeps every version; suspended keeps those with ids of their own (the null one is replaced).
     if (enabled || (bucket.versioning === 'suspended' && previous.named)) demote(tx, bucket.id, key, current, now);
     else {
-      // Object Lock keeps versioning enabled, so this holds for rows written around it only; it costs a field test.
+      // Never refuses in a bucket with Object Lock (its versioning stays enabled): a guard that costs a field test.
       checkRemovable(previous, now);
       released += await release(tx, bucket.id, key, previous);
     }
