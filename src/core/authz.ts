@@ -27,9 +27,40 @@ export const BUCKET_READ_ACTIONS = [
   'GetObject',
   'GetObjectVersion',
   'GetObjectAcl',
+  'GetObjectTagging',
+  'GetObjectRetention',
+  'GetObjectLegalHold',
+  'GetBucketObjectLockConfiguration',
+  'GetBucketTagging',
 ] as const;
-export const BUCKET_WRITE_ACTIONS = ['PutObject', 'DeleteObject', 'DeleteObjectVersion', 'AbortMultipartUpload', 'PutBucketMetadata'] as const;
-export const BUCKET_ADMIN_ACTIONS = ['PutBucketConfig', 'PutBucketAcl', 'PutBucketPolicy', 'PutBucketRoles', 'PutObjectAcl', 'DeleteBucket'] as const;
+export const BUCKET_WRITE_ACTIONS = [
+  'PutObject',
+  'DeleteObject',
+  'DeleteObjectVersion',
+  'AbortMultipartUpload',
+  'PutBucketMetadata',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  // Retention can only be lengthened without the bypass below, so an editor may set it (as a default does anyway).
+  'PutObjectRetention',
+] as const;
+/**
+ * Object Lock's overrides: turning a legal hold off and bypassing governance retention weaken a lock, so only a
+ * bucket's Storage Admin (S3: whoever IAM grants them) holds them, and a policy's Allow may name them; no ACL
+ * grant gives them (S3's FULL_CONTROL does not either).
+ */
+export const LOCK_OVERRIDE_ACTIONS = ['PutObjectLegalHold', 'BypassGovernanceRetention'] as const;
+export const BUCKET_ADMIN_ACTIONS = [
+  'PutBucketConfig',
+  'PutBucketAcl',
+  'PutBucketPolicy',
+  'PutBucketRoles',
+  'PutObjectAcl',
+  'DeleteBucket',
+  'PutBucketObjectLockConfiguration',
+  'PutBucketTagging',
+  ...LOCK_OVERRIDE_ACTIONS,
+] as const;
 export const USER_ACTIONS = ['ListOwnProjects', 'ListAccessKeys', 'CreateAccessKey', 'DeleteAccessKey'] as const;
 
 export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
@@ -77,8 +108,12 @@ const GRANTED: Record<GrantPermission, ReadonlySet<BucketAction>> = {
   'write-objects': new Set(['PutObject', 'DeleteObject', 'DeleteObjectVersion', 'AbortMultipartUpload', 'ListMultipartUploadParts']),
   'read-acl': new Set(['GetBucketAcl', 'GetObjectAcl']),
   'write-acl': new Set(['PutBucketAcl', 'PutObjectAcl']),
-  'full-control': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS]),
+  'full-control': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS].filter((action) => !isLockOverride(action))),
 };
+
+function isLockOverride(action: BucketAction): boolean {
+  return (LOCK_OVERRIDE_ACTIONS as readonly string[]).includes(action);
+}
 
 /** The user's role on the bucket: the one the bucket assigns them (null: none), else their project role's default. */
 export function bucketRoleOf(bucket: BucketRow, userId: string, projectRole: Role): BucketRole | null {

@@ -15,6 +15,8 @@ export interface CreateBucketInput {
   type?: string | undefined;
   encryption?: EncryptionType | null | undefined;
   meta?: Metadata | undefined;
+  /** S3's x-amz-bucket-object-lock-enabled: Object Lock from the start, and so versioning enabled. */
+  objectLock?: boolean | undefined;
 }
 
 export interface AccessControl {
@@ -91,6 +93,7 @@ export class Buckets {
       publicReadAllowIps: [],
       encryption: input.encryption ?? null,
       meta,
+      ...(input.objectLock ? { versioning: 'enabled', objectLock: { enabled: true } } : {}),
     };
     await this.store.transact(async (tx) => {
       const taken = `Bucket ${input.name} already exists`;
@@ -172,10 +175,10 @@ export class Buckets {
   }
 
   /** Changes a bucket setting kept in rows of its own as well as in the bucket row, in one transaction. */
-  async configure(caller: Caller, account: string, name: string, update: (tx: Tx, bucket: BucketRow) => Promise<BucketRow>): Promise<void> {
+  async configure(caller: Caller, account: string, name: string, update: (tx: Tx, bucket: BucketRow) => Promise<BucketRow>, action: BucketAction = 'PutBucketConfig'): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.buckets, account, name);
-      const current = authorizeBucket(caller, 'PutBucketConfig', account, row?.value ?? null);
+      const current = authorizeBucket(caller, action, account, row?.value ?? null);
       tx.put(TABLES.buckets, account, name, { ...(await update(tx, current)), updatedAt: Date.now() });
     });
     this.cache.delete(cacheId(account, name));
@@ -189,6 +192,7 @@ export class Buckets {
       // Lifecycle rules must know where the bucket is, to see its versioning state when they expire objects.
       const lifecycle = await tx.get(TABLES.lifecycle, ALL, row.id);
       if (lifecycle) tx.put(TABLES.lifecycle, ALL, row.id, { ...lifecycle.value, bucket: { projectId: row.projectId, name: row.name } });
+      if (row.objectLock && state !== 'enabled') fail('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
       return row.versioning === undefined && state === 'suspended' ? row : { ...row, versioning: state };
     });
   }

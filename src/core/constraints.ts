@@ -16,6 +16,14 @@ export const MAX_META_COUNT = 90;
 export const MAX_META_OVERALL_SIZE = 4096;
 export const MAX_HEADER_SIZE = 8192;
 export const LISTING_LIMIT = 10_000;
+/** S3's tag limits: 10 tags a version, 50 a bucket; keys of 1 to 128 characters, values of up to 256. */
+export const MAX_OBJECT_TAGS = 10;
+export const MAX_BUCKET_TAGS = 50;
+export const MAX_TAG_KEY_LENGTH = 128;
+export const MAX_TAG_VALUE_LENGTH = 256;
+/** Object Lock's longest default retention (S3: 100 years, or as many days). */
+export const MAX_DEFAULT_RETENTION_YEARS = 100;
+export const MAX_DEFAULT_RETENTION_DAYS = 36_500;
 export const BUCKET_LIST_LIMIT = 1000;
 /** The latest X-Delete-At Swift can represent (its expirer sorts 10-digit timestamps): 2286-11-20. */
 export const MAX_DELETE_AT_SECONDS = 9_999_999_999;
@@ -147,6 +155,38 @@ export function checkUserMetadata(meta: Readonly<Record<string, string>>): void 
     overall += Buffer.byteLength(name) + Buffer.byteLength(value);
   }
   if (overall > MAX_META_OVERALL_SIZE) fail('MetadataTooLarge', `Total metadata too large; max ${MAX_META_OVERALL_SIZE}`);
+}
+
+/** A tag: an object's (per version) or a bucket's. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+/** S3's tag characters: letters, digits, spaces (in any script), and `+ - = . _ : / @`. */
+const TAG_CHARACTERS = /^[\p{L}\p{N}\p{Zs}+\-=._:/@]*$/u;
+/** Keys with this prefix are AWS's own; nobody else may set them. */
+const RESERVED_TAG_PREFIX = 'aws:';
+
+/** S3's tag set rules, for a version's tags (`max` 10) or a bucket's (50); throws InvalidTag. */
+export function checkTags(tags: readonly Tag[], max: number): void {
+  if (tags.length > max) fail('InvalidTag', `Tags cannot be more than ${max}`, { tooMany: true });
+  const keys = new Set<string>();
+  for (const { key, value } of tags) {
+    const keyLength = codePoints(key);
+    if (keyLength === 0 || keyLength > MAX_TAG_KEY_LENGTH) fail('InvalidTag', `The TagKey you have provided is invalid: 1 to ${MAX_TAG_KEY_LENGTH} characters`);
+    if (codePoints(value) > MAX_TAG_VALUE_LENGTH) fail('InvalidTag', `The TagValue you have provided is invalid: at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    if (!TAG_CHARACTERS.test(key)) fail('InvalidTag', 'The TagKey you have provided is invalid: letters, digits, spaces and + - = . _ : / @ only');
+    if (!TAG_CHARACTERS.test(value)) fail('InvalidTag', 'The TagValue you have provided is invalid: letters, digits, spaces and + - = . _ : / @ only');
+    if (key.toLowerCase().startsWith(RESERVED_TAG_PREFIX)) fail('InvalidTag', `System tags cannot be added or updated: keys may not start with "${RESERVED_TAG_PREFIX}"`);
+    if (keys.has(key)) fail('InvalidTag', 'Cannot provide multiple Tags with the same key');
+    keys.add(key);
+  }
+}
+
+/** Characters as S3 counts a tag's (Unicode code points). */
+function codePoints(text: string): number {
+  return Array.from(text).length;
 }
 
 export function checkListingLimit(limit: number): void {

@@ -11,6 +11,8 @@ import type { Uploads } from './uploads.ts';
 import type { Caller } from './types.ts';
 
 const BATCH = 100;
+/** The fields of a pass under way, cleared for the next pass to start from the beginning. */
+const NEW_PASS: Partial<EmptyingRow> = { cursor: undefined, removedInPass: undefined, lockedInPass: undefined };
 
 export interface EmptyingProgress extends EmptyingRow {
   /** Objects still in the bucket. */
@@ -60,18 +62,36 @@ export class Emptying {
     return removed;
   }
 
+  /**
+   * A batch of the pass under way (see Objects.purge), which remembers where it got to. A pass that removed
+   * something is followed by another (objects may have come meanwhile); one that removed nothing ends the run —
+   * with the bucket kept and the count noted when Object Lock kept versions.
+   */
   private async step(job: EmptyingRow): Promise<number> {
     const bucketId = job.bucket.id;
-    const removed = (await this.objects.purge(bucketId, BATCH)) || (await this.uploads.abortStarted(bucketId, '', Number.POSITIVE_INFINITY));
-    if (removed === 0) return this.finish(job);
-    await this.record(bucketId, { removed: job.removed + removed });
-    return Math.max(removed, 1);
+    const purged = await this.objects.purge(bucketId, BATCH, job.cursor ?? null);
+    const removedInPass = (job.removedInPass ?? 0) + purged.removed;
+    const lockedInPass = (job.lockedInPass ?? 0) + purged.locked;
+    if (purged.next) {
+      await this.record(bucketId, { removed: job.removed + purged.removed, cursor: purged.next, removedInPass, lockedInPass });
+      return Math.max(purged.removed, 1);
+    }
+    const aborted = await this.uploads.abortStarted(bucketId, '', Number.POSITIVE_INFINITY);
+    if (removedInPass + aborted > 0) {
+      await this.record(bucketId, { removed: job.removed + purged.removed + aborted, ...NEW_PASS });
+      return Math.max(purged.removed + aborted, 1);
+    }
+    if (lockedInPass > 0) {
+      await this.record(bucketId, { state: 'done', finishedAt: Date.now(), locked: lockedInPass, ...NEW_PASS });
+      return 0;
+    }
+    return this.finish(job);
   }
 
   /** Nothing left: the bucket is deleted (its emptying row with it) if asked, else the run is marked done. */
   private async finish(job: EmptyingRow): Promise<number> {
     if (!job.deleteBucket) {
-      await this.record(job.bucket.id, { state: 'done', finishedAt: Date.now() });
+      await this.record(job.bucket.id, { state: 'done', finishedAt: Date.now(), ...NEW_PASS });
       return 0;
     }
     try {
@@ -83,16 +103,23 @@ export class Emptying {
       }
       return 0;
     } catch (err) {
-      // An object written since the last batch: empty again.
-      if (isOnggiError(err) && err.code === 'BucketNotEmpty') return 1;
+      // An object written since the last batch: empty again, from the beginning.
+      if (isOnggiError(err) && err.code === 'BucketNotEmpty') {
+        await this.record(job.bucket.id, NEW_PASS);
+        return 1;
+      }
       throw err;
     }
   }
 
+  /** Merges `change` into the run's row; a field given as undefined is removed. */
   private async record(bucketId: string, change: Partial<EmptyingRow>): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.emptying, ALL, bucketId);
-      if (row) tx.put(TABLES.emptying, ALL, bucketId, { ...row.value, ...change });
+      if (!row) return;
+      const next: EmptyingRow = { ...row.value, ...change };
+      for (const [field, value] of Object.entries(change)) if (value === undefined) Reflect.deleteProperty(next, field);
+      tx.put(TABLES.emptying, ALL, bucketId, next);
     });
   }
 

@@ -31,8 +31,19 @@ export type ErrorCode =
   | 'NoSuchAccessKey'
   | 'NoSuchProject'
   | 'NoSuchUser'
-  /** The bucket has no configuration of the kind asked for (CORS, lifecycle). */
+  /** The bucket (or version) has no configuration of the kind asked for (CORS, lifecycle, Object Lock, tags…): see the detail. */
   | 'NoSuchConfiguration'
+  /**
+   * Object Lock refuses: the version is under retention or a legal hold, and would be removed, overwritten, or its
+   * retention weakened (S3: 403 AccessDenied). Governance retention yields to a caller allowed and asking to bypass it.
+   */
+  | 'ObjectLocked'
+  /** The request does not apply to the resource as it is set up (S3's InvalidRequest: e.g. a lock on a bucket without Object Lock). */
+  | 'InvalidRequest'
+  /** An Object Lock default retention that is not a positive whole number of days or years, or too long (S3's InvalidRetentionPeriod). */
+  | 'InvalidRetentionPeriod'
+  /** A tag set S3 refuses: too many tags, a key twice, a key or value too long or of characters tags may not hold (S3's InvalidTag). */
+  | 'InvalidTag'
   | 'BucketAlreadyExists'
   | 'BucketNotEmpty'
   /** The bucket's state forbids the change (e.g. it would be left without a Storage Admin). */
@@ -77,10 +88,21 @@ export interface ErrorDetails {
   InvalidPart: { partNumber: number };
   EntityTooSmall: { partNumber: number; size: number; minSize: number };
   InvalidManifest: { problems?: string[] };
+  NoSuchConfiguration: { kind?: ConfigurationKind };
+  ObjectLocked: { versionId: string; mode?: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil?: number; legalHold?: boolean };
+  /** `tooMany`: more tags than an object may carry (S3 answers that one with its code BadRequest). */
+  InvalidTag: { tooMany?: boolean };
   Busy: { cause?: string };
   InsufficientStorage: { cause?: string };
   StorageUnavailable: { cause?: string };
 }
+
+/**
+ * What a NoSuchConfiguration lacks, for front ends whose codes differ by kind (S3: NoSuchCORSConfiguration,
+ * NoSuchLifecycleConfiguration, ObjectLockConfigurationNotFoundError for a bucket without Object Lock,
+ * NoSuchObjectLockConfiguration for a version without retention or legal hold, NoSuchTagSet for a bucket without tags).
+ */
+export type ConfigurationKind = 'cors' | 'lifecycle' | 'emptying' | 'object-lock' | 'object-retention' | 'object-legal-hold' | 'bucket-tagging';
 
 export type DetailOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : Record<string, never>;
 

@@ -16,6 +16,8 @@ import { CtrCipher } from './cipher.ts';
 import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
+import { ObjectLocks } from './object-lock.ts';
+import { Tagging } from './tagging.ts';
 import { minPartSizeFromEnv, Uploads } from './uploads.ts';
 import type { ServerKeys } from './server-keys.ts';
 
@@ -35,6 +37,10 @@ export class Core {
   readonly buckets: Buckets;
   readonly objects: Objects;
   readonly uploads: Uploads;
+  /** S3's Object Lock: a bucket's configuration, a version's retention and legal hold. */
+  readonly objectLock: ObjectLocks;
+  /** S3's object and bucket tags. */
+  readonly tagging: Tagging;
   readonly lifecycle: Lifecycle;
   readonly emptying: Emptying;
   readonly accessLog: AccessLog;
@@ -66,6 +72,8 @@ export class Core {
     };
     this.objects = new Objects(store, blobs, this.buckets, cipher, intake, nudge, clock);
     this.uploads = new Uploads(store, blobs, this.buckets, intake, clock, nudge, minPartSizeFromEnv());
+    this.objectLock = new ObjectLocks(this.buckets, this.objects, clock);
+    this.tagging = new Tagging(store, this.buckets, this.objects);
     this.lifecycle = new Lifecycle(store, this.buckets, this.objects, this.uploads, clock);
     this.emptying = new Emptying(store, this.buckets, this.objects, this.uploads, () => {
       if (this.emptier) this.jobs.kick(this.emptier);

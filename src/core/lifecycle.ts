@@ -1,14 +1,17 @@
 /**
  * Bucket lifecycle: S3's rule model (id, status, prefix and tag filter; expiration by days or date, expiration of
  * noncurrent versions, abort of incomplete multipart uploads), kept per bucket, and the background round that
- * applies it. No object carries tags yet (no API sets them), so a rule with a tag filter matches no object.
+ * applies it. A rule with a tag filter applies to the versions that carry every tag of it (tagging.ts). Versions
+ * Object Lock keeps are left where a rule would remove them; a current one still gets its delete marker.
  */
 import type { MetadataStore } from '../store/meta/index.ts';
 import type { Buckets } from './buckets.ts';
 import type { Clock } from './clock.ts';
+import { MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH } from './constraints.ts';
 import { fail } from './errors.ts';
 import { ALL, TABLES, type BucketName, type LifecycleRule, type LifecycleTag, type VersionRow } from './model.ts';
 import type { Objects } from './objects.ts';
+import { hasTags } from './tagging.ts';
 import type { Uploads } from './uploads.ts';
 import type { Caller } from './types.ts';
 
@@ -20,8 +23,6 @@ export const MAX_LIFECYCLE_RULES = 1000;
 export type BucketAt = { id: string } & Partial<BucketName>;
 const MAX_RULE_ID_LENGTH = 255;
 const MAX_NEWER_NONCURRENT = 100;
-const MAX_TAG_KEY_LENGTH = 128;
-const MAX_TAG_VALUE_LENGTH = 256;
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_BATCH = 1000;
 
@@ -138,12 +139,13 @@ export class Lifecycle {
 
   /** The rule's actions: expiring current versions and versions no longer current, aborting old uploads. */
   private async applyRule(bucket: BucketAt, rule: LifecycleRule, now: number): Promise<number> {
-    if ((rule.tags?.length ?? 0) > 0) return 0;
+    const tags = rule.tags ?? [];
     let removed = 0;
-    if (rule.expiration) removed += await this.expireCurrent(bucket, rule.prefix, rule.expiration, now);
+    if (rule.expiration) removed += await this.expireCurrent(bucket, rule.prefix, tags, rule.expiration, now);
     const noncurrent = rule.noncurrentVersionExpiration;
     if (noncurrent) {
-      const due = (version: VersionRow): boolean => version.noncurrentSince !== undefined && expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now;
+      const due = (version: VersionRow): boolean =>
+        version.noncurrentSince !== undefined && expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now && hasTags(version, tags);
       removed += await this.objects.expireNoncurrent(bucket.id, rule.prefix, due, noncurrent.newerNoncurrentVersions ?? 0);
     }
     const abort = rule.abortIncompleteMultipartUpload;
@@ -151,7 +153,7 @@ export class Lifecycle {
     return removed;
   }
 
-  private async expireCurrent(bucket: BucketAt, prefix: string, expiration: NonNullable<LifecycleRule['expiration']>, now: number): Promise<number> {
+  private async expireCurrent(bucket: BucketAt, prefix: string, tags: readonly LifecycleTag[], expiration: NonNullable<LifecycleRule['expiration']>, now: number): Promise<number> {
     if ('date' in expiration && expiration.date > now) return 0;
     let removed = 0;
     let after: string | undefined;
@@ -164,7 +166,7 @@ export class Lifecycle {
       });
       for (const entry of objects) {
         const version = entry.value;
-        if (version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now) continue;
+        if (version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now || !hasTags(version, tags)) continue;
         if (await this.objects.expireCurrent(bucket, entry.sk, version.id)) removed++;
       }
       if (objects.length < SCAN_BATCH) return removed;

@@ -7,7 +7,7 @@
  *            └─ users, roles, access keys
  *   blob ── reference count; freed through the durable `blob_gc` queue once nothing points at it
  */
-import type { Role } from './constraints.ts';
+import type { Role, Tag } from './constraints.ts';
 import type { CorsRule } from './cors.ts';
 import { bytesTable, jsonTable, type Table } from '../store/meta/index.ts';
 import type { Metadata } from './types.ts';
@@ -76,6 +76,30 @@ export interface BucketRow {
   grants?: Grant[];
   /** A bucket policy (S3's), as statements `authorize()` evaluates: an explicit Deny beats every Allow. */
   policy?: PolicyStatement[];
+  /**
+   * S3's Object Lock, once enabled (never disabled again; versioning stays enabled): versions may carry retention
+   * and legal holds, and new versions get the default retention. Absent: no version here can be locked, so
+   * deletes skip every lock check.
+   */
+  objectLock?: ObjectLockConfiguration;
+}
+
+export const RETENTION_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
+/** GOVERNANCE yields to a caller allowed to bypass it; COMPLIANCE to nobody until its date. */
+export type RetentionMode = (typeof RETENTION_MODES)[number];
+
+/** A version's retention: it may not be removed or overwritten before `retainUntil` (ms since the epoch). */
+export interface Retention {
+  mode: RetentionMode;
+  retainUntil: number;
+}
+
+/** A bucket's default retention: each new version is retained this long from its creation (days or years, one of them). */
+export type DefaultRetention = { mode: RetentionMode } & ({ days: number } | { years: number });
+
+export interface ObjectLockConfiguration {
+  enabled: true;
+  defaultRetention?: DefaultRetention;
 }
 
 export type VersioningState = 'enabled' | 'suspended';
@@ -228,6 +252,10 @@ export interface UploadRow {
   deleteAt: number | null;
   /** Whether the bucket encrypted at rest when it began: every part is, then. */
   encrypted: boolean;
+  /** What the completed version will carry: tags and Object Lock settings given when the upload began. */
+  tags?: Tag[];
+  retention?: Retention;
+  legalHold?: boolean;
 }
 
 /** One uploaded part, by number, while its upload is open. */
@@ -267,6 +295,12 @@ export interface VersionRow {
   named?: boolean;
   /** When it stopped being the key's current version (rows of `versions` only). */
   noncurrentSince?: number;
+  /** Object Lock retention (see object-lock.ts); only in buckets with Object Lock. */
+  retention?: Retention;
+  /** Object Lock legal hold: true while on; false once turned off (S3 then answers OFF rather than "none"). */
+  legalHold?: boolean;
+  /** The version's tags (S3 object tagging), in the order given; absent: none. */
+  tags?: Tag[];
 }
 
 /** "Empty bucket": every object is removed in the background, then (if asked) the bucket itself. */
@@ -277,6 +311,19 @@ export interface EmptyingRow {
   removed: number;
   state: 'running' | 'done';
   finishedAt: number | null;
+  /** Where the pass under way has got to (see Objects.purge); absent: a pass starts from the beginning. */
+  cursor?: PurgeCursor;
+  /** Versions the pass under way removed, and left because Object Lock keeps them. */
+  removedInPass?: number;
+  lockedInPass?: number;
+  /** Versions Object Lock kept when the run finished (the bucket, if it was to be deleted, stays). */
+  locked?: number;
+}
+
+/** How far a purge of a bucket's versions has got: the table (non-current versions first) and the last sort key done. */
+export interface PurgeCursor {
+  table: 'versions' | 'objects';
+  after: string;
 }
 
 /** A bucket's access logging, keyed by the source bucket's (project, name). */
@@ -352,6 +399,8 @@ export const TABLES = {
   expiry: jsonTable<{ bucketId: string; key: string; versionId: string }>('expiry'),
   /** '' / bucket id → the bucket's lifecycle rules */
   lifecycle: jsonTable<LifecycleRow>('lifecycle'),
+  /** bucket id / '' → the bucket's tags (S3 bucket tagging), apart from the bucket row every request reads */
+  bucketTags: jsonTable<{ tags: Tag[] }>('bucket_tags'),
   /** '' / bucket id → an "empty bucket" request and its progress */
   emptying: jsonTable<EmptyingRow>('emptying'),
   /** '' / `${project id}/${bucket name}` → where the bucket's access log goes */
@@ -373,7 +422,7 @@ export const ALL_TABLES: readonly Table<unknown>[] = Object.values(TABLES);
  */
 export const BUCKET_TABLES = {
   content: [TABLES.objects, TABLES.versions, TABLES.uploads],
-  bookkeeping: [TABLES.nullVersions, TABLES.bucketTotals, TABLES.inlineData],
+  bookkeeping: [TABLES.nullVersions, TABLES.bucketTotals, TABLES.inlineData, TABLES.bucketTags],
 } as const;
 
 /** When a version stops being readable: at its X-Delete-At; a version not complete never is. */

@@ -12,13 +12,15 @@ import type { Buckets } from './buckets.ts';
 import type { BucketAt } from './lifecycle.ts';
 import { LargeObjects, type Indirection } from './large-objects.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { checkObjectKey, checkUserMetadata, MAX_FILE_SIZE } from './constraints.ts';
+import { authorizeBucket, type BucketAction } from './authz.ts';
+import { checkObjectKey, checkTags, checkUserMetadata, MAX_FILE_SIZE, MAX_OBJECT_TAGS, type Tag } from './constraints.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
 import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
-import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type VersionData, type VersionRow } from './model.ts';
+import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type VersionData, type VersionRow } from './model.ts';
+import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceBypass, isLocked, withNewLock, type LockSettings } from './object-lock.ts';
 import type { BlobCipher } from './cipher.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
@@ -27,11 +29,13 @@ import {
   deleteMarker,
   install,
   keyOfNoncurrent,
+  locateVersion,
   readVersion,
   reference,
   release,
   removeCurrent,
   removeVersion,
+  rewriteVersion,
   toRecord,
   versionIdOf,
   type ChainChange,
@@ -54,7 +58,15 @@ export interface WriteAttributes {
   deleteAt: number | null;
 }
 
-export interface PutObjectInput extends ObjectRef, WriteAttributes {
+/** What S3 lets a write give its new version beside its bytes and metadata: tags, Object Lock settings. */
+export interface VersionSettings {
+  /** The version's tags (S3's x-amz-tagging); checked against S3's rules. */
+  tags?: Tag[] | undefined;
+  /** Retention and legal hold (S3's x-amz-object-lock-*); absent: the bucket's default retention, if any. */
+  lock?: LockSettings | undefined;
+}
+
+export interface PutObjectInput extends ObjectRef, WriteAttributes, VersionSettings {
   body: BodySource;
   /** The declared length, or null for a chunked upload. */
   contentLength: number | null;
@@ -72,6 +84,10 @@ export interface ReadResult {
 
 export interface CopyOptions {
   freshMetadata: boolean;
+  /** Tags for the copy (S3's REPLACE tagging directive); absent: the source's. */
+  tags?: Tag[] | undefined;
+  /** The copy's Object Lock settings; a source's lock is never copied. */
+  lock?: LockSettings | undefined;
   contentType?: string | undefined;
   meta: Metadata;
   headers: Metadata;
@@ -84,6 +100,8 @@ export interface DeleteOptions {
    * versioned bucket gets its delete marker anyway and an unversioned one answers as if it deleted something.
    */
   requireLive?: boolean;
+  /** S3's x-amz-bypass-governance-retention: removing a version under governance retention, if the caller may. */
+  bypassGovernance?: boolean;
 }
 
 /** What a delete did: the version it removed or hid, and the delete marker it added, if any. */
@@ -133,7 +151,20 @@ export class Objects {
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
     const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'PutObject');
+    if (input.tags || input.lock) this.checkVersionSettings(caller, bucket, input);
     return this.putInto(bucket, input);
+  }
+
+  /** A write's tags and lock settings: S3's rules, and the extra permissions they need. */
+  private checkVersionSettings(caller: Caller, bucket: BucketRow, settings: VersionSettings): void {
+    if (settings.tags) {
+      checkTags(settings.tags, MAX_OBJECT_TAGS);
+      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket);
+    }
+    if (settings.lock) {
+      checkLockSettings(settings.lock, this.clock.now());
+      authorizeLockSettings(caller, bucket, settings.lock);
+    }
   }
 
   /** Writes into a bucket the caller was authorized for, or that the server itself writes (access logs). */
@@ -161,8 +192,9 @@ export class Objects {
         headers: input.headers,
         deleteAt: input.deleteAt,
         data: body.data,
+        ...(input.tags?.length ? { tags: input.tags } : {}),
       };
-      const written = await this.publish(bucket, input.key, version, { inline: body.inline, freshBlobs: true, mustNotExist: input.ifNoneMatchAny === true });
+      const written = await this.publish(bucket, input.key, version, { inline: body.inline, freshBlobs: true, mustNotExist: input.ifNoneMatchAny === true, lock: input.lock });
       return toRecord(bucket.name, input.key, written);
     } catch (err) {
       // Only when the commit certainly did not happen; otherwise the orphan sweep decides.
@@ -180,7 +212,7 @@ export class Objects {
     bucket: BucketRow,
     key: string,
     version: VersionRow,
-    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located; prepare?: (tx: Tx) => Promise<void> },
+    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located; prepare?: (tx: Tx) => Promise<void>; lock?: LockSettings | undefined },
   ): Promise<VersionRow> {
     const { written, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
@@ -188,7 +220,8 @@ export class Objects {
       const inline = options.sharedFrom ? await this.sharedBytes(tx, options.sharedFrom) : options.inline;
       if (options.mustNotExist && (await this.liveIn(tx, current.id, key))) fail('PreconditionFailed', 'The object already exists');
       // Each attempt of the transaction starts from the version as given: `install` names it as the bucket says.
-      const row: VersionRow = { ...version, id: newTimeOrderedId() };
+      let row: VersionRow = { ...version, id: newTimeOrderedId() };
+      if (current.objectLock || options.lock) row = withNewLock(current, row, options.lock, version.createdAt);
       if (!options.prepare) for (const ref of referencesOf(row.data)) await reference(tx, ref, options.freshBlobs);
       const change = await install(tx, current, key, row, inline, this.clock.now());
       return { written: row, released: change.released };
@@ -252,6 +285,8 @@ export class Objects {
       const row = await tx.getAttached(TABLES.objects, bucket.id, ref.key);
       const current = row?.value;
       if (!row || !current || !isLive(current, this.clock.now())) fail('NoSuchKey', NO_SUCH_KEY);
+      // A locked version is not changed in place (S3 has no in-place change at all): its metadata stays as locked.
+      checkRemovable(current, this.clock.now());
       const next: VersionRow = { ...current, ...definedOnly(attributes) };
       if (row.attachment) tx.putAttached(TABLES.objects, bucket.id, ref.key, next, row.attachment);
       else tx.put(TABLES.objects, bucket.id, ref.key, next);
@@ -269,7 +304,7 @@ export class Objects {
    * id, that one version for good (the version under it becomes current when it was the current one).
    */
   async delete(caller: Caller, ref: ObjectRef, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
-    if (ref.versionId !== undefined) return this.deleteVersion(caller, ref, ref.versionId);
+    if (ref.versionId !== undefined) return this.deleteVersion(caller, ref, ref.versionId, options.bypassGovernance);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject');
     const now = this.clock.now();
     const { removed, marker, released } = await this.store.transact(async (tx) => {
@@ -278,6 +313,7 @@ export class Objects {
       const live = row !== null && isLive(row, now);
       if (options.requireLive && !live) fail('NoSuchKey', NO_SUCH_KEY);
       if (!current.versioning) {
+        if (row) checkRemovable(row, now);
         return { removed: live ? row : null, marker: null, released: row ? await removeCurrent(tx, current.id, ref.key, row) : 0 };
       }
       const made = deleteMarker(now);
@@ -292,12 +328,12 @@ export class Objects {
     };
   }
 
-  private async deleteVersion(caller: Caller, ref: ObjectRef, versionId: string): Promise<DeleteResult> {
+  private async deleteVersion(caller: Caller, ref: ObjectRef, versionId: string, bypassGovernance: boolean | undefined): Promise<DeleteResult> {
     checkVersionId(versionId);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObjectVersion');
     const change = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
-      return removeVersion(tx, current.id, ref.key, versionId);
+      return removeVersion(tx, current.id, ref.key, versionId, { now: this.clock.now(), bypass: governanceBypass(caller, current, bypassGovernance) });
     });
     if (change && change.released > 0) this.onBlobsReleased();
     const removed = change?.previous ?? null;
@@ -312,6 +348,7 @@ export class Objects {
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
     const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject');
     checkObjectKey(to.key, this.buckets.naming);
+    if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
     const located = await this.readable(caller, from);
     const source = toRecord(located.bucket.name, from.key, located.version);
     const keepSource = !options.freshMetadata;
@@ -324,21 +361,23 @@ export class Objects {
     checkUserMetadata(attributes.meta);
     // A large object or a link is copied as the bytes it reads as (Swift's COPY), not as a manifest.
     const sharable = !isIndirect(located.version) && (isEncrypted(located.version.data) || target.encryption === null);
+    const tags = options.tags ?? located.version.tags;
     if (sharable) {
-      const record = await this.copySharing(located, target, to.key, attributes);
+      const record = await this.copySharing(located, target, to.key, { ...attributes, tags }, options.lock);
       return { source, record };
     }
     const { bodies } = await this.get(caller, from, {}, undefined);
     const [opened] = bodies;
     if (!opened) fail('NoSuchKey', NO_SUCH_KEY);
     const body = Buffer.isBuffer(opened) ? [opened] : opened;
-    const record = await this.put(caller, { ...to, ...attributes, body, contentLength: source.size }).finally(() => {
+    // Into the bucket authorized above, with the tags and lock settings checked there (a source's tags need no more).
+    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: source.size }).finally(() => {
       if (!Buffer.isBuffer(opened)) opened.destroy();
     });
     return { source, record };
   }
 
-  private async copySharing(source: Located, target: BucketRow, key: string, attributes: WriteAttributes): Promise<ObjectRecord> {
+  private async copySharing(source: Located, target: BucketRow, key: string, attributes: WriteAttributes & { tags?: Tag[] | undefined }, lock: LockSettings | undefined): Promise<ObjectRecord> {
     const now = this.clock.now();
     const { data } = source.version;
     const version: VersionRow = {
@@ -354,7 +393,9 @@ export class Objects {
       deleteAt: attributes.deleteAt,
     };
     delete version.noncurrentSince;
-    const written = await this.publish(target, key, version, { inline: null, freshBlobs: false, sharedFrom: source });
+    delete version.tags;
+    if (attributes.tags?.length) version.tags = attributes.tags;
+    const written = await this.publish(target, key, version, { inline: null, freshBlobs: false, sharedFrom: source, lock });
     return toRecord(target.name, key, written);
   }
 
@@ -392,6 +433,11 @@ export class Objects {
         tx.delete(TABLES.expiry, ALL, entry.sk);
         const current = (await tx.get(TABLES.objects, bucketId, key))?.value;
         if (current?.id !== versionId || isLive(current, now)) return null;
+        if (isLocked(current, now)) {
+          // Expired, so hidden, but kept: looked at again when its retention ends (a hold, a day from now).
+          tx.put(TABLES.expiry, ALL, expiryKey(lockEnd(current, now), bucketId, key), entry.value);
+          return null;
+        }
         return removeCurrent(tx, bucketId, key, current);
       });
       if (freed !== null) reaped++;
@@ -431,36 +477,63 @@ export class Objects {
       const current = (await tx.get(TABLES.objects, bucket.id, key))?.value;
       if (row?.id !== undefined && row.id !== bucket.id) return null;
       if (current?.id !== versionId || current.state !== 'complete') return null;
-      if (!row?.versioning) return { previous: current, released: await removeCurrent(tx, bucket.id, key, current) };
+      if (!row?.versioning) {
+        if (isLocked(current, now)) return null;
+        return { previous: current, released: await removeCurrent(tx, bucket.id, key, current) };
+      }
       return install(tx, row, key, deleteMarker(now), null, now);
     });
     if (change && change.released > 0) this.onBlobsReleased();
     return change !== null;
   }
 
-  /** Emptying: removes up to `batch` versions of the bucket for good, non-current ones first; returns how many. */
-  async purge(bucketId: string, batch: number): Promise<number> {
-    const noncurrent = await this.store.scan(TABLES.versions, bucketId, { prefix: '', limit: batch, reverse: false });
-    const current = noncurrent.length > 0 ? [] : await this.store.scan(TABLES.objects, bucketId, { prefix: '', limit: batch, reverse: false });
+  /**
+   * Emptying: removes up to `batch` versions of the bucket for good, non-current ones first, from `cursor` on;
+   * versions Object Lock keeps are left and counted. `next`: where to go on from (null: the pass is done).
+   */
+  async purge(bucketId: string, batch: number, cursor: PurgeCursor | null = null): Promise<PurgeResult> {
+    const table = cursor?.table ?? 'versions';
+    const rows = await this.store.scan(TABLES[table], bucketId, { prefix: '', lower: cursor ? { key: cursor.after, inclusive: false } : undefined, limit: batch, reverse: false });
+    const now = this.clock.now();
     let released = 0;
-    for (const entry of noncurrent) {
-      released += await this.store.transact(async (tx) => {
-        const row = (await tx.get(TABLES.versions, bucketId, entry.sk))?.value;
-        if (!row) return 0;
-        const key = keyOfNoncurrent(entry.sk);
-        tx.delete(TABLES.versions, bucketId, entry.sk);
-        if (!row.named) tx.delete(TABLES.nullVersions, bucketId, key);
-        return release(tx, bucketId, key, row);
-      });
-    }
-    for (const entry of current) {
-      released += await this.store.transact(async (tx) => {
-        const row = (await tx.get(TABLES.objects, bucketId, entry.sk))?.value;
-        return row ? removeCurrent(tx, bucketId, entry.sk, row) : 0;
-      });
+    let removed = 0;
+    let locked = 0;
+    for (const entry of rows) {
+      if (isLocked(entry.value, now)) {
+        locked++;
+        continue;
+      }
+      const freed = await this.store.transact((tx) => (table === 'versions' ? this.purgeNoncurrent(tx, bucketId, entry.sk, now) : this.purgeCurrent(tx, bucketId, entry.sk, now)));
+      if (freed === null) locked++;
+      else [removed, released] = [removed + 1, released + freed];
     }
     if (released > 0) this.onBlobsReleased();
-    return noncurrent.length + current.length;
+    const last = rows[rows.length - 1];
+    // A full page may have more after it; a short one ends the table, and the current versions come next.
+    let next: PurgeCursor | null = null;
+    if (last && rows.length === batch) next = { table, after: last.sk };
+    else if (table === 'versions') next = { table: 'objects', after: '' };
+    return { removed, locked, next };
+  }
+
+  /** A non-current version gone for good; null: Object Lock keeps it (checked again inside the transaction). */
+  private async purgeNoncurrent(tx: Tx, bucketId: string, sk: string, now: number): Promise<number | null> {
+    const row = (await tx.get(TABLES.versions, bucketId, sk))?.value;
+    if (!row) return 0;
+    if (isLocked(row, now)) return null;
+    const key = keyOfNoncurrent(sk);
+    tx.delete(TABLES.versions, bucketId, sk);
+    if (!row.named) tx.delete(TABLES.nullVersions, bucketId, key);
+    return release(tx, bucketId, key, row);
+  }
+
+  /** A current version gone for good; the newest version Object Lock kept under it becomes current. */
+  private async purgeCurrent(tx: Tx, bucketId: string, key: string, now: number): Promise<number | null> {
+    const row = (await tx.get(TABLES.objects, bucketId, key))?.value;
+    if (!row) return 0;
+    if (isLocked(row, now)) return null;
+    const change = await removeVersion(tx, bucketId, key, versionIdOf(row), { now });
+    return change?.released ?? 0;
   }
 
   /**
@@ -479,13 +552,55 @@ export class Objects {
         if (rowKey !== key) [key, newerOfKey] = [rowKey, 0];
         newerOfKey++;
         if (newerOfKey <= keepNewer || !noncurrentBefore(entry.value)) continue;
-        const change = await this.store.transact((tx) => removeVersion(tx, bucketId, rowKey, versionIdOf(entry.value)));
+        if (isLocked(entry.value, this.clock.now())) continue;
+        const change = await this.store.transact((tx) => removeVersion(tx, bucketId, rowKey, versionIdOf(entry.value), { now: this.clock.now() })).catch(lockedAsNull);
         if (change) removed++;
         if (change && change.released > 0) this.onBlobsReleased();
       }
       if (rows.length < 1000) return removed;
       after = rows[rows.length - 1]?.sk;
     }
+  }
+
+  /**
+   * The version `ref` names (the current one without an id) and its bucket, for `action` on it (reading its tags,
+   * its lock): a delete marker is MethodNotAllowed, a missing version NoSuchKey / NoSuchVersion.
+   */
+  async versionFor(caller: Caller, ref: ObjectRef, action: BucketAction): Promise<{ bucket: BucketRow; version: VersionRow }> {
+    if (ref.versionId !== undefined) checkVersionId(ref.versionId);
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action);
+    return this.store.transact(async (tx) => {
+      const current = await this.buckets.requireBucket(tx, bucket);
+      const stored = await locateVersion(tx, current.id, ref.key, ref.versionId);
+      return { bucket: current, version: this.usable(stored?.row.value, ref) };
+    });
+  }
+
+  /**
+   * Changes the version `ref` names in place (its tags, its lock: what S3 changes without a new version), in one
+   * transaction with the bucket as it is at commit; `amend` may refuse by throwing. Returns the version as written.
+   */
+  async amendVersion(caller: Caller, ref: ObjectRef, action: BucketAction, amend: (version: VersionRow, bucket: BucketRow, now: number) => VersionRow): Promise<{ bucket: BucketRow; version: VersionRow }> {
+    if (ref.versionId !== undefined) checkVersionId(ref.versionId);
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action);
+    return this.store.transact(async (tx) => {
+      const current = await this.buckets.requireBucket(tx, bucket);
+      const stored = await locateVersion(tx, current.id, ref.key, ref.versionId);
+      const version = this.usable(stored?.row.value, ref);
+      const next = amend(version, current, this.clock.now());
+      if (stored) rewriteVersion(tx, current.id, stored, next);
+      return { bucket: current, version: next };
+    });
+  }
+
+  private usable(version: VersionRow | undefined, ref: ObjectRef): VersionRow {
+    const { versionId } = ref;
+    if (versionId === undefined && (!version || !isLive(version, this.clock.now()))) {
+      fail('NoSuchKey', NO_SUCH_KEY, version?.state === 'delete-marker' ? { deleteMarker: true, versionId: versionIdOf(version) } : {});
+    }
+    if (!version) fail('NoSuchVersion', NO_SUCH_VERSION, { versionId: versionId ?? '' });
+    if (version.state === 'delete-marker') fail('MethodNotAllowed', 'The specified method is not allowed against this resource.', { deleteMarker: true, versionId: versionIdOf(version) });
+    return version;
   }
 
   /** A version of `ref` the caller may read; with `withBytes`, a small version's bytes too, read with it in one go. */
@@ -525,6 +640,26 @@ export class Objects {
     return row !== null && isLive(row.value, this.clock.now());
   }
 
+}
+
+/** What a purge round did (see Objects.purge). */
+export interface PurgeResult {
+  removed: number;
+  /** Versions left because Object Lock keeps them. */
+  locked: number;
+  next: PurgeCursor | null;
+}
+
+/** When a locked version's lock is next worth looking at: its retention's end, or a day on for a legal hold. */
+function lockEnd(version: VersionRow, now: number): number {
+  const until = version.retention?.retainUntil ?? 0;
+  return version.legalHold || until <= now ? now + 24 * 3600 * 1000 : until;
+}
+
+/** A background job's removal that Object Lock refused (the lock came after the job looked): nothing happened. */
+function lockedAsNull(err: unknown): null {
+  if (isOnggiError(err) && err.code === 'ObjectLocked') return null;
+  throw err;
 }
 
 function asUnattached<V>(row: Row<V> | null): AttachedRow<V> | null {

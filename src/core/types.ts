@@ -1,7 +1,7 @@
 /** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
 import type { AccessContext } from './authz.ts';
-import type { AccessKeyRow, BucketRow } from './model.ts';
+import type { AccessKeyRow, BucketRow, Retention } from './model.ts';
 
 export type Metadata = Record<string, string>;
 
@@ -50,6 +50,11 @@ export interface ObjectRecord {
   deleteAt: number | null;
   /** The version is a delete marker (listings of versions, a delete by version id). */
   deleteMarker?: boolean;
+  /** Object Lock: the version's retention and legal hold (S3's x-amz-object-lock-* headers), when it has them. */
+  retention?: Retention;
+  legalHold?: boolean;
+  /** How many tags the version has (S3's x-amz-tagging-count), when it has any. */
+  tagCount?: number;
 }
 
 /**

@@ -11,11 +11,13 @@ import type { Bound, MetadataStore, Tx } from '../store/meta/index.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import type { Buckets } from './buckets.ts';
 import type { Clock } from './clock.ts';
-import { checkObjectKey, checkUserMetadata, MAX_MULTIPART_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './constraints.ts';
+import { checkObjectKey, checkTags, checkUserMetadata, MAX_OBJECT_TAGS, MAX_MULTIPART_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './constraints.ts';
 import { unquote } from './conditions.ts';
 import { fail } from './errors.ts';
 import { uploadOfReference, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
-import type { ObjectRef, WriteAttributes } from './objects.ts';
+import type { ObjectRef, VersionSettings, WriteAttributes } from './objects.ts';
+import { authorizeLockSettings, checkLockAllowed, checkLockSettings, withNewLock } from './object-lock.ts';
+import { authorizeBucket } from './authz.ts';
 import { ALL, partNumberKey, partOffsetKey, TABLES, type PartBatchRow, type PartRow, type UploadRow, type VersionRow } from './model.ts';
 import { install, reference, toRecord, versionsPrefix } from './versions.ts';
 import type { Caller, ObjectRecord } from './types.ts';
@@ -71,10 +73,20 @@ export class Uploads {
     private readonly minPartSize = MIN_PART_SIZE,
   ) {}
 
-  async create(caller: Caller, ref: ObjectRef, attributes: WriteAttributes): Promise<UploadRow> {
+  /** Begins an upload; its tags and lock settings (S3's headers of CreateMultipartUpload) go to the completed version. */
+  async create(caller: Caller, ref: ObjectRef, attributes: WriteAttributes & VersionSettings): Promise<UploadRow> {
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
     checkObjectKey(ref.key, this.buckets.naming);
     checkUserMetadata(attributes.meta);
+    const { tags, lock } = attributes;
+    if (tags) {
+      checkTags(tags, MAX_OBJECT_TAGS);
+      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket);
+    }
+    if (lock) {
+      checkLockSettings(lock, this.clock.now());
+      authorizeLockSettings(caller, bucket, lock);
+    }
     const upload: UploadRow = {
       id: newTimeOrderedId(),
       key: ref.key,
@@ -85,9 +97,14 @@ export class Uploads {
       headers: attributes.headers,
       deleteAt: attributes.deleteAt,
       encrypted: bucket.encryption !== null,
+      ...(tags?.length ? { tags } : {}),
+      ...(lock?.retention ? { retention: lock.retention } : {}),
+      ...(lock?.legalHold === undefined ? {} : { legalHold: lock.legalHold }),
     };
     await this.store.transact(async (tx) => {
-      await this.buckets.requireBucket(tx, bucket);
+      const current = await this.buckets.requireBucket(tx, bucket);
+      // A lock asked for in a bucket without Object Lock is refused now, not at completion.
+      checkLockAllowed(current, lock);
       tx.put(TABLES.uploads, bucket.id, uploadKey(ref.key, upload.id), upload);
     });
     return upload;
@@ -204,7 +221,7 @@ export class Uploads {
         releaseBlob(tx, part.blobId);
       }
       tx.delete(TABLES.uploads, current.id, sk);
-      const row: VersionRow = {
+      const made: VersionRow = {
         id: newTimeOrderedId(),
         state: 'complete',
         createdAt: now,
@@ -216,7 +233,10 @@ export class Uploads {
         headers: upload.headers,
         deleteAt: upload.deleteAt,
         data: { kind: 'multipart', uploadId: ref.uploadId, parts: chosen.length, encrypted: upload.encrypted },
+        ...(upload.tags?.length ? { tags: upload.tags } : {}),
       };
+      const lock = { retention: upload.retention, legalHold: upload.legalHold };
+      const row = current.objectLock || lock.retention || lock.legalHold !== undefined ? withNewLock(current, made, lock, now) : made;
       await reference(tx, uploadReference(ref.uploadId), true);
       const change = await install(tx, current, ref.key, row, null, now);
       return { version: row, released: change.released + (uploaded.size - chosen.length) };

@@ -5,7 +5,7 @@
  * they are.
  */
 import type { Metadata } from './types.ts';
-import type { VersionData, VersionRow, VersionState } from './model.ts';
+import { RETENTION_MODES, type VersionData, type VersionRow, type VersionState } from './model.ts';
 
 /** The packed form's first element: a layout that changes gets a new tag, and the old one keeps being read. */
 const PACKED_V1 = 1;
@@ -30,8 +30,17 @@ type PackedVersion = [
   data: VersionData | typeof PLAIN_ATTACHED,
   // Added with versioning; rows packed before have neither (a null version that is current).
   named?: 1 | 0,
-  noncurrentSince?: number,
+  noncurrentSince?: number | null,
+  // Added with Object Lock and tagging; only rows that carry either have it.
+  extras?: PackedExtras,
 ];
+
+/** Retention as [mode index, retain-until], legal hold as 1/0, tags as [key, value] pairs. */
+interface PackedExtras {
+  r?: [number, number];
+  h?: 1 | 0;
+  t?: [string, string][];
+}
 
 export function packVersion(version: VersionRow): PackedVersion {
   const { data } = version;
@@ -52,15 +61,36 @@ export function packVersion(version: VersionRow): PackedVersion {
   ];
 }
 
-/** Nothing for a current null version, the most common row by far. */
-function versioningFields(version: VersionRow): [] | [1 | 0] | [1 | 0, number] {
+/** Nothing for a current null version, the most common row by far; the extras last, when there are any. */
+function versioningFields(version: VersionRow): [] | [1 | 0] | [1 | 0, number | null] | [1 | 0, number | null, PackedExtras] {
+  const extras = packExtras(version);
+  if (extras) return [version.named ? 1 : 0, version.noncurrentSince ?? null, extras];
   if (version.noncurrentSince !== undefined) return [version.named ? 1 : 0, version.noncurrentSince];
   return version.named ? [1] : [];
 }
 
+function packExtras(version: VersionRow): PackedExtras | null {
+  const { retention, legalHold, tags } = version;
+  if (retention === undefined && legalHold === undefined && (tags === undefined || tags.length === 0)) return null;
+  return {
+    ...(retention ? { r: [RETENTION_MODES.indexOf(retention.mode), retention.retainUntil] } : {}),
+    ...(legalHold === undefined ? {} : { h: legalHold ? 1 : 0 }),
+    ...(tags?.length ? { t: tags.map((tag): [string, string] => [tag.key, tag.value]) } : {}),
+  };
+}
+
+function unpackExtras(extras: PackedExtras): Pick<VersionRow, 'retention' | 'legalHold' | 'tags'> {
+  const mode = extras.r && RETENTION_MODES[extras.r[0]];
+  return {
+    ...(extras.r && mode ? { retention: { mode, retainUntil: extras.r[1] } } : {}),
+    ...(extras.h === undefined ? {} : { legalHold: extras.h === 1 }),
+    ...(extras.t ? { tags: extras.t.map(([key, value]) => ({ key, value })) } : {}),
+  };
+}
+
 export function unpackVersion(stored: unknown): VersionRow {
   if (!Array.isArray(stored)) return stored as VersionRow;
-  const [tag, id, state, createdAt, modifiedAfter, size, etag, contentType, meta, headers, deleteAt, data, named, noncurrentSince] = stored as PackedVersion;
+  const [tag, id, state, createdAt, modifiedAfter, size, etag, contentType, meta, headers, deleteAt, data, named, noncurrentSince, extras] = stored as PackedVersion;
   const knownState = STATES[state];
   if (tag !== PACKED_V1 || knownState === undefined) throw new Error(`a version row in a form this build does not know (${String(tag)}/${String(state)})`);
   return {
@@ -76,6 +106,7 @@ export function unpackVersion(stored: unknown): VersionRow {
     deleteAt,
     data: data === PLAIN_ATTACHED ? { kind: 'attached', encryption: null } : data,
     ...(named === 1 ? { named: true } : {}),
-    ...(noncurrentSince === undefined ? {} : { noncurrentSince }),
+    ...(noncurrentSince === undefined || noncurrentSince === null ? {} : { noncurrentSince }),
+    ...(extras === undefined ? {} : unpackExtras(extras)),
   };
 }

@@ -9,10 +9,11 @@
  * Invariant: a key that has any version has a current row (a delete marker at least), and it is the newest.
  */
 import { newTimeOrderedId } from '../lib/ids.ts';
-import type { AttachedRow, Tx } from '../store/meta/index.ts';
+import type { AttachedRow, Table, Tx } from '../store/meta/index.ts';
 import { addToTotals } from './buckets.ts';
 import { fail } from './errors.ts';
 import { referencesOf } from './object-intake.ts';
+import { checkRemovable, type GovernanceBypass } from './object-lock.ts';
 import { ALL, expiryKey, TABLES, type BucketRow, type VersionRow } from './model.ts';
 import type { ObjectRecord } from './types.ts';
 
@@ -41,6 +42,15 @@ export function toRecord(bucket: string, key: string, version: VersionRow): Obje
     headers: version.headers,
     deleteAt: version.deleteAt,
     ...(version.state === 'delete-marker' ? { deleteMarker: true } : {}),
+    ...(version.retention || version.legalHold !== undefined || version.tags ? lockAndTags(version) : {}),
+  };
+}
+
+function lockAndTags(version: VersionRow): Pick<ObjectRecord, 'retention' | 'legalHold' | 'tagCount'> {
+  return {
+    ...(version.retention ? { retention: version.retention } : {}),
+    ...(version.legalHold === undefined ? {} : { legalHold: version.legalHold }),
+    ...(version.tags?.length ? { tagCount: version.tags.length } : {}),
   };
 }
 
@@ -99,9 +109,13 @@ export async function install(tx: Tx, bucket: BucketRow, key: string, version: V
   if (current && previous) {
     // Enabled keeps every version; suspended keeps those with ids of their own (the null one is replaced).
     if (enabled || (bucket.versioning === 'suspended' && previous.named)) demote(tx, bucket.id, key, current, now);
-    else released += await release(tx, bucket.id, key, previous);
+    else {
+      // Never refuses in a bucket with Object Lock (its versioning stays enabled): a guard that costs a field test.
+      checkRemovable(previous, now);
+      released += await release(tx, bucket.id, key, previous);
+    }
   }
-  if (bucket.versioning === 'suspended') released += await removeNoncurrentNull(tx, bucket.id, key);
+  if (bucket.versioning === 'suspended') released += await removeNoncurrentNull(tx, bucket.id, key, now);
   if (attachment) tx.putAttached(TABLES.objects, bucket.id, key, version, attachment);
   else tx.put(TABLES.objects, bucket.id, key, version);
   if (version.deleteAt !== null && version.state === 'complete') {
@@ -136,14 +150,21 @@ export async function removeCurrent(tx: Tx, bucketId: string, key: string, curre
   return released;
 }
 
+/** What may remove a locked version: nothing (the default), or governance's bypass, at a moment. */
+export interface RemovalRule {
+  now: number;
+  bypass?: GovernanceBypass | undefined;
+}
+
 /**
  * Removes one version for good, current or not (S3's DELETE with a version id); when it was the current one,
  * the newest version under it becomes current — a delete marker removed brings back the version it hid.
- * Null: there is no such version.
+ * Null: there is no such version. A version Object Lock keeps at `rule.now` is refused (ObjectLocked).
  */
-export async function removeVersion(tx: Tx, bucketId: string, key: string, versionId: string): Promise<ChainChange | null> {
+export async function removeVersion(tx: Tx, bucketId: string, key: string, versionId: string, rule: RemovalRule): Promise<ChainChange | null> {
   const current = (await tx.get(TABLES.objects, bucketId, key))?.value ?? null;
   if (current && versionIdOf(current) === versionId) {
+    checkRemovable(current, rule.now, rule.bypass);
     tx.delete(TABLES.objects, bucketId, key);
     const released = await release(tx, bucketId, key, current);
     const promoted = await promoteNewest(tx, bucketId, key);
@@ -152,6 +173,7 @@ export async function removeVersion(tx: Tx, bucketId: string, key: string, versi
   }
   const found = await findNoncurrent(tx, bucketId, key, versionId);
   if (!found) return null;
+  checkRemovable(found.version, rule.now, rule.bypass);
   tx.delete(TABLES.versions, bucketId, found.sk);
   if (!found.version.named) tx.delete(TABLES.nullVersions, bucketId, key);
   return { previous: found.version, released: await release(tx, bucketId, key, found.version) };
@@ -163,6 +185,28 @@ export async function readVersion(tx: Tx, bucketId: string, key: string, version
   if (current && versionIdOf(current.value) === versionId) return current;
   const found = await findNoncurrent(tx, bucketId, key, versionId);
   return found && tx.getAttached(TABLES.versions, bucketId, found.sk);
+}
+
+/** A version as stored: its table (current or not), sort key and row with its bytes when small. */
+export interface StoredVersion {
+  table: Table<VersionRow>;
+  sk: string;
+  row: AttachedRow<VersionRow>;
+}
+
+/** The key's current version (no id given) or the version of that id, where it is stored; null: none. */
+export async function locateVersion(tx: Tx, bucketId: string, key: string, versionId: string | undefined): Promise<StoredVersion | null> {
+  const current = await tx.getAttached(TABLES.objects, bucketId, key);
+  if (versionId === undefined || (current && versionIdOf(current.value) === versionId)) return current && { table: TABLES.objects, sk: key, row: current };
+  const found = await findNoncurrent(tx, bucketId, key, versionId);
+  const row = found && (await tx.getAttached(TABLES.versions, bucketId, found.sk));
+  return found && row ? { table: TABLES.versions, sk: found.sk, row } : null;
+}
+
+/** Writes a stored version's row anew in place (its tags, its lock), keeping its bytes. */
+export function rewriteVersion(tx: Tx, bucketId: string, stored: StoredVersion, next: VersionRow): void {
+  if (stored.row.attachment) tx.putAttached(stored.table, bucketId, stored.sk, next, stored.row.attachment);
+  else tx.put(stored.table, bucketId, stored.sk, next);
 }
 
 async function findNoncurrent(tx: Tx, bucketId: string, key: string, versionId: string): Promise<{ sk: string; version: VersionRow } | null> {
@@ -202,12 +246,13 @@ async function promoteNewest(tx: Tx, bucketId: string, key: string): Promise<Ver
 }
 
 /** In a suspended bucket, a write or delete replaces the null version even when it is not the current one. */
-async function removeNoncurrentNull(tx: Tx, bucketId: string, key: string): Promise<number> {
+async function removeNoncurrentNull(tx: Tx, bucketId: string, key: string, now: number): Promise<number> {
   const index = await tx.get(TABLES.nullVersions, bucketId, key);
   if (!index) return 0;
   tx.delete(TABLES.nullVersions, bucketId, key);
   const row = await tx.get(TABLES.versions, bucketId, index.value.sk);
   if (!row) return 0;
+  checkRemovable(row.value, now);
   tx.delete(TABLES.versions, bucketId, index.value.sk);
   return release(tx, bucketId, key, row.value);
 }

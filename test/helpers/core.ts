@@ -23,6 +23,8 @@ export interface TestCore {
   account: string;
   /** Moves the core's clock (lifecycle, expiry) forward by `ms` from the real time. */
   advanceClock(ms: number): Promise<void>;
+  /** Closes the core and opens a new one on the same stores (a restart): `core` is the new one afterwards. */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,25 +40,20 @@ export async function openTestCore(kind: StoreKind, options: TestCoreOptions = {
   // The core reads these settings when it is made.
   const settings: Record<string, string> = { ONGGI_TEST_CLOCK_FILE: clockFile };
   if (options.minPartSize !== undefined) settings.ONGGI_TEST_MIN_PART_SIZE = String(options.minPartSize);
-  const previous = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, settings);
-  const core = await openCore(
-    {
-      dataDir,
-      metadataUrl: kind === 'postgres' ? await createDatabase() : null,
-      blobDir: join(dataDir, 'blobs'),
-      bucketNames: KAKAOCLOUD_NAMES,
-      masterKeyFile: null,
-    },
-    (err) => {
+  const metadataUrl = kind === 'postgres' ? await createDatabase() : null;
+  const open = async (): Promise<Core> => {
+    const previous = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, settings);
+    return openCore({ dataDir, metadataUrl, blobDir: join(dataDir, 'blobs'), bucketNames: KAKAOCLOUD_NAMES, masterKeyFile: null }, (err) => {
       throw err;
-    },
-  ).finally(() => {
-    for (const [name, value] of Object.entries(previous)) {
-      if (value === undefined) Reflect.deleteProperty(process.env, name);
-      else process.env[name] = value;
-    }
-  });
+    }).finally(() => {
+      for (const [name, value] of Object.entries(previous)) {
+        if (value === undefined) Reflect.deleteProperty(process.env, name);
+        else process.env[name] = value;
+      }
+    });
+  };
+  const core = await open();
   const boot = await bootstrap(core.identity, { id: 'core-test-key', secret: 'core-test-secret-not-real' });
   const admin: Extract<Caller, { kind: 'user' }> = {
     kind: 'user',
@@ -67,14 +64,19 @@ export async function openTestCore(kind: StoreKind, options: TestCoreOptions = {
     accessKeyId: 'core-test-key',
     unrestrictedKey: true,
   };
-  return {
+  const t: TestCore = {
     core,
     admin,
     account: boot.projectId,
     advanceClock: (ms) => writeFile(clockFile, String(ms)),
+    reopen: async () => {
+      await t.core.store.close();
+      t.core = await open();
+    },
     close: async () => {
-      await core.store.close();
+      await t.core.store.close();
       await removeDir(dataDir);
     },
   };
+  return t;
 }

@@ -31,6 +31,12 @@ const cases: [string, VersionRow][] = [
   ['parts', version({ kind: 'parts', parts: [{ blobId: 'p1', size: 5, encryption }, { blobId: 'p2', size: 7, encryption }] })],
   ['an upload under way', version({ kind: 'blob', blobId: 'b2', size: 0, encryption: null }, { state: 'uploading', size: 0, meta: {}, headers: {} })],
   ['a delete marker', version({ kind: 'attached', encryption: null }, { state: 'delete-marker', size: 0 })],
+  ['a current version with tags', version({ kind: 'attached', encryption: null }, { named: true, tags: [{ key: 'a', value: '1' }, { key: '키', value: '' }] })],
+  [
+    'a non-current version under retention and a legal hold',
+    version({ kind: 'blob', blobId: 'b3', size: 4096, encryption: null }, { named: true, noncurrentSince: 1_796_235_030_000, retention: { mode: 'COMPLIANCE', retainUntil: 1_900_000_000_000 }, legalHold: true }),
+  ],
+  ['a null version whose legal hold was turned off', version({ kind: 'attached', encryption: null }, { legalHold: false, retention: { mode: 'GOVERNANCE', retainUntil: 1_800_000_000_000 } })],
 ];
 
 describe('version rows', () => {

@@ -111,6 +111,8 @@ function emptyingJson(progress: EmptyingProgress): unknown {
     delete_bucket: progress.deleteBucket,
     started_at: isoSeconds(progress.startedAt),
     finished_at: progress.finishedAt === null ? null : isoSeconds(progress.finishedAt),
+    // Why a run asked to delete the bucket left it: versions Object Lock keeps (retention or legal hold).
+    ...(progress.locked ? { locked_versions: progress.locked } : {}),
   };
 }
 

@@ -45,6 +45,12 @@ const STATUS_OF: Record<ErrorCode, number> = {
   NoSuchProject: 404,
   NoSuchUser: 404,
   NoSuchConfiguration: 404,
+  // The caller may be allowed everything and still be refused until the lock's date: a conflict with the
+  // object's state (as a non-empty container's delete is), not a 403 that would send them after their credentials.
+  ObjectLocked: 409,
+  InvalidRequest: 400,
+  InvalidRetentionPeriod: 400,
+  InvalidTag: 400,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
   InvalidBucketState: 409,
@@ -70,7 +76,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];
