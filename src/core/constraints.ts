@@ -16,6 +16,8 @@ export const MAX_META_COUNT = 90;
 export const MAX_META_OVERALL_SIZE = 4096;
 export const MAX_HEADER_SIZE = 8192;
 export const LISTING_LIMIT = 10_000;
+/** The largest static large object manifest a client may send (Swift's `max_manifest_size`). */
+export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 export const BUCKET_LIST_LIMIT = 1000;
 /** The latest X-Delete-At Swift can represent (its expirer sorts 10-digit timestamps): 2286-11-20. */
 export const MAX_DELETE_AT_SECONDS = 9_999_999_999;

@@ -18,7 +18,7 @@ import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
-import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type VersionData, type VersionRow } from './model.ts';
+import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type SegmentRow, type VersionData, type VersionRow } from './model.ts';
 import type { BlobCipher } from './cipher.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
@@ -241,6 +241,13 @@ export class Objects {
         if (!(err instanceof BlobMissingError) || attempt >= OPEN_RETRIES) throw err;
       }
     }
+  }
+
+  /** A static manifest's record and segment list as written (not read through); null when `ref` is not one. */
+  async staticManifest(caller: Caller, ref: ObjectRef): Promise<{ record: ObjectRecord; segments: SegmentRow[] } | null> {
+    const located = await this.readable(caller, ref);
+    if (located.version.data.kind !== 'static-manifest') return null;
+    return { record: toRecord(located.bucket.name, ref.key, located.version), segments: await this.large.segmentsOf(located) };
   }
 
   /** Swift's POST: changes the current version's metadata in place (no new version). */
