@@ -407,3 +407,53 @@ for (const profile of ['kakaocloud', 'swift'] as const) {
     });
   });
 }
+
+void describe('swift CLI with versioned containers', { concurrency: false }, () => {
+  const versioned = 'cli-versioned';
+  const readBack = async (args: string[]): Promise<string> => {
+    const out = join(work, 'version-read');
+    await swiftOk(['download', ...args, '-o', out]);
+    return readFile(out, 'utf8');
+  };
+
+  void test('X-Versions-Enabled: list --versions, download and delete by --version-id, delete markers', async () => {
+    await swiftOk(['post', '-H', 'X-Versions-Enabled: true', versioned]);
+    for (const body of ['first version\n', 'second version\n']) {
+      await writeFile(join(work, 'versioned.txt'), body);
+      await swiftOk(['upload', versioned, 'versioned.txt']);
+    }
+    const listed = (await listJson(versioned, '--versions')) as (ListedObject & { version_id: string })[];
+    assert.equal(listed.length, 2);
+    const [newest, oldest] = listed;
+    assert.ok(newest && oldest);
+    assert.notEqual(newest.version_id, oldest.version_id);
+    assert.equal(await readBack([versioned, 'versioned.txt', '--version-id', oldest.version_id]), 'first version\n');
+    assert.equal(await readBack([versioned, 'versioned.txt']), 'second version\n');
+    const plain = lines(await swiftOk(['list', versioned, '--versions']));
+    assert.ok(plain.some((line) => line.includes(oldest.version_id) && line.endsWith('versioned.txt')), plain.join('\n'));
+    await swiftOk(['delete', versioned, 'versioned.txt']);
+    const afterDelete = (await listJson(versioned, '--versions')) as (ListedObject & { version_id: string })[];
+    assert.equal(afterDelete.length, 3);
+    assert.equal(afterDelete[0]?.content_type, 'application/x-deleted;swift_versions_deleted=1');
+    assert.notEqual((await swift(['stat', versioned, 'versioned.txt'])).code, 0, 'hidden by the delete marker');
+    assert.equal(await readBack([versioned, 'versioned.txt', '--version-id', newest.version_id]), 'second version\n');
+    await swiftOk(['delete', versioned, 'versioned.txt', '--version-id', oldest.version_id]);
+    assert.equal((await listJson(versioned, '--versions')).length, 2);
+    // --versions deletes every version and marker, then the container.
+    await swiftOk(['delete', versioned, '--versions']);
+    assert.equal(lines(await swiftOk(['list'])).includes(versioned), false);
+  });
+
+  void test('X-Versions-Location: overwrites are kept in the archive, delete restores the previous one', async () => {
+    await swiftOk(['post', 'cli-archive']);
+    await swiftOk(['post', '-H', 'X-Versions-Location: cli-archive', 'cli-stacked']);
+    for (const body of ['kept\n', 'latest\n']) {
+      await writeFile(join(work, 'stacked.txt'), body);
+      await swiftOk(['upload', 'cli-stacked', 'stacked.txt']);
+    }
+    assert.equal(lines(await swiftOk(['list', 'cli-archive'])).length, 1);
+    await swiftOk(['delete', 'cli-stacked', 'stacked.txt']);
+    assert.equal(await readBack(['cli-stacked', 'stacked.txt']), 'kept\n');
+    assert.deepEqual(lines(await swiftOk(['list', 'cli-archive'])), []);
+  });
+});

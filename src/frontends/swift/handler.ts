@@ -14,8 +14,8 @@ import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import { bulkDelete } from './bulk.ts';
 import { noContent, sendBody, sendEmpty, type Exchange } from './exchange.ts';
-import { deleteManifest, getManifest, postManifest, putManifest } from './large-objects.ts';
-import { getSymlink, putSymlink } from './symlinks.ts';
+import { deleteManifest, getManifest, manifestEtagHeader, postManifest, putManifest } from './large-objects.ts';
+import { getSymlink, putSymlink, refuseSymlinkPost } from './symlinks.ts';
 import { archiveBeforeWrite, configureVersioning, deleteObject, listObjectVersions, versioningHeaders, versioningRequest } from './versioning.ts';
 import {
   ACCOUNT_META_PREFIX,
@@ -255,13 +255,15 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
     const record = await core.objects.head(x.caller, ref, conditions);
     const headers = objectHeaders(record, x.caller.kind === 'anonymous');
     headers['Content-Length'] = record.size;
+    if (record.indirect) Object.assign(headers, await manifestEtagHeader(x, ref, record));
     x.res.writeHead(200, headers).end();
     return;
   }
   const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous');
+    const extra = record.indirect ? await manifestEtagHeader(x, ref, record) : undefined;
+    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous', extra);
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -270,8 +272,9 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean): Body[] {
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean, extra?: Record<string, string>): Body[] {
   const headers = objectHeaders(record, anonymous);
+  if (extra) Object.assign(headers, extra);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
     res.writeHead(200, headers);
@@ -294,6 +297,7 @@ function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[
 }
 
 async function postObject(route: ObjectRoute, x: Exchange): Promise<void> {
+  refuseSymlinkPost(x);
   const { set } = metadataFrom(x.req, OBJECT_META_PREFIXES);
   const contentType = explicitContentType(x.req);
   const attributes: Partial<WriteAttributes> = { meta: set, headers: storedHeadersFrom(x.req), deleteAt: deleteAtFrom(x.req) };

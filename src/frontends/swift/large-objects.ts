@@ -74,13 +74,19 @@ export async function getManifest(x: Exchange, ref: ObjectRef): Promise<boolean>
     sendEmpty(x.res, 200, objectHeaders({ ...record, etag: EMPTY_MD5 }, x.caller.kind === 'anonymous'));
     return true;
   }
-  const raw = x.ctx.query.get('format') === 'raw';
-  const body = JSON.stringify(manifest.segments.map(raw ? rawEntry : listedEntry));
+  const body = manifestText(manifest.segments, x.ctx.query.get('format') === 'raw');
   const headers = objectHeaders(manifest.record, x.caller.kind === 'anonymous');
   headers['Content-Type'] = 'application/json; charset=utf-8';
-  headers.ETag = createHash('md5').update(body).digest('hex');
+  headers.ETag = md5Of(body);
   sendBody(x.res, 200, headers, body);
   return true;
+}
+
+/** Swift's `X-Manifest-Etag` on a static large object's read: the MD5 of its manifest as `?multipart-manifest=get` gives it. */
+export async function manifestEtagHeader(x: Exchange, ref: ObjectRef, record: ObjectRecord): Promise<Record<string, string>> {
+  if (record.indirect?.kind !== 'static-manifest') return {};
+  const manifest = await x.ctx.core.objects.staticManifest(x.caller, record.linkedTo ?? ref);
+  return manifest ? { 'X-Manifest-Etag': md5Of(manifestText(manifest.segments, false)) } : {};
 }
 
 /**
@@ -198,6 +204,14 @@ function manifestProblems(err: unknown): BulkError[] | null {
     const reason = problem.code === 'InvalidManifest' ? problem.message : problem.code === 'InvalidRange' ? 'Unsatisfiable Range' : swiftStatusLine(swiftStatusOf(problem.code));
     return [swiftQuote(problem.path), reason.startsWith('Invalid range') ? 'Unsatisfiable Range' : reason];
   });
+}
+
+function manifestText(segments: readonly SegmentRow[], raw: boolean): string {
+  return JSON.stringify(segments.map(raw ? rawEntry : listedEntry));
+}
+
+function md5Of(text: string): string {
+  return createHash('md5').update(text).digest('hex');
 }
 
 /** Swift's `?multipart-manifest=get` entry of a segment. */

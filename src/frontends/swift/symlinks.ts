@@ -54,6 +54,11 @@ export async function getSymlink(x: Exchange, ref: ObjectRef): Promise<boolean> 
   return true;
 }
 
+/** Swift sets a link's target with PUT only. */
+export function refuseSymlinkPost(x: Exchange): void {
+  if (headerValue(x.req, 'x-symlink-target') !== undefined) fail('InvalidArgument', 'A PUT request is required to set a symlink target');
+}
+
 /** `<container>/<object>`, URL-quoted as clients send it; Swift answers another form with 412. */
 function targetOf(value: string): { bucket: string; key: string } {
   const text = value.replace(/^\//, '');
