@@ -100,6 +100,12 @@ test('?multipart-manifest=get gives the manifest as stored; &format=raw as a PUT
   assert.equal(got.headers.get('x-static-large-object'), 'True');
   const text = await got.text();
   assert.equal(got.headers.get('etag'), md5Hex(text));
+  // The manifest's own ETag is on every read of the object, as X-Manifest-Etag.
+  for (const method of ['GET', 'HEAD']) {
+    const read = await fetch(url(`${C}/whole.bin`), { method, headers: auth(session) });
+    assert.equal(read.headers.get('x-manifest-etag'), md5Hex(text), method);
+    await read.arrayBuffer();
+  }
   const listed = JSON.parse(text) as { name: string; bytes: number; hash: string }[];
   assert.deepEqual(
     listed.map(({ name, bytes, hash }) => ({ name, bytes, hash })),

@@ -126,6 +126,29 @@ test('the target is read as the caller: a link into another project gives nothin
   assert.doesNotMatch(await theirs.text(), /not yours/);
 });
 
+test('an anonymous reader of a link in a public container still needs the target to be readable', async () => {
+  await createContainer(session, 'link-public');
+  const acl = await fetch(`${server.url}/v1_ext/bucket/link-public`, {
+    method: 'POST',
+    headers: auth(session, { 'Content-Type': 'application/json' }),
+    body: JSON.stringify({ acl: { public: 'read-only' } }),
+  });
+  assert.equal(acl.status, 200);
+  await putObject(session, 'link-public', 'shown.txt', 'public bytes');
+  await fetch(`${session.storageUrl}/link-public/to-private`, { method: 'PUT', headers: auth(session, { 'X-Symlink-Target': `${C}/target.txt` }), body: Buffer.alloc(0) });
+  await fetch(`${session.storageUrl}/link-public/to-public`, { method: 'PUT', headers: auth(session, { 'X-Symlink-Target': 'link-public/shown.txt' }), body: Buffer.alloc(0) });
+  assert.equal(await (await fetch(`${session.storageUrl}/link-public/to-public`)).text(), 'public bytes');
+  const refused = await fetch(`${session.storageUrl}/link-public/to-private`);
+  assert.equal(refused.status, 401);
+  assert.doesNotMatch(await refused.text(), /the target body/);
+});
+
+test('a POST cannot make an object a link', async () => {
+  const post = await fetch(url(`${C}/target.txt`), { method: 'POST', headers: auth(session, { 'X-Symlink-Target': `${C}/link` }) });
+  assert.equal(post.status, 400);
+  assert.match(await post.text(), /A PUT request is required to set a symlink target/);
+});
+
 test('/info advertises symlinks with the hop limit', async () => {
   const info = (await (await fetch(`${server.url}/info`)).json()) as Record<string, Record<string, unknown>>;
   assert.deepEqual(info.symlink, { symloop_max: 2, static_links: true });
