@@ -44,6 +44,9 @@ test('a manifest PUT answers 201 with the quoted SLO ETag; GET and HEAD read the
   assert.equal(got.headers.get('content-length'), String(whole.length));
   assert.equal(got.headers.get('x-object-meta-color'), 'blue');
   assert.ok(Buffer.from(await got.arrayBuffer()).equals(whole));
+  const listed = (await (await fetch(url(`${C}?format=json&prefix=whole`), { headers: auth(session) })).json()) as Record<string, unknown>[];
+  assert.equal(listed[0]?.slo_etag, etag);
+  assert.equal(listed[0]?.bytes, whole.length);
   const head = await fetch(url(`${C}/whole.bin`), { method: 'HEAD', headers: auth(session) });
   assert.equal(head.headers.get('x-static-large-object'), 'True');
   assert.equal(head.headers.get('content-length'), String(whole.length));

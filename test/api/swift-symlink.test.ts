@@ -49,6 +49,8 @@ test('a link reads as its target, with Content-Location naming it; ?symlink=get 
     assert.equal(itself.headers.get('x-symlink-target-account'), null);
     assert.equal(await itself.text(), '');
   }
+  const listed = (await (await fetch(url(`${C}?format=json&prefix=link`), { headers: auth(session) })).json()) as Record<string, unknown>[];
+  assert.equal(listed[0]?.symlink_path, `/v1/${session.projectId}/${C}/target.txt`);
   // ?symlink=get of an object that is no link reads the object.
   assert.equal(await (await fetch(url(`${C}/target.txt?symlink=get`), { headers: auth(session) })).text(), 'the target body');
 });

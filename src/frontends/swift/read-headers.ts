@@ -19,6 +19,13 @@ export function addReadHeaders(record: ObjectRecord, headers: Record<string, str
   }
 }
 
+/** What Swift's listings add for a static large object (`slo_etag`) and a link (`symlink_path`). */
+export function addIndirectFields(record: ObjectRecord, fields: Record<string, string | number>): void {
+  const { indirect } = record;
+  if (indirect?.kind === 'static-manifest') fields.slo_etag = `"${record.etag}"`;
+  if (indirect?.kind === 'symlink') fields.symlink_path = `/v1/${swiftQuote(indirect.account)}/${swiftQuote(indirect.bucket)}/${swiftQuote(indirect.key)}`;
+}
+
 /** Python's `urllib.parse.quote` (`/` kept), as Swift and its clients quote names in headers. */
 export function swiftQuote(value: string): string {
   return encodeURIComponent(value).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
