@@ -278,22 +278,27 @@ export class Objects {
   async delete(caller: Caller, ref: ObjectRef, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
     if (ref.versionId !== undefined) return this.deleteVersion(caller, ref, ref.versionId);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject');
+    return this.deleteFrom(bucket, ref.key, options);
+  }
+
+  /** `delete` of the current version, in a bucket the caller was authorized for (DeleteObject). */
+  async deleteFrom(bucket: BucketRow, key: string, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
     const now = this.clock.now();
     const { removed, marker, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
-      const row = (await tx.get(TABLES.objects, current.id, ref.key))?.value ?? null;
+      const row = (await tx.get(TABLES.objects, current.id, key))?.value ?? null;
       const live = row !== null && isLive(row, now);
       if (options.requireLive && !live) fail('NoSuchKey', NO_SUCH_KEY);
       if (!current.versioning) {
-        return { removed: live ? row : null, marker: null, released: row ? await removeCurrent(tx, current.id, ref.key, row) : 0 };
+        return { removed: live ? row : null, marker: null, released: row ? await removeCurrent(tx, current.id, key, row) : 0 };
       }
       const made = deleteMarker(now);
-      const change = await install(tx, current, ref.key, made, null, now);
+      const change = await install(tx, current, key, made, null, now);
       return { removed: live ? change.previous : null, marker: made, released: change.released };
     });
     if (released > 0) this.onBlobsReleased();
     return {
-      removed: removed && toRecord(bucket.name, ref.key, removed),
+      removed: removed && toRecord(bucket.name, key, removed),
       deleteMarker: marker !== null,
       versionId: marker && versionIdOf(marker),
     };

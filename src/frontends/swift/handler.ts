@@ -104,7 +104,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
     case 'PostObject':
       return postObject(route, x);
     case 'DeleteObject':
-      if (await deleteManifest(x, refOf(route))) return;
+      if (x.ctx.query.has('multipart-manifest') && (await deleteManifest(x, refOf(route)))) return;
       return deleteObject(x, versionedRef(route, x));
     case 'CopyObject':
       return copyObject(route, x);
@@ -230,10 +230,11 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const ref = refOf(route);
   const attributes = writeAttributes(req);
   const contentLength = declaredLength(req);
-  await archiveBeforeWrite(x, ref);
-  if ((await putManifest(x, ref, attributes)) || (await putSymlink(x, ref, attributes, contentLength))) return;
+  const bucket = await archiveBeforeWrite(x, ref);
+  const special = x.ctx.query.has('multipart-manifest') || req.headers['x-object-manifest'] !== undefined || req.headers['x-symlink-target'] !== undefined;
+  if (special && ((await putManifest(x, ref, attributes)) || (await putSymlink(x, ref, attributes, contentLength)))) return;
   const etag = headerValue(req, 'etag');
-  const record = await x.ctx.core.objects.put(x.caller, {
+  const record = await x.ctx.core.objects.putInto(bucket, {
     ...ref,
     ...attributes,
     body: req,

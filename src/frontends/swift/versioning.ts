@@ -6,8 +6,8 @@
  */
 import { checkListingLimit, LISTING_LIMIT } from '../../core/constraints.ts';
 import { fail, isOnggiError } from '../../core/errors.ts';
-import type { ArchiveSetting } from '../../core/model.ts';
-import type { ObjectRef } from '../../core/objects.ts';
+import type { ArchiveSetting, BucketRow } from '../../core/model.ts';
+import type { DeleteResult, ObjectRef } from '../../core/objects.ts';
 import type { VersionEntry } from '../../core/version-listing.ts';
 import type { Bucket, ObjectRecord } from '../../core/types.ts';
 import { headerValue } from '../../http/context.ts';
@@ -143,10 +143,14 @@ function versionFields(record: ObjectRecord, isLatest: boolean): Record<string, 
 
 // --- objects ----------------------------------------------------------------------------------
 
-/** Before a write of `ref` in a container with a legacy archive: its current version is copied there. */
-export async function archiveBeforeWrite(x: Exchange, ref: ObjectRef): Promise<void> {
+/**
+ * Before a write of `ref`: in a container with a legacy archive, its current version is copied there. Returns the
+ * container as authorized for the write, for the write itself (one lookup for both).
+ */
+export async function archiveBeforeWrite(x: Exchange, ref: ObjectRef): Promise<BucketRow> {
   const bucket = await x.ctx.core.buckets.forObjects(x.caller, ref.account, ref.bucket, 'PutObject');
   if (bucket.archive) await archiveCurrent(x, ref, bucket.archive.container);
+  return bucket;
 }
 
 /**
@@ -154,12 +158,17 @@ export async function archiveBeforeWrite(x: Exchange, ref: ObjectRef): Promise<v
  * archive, as its mode says (stack: the newest archived copy comes back; history: a copy and a marker are kept).
  */
 export async function deleteObject(x: Exchange, ref: ObjectRef): Promise<void> {
+  const { objects, buckets } = x.ctx.core;
+  let result: DeleteResult;
   if (ref.versionId === undefined) {
-    const bucket = await x.ctx.core.buckets.forObjects(x.caller, ref.account, ref.bucket, 'DeleteObject');
+    // One lookup for the archive setting and the delete itself.
+    const bucket = await buckets.forObjects(x.caller, ref.account, ref.bucket, 'DeleteObject');
     if (bucket.archive?.mode === 'stack') return deleteRestoring(x, ref, bucket.archive.container);
     if (bucket.archive?.mode === 'history') await archiveDeletion(x, ref, bucket.archive.container);
+    result = await objects.deleteFrom(bucket, ref.key);
+  } else {
+    result = await objects.delete(x.caller, ref);
   }
-  const result = await x.ctx.core.objects.delete(x.caller, ref);
   if (ref.versionId !== undefined && !result.removed) fail('NoSuchKey', NO_SUCH_KEY);
   noContent(x.res, result.versionId === null ? {} : { 'X-Object-Version-Id': result.versionId });
 }
