@@ -7,7 +7,7 @@ import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { addTotals, ALL, BUCKET_TABLES, TABLES, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
+import { addTotals, ALL, BUCKET_TABLES, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -194,6 +194,16 @@ export class Buckets {
       if (lifecycle) tx.put(TABLES.lifecycle, ALL, row.id, { ...lifecycle.value, bucket: { projectId: row.projectId, name: row.name } });
       if (row.objectLock && state !== 'enabled') fail('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
       return row.versioning === undefined && state === 'suspended' ? row : { ...row, versioning: state };
+    });
+  }
+
+  /** Swift's legacy versioned writes: where the current version of a key is copied before it changes (null: nowhere). */
+  async setArchive(caller: Caller, account: string, name: string, archive: ArchiveSetting | null): Promise<void> {
+    await this.configure(caller, account, name, (_tx, row) => {
+      const next = { ...row };
+      if (archive) next.archive = archive;
+      else delete next.archive;
+      return Promise.resolve(next);
     });
   }
 

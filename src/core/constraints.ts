@@ -24,6 +24,8 @@ export const MAX_TAG_VALUE_LENGTH = 256;
 /** Object Lock's longest default retention (S3: 100 years, or as many days). */
 export const MAX_DEFAULT_RETENTION_YEARS = 100;
 export const MAX_DEFAULT_RETENTION_DAYS = 36_500;
+/** The largest static large object manifest a client may send (Swift's `max_manifest_size`). */
+export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 export const BUCKET_LIST_LIMIT = 1000;
 /** The latest X-Delete-At Swift can represent (its expirer sorts 10-digit timestamps): 2286-11-20. */
 export const MAX_DELETE_AT_SECONDS = 9_999_999_999;

@@ -74,6 +74,13 @@ export type ErrorCode =
   /** The data directory cannot be written or read right now (read-only, gone, failing): 503. */
   | 'StorageUnavailable';
 
+/** A segment of a manifest given to be written that is not what it must be: its `/bucket/key`, why (a core code). */
+export interface ManifestProblem {
+  path: string;
+  code: ErrorCode;
+  message: string;
+}
+
 /** The facts an error of a code carries, for front ends to put on the wire; codes not named carry none. */
 export interface ErrorDetails {
   /** The object, for a 304's ETag and Last-Modified. */
@@ -87,7 +94,7 @@ export interface ErrorDetails {
   MethodNotAllowed: { deleteMarker?: boolean; versionId?: string };
   InvalidPart: { partNumber: number };
   EntityTooSmall: { partNumber: number; size: number; minSize: number };
-  InvalidManifest: { problems?: string[] };
+  InvalidManifest: { problems?: ManifestProblem[] };
   NoSuchConfiguration: { kind?: ConfigurationKind };
   ObjectLocked: { versionId: string; mode?: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil?: number; legalHold?: boolean };
   /** `tooMany`: more tags than an object may carry (S3 answers that one with its code BadRequest). */

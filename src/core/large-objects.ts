@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { newId } from '../lib/ids.ts';
 import type { Bound, Entry, MetadataStore, Tx } from '../store/meta/index.ts';
 import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions } from './conditions.ts';
-import { fail, isOnggiError } from './errors.ts';
+import { fail, isOnggiError, type ManifestProblem } from './errors.ts';
 import { sequenceOf, type Body, type Located } from './object-bodies.ts';
 import { manifestOfReference, manifestReference } from './object-intake.ts';
 import type { ListOptions } from './listing.ts';
@@ -74,17 +74,17 @@ export class LargeObjects {
   async putStatic(caller: Caller, ref: ObjectRef, given: readonly SegmentInput[], attributes: WriteAttributes): Promise<ObjectRecord> {
     if (given.length === 0) fail('InvalidManifest', 'Manifest must have at least one segment.');
     if (given.length > MAX_MANIFEST_SEGMENTS) fail('InvalidManifest', `Too many segments: at most ${MAX_MANIFEST_SEGMENTS}`);
-    const problems: string[] = [];
+    const problems: ManifestProblem[] = [];
     const segments: SegmentRow[] = [];
     for (const input of given) {
       const segment = await this.checkSegment(caller, ref.account, input).catch((err: unknown) => {
         if (!isOnggiError(err) || err.code === 'Busy' || err.code === 'StorageUnavailable') throw err;
-        problems.push(`/${input.bucket}/${input.key}: ${err.message}`);
+        problems.push({ path: `/${input.bucket}/${input.key}`, code: err.code, message: err.message });
         return null;
       });
       if (segment) segments.push(segment);
     }
-    if (problems.length > 0) fail('InvalidManifest', `Errors:\n${problems.join('\n')}`, { problems });
+    if (problems.length > 0) fail('InvalidManifest', `Errors:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`, { problems });
     const size = segments.reduce((sum, segment) => sum + bytesOf(segment), 0);
     const manifestId = newId();
     const now = Date.now();
@@ -158,6 +158,21 @@ export class LargeObjects {
     return { record: plan.record, ranges, bodies };
   }
 
+  /** A static manifest's segments as written, in order (Swift's `?multipart-manifest=get`). */
+  async segmentsOf(located: Located): Promise<SegmentRow[]> {
+    const { data } = located.version;
+    if (data.kind !== 'static-manifest') throw new Error(`a ${data.kind} has no segment list`);
+    const segments: SegmentRow[] = [];
+    let lower: Bound | undefined;
+    for (;;) {
+      const rows = await this.store.scan(TABLES.manifestSegments, data.manifestId, { prefix: '', lower, limit: 100, reverse: false });
+      for (const row of rows) segments.push(...row.value.segments);
+      const last = rows[rows.length - 1];
+      if (rows.length < 100 || !last) return segments;
+      lower = { key: last.sk, inclusive: false };
+    }
+  }
+
   /** Removes the segment lists of static manifests no version holds any more; returns how many rows went. */
   async collect(): Promise<number> {
     const queued = await this.store.scan(TABLES.blobGc, ALL, { prefix: manifestReference(''), limit: 100, reverse: false });
@@ -182,7 +197,9 @@ export class LargeObjects {
     if (input.size !== undefined && input.size !== null && input.size !== record.size) fail('InvalidManifest', 'Size Mismatch');
     const range = input.range ? segmentRange(input.range, record.size) : null;
     if ((range ? range[1] - range[0] + 1 : record.size) < 1) fail('InvalidManifest', 'Too small; each segment must be at least 1 byte.');
-    return { bucket: input.bucket, key: input.key, etag: record.etag, objectSize: record.size, range };
+    const segment: SegmentRow = { bucket: input.bucket, key: input.key, etag: record.etag, objectSize: record.size, range };
+    if (record.indirect?.kind === 'static-manifest') segment.nested = true;
+    return segment;
   }
 
   /** Follows a link to its target (a bounded number of hops), checking the ETag it is pinned to. */
@@ -197,8 +214,11 @@ export class LargeObjects {
     const { data } = located.version;
     if (data.kind !== 'symlink') throw new Error('not a symbolic link');
     if (indirection.hops >= MAX_SYMLINK_HOPS) fail('BrokenSymlink', `Too many levels of symbolic links, maximum allowed is ${MAX_SYMLINK_HOPS}`);
-    const result = await read({ account: data.account, bucket: data.bucket, key: data.key }, { ...indirection, hops: indirection.hops + 1 });
+    const target = { account: data.account, bucket: data.bucket, key: data.key };
+    const result = await read(target, { ...indirection, hops: indirection.hops + 1 });
     const record = recordOf(result);
+    // Records are made per read: the innermost link names the object the bytes came from.
+    record.linkedTo ??= target;
     if (data.etag !== null && record.etag !== data.etag) {
       close(result);
       fail('BrokenSymlink', `Object Etag ${record.etag} does not match X-Symlink-Target-Etag ${data.etag}`);

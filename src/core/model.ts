@@ -72,6 +72,11 @@ export interface BucketRow {
   lifecycle?: boolean;
   /** S3's versioning state; absent: never enabled (every key keeps only its current version, the null one). */
   versioning?: VersioningState;
+  /**
+   * Swift's legacy versioned writes (`X-Versions-Location`: stack, `X-History-Location`: history): before a write
+   * or delete the current version is copied into this container of the same project.
+   */
+  archive?: ArchiveSetting;
   /** Who else may do what here: Swift's container ACLs and S3's ACLs, as data `authorize()` evaluates. */
   grants?: Grant[];
   /** A bucket policy (S3's), as statements `authorize()` evaluates: an explicit Deny beats every Allow. */
@@ -103,6 +108,11 @@ export interface ObjectLockConfiguration {
 }
 
 export type VersioningState = 'enabled' | 'suspended';
+
+export interface ArchiveSetting {
+  mode: 'stack' | 'history';
+  container: string;
+}
 
 /** Who a grant names: everyone, any signed-in caller, a project, a user, or requests from a referrer (Swift's `.r:`). */
 export type Grantee =
@@ -232,6 +242,8 @@ export interface SegmentRow {
   objectSize: number;
   /** The bytes taken, inclusive; null: all of them. */
   range: [number, number] | null;
+  /** The segment is itself a static manifest (Swift's `sub_slo`). */
+  nested?: boolean;
 }
 
 /** A batch of a static manifest's segments, in order, from the offset its sort key names. */

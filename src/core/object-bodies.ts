@@ -91,6 +91,9 @@ export async function sequenceOf<P>(pieces: AsyncIterable<P>, open: (piece: P) =
   if (first.done) return Readable.from([]);
   const opened = await open(first.value);
   const out = new PassThrough();
+  // A later piece may fail before anyone reads the sequence (another range still opening, the response head not
+  // written yet): the failure stays on the stream (`errored`) for its reader, and must not go unhandled meanwhile.
+  out.on('error', () => undefined);
   void (async () => {
     await copyInto(opened, out);
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) await copyInto(await open(next.value), out);

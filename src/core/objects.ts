@@ -19,7 +19,7 @@ import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
-import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type VersionData, type VersionRow } from './model.ts';
+import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type SegmentRow, type VersionData, type VersionRow } from './model.ts';
 import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceBypass, isLocked, withNewLock, type LockSettings } from './object-lock.ts';
 import type { BlobCipher } from './cipher.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
@@ -276,6 +276,13 @@ export class Objects {
     }
   }
 
+  /** A static manifest's record and segment list as written (not read through); null when `ref` is not one. */
+  async staticManifest(caller: Caller, ref: ObjectRef): Promise<{ record: ObjectRecord; segments: SegmentRow[] } | null> {
+    const located = await this.readable(caller, ref);
+    if (located.version.data.kind !== 'static-manifest') return null;
+    return { record: toRecord(located.bucket.name, ref.key, located.version), segments: await this.large.segmentsOf(located) };
+  }
+
   /** Swift's POST: changes the current version's metadata in place (no new version). */
   async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
@@ -306,23 +313,28 @@ export class Objects {
   async delete(caller: Caller, ref: ObjectRef, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
     if (ref.versionId !== undefined) return this.deleteVersion(caller, ref, ref.versionId, options.bypassGovernance);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject');
+    return this.deleteFrom(bucket, ref.key, options);
+  }
+
+  /** `delete` of the current version, in a bucket the caller was authorized for (DeleteObject). */
+  async deleteFrom(bucket: BucketRow, key: string, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
     const now = this.clock.now();
     const { removed, marker, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
-      const row = (await tx.get(TABLES.objects, current.id, ref.key))?.value ?? null;
+      const row = (await tx.get(TABLES.objects, current.id, key))?.value ?? null;
       const live = row !== null && isLive(row, now);
       if (options.requireLive && !live) fail('NoSuchKey', NO_SUCH_KEY);
       if (!current.versioning) {
         if (row) checkRemovable(row, now);
-        return { removed: live ? row : null, marker: null, released: row ? await removeCurrent(tx, current.id, ref.key, row) : 0 };
+        return { removed: live ? row : null, marker: null, released: row ? await removeCurrent(tx, current.id, key, row) : 0 };
       }
       const made = deleteMarker(now);
-      const change = await install(tx, current, ref.key, made, null, now);
+      const change = await install(tx, current, key, made, null, now);
       return { removed: live ? change.previous : null, marker: made, released: change.released };
     });
     if (released > 0) this.onBlobsReleased();
     return {
-      removed: removed && toRecord(bucket.name, ref.key, removed),
+      removed: removed && toRecord(bucket.name, key, removed),
       deleteMarker: marker !== null,
       versionId: marker && versionIdOf(marker),
     };

@@ -55,7 +55,17 @@ export interface ObjectRecord {
   legalHold?: boolean;
   /** How many tags the version has (S3's x-amz-tagging-count), when it has any. */
   tagCount?: number;
+  /** The version is read through other objects: a static or dynamic manifest, or a symbolic link. */
+  indirect?: Indirect;
+  /** The object a symbolic link led to, when the read followed one (the last link's target). */
+  linkedTo?: { account: string; bucket: string; key: string };
 }
+
+/** What a manifest or link version is, as front ends show it. */
+export type Indirect =
+  | { kind: 'static-manifest' }
+  | { kind: 'dynamic-manifest'; bucket: string; prefix: string }
+  | { kind: 'symlink'; account: string; bucket: string; key: string; etag: string | null };
 
 /**
  * Who sends a request, as the authenticators of a front end found it; `context` carries the request's own facts

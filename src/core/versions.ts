@@ -15,7 +15,7 @@ import { fail } from './errors.ts';
 import { referencesOf } from './object-intake.ts';
 import { checkRemovable, type GovernanceBypass } from './object-lock.ts';
 import { ALL, expiryKey, TABLES, type BucketRow, type VersionRow } from './model.ts';
-import type { ObjectRecord } from './types.ts';
+import type { Indirect, ObjectRecord } from './types.ts';
 
 /** S3's version id of a version written while versioning was never enabled, or suspended. */
 export const NULL_VERSION_ID = 'null';
@@ -42,6 +42,7 @@ export function toRecord(bucket: string, key: string, version: VersionRow): Obje
     headers: version.headers,
     deleteAt: version.deleteAt,
     ...(version.state === 'delete-marker' ? { deleteMarker: true } : {}),
+    ...indirectOf(version.data),
     ...(version.retention || version.legalHold !== undefined || version.tags ? lockAndTags(version) : {}),
   };
 }
@@ -52,6 +53,19 @@ function lockAndTags(version: VersionRow): Pick<ObjectRecord, 'retention' | 'leg
     ...(version.legalHold === undefined ? {} : { legalHold: version.legalHold }),
     ...(version.tags?.length ? { tagCount: version.tags.length } : {}),
   };
+}
+
+function indirectOf(data: VersionRow['data']): { indirect?: Indirect } {
+  switch (data.kind) {
+    case 'static-manifest':
+      return { indirect: { kind: 'static-manifest' } };
+    case 'dynamic-manifest':
+      return { indirect: { kind: 'dynamic-manifest', bucket: data.bucket, prefix: data.prefix } };
+    case 'symlink':
+      return { indirect: { kind: 'symlink', account: data.account, bucket: data.bucket, key: data.key, etag: data.etag } };
+    default:
+      return {};
+  }
 }
 
 /** Refuses a version id that no version can have (S3: 400 "Invalid version id specified"). */

@@ -162,27 +162,3 @@ describe('naming profile: swift', () => {
     assert.equal(info.swift.max_container_name_length, 256);
   });
 });
-
-describe('large object manifests are refused until SLO/DLO exist', () => {
-  let server: RunningServer;
-  let a: Session;
-  before(async () => {
-    server = await startServer();
-    a = await login(server.url);
-  });
-  after(async () => {
-    await server.destroy();
-  });
-
-  test('?multipart-manifest=put and X-Object-Manifest answer 501 and store nothing', async () => {
-    const name = bucketName('manifests');
-    await createContainer(a, name);
-    const slo = await fetch(`${a.storageUrl}/${name}/big?multipart-manifest=put`, { method: 'PUT', headers: auth(a), body: '[]' });
-    assert.equal(slo.status, 501);
-    assert.match(await slo.text(), /SLO and DLO/);
-    const dlo = await fetch(`${a.storageUrl}/${name}/big2`, { method: 'PUT', headers: auth(a, { 'X-Object-Manifest': `${name}_segments/big2/` }), body: '' });
-    assert.equal(dlo.status, 501);
-    assert.equal((await fetch(`${a.storageUrl}/${name}/big`, { headers: auth(a) })).status, 404);
-    assert.equal((await fetch(`${a.storageUrl}/${name}/big2`, { headers: auth(a) })).status, 404);
-  });
-});

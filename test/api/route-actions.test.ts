@@ -27,6 +27,8 @@ const SWIFT: Record<SwiftOp, readonly Action[]> = {
   HeadAccount: ['ListBuckets'],
   ListContainers: ['ListBuckets'],
   PostAccount: ['PutAccountMetadata'],
+  // Only `?bulk-delete`: each path named is a DeleteObject (or DeleteBucket) of its own.
+  DeleteAccount: ['DeleteObject', 'DeleteBucket'],
   PutContainer: ['CreateBucket', 'PutBucketMetadata'],
   HeadContainer: ['HeadBucket'],
   ListObjects: ['ListObjects'],

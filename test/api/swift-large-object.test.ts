@@ -1,4 +1,4 @@
-/** Bodies large enough to be hashed on the MD5 worker: ETag, 422 on a wrong ETag, truncation, encryption. */
+/** Bodies large enough to be hashed on the MD5 worker (ETag, 422 on a wrong ETag, truncation, encryption) and large objects made of them. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -36,6 +36,30 @@ for (const container of ['large-objects', 'large-encrypted']) {
     const tail = await fetch(`${session.storageUrl}/${container}/big.bin`, { headers: auth(session, { Range: `bytes=${BIG - 70_000}-` }) });
     assert.equal(tail.status, 206);
     assert.ok(Buffer.from(await tail.arrayBuffer()).equals(data.subarray(BIG - 70_000)));
+  });
+}
+
+for (const container of ['large-objects', 'large-encrypted']) {
+  test(`${container}: static and dynamic large objects of big segments read back whole and across the boundary`, async () => {
+    const segments = [randomBytes(9 * 1024 * 1024 + 7), randomBytes(6 * 1024 * 1024 + 1)];
+    for (const [i, data] of segments.entries()) {
+      const put = await fetch(`${session.storageUrl}/${container}/segments/${i}`, { method: 'PUT', headers: auth(session), body: data });
+      assert.equal(put.status, 201);
+    }
+    const manifest = segments.map((data, i) => ({ path: `/${container}/segments/${i}`, etag: md5Hex(data), size_bytes: data.length }));
+    const slo = await fetch(`${session.storageUrl}/${container}/big.slo?multipart-manifest=put`, { method: 'PUT', headers: auth(session), body: JSON.stringify(manifest) });
+    assert.equal(slo.status, 201);
+    const dlo = await fetch(`${session.storageUrl}/${container}/big.dlo`, { method: 'PUT', headers: auth(session, { 'X-Object-Manifest': `${container}/segments/` }), body: '' });
+    assert.equal(dlo.status, 201);
+    const whole = Buffer.concat(segments);
+    const boundary = segments[0]?.length ?? 0;
+    for (const name of ['big.slo', 'big.dlo']) {
+      const got = await fetch(`${session.storageUrl}/${container}/${name}`, { headers: auth(session) });
+      assert.ok(Buffer.from(await got.arrayBuffer()).equals(whole), name);
+      const across = await fetch(`${session.storageUrl}/${container}/${name}`, { headers: auth(session, { Range: `bytes=${boundary - 100_000}-${boundary + 100_000}` }) });
+      assert.equal(across.status, 206);
+      assert.ok(Buffer.from(await across.arrayBuffer()).equals(whole.subarray(boundary - 100_000, boundary + 100_001)), `${name} across`);
+    }
   });
 }
 

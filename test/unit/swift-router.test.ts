@@ -52,7 +52,7 @@ describe('routeSwift', () => {
     ['HEAD', '/v1/acc', {}, { op: 'HeadAccount', account: 'acc' }],
     ['POST', '/v1/acc/', {}, { op: 'PostAccount', account: 'acc' }],
     ['PUT', '/v1/acc', {}, { op: 'MethodNotAllowed' }],
-    ['DELETE', '/v1/acc', {}, { op: 'MethodNotAllowed' }],
+    ['DELETE', '/v1/acc', {}, { op: 'DeleteAccount', account: 'acc' }],
     ['PUT', '/v1/acc/c', {}, { op: 'PutContainer', account: 'acc', container: 'c' }],
     ['GET', '/v1/acc/c', {}, { op: 'ListObjects', account: 'acc', container: 'c' }],
     ['HEAD', '/v1/acc/c/', {}, { op: 'HeadContainer', account: 'acc', container: 'c' }],

@@ -76,7 +76,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'BrokenManifest', 'BrokenSymlink', 'InvalidManifest', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];
@@ -102,3 +102,10 @@ export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boo
   res.writeHead(status, { ...extraHeaders, 'Content-Type': type, 'Content-Length': isHead ? 0 : bytes.length });
   res.end(isHead ? undefined : bytes);
 }
+
+/** `404 Not Found`: a status as Swift's bulk answers name it. */
+export function swiftStatusLine(status: number): string {
+  return `${status} ${STATUSES[status]?.title ?? OTHER_TITLES[status] ?? ''}`.trimEnd();
+}
+
+const OTHER_TITLES: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request' };

@@ -6,11 +6,17 @@ import { unquote, type ByteRange, type ReadConditions } from '../../core/conditi
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
-import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
+import type { Bucket, ObjectRecord } from '../../core/types.ts';
+import { NULL_VERSION_ID } from '../../core/versions.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
+import { bulkDelete } from './bulk.ts';
+import { noContent, sendBody, sendEmpty, type Exchange } from './exchange.ts';
+import { deleteManifest, getManifest, manifestEtagHeader, postManifest, putManifest } from './large-objects.ts';
+import { getSymlink, putSymlink, refuseSymlinkPost } from './symlinks.ts';
+import { archiveBeforeWrite, configureVersioning, deleteObject, listObjectVersions, versioningHeaders, versioningRequest } from './versioning.ts';
 import {
   ACCOUNT_META_PREFIX,
   CONTAINER_META_PREFIX,
@@ -27,13 +33,6 @@ import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPiec
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
 import { decode, routeParts, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
-
-interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  ctx: RequestContext;
-  caller: Caller;
-}
 
 export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const target = splitPath(ctx.rawPath);
@@ -67,7 +66,9 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     }
     const extra: Record<string, string | number> = err.code === 'NotModified' ? notModifiedHeaders(err.detail.record) : {};
     if (err.code === 'InvalidRange') extra['Content-Range'] = `bytes */${String(err.detail.size)}`;
-    sendSwiftError(res, err, isHead, extra);
+    // A delete marker read by its version id: Swift's answer is that the object is not there.
+    if (err.code === 'MethodNotAllowed' && err.detail.deleteMarker) sendSwiftStatus(res, 404, isHead);
+    else sendSwiftError(res, err, isHead, extra);
   }
 }
 
@@ -77,7 +78,13 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
     case 'ListContainers':
       return listContainers(route, x);
     case 'PostAccount':
+      if (x.ctx.query.has('bulk-delete')) return bulkDelete(x, route.account);
       return postAccount(route, x);
+    case 'DeleteAccount':
+      // Swift deletes no account over its API; only a bulk delete is a DELETE of one.
+      if (x.ctx.query.has('bulk-delete')) return bulkDelete(x, route.account);
+      sendSwiftStatus(x.res, 405, false);
+      return;
     case 'PutContainer':
       return putContainer(route, x);
     case 'HeadContainer':
@@ -97,9 +104,8 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
     case 'PostObject':
       return postObject(route, x);
     case 'DeleteObject':
-      await x.ctx.core.objects.delete(x.caller, refOf(route));
-      noContent(x.res);
-      return;
+      if (x.ctx.query.has('multipart-manifest') && (await deleteManifest(x, refOf(route)))) return;
+      return deleteObject(x, versionedRef(route, x));
     case 'CopyObject':
       return copyObject(route, x);
   }
@@ -141,7 +147,9 @@ async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
 
 async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  const versioning = versioningRequest(x);
   const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set);
+  await configureVersioning(x, route.account, route.container, versioning);
   sendEmpty(x.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
 }
 
@@ -152,6 +160,7 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
     sendEmpty(x.res, 204, containerHeaders(bucket));
     return;
   }
+  if (query.has('versions')) return listObjectVersions(x, route.account, route.container, containerHeaders);
   const format = listingFormat(x.req, query);
   const { bucket, entries } = await core.objects.list(x.caller, route.account, route.container, listOptions(query));
   const headers = containerHeaders(bucket);
@@ -166,7 +175,9 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
 
 async function postContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  const versioning = versioningRequest(x);
   await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove);
+  await configureVersioning(x, route.account, route.container, versioning);
   noContent(x.res);
 }
 
@@ -178,6 +189,7 @@ function containerHeaders(bucket: Bucket): Record<string, string | number> {
     'X-Storage-Policy': bucket.type,
     'Last-Modified': new Date(Math.ceil(bucket.updatedAt / 1000) * 1000).toUTCString(),
     ...metadataHeaders(bucket.meta, CONTAINER_META_PREFIX),
+    ...versioningHeaders(bucket),
   };
 }
 
@@ -213,35 +225,46 @@ function listOptions(query: URLSearchParams): ListOptions {
 
 async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const { req } = x;
-  refuseManifests(x);
   const ifNoneMatch = headerValue(req, 'if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') fail('InvalidArgument', 'If-None-Match only supports *');
+  const ref = refOf(route);
+  const attributes = writeAttributes(req);
+  const contentLength = declaredLength(req);
+  const bucket = await archiveBeforeWrite(x, ref);
+  const special = x.ctx.query.has('multipart-manifest') || req.headers['x-object-manifest'] !== undefined || req.headers['x-symlink-target'] !== undefined;
+  if (special && ((await putManifest(x, ref, attributes)) || (await putSymlink(x, ref, attributes, contentLength)))) return;
   const etag = headerValue(req, 'etag');
-  const record = await x.ctx.core.objects.put(x.caller, {
-    ...refOf(route),
-    ...writeAttributes(req),
+  const record = await x.ctx.core.objects.putInto(bucket, {
+    ...ref,
+    ...attributes,
     body: req,
-    contentLength: declaredLength(req),
+    contentLength,
     expectedMd5: etag === undefined ? undefined : unquote(etag.trim()),
     ifNoneMatchAny: ifNoneMatch !== undefined,
   });
-  sendEmpty(x.res, 201, { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record), 'Content-Type': 'text/html; charset=UTF-8' });
+  const headers: Record<string, string> = { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record), 'Content-Type': 'text/html; charset=UTF-8' };
+  if (record.versionId !== NULL_VERSION_ID) headers['X-Object-Version-Id'] = record.versionId;
+  sendEmpty(x.res, 201, headers);
 }
 
 async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
-  const { core } = x.ctx;
+  const { core, query } = x.ctx;
   const conditions = readConditions(x.req);
+  const ref = versionedRef(route, x);
+  if ((query.has('multipart-manifest') || query.has('symlink')) && ((await getManifest(x, ref)) || (await getSymlink(x, ref)))) return;
   if (route.op === 'HeadObject') {
-    const record = await core.objects.head(x.caller, refOf(route), conditions);
+    const record = await core.objects.head(x.caller, ref, conditions);
     const headers = objectHeaders(record, x.caller.kind === 'anonymous');
     headers['Content-Length'] = record.size;
+    if (record.indirect) Object.assign(headers, await manifestEtagHeader(x, ref, record));
     x.res.writeHead(200, headers).end();
     return;
   }
-  const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
+  const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous');
+    const extra = record.indirect ? await manifestEtagHeader(x, ref, record) : undefined;
+    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous', extra);
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -250,8 +273,9 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean): Body[] {
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean, extra?: Record<string, string>): Body[] {
   const headers = objectHeaders(record, anonymous);
+  if (extra) Object.assign(headers, extra);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
     res.writeHead(200, headers);
@@ -273,22 +297,13 @@ function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[
   return interleaved;
 }
 
-/**
- * Static and dynamic large objects are not built yet: a manifest stored as a plain object would hand its
- * readers the wrong bytes, so the request is refused and the client fails loudly.
- */
-function refuseManifests(x: Exchange): void {
-  if (x.ctx.query.get('multipart-manifest') === 'put' || headerValue(x.req, 'x-object-manifest') !== undefined) {
-    fail('Unsupported', 'Swift large object manifests (SLO and DLO) are not supported by this server yet; upload the object whole');
-  }
-}
-
 async function postObject(route: ObjectRoute, x: Exchange): Promise<void> {
-  refuseManifests(x);
+  refuseSymlinkPost(x);
   const { set } = metadataFrom(x.req, OBJECT_META_PREFIXES);
   const contentType = explicitContentType(x.req);
   const attributes: Partial<WriteAttributes> = { meta: set, headers: storedHeadersFrom(x.req), deleteAt: deleteAtFrom(x.req) };
   if (contentType !== undefined) attributes.contentType = contentType;
+  if (await postManifest(x, refOf(route), attributes)) return;
   await x.ctx.core.objects.update(x.caller, refOf(route), attributes);
   sendBody(x.res, 202, { 'Content-Type': 'text/html; charset=UTF-8' }, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>');
 }
@@ -308,6 +323,7 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     from = { account: accountHeader(req, 'x-copy-from-account') ?? route.account, ...containerAndObject(headerValue(req, 'x-copy-from') ?? '', 'X-Copy-From') };
   }
   const attributes = writeAttributes(req);
+  await archiveBeforeWrite(x, to);
   const fresh = /^(true|1|yes|on|t|y)$/i.test(headerValue(req, 'x-fresh-metadata') ?? '');
   const { source, record } = await x.ctx.core.objects.copy(x.caller, from, to, {
     freshMetadata: fresh,
@@ -416,6 +432,12 @@ function refOf(route: { account: string; container: string; object: string }): O
   return { account: route.account, bucket: route.container, key: route.object };
 }
 
+/** The object, or one of its versions by `?version-id=`. */
+function versionedRef(route: ObjectRoute, x: Exchange): ObjectRef {
+  const versionId = x.ctx.query.get('version-id');
+  return versionId === null ? refOf(route) : { ...refOf(route), versionId };
+}
+
 /**
  * Writes the bodies out in order and ends the response. However it ends — written, failed, or the client gone at
  * any point (before the first byte, mid-range, between two ranges) — every body is closed with it, so no blob
@@ -446,18 +468,3 @@ function closeBodies(bodies: Body[]): void {
   for (const body of bodies) if (!Buffer.isBuffer(body)) body.destroy();
 }
 
-function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
-  res.writeHead(status, { 'Content-Length': 0, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-  res.end();
-}
-
-function sendBody(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string | Buffer): void {
-  // A Buffer, not a string: Node would otherwise encode the (latin1) header block together with the body as UTF-8.
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
-  res.end(res.req.method === 'HEAD' ? undefined : bytes);
-}
-
-function noContent(res: ServerResponse): void {
-  res.writeHead(204, { 'Content-Length': 0 }).end();
-}

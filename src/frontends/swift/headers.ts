@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { lastModifiedSeconds } from '../../core/conditions.ts';
 import { fail } from '../../core/errors.ts';
 import type { Metadata, ObjectRecord } from '../../core/types.ts';
+import { addReadHeaders } from './read-headers.ts';
 
 export const OBJECT_META_PREFIXES = ['x-object-meta-', 'x-amz-meta-'] as const;
 export const CONTAINER_META_PREFIX = 'x-container-meta-';
@@ -89,6 +90,7 @@ export function objectHeaders(record: ObjectRecord, anonymous = false): Record<s
   for (const name in record.headers) headers[titleCase(name)] = wireHeader(record.headers[name] ?? '');
   if (record.deleteAt !== null) headers['X-Delete-At'] = Math.floor(record.deleteAt / 1000);
   if (anonymous && record.headers['content-disposition'] === undefined && isActiveType(record.contentType)) headers['Content-Disposition'] = 'attachment';
+  addReadHeaders(record, headers);
   return headers;
 }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ListEntry } from '../../core/listing.ts';
 import type { Bucket, ObjectRecord } from '../../core/types.ts';
 import { listingTime } from './headers.ts';
+import { addIndirectFields } from './read-headers.ts';
 
 export type ListingFormat = 'plain' | 'json' | 'xml';
 
@@ -34,13 +35,17 @@ export function renderContainerListing(format: ListingFormat, account: string, e
 
 /** An object listing's text in pieces, each made only when asked for (see `encodeInTurns`). */
 export function objectListingPieces(format: ListingFormat, container: string, entries: ListEntry<ObjectRecord>[]): Iterable<string> {
-  const fields = (object: ObjectRecord): Record<string, string | number> => ({
-    name: object.key,
-    hash: object.etag,
-    bytes: object.size,
-    content_type: object.contentType,
-    last_modified: listingTime(object.lastModified),
-  });
+  const fields = (object: ObjectRecord): Record<string, string | number> => {
+    const listed: Record<string, string | number> = {
+      name: object.key,
+      hash: object.etag,
+      bytes: object.size,
+      content_type: object.contentType,
+      last_modified: listingTime(object.lastModified),
+    };
+    if (object.indirect) addIndirectFields(object, listed);
+    return listed;
+  };
   // Swift's XML keeps the listing order, objects and subdirs interleaved.
   const xml = (e: ListEntry<ObjectRecord>): string => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<object>${xmlFields(fields(e.item))}</object>`);
   return listingPieces(format, 'container', container, entries, (e) => (e.kind === 'item' ? e.item.key : e.prefix), fields, xml);

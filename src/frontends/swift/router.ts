@@ -1,5 +1,5 @@
 /** Swift's /v1 router: a pure function from method, raw path and headers to a typed operation. */
-export interface AccountRoute<Op extends string = 'HeadAccount' | 'ListContainers' | 'PostAccount'> {
+export interface AccountRoute<Op extends string = 'HeadAccount' | 'ListContainers' | 'PostAccount' | 'DeleteAccount'> {
   op: Op;
   account: string;
 }
@@ -39,7 +39,7 @@ export function routeParts(method: string, parts: PathParts | null, headers: Hea
   const { account, container, object } = parts;
   if (!account) return { op: 'BadPath', message: 'Bad URL' };
   if (container === null) {
-    const op = ({ GET: 'ListContainers', HEAD: 'HeadAccount', POST: 'PostAccount' } as const)[method as 'GET' | 'HEAD' | 'POST'];
+    const op = ({ GET: 'ListContainers', HEAD: 'HeadAccount', POST: 'PostAccount', DELETE: 'DeleteAccount' } as const)[method as 'GET' | 'HEAD' | 'POST' | 'DELETE'];
     return op ? { op, account } : { op: 'MethodNotAllowed' };
   }
   if (object === null) {
