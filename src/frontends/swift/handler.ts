@@ -8,7 +8,7 @@ import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
 import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
-import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
+import { accessOf, authenticate, headerValue, type RequestContext } from '../../http/context.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import {
@@ -23,6 +23,10 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
+import { accessChangesFrom, aclHeaders } from './acl.ts';
+import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
+import { SWIFT_AUTHENTICATORS } from './auth.ts';
+import { allows } from '../../core/authz.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
@@ -54,10 +58,18 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     }
     checkHeaderSizes(req);
     ctx.checkStorage(accessOf(req.method));
-    const caller = await callerOf(req, ctx);
+    const caller = await authenticate(SWIFT_AUTHENTICATORS, req, ctx);
+    if (!caller && isTempUrlRequest(ctx)) {
+      sendTempUrlInvalid(res, isHead, 'account' in route ? route.account : '');
+      return;
+    }
     if (!caller) fail('Unauthenticated', 'Invalid token');
     await dispatch(route, { req, res, ctx, caller });
   } catch (caught) {
+    if (caught instanceof TempUrlHeaderRefused) {
+      sendSwiftStatus(res, 400, isHead, caught.message);
+      return;
+    }
     const err = asOnggiError(caught);
     if (!err) throw caught;
     noteStorageRefusal(ctx, err);
@@ -115,7 +127,7 @@ async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
     'X-Account-Object-Count': totals.objects,
     'X-Account-Bytes-Used': totals.bytes,
     'X-Timestamp': swiftTimestamp(project.createdAt),
-    ...metadataHeaders(project.meta, ACCOUNT_META_PREFIX),
+    ...metadataHeaders(mayChangeAccount(x.caller, route.account) ? project.meta : withoutSigningKeys(project.meta), ACCOUNT_META_PREFIX),
   };
   if (route.op === 'HeadAccount') {
     sendEmpty(x.res, 204, headers);
@@ -141,7 +153,8 @@ async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
 
 async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
-  const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set);
+  const access = await accessChangesFrom(x.req, x.ctx.core.directory);
+  const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set, access);
   sendEmpty(x.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
 }
 
@@ -149,12 +162,12 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
   if (route.op === 'HeadContainer') {
     const bucket = await core.buckets.get(x.caller, route.account, route.container);
-    sendEmpty(x.res, 204, containerHeaders(bucket));
+    sendEmpty(x.res, 204, containerHeaders(bucket, x.caller));
     return;
   }
   const format = listingFormat(x.req, query);
   const { bucket, entries } = await core.objects.list(x.caller, route.account, route.container, listOptions(query));
-  const headers = containerHeaders(bucket);
+  const headers = containerHeaders(bucket, x.caller);
   if (entries.length === 0 && format === 'plain') {
     sendEmpty(x.res, 204, headers);
     return;
@@ -166,19 +179,23 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
 
 async function postContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
-  await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove);
+  const access = await accessChangesFrom(x.req, x.ctx.core.directory);
+  await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove, access);
   noContent(x.res);
 }
 
-function containerHeaders(bucket: Bucket): Record<string, string | number> {
-  return {
+function containerHeaders(bucket: Bucket, caller: Caller): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
     'X-Container-Object-Count': bucket.objectCount,
     'X-Container-Bytes-Used': bucket.bytes,
     'X-Timestamp': swiftTimestamp(bucket.createdAt),
     'X-Storage-Policy': bucket.type,
     'Last-Modified': new Date(Math.ceil(bucket.updatedAt / 1000) * 1000).toUTCString(),
-    ...metadataHeaders(bucket.meta, CONTAINER_META_PREFIX),
   };
+  // As Swift: the ACLs and the temp URL keys only to those who may change them.
+  metadataHeaders(allows(caller, 'PutBucketMetadata', bucket) ? bucket.meta : withoutSigningKeys(bucket.meta), CONTAINER_META_PREFIX, headers);
+  if (allows(caller, 'PutBucketAcl', bucket)) aclHeaders(bucket, headers);
+  return headers;
 }
 
 function listOptions(query: URLSearchParams): ListOptions {
@@ -234,6 +251,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
     const headers = objectHeaders(record, x.caller.kind === 'anonymous');
+    tempUrlHeaders(x.caller, headers);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -241,7 +259,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous');
+    parts = startBody(x.res, record, ranges, bodies, x.caller);
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -250,8 +268,9 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean): Body[] {
-  const headers = objectHeaders(record, anonymous);
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller): Body[] {
+  const headers = objectHeaders(record, caller.kind === 'anonymous');
+  if (caller.kind === 'anonymous') tempUrlHeaders(caller, headers);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
     res.writeHead(200, headers);
