@@ -26,6 +26,7 @@ import {
 import { accessChangesFrom, aclHeaders } from './acl.ts';
 import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
+import { formPost, isFormPost } from './formpost.ts';
 import { allows } from '../../core/authz.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
@@ -58,6 +59,10 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     }
     checkHeaderSizes(req);
     ctx.checkStorage(accessOf(req.method));
+    if ((route.op === 'PostContainer' || route.op === 'PostObject') && isFormPost(req)) {
+      await formPost(req, res, ctx, { account: route.account, container: route.container, prefix: 'object' in route ? route.object : '' });
+      return;
+    }
     const caller = await authenticate(SWIFT_AUTHENTICATORS, req, ctx);
     if (!caller && isTempUrlRequest(ctx)) {
       sendTempUrlInvalid(res, isHead, 'account' in route ? route.account : '');

@@ -119,12 +119,12 @@ function expiresOf(value: string | null): number | null {
   return seconds * 1000 < Date.now() ? null : seconds;
 }
 
-interface Signature {
+export interface Signature {
   digest: Digest;
   bytes: Buffer;
 }
 
-function signatureOf(value: string | null): Signature | null {
+export function signatureOf(value: string | null): Signature | null {
   if (!value) return null;
   const colon = value.indexOf(':');
   if (colon < 0) {
