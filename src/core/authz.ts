@@ -149,10 +149,7 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
     fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
   }
-  if (caller.kind === 'anonymous' && caller.scope && inScope(caller.scope, action, account, given?.name, key)) {
-    if (!bucket) fail('NoSuchBucket', 'The specified bucket does not exist');
-    return bucket;
-  }
+  if (bucket && caller.kind === 'anonymous' && caller.scope && inScope(caller.scope, action, account, bucket.name, key)) return bucket;
   if (caller.kind === 'user' && caller.projectId === account) {
     if (!bucket) fail('NoSuchBucket', 'The specified bucket does not exist');
     const role = bucketRoleOf(bucket, caller.userId, caller.role);
@@ -174,7 +171,7 @@ function mayAlwaysChangePolicy(caller: Caller, action: BucketAction, bucket: Buc
 }
 
 /** Whether a signed request's scope covers `action` on this object (or on one under its prefix). */
-function inScope(scope: SignedScope, action: BucketAction, account: string, bucket: string | undefined, key: string | null): boolean {
+function inScope(scope: SignedScope, action: BucketAction, account: string, bucket: string, key: string | null): boolean {
   if (scope.account !== account || scope.bucket !== bucket || key === null || !scope.actions.includes(action)) return false;
   return 'key' in scope.target ? scope.target.key === key : key.startsWith(scope.target.prefix);
 }
