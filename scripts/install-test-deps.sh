@@ -3,7 +3,7 @@
 # PostgreSQL (the tests start their own private server from its binaries; see test/helpers/postgres.ts), and
 # chromium (with a Korean font for the Korean screens) for the console's browser tests.
 set -euo pipefail
-packages=(python3 python3-requests python3-swiftclient python3-keystoneclient postgresql rclone chromium fonts-nanum)
+packages=(python3 python3-requests python3-swiftclient python3-keystoneclient curl postgresql rclone chromium fonts-nanum)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,7 +8,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
 import { fail, isOnggiError } from './errors.ts';
 import type { BucketRole, BucketRow, Grant, Grantee, GrantPermission, PolicyStatement } from './model.ts';
-import type { Caller } from './types.ts';
+import type { Caller, SignedScope } from './types.ts';
 
 /**
  * What a request does, named after S3's API (and so after its bucket policies' actions), with Onggi's own few
@@ -155,8 +155,8 @@ export function authorizeAccount(caller: Caller, action: AccountAction, account:
 }
 
 /** Bucket-level check (see `authorize`). */
-export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null): B {
-  return authorizeInBucket(caller, action, account, bucket, null, contextOf(caller));
+export function authorizeBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, bucket: B | null, key?: string): B {
+  return authorizeInBucket(caller, action, account, bucket, key ?? null, contextOf(caller));
 }
 
 function authorizeInAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
@@ -184,6 +184,7 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
     fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
   }
+  if (bucket && caller.kind === 'anonymous' && caller.scope && inScope(caller.scope, action, account, bucket.name, key)) return bucket;
   if (caller.kind === 'user' && caller.projectId === account) {
     if (!bucket) fail('NoSuchBucket', 'The specified bucket does not exist');
     const role = bucketRoleOf(bucket, caller.userId, caller.role);
@@ -191,7 +192,7 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
     fail('AccessDenied', `Your role on bucket ${bucket.name} (${role ?? 'none'}) does not allow ${action}`);
   }
   if (bucket && allowedBeyondRoles(bucket, caller, action, key, context)) return bucket;
-  if (bucket && caller.kind === 'anonymous' && action === 'GetObject' && bucket.publicRead) {
+  if (bucket && caller.kind === 'anonymous' && action === 'GetObject' && bucket.publicRead && !ipAllowed(bucket.publicReadAllowIps, context.ip)) {
     // A public bucket is public anyway; saying that this address may not read it reveals nothing more.
     fail('AccessDenied', 'Your address may not read this bucket');
   }
@@ -204,25 +205,37 @@ function mayAlwaysChangePolicy(caller: Caller, action: BucketAction, bucket: Buc
   return action === 'PutBucketPolicy' && caller.kind === 'user' && caller.projectId === bucket.projectId && bucketRoleOf(bucket, caller.userId, caller.role) === 'Storage Admin';
 }
 
-/** What lets a caller in beside its roles: the public flag, a grant, a policy's Allow. */
+/** Whether a signed request's scope covers `action` on this object (or on one under its prefix). */
+function inScope(scope: SignedScope, action: BucketAction, account: string, bucket: string, key: string | null): boolean {
+  if (scope.account !== account || scope.bucket !== bucket || key === null || !scope.actions.includes(action)) return false;
+  return 'key' in scope.target ? scope.target.key === key : key.startsWith(scope.target.prefix);
+}
+
+/**
+ * What lets a caller in beside its roles: the public flag, a grant, a policy's Allow. A caller of another
+ * project is let in by the public flag as an anonymous one would be. A referrer refused by a `.r:-host` grant is
+ * refused what the public flag and the grants to everyone give; grants naming the caller still apply.
+ */
 function allowedBeyondRoles(bucket: BucketRow, caller: Caller, action: BucketAction, key: string | null, context: AccessContext): boolean {
-  if (action === 'GetObject' && bucket.publicRead && ipAllowed(bucket.publicReadAllowIps, context.ip)) return true;
-  if (bucket.grants && granted(bucket.grants, caller, action, context)) return true;
+  const refusedReferrer = bucket.grants !== undefined && referrerRefused(bucket.grants, context);
+  if (action === 'GetObject' && bucket.publicRead && !refusedReferrer && ipAllowed(bucket.publicReadAllowIps, context.ip)) return true;
+  if (bucket.grants && granted(bucket.grants, caller, action, context, refusedReferrer)) return true;
   return bucket.policy !== undefined && policyDecision(bucket.policy, caller, action, key, context) === 'allow';
 }
 
-function granted(grants: readonly Grant[], caller: Caller, action: BucketAction, context: AccessContext): boolean {
-  // Swift's `.r:-host`: a referrer named with a minus is refused even where another entry lets everyone in.
-  if (grants.some((g) => g.grantee.kind === 'referrer' && g.grantee.deny && referrerMatches(g.grantee.host, context.referrer))) {
-    if (caller.kind === 'anonymous') return false;
-  }
-  return grants.some((grant) => GRANTED[grant.permission].has(action) && granteeMatches(grant.grantee, caller, context));
+/** Swift's `.r:-host`: the request's referrer is one a grant refuses. */
+function referrerRefused(grants: readonly Grant[], context: AccessContext): boolean {
+  return grants.some((g) => g.grantee.kind === 'referrer' && g.grantee.deny === true && referrerMatches(g.grantee.host, context.referrer));
 }
 
-function granteeMatches(grantee: Grantee, caller: Caller, context: AccessContext): boolean {
+function granted(grants: readonly Grant[], caller: Caller, action: BucketAction, context: AccessContext, refusedReferrer: boolean): boolean {
+  return grants.some((grant) => GRANTED[grant.permission].has(action) && granteeMatches(grant.grantee, caller, context, refusedReferrer));
+}
+
+function granteeMatches(grantee: Grantee, caller: Caller, context: AccessContext, refusedReferrer: boolean): boolean {
   switch (grantee.kind) {
     case 'anyone':
-      return true;
+      return !refusedReferrer;
     case 'authenticated':
       return caller.kind === 'user';
     case 'project':
@@ -230,7 +243,7 @@ function granteeMatches(grantee: Grantee, caller: Caller, context: AccessContext
     case 'user':
       return caller.kind === 'user' && caller.userId === grantee.userId && (grantee.projectId === undefined || grantee.projectId === caller.projectId);
     case 'referrer':
-      return !grantee.deny && referrerMatches(grantee.host, context.referrer);
+      return !refusedReferrer && !grantee.deny && referrerMatches(grantee.host, context.referrer);
   }
 }
 

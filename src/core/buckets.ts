@@ -7,7 +7,7 @@ import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { addTotals, ALL, BUCKET_TABLES, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
+import { addTotals, ALL, BUCKET_TABLES, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type Grant, type GrantPermission, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -17,11 +17,23 @@ export interface CreateBucketInput {
   meta?: Metadata | undefined;
   /** S3's x-amz-bucket-object-lock-enabled: Object Lock from the start, and so versioning enabled. */
   objectLock?: boolean | undefined;
+  /** Grants set with the bucket (needs PutBucketAcl on it, as its creator's role on it gives or not). */
+  access?: readonly GrantChange[] | undefined;
 }
 
 export interface AccessControl {
   publicRead?: boolean | undefined;
   publicReadAllowIps?: string[] | undefined;
+}
+
+/**
+ * A change of who else may do what (Swift's container ACLs): every grant of one of `permissions` is replaced by
+ * `grants`, and `publicRead`, when given, sets the public flag (Swift's `.r:*` is that flag).
+ */
+export interface GrantChange {
+  permissions: readonly GrantPermission[];
+  grants: readonly Grant[];
+  publicRead?: boolean | undefined;
 }
 
 /** How long object operations trust a bucket record read earlier, on a store no other process writes. */
@@ -46,8 +58,16 @@ export class Buckets {
    * its own this node keeps what it read for a second (its own changes are seen at once). Writes then commit
    * against the bucket's id (`requireBucket`), so a bucket deleted meanwhile never receives them.
    */
-  async forObjects(caller: Caller, account: string, name: string, action: BucketAction): Promise<BucketRow> {
-    return authorizeBucket(caller, action, account, await this.lookup(account, name));
+  async forObjects(caller: Caller, account: string, name: string, action: BucketAction, key?: string): Promise<BucketRow> {
+    return authorizeBucket(caller, action, account, await this.lookup(account, name), key);
+  }
+
+  /**
+   * The bucket row, for checks that come before there is a caller (the keys a signed URL is checked against);
+   * no authorization: never hand it to a caller.
+   */
+  async row(account: string, name: string): Promise<BucketRow | null> {
+    return this.lookup(account, name);
   }
 
   /** The bucket row, possibly from this node's short cache (see forObjects); no authorization. */
@@ -95,6 +115,10 @@ export class Buckets {
       meta,
       ...(input.objectLock ? { versioning: 'enabled', objectLock: { enabled: true } } : {}),
     };
+    if (input.access?.length) {
+      authorizeBucket(caller, 'PutBucketAcl', account, row);
+      Object.assign(row, withGrantChanges(row, input.access));
+    }
     await this.store.transact(async (tx) => {
       const taken = `Bucket ${input.name} already exists`;
       if (await tx.get(TABLES.buckets, account, row.name)) fail('BucketAlreadyExists', taken);
@@ -110,13 +134,13 @@ export class Buckets {
   }
 
   /** Swift's container PUT: creates the bucket, or updates its metadata when the caller already owns it. */
-  async createOrUpdate(caller: Caller, account: string, name: string, meta: Metadata): Promise<{ bucket: Bucket; created: boolean }> {
+  async createOrUpdate(caller: Caller, account: string, name: string, meta: Metadata, access: readonly GrantChange[] = []): Promise<{ bucket: Bucket; created: boolean }> {
     authorizeAccount(caller, 'ListBuckets', account);
     if (await this.store.get(TABLES.buckets, account, name)) {
-      const bucket = await this.updateMetadata(caller, account, name, meta, []);
+      const bucket = await this.updateMetadata(caller, account, name, meta, [], access);
       return { bucket, created: false };
     }
-    return { bucket: await this.create(caller, account, { name, meta }), created: true };
+    return { bucket: await this.create(caller, account, { name, meta, access }), created: true };
   }
 
   async get(caller: Caller, account: string, name: string, action: BucketAction = 'HeadBucket'): Promise<Bucket> {
@@ -156,21 +180,26 @@ export class Buckets {
 
   async setAccessControl(caller: Caller, account: string, name: string, acl: AccessControl): Promise<Bucket> {
     if (acl.publicReadAllowIps) checkAllowList(acl.publicReadAllowIps);
-    return this.change(caller, account, name, 'PutBucketAcl', (row) => ({
-      ...row,
-      publicRead: acl.publicRead ?? row.publicRead,
-      publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps,
-    }));
+    return this.change(caller, account, name, 'PutBucketAcl', (row) => {
+      const publicRead = acl.publicRead ?? row.publicRead;
+      // Listings open to every referrer (Swift's `.r:*,.rlistings`) go with the public flag.
+      const grants = publicRead ? row.grants : row.grants?.filter((g) => !(g.permission === 'list' && g.grantee.kind === 'referrer' && g.grantee.host === '*'));
+      return withGrants({ ...row, publicRead, publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps }, grants ?? []);
+    });
   }
 
-  /** Sets the given metadata items and removes the named ones (Swift's X-Container-Meta-* / X-Remove-…). */
-  async updateMetadata(caller: Caller, account: string, name: string, set: Metadata, remove: readonly string[]): Promise<Bucket> {
+  /**
+   * Sets the given metadata items and removes the named ones (Swift's X-Container-Meta-* / X-Remove-…), and
+   * changes grants (which needs PutBucketAcl too), in one write.
+   */
+  async updateMetadata(caller: Caller, account: string, name: string, set: Metadata, remove: readonly string[], access: readonly GrantChange[] = []): Promise<Bucket> {
     return this.change(caller, account, name, 'PutBucketMetadata', (row) => {
       const meta = { ...row.meta, ...set };
       for (const key of remove) Reflect.deleteProperty(meta, key);
       for (const [key, value] of Object.entries(set)) if (value === '') Reflect.deleteProperty(meta, key);
       checkUserMetadata(meta);
-      return { ...row, meta };
+      if (access.length > 0) authorizeBucket(caller, 'PutBucketAcl', account, row);
+      return withGrantChanges({ ...row, meta }, access);
     });
   }
 
@@ -430,6 +459,22 @@ export async function foldTotals(store: MetadataStore, batch = 1000): Promise<nu
 
 function scanDeltas(ops: ReadOps, bucketId: string): Promise<Entry<TotalsRow>[]> {
   return ops.scan(TABLES.totalDeltas, ALL, { prefix: `${bucketId}/`, limit: Number.MAX_SAFE_INTEGER, reverse: false });
+}
+
+/** The row with its grants changed as `changes` say. */
+export function withGrantChanges(row: BucketRow, changes: readonly GrantChange[]): BucketRow {
+  let next = row;
+  for (const change of changes) {
+    const kept = (next.grants ?? []).filter((g) => !change.permissions.includes(g.permission));
+    next = withGrants({ ...next, publicRead: change.publicRead ?? next.publicRead }, [...kept, ...change.grants]);
+  }
+  return next;
+}
+
+function withGrants(row: BucketRow, grants: readonly Grant[]): BucketRow {
+  const next: BucketRow = { ...row, grants: [...grants] };
+  if (grants.length === 0) Reflect.deleteProperty(next, 'grants');
+  return next;
 }
 
 function withTotals(row: BucketRow, totals: TotalsRow): Bucket {

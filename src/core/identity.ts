@@ -94,6 +94,31 @@ export class Identity {
     return { token: this.encodeToken(claims), claims, ...state.live, accessKey: state.live.key };
   }
 
+  /**
+   * A token for a project member named as Swift's auth v1 names them (`X-Auth-User: <project>:<user>`), with the
+   * secret of one of their access keys in that project as the password. `userRef` is a user id or name, or the
+   * access key's id; `projectRef` a project id or name. Every failure answers alike, as `issueToken`'s do.
+   */
+  async issueTokenForMember(projectRef: string, userRef: string, secret: string): Promise<IssuedToken> {
+    const key = await this.memberKeyFor(projectRef, userRef, secret);
+    if (!key) {
+      await this.slowDownFailure(`${projectRef}:${userRef}`);
+      fail('InvalidCredentials', 'The request you have made requires authentication.');
+    }
+    return this.issueToken({ id: key.id, secret });
+  }
+
+  private async memberKeyFor(projectRef: string, userRef: string, secret: string): Promise<AccessKey | null> {
+    const project = (await this.directory.getProject(projectRef)) ?? (await this.directory.getProjectByName(projectRef));
+    if (!project) return null;
+    const byId = await this.directory.getAccessKey(userRef);
+    if (byId?.projectId === project.id) return this.secretMatches(byId, secret) ? byId : null;
+    const user = (await this.directory.getUser(userRef)) ?? (await this.directory.getUserByName(userRef));
+    if (!user) return null;
+    const keys = await this.directory.listAccessKeys({ projectId: project.id, userId: user.id });
+    return keys.find((key) => this.secretMatches(key, secret)) ?? null;
+  }
+
   /** Verifies a token without a database round trip while the key's state is fresh in memory. */
   async verifyToken(token: string): Promise<IssuedToken | null> {
     const verified = await this.liveFor(token);

@@ -142,7 +142,7 @@ export class Objects {
    * transaction; authorized as a PUT of the key.
    */
   async writeVersion(caller: Caller, ref: ObjectRef, version: VersionRow, prepare: (tx: Tx) => Promise<void>): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     checkObjectKey(ref.key, this.buckets.naming);
     checkUserMetadata(version.meta);
     const written = await this.publish(bucket, ref.key, version, { inline: null, freshBlobs: true, prepare });
@@ -150,7 +150,7 @@ export class Objects {
   }
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'PutObject', input.key);
     if (input.tags || input.lock) this.checkVersionSettings(caller, bucket, input);
     return this.putInto(bucket, input);
   }
@@ -285,7 +285,7 @@ export class Objects {
 
   /** Swift's POST: changes the current version's metadata in place (no new version). */
   async update(caller: Caller, ref: ObjectRef, attributes: Partial<WriteAttributes>): Promise<ObjectRecord> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     if (attributes.meta) checkUserMetadata(attributes.meta);
     const version = await this.store.transact(async (tx) => {
       await this.buckets.requireBucket(tx, bucket);
@@ -312,7 +312,7 @@ export class Objects {
    */
   async delete(caller: Caller, ref: ObjectRef, options: DeleteOptions = { requireLive: true }): Promise<DeleteResult> {
     if (ref.versionId !== undefined) return this.deleteVersion(caller, ref, ref.versionId, options.bypassGovernance);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObject', ref.key);
     return this.deleteFrom(bucket, ref.key, options);
   }
 
@@ -342,7 +342,7 @@ export class Objects {
 
   private async deleteVersion(caller: Caller, ref: ObjectRef, versionId: string, bypassGovernance: boolean | undefined): Promise<DeleteResult> {
     checkVersionId(versionId);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObjectVersion');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObjectVersion', ref.key);
     const change = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
       return removeVersion(tx, current.id, ref.key, versionId, { now: this.clock.now(), bypass: governanceBypass(caller, current, bypassGovernance) });
@@ -358,7 +358,7 @@ export class Objects {
    * move. Otherwise the bytes are streamed over.
    */
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
-    const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject');
+    const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject', to.key);
     checkObjectKey(to.key, this.buckets.naming);
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
     const located = await this.readable(caller, from);
@@ -618,12 +618,12 @@ export class Objects {
   /** A version of `ref` the caller may read; with `withBytes`, a small version's bytes too, read with it in one go. */
   private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
     if (ref.versionId !== undefined) {
-      const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObjectVersion');
+      const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObjectVersion', ref.key);
       const row = await this.versionRow(bucket, ref.key, ref.versionId);
       return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
     }
     // The hot path of every GET and HEAD: one bucket lookup (cached) and one row.
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject', ref.key);
     const row: AttachedRow<VersionRow> | null = withBytes
       ? await this.store.getAttached(TABLES.objects, bucket.id, ref.key)
       : asUnattached(await this.store.get(TABLES.objects, bucket.id, ref.key));

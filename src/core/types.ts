@@ -1,6 +1,6 @@
 /** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
-import type { AccessContext } from './authz.ts';
+import type { AccessContext, BucketAction } from './authz.ts';
 import type { AccessKeyRow, BucketRow, Retention } from './model.ts';
 
 export type Metadata = Record<string, string>;
@@ -83,4 +83,15 @@ export type Caller =
       unrestrictedKey?: boolean;
       context?: AccessContext;
     }
-  | { kind: 'anonymous'; ip: string; context?: AccessContext };
+  | { kind: 'anonymous'; ip: string; context?: AccessContext; scope?: SignedScope };
+
+/**
+ * What a signed request (Swift's temp URL or FormPost) lets its bearer do, and nothing more: `actions` on one
+ * object of one bucket, or on every object whose name starts with `prefix` there.
+ */
+export interface SignedScope {
+  account: string;
+  bucket: string;
+  target: { key: string } | { prefix: string };
+  actions: readonly BucketAction[];
+}

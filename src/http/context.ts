@@ -63,7 +63,7 @@ export const anonymousAuthenticator: Authenticator = (req, ctx) => ({
   context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') },
 });
 
-/** The chain of the OpenStack front ends (Swift, the bucket API); temp URLs and the like join it with the Swift issue. */
+/** The chain of the OpenStack front ends (the bucket API; Swift puts its temp URLs before it: SWIFT_AUTHENTICATORS). */
 export const OPENSTACK_AUTHENTICATORS: readonly Authenticator[] = [tokenAuthenticator, anonymousAuthenticator];
 
 /**

@@ -22,8 +22,16 @@ import { login, makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, type Session }
 
 type SwiftOp = Exclude<SwiftRoute['op'], 'BadPath' | 'MethodNotAllowed'>;
 
-/** Swift (/v1). A route that may take either of two actions names both (PUT on a container creates it or sets its metadata). */
-const SWIFT: Record<SwiftOp, readonly Action[]> = {
+/**
+ * Swift (/v1). A route that may take either of two actions names both (PUT on a container creates it or sets its
+ * metadata). `PostContainerAcl` is a container POST carrying X-Container-Read/-Write; `FormPost` a signed form's
+ * upload (its caller is a signed one, scoped to the form's prefix: swift-formpost.test.ts); `AuthV1` is
+ * authentication itself.
+ */
+const SWIFT: Record<SwiftOp | 'PostContainerAcl' | 'FormPost' | 'AuthV1', readonly Action[]> = {
+  PostContainerAcl: ['PutBucketMetadata', 'PutBucketAcl'],
+  FormPost: ['PutObject'],
+  AuthV1: [],
   HeadAccount: ['ListBuckets'],
   ListContainers: ['ListBuckets'],
   PostAccount: ['PutAccountMetadata'],
@@ -169,6 +177,7 @@ function bucketCalls(): [string, Call][] {
     ['swift HeadContainer', { method: 'HEAD', path: `${v1}/${BUCKET}` }],
     ['swift ListObjects', { method: 'GET', path: `${v1}/${BUCKET}` }],
     ['swift PostContainer', { method: 'POST', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-A': 'b' } }],
+    ['swift PostContainerAcl', { method: 'POST', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Read': '.r:*', 'X-Container-Write': `${session.projectId}:*` } }],
     ['swift PutContainer (existing)', { method: 'PUT', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-A': 'c' } }],
     ['swift DeleteContainer', { method: 'DELETE', path: `${v1}/${gone}`, prepare: recreateGone }],
     ['swift PutObject', { method: 'PUT', path: `${v1}/${BUCKET}/new`, body: 'hello' }],

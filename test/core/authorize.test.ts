@@ -142,6 +142,58 @@ describe('grants (container ACLs, S3 ACLs) as data on the bucket', () => {
   });
 });
 
+describe("referrer refusals (.r:-host) against the public flag and the grants", () => {
+  const row = bucket({
+    publicRead: true,
+    grants: [
+      { grantee: { kind: 'referrer', host: 'evil.example', deny: true }, permission: 'read-objects' },
+      { grantee: { kind: 'referrer', host: '*' }, permission: 'list' },
+      { grantee: { kind: 'user', userId: 'u-outsider' }, permission: 'read-objects' },
+    ],
+  });
+  const evil = { ip: '203.0.113.7', referrer: 'https://evil.example/x' };
+  test('an anonymous reader from a refused referrer: 401, for objects and listings', () => {
+    assert.equal(decide(anonymous, 'GetObject', row, evil), 'Unauthenticated');
+    assert.equal(decide(anonymous, 'ListObjects', row, evil), 'Unauthenticated');
+    assert.equal(decide(anonymous, 'GetObject', row, { ip: '203.0.113.7', referrer: 'https://good.example/' }), 'ok');
+    assert.equal(decide(anonymous, 'ListObjects', row, { ip: '203.0.113.7' }), 'ok');
+  });
+  test('a user the grants name still reads; another user from that referrer does not', () => {
+    assert.equal(decide(outsider, 'GetObject', row, evil), 'ok');
+    assert.equal(decide(user('u-third', 'project-c', 'admin'), 'GetObject', row, evil), 'AccessDenied');
+    assert.equal(decide(admin, 'GetObject', row, evil), 'ok');
+  });
+});
+
+describe('signed callers (temp URLs, FormPost): their scope and nothing more', () => {
+  const signed = (target: { key: string } | { prefix: string }, actions: BucketAction[], bucketName = 'photos'): Caller => ({
+    kind: 'anonymous',
+    ip: '203.0.113.7',
+    scope: { account: P, bucket: bucketName, target, actions },
+  });
+  const cases: [string, Caller, BucketAction, string | undefined, ErrorCode | 'ok'][] = [
+    ['its object, its action', signed({ key: 'a.txt' }, ['GetObject']), 'GetObject', 'a.txt', 'ok'],
+    ['another object', signed({ key: 'a.txt' }, ['GetObject']), 'GetObject', 'b.txt', 'Unauthenticated'],
+    ['another action', signed({ key: 'a.txt' }, ['GetObject']), 'PutObject', 'a.txt', 'Unauthenticated'],
+    ['no key named (a bucket-wide request)', signed({ key: 'a.txt' }, ['GetObject']), 'ListObjects', undefined, 'Unauthenticated'],
+    ['another bucket', signed({ key: 'a.txt' }, ['GetObject'], 'other'), 'GetObject', 'a.txt', 'Unauthenticated'],
+    ['under its prefix', signed({ prefix: 'dir/' }, ['PutObject']), 'PutObject', 'dir/x', 'ok'],
+    ['outside its prefix', signed({ prefix: 'dir/' }, ['PutObject']), 'PutObject', 'other/x', 'Unauthenticated'],
+  ];
+  for (const [name, caller, action, key, expected] of cases) {
+    test(name, () => {
+      assert.equal(decide(caller, action, bucket(), undefined, key), expected);
+    });
+  }
+  test('a missing bucket: refused as any anonymous caller is (nothing learnt of what exists)', () => {
+    assert.equal(codeOf(() => authorize(signed({ key: 'a.txt' }, ['GetObject']), 'GetObject', { kind: 'bucket', account: P, bucket: null, key: 'a.txt' })), 'Unauthenticated');
+  });
+  test("a policy's Deny still applies", () => {
+    const denied = bucket({ policy: [{ effect: 'Deny', principal: '*', actions: ['s3:GetObject'] }] });
+    assert.equal(decide(signed({ key: 'a.txt' }, ['GetObject']), 'GetObject', denied, undefined, 'a.txt'), 'Unauthenticated');
+  });
+});
+
 describe('bucket policies as data on the bucket', () => {
   const withPolicy = (...policy: PolicyStatement[]): BucketRow => bucket({ policy });
   test('an explicit Deny beats the role, for the named action and keys only', () => {

@@ -22,6 +22,8 @@ describe('the route table', () => {
     ['localhost:8080', '/v1', null, null],
     ['localhost:8080', '/info', 'info', 'info'],
     ['localhost:8080', '/info/x', null, null],
+    ['localhost:8080', '/auth/v1.0', 'auth', 'auth'],
+    ['localhost:8080', '/auth', 'auth', 'auth'],
     ['localhost:8080', '/console', 'console', 'console'],
     ['localhost:8080', '/console/assets/app.js', 'console', 'console'],
     ['localhost:8080', '/healthz', 'healthz', 'healthz'],

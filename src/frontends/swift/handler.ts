@@ -6,10 +6,10 @@ import { unquote, type ByteRange, type ReadConditions } from '../../core/conditi
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
 import { writeBody, type Body, type ObjectRef, type WriteAttributes } from '../../core/objects.ts';
-import type { Bucket, ObjectRecord } from '../../core/types.ts';
+import type { Bucket, Caller, ObjectRecord } from '../../core/types.ts';
 import { NULL_VERSION_ID } from '../../core/versions.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
-import { accessOf, callerOf, headerValue, type RequestContext } from '../../http/context.ts';
+import { accessOf, authenticate, headerValue, type RequestContext } from '../../http/context.ts';
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import { bulkDelete } from './bulk.ts';
@@ -29,6 +29,11 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
+import { accessChangesFrom, aclHeaders } from './acl.ts';
+import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
+import { SWIFT_AUTHENTICATORS } from './auth.ts';
+import { formPost, isFormPost } from './formpost.ts';
+import { allows } from '../../core/authz.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
@@ -53,10 +58,22 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     }
     checkHeaderSizes(req);
     ctx.checkStorage(accessOf(req.method));
-    const caller = await callerOf(req, ctx);
+    if ((route.op === 'PostContainer' || route.op === 'PostObject') && isFormPost(req)) {
+      await formPost(req, res, ctx, { account: route.account, container: route.container, prefix: 'object' in route ? route.object : '' });
+      return;
+    }
+    const caller = await authenticate(SWIFT_AUTHENTICATORS, req, ctx);
+    if (!caller && isTempUrlRequest(ctx)) {
+      sendTempUrlInvalid(res, isHead, 'account' in route ? route.account : '');
+      return;
+    }
     if (!caller) fail('Unauthenticated', 'Invalid token');
     await dispatch(route, { req, res, ctx, caller });
   } catch (caught) {
+    if (caught instanceof TempUrlHeaderRefused) {
+      sendSwiftStatus(res, 400, isHead, caught.message);
+      return;
+    }
     const err = asOnggiError(caught);
     if (!err) throw caught;
     noteStorageRefusal(ctx, err);
@@ -121,7 +138,7 @@ async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
     'X-Account-Object-Count': totals.objects,
     'X-Account-Bytes-Used': totals.bytes,
     'X-Timestamp': swiftTimestamp(project.createdAt),
-    ...metadataHeaders(project.meta, ACCOUNT_META_PREFIX),
+    ...metadataHeaders(mayChangeAccount(x.caller, route.account) ? project.meta : withoutSigningKeys(project.meta), ACCOUNT_META_PREFIX),
   };
   if (route.op === 'HeadAccount') {
     sendEmpty(x.res, 204, headers);
@@ -148,7 +165,8 @@ async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
 async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
   const versioning = versioningRequest(x);
-  const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set);
+  const access = await accessChangesFrom(x.req, x.ctx.core.directory);
+  const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set, access);
   await configureVersioning(x, route.account, route.container, versioning);
   sendEmpty(x.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
 }
@@ -157,13 +175,13 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
   if (route.op === 'HeadContainer') {
     const bucket = await core.buckets.get(x.caller, route.account, route.container);
-    sendEmpty(x.res, 204, containerHeaders(bucket));
+    sendEmpty(x.res, 204, containerHeaders(bucket, x.caller));
     return;
   }
-  if (query.has('versions')) return listObjectVersions(x, route.account, route.container, containerHeaders);
+  if (query.has('versions')) return listObjectVersions(x, route.account, route.container, (bucket) => containerHeaders(bucket, x.caller));
   const format = listingFormat(x.req, query);
   const { bucket, entries } = await core.objects.list(x.caller, route.account, route.container, listOptions(query));
-  const headers = containerHeaders(bucket);
+  const headers = containerHeaders(bucket, x.caller);
   if (entries.length === 0 && format === 'plain') {
     sendEmpty(x.res, 204, headers);
     return;
@@ -176,21 +194,25 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
 async function postContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
   const versioning = versioningRequest(x);
-  await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove);
+  const access = await accessChangesFrom(x.req, x.ctx.core.directory);
+  await x.ctx.core.buckets.updateMetadata(x.caller, route.account, route.container, set, remove, access);
   await configureVersioning(x, route.account, route.container, versioning);
   noContent(x.res);
 }
 
-function containerHeaders(bucket: Bucket): Record<string, string | number> {
-  return {
+function containerHeaders(bucket: Bucket, caller: Caller): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
     'X-Container-Object-Count': bucket.objectCount,
     'X-Container-Bytes-Used': bucket.bytes,
     'X-Timestamp': swiftTimestamp(bucket.createdAt),
     'X-Storage-Policy': bucket.type,
     'Last-Modified': new Date(Math.ceil(bucket.updatedAt / 1000) * 1000).toUTCString(),
-    ...metadataHeaders(bucket.meta, CONTAINER_META_PREFIX),
     ...versioningHeaders(bucket),
   };
+  // As Swift: the ACLs and the temp URL keys only to those who may change them.
+  metadataHeaders(allows(caller, 'PutBucketMetadata', bucket) ? bucket.meta : withoutSigningKeys(bucket.meta), CONTAINER_META_PREFIX, headers);
+  if (allows(caller, 'PutBucketAcl', bucket)) aclHeaders(bucket, headers);
+  return headers;
 }
 
 function listOptions(query: URLSearchParams): ListOptions {
@@ -255,6 +277,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, ref, conditions);
     const headers = objectHeaders(record, x.caller.kind === 'anonymous');
+    tempUrlHeaders(x.caller, headers);
     headers['Content-Length'] = record.size;
     if (record.indirect) Object.assign(headers, await manifestEtagHeader(x, ref, record));
     x.res.writeHead(200, headers).end();
@@ -264,7 +287,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   let parts: Body[];
   try {
     const extra = record.indirect ? await manifestEtagHeader(x, ref, record) : undefined;
-    parts = startBody(x.res, record, ranges, bodies, x.caller.kind === 'anonymous', extra);
+    parts = startBody(x.res, record, ranges, bodies, x.caller, extra);
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -273,8 +296,9 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], anonymous: boolean, extra?: Record<string, string>): Body[] {
-  const headers = objectHeaders(record, anonymous);
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller, extra?: Record<string, string>): Body[] {
+  const headers = objectHeaders(record, caller.kind === 'anonymous');
+  if (caller.kind === 'anonymous') tempUrlHeaders(caller, headers);
   if (extra) Object.assign(headers, extra);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
