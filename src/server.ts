@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo, Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config, type ConfigFlags } from './config.ts';
-import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import { bootstrap, bootstrapS3, type BootstrapResult } from './core/bootstrap.ts';
 import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { PublicUrls } from './http/public-url.ts';
@@ -140,7 +140,7 @@ async function openDataDir(config: Config, log: Logger): Promise<OpenedDataDir> 
     throw err;
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
-  const boot = await bootstrap(core.identity, root);
+  const boot = await bootstrapS3(core.s3Credentials, await bootstrap(core.identity, root));
   return { core, unlock, boot };
 }
 
@@ -187,6 +187,13 @@ function printBanner(endpoint: string, boot: BootstrapResult, listenUrl: string)
     );
   } else if (boot.accessKeyId) {
     lines.push(`  access key ID:     ${boot.accessKeyId} (secret as configured or shown at first start)`);
+  }
+  if (boot.s3Created) {
+    lines.push(
+      `  S3 endpoint: ${endpoint} (path-style; any region)`,
+      `  S3 access key ID:     ${boot.s3Created.access}`,
+      `  S3 secret access key: ${boot.s3Created.secret}   (shown once; keep it)`,
+    );
   }
   lines.push(
     '  get a token:',

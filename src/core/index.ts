@@ -17,6 +17,7 @@ import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
 import { minPartSizeFromEnv, Uploads } from './uploads.ts';
+import { S3Credentials } from './s3-credentials.ts';
 import type { ServerKeys } from './server-keys.ts';
 
 export interface JobOptions {
@@ -31,6 +32,7 @@ const SHARED_SWEEP_GRACE_MS = 15 * 60 * 1000;
 export class Core {
   readonly directory: Directory;
   readonly identity: Identity;
+  readonly s3Credentials: S3Credentials;
   readonly accounts: Accounts;
   readonly buckets: Buckets;
   readonly objects: Objects;
@@ -56,6 +58,7 @@ export class Core {
   ) {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
+    this.s3Credentials = new S3Credentials(store, this.directory, keys);
     this.accounts = new Accounts(this.directory);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
