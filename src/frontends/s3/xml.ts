@@ -9,7 +9,8 @@ const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false, processEntities: true });
 const parser = new XMLParser({
   ignoreAttributes: true,
-  processEntities: false,
+  // XML's five predefined entities (&quot; around ETags, &amp; in keys); declared ones cannot occur (parseXml refuses DOCTYPE).
+  processEntities: true,
   parseTagValue: false,
   trimValues: true,
   removeNSPrefix: true,
