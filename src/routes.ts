@@ -4,6 +4,7 @@
  * name no bucket may take (`ROUTE_NAMES` in the constraints module), so S3's path-style addressing, the fallback
  * for every other path, never shadows a route and no route shadows a bucket.
  */
+import type { IncomingMessage } from 'node:http';
 import { ROUTE_NAMES } from './core/constraints.ts';
 import { bucketExtFrontEnd } from './frontends/bucket-ext/handler.ts';
 import { createConsoleFrontEnd, defaultConsoleDir, rootFrontEnd } from './frontends/console/handler.ts';
@@ -63,9 +64,10 @@ export function createRouter(options: RouterOptions = {}): Router {
   const s3VirtualHost: Routed | null = s3 ? { kind: 'frontEnd', name: 's3-virtual-host', frontEnd: s3, requestIdHeaders: S3_REQUEST_IDS } : null;
   const hostSuffix = options.s3Domain ? `.${options.s3Domain.toLowerCase()}` : null;
 
-  return (host, rawPath) => {
+  return (host, rawPath, req) => {
     if (hostSuffix && s3VirtualHost && host !== undefined && isVirtualHost(host, hostSuffix)) return s3VirtualHost;
-    if (rawPath === '/') return root;
+    // `/` is the root page, or S3's ListBuckets for a request signed for S3.
+    if (rawPath === '/') return s3Path && req && carriesS3Credentials(req) ? s3Path : root;
     const end = rawPath.indexOf('/', 1);
     const segment = end < 0 ? rawPath.slice(1) : rawPath.slice(1, end);
     const route = bySegment.get(segment);
@@ -74,6 +76,14 @@ export function createRouter(options: RouterOptions = {}): Router {
     if (route) return null;
     return s3Path;
   };
+}
+
+/** Whether a request is signed for S3 (SigV4 or SigV2, in the Authorization header or in the query). */
+export function carriesS3Credentials(req: IncomingMessage): boolean {
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined && (authorization.startsWith('AWS4-HMAC-SHA256') || authorization.startsWith('AWS '))) return true;
+  const url = req.url ?? '';
+  return url.includes('X-Amz-Algorithm=') || url.includes('AWSAccessKeyId=');
 }
 
 /** The bucket named by a virtual-host-style Host (`<bucket>.<domain>[:port]`), or null. */

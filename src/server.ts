@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo, Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config, type ConfigFlags } from './config.ts';
-import { bootstrap, type BootstrapResult } from './core/bootstrap.ts';
+import { bootstrap, bootstrapS3, type BootstrapResult } from './core/bootstrap.ts';
 import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { PublicUrls } from './http/public-url.ts';
@@ -12,6 +12,7 @@ import { storeObserver, watchAccessLogDrops } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
+import { createS3FrontEnd } from './frontends/s3/handler.ts';
 import { createRouter } from './routes.ts';
 
 /** How long a log line may wait in the buffer at most. */
@@ -36,7 +37,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies, config.trustedProxyHeader),
-    route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain }),
+    route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain, s3: createS3FrontEnd(config.s3Domain) }),
     storage,
   });
   try {
@@ -140,7 +141,7 @@ async function openDataDir(config: Config, log: Logger): Promise<OpenedDataDir> 
     throw err;
   });
   const root = config.rootAccessKeyId && config.rootSecretAccessKey ? { id: config.rootAccessKeyId, secret: config.rootSecretAccessKey } : null;
-  const boot = await bootstrap(core.identity, root);
+  const boot = await bootstrapS3(core.s3Credentials, await bootstrap(core.identity, root));
   return { core, unlock, boot };
 }
 
@@ -188,6 +189,13 @@ function printBanner(endpoint: string, boot: BootstrapResult, listenUrl: string)
     );
   } else if (boot.accessKeyId) {
     lines.push(`  access key ID:     ${boot.accessKeyId} (secret as configured or shown at first start)`);
+  }
+  if (boot.s3Created) {
+    lines.push(
+      `  S3 endpoint: ${endpoint} (path-style; any region)`,
+      `  S3 access key ID:     ${boot.s3Created.access}`,
+      `  S3 secret access key: ${boot.s3Created.secret}   (shown once; keep it)`,
+    );
   }
   lines.push(
     '  get a token:',

@@ -16,7 +16,7 @@ type Action = (core: Core, print: (rows: unknown) => void) => Promise<void>;
 export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer projects, users, roles and access keys')
+    .description('administer projects, users, roles, access keys and S3 key pairs')
     .option('--data-dir <dir>', 'data directory (ONGGI_DATA_DIR, default ./data)')
     .option('--json', 'print JSON');
   const run = (action: Action) => async (): Promise<void> => {
@@ -90,6 +90,25 @@ export function registerAdminCommands(program: Command): void {
   key.command('delete <id>').action((id: string) => run(async (core, print) => {
     await core.identity.deleteAccessKey(id);
     print({ deleted: id });
+  })());
+
+  const s3Key = admin.command('s3-key').description("S3 key pairs (Keystone's EC2 credentials)");
+  s3Key.command('create <project> <user>').action((p: string, u: string) => run(async (core, print) => {
+    const { credential, secret } = await core.s3Credentials.create(p, u);
+    print({ access: credential.access, secret, projectId: credential.projectId, userId: credential.userId, note: 'the secret is shown only now' });
+  })());
+  s3Key
+    .command('list')
+    .option('--project <project>')
+    .option('--user <user>')
+    .action((options: { project?: string; user?: string }) => run(async (core, print) => {
+      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
+      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
+      print(await core.s3Credentials.list({ projectId, userId }));
+    })());
+  s3Key.command('delete <access>').action((access: string) => run(async (core, print) => {
+    await core.s3Credentials.delete(access);
+    print({ deleted: access });
   })());
 }
 

@@ -4,6 +4,7 @@
  */
 import { isOnggiError } from './errors.ts';
 import type { Identity } from './identity.ts';
+import type { S3Credentials } from './s3-credentials.ts';
 
 export interface BootstrapResult {
   projectId: string;
@@ -12,6 +13,8 @@ export interface BootstrapResult {
   /** Present when a credential was created on this start; the secret is never shown again. */
   created: { accessKeyId: string; secret: string } | null;
   accessKeyId: string | null;
+  /** The admin's S3 key pair, when this start made it (the first); the secret is never shown again. */
+  s3Created?: { access: string; secret: string } | null;
 }
 
 const DEFAULT_PROJECT = 'default';
@@ -49,4 +52,10 @@ export async function bootstrap(identity: Identity, root: { id: string; secret: 
 
 function withoutKey(base: Omit<BootstrapResult, 'created' | 'accessKeyId'>): BootstrapResult {
   return { ...base, created: null, accessKeyId: null };
+}
+
+/** The admin's first S3 key pair, made on the first start only (a pair deleted later is not made again). */
+export async function bootstrapS3(credentials: S3Credentials, boot: BootstrapResult): Promise<BootstrapResult> {
+  const made = await credentials.createFirst(boot.projectId, boot.userId);
+  return { ...boot, s3Created: made && { access: made.credential.access, secret: made.secret } };
 }

@@ -43,6 +43,7 @@ const NO_SUCH_BUCKET = 'The specified bucket does not exist';
 export class Buckets {
   private readonly cache = new Map<string, { bucket: BucketRow | null; readAt: number }>();
   private readonly cacheTtlMs: number;
+  private readonly owners = new Map<string, { owner: string | null; readAt: number }>();
 
   constructor(
     private readonly store: MetadataStore,
@@ -68,6 +69,23 @@ export class Buckets {
    */
   async row(account: string, name: string): Promise<BucketRow | null> {
     return this.lookup(account, name);
+  }
+
+  /**
+   * The project a server-wide bucket name belongs to (null: no such bucket), for S3's addressing, which names a
+   * bucket without its project. Cached like `lookup`; answers at once from the cache (no turn of the event loop).
+   */
+  ownerOf(name: string): string | null | Promise<string | null> {
+    const cached = this.owners.get(name);
+    if (cached && Date.now() - cached.readAt < this.cacheTtlMs) return cached.owner;
+    return this.store.get(TABLES.globalBucketNames, ALL, name).then((row) => {
+      const owner = row?.value.projectId ?? null;
+      if (this.cacheTtlMs > 0) {
+        if (this.owners.size > 10_000) this.owners.clear();
+        this.owners.set(name, { owner, readAt: Date.now() });
+      }
+      return owner;
+    });
   }
 
   /** The bucket row, possibly from this node's short cache (see forObjects); no authorization. */
@@ -130,6 +148,7 @@ export class Buckets {
       tx.put(TABLES.bucketTotals, row.id, '', { objects: 0, bytes: 0, at: now });
     });
     this.cache.delete(cacheId(account, row.name));
+    this.owners.delete(row.name);
     return { ...row, objectCount: 0, bytes: 0 };
   }
 
@@ -322,6 +341,7 @@ export class Buckets {
       await this.removeEmpty(tx, authorizeBucket(caller, 'DeleteBucket', account, row?.value ?? null));
     });
     this.cache.delete(cacheId(account, name));
+    this.owners.delete(name);
   }
 
   /** Deletes the bucket if it is still that same bucket and empty (a finished "empty bucket"); false otherwise. */
@@ -333,6 +353,7 @@ export class Buckets {
       return true;
     });
     this.cache.delete(cacheId(bucket.projectId, bucket.name));
+    this.owners.delete(bucket.name);
     return deleted;
   }
 

@@ -4,7 +4,7 @@ import type { MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
 import { MAX_ACCESS_KEYS_PER_PROJECT, ROLES, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { permissionsOf } from './buckets.ts';
-import { ALL, TABLES, type AccessKeyRow } from './model.ts';
+import { ALL, TABLES, type AccessKeyRow, type S3CredentialRow } from './model.ts';
 import type { AccessKey, Metadata, Project, RoleAssignment, User } from './types.ts';
 
 const EVERYTHING = { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false } as const;
@@ -65,6 +65,7 @@ export class Directory {
       tx.delete(TABLES.projectNames, ALL, row.value.name);
       for (const role of await tx.scan(TABLES.roles, ALL, { ...EVERYTHING, prefix: `${id}/` })) tx.delete(TABLES.roles, ALL, role.sk);
       for (const key of await this.keysWhere(tx, (k) => k.projectId === id)) this.dropKey(tx, key);
+      await this.dropS3Credentials(tx, (row) => row.projectId === id);
     });
   }
 
@@ -110,6 +111,7 @@ export class Directory {
         await this.repairBucketRoles(tx, role.sk.slice(0, -id.length - 1), id);
       }
       for (const key of await this.keysWhere(tx, (k) => k.userId === id)) this.dropKey(tx, key);
+      await this.dropS3Credentials(tx, (row) => row.userId === id);
     });
   }
 
@@ -223,6 +225,10 @@ export class Directory {
     if (inProject >= MAX_ACCESS_KEYS_PER_PROJECT) {
       fail('LimitExceeded', `The user already has ${inProject} access keys in this project, the most allowed (${MAX_ACCESS_KEYS_PER_PROJECT}); delete one first`);
     }
+  }
+
+  private async dropS3Credentials(tx: Tx, drop: (row: S3CredentialRow) => boolean): Promise<void> {
+    for (const row of await tx.scan(TABLES.s3Credentials, ALL, EVERYTHING)) if (drop(row.value)) tx.delete(TABLES.s3Credentials, ALL, row.sk);
   }
 
   private dropKey(tx: Tx, key: AccessKey): void {

@@ -19,6 +19,7 @@ import { Objects } from './objects.ts';
 import { ObjectLocks } from './object-lock.ts';
 import { Tagging } from './tagging.ts';
 import { minPartSizeFromEnv, Uploads } from './uploads.ts';
+import { S3Credentials } from './s3-credentials.ts';
 import type { ServerKeys } from './server-keys.ts';
 
 export interface JobOptions {
@@ -33,6 +34,7 @@ const SHARED_SWEEP_GRACE_MS = 15 * 60 * 1000;
 export class Core {
   readonly directory: Directory;
   readonly identity: Identity;
+  readonly s3Credentials: S3Credentials;
   readonly accounts: Accounts;
   readonly buckets: Buckets;
   readonly objects: Objects;
@@ -62,6 +64,7 @@ export class Core {
   ) {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
+    this.s3Credentials = new S3Credentials(store, this.directory, keys);
     this.accounts = new Accounts(this.directory);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();

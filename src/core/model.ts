@@ -43,6 +43,14 @@ export interface AccessKeyRow {
   unrestricted?: boolean;
 }
 
+/** An S3 (EC2-style) credential: its secret sealed under the server key, recoverable only to check signatures. */
+export interface S3CredentialRow {
+  userId: string;
+  projectId: string;
+  sealedSecret: string;
+  createdAt: number;
+}
+
 export type EncryptionType = 'managed';
 
 export const BUCKET_ROLES = ['Storage Admin', 'Storage Editor', 'Storage Viewer'] as const;
@@ -373,6 +381,8 @@ export const TABLES = {
   accessKeys: jsonTable<AccessKeyRow>('access_keys'),
   /** user id / key name → key id */
   accessKeyNames: jsonTable<{ id: string }>('access_key_names'),
+  /** '' / S3 access key id */
+  s3Credentials: jsonTable<S3CredentialRow>('s3_credentials'),
   /** project id / bucket name */
   buckets: jsonTable<BucketRow>('buckets'),
   /** '' / bucket name → owner, in profiles where names are unique across the server */

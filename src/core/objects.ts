@@ -24,6 +24,9 @@ import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceByp
 import type { BlobCipher } from './cipher.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
+import { checkWriteConditions, type WriteConditions } from './write-conditions.ts';
+
+export type { WriteConditions } from './write-conditions.ts';
 import {
   checkVersionId,
   deleteMarker,
@@ -72,7 +75,11 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes, VersionSetti
   contentLength: number | null;
   expectedMd5?: string | undefined;
   ifNoneMatchAny?: boolean | undefined;
+  /** S3's conditional write: only over a live object of this ETag (a list, or `*`). */
+  ifMatch?: string | undefined;
 }
+
+
 
 export interface ReadResult {
   record: ObjectRecord;
@@ -172,7 +179,10 @@ export class Objects {
     checkObjectKey(input.key, this.buckets.naming);
     checkUserMetadata(input.meta);
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
-    if (input.ifNoneMatchAny && (await this.liveVersion(bucket, input.key))) fail('PreconditionFailed', 'The object already exists');
+    const conditional = input.ifNoneMatchAny === true || input.ifMatch !== undefined;
+    const conditions: WriteConditions | undefined = conditional ? { ifNoneMatchAny: input.ifNoneMatchAny, ifMatch: input.ifMatch } : undefined;
+    // Checked before the body is read (a refused write reads nothing), and again when it commits.
+    if (conditions) await checkWriteConditions(this.store, bucket.id, input.key, conditions, this.clock.now());
 
     const body = await this.intake.receive(input.body, input.contentLength, bucket.encryption !== null);
     try {
@@ -194,7 +204,7 @@ export class Objects {
         data: body.data,
         ...(input.tags?.length ? { tags: input.tags } : {}),
       };
-      const written = await this.publish(bucket, input.key, version, { inline: body.inline, freshBlobs: true, mustNotExist: input.ifNoneMatchAny === true, lock: input.lock });
+      const written = await this.publish(bucket, input.key, version, { inline: body.inline, freshBlobs: true, ...(conditions ? { conditions } : {}), lock: input.lock });
       return toRecord(bucket.name, input.key, written);
     } catch (err) {
       // Only when the commit certainly did not happen; otherwise the orphan sweep decides.
@@ -212,13 +222,13 @@ export class Objects {
     bucket: BucketRow,
     key: string,
     version: VersionRow,
-    options: { inline: Buffer | null; freshBlobs: boolean; mustNotExist?: boolean; sharedFrom?: Located; prepare?: (tx: Tx) => Promise<void>; lock?: LockSettings | undefined },
+    options: { inline: Buffer | null; freshBlobs: boolean; conditions?: WriteConditions; sharedFrom?: Located; prepare?: (tx: Tx) => Promise<void>; lock?: LockSettings | undefined },
   ): Promise<VersionRow> {
     const { written, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
       await options.prepare?.(tx);
       const inline = options.sharedFrom ? await this.sharedBytes(tx, options.sharedFrom) : options.inline;
-      if (options.mustNotExist && (await this.liveIn(tx, current.id, key))) fail('PreconditionFailed', 'The object already exists');
+      if (options.conditions) await checkWriteConditions(tx, current.id, key, options.conditions, this.clock.now());
       // Each attempt of the transaction starts from the version as given: `install` names it as the bucket says.
       let row: VersionRow = { ...version, id: newTimeOrderedId() };
       if (current.objectLock || options.lock) row = withNewLock(current, row, options.lock, version.createdAt);
@@ -645,11 +655,6 @@ export class Objects {
   private async liveVersion(bucket: BucketRow, key: string): Promise<VersionRow | null> {
     const row = await this.store.get(TABLES.objects, bucket.id, key);
     return row && isLive(row.value, this.clock.now()) ? row.value : null;
-  }
-
-  private async liveIn(tx: Tx, bucketId: string, key: string): Promise<boolean> {
-    const row = await tx.get(TABLES.objects, bucketId, key);
-    return row !== null && isLive(row.value, this.clock.now());
   }
 
 }

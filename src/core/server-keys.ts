@@ -25,6 +25,7 @@ export class ServerKeys {
   private readonly tokenKey: Buffer;
   private readonly secretKey: Buffer;
   private readonly wrapKey: Buffer;
+  private readonly sealKey: Buffer;
   /** A one-way check value of the master key (it reveals nothing of the key or the keys derived from it). */
   readonly checkValue: string;
 
@@ -36,6 +37,7 @@ export class ServerKeys {
     this.tokenKey = derive(master, 'onggi token signing');
     this.secretKey = derive(master, 'onggi secret hashing');
     this.wrapKey = derive(master, 'onggi data key wrapping');
+    this.sealKey = derive(master, 'onggi credential secret sealing');
     this.checkValue = derive(master, 'onggi master key check').toString('hex');
   }
 
@@ -80,17 +82,20 @@ export class ServerKeys {
 
   /** AES-256-GCM wrap of a per-object data key: iv | tag | ciphertext, base64. */
   wrapDataKey(dataKey: Buffer): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.wrapKey, iv);
-    const sealed = Buffer.concat([cipher.update(dataKey), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+    return sealGcm(this.wrapKey, dataKey);
   }
 
   unwrapDataKey(wrapped: string): Buffer {
-    const raw = Buffer.from(wrapped, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.wrapKey, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+    return openGcm(this.wrapKey, wrapped);
+  }
+
+  /** A secret the server must recover later (an S3 secret key, to check signatures): AES-256-GCM, base64. */
+  sealSecret(secret: string): string {
+    return sealGcm(this.sealKey, Buffer.from(secret, 'utf8'));
+  }
+
+  openSecret(sealed: string): string {
+    return openGcm(this.sealKey, sealed).toString('utf8');
   }
 }
 
@@ -124,6 +129,21 @@ async function writeDurably(dir: string, name: string, content: string): Promise
   } finally {
     await handle.close();
   }
+}
+
+/** iv | tag | ciphertext, base64. */
+function sealGcm(key: Buffer, plain: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+}
+
+function openGcm(key: Buffer, text: string): Buffer {
+  const raw = Buffer.from(text, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
 }
 
 function derive(master: Buffer, info: string): Buffer {

@@ -18,6 +18,7 @@ import { uploadOfReference, uploadReference, type BodyIntake, type BodySource } 
 import type { ObjectRef, VersionSettings, WriteAttributes } from './objects.ts';
 import { authorizeLockSettings, checkLockAllowed, checkLockSettings, withNewLock } from './object-lock.ts';
 import { authorizeBucket } from './authz.ts';
+import { checkWriteConditions, type WriteConditions } from './write-conditions.ts';
 import { ALL, partNumberKey, partOffsetKey, TABLES, type PartBatchRow, type PartRow, type UploadRow, type VersionRow } from './model.ts';
 import { install, reference, toRecord, versionsPrefix } from './versions.ts';
 import type { Caller, ObjectRecord } from './types.ts';
@@ -200,12 +201,13 @@ export class Uploads {
    * minimum part size; each must have been uploaded with the ETag given. The object's ETag is S3's: the MD5 of
    * the parts' MD5s, then `-` and the number of parts. Parts uploaded but not listed go.
    */
-  async complete(caller: Caller, ref: UploadRef, listed: readonly CompletedPart[]): Promise<ObjectRecord> {
+  async complete(caller: Caller, ref: UploadRef, listed: readonly CompletedPart[], conditions: WriteConditions = {}): Promise<ObjectRecord> {
     checkPartList(listed);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
     const now = this.clock.now();
     const { version, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
+      await checkWriteConditions(tx, current.id, ref.key, conditions, now);
       const sk = uploadKey(ref.key, ref.uploadId);
       const upload = (await tx.get(TABLES.uploads, current.id, sk))?.value;
       if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);

@@ -41,8 +41,11 @@ export type Routed =
   | { kind: 'ops'; name: string; endpoint: OpsEndpoint }
   | { kind: 'frontEnd'; name: string; frontEnd: FrontEnd; requestIdHeaders: readonly string[] };
 
-/** The dispatch table: a request's Host header and raw path → where it goes (null: nowhere, 404). */
-export type Router = (host: string | undefined, rawPath: string) => Routed | null;
+/**
+ * The dispatch table: a request's Host header and raw path → where it goes (null: nowhere, 404). The request
+ * itself is there for what its path alone does not say (S3's ListBuckets shares `/` with the root page).
+ */
+export type Router = (host: string | undefined, rawPath: string, req?: IncomingMessage) => Routed | null;
 
 /**
  * One link of a front end's chain of authenticators: the request's caller, null when the request carries this

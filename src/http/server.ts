@@ -165,7 +165,7 @@ async function handleRequest(req: IncomingMessage, res: TracedResponse, listener
   const queryAt = url.indexOf('?');
   const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
   const clientIp = options.clientAddresses.of(req);
-  const routed = options.route(req.headers.host, rawPath);
+  const routed = options.route(req.headers.host, rawPath, req);
   if (routed?.kind === 'ops') {
     const { endpoint } = routed;
     res.accounting = { req, socket: req.socket, notes: { txId, clientIp, op: endpoint.op, account: '' }, startedAt: arrivedAt, log: listener.accessLog };

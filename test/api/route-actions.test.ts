@@ -84,6 +84,10 @@ const IAM: Record<string, readonly Action[]> = {
   GetKey: ['ListAccessKeys'],
   CreateKey: ['CreateAccessKey'],
   DeleteKey: ['DeleteAccessKey'],
+  ListS3Credentials: ['ListAccessKeys'],
+  GetS3Credential: ['ListAccessKeys'],
+  CreateS3Credential: ['CreateAccessKey'],
+  DeleteS3Credential: ['DeleteAccessKey'],
   Versions: [],
   Version: [],
 };

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { authorize, type UserAction } from '../../core/authz.ts';
 import { callerOfHolder, type CredentialRef, type IssuedToken } from '../../core/identity.ts';
+import type { S3Credential } from '../../core/s3-credentials.ts';
 import type { AccessKey } from '../../core/types.ts';
 import { asOnggiError } from '../../core/errors.ts';
 import { JSON_API_STATUS } from '../../http/error-status.ts';
@@ -22,6 +23,10 @@ type Route =
   | { op: 'CreateKey'; userId: string }
   | { op: 'GetKey'; userId: string; keyId: string }
   | { op: 'DeleteKey'; userId: string; keyId: string }
+  | { op: 'ListS3Credentials'; userId: string }
+  | { op: 'CreateS3Credential'; userId: string }
+  | { op: 'GetS3Credential'; userId: string; access: string }
+  | { op: 'DeleteS3Credential'; userId: string; access: string }
   | { op: 'Versions'; head: boolean }
   | { op: 'Version'; head: boolean }
   | { op: 'NotFound' }
@@ -34,6 +39,8 @@ export function routeIam(method: string, path: string): Route {
   if (trimmed === '/identity') return read ? { op: 'Versions', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
   if (trimmed === '/identity/v3') return read ? { op: 'Version', head: method === 'HEAD' } : { op: 'MethodNotAllowed' };
   if (trimmed === '/identity/v3/auth/projects') return read ? { op: 'AuthProjects' } : { op: 'MethodNotAllowed' };
+  const ec2Path = /^\/identity\/v3\/users\/([^/]+)\/credentials\/OS-EC2(?:\/([^/]+))?$/.exec(trimmed);
+  if (ec2Path) return routeEc2Path(method, decodeSegment(ec2Path[1] ?? ''), ec2Path[2]);
   const userPath = /^\/identity\/v3\/users\/([^/]+)\/(projects|application_credentials)(?:\/([^/]+))?$/.exec(trimmed);
   if (userPath) return routeUserPath(method, decodeSegment(userPath[1] ?? ''), userPath[2] ?? '', userPath[3]);
   if (trimmed !== '/identity/v3/auth/tokens') return { op: 'NotFound' };
@@ -66,6 +73,18 @@ function routeUserPath(method: string, userId: string, collection: string, item:
   return method === 'DELETE' ? { op: 'DeleteKey', userId, keyId } : { op: 'MethodNotAllowed' };
 }
 
+/** Keystone's EC2-style credentials, which S3 clients sign with. */
+function routeEc2Path(method: string, userId: string, item: string | undefined): Route {
+  const read = method === 'GET' || method === 'HEAD';
+  if (item === undefined) {
+    if (read) return { op: 'ListS3Credentials', userId };
+    return method === 'POST' ? { op: 'CreateS3Credential', userId } : { op: 'MethodNotAllowed' };
+  }
+  const access = decodeSegment(item);
+  if (read) return { op: 'GetS3Credential', userId, access };
+  return method === 'DELETE' ? { op: 'DeleteS3Credential', userId, access } : { op: 'MethodNotAllowed' };
+}
+
 function decodeSegment(value: string): string {
   try {
     return decodeURIComponent(value);
@@ -84,6 +103,9 @@ const createKeySchema = z.object({
     unrestricted: z.boolean().optional(),
   }),
 });
+
+/** Keystone's EC2 credential create body: the project (`tenant_id`) defaults to the token's. */
+const createEc2Schema = z.looseObject({ tenant_id: z.string().min(1).optional() });
 
 const credentialSchema = z.union([
   z.object({ id: z.string().min(1), secret: z.string().min(1) }),
@@ -210,6 +232,32 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       res.writeHead(204).end();
       return;
     }
+    case 'ListS3Credentials': {
+      const holder = await holderOf(req, ctx);
+      const credentials = await ctx.core.s3Credentials.listOwn(holder, route.userId);
+      sendJson(res, 200, { credentials: credentials.map((c) => ec2Json(c, ctx)), links: { self: `${ctx.publicUrl}/identity/v3/users/${route.userId}/credentials/OS-EC2`, previous: null, next: null } });
+      return;
+    }
+    case 'GetS3Credential': {
+      const holder = await holderOf(req, ctx);
+      sendJson(res, 200, { credential: ec2Json(await ctx.core.s3Credentials.getOwn(holder, route.userId, route.access), ctx) });
+      return;
+    }
+    case 'CreateS3Credential': {
+      const holder = await holderOf(req, ctx);
+      const body = isJsonContentType(req) ? await readJson(req) : {};
+      const parsed = createEc2Schema.safeParse(body ?? {});
+      if (!parsed.success) throw new KeystoneError(400, 'Invalid EC2 credential request: tenant_id must be a string');
+      const { credential, secret } = await ctx.core.s3Credentials.createOwn(holder, route.userId, parsed.data.tenant_id);
+      sendJson(res, 201, { credential: { ...ec2Json(credential, ctx), secret } });
+      return;
+    }
+    case 'DeleteS3Credential': {
+      const holder = await holderOf(req, ctx);
+      await ctx.core.s3Credentials.deleteOwn(holder, route.userId, route.access);
+      res.writeHead(204).end();
+      return;
+    }
     case 'Versions':
       sendJson(res, 300, { versions: { values: [versionEntry(ctx)] } }, route.head);
       return;
@@ -275,6 +323,17 @@ function keyJson(key: AccessKey, holder: IssuedToken, ctx: RequestContext): Reco
     unrestricted: key.unrestricted === true,
     access_rules: [],
     links: { self: `${ctx.publicUrl}/identity/v3/users/${key.userId}/application_credentials/${key.id}` },
+  };
+}
+
+/** Keystone's EC2 credential, without its secret (shown once, when made). */
+function ec2Json(credential: S3Credential, ctx: RequestContext): Record<string, unknown> {
+  return {
+    user_id: credential.userId,
+    tenant_id: credential.projectId,
+    access: credential.access,
+    trust_id: null,
+    links: { self: `${ctx.publicUrl}/identity/v3/users/${credential.userId}/credentials/OS-EC2/${credential.access}` },
   };
 }
 

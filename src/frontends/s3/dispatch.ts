@@ -1,0 +1,69 @@
+/** Each S3 operation to its handler. */
+import type { S3Route } from './router.ts';
+import type { Exchange } from './exchange.ts';
+import * as buckets from './bucket-ops.ts';
+import * as objects from './object-ops.ts';
+import * as listing from './listing-ops.ts';
+import * as multipart from './multipart-ops.ts';
+import { deleteObjects } from './delete-objects.ts';
+
+type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
+
+export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
+  const r = route as Routable;
+  switch (r.op) {
+    case 'ListBuckets':
+      return buckets.listBuckets(x);
+    case 'CreateBucket':
+      return buckets.createBucket(r.bucket, x);
+    case 'HeadBucket':
+      return buckets.headBucket(r.bucket, x);
+    case 'DeleteBucket':
+      return buckets.deleteBucket(r.bucket, x);
+    case 'GetBucketLocation':
+      return buckets.getBucketLocation(r.bucket, x);
+    case 'GetBucketVersioning':
+      return buckets.getBucketVersioning(r.bucket, x);
+    case 'PutBucketVersioning':
+      return buckets.putBucketVersioning(r.bucket, x);
+    case 'GetBucketAcl':
+      return buckets.getBucketAcl(r.bucket, x);
+    case 'PutBucketAcl':
+      return buckets.putBucketAcl(r.bucket, x);
+    case 'ListObjects':
+      return listing.listObjects(r.bucket, x, 1);
+    case 'ListObjectsV2':
+      return listing.listObjects(r.bucket, x, 2);
+    case 'ListObjectVersions':
+      return listing.listObjectVersions(r.bucket, x);
+    case 'ListMultipartUploads':
+      return multipart.listMultipartUploads(r.bucket, x);
+    case 'DeleteObjects':
+      return deleteObjects(r.bucket, x);
+    case 'PutObject':
+      return objects.putObject(r.bucket, r.key, x);
+    case 'CopyObject':
+      return objects.copyObject(r.bucket, r.key, x);
+    case 'GetObject':
+    case 'HeadObject':
+      return objects.getObject(r.bucket, r.key, x);
+    case 'DeleteObject':
+      return objects.deleteObject(r.bucket, r.key, x);
+    case 'GetObjectAcl':
+      return objects.getObjectAcl(r.bucket, r.key, x);
+    case 'PutObjectAcl':
+      return objects.putObjectAcl(r.bucket, r.key, x);
+    case 'CreateMultipartUpload':
+      return multipart.createMultipartUpload(r.bucket, r.key, x);
+    case 'UploadPart':
+      return multipart.uploadPart(r.bucket, r.key, x);
+    case 'UploadPartCopy':
+      return multipart.uploadPartCopy(r.bucket, r.key, x);
+    case 'CompleteMultipartUpload':
+      return multipart.completeMultipartUpload(r.bucket, r.key, x);
+    case 'AbortMultipartUpload':
+      return multipart.abortMultipartUpload(r.bucket, r.key, x);
+    case 'ListParts':
+      return multipart.listParts(r.bucket, r.key, x);
+  }
+}

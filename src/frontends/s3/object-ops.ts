@@ -1,0 +1,185 @@
+/** Object operations: Put (conditional, checksummed), Get/Head (ranges, conditionals, overrides), Delete, Copy, ACLs. */
+import type { ServerResponse } from 'node:http';
+import { writeBody, type Body, type ObjectRef } from '../../core/objects.ts';
+import type { ObjectRecord } from '../../core/types.ts';
+import { headerValue } from '../../http/context.ts';
+import { aclXml, publicFlagOf } from './acl.ts';
+import { readSmallBody, requestBody } from './body.ts';
+import { S3Error } from './errors.ts';
+import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
+import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, writeAttributes } from './object-headers.ts';
+import { buildXml, isoTime } from './xml.ts';
+
+export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
+  const versionId = x.ctx.query.get('versionId');
+  return { account: x.account, bucket, key, ...(versionId === null ? {} : { versionId }) };
+}
+
+export async function putObject(bucket: string, key: string, x: Exchange): Promise<void> {
+  const { req } = x;
+  await checkObjectAcl(x, bucket);
+  const attributes = writeAttributes(req);
+  const body = requestBody(req, attributes.headers);
+  const record = await x.ctx.core.objects.put(x.caller, {
+    account: x.account,
+    bucket,
+    key,
+    ...attributes,
+    body: body.source,
+    contentLength: body.contentLength,
+    expectedMd5: expectedMd5(req),
+    ...writeConditions(x),
+  });
+  sendEmpty(x.res, 200, writeResultHeaders(record));
+}
+
+/** `If-None-Match: *` and `If-Match` of a PutObject or CompleteMultipartUpload. */
+export function writeConditions(x: Exchange): { ifNoneMatchAny?: boolean; ifMatch?: string } {
+  const ifNoneMatch = headerValue(x.req, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'If-None-Match on a write accepts only *');
+  const ifMatch = headerValue(x.req, 'if-match');
+  return { ...(ifNoneMatch === undefined ? {} : { ifNoneMatchAny: true }), ...(ifMatch === undefined ? {} : { ifMatch }) };
+}
+
+export function writeResultHeaders(record: ObjectRecord): Record<string, string | number> {
+  const headers: Record<string, string | number> = { ETag: `"${record.etag}"` };
+  if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
+  for (const name in record.headers) if (name.startsWith('x-amz-checksum-')) headers[name] = record.headers[name] ?? '';
+  return headers;
+}
+
+/** Objects have no ACL of their own: the bucket's public flag is theirs. An object ACL that would differ is refused. */
+async function checkObjectAcl(x: Exchange, bucket: string): Promise<void> {
+  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
+  if (wanted !== true) return;
+  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'HeadBucket');
+  if (!current.publicRead) throw new S3Error('NotImplemented', 501, 'Objects share their bucket\'s ACL here: make the bucket public-read instead');
+}
+
+export async function getObject(bucket: string, key: string, x: Exchange): Promise<void> {
+  const { core, query } = x.ctx;
+  const ref = refOf(x, bucket, key);
+  const conditions = readConditions(x.req);
+  const withChecksums = headerValue(x.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
+  if (x.req.method === 'HEAD') {
+    const record = await core.objects.head(x.caller, ref, conditions);
+    const headers = objectHeaders(record, query, withChecksums);
+    headers['Content-Length'] = record.size;
+    x.res.writeHead(200, headers).end();
+    return;
+  }
+  const range = headerValue(x.req, 'range');
+  // S3 serves one range; a request for several gets the whole object.
+  const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, range?.includes(',') ? undefined : range);
+  const headers = objectHeaders(record, query, withChecksums && ranges === null);
+  const [only] = ranges ?? [];
+  if (only) {
+    x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
+  } else {
+    x.res.writeHead(200, { ...headers, 'Content-Length': record.size });
+  }
+  await streamBodies(x.res, bodies.slice(0, 1));
+}
+
+/** Writes the bodies and ends the response; whatever happens, every body is closed with it. */
+async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
+  const [only] = bodies;
+  if (bodies.length === 1 && Buffer.isBuffer(only)) {
+    res.end(only);
+    return;
+  }
+  const close = (): void => {
+    for (const body of bodies) if (!Buffer.isBuffer(body)) body.destroy();
+  };
+  if (res.destroyed) {
+    close();
+    return;
+  }
+  res.once('close', close);
+  try {
+    for (const body of bodies) await writeBody(body, res);
+    res.end();
+  } catch {
+    close();
+    res.destroy();
+  }
+}
+
+export async function deleteObject(bucket: string, key: string, x: Exchange): Promise<void> {
+  const result = await x.ctx.core.objects.delete(x.caller, refOf(x, bucket, key), { requireLive: false });
+  const headers: Record<string, string> = {};
+  if (result.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  if (result.versionId !== null && result.versionId !== 'null') headers['x-amz-version-id'] = result.versionId;
+  else if (result.versionId === 'null' && x.ctx.query.get('versionId') === 'null') headers['x-amz-version-id'] = 'null';
+  sendEmpty(x.res, 204, headers);
+}
+
+/** `x-amz-copy-source: /bucket/key[?versionId=…]` (the leading slash optional, the key URL-encoded). */
+export function copySourceOf(x: Exchange): { bucket: string; key: string; versionId?: string } {
+  const raw = headerValue(x.req, 'x-amz-copy-source') ?? '';
+  const [pathPart = '', queryPart] = raw.split('?', 2);
+  let path: string;
+  try {
+    path = decodeURIComponent(pathPart.startsWith('/') ? pathPart.slice(1) : pathPart);
+  } catch {
+    throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  }
+  const slash = path.indexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  const versionId = queryPart ? new URLSearchParams(queryPart).get('versionId') : null;
+  return { bucket: path.slice(0, slash), key: path.slice(slash + 1), ...(versionId ? { versionId } : {}) };
+}
+
+/** The source's project: the caller's own, or the name's owner where names are server-wide. */
+export async function sourceRef(x: Exchange): Promise<ObjectRef> {
+  const source = copySourceOf(x);
+  const own = x.caller.kind === 'user' ? x.caller.projectId : '';
+  const owner = x.ctx.core.buckets.naming.serverWideNames ? await x.ctx.core.buckets.ownerOf(source.bucket) : null;
+  return { account: owner ?? own, ...source };
+}
+
+export async function copyObject(bucket: string, key: string, x: Exchange): Promise<void> {
+  const { req } = x;
+  const from = await sourceRef(x);
+  const directive = (headerValue(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.');
+  const sameObject = from.account === x.account && from.bucket === bucket && from.key === key && from.versionId === undefined;
+  if (sameObject && directive === 'COPY') {
+    throw new S3Error('InvalidRequest', 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+  }
+  // The copy-source conditionals, checked against the source as it is read.
+  await x.ctx.core.objects.head(x.caller, from, readConditions(req, 'x-amz-copy-source-')).catch((err: unknown) => {
+    if (err instanceof Error && 'code' in err && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    throw err;
+  });
+  const attributes = writeAttributes(req);
+  const replace = directive === 'REPLACE';
+  const { record, source } = await x.ctx.core.objects.copy(x.caller, from, { account: x.account, bucket, key }, {
+    freshMetadata: replace,
+    contentType: replace ? attributes.contentType : undefined,
+    meta: replace ? attributes.meta : {},
+    headers: replace ? attributes.headers : {},
+    deleteAt: null,
+  });
+  const headers: Record<string, string> = {};
+  if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
+  if (source.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.versionId;
+  sendXml(x.res, 200, buildXml('CopyObjectResult', { LastModified: isoTime(record.lastModified), ETag: `"${record.etag}"` }), headers);
+}
+
+export async function getObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
+  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
+  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetObjectAcl');
+  sendXml(x.res, 200, aclXml(x.account, current.publicRead));
+}
+
+export async function putObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
+  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
+  await readSmallBody(x.req, 64 * 1024);
+  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
+  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'PutObjectAcl');
+  if (wanted !== null && wanted !== current.publicRead) throw new S3Error('NotImplemented', 501, "Objects share their bucket's ACL here: change the bucket's ACL instead");
+  sendEmpty(x.res, 200);
+}
+
+export { etagOf, lastModifiedHeader };

@@ -1,0 +1,54 @@
+/** S3 clients for the tests: the key pair a test server printed at its first start, and an SDK client signed with it. */
+import { createHash } from 'node:crypto';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { RunningServer } from './server.ts';
+
+export interface S3KeyPair {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The S3 key pair the server printed at its first start. */
+export function printedS3Keys(server: RunningServer): S3KeyPair {
+  const access = /S3 access key ID: +(\S+)/.exec(server.output())?.[1];
+  const secret = /S3 secret access key: +(\S+)/.exec(server.output())?.[1];
+  if (!access || !secret) throw new Error(`the server printed no S3 key pair:\n${server.output()}`);
+  return { accessKeyId: access, secretAccessKey: secret };
+}
+
+/** The newest SDK as users run it, its defaults (checksums on) untouched; path-style, any region. */
+export function s3Client(server: RunningServer, keys: S3KeyPair = printedS3Keys(server), options: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({ endpoint: server.url, region: 'kr-central-2', forcePathStyle: true, credentials: keys, maxAttempts: 1, ...options });
+}
+
+/** A request signed by AWS's own SigV4 signer (@smithy/signature-v4), for requests the SDK would not send. */
+export async function signedFetch(
+  server: RunningServer,
+  keys: S3KeyPair,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string | Buffer; payloadHash?: string; query?: Record<string, string> } = {},
+): Promise<Response> {
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { Sha256 } = await import('@aws-crypto/sha256-js');
+  const url = new URL(server.url);
+  const signer = new SignatureV4({ service: 's3', region: 'kr-central-2', credentials: keys, sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+  const body = options.body ?? '';
+  const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query: options.query ?? {},
+    headers: { host: url.host, 'x-amz-content-sha256': payloadHash, ...options.headers },
+    body,
+  });
+  const query = new URLSearchParams(options.query ?? {}).toString();
+  return fetch(`${server.url}${path}${query ? `?${query}` : ''}`, {
+    method,
+    headers: signed.headers,
+    ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
+  });
+}
