@@ -104,7 +104,7 @@ export class AccessLog {
   async getConfig(caller: Caller, account: string, name: string): Promise<LoggingConfig> {
     const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.bucketLogging, ALL, configKey(account, name));
-    if (row?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging');
+    if (row?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging', { kind: 'logging' });
     return { targetBucket: row.value.targetBucket, targetPrefix: row.value.targetPrefix };
   }
 
@@ -116,7 +116,7 @@ export class AccessLog {
     let stored: LoggingRow | null = null;
     await this.buckets.configure(caller, account, name, async (tx, bucket) => {
       if (config === null) {
-        if ((await tx.get(TABLES.bucketLogging, ALL, key))?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging');
+        if ((await tx.get(TABLES.bucketLogging, ALL, key))?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging', { kind: 'logging' });
         tx.delete(TABLES.bucketLogging, ALL, key);
       } else {
         stored = { bucketId: bucket.id, ...config };

@@ -270,7 +270,7 @@ export class Buckets {
 
   async getCors(caller: Caller, account: string, name: string): Promise<CorsRule[]> {
     const bucket = await this.forObjects(caller, account, name, 'GetBucketConfig');
-    if (!bucket.cors?.length) fail('NoSuchConfiguration', 'The bucket has no CORS configuration');
+    if (!bucket.cors?.length) fail('NoSuchConfiguration', 'The bucket has no CORS configuration', { kind: 'cors' });
     return bucket.cors;
   }
 

@@ -50,7 +50,7 @@ export class Emptying {
   async progress(caller: Caller, account: string, name: string): Promise<EmptyingProgress> {
     const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.emptying, ALL, bucket.id);
-    if (!row) fail('NoSuchConfiguration', 'The bucket is not being emptied');
+    if (!row) fail('NoSuchConfiguration', 'The bucket is not being emptied', { kind: 'emptying' });
     return this.withRemaining(row.value);
   }
 

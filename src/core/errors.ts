@@ -109,7 +109,7 @@ export interface ErrorDetails {
  * NoSuchLifecycleConfiguration, ObjectLockConfigurationNotFoundError for a bucket without Object Lock,
  * NoSuchObjectLockConfiguration for a version without retention or legal hold, NoSuchTagSet for a bucket without tags).
  */
-export type ConfigurationKind = 'cors' | 'lifecycle' | 'emptying' | 'object-lock' | 'object-retention' | 'object-legal-hold' | 'bucket-tagging';
+export type ConfigurationKind = 'cors' | 'lifecycle' | 'logging' | 'emptying' | 'object-lock' | 'object-retention' | 'object-legal-hold' | 'bucket-tagging';
 
 export type DetailOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : Record<string, never>;
 

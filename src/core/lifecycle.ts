@@ -95,7 +95,7 @@ export class Lifecycle {
   async get(caller: Caller, account: string, name: string): Promise<LifecycleRule[]> {
     const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
     const row = await this.store.get(TABLES.lifecycle, ALL, bucket.id);
-    if (!row) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration');
+    if (!row) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration', { kind: 'lifecycle' });
     return row.value.rules;
   }
 
@@ -111,7 +111,7 @@ export class Lifecycle {
 
   async delete(caller: Caller, account: string, name: string): Promise<void> {
     await this.buckets.configure(caller, account, name, async (tx, bucket) => {
-      if (!(await tx.get(TABLES.lifecycle, ALL, bucket.id))) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration');
+      if (!(await tx.get(TABLES.lifecycle, ALL, bucket.id))) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration', { kind: 'lifecycle' });
       tx.delete(TABLES.lifecycle, ALL, bucket.id);
       return { ...bucket, lifecycle: false };
     });
