@@ -78,6 +78,7 @@ const NO_SUCH_CONFIGURATION: Record<ConfigurationKind, string> = {
   cors: 'NoSuchCORSConfiguration',
   lifecycle: 'NoSuchLifecycleConfiguration',
   emptying: 'NoSuchConfiguration',
+  logging: 'NoSuchConfiguration',
   'object-lock': 'ObjectLockConfigurationNotFoundError',
   'object-retention': 'NoSuchObjectLockConfiguration',
   'object-legal-hold': 'NoSuchObjectLockConfiguration',
