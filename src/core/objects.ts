@@ -590,7 +590,7 @@ export class Objects {
    */
   async versionFor(caller: Caller, ref: ObjectRef, action: BucketAction): Promise<{ bucket: BucketRow; version: VersionRow }> {
     if (ref.versionId !== undefined) checkVersionId(ref.versionId);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action);
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action, ref.key);
     return this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
       const stored = await locateVersion(tx, current.id, ref.key, ref.versionId);
@@ -604,7 +604,7 @@ export class Objects {
    */
   async amendVersion(caller: Caller, ref: ObjectRef, action: BucketAction, amend: (version: VersionRow, bucket: BucketRow, now: number) => VersionRow): Promise<{ bucket: BucketRow; version: VersionRow }> {
     if (ref.versionId !== undefined) checkVersionId(ref.versionId);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action);
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, action, ref.key);
     return this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
       const stored = await locateVersion(tx, current.id, ref.key, ref.versionId);

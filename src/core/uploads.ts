@@ -76,7 +76,7 @@ export class Uploads {
 
   /** Begins an upload; its tags and lock settings (S3's headers of CreateMultipartUpload) go to the completed version. */
   async create(caller: Caller, ref: ObjectRef, attributes: WriteAttributes & VersionSettings): Promise<UploadRow> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     checkObjectKey(ref.key, this.buckets.naming);
     checkUserMetadata(attributes.meta);
     const { tags, lock } = attributes;
@@ -119,7 +119,7 @@ export class Uploads {
     input: { body: BodySource; contentLength: number | null; expectedMd5?: string | undefined },
   ): Promise<{ etag: string; size: number }> {
     checkPartNumber(partNumber);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     const upload = (await this.store.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))?.value;
     if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);
     if (input.contentLength !== null && input.contentLength > MAX_PART_SIZE) fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
@@ -147,7 +147,7 @@ export class Uploads {
   }
 
   async listParts(caller: Caller, ref: UploadRef, options: { partNumberMarker: number; limit: number }): Promise<{ upload: UploadRow; parts: PartInfo[]; truncated: boolean }> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'ListMultipartUploadParts');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'ListMultipartUploadParts', ref.key);
     const upload = (await this.store.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))?.value;
     if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);
     const lower = options.partNumberMarker > 0 ? { key: partNumberKey(options.partNumberMarker), inclusive: false } : undefined;
@@ -187,7 +187,7 @@ export class Uploads {
   }
 
   async abort(caller: Caller, ref: UploadRef): Promise<void> {
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'AbortMultipartUpload');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'AbortMultipartUpload', ref.key);
     await this.store.transact(async (tx) => {
       await this.buckets.requireBucket(tx, bucket);
       if (!(await tx.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))) fail('NoSuchUpload', NO_SUCH_UPLOAD);
@@ -203,7 +203,7 @@ export class Uploads {
    */
   async complete(caller: Caller, ref: UploadRef, listed: readonly CompletedPart[], conditions: WriteConditions = {}): Promise<ObjectRecord> {
     checkPartList(listed);
-    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject');
+    const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     const now = this.clock.now();
     const { version, released } = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);

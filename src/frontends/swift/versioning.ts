@@ -148,7 +148,7 @@ function versionFields(record: ObjectRecord, isLatest: boolean): Record<string, 
  * container as authorized for the write, for the write itself (one lookup for both).
  */
 export async function archiveBeforeWrite(x: Exchange, ref: ObjectRef): Promise<BucketRow> {
-  const bucket = await x.ctx.core.buckets.forObjects(x.caller, ref.account, ref.bucket, 'PutObject');
+  const bucket = await x.ctx.core.buckets.forObjects(x.caller, ref.account, ref.bucket, 'PutObject', ref.key);
   if (bucket.archive) await archiveCurrent(x, ref, bucket.archive.container);
   return bucket;
 }
@@ -162,7 +162,7 @@ export async function deleteObject(x: Exchange, ref: ObjectRef): Promise<void> {
   let result: DeleteResult;
   if (ref.versionId === undefined) {
     // One lookup for the archive setting and the delete itself.
-    const bucket = await buckets.forObjects(x.caller, ref.account, ref.bucket, 'DeleteObject');
+    const bucket = await buckets.forObjects(x.caller, ref.account, ref.bucket, 'DeleteObject', ref.key);
     if (bucket.archive?.mode === 'stack') return deleteRestoring(x, ref, bucket.archive.container);
     if (bucket.archive?.mode === 'history') await archiveDeletion(x, ref, bucket.archive.container);
     result = await objects.deleteFrom(bucket, ref.key);
