@@ -212,9 +212,10 @@ test('a segment deleted or changed under a manifest: 409 before the first byte, 
   // Several ranges, the first running into the deleted segment while the others open: cut or refused, and the
   // server carries on.
   for (let i = 0; i < 5; i++) {
-    const multi = await fetch(url(`${C}/fragile.bin`), { headers: auth(session, { Range: 'bytes=0-2999,0-10,1000-1010' }) });
-    if (multi.status === 206) await assert.rejects(multi.arrayBuffer());
-    else assert.equal(multi.status, 409);
+    // Cut before the head reached the client (the fetch fails), after it (the body fails), or refused: never bytes.
+    const multi = await fetch(url(`${C}/fragile.bin`), { headers: auth(session, { Range: 'bytes=0-2999,0-10,1000-1010' }) }).catch(() => null);
+    if (multi?.status === 206) await assert.rejects(multi.arrayBuffer());
+    else if (multi) assert.equal(multi.status, 409);
   }
   assert.equal((await fetch(url(`${SEG}/fragile/0`), { method: 'HEAD', headers: auth(session) })).status, 200);
   // A range that starts in the deleted segment: 409.

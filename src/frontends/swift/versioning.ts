@@ -184,7 +184,7 @@ async function deleteRestoring(x: Exchange, ref: ObjectRef, container: string): 
     await objects.delete(x.caller, ref);
   } else {
     const archived = { account: ref.account, bucket: container, key: newest.key };
-    await objects.copy(x.caller, archived, ref, { freshMetadata: false, meta: {}, headers: {}, deleteAt: null });
+    await copyAsStored(x, archived, ref);
     await objects.delete(x.caller, archived);
   }
   noContent(x.res);
@@ -217,8 +217,38 @@ async function archiveCurrent(x: Exchange, ref: ObjectRef, container: string): P
     throw err;
   }
   const archived = { account: ref.account, bucket: container, key: archivePrefix(ref.key) + archiveTimestamp(current.lastModified) };
-  await inArchive(() => objects.copy(x.caller, ref, archived, { freshMetadata: false, meta: {}, headers: {}, deleteAt: null }));
+  await inArchive(() => copyAsStored(x, ref, archived, current));
   return true;
+}
+
+/**
+ * Copies a version as it is stored, as Swift's versioned writes do (they read with `multipart-manifest=get` and
+ * `symlink=get`): a manifest or link is copied as one (a static manifest's segments are checked again), other
+ * objects share their bytes (`Objects.copy`).
+ */
+async function copyAsStored(x: Exchange, from: ObjectRef, to: ObjectRef, known?: ObjectRecord): Promise<void> {
+  const { objects } = x.ctx.core;
+  const record = known ?? (await objects.head(x.caller, from, {}, undefined, true));
+  const attributes = { contentType: record.contentType, meta: record.meta, headers: record.headers, deleteAt: null };
+  const { indirect } = record;
+  if (indirect?.kind === 'dynamic-manifest') {
+    await objects.large.putDynamic(x.caller, to, { bucket: indirect.bucket, prefix: indirect.prefix }, attributes);
+  } else if (indirect?.kind === 'symlink') {
+    await objects.large.putSymlink(x.caller, to, { account: indirect.account, bucket: indirect.bucket, key: indirect.key }, indirect.etag, attributes);
+  } else if (indirect?.kind === 'static-manifest') {
+    const manifest = await objects.staticManifest(x.caller, from);
+    if (!manifest) fail('NoSuchKey', NO_SUCH_KEY);
+    const segments = manifest.segments.map((segment) => ({
+      bucket: segment.bucket,
+      key: segment.key,
+      etag: segment.etag,
+      size: segment.objectSize,
+      range: segment.range && `${segment.range[0]}-${segment.range[1]}`,
+    }));
+    await objects.large.putStatic(x.caller, to, segments, attributes);
+  } else {
+    await objects.copy(x.caller, from, to, { freshMetadata: false, meta: {}, headers: {}, deleteAt: null });
+  }
 }
 
 /** Swift's archive names: the name's UTF-8 length in three hex digits, the name, `/`, then the version's time. */
