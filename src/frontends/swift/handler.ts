@@ -255,7 +255,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const conditions = readConditions(x.req);
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, refOf(route), conditions);
-    const headers = objectHeaders(record, x.caller.kind === 'anonymous');
+    const headers = objectHeaders(record, readsAsOutsider(x.caller, route.account));
     tempUrlHeaders(x.caller, headers);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
@@ -264,7 +264,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const { record, ranges, bodies } = await core.objects.get(x.caller, refOf(route), conditions, headerValue(x.req, 'range'));
   let parts: Body[];
   try {
-    parts = startBody(x.res, record, ranges, bodies, x.caller);
+    parts = startBody(x.res, record, ranges, bodies, x.caller, readsAsOutsider(x.caller, route.account));
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -273,8 +273,13 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller): Body[] {
-  const headers = objectHeaders(record, caller.kind === 'anonymous');
+/** Anonymous readers and users of other projects (let in by the public flag or a grant) get what anyone may be given. */
+function readsAsOutsider(caller: Caller, account: string): boolean {
+  return caller.kind === 'anonymous' || caller.projectId !== account;
+}
+
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller, outsider: boolean): Body[] {
+  const headers = objectHeaders(record, outsider);
   if (caller.kind === 'anonymous') tempUrlHeaders(caller, headers);
   if (ranges === null || ranges.length === 0) {
     headers['Content-Length'] = record.size;
