@@ -260,6 +260,17 @@ void describe('who may set and see ACLs; bad ACLs', () => {
     assert.equal((await head(member, container)).get('x-container-read'), null);
   });
 
+  test('an account ACL (not built yet) → 501, not a silent 204; the metadata sent with it is not applied', async () => {
+    const response = await fetch(root.storageUrl, {
+      method: 'POST',
+      headers: auth(root, { 'X-Account-Access-Control': JSON.stringify({ 'read-only': [`${other.projectId}:*`] }), 'X-Account-Meta-Flag': 'set' }),
+    });
+    assert.equal(response.status, 501);
+    assert.match(await response.text(), /X-Account-Access-Control/);
+    const account = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) });
+    assert.equal(account.headers.get('x-account-meta-flag'), null);
+  });
+
   const bad: [string, Record<string, string>, RegExp][] = [
     ['a referrer without a host', { 'X-Container-Read': '.r:' }, /No host\/domain value after referrer designation/],
     ['a referrer in the write ACL', { 'X-Container-Write': '.r:*' }, /Referrers not allowed in write ACL/],

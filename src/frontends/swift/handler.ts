@@ -23,7 +23,7 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
-import { accessChangesFrom, aclHeaders } from './acl.ts';
+import { accessChangesFrom, aclHeaders, refuseAccountAcl } from './acl.ts';
 import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
@@ -149,6 +149,7 @@ async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
 }
 
 async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
+  refuseAccountAcl(x.req);
   const { set, remove } = metadataFrom(x.req, [ACCOUNT_META_PREFIX]);
   await x.ctx.core.accounts.updateMetadata(x.caller, route.account, set, remove);
   noContent(x.res);
