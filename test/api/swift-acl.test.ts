@@ -89,6 +89,13 @@ void describe('.r:* and the public flag', () => {
     const response = await fetch(url, { headers: auth(other) });
     assert.equal(response.status, 200);
     assert.equal(await response.text(), 'shared bytes');
+    // Served as to anyone: an active type goes out as an attachment, never rendered on the server's origin.
+    await putObject(root, container, 'page.html', '<script>alert(1)</script>', { 'Content-Type': 'text/html' });
+    const page = await fetch(`${root.storageUrl}/${container}/page.html`, { headers: auth(other) });
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-disposition'), 'attachment');
+    const own = await fetch(`${root.storageUrl}/${container}/page.html`, { headers: auth(root) });
+    assert.equal(own.headers.get('content-disposition'), null);
     // Reading is all it gives: no writes, no listing.
     assert.equal(await status(url, { method: 'PUT', headers: auth(other), body: 'x' }), 403);
     assert.equal(await status(`${root.storageUrl}/${container}`, { headers: auth(other) }), 403);
@@ -164,6 +171,12 @@ void describe("a second project's users", () => {
     await setAcl(container, { 'X-Container-Read': `${other.projectId}:${otherAccount.userId}` });
     assert.equal((await head(root, container)).get('x-container-read'), `${other.projectId}:${otherAccount.userId}`);
     assert.equal(await status(url, { headers: auth(other) }), 200);
+    // The bucket API (and so the console) shows the same grants as data.
+    const ext = await request(`${server.url}/v1_ext/bucket/${container}`, { token: root.token });
+    assert.deepEqual(asRecord(asRecord(ext.json).acl).grants, [
+      { grantee: { kind: 'user', userId: otherAccount.userId, projectId: other.projectId }, permission: 'read-objects' },
+      { grantee: { kind: 'user', userId: otherAccount.userId, projectId: other.projectId }, permission: 'list' },
+    ]);
     const listing = await fetch(`${root.storageUrl}/${container}`, { headers: auth(other) });
     assert.equal(listing.status, 200);
     assert.equal(await listing.text(), 'doc.txt\n');
@@ -245,6 +258,17 @@ void describe('who may set and see ACLs; bad ACLs', () => {
     assert.equal(seen.get('x-container-read'), null);
     assert.equal(seen.get('x-container-write'), null);
     assert.equal((await head(member, container)).get('x-container-read'), null);
+  });
+
+  test('an account ACL (not built yet) → 501, not a silent 204; the metadata sent with it is not applied', async () => {
+    const response = await fetch(root.storageUrl, {
+      method: 'POST',
+      headers: auth(root, { 'X-Account-Access-Control': JSON.stringify({ 'read-only': [`${other.projectId}:*`] }), 'X-Account-Meta-Flag': 'set' }),
+    });
+    assert.equal(response.status, 501);
+    assert.match(await response.text(), /X-Account-Access-Control/);
+    const account = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) });
+    assert.equal(account.headers.get('x-account-meta-flag'), null);
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [

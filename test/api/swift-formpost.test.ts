@@ -172,6 +172,18 @@ void describe('limits and refusals', () => {
     assert.deepEqual(await names(container), []);
   });
 
+  test('a malformed form → 400, and the server goes on', async () => {
+    const container = await freshContainer('fp-malformed');
+    const response = await fetch(`${server.url}/v1/${root.projectId}/${container}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=xyz' },
+      body: 'no parts here at all',
+    });
+    assert.equal(response.status, 400);
+    assert.equal(await response.text(), 'FormPost: invalid starting boundary');
+    assert.deepEqual(await names(container), []);
+  });
+
   test('/info advertises formpost', async () => {
     const info = asRecord(await (await fetch(`${server.url}/info`)).json());
     assert.deepEqual(asRecord(info.formpost).allowed_digests, ['sha1', 'sha256', 'sha512']);

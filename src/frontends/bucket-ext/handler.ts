@@ -393,6 +393,9 @@ export function bucketJson(bucket: Bucket, permissions: readonly BucketPermissio
       permissions: permissions.map(permissionJson),
       public: bucket.publicRead ? 'read-only' : 'none',
       public_read_allow_ip_list: bucket.publicReadAllowIps,
+      // Onggi's addition, only where there are any: who else may do what (Swift's container ACLs), for the
+      // console to show the effective access. Without grants the model is KakaoCloud's exactly.
+      ...(bucket.grants?.length ? { grants: bucket.grants } : {}),
     },
     lifecycle_status: bucket.lifecycle === true ? 'applied' : 'not-applied',
     use_encryption: bucket.encryption !== null,

@@ -149,3 +149,10 @@ function entryOf(grantee: Grantee): string {
       return `.r:${grantee.deny === true ? '-' : ''}${grantee.host}`;
   }
 }
+
+/** Account ACLs are not built yet: a request setting one is refused loudly rather than answered 204 and dropped. */
+export function refuseAccountAcl(req: IncomingMessage): void {
+  if (headerValue(req, 'x-account-access-control') !== undefined || headerValue(req, 'x-remove-account-access-control') !== undefined) {
+    fail('Unsupported', 'Account ACLs (X-Account-Access-Control) are not supported by this server yet; use container ACLs (X-Container-Read, X-Container-Write)');
+  }
+}

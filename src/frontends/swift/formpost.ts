@@ -68,6 +68,11 @@ export async function formPost(req: IncomingMessage, res: ServerResponse, ctx: R
   try {
     outcome = await uploadForm(req, ctx, target, attributes);
   } catch (caught) {
+    // A client gone mid-form hears nothing more.
+    if (!(caught instanceof FormRefused) && (req.destroyed || req.readableAborted)) {
+      res.destroy();
+      return;
+    }
     if (!(caught instanceof FormRefused)) throw caught;
     const body = `FormPost: ${caught.message}`;
     res.writeHead(caught.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });

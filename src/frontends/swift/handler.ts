@@ -29,7 +29,7 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
-import { accessChangesFrom, aclHeaders } from './acl.ts';
+import { accessChangesFrom, aclHeaders, refuseAccountAcl } from './acl.ts';
 import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
@@ -155,6 +155,7 @@ async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
 }
 
 async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
+  refuseAccountAcl(x.req);
   const { set, remove } = metadataFrom(x.req, [ACCOUNT_META_PREFIX]);
   await x.ctx.core.accounts.updateMetadata(x.caller, route.account, set, remove);
   noContent(x.res);
@@ -276,7 +277,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   if ((query.has('multipart-manifest') || query.has('symlink')) && ((await getManifest(x, ref)) || (await getSymlink(x, ref)))) return;
   if (route.op === 'HeadObject') {
     const record = await core.objects.head(x.caller, ref, conditions);
-    const headers = objectHeaders(record, x.caller.kind === 'anonymous');
+    const headers = objectHeaders(record, readsAsOutsider(x.caller, route.account));
     tempUrlHeaders(x.caller, headers);
     headers['Content-Length'] = record.size;
     if (record.indirect) Object.assign(headers, await manifestEtagHeader(x, ref, record));
@@ -287,7 +288,7 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
   let parts: Body[];
   try {
     const extra = record.indirect ? await manifestEtagHeader(x, ref, record) : undefined;
-    parts = startBody(x.res, record, ranges, bodies, x.caller, extra);
+    parts = startBody(x.res, record, ranges, bodies, x.caller, readsAsOutsider(x.caller, route.account), extra);
   } catch (err) {
     closeBodies(bodies);
     throw err;
@@ -296,8 +297,13 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
 }
 
 /** Writes the head of a GET's answer; returns what goes in its body, in order (the ranges' bodies and the parts' heads). */
-function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller, extra?: Record<string, string>): Body[] {
-  const headers = objectHeaders(record, caller.kind === 'anonymous');
+/** Anonymous readers and users of other projects (let in by the public flag or a grant) get what anyone may be given. */
+function readsAsOutsider(caller: Caller, account: string): boolean {
+  return caller.kind === 'anonymous' || caller.projectId !== account;
+}
+
+function startBody(res: ServerResponse, record: ObjectRecord, ranges: ByteRange[] | null, bodies: Body[], caller: Caller, outsider: boolean, extra?: Record<string, string>): Body[] {
+  const headers = objectHeaders(record, outsider);
   if (caller.kind === 'anonymous') tempUrlHeaders(caller, headers);
   if (extra) Object.assign(headers, extra);
   if (ranges === null || ranges.length === 0) {

@@ -8,9 +8,20 @@ export interface Bucket {
   objectCount: number;
   createdAt: string;
   lastModified: string;
-  acl: { public: string; public_read_allow_ip_list: string[] };
+  acl: { public: string; public_read_allow_ip_list: string[]; grants?: Grant[] };
   use_encryption: boolean;
   encryption_configuration: { type: string } | null;
+}
+
+/** Who else may do what in a bucket (Swift's container ACLs), as the server keeps it. */
+export interface Grant {
+  grantee:
+    | { kind: 'anyone' }
+    | { kind: 'authenticated' }
+    | { kind: 'project'; projectId: string }
+    | { kind: 'user'; userId: string; projectId?: string }
+    | { kind: 'referrer'; host: string; deny?: boolean };
+  permission: 'read-objects' | 'list' | 'write-objects' | 'read-acl' | 'write-acl' | 'full-control';
 }
 
 export function isPublic(bucket: Bucket): boolean {

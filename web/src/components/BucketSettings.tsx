@@ -1,9 +1,10 @@
 /** The Settings tab: public read access with its IP allow list, roles, CORS, lifecycle, access logging, encryption, the bucket's facts. */
 import { useState } from 'preact/hooks';
-import { isPublic, setAccess, type Bucket } from '../api/buckets.ts';
+import { isPublic, setAccess, type Bucket, type Grant } from '../api/buckets.ts';
 import { parseAllowList } from '../cidr.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
+import type { MessageKey, Translate } from '../i18n.ts';
 import { CorsForm, LifecycleForm, LoggingForm, RolesForm } from './settings-forms.tsx';
 import { ErrorNote } from './ui.tsx';
 
@@ -83,6 +84,7 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
         {t('publicReadOnly')}
       </label>
       <p class="muted">{t('publicReadHelp')}</p>
+      <GrantList grants={props.bucket.acl.grants ?? []} />
       <label>
         {t('allowList')}
         <textarea
@@ -111,4 +113,47 @@ function AccessForm(props: { bucket: Bucket; onSaved: () => void }) {
       </div>
     </form>
   );
+}
+
+/** Who else may do what, beside the public flag and the roles: the effective access a Swift ACL gives. */
+function GrantList(props: { grants: readonly Grant[] }) {
+  const { t } = useI18n();
+  if (props.grants.length === 0) return null;
+  const byGrantee = new Map<string, { who: string; permissions: string[] }>();
+  for (const grant of props.grants) {
+    const who = granteeText(grant.grantee, t);
+    const entry = byGrantee.get(who) ?? { who, permissions: [] };
+    if (!(grant.grantee.kind === 'referrer' && grant.grantee.deny === true)) entry.permissions.push(t(`permission_${grant.permission.replace(/-/g, '_')}` as MessageKey));
+    byGrantee.set(who, entry);
+  }
+  return (
+    <section aria-labelledby="grants-title">
+      <h3 id="grants-title">{t('grantsTitle')}</h3>
+      <ul class="grants">
+        {[...byGrantee.values()].map((entry) => (
+          <li key={entry.who}>
+            {entry.who}
+            {entry.permissions.length > 0 && `: ${entry.permissions.join(', ')}`}
+          </li>
+        ))}
+      </ul>
+      <p class="muted">{t('grantsHelp')}</p>
+    </section>
+  );
+}
+
+function granteeText(grantee: Grant['grantee'], t: Translate): string {
+  switch (grantee.kind) {
+    case 'anyone':
+      return t('grantAnyone');
+    case 'authenticated':
+      return t('grantAuthenticated');
+    case 'project':
+      return t('grantProject', { project: grantee.projectId });
+    case 'user':
+      return grantee.projectId === undefined ? t('grantUserAnyProject', { user: grantee.userId }) : t('grantUser', { user: grantee.userId, project: grantee.projectId });
+    case 'referrer':
+      if (grantee.host === '*' && grantee.deny !== true) return t('grantAnyone');
+      return t(grantee.deny === true ? 'grantReferrerDenied' : 'grantReferrer', { host: grantee.host });
+  }
 }
