@@ -8,12 +8,16 @@ import { virtualHostBucket } from '../../routes.ts';
 import { dispatch } from './dispatch.ts';
 import { fromCore, S3Error, sendS3Error } from './errors.ts';
 import { addressOf, routeS3, type S3Route } from './router.ts';
+import { sigV2Authenticator } from './sigv2.ts';
 import { sigV4Authenticator } from './sigv4.ts';
 
-/** SigV4 (header or presigned query), else anonymous. */
-export const S3_AUTHENTICATORS: readonly Authenticator[] = [sigV4Authenticator, anonymousAuthenticator];
+/** SigV4 (header or presigned query), SigV2 (header or query), else anonymous. */
+export function s3Authenticators(s3Domain: string | null): readonly Authenticator[] {
+  return [sigV4Authenticator, sigV2Authenticator(s3Domain), anonymousAuthenticator];
+}
 
 export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
+  const chain = s3Authenticators(s3Domain);
   return async (req, res, ctx) => {
     const host = req.headers.host;
     const virtualBucket = s3Domain && host ? virtualHostBucket(host, s3Domain) : null;
@@ -24,7 +28,7 @@ export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
     try {
       refuseUnroutable(route);
       ctx.checkStorage(accessOf(req.method));
-      const caller = (await authenticate(S3_AUTHENTICATORS, req, ctx)) ?? anonymous(ctx);
+      const caller = (await authenticate(chain, req, ctx)) ?? anonymous(ctx);
       const account = 'bucket' in route ? await accountOf(ctx, caller, route) : caller.kind === 'user' ? caller.projectId : '';
       ctx.account = account;
       foreign = caller.kind === 'user' && account !== caller.projectId;

@@ -44,6 +44,11 @@ export function signedRequestOf(req: IncomingMessage): SignedRequest | undefined
   return signedRequests.get(req);
 }
 
+/** Records what another signature version (SigV2) found, for the body's checks. */
+export function recordSigned(req: IncomingMessage, signed: SignedRequest): void {
+  signedRequests.set(req, signed);
+}
+
 interface Credential {
   access: string;
   date: string;
@@ -229,7 +234,7 @@ export function safeEqualHex(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function checkSkew(amzDate: string): void {
+export function checkSkew(amzDate: string): void {
   const at = parseAmzDate(amzDate);
   if (at === null) throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
   if (Math.abs(Date.now() - at) > MAX_SKEW_MS) throw skewed(amzDate);
@@ -250,7 +255,7 @@ function parseAmzDate(text: string): number | null {
 }
 
 /** A Date header (RFC 1123) in x-amz-date's form, for clients that sign Date instead. */
-function amzDateOf(date: string | undefined): string | undefined {
+export function amzDateOf(date: string | undefined): string | undefined {
   if (date === undefined) return undefined;
   const ms = Date.parse(date);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
