@@ -171,12 +171,31 @@ function canonicalHeaderValue(req: IncomingMessage, name: string): string {
   return text.trim().replace(/\s+/g, ' ');
 }
 
-/** The query's parameters, each name and value escaped as SigV4 says and sorted; a presigned URL's signature left out. */
+/**
+ * Canonical queries by the query as sent: a presigned URL is fetched again and again as it is, and its query's
+ * decoding and escaping is most of what checking its signature costs.
+ */
+const canonicalQueries = new Map<string, string>();
+
 function canonicalQuery(url: string, presigned: boolean): string {
   const at = url.indexOf('?');
   if (at < 0) return '';
+  const raw = url.slice(at + 1);
+  if (raw.length > 2048) return canonicalQueryOf(raw, presigned);
+  const id = presigned ? `p${raw}` : `h${raw}`;
+  let canonical = canonicalQueries.get(id);
+  if (canonical === undefined) {
+    canonical = canonicalQueryOf(raw, presigned);
+    if (canonicalQueries.size >= 1000) canonicalQueries.clear();
+    canonicalQueries.set(id, canonical);
+  }
+  return canonical;
+}
+
+/** The query's parameters, each name and value escaped as SigV4 says and sorted; a presigned URL's signature left out. */
+function canonicalQueryOf(raw: string, presigned: boolean): string {
   const pairs: Array<[string, string]> = [];
-  for (const piece of url.slice(at + 1).split('&')) {
+  for (const piece of raw.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
     const name = uriEncode(decodeLoose(eq < 0 ? piece : piece.slice(0, eq)));
