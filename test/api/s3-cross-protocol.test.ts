@@ -81,5 +81,11 @@ describe('S3 and Swift on the same objects', () => {
     }).then((r) => r.text());
     const publicAcl = await s3.send(new GetBucketAclCommand({ Bucket: BUCKET }));
     assert.ok(publicAcl.Grants?.some((g) => g.Grantee?.URI === ALL_USERS && g.Permission === 'READ'));
+
+    // An AccessControlPolicy body: the owner's grant alone makes the bucket private again.
+    await s3.send(new PutBucketAclCommand({ Bucket: BUCKET, AccessControlPolicy: { Owner: publicAcl.Owner, Grants: publicAcl.Grants?.filter((g) => g.Grantee?.URI !== ALL_USERS) } }));
+    assert.equal(await bucketApi(), 'none');
+    await s3.send(new PutBucketAclCommand({ Bucket: BUCKET, AccessControlPolicy: { Owner: publicAcl.Owner, Grants: publicAcl.Grants } }));
+    assert.equal(await bucketApi(), 'read-only');
   });
 });

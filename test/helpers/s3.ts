@@ -23,7 +23,7 @@ export function s3Client(server: RunningServer, keys: S3KeyPair = printedS3Keys(
 
 /** A request signed by AWS's own SigV4 signer (@smithy/signature-v4), for requests the SDK would not send. */
 export async function signedFetch(
-  server: RunningServer,
+  server: { url: string },
   keys: S3KeyPair,
   method: string,
   path: string,

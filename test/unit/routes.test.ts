@@ -1,5 +1,6 @@
 /** src/routes.ts: the one dispatch table, by Host and path; its names are refused as bucket names in every profile. */
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { KAKAOCLOUD_NAMES, ROUTE_NAMES, SWIFT_NAMES } from '../../src/core/constraints.ts';
 import type { FrontEnd } from '../../src/http/context.ts';
@@ -58,6 +59,16 @@ describe('the route table', () => {
     assert.ok(s3Route?.kind === 'frontEnd' && swiftRoute?.kind === 'frontEnd');
     assert.deepEqual(s3Route.requestIdHeaders, ['x-amz-request-id', 'x-amz-id-2']);
     assert.deepEqual(swiftRoute.requestIdHeaders, ['X-Trans-Id', 'X-Openstack-Request-Id']);
+  });
+
+  test("`/` is the root page, or S3's ListBuckets when the request is signed for S3", () => {
+    const request = (headers: Record<string, string>, url = '/'): IncomingMessage => ({ headers, url }) as unknown as IncomingMessage;
+    assert.equal(withS3('localhost', '/', request({}))?.name, 'root');
+    assert.equal(withS3('localhost', '/', request({ authorization: 'AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' }))?.name, 's3-path');
+    assert.equal(withS3('localhost', '/', request({ authorization: 'AWS AK:signature' }))?.name, 's3-path');
+    assert.equal(withS3('localhost', '/', request({}, '/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x'))?.name, 's3-path');
+    assert.equal(withS3('localhost', '/', request({ authorization: 'Bearer token' }))?.name, 'root');
+    assert.equal(withoutS3('localhost', '/', request({ authorization: 'AWS4-HMAC-SHA256 Credential=x' }))?.name, 'root');
   });
 
   test('virtualHostBucket', () => {

@@ -2,7 +2,6 @@
  * S3's canned ACLs on a bucket: `private` and `public-read` are the bucket's public flag, the same one the bucket
  * API (`/v1_ext`) sets, so each protocol sees what the other set. Grants beyond them are not built yet.
  */
-import type { Bucket } from '../../core/types.ts';
 import { S3Error } from './errors.ts';
 import { ownerOf } from './exchange.ts';
 import { buildXml, type XmlNode } from './xml.ts';
@@ -35,12 +34,19 @@ function grant(grantee: XmlNode, permission: string): XmlNode {
   return { Grantee: grantee, Permission: permission };
 }
 
-/** The public flag an AccessControlPolicy body means: READ for AllUsers, or not. */
-export function publicFlagOfPolicy(policy: Record<string, unknown>): boolean {
-  const text = JSON.stringify(policy);
-  return text.includes(ALL_USERS) && /"Permission":"(READ|FULL_CONTROL)"/.test(text);
-}
-
-export function bucketPublic(bucket: Bucket): boolean {
-  return bucket.publicRead;
+/**
+ * The public flag an AccessControlPolicy body means: whether it grants AllUsers READ. Grants this server cannot
+ * keep (other grantees beyond the owner, other permissions for AllUsers) are refused rather than dropped.
+ */
+export function publicFlagOfPolicy(parsed: Record<string, unknown>): boolean {
+  const policy = parsed.AccessControlPolicy as { AccessControlList?: { Grant?: Array<{ Grantee?: Record<string, unknown>; Permission?: unknown }> } } | undefined;
+  if (!policy) throw new S3Error('MalformedACLError', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+  let publicRead = false;
+  for (const grant of policy.AccessControlList?.Grant ?? []) {
+    const uri = grant.Grantee?.URI;
+    if (uri === undefined) continue;
+    if (uri !== ALL_USERS || grant.Permission !== 'READ') throw new S3Error('NotImplemented', 501, 'Only the owner and a READ grant to AllUsers are supported in ACLs');
+    publicRead = true;
+  }
+  return publicRead;
 }

@@ -1,6 +1,7 @@
 /** Bucket operations: ListBuckets, Create/Head/Delete, location, versioning, canned ACLs. */
 import { LISTING_LIMIT } from '../../core/constraints.ts';
 import type { Bucket } from '../../core/types.ts';
+import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
 import { aclXml, publicFlagOf, publicFlagOfPolicy } from './acl.ts';
 import { readSmallBody } from './body.ts';
@@ -40,7 +41,7 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
     await x.ctx.core.buckets.create(x.caller, x.account, { name });
   } catch (err) {
     // S3 tells the owner apart: creating your own bucket again is BucketAlreadyOwnedByYou.
-    if (err instanceof Error && 'code' in err && err.code === 'BucketAlreadyExists' && (await ownsBucket(x, name))) {
+    if (isOnggiError(err) && err.code === 'BucketAlreadyExists' && (await ownsBucket(x, name))) {
       throw new S3Error('BucketAlreadyOwnedByYou', 409, 'Your previous request to create the named bucket succeeded and you already own it.');
     }
     throw err;

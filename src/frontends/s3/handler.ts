@@ -8,24 +8,42 @@ import { virtualHostBucket } from '../../routes.ts';
 import { dispatch } from './dispatch.ts';
 import { fromCore, S3Error, sendS3Error } from './errors.ts';
 import { addressOf, routeS3, type S3Route } from './router.ts';
+import { sigV2Authenticator } from './sigv2.ts';
 import { sigV4Authenticator } from './sigv4.ts';
 
-/** SigV4 (header or presigned query), else anonymous. */
-export const S3_AUTHENTICATORS: readonly Authenticator[] = [sigV4Authenticator, anonymousAuthenticator];
+/** SigV4 (header or presigned query), SigV2 (header or query), else anonymous. */
+export function s3Authenticators(s3Domain: string | null): readonly Authenticator[] {
+  return [sigV4Authenticator, sigV2Authenticator(s3Domain), anonymousAuthenticator];
+}
+
+/** The operation's name in the access log and metrics, told apart from Swift's operations of the same name. */
+const opNames = new Map<string, string>();
+
+function opName(op: S3Route['op']): string {
+  let name = opNames.get(op);
+  if (name === undefined) {
+    name = `S3.${op}`;
+    opNames.set(op, name);
+  }
+  return name;
+}
 
 export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
+  const chain = s3Authenticators(s3Domain);
   return async (req, res, ctx) => {
     const host = req.headers.host;
     const virtualBucket = s3Domain && host ? virtualHostBucket(host, s3Domain) : null;
     const address = addressOf(ctx.rawPath, virtualBucket);
     const route: S3Route = address ? routeS3(req.method ?? 'GET', address.bucket, address.rawKey, ctx.query, req.headers) : { op: 'InvalidURI' };
-    ctx.op = `S3.${route.op}`;
+    ctx.op = opName(route.op);
     let foreign = false;
     try {
       refuseUnroutable(route);
       ctx.checkStorage(accessOf(req.method));
-      const caller = (await authenticate(S3_AUTHENTICATORS, req, ctx)) ?? anonymous(ctx);
-      const account = 'bucket' in route ? await accountOf(ctx, caller, route) : caller.kind === 'user' ? caller.projectId : '';
+      const caller = (await authenticate(chain, req, ctx)) ?? anonymous(ctx);
+      const resolved = 'bucket' in route ? accountOf(ctx, caller, route) : caller.kind === 'user' ? caller.projectId : '';
+      // Answered from the cache most of the time: no turn of the event loop then.
+      const account = typeof resolved === 'string' ? resolved : await resolved;
       ctx.account = account;
       foreign = caller.kind === 'user' && account !== caller.projectId;
       await dispatch(route, { req, res, ctx, caller, account });
@@ -45,11 +63,11 @@ function refuseUnroutable(route: S3Route): void {
  * The project of the addressed bucket: server-wide names resolve to their owner's project (a name nobody holds, to
  * the caller's own); per-project names are in the signer's project.
  */
-async function accountOf(ctx: RequestContext, caller: Caller, route: Extract<S3Route, { bucket: string }>): Promise<string> {
+function accountOf(ctx: RequestContext, caller: Caller, route: Extract<S3Route, { bucket: string }>): string | Promise<string> {
   const own = caller.kind === 'user' ? caller.projectId : '';
   if (route.op === 'CreateBucket' || !ctx.core.buckets.naming.serverWideNames) return own;
   const owner = ctx.core.buckets.ownerOf(route.bucket);
-  return (owner instanceof Promise ? await owner : owner) ?? own;
+  return owner instanceof Promise ? owner.then((found) => found ?? own) : (owner ?? own);
 }
 
 function anonymous(ctx: RequestContext): Caller {

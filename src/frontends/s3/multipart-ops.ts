@@ -1,6 +1,7 @@
 /** Multipart uploads on core.uploads: Create, UploadPart(Copy), Complete (ETag checks, conditional), Abort, ListParts, ListMultipartUploads. */
 import type { UploadRef } from '../../core/uploads.ts';
 import type { Metadata } from '../../core/types.ts';
+import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
 import { readSmallBody, requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
@@ -48,7 +49,7 @@ export async function uploadPartCopy(bucket: string, key: string, x: Exchange): 
   const range = headerValue(x.req, 'x-amz-copy-source-range');
   if (range !== undefined && !/^bytes=\d+-\d+$/.test(range.trim())) throw new S3Error('InvalidArgument', 400, 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
   const source = await x.ctx.core.objects.get(x.caller, from, readConditions(x.req, 'x-amz-copy-source-'), range).catch((err: unknown) => {
-    if (err instanceof Error && 'code' in err && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    if (isOnggiError(err) && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     throw err;
   });
   if (range !== undefined && source.ranges === null) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable');

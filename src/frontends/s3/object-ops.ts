@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { writeBody, type Body, type ObjectRef } from '../../core/objects.ts';
 import type { ObjectRecord } from '../../core/types.ts';
+import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
 import { aclXml, publicFlagOf } from './acl.ts';
 import { readSmallBody, requestBody } from './body.ts';
@@ -149,7 +150,7 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   }
   // The copy-source conditionals, checked against the source as it is read.
   await x.ctx.core.objects.head(x.caller, from, readConditions(req, 'x-amz-copy-source-')).catch((err: unknown) => {
-    if (err instanceof Error && 'code' in err && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    if (isOnggiError(err) && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     throw err;
   });
   const attributes = writeAttributes(req);

@@ -44,6 +44,11 @@ export function signedRequestOf(req: IncomingMessage): SignedRequest | undefined
   return signedRequests.get(req);
 }
 
+/** Records what another signature version (SigV2) found, for the body's checks. */
+export function recordSigned(req: IncomingMessage, signed: SignedRequest): void {
+  signedRequests.set(req, signed);
+}
+
 interface Credential {
   access: string;
   date: string;
@@ -166,12 +171,31 @@ function canonicalHeaderValue(req: IncomingMessage, name: string): string {
   return text.trim().replace(/\s+/g, ' ');
 }
 
-/** The query's parameters, each name and value escaped as SigV4 says and sorted; a presigned URL's signature left out. */
+/**
+ * Canonical queries by the query as sent: a presigned URL is fetched again and again as it is, and its query's
+ * decoding and escaping is most of what checking its signature costs.
+ */
+const canonicalQueries = new Map<string, string>();
+
 function canonicalQuery(url: string, presigned: boolean): string {
   const at = url.indexOf('?');
   if (at < 0) return '';
+  const raw = url.slice(at + 1);
+  if (raw.length > 2048) return canonicalQueryOf(raw, presigned);
+  const id = presigned ? `p${raw}` : `h${raw}`;
+  let canonical = canonicalQueries.get(id);
+  if (canonical === undefined) {
+    canonical = canonicalQueryOf(raw, presigned);
+    if (canonicalQueries.size >= 1000) canonicalQueries.clear();
+    canonicalQueries.set(id, canonical);
+  }
+  return canonical;
+}
+
+/** The query's parameters, each name and value escaped as SigV4 says and sorted; a presigned URL's signature left out. */
+function canonicalQueryOf(raw: string, presigned: boolean): string {
   const pairs: Array<[string, string]> = [];
-  for (const piece of url.slice(at + 1).split('&')) {
+  for (const piece of raw.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
     const name = uriEncode(decodeLoose(eq < 0 ? piece : piece.slice(0, eq)));
@@ -229,7 +253,7 @@ export function safeEqualHex(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function checkSkew(amzDate: string): void {
+export function checkSkew(amzDate: string): void {
   const at = parseAmzDate(amzDate);
   if (at === null) throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
   if (Math.abs(Date.now() - at) > MAX_SKEW_MS) throw skewed(amzDate);
@@ -250,7 +274,7 @@ function parseAmzDate(text: string): number | null {
 }
 
 /** A Date header (RFC 1123) in x-amz-date's form, for clients that sign Date instead. */
-function amzDateOf(date: string | undefined): string | undefined {
+export function amzDateOf(date: string | undefined): string | undefined {
   if (date === undefined) return undefined;
   const ms = Date.parse(date);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
