@@ -30,10 +30,12 @@ describe('where the console lives', () => {
     assert.equal(response.headers.location, '/console/');
   });
 
-  test('GET / from an API client (no HTML asked for, or signed) is still not found', async () => {
+  test('GET / from an API client is not found, and one signed for S3 is S3’s (ListBuckets), never the console', async () => {
     assert.equal((await rawRequest(`${server.url}/`, { Accept: '*/*' })).status, 404);
     const signed = await rawRequest(`${server.url}/`, { Accept: BROWSER_ACCEPT, Authorization: 'AWS4-HMAC-SHA256 Credential=x' });
-    assert.equal(signed.status, 404);
+    assert.equal(signed.status, 400);
+    assert.equal(signed.headers.location, undefined);
+    assert.match(signed.body.toString(), /<Code>AuthorizationHeaderMalformed<\/Code>/);
   });
 
   test('/console redirects to /console/', async () => {
