@@ -36,6 +36,7 @@ import {
   readVersion,
   reference,
   release,
+  expireCurrentVersion,
   removeCurrent,
   removeVersion,
   rewriteVersion,
@@ -460,7 +461,7 @@ export class Objects {
           tx.put(TABLES.expiry, ALL, expiryKey(lockEnd(current, now), bucketId, key), entry.value);
           return null;
         }
-        return removeCurrent(tx, bucketId, key, current);
+        return expireCurrentVersion(tx, bucketId, key, current, now);
       });
       if (freed !== null) reaped++;
       released += freed ?? 0;
