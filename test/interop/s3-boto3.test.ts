@@ -2,7 +2,7 @@
  * boto3 against a real server, twice: Debian's python3-boto3 over plain HTTP, and a current boto3 (the venv
  * scripts/install-test-deps.sh makes) over TLS, where its default flexible checksums travel as trailers of
  * aws-chunked bodies. Transfer manager up and down (multipart, threads), paginated listings, presigned GET and
- * PUT used with requests and urllib, copies, DeleteObjects, checksums.
+ * PUT used with requests and urllib, copies, DeleteObjects, checksums, reads of one part (`PartNumber`).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -112,11 +112,16 @@ s3.upload_file(HOME + '/up.bin', BUCKET, 'big/up.bin', Config=config, ExtraArgs=
 head = s3.head_object(Bucket=BUCKET, Key='big/up.bin')
 s3.download_file(BUCKET, 'big/up.bin', HOME + '/down.bin', Config=config)
 with open(HOME + '/down.bin', 'rb') as f: down = f.read()
+part = s3.head_object(Bucket=BUCKET, Key='big/up.bin', PartNumber=2)
+last = s3.get_object(Bucket=BUCKET, Key='big/up.bin', PartNumber=4)
+last_bytes = last['Body'].read()
 s3.upload_fileobj(io.BytesIO(b'small object'), BUCKET, 'small.txt')
 got = s3.get_object(Bucket=BUCKET, Key='small.txt')['Body'].read()
 print(json.dumps({'same': md5(down) == md5(data), 'etag': head['ETag'], 'size': head['ContentLength'], 'meta': head['Metadata'], 'type': head['ContentType'], 'small': got.decode(),
-  'ranged': sum(1 for url, h in sent if 'Range' in h or b'Range' in h)}))
-`)) as { same: boolean; etag: string; size: number; meta: Record<string, string>; type: string; small: string; ranged: number };
+  'ranged': sum(1 for url, h in sent if 'Range' in h or b'Range' in h),
+  'part': [part['ResponseMetadata']['HTTPStatusCode'], part['PartsCount'], part['ContentLength'], part['ResponseMetadata']['HTTPHeaders'].get('content-range')],
+  'last': [last['PartsCount'], last['ContentRange'], last_bytes == data[15 * 1024 * 1024:]]}))
+`)) as { same: boolean; etag: string; size: number; meta: Record<string, string>; type: string; small: string; ranged: number; part: unknown[]; last: unknown[] };
       assert.equal(result.same, true);
       assert.match(result.etag, /^"[0-9a-f]{32}-4"$/);
       assert.equal(result.size, 17 * 1024 * 1024 + 5);
@@ -124,6 +129,9 @@ print(json.dumps({'same': md5(down) == md5(data), 'etag': head['ETag'], 'size': 
       assert.equal(result.type, 'application/x-test');
       assert.equal(result.small, 'small object');
       assert.ok(result.ranged >= 4, 'download_file read the object in ranged parts');
+      const size = 17 * 1024 * 1024 + 5;
+      assert.deepEqual(result.part, [206, 4, 5 * 1024 * 1024, `bytes ${String(5 * 1024 * 1024)}-${String(10 * 1024 * 1024 - 1)}/${String(size)}`]);
+      assert.deepEqual(result.last, [4, `bytes ${String(15 * 1024 * 1024)}-${String(size - 1)}/${String(size)}`, true]);
     });
 
     test('list_objects_v2 and list_objects paginators, delimiters, start-after', async () => {

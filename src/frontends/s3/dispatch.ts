@@ -6,6 +6,7 @@ import * as objects from './object-ops.ts';
 import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
+import { getObjectPart } from './part-reads.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -46,7 +47,7 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return objects.copyObject(r.bucket, r.key, x);
     case 'GetObject':
     case 'HeadObject':
-      return objects.getObject(r.bucket, r.key, x);
+      return x.ctx.query.has('partNumber') ? getObjectPart(r.bucket, r.key, x) : objects.getObject(r.bucket, r.key, x);
     case 'DeleteObject':
       return objects.deleteObject(r.bucket, r.key, x);
     case 'GetObjectAcl':

@@ -83,7 +83,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
 }
 
 /** Writes the bodies and ends the response; whatever happens, every body is closed with it. */
-async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
+export async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
   const [only] = bodies;
   if (bodies.length === 1 && Buffer.isBuffer(only)) {
     res.end(only);
