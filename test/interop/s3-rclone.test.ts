@@ -1,7 +1,7 @@
 /**
  * Debian's `rclone` through its S3 backend (provider Other, path style, configured only through the environment)
  * against a real server: copy and sync of a tree with a file over the multipart cutoff, listings, ranged reads,
- * `check`, server-side copy, `rcat` of a stream, delete and purge.
+ * `check`, server-side copy, `rcat` of a stream, touch and settier, link, cleanup, delete and purge.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -177,6 +177,32 @@ describe('rclone (s3 backend)', { concurrency: false }, () => {
     await rcloneOk(['rcat', 'onggi:rclone-copies/small-stream.txt'], small);
     assert.equal(md5(await rcloneAsBytes(['cat', 'onggi:rclone-copies/streamed.bin'])), md5(streamed));
     assert.equal(await rcloneOk(['cat', 'onggi:rclone-copies/small-stream.txt']), small.toString());
+  });
+
+  test('touch and settier (copies onto itself), md5sum, size, --fast-list, v1 listings, link (presigned), cleanup', async () => {
+    const readme = files.get('docs/readme.txt');
+    assert.ok(readme);
+    await rcloneOk(['touch', '--timestamp', '2020-01-02T03:04:05', 'onggi:rclone-s3/docs/readme.txt']);
+    const [touched] = JSON.parse(await rcloneOk(['lsjson', 'onggi:rclone-s3/docs/readme.txt'])) as Array<Listed & { ModTime: string }>;
+    assert.equal(touched?.ModTime.slice(0, 19), '2020-01-02T03:04:05');
+    assert.equal(await rcloneOk(['cat', 'onggi:rclone-s3/docs/readme.txt']), readme.toString());
+    await rcloneOk(['settier', 'STANDARD', 'onggi:rclone-s3/docs/readme.txt']);
+
+    const sums = await rcloneOk(['md5sum', 'onggi:rclone-s3/docs']);
+    assert.match(sums, new RegExp(`${md5(readme)}  readme\\.txt`));
+    const size = JSON.parse(await rcloneOk(['size', '--json', 'onggi:rclone-s3'])) as { count: number; bytes: number };
+    assert.equal(size.count, files.size);
+    assert.equal(size.bytes, [...files.values()].reduce((sum, data) => sum + data.length, 0));
+    const fast = (await rcloneOk(['lsf', '-R', '--fast-list', '--files-only', 'onggi:rclone-s3'])).trim().split('\n').sort();
+    assert.deepEqual(fast, [...files.keys()].sort());
+    const v1 = (await rcloneOk(['lsf', '-R', '--s3-list-version', '1', '--s3-list-chunk', '2', '--files-only', 'onggi:rclone-s3'])).trim().split('\n').sort();
+    assert.deepEqual(v1, [...files.keys()].sort());
+
+    const link = (await rcloneOk(['link', '--expire', '5m', 'onggi:rclone-s3/docs/readme.txt'])).trim();
+    const shared = await fetch(link);
+    assert.equal(shared.status, 200);
+    assert.equal(await shared.text(), readme.toString());
+    await rcloneOk(['cleanup', 'onggi:rclone-s3']);
   });
 
   test('delete, rmdir, purge', async () => {

@@ -145,7 +145,9 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   const directive = (headerValue(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.');
   const sameObject = from.account === x.account && from.bucket === bucket && from.key === key && from.versionId === undefined;
-  if (sameObject && directive === 'COPY') {
+  // A storage class, encryption or redirect given is a change S3 accepts (rclone's settier); here they change nothing.
+  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'].some((name) => headerValue(req, name) !== undefined);
+  if (sameObject && directive === 'COPY' && !changes) {
     throw new S3Error('InvalidRequest', 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
   // The copy-source conditionals, checked against the source as it is read.
