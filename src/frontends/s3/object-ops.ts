@@ -8,7 +8,7 @@ import { aclXml, publicFlagOf } from './acl.ts';
 import { readSmallBody, requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
-import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, writeAttributes } from './object-headers.ts';
+import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
 import { buildXml, isoTime } from './xml.ts';
 
 export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
@@ -59,12 +59,14 @@ async function checkObjectAcl(x: Exchange, bucket: string): Promise<void> {
 
 export async function getObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
+  const anonymous = x.caller.kind === 'anonymous';
+  refuseAnonymousOverrides(query, anonymous);
   const ref = refOf(x, bucket, key);
   const conditions = readConditions(x.req);
   const withChecksums = headerValue(x.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
   if (x.req.method === 'HEAD') {
     const record = await core.objects.head(x.caller, ref, conditions);
-    const headers = objectHeaders(record, query, withChecksums);
+    const headers = objectHeaders(record, query, withChecksums, anonymous);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -72,7 +74,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const range = headerValue(x.req, 'range');
   // S3 serves one range; a request for several gets the whole object.
   const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, range?.includes(',') ? undefined : range);
-  const headers = objectHeaders(record, query, withChecksums && ranges === null);
+  const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous);
   const [only] = ranges ?? [];
   if (only) {
     x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
