@@ -1,7 +1,7 @@
 /**
  * Debian's `rclone` through its S3 backend (provider Other, path style, configured only through the environment)
  * against a real server: copy and sync of a tree with a file over the multipart cutoff, listings, ranged reads,
- * `check`, server-side copy, `rcat` of a stream, touch and settier, link, cleanup, delete and purge.
+ * `check`, server-side copy, `rcat` of a stream, touch and settier, link, cleanup, versions, delete and purge.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -203,6 +203,27 @@ describe('rclone (s3 backend)', { concurrency: false }, () => {
     assert.equal(shared.status, 200);
     assert.equal(await shared.text(), readme.toString());
     await rcloneOk(['cleanup', 'onggi:rclone-s3']);
+  });
+
+  test('versions: backend versioning, --s3-versions, --s3-version-at, cleanup-hidden', async () => {
+    await rcloneOk(['mkdir', 'onggi:rclone-versions']);
+    assert.match(await rcloneOk(['backend', 'versioning', 'onggi:rclone-versions', 'Enabled']), /Enabled/);
+    await rcloneOk(['rcat', 'onggi:rclone-versions/f.txt'], Buffer.from('one\n'));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const between = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await rcloneOk(['rcat', 'onggi:rclone-versions/f.txt'], Buffer.from('two\n'));
+    const listed = (await rcloneOk(['lsf', '--s3-versions', 'onggi:rclone-versions'])).trim().split('\n');
+    assert.equal(listed.length, 2);
+    assert.ok(listed.includes('f.txt'));
+    assert.match(listed.find((name) => name !== 'f.txt') ?? '', /^f-v\d{4}-\d\d-\d\d-\d{6}-\d{3}\.txt$/);
+    assert.equal(await rcloneOk(['cat', '--s3-version-at', between, 'onggi:rclone-versions/f.txt']), 'one\n');
+    assert.equal(await rcloneOk(['cat', 'onggi:rclone-versions/f.txt']), 'two\n');
+    await rcloneOk(['delete', 'onggi:rclone-versions']);
+    assert.equal((await rcloneOk(['lsf', 'onggi:rclone-versions'])).trim(), '');
+    assert.equal((await rcloneOk(['lsf', '--s3-versions', 'onggi:rclone-versions'])).trim().split('\n').length, 2);
+    await rcloneOk(['backend', 'cleanup-hidden', 'onggi:rclone-versions']);
+    assert.equal((await rcloneOk(['lsf', '--s3-versions', 'onggi:rclone-versions'])).trim(), '');
   });
 
   test('delete, rmdir, purge', async () => {
