@@ -1,6 +1,7 @@
 /**
  * GetObject and HeadObject with `partNumber` (one part of a multipart object, `x-amz-mp-parts-count`, Content-Range;
- * part 1 of any other object is its whole), their errors, and a GET of several ranges (S3 answers the whole object).
+ * part 1 of any other object is its whole), their errors, GetObjectAttributes, and a GET of several ranges (S3
+ * answers the whole object).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +9,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  GetObjectAttributesCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -106,6 +108,27 @@ describe('S3 part reads', () => {
     const refused = await get('multi', { partNumber: '2' }, { 'if-match': '"0123"' });
     assert.equal(refused.status, 412);
     await refused.arrayBuffer();
+  });
+
+  test('GetObjectAttributes: ETag, size, storage class, a multipart object\'s part count; bad attribute names refused', async () => {
+    const multi = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'multi', ObjectAttributes: ['ETag', 'ObjectParts', 'ObjectSize', 'StorageClass'] }));
+    const head = await get('multi', {}, {}, 'HEAD');
+    assert.equal(`"${multi.ETag ?? ''}"`, head.headers.get('etag'));
+    assert.equal(multi.ObjectParts?.TotalPartsCount, PART_COUNT);
+    assert.equal(multi.ObjectSize, whole.length);
+    assert.equal(multi.StorageClass, 'STANDARD');
+    assert.ok(multi.LastModified);
+    const single = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'single', ObjectAttributes: ['ObjectParts', 'ObjectSize'] }));
+    assert.equal(single.ObjectParts, undefined);
+    assert.equal(single.ObjectSize, 13);
+    for (const attributes of [undefined, '', 'ETag,Colour']) {
+      const res = await get('single', { attributes: '' }, attributes === undefined ? {} : { 'x-amz-object-attributes': attributes });
+      assert.equal(res.status, 400, String(attributes));
+      assert.deepEqual(xmlTexts(await res.text(), 'Code').Code, ['InvalidArgument']);
+    }
+    const missing = await get('nothing-here', { attributes: '' }, { 'x-amz-object-attributes': 'ETag' });
+    assert.equal(missing.status, 404);
+    assert.deepEqual(xmlTexts(await missing.text(), 'Code').Code, ['NoSuchKey']);
   });
 
   test('several ranges in one GET: the whole object, 200, as S3 answers', async () => {

@@ -257,7 +257,7 @@ print(json.dumps({'versions': len(versions), 'markers': len(markers), 'pages': l
       assert.deepEqual(result.v2, ['v2 body', { m: 'v' }, ['signed-v2'], 'v2 body']);
     });
 
-    test('checksums: stored, returned with ChecksumMode, a wrong one refused with nothing stored', async () => {
+    test('checksums: stored, returned with ChecksumMode and GetObjectAttributes, a wrong one refused with nothing stored', async () => {
       const result = (await run(`
 current = tuple(int(p) for p in boto3.__version__.split('.')[:2]) >= (1, 36)
 args = {} if current else {'ChecksumAlgorithm': 'CRC32'}
@@ -269,6 +269,8 @@ back = s3.get_object(Bucket=BUCKET, Key='sums/default.txt', ChecksumMode='ENABLE
 body = back['Body'].read()
 sha = s3.put_object(Bucket=BUCKET, Key='sums/sha256.txt', Body=b'sha256 too', ChecksumAlgorithm='SHA256')
 head = s3.head_object(Bucket=BUCKET, Key='sums/sha256.txt', ChecksumMode='ENABLED')
+attributes = s3.get_object_attributes(Bucket=BUCKET, Key='sums/sha256.txt', ObjectAttributes=['ETag', 'Checksum', 'ObjectSize', 'StorageClass'])
+parts = s3.get_object_attributes(Bucket=BUCKET, Key='big/up.bin', ObjectAttributes=['ObjectParts', 'ObjectSize'])
 try:
   s3.put_object(Bucket=BUCKET, Key='sums/wrong.txt', Body=b'abc', ChecksumCRC32='AAAAAA==')
   wrong = 'stored'
@@ -278,8 +280,10 @@ try:
   s3.head_object(Bucket=BUCKET, Key='sums/wrong.txt'); stored = True
 except botocore.exceptions.ClientError: stored = False
 print(json.dumps({'current': current, 'how': how, 'putCrc': put.get('ChecksumCRC32'), 'getCrc': back.get('ChecksumCRC32'), 'body': body.decode(),
-  'sha': sha.get('ChecksumSHA256'), 'headSha': head.get('ChecksumSHA256'), 'wrong': wrong, 'stored': stored}))
-`)) as { current: boolean; how: Record<string, string>; putCrc: string; getCrc: string; body: string; sha: string; headSha: string; wrong: string; stored: boolean };
+  'sha': sha.get('ChecksumSHA256'), 'headSha': head.get('ChecksumSHA256'), 'wrong': wrong, 'stored': stored,
+  'attributes': [attributes['ETag'] == sha['ETag'].strip('"'), attributes['Checksum'].get('ChecksumSHA256') == sha.get('ChecksumSHA256'), attributes['ObjectSize'], attributes['StorageClass']],
+  'parts': [parts['ObjectParts']['TotalPartsCount'], parts['ObjectSize']]}))
+`)) as { current: boolean; how: Record<string, string>; putCrc: string; getCrc: string; body: string; sha: string; headSha: string; wrong: string; stored: boolean; attributes: unknown[]; parts: number[] };
       const crc32 = Buffer.alloc(4);
       crc32.writeUInt32BE(zlibCrc32('checksummed by default'));
       assert.equal(result.putCrc, crc32.toString('base64'));
@@ -289,6 +293,8 @@ print(json.dumps({'current': current, 'how': how, 'putCrc': put.get('ChecksumCRC
       assert.equal(result.headSha, result.sha);
       assert.equal(result.wrong, 'BadDigest');
       assert.equal(result.stored, false);
+      assert.deepEqual(result.attributes, [true, true, 10, 'STANDARD']);
+      assert.deepEqual(result.parts, [4, 17 * 1024 * 1024 + 5]);
       if (client.tls) {
         assert.equal(result.current, true, 'the venv holds a boto3 of 2025 or later');
         // The newest SDKs' default: an unsigned aws-chunked body, its CRC32 in a trailer.

@@ -7,6 +7,7 @@ import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
 import { getObjectPart } from './part-reads.ts';
+import { getObjectAttributes } from './object-attributes.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -54,6 +55,8 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return objects.getObjectAcl(r.bucket, r.key, x);
     case 'PutObjectAcl':
       return objects.putObjectAcl(r.bucket, r.key, x);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(r.bucket, r.key, x);
     case 'CreateMultipartUpload':
       return multipart.createMultipartUpload(r.bucket, r.key, x);
     case 'UploadPart':
