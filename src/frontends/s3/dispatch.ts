@@ -6,6 +6,8 @@ import * as objects from './object-ops.ts';
 import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
+import { getObjectPart } from './part-reads.ts';
+import { getObjectAttributes } from './object-attributes.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -46,13 +48,15 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return objects.copyObject(r.bucket, r.key, x);
     case 'GetObject':
     case 'HeadObject':
-      return objects.getObject(r.bucket, r.key, x);
+      return x.ctx.query.has('partNumber') ? getObjectPart(r.bucket, r.key, x) : objects.getObject(r.bucket, r.key, x);
     case 'DeleteObject':
       return objects.deleteObject(r.bucket, r.key, x);
     case 'GetObjectAcl':
       return objects.getObjectAcl(r.bucket, r.key, x);
     case 'PutObjectAcl':
       return objects.putObjectAcl(r.bucket, r.key, x);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(r.bucket, r.key, x);
     case 'CreateMultipartUpload':
       return multipart.createMultipartUpload(r.bucket, r.key, x);
     case 'UploadPart':

@@ -8,7 +8,7 @@ import { aclXml, publicFlagOf } from './acl.ts';
 import { readSmallBody, requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
-import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, writeAttributes } from './object-headers.ts';
+import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
 import { buildXml, isoTime } from './xml.ts';
 
 export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
@@ -59,12 +59,14 @@ async function checkObjectAcl(x: Exchange, bucket: string): Promise<void> {
 
 export async function getObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
+  const anonymous = x.caller.kind === 'anonymous';
+  refuseAnonymousOverrides(query, anonymous);
   const ref = refOf(x, bucket, key);
   const conditions = readConditions(x.req);
   const withChecksums = headerValue(x.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
   if (x.req.method === 'HEAD') {
     const record = await core.objects.head(x.caller, ref, conditions);
-    const headers = objectHeaders(record, query, withChecksums);
+    const headers = objectHeaders(record, query, withChecksums, anonymous);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -72,7 +74,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const range = headerValue(x.req, 'range');
   // S3 serves one range; a request for several gets the whole object.
   const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, range?.includes(',') ? undefined : range);
-  const headers = objectHeaders(record, query, withChecksums && ranges === null);
+  const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous);
   const [only] = ranges ?? [];
   if (only) {
     x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
@@ -83,7 +85,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
 }
 
 /** Writes the bodies and ends the response; whatever happens, every body is closed with it. */
-async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
+export async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
   const [only] = bodies;
   if (bodies.length === 1 && Buffer.isBuffer(only)) {
     res.end(only);
@@ -145,7 +147,9 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   const directive = (headerValue(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.');
   const sameObject = from.account === x.account && from.bucket === bucket && from.key === key && from.versionId === undefined;
-  if (sameObject && directive === 'COPY') {
+  // A storage class, encryption or redirect given is a change S3 accepts (rclone's settier); here they change nothing.
+  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'].some((name) => headerValue(req, name) !== undefined);
+  if (sameObject && directive === 'COPY' && !changes) {
     throw new S3Error('InvalidRequest', 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
   // The copy-source conditionals, checked against the source as it is read.

@@ -28,6 +28,7 @@ export type ObjectOp =
   | 'DeleteObject'
   | 'GetObjectAcl'
   | 'PutObjectAcl'
+  | 'GetObjectAttributes'
   | 'CreateMultipartUpload'
   | 'UploadPart'
   | 'UploadPartCopy'
@@ -48,7 +49,7 @@ const UNBUILT_BUCKET = [
   'policy', 'cors', 'lifecycle', 'tagging', 'object-lock', 'encryption', 'website', 'logging', 'notification', 'replication',
   'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock', 'policyStatus',
 ];
-const UNBUILT_OBJECT = ['tagging', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes'];
+const UNBUILT_OBJECT = ['tagging', 'retention', 'legal-hold', 'torrent', 'restore', 'select'];
 
 /** `bucket`/`rawKey` as addressed (null: none); the query's parameters. */
 export function routeS3(method: string, bucket: string | null, rawKey: string | null, query: URLSearchParams, headers: Headers): S3Route {
@@ -94,6 +95,7 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
   switch (method) {
     case 'GET':
       if (query.has('uploadId')) return op('ListParts');
+      if (query.has('attributes')) return op('GetObjectAttributes');
       return op(query.has('acl') ? 'GetObjectAcl' : 'GetObject');
     case 'HEAD':
       return op('HeadObject');
