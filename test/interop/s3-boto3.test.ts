@@ -96,7 +96,9 @@ const clients = [
 ];
 
 for (const client of clients) {
-  describe(client.name, { concurrency: false }, () => {
+  // Debian's boto3 is always installed; the current one only where install-test-deps.sh reached a package index.
+  const missing = client.interpreter === CURRENT_BOTO3 && !existsSync(CURRENT_BOTO3) ? `${CURRENT_BOTO3} is missing (no Python package index reached)` : false;
+  describe(client.name, { concurrency: false, skip: missing }, () => {
     const run = (script: string): Promise<unknown> => python(client.interpreter, client.tls ? tlsUrl : server.url, client.bucket, script);
 
     before(() => {
