@@ -6,6 +6,7 @@ import * as objects from './object-ops.ts';
 import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
+import * as acls from './acl-ops.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -27,9 +28,9 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
     case 'PutBucketVersioning':
       return buckets.putBucketVersioning(r.bucket, x);
     case 'GetBucketAcl':
-      return buckets.getBucketAcl(r.bucket, x);
+      return acls.getBucketAcl(r.bucket, x);
     case 'PutBucketAcl':
-      return buckets.putBucketAcl(r.bucket, x);
+      return acls.putBucketAcl(r.bucket, x);
     case 'ListObjects':
       return listing.listObjects(r.bucket, x, 1);
     case 'ListObjectsV2':
@@ -50,9 +51,9 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
     case 'DeleteObject':
       return objects.deleteObject(r.bucket, r.key, x);
     case 'GetObjectAcl':
-      return objects.getObjectAcl(r.bucket, r.key, x);
+      return acls.getObjectAcl(r.bucket, r.key, x);
     case 'PutObjectAcl':
-      return objects.putObjectAcl(r.bucket, r.key, x);
+      return acls.putObjectAcl(r.bucket, r.key, x);
     case 'CreateMultipartUpload':
       return multipart.createMultipartUpload(r.bucket, r.key, x);
     case 'UploadPart':

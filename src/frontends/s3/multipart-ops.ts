@@ -3,6 +3,7 @@ import type { UploadRef } from '../../core/uploads.ts';
 import type { Metadata } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
+import { checkWriteAcl } from './acl-ops.ts';
 import { readSmallBody, requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
@@ -26,6 +27,7 @@ function partNumberOf(x: Exchange): number {
 }
 
 export async function createMultipartUpload(bucket: string, key: string, x: Exchange): Promise<void> {
+  await checkWriteAcl(x, bucket);
   const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, writeAttributes(x.req));
   const headers: Record<string, string> = {};
   const algorithm = headerValue(x.req, 'x-amz-checksum-algorithm');
