@@ -1,7 +1,7 @@
 /** ACL operations (Get/PutBucketAcl, Get/PutObjectAcl) and the ACLs a bucket creation or an object write carries. */
 import type { GrantChange } from '../../core/buckets.ts';
 import type { ObjectRef } from '../../core/objects.ts';
-import { aclFromHeaders, aclFromPolicy, aclXml, grantChangeOf, hasAclHeaders, sameAcl } from './acl.ts';
+import { aclFromHeaders, aclFromPolicy, aclXml, grantChangeOf, hasAclHeaders, sameAcl, type RequestedAcl } from './acl.ts';
 import { readSmallBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
@@ -62,7 +62,11 @@ export async function putObjectAcl(bucket: string, key: string, x: Exchange): Pr
 export async function checkWriteAcl(x: Exchange, bucket: string): Promise<void> {
   if (!hasAclHeaders(x.req)) return;
   const acl = aclFromHeaders(x.req);
-  if (acl === null) return;
+  if (acl !== null) await checkObjectAcl(x, bucket, acl);
+}
+
+/** An object write's ACL (a header's, a POST form's `acl` field): accepted only when it is the bucket's own. */
+export async function checkObjectAcl(x: Exchange, bucket: string, acl: RequestedAcl): Promise<void> {
   await requireBucketAcl(x, bucket, await grantChangeOf(acl, x.account, x.ctx.core.directory), 'PutObject');
 }
 

@@ -42,7 +42,7 @@ interface S3Grant {
 }
 
 /** An ACL a request asks for, before its ids are checked: S3 grants (the owner's own included or not). */
-type RequestedAcl = S3Grant[];
+export type RequestedAcl = S3Grant[];
 
 const GRANT_HEADERS: ReadonlyArray<readonly [string, S3Permission]> = [
   ['x-amz-grant-read', 'READ'],
@@ -82,7 +82,7 @@ export function aclFromHeaders(req: IncomingMessage): RequestedAcl | null {
 }
 
 /** A canned ACL's grants, the owner's FULL_CONTROL left implicit. */
-function cannedAcl(canned: string): RequestedAcl {
+export function cannedAcl(canned: string): RequestedAcl {
   const all = (permission: S3Permission): S3Grant => ({ grantee: { group: 'AllUsers' }, permission });
   switch (canned) {
     // The object's owner is the bucket's owner here, so the bucket-owner ones are the owner's FULL_CONTROL alone.

@@ -7,6 +7,7 @@ import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
 import * as acls from './acl-ops.ts';
+import { postObject } from './post-upload.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -41,6 +42,8 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return multipart.listMultipartUploads(r.bucket, x);
     case 'DeleteObjects':
       return deleteObjects(r.bucket, x);
+    case 'PostObject':
+      return postObject(r.bucket, x);
     case 'PutObject':
       return objects.putObject(r.bucket, r.key, x);
     case 'CopyObject':
