@@ -117,6 +117,11 @@ describe('browser POST uploads', () => {
     assert.equal(await errorCode(unknown), 'InvalidAccessKeyId');
     assert.equal(await exists('signed'), false);
     assert.equal(await exists('late'), false);
+    // Settings a form cannot carry over yet are refused, not dropped.
+    const tagged = await postForm(sigV2Form({ expiration: inAnHour(), conditions: [{ key: 'tagged' }, ['starts-with', '$tagging', '']] }, { key: 'tagged', tagging: '<Tagging/>' }), 'x');
+    assert.equal(tagged.status, 501);
+    assert.equal(await errorCode(tagged), 'NotImplemented');
+    assert.equal(await exists('tagged'), false);
   });
 
   test('a SigV2 form with success_action_redirect answers 303 with bucket, key and ETag', async () => {
