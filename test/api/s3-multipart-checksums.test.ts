@@ -16,8 +16,10 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
+  PutObjectCommand,
   S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { checksummer, type ChecksumAlgorithm as Algorithm } from '../../src/frontends/s3/checksums.ts';
@@ -135,6 +137,24 @@ describe('multipart checksums', () => {
     assert.deepEqual(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))), { status: 404, code: 'NotFound' });
     // The upload is still there and completes with the right list.
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+  });
+
+  test('UploadPartCopy into an upload with a checksum: the copied part gets its checksum; the object completes', async () => {
+    const source = randomBytes(80_000);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-source', Body: source }));
+    const key = 'with-copied-part';
+    const tail = randomBytes(1000);
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }));
+    const uploadId = created.UploadId ?? '';
+    const copied = await s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, CopySource: `${BUCKET}/copy-source` }));
+    assert.equal(copied.CopyPartResult?.ChecksumCRC32, await digest('crc32', source));
+    const sent = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 2, Body: tail, ChecksumAlgorithm: 'CRC32' }));
+    const parts: CompletedPart[] = [
+      { PartNumber: 1, ETag: copied.CopyPartResult?.ETag, ChecksumCRC32: copied.CopyPartResult?.ChecksumCRC32 },
+      { PartNumber: 2, ETag: sent.ETag, ChecksumCRC32: sent.ChecksumCRC32 },
+    ];
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    assert.equal(done.ChecksumCRC32, await digest('crc32', Buffer.concat([source, tail])));
   });
 
   test('a FULL_OBJECT checksum given on Complete must be the object’s (BadDigest otherwise)', async () => {

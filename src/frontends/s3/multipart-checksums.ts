@@ -10,10 +10,11 @@ import { Crc32c } from '@aws-crypto/crc32c';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { crc32 } from 'node:zlib';
+import type { BodySource } from '../../core/object-intake.ts';
 import type { ChosenPart, VersionHeaders } from '../../core/uploads.ts';
 import type { Metadata } from '../../core/types.ts';
 import { headerValue } from '../../http/context.ts';
-import { CHECKSUM_ALGORITHMS, checksumHeader, checksumName, isChecksumAlgorithm, type ChecksumAlgorithm } from './checksums.ts';
+import { CHECKSUM_ALGORITHMS, checksumHeader, checksumName, checksummer, isChecksumAlgorithm, type ChecksumAlgorithm } from './checksums.ts';
 import { crcCombiner, crcFromBase64, crcToBase64, crcWidth, type CombinableCrc } from './crc-combine.ts';
 import { S3Error } from './errors.ts';
 import type { XmlNode } from './xml.ts';
@@ -65,6 +66,19 @@ export function uploadChecksumIn(headers: Metadata): UploadChecksum | null {
 /** The response headers of CreateMultipartUpload. */
 export function uploadChecksumHeaders(checksum: UploadChecksum | null): Record<string, string> {
   return checksum ? { 'x-amz-checksum-algorithm': checksumName(checksum.algorithm), 'x-amz-checksum-type': checksum.type } : {};
+}
+
+/** A copied part's bytes, its checksum of the upload's algorithm put `into` once they have passed (S3 computes it for UploadPartCopy). */
+export function checksummedCopy(body: BodySource, checksum: UploadChecksum | null, into: Metadata): BodySource {
+  if (!checksum) return body;
+  return (async function* summed(): AsyncGenerator<Uint8Array> {
+    const summer = checksummer(checksum.algorithm);
+    for await (const chunk of body) {
+      summer.update(chunk);
+      yield chunk;
+    }
+    into[checksumHeader(checksum.algorithm)] = await summer.digest();
+  })();
 }
 
 /** `ChecksumCRC32` and the like: the element naming an algorithm's checksum in S3's bodies. */

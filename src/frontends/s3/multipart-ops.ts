@@ -10,7 +10,7 @@ import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { encoderOf } from './listing-ops.ts';
 import { etagOf, expectedMd5, readConditions, writeAttributes } from './object-headers.ts';
 import { sourceRef, writeConditions, writeResultHeaders } from './object-ops.ts';
-import { checksumElements, completionHeaders, listedChecksums, uploadChecksumElements, uploadChecksumHeaders, uploadChecksumOf, withUploadChecksum } from './multipart-checksums.ts';
+import { checksumElements, checksummedCopy, completionHeaders, listedChecksums, uploadChecksumElements, uploadChecksumHeaders, uploadChecksumIn, uploadChecksumOf, withUploadChecksum } from './multipart-checksums.ts';
 import { buildXml, isoTime, parseXml, type XmlNode } from './xml.ts';
 
 const MAX_PARTS_LISTED = 1000;
@@ -59,9 +59,13 @@ export async function uploadPartCopy(bucket: string, key: string, x: Exchange): 
   if (!opened) throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
   const length = source.ranges?.[0] ? source.ranges[0].end - source.ranges[0].start + 1 : source.record.size;
   try {
-    const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: Buffer.isBuffer(opened) ? [opened] : opened, contentLength: length });
+    // An upload that keeps checksums gets the copied part's too, computed as it passes.
+    const { upload } = await x.ctx.core.uploads.listParts(x.caller, ref, { partNumberMarker: 0, limit: 0 });
+    const checksums: Metadata = {};
+    const body = checksummedCopy(Buffer.isBuffer(opened) ? [opened] : opened, uploadChecksumIn(upload.headers), checksums);
+    const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body, contentLength: length, checksums });
     const headers: Record<string, string> = source.record.versionId === 'null' ? {} : { 'x-amz-copy-source-version-id': source.record.versionId };
-    sendXml(x.res, 200, buildXml('CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"` }), headers);
+    sendXml(x.res, 200, buildXml('CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"`, ...checksumElements(checksums) }), headers);
   } finally {
     if (!Buffer.isBuffer(opened)) opened.destroy();
   }
