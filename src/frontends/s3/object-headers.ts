@@ -86,7 +86,8 @@ export function objectHeaders(record: ObjectRecord, query: URLSearchParams, with
     if (name.startsWith(CHECKSUM_PREFIX)) {
       if (withChecksums) {
         headers[name] = record.headers[name] ?? '';
-        headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+        // A multipart object stores its type (COMPOSITE or FULL_OBJECT); a single-part one's is FULL_OBJECT.
+        headers['x-amz-checksum-type'] ??= 'FULL_OBJECT';
       }
     } else {
       headers[name] = wireHeader(record.headers[name] ?? '');

@@ -4,8 +4,9 @@ import { writeBody, type Body, type ObjectRef } from '../../core/objects.ts';
 import type { ObjectRecord } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
-import { aclXml, publicFlagOf } from './acl.ts';
-import { readSmallBody, requestBody } from './body.ts';
+import { checkWriteAcl } from './acl-ops.ts';
+import { hasAclHeaders } from './acl.ts';
+import { requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
@@ -18,7 +19,8 @@ export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
 
 export async function putObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { req } = x;
-  await checkObjectAcl(x, bucket);
+  // Most writes carry no ACL: no turn of the event loop for them.
+  if (hasAclHeaders(req)) await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
   const body = requestBody(req, attributes.headers);
   const record = await x.ctx.core.objects.put(x.caller, {
@@ -37,7 +39,8 @@ export async function putObject(bucket: string, key: string, x: Exchange): Promi
 /** `If-None-Match: *` and `If-Match` of a PutObject or CompleteMultipartUpload. */
 export function writeConditions(x: Exchange): { ifNoneMatchAny?: boolean; ifMatch?: string } {
   const ifNoneMatch = headerValue(x.req, 'if-none-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'If-None-Match on a write accepts only *');
+  // AWS documents only `*` here and answers any other value (an ETag) with 501 NotImplemented, so this does too.
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented: If-None-Match on a write takes only *', { Header: 'If-None-Match' });
   const ifMatch = headerValue(x.req, 'if-match');
   return { ...(ifNoneMatch === undefined ? {} : { ifNoneMatchAny: true }), ...(ifMatch === undefined ? {} : { ifMatch }) };
 }
@@ -47,14 +50,6 @@ export function writeResultHeaders(record: ObjectRecord): Record<string, string 
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
   for (const name in record.headers) if (name.startsWith('x-amz-checksum-')) headers[name] = record.headers[name] ?? '';
   return headers;
-}
-
-/** Objects have no ACL of their own: the bucket's public flag is theirs. An object ACL that would differ is refused. */
-async function checkObjectAcl(x: Exchange, bucket: string): Promise<void> {
-  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
-  if (wanted !== true) return;
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'HeadBucket');
-  if (!current.publicRead) throw new S3Error('NotImplemented', 501, 'Objects share their bucket\'s ACL here: make the bucket public-read instead');
 }
 
 export async function getObject(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -157,6 +152,7 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
     if (isOnggiError(err) && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     throw err;
   });
+  await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
   const replace = directive === 'REPLACE';
   const { record, source } = await x.ctx.core.objects.copy(x.caller, from, { account: x.account, bucket, key }, {
@@ -170,21 +166,6 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
   if (source.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.versionId;
   sendXml(x.res, 200, buildXml('CopyObjectResult', { LastModified: isoTime(record.lastModified), ETag: `"${record.etag}"` }), headers);
-}
-
-export async function getObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetObjectAcl');
-  sendXml(x.res, 200, aclXml(x.account, current.publicRead));
-}
-
-export async function putObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
-  await readSmallBody(x.req, 64 * 1024);
-  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'PutObjectAcl');
-  if (wanted !== null && wanted !== current.publicRead) throw new S3Error('NotImplemented', 501, "Objects share their bucket's ACL here: change the bucket's ACL instead");
-  sendEmpty(x.res, 200);
 }
 
 export { etagOf, lastModifiedHeader };

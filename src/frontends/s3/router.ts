@@ -19,7 +19,8 @@ export type BucketOp =
   | 'PutBucketVersioning'
   | 'GetBucketAcl'
   | 'PutBucketAcl'
-  | 'DeleteObjects';
+  | 'DeleteObjects'
+  | 'PostObject';
 export type ObjectOp =
   | 'PutObject'
   | 'CopyObject'
@@ -81,7 +82,7 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
     case 'DELETE':
       return op('DeleteBucket');
     case 'POST':
-      return query.has('delete') ? op('DeleteObjects') : { op: 'NotImplemented', what: 'browser POST uploads' };
+      return op(query.has('delete') ? 'DeleteObjects' : 'PostObject');
     default:
       return { op: 'MethodNotAllowed' };
   }
