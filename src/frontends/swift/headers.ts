@@ -112,7 +112,8 @@ export function swiftTimestamp(ms: number): string {
 
 /** Swift's listing time: ISO 8601 with microseconds and no zone. */
 export function listingTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+  // toISOString always ends in `.sssZ` (years 0 to 9999): microseconds as Swift shows them, without a regex per entry.
+  return `${new Date(ms).toISOString().slice(0, -1)}000`;
 }
 
 export function titleCase(name: string): string {
