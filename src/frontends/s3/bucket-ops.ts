@@ -38,7 +38,7 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
   }
   const publicRead = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
   try {
-    await x.ctx.core.buckets.create(x.caller, x.account, { name });
+    await x.ctx.core.buckets.create(x.caller, x.account, { name, ...(objectLockAsked(x) ? { objectLock: true } : {}) });
   } catch (err) {
     // S3 tells the owner apart: creating your own bucket again is BucketAlreadyOwnedByYou.
     if (isOnggiError(err) && err.code === 'BucketAlreadyExists' && (await ownsBucket(x, name))) {
@@ -48,6 +48,11 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
   }
   if (publicRead) await x.ctx.core.buckets.setAccessControl(x.caller, x.account, name, { publicRead });
   sendEmpty(x.res, 200, { Location: `/${name}` });
+}
+
+/** `x-amz-bucket-object-lock-enabled: true`: the bucket is made with Object Lock (and so versioning) on. */
+function objectLockAsked(x: Exchange): boolean {
+  return headerValue(x.req, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true';
 }
 
 async function ownsBucket(x: Exchange, name: string): Promise<boolean> {

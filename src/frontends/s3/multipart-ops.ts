@@ -9,6 +9,7 @@ import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { encoderOf } from './listing-ops.ts';
 import { etagOf, expectedMd5, readConditions, writeAttributes } from './object-headers.ts';
 import { sourceRef, writeConditions, writeResultHeaders } from './object-ops.ts';
+import { versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime, parseXml, type XmlNode } from './xml.ts';
 
 const MAX_PARTS_LISTED = 1000;
@@ -26,7 +27,7 @@ function partNumberOf(x: Exchange): number {
 }
 
 export async function createMultipartUpload(bucket: string, key: string, x: Exchange): Promise<void> {
-  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, writeAttributes(x.req));
+  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...writeAttributes(x.req), ...versionSettingsOf(x.req) });
   const headers: Record<string, string> = {};
   const algorithm = headerValue(x.req, 'x-amz-checksum-algorithm');
   if (algorithm) headers['x-amz-checksum-algorithm'] = algorithm.toUpperCase();
