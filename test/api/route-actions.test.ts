@@ -5,6 +5,7 @@
  * server runs in this process, so the test can set policies, which no API writes yet.)
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -82,6 +83,16 @@ const S3: Record<string, readonly Action[]> = {
   PutObjectRetention: ['PutObjectRetention'],
   GetObjectLegalHold: ['GetObjectLegalHold'],
   PutObjectLegalHold: ['PutObjectLegalHold'],
+  GetBucketLifecycleConfiguration: ['GetBucketConfig'],
+  PutBucketLifecycleConfiguration: ['PutBucketConfig'],
+  DeleteBucketLifecycle: ['PutBucketConfig'],
+  GetBucketCors: ['GetBucketConfig'],
+  PutBucketCors: ['PutBucketConfig'],
+  DeleteBucketCors: ['PutBucketConfig'],
+  GetBucketEncryption: ['GetBucketConfig'],
+  PutBucketEncryption: ['PutBucketConfig'],
+  DeleteBucketEncryption: ['PutBucketConfig'],
+  GetObjectAttributes: ['GetObject'],
 };
 
 /** The bucket API (/v1_ext). */
@@ -268,6 +279,7 @@ function bucketCalls(): [string, Call][] {
     ['s3 DeleteObject', { s3: true, method: 'DELETE', path: `/${BUCKET}/doomed`, prepare: putObject('doomed') }],
     ['s3 CopyObject', { s3: true, method: 'PUT', path: `/${BUCKET}/s3-copy`, headers: { 'x-amz-copy-source': `/${BUCKET}/obj` }, prepare: putObject('obj') }],
     ['s3 CreateMultipartUpload', { s3: true, method: 'POST', path: `/${BUCKET}/s3-mpu?uploads=` }],
+    ['s3 GetObjectAttributes', { s3: true, method: 'GET', path: `/${BUCKET}/obj?attributes=`, headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' }, prepare: putObject('obj') }],
     ['s3 GetObjectTagging', { s3: true, method: 'GET', path: `/${BUCKET}/obj?tagging=`, prepare: putObject('obj') }],
     ['s3 PutObjectTagging', { s3: true, method: 'PUT', path: `/${BUCKET}/obj?tagging=`, body: TAGGING, prepare: putObject('obj') }],
     ['s3 DeleteObjectTagging', { s3: true, method: 'DELETE', path: `/${BUCKET}/obj?tagging=`, prepare: putObject('obj') }],
@@ -280,6 +292,15 @@ function bucketCalls(): [string, Call][] {
     ['s3 PutObjectRetention', { s3: true, method: 'PUT', path: `/${LOCK_BUCKET}/ret?retention=`, body: `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${until}</RetainUntilDate></Retention>`, prepare: s3PutObject(LOCK_BUCKET, 'ret') }],
     ['s3 GetObjectLegalHold', { s3: true, method: 'GET', path: `/${LOCK_BUCKET}/held?legal-hold=`, prepare: s3PutObject(LOCK_BUCKET, 'held', { 'x-amz-object-lock-legal-hold': 'OFF' }) }],
     ['s3 PutObjectLegalHold', { s3: true, method: 'PUT', path: `/${LOCK_BUCKET}/held?legal-hold=`, body: '<LegalHold><Status>OFF</Status></LegalHold>', prepare: s3PutObject(LOCK_BUCKET, 'held') }],
+    ['s3 GetBucketLifecycleConfiguration', { s3: true, method: 'GET', path: `/${BUCKET}?lifecycle=`, prepare: putLifecycle }],
+    ['s3 PutBucketLifecycleConfiguration', { s3: true, method: 'PUT', path: `/${BUCKET}?lifecycle=`, body: S3_LIFECYCLE, headers: { 'Content-MD5': md5Of(S3_LIFECYCLE) } }],
+    ['s3 DeleteBucketLifecycle', { s3: true, method: 'DELETE', path: `/${BUCKET}?lifecycle=`, prepare: putLifecycle }],
+    ['s3 GetBucketCors', { s3: true, method: 'GET', path: `/${BUCKET}?cors=`, prepare: putCors }],
+    ['s3 PutBucketCors', { s3: true, method: 'PUT', path: `/${BUCKET}?cors=`, body: S3_CORS }],
+    ['s3 DeleteBucketCors', { s3: true, method: 'DELETE', path: `/${BUCKET}?cors=` }],
+    ['s3 GetBucketEncryption', { s3: true, method: 'GET', path: `/${BUCKET}?encryption=`, prepare: putEncryption }],
+    ['s3 PutBucketEncryption', { s3: true, method: 'PUT', path: `/${BUCKET}?encryption=`, body: S3_ENCRYPTION }],
+    ['s3 DeleteBucketEncryption', { s3: true, method: 'DELETE', path: `/${BUCKET}?encryption=` }],
     ['bucket-ext GetBucket', { method: 'GET', path: `${ext}/${BUCKET}` }],
     ['bucket-ext UpdateBucketAcl', { method: 'POST', path: `${ext}/${BUCKET}`, headers: json, body: JSON.stringify({ acl: { public: 'private' } }) }],
     ['bucket-ext DeleteBucket', { method: 'DELETE', path: `${ext}/${gone}`, prepare: recreateGone }],
@@ -298,6 +319,10 @@ function bucketCalls(): [string, Call][] {
     await denyOnAllBuckets([]);
     await send({ s3: true, method: 'PUT', path: `/${BUCKET}?tagging=`, body: TAGGING }, 204);
   }
+  async function putEncryption(): Promise<void> {
+    await denyOnAllBuckets([]);
+    await send({ s3: true, method: 'PUT', path: `/${BUCKET}?encryption=`, body: S3_ENCRYPTION }, 200);
+  }
   async function putCors(): Promise<void> {
     await denyOnAllBuckets([]);
     await send({ method: 'PUT', path: `${ext}/${BUCKET}/cors`, headers: json, body: corsBody() }, 200);
@@ -310,6 +335,14 @@ function bucketCalls(): [string, Call][] {
     await recreateGone();
     await send({ method: 'POST', path: `${ext}/${gone}/empty` }, 202);
   }
+}
+
+const S3_LIFECYCLE = '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>';
+const S3_CORS = '<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>';
+const S3_ENCRYPTION = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+
+function md5Of(text: string): string {
+  return createHash('md5').update(text).digest('base64');
 }
 
 const TAGGING = '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>';

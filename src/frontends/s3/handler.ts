@@ -5,6 +5,8 @@ import type { Caller } from '../../core/types.ts';
 import { anonymousAuthenticator, authenticate, accessOf, type Authenticator, type FrontEnd, type RequestContext } from '../../http/context.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { virtualHostBucket } from '../../routes.ts';
+import { concernsCors } from '../../http/cors.ts';
+import { applyS3Cors } from './cors.ts';
 import { dispatch } from './dispatch.ts';
 import { fromCore, S3Error, sendS3Error } from './errors.ts';
 import { addressOf, routeS3, type S3Route } from './router.ts';
@@ -36,6 +38,7 @@ export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
     const address = addressOf(ctx.rawPath, virtualBucket);
     const route: S3Route = address ? routeS3(req.method ?? 'GET', address.bucket, address.rawKey, ctx.query, req.headers) : { op: 'InvalidURI' };
     ctx.op = opName(route.op);
+    if (address?.bucket && concernsCors(req) && (await applyS3Cors(req, res, ctx, address.bucket))) return;
     let foreign = false;
     try {
       refuseUnroutable(route);

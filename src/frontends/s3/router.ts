@@ -49,10 +49,10 @@ export type S3Route =
 
 /** Bucket subresources this server does not serve yet. */
 const UNBUILT_BUCKET = [
-  'policy', 'cors', 'lifecycle', 'encryption', 'website', 'logging', 'notification', 'replication',
+  'policy', 'website', 'logging', 'notification', 'replication',
   'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock', 'policyStatus',
 ];
-const UNBUILT_OBJECT = ['torrent', 'restore', 'select', 'attributes'];
+const UNBUILT_OBJECT = ['torrent', 'restore', 'select'];
 
 /** `bucket`/`rawKey` as addressed (null: none); the query's parameters. */
 export function routeS3(method: string, bucket: string | null, rawKey: string | null, query: URLSearchParams, headers: Headers): S3Route {

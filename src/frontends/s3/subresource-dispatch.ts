@@ -1,5 +1,7 @@
 /** Each configuration subresource's operation to its handler (dispatch.ts hands these over). */
 import type { Exchange } from './exchange.ts';
+import { getObjectAttributes } from './attributes-ops.ts';
+import * as config from './config-ops.ts';
 import * as lock from './lock-ops.ts';
 import type { SubresourceBucketOp, SubresourceObjectOp } from './subresources.ts';
 import * as tagging from './tagging-ops.ts';
@@ -18,6 +20,26 @@ export async function dispatchSubresource(r: SubresourceRoute, x: Exchange): Pro
       return lock.getObjectLockConfiguration(r.bucket, x);
     case 'PutObjectLockConfiguration':
       return lock.putObjectLockConfiguration(r.bucket, x);
+    case 'GetBucketLifecycleConfiguration':
+      return config.getBucketLifecycle(r.bucket, x);
+    case 'PutBucketLifecycleConfiguration':
+      return config.putBucketLifecycle(r.bucket, x);
+    case 'DeleteBucketLifecycle':
+      return config.deleteBucketLifecycle(r.bucket, x);
+    case 'GetBucketCors':
+      return config.getBucketCors(r.bucket, x);
+    case 'PutBucketCors':
+      return config.putBucketCors(r.bucket, x);
+    case 'DeleteBucketCors':
+      return config.deleteBucketCors(r.bucket, x);
+    case 'GetBucketEncryption':
+      return config.getBucketEncryption(r.bucket, x);
+    case 'PutBucketEncryption':
+      return config.putBucketEncryption(r.bucket, x);
+    case 'DeleteBucketEncryption':
+      return config.deleteBucketEncryption(r.bucket, x);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(r.bucket, r.key, x);
     case 'GetObjectTagging':
       return tagging.getObjectTagging(r.bucket, r.key, x);
     case 'PutObjectTagging':
