@@ -93,6 +93,9 @@ const S3: Record<string, readonly Action[]> = {
   PutBucketEncryption: ['PutBucketConfig'],
   DeleteBucketEncryption: ['PutBucketConfig'],
   GetObjectAttributes: ['GetObject'],
+  GetBucketLogging: ['GetBucketConfig'],
+  // Turning logging off; turning it on also needs PutObject on the target bucket.
+  PutBucketLogging: ['PutBucketConfig'],
 };
 
 /** The bucket API (/v1_ext). */
@@ -301,6 +304,8 @@ function bucketCalls(): [string, Call][] {
     ['s3 GetBucketEncryption', { s3: true, method: 'GET', path: `/${BUCKET}?encryption=`, prepare: putEncryption }],
     ['s3 PutBucketEncryption', { s3: true, method: 'PUT', path: `/${BUCKET}?encryption=`, body: S3_ENCRYPTION }],
     ['s3 DeleteBucketEncryption', { s3: true, method: 'DELETE', path: `/${BUCKET}?encryption=` }],
+    ['s3 GetBucketLogging', { s3: true, method: 'GET', path: `/${BUCKET}?logging=` }],
+    ['s3 PutBucketLogging', { s3: true, method: 'PUT', path: `/${BUCKET}?logging=`, body: '<BucketLoggingStatus/>' }],
     ['bucket-ext GetBucket', { method: 'GET', path: `${ext}/${BUCKET}` }],
     ['bucket-ext UpdateBucketAcl', { method: 'POST', path: `${ext}/${BUCKET}`, headers: json, body: JSON.stringify({ acl: { public: 'private' } }) }],
     ['bucket-ext DeleteBucket', { method: 'DELETE', path: `${ext}/${gone}`, prepare: recreateGone }],

@@ -197,3 +197,33 @@ function tagOf(value: unknown): LifecycleTag {
   const tag = objectOf(value);
   return { key: stringOf(tag.Key), value: stringOf(tag.Value ?? '') };
 }
+
+// --- access logging -------------------------------------------------------------------------------
+
+export async function getBucketLogging(bucket: string, x: Exchange): Promise<void> {
+  const config = await x.ctx.core.accessLog.getConfig(x.caller, x.account, bucket).catch((err: unknown) => {
+    if (isOnggiError(err) && err.code === 'NoSuchConfiguration') return null;
+    throw err;
+  });
+  const content: XmlNode = config ? { LoggingEnabled: { TargetBucket: config.targetBucket, TargetPrefix: config.targetPrefix } } : {};
+  sendXml(x.res, 200, buildXml('BucketLoggingStatus', content));
+}
+
+/** `<BucketLoggingStatus><LoggingEnabled>` turns logging on (into a bucket of the same project); without it, off. */
+export async function putBucketLogging(bucket: string, x: Exchange): Promise<void> {
+  const root = (await readConfigBody(x)).BucketLoggingStatus;
+  if (root === undefined) throw new S3Error('MalformedXML', 400, MALFORMED);
+  const enabled = isObject(root) ? root.LoggingEnabled : undefined;
+  if (enabled === undefined || enabled === '') {
+    await x.ctx.core.accessLog.setConfig(x.caller, x.account, bucket, null).catch((err: unknown) => {
+      if (!(isOnggiError(err) && err.code === 'NoSuchConfiguration')) throw err;
+    });
+  } else {
+    const logging = objectOf(enabled);
+    if (logging.TargetGrants !== undefined || logging.TargetObjectKeyFormat !== undefined) {
+      throw new S3Error('NotImplemented', 501, 'TargetGrants and TargetObjectKeyFormat are not supported: log objects belong to the target bucket\'s owner');
+    }
+    await x.ctx.core.accessLog.setConfig(x.caller, x.account, bucket, { targetBucket: stringOf(logging.TargetBucket), targetPrefix: stringOf(logging.TargetPrefix ?? '') });
+  }
+  sendEmpty(x.res, 200);
+}

@@ -49,7 +49,7 @@ export type S3Route =
 
 /** Bucket subresources this server does not serve yet. */
 const UNBUILT_BUCKET = [
-  'policy', 'website', 'logging', 'notification', 'replication',
+  'policy', 'website', 'notification', 'replication',
   'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock', 'policyStatus',
 ];
 const UNBUILT_OBJECT = ['torrent', 'restore', 'select'];

@@ -40,6 +40,10 @@ export async function dispatchSubresource(r: SubresourceRoute, x: Exchange): Pro
       return config.deleteBucketEncryption(r.bucket, x);
     case 'GetObjectAttributes':
       return getObjectAttributes(r.bucket, r.key, x);
+    case 'GetBucketLogging':
+      return config.getBucketLogging(r.bucket, x);
+    case 'PutBucketLogging':
+      return config.putBucketLogging(r.bucket, x);
     case 'GetObjectTagging':
       return tagging.getObjectTagging(r.bucket, r.key, x);
     case 'PutObjectTagging':

@@ -8,6 +8,7 @@ const BUCKET_SUBRESOURCES = {
   lifecycle: { GET: 'GetBucketLifecycleConfiguration', PUT: 'PutBucketLifecycleConfiguration', DELETE: 'DeleteBucketLifecycle' },
   cors: { GET: 'GetBucketCors', PUT: 'PutBucketCors', DELETE: 'DeleteBucketCors' },
   encryption: { GET: 'GetBucketEncryption', PUT: 'PutBucketEncryption', DELETE: 'DeleteBucketEncryption' },
+  logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
 } as const;
 
 const OBJECT_SUBRESOURCES = {
