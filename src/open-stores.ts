@@ -9,7 +9,6 @@ import { ServerKeys } from './core/server-keys.ts';
 import { makeDataDirPrivate } from './lib/private-files.ts';
 import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
 import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
-import { PostgresKvStore } from './store/meta/postgres/postgres-kv-store.ts';
 import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
 export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts'>>;
@@ -44,6 +43,8 @@ export function sqlitePath(dataDir: string): string {
 async function openMetadataStore(config: StoreConfig, observer: StoreObserver | undefined): Promise<MetadataStore> {
   const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
   if (config.metadataUrl) {
+    // Loaded only here: the PostgreSQL driver costs the embedded default a few MiB it would never use.
+    const { PostgresKvStore } = await import('./store/meta/postgres/postgres-kv-store.ts');
     const timeouts = config.metadataTimeouts;
     return PostgresKvStore.open(config.metadataUrl, timeouts ? { ...options, statementTimeoutMs: timeouts.statementMs, lockTimeoutMs: timeouts.lockMs } : options);
   }

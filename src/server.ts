@@ -7,12 +7,12 @@ import { bootstrap, bootstrapS3, type BootstrapResult } from './core/bootstrap.t
 import type { Core } from './core/index.ts';
 import { ClientAddresses } from './http/client-address.ts';
 import { PublicUrls } from './http/public-url.ts';
+import { lazyFrontEnd } from './http/lazy-front-end.ts';
 import { createHttpServer } from './http/server.ts';
 import { storeObserver, watchAccessLogDrops } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
-import { createS3FrontEnd } from './frontends/s3/handler.ts';
 import { createRouter } from './routes.ts';
 
 /** How long a log line may wait in the buffer at most. */
@@ -37,7 +37,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     region: config.region,
     limits: config.http,
     clientAddresses: new ClientAddresses(config.trustedProxies, config.trustedProxyHeader),
-    route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain, s3: createS3FrontEnd(config.s3Domain) }),
+    route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain, s3: lazyFrontEnd(async () => (await import('./frontends/s3/handler.ts')).createS3FrontEnd(config.s3Domain)) }),
     storage,
   });
   try {

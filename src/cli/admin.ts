@@ -57,9 +57,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--project <project>')
     .option('--user <user>')
     .action((options: { project?: string; user?: string }) => run(async (core, print) => {
-      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
-      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
-      print(await core.directory.listRoles({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) }));
+      print(await core.directory.listRoles(await resolveFilter(core, options)));
     })());
   role.command('remove <project> <user>').action((p: string, u: string) => run(async (core, print) => {
     print({ removed: await core.identity.removeRole(p, u) });
@@ -82,9 +80,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--project <project>')
     .option('--user <user>')
     .action((options: { project?: string; user?: string }) => run(async (core, print) => {
-      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
-      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
-      const keys = await core.directory.listAccessKeys({ ...(projectId ? { projectId } : {}), ...(userId ? { userId } : {}) });
+      const keys = await core.directory.listAccessKeys(await resolveFilter(core, options));
       print(keys.map((k) => ({ id: k.id, name: k.name, projectId: k.projectId, userId: k.userId, createdAt: k.createdAt, expiresAt: k.expiresAt })));
     })());
   key.command('delete <id>').action((id: string) => run(async (core, print) => {
@@ -102,14 +98,20 @@ export function registerAdminCommands(program: Command): void {
     .option('--project <project>')
     .option('--user <user>')
     .action((options: { project?: string; user?: string }) => run(async (core, print) => {
-      const projectId = options.project ? (await core.identity.resolveProject(options.project)).id : undefined;
-      const userId = options.user ? (await core.identity.resolveUser(options.user)).id : undefined;
-      print(await core.s3Credentials.list({ projectId, userId }));
+      print(await core.s3Credentials.list(await resolveFilter(core, options)));
     })());
   s3Key.command('delete <access>').action((access: string) => run(async (core, print) => {
     await core.s3Credentials.delete(access);
     print({ deleted: access });
   })());
+}
+
+/** `--project` and `--user` (names or ids) as the ids a listing filters by; absent ones filter nothing. */
+async function resolveFilter(core: Core, options: { project?: string; user?: string }): Promise<{ projectId?: string; userId?: string }> {
+  const filter: { projectId?: string; userId?: string } = {};
+  if (options.project) filter.projectId = (await core.identity.resolveProject(options.project)).id;
+  if (options.user) filter.userId = (await core.identity.resolveUser(options.user)).id;
+  return filter;
 }
 
 async function runAdmin(options: AdminOptions, action: Action): Promise<void> {

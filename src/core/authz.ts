@@ -197,7 +197,13 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
     fail('AccessDenied', 'Your address may not read this bucket');
   }
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
+  if (bucket && knownTo(bucket, caller, context)) fail('AccessDenied', `Not allowed to ${action} in ${account}`, { bucketVisible: true });
   denyIn(action, account);
+}
+
+/** Whether a caller of another project is let into the bucket for anything: then it knows the bucket exists. */
+function knownTo(bucket: BucketRow, caller: Caller, context: AccessContext): boolean {
+  return bucket.publicRead || (bucket.grants?.some((g) => g.grantee.kind !== 'referrer' && granteeMatches(g.grantee, caller, context, false)) ?? false);
 }
 
 /** As S3 lets an account's root do: a Storage Admin of the bucket can always replace its policy, so no policy locks them out. */

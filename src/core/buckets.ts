@@ -24,6 +24,8 @@ export interface CreateBucketInput {
 export interface AccessControl {
   publicRead?: boolean | undefined;
   publicReadAllowIps?: string[] | undefined;
+  /** Grant changes made in the same write, after the public flag (S3's ACLs replace every grant). */
+  access?: readonly GrantChange[] | undefined;
 }
 
 /**
@@ -203,7 +205,8 @@ export class Buckets {
       const publicRead = acl.publicRead ?? row.publicRead;
       // Listings open to every referrer (Swift's `.r:*,.rlistings`) go with the public flag.
       const grants = publicRead ? row.grants : row.grants?.filter((g) => !(g.permission === 'list' && g.grantee.kind === 'referrer' && g.grantee.host === '*'));
-      return withGrants({ ...row, publicRead, publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps }, grants ?? []);
+      const next = withGrants({ ...row, publicRead, publicReadAllowIps: acl.publicReadAllowIps?.map((ip) => ip.trim()) ?? row.publicReadAllowIps }, grants ?? []);
+      return withGrantChanges(next, acl.access ?? []);
     });
   }
 

@@ -83,6 +83,8 @@ export interface ManifestProblem {
 
 /** The facts an error of a code carries, for front ends to put on the wire; codes not named carry none. */
 export interface ErrorDetails {
+  /** `bucketVisible`: the caller, of another project, is let into the bucket for something (a grant, the public flag), so a refusal need not hide that it exists. */
+  AccessDenied: { bucketVisible?: boolean };
   /** The object, for a 304's ETag and Last-Modified. */
   NotModified: { record: ObjectRecord };
   PreconditionFailed: { record?: ObjectRecord };

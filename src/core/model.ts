@@ -286,6 +286,8 @@ export interface PartRow {
   etag: string;
   encryption: BlobEncryption | null;
   uploadedAt: number;
+  /** Checksums the part was verified against as it came in (S3's `x-amz-checksum-<algorithm>`), for the front end. */
+  checksums?: Metadata;
 }
 
 /** A batch of a completed upload's parts, in order, from the offset its sort key names. */

@@ -127,6 +127,25 @@ export class BodyReader {
     private readonly cipher: BlobCipher,
   ) {}
 
+  /** The bytes of the `ordinal`th part (from 1) of a completed upload; null when it has fewer parts. */
+  async partRange(uploadId: string, ordinal: number): Promise<ByteRange | null> {
+    let seen = 0;
+    let lower: Bound | undefined;
+    for (;;) {
+      const [batch] = await this.store.scan(TABLES.partIndex, uploadId, { prefix: '', lower, limit: 1, reverse: false });
+      if (!batch) return null;
+      const { parts } = batch.value;
+      if (seen + parts.length >= ordinal) {
+        let start = Number(batch.sk);
+        for (const part of parts.slice(0, ordinal - seen - 1)) start += part.size;
+        const size = parts[ordinal - seen - 1]?.size ?? 0;
+        return { start, end: start + size - 1 };
+      }
+      seen += parts.length;
+      lower = { key: batch.sk, inclusive: false };
+    }
+  }
+
   /** One body per range, each opened before this returns; on a failure the ones opened are closed. */
   async openRanges(located: Located, ranges: ByteRange[]): Promise<Body[]> {
     const bodies: Body[] = [];

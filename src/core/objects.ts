@@ -36,6 +36,7 @@ import {
   readVersion,
   reference,
   release,
+  expireCurrentVersion,
   removeCurrent,
   removeVersion,
   rewriteVersion,
@@ -286,6 +287,24 @@ export class Objects {
     }
   }
 
+  /**
+   * S3's read of part `partNumber`: the bytes of that part of a multipart object (null: it has fewer) and how many
+   * parts it has; any other object is one part. The caller reads those bytes with the record's ETag as If-Match.
+   */
+  async part(caller: Caller, ref: ObjectRef, conditions: ReadConditions, partNumber: number): Promise<{ record: ObjectRecord; range: ByteRange | null; partsCount: number | null }> {
+    const located = await this.readable(caller, ref);
+    if (isIndirect(located.version)) {
+      const record = await this.large.head(caller, located, conditions, DIRECT);
+      return { record, range: partNumber === 1 && record.size > 0 ? { start: 0, end: record.size - 1 } : null, partsCount: null };
+    }
+    const record = toRecord(located.bucket.name, ref.key, located.version);
+    checkReadConditions(record, conditions);
+    const { data } = located.version;
+    if (data.kind !== 'multipart') return { record, range: partNumber === 1 && record.size > 0 ? { start: 0, end: record.size - 1 } : null, partsCount: null };
+    const range = partNumber <= data.parts ? await this.reader.partRange(data.uploadId, partNumber) : null;
+    return { record, range, partsCount: data.parts };
+  }
+
   /** A static manifest's record and segment list as written (not read through); null when `ref` is not one. */
   async staticManifest(caller: Caller, ref: ObjectRef): Promise<{ record: ObjectRecord; segments: SegmentRow[] } | null> {
     const located = await this.readable(caller, ref);
@@ -460,7 +479,7 @@ export class Objects {
           tx.put(TABLES.expiry, ALL, expiryKey(lockEnd(current, now), bucketId, key), entry.value);
           return null;
         }
-        return removeCurrent(tx, bucketId, key, current);
+        return expireCurrentVersion(tx, bucketId, key, current, now);
       });
       if (freed !== null) reaped++;
       released += freed ?? 0;

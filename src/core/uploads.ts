@@ -21,7 +21,7 @@ import { authorizeBucket } from './authz.ts';
 import { checkWriteConditions, type WriteConditions } from './write-conditions.ts';
 import { ALL, partNumberKey, partOffsetKey, TABLES, type PartBatchRow, type PartRow, type UploadRow, type VersionRow } from './model.ts';
 import { install, reference, toRecord, versionsPrefix } from './versions.ts';
-import type { Caller, ObjectRecord } from './types.ts';
+import type { Caller, Metadata, ObjectRecord } from './types.ts';
 
 export interface UploadRef extends ObjectRef {
   uploadId: string;
@@ -37,7 +37,21 @@ export interface PartInfo {
   size: number;
   etag: string;
   lastModified: number;
+  checksums?: Metadata | undefined;
 }
+
+/** A part chosen for the completed object, as a front end's `versionHeaders` sees it. */
+export interface ChosenPart {
+  partNumber: number;
+  size: number;
+  checksums?: Metadata | undefined;
+}
+
+/**
+ * The completed version's headers, from the upload's and the chosen parts (S3's multipart checksums); it runs in
+ * the completing transaction and may throw to refuse the completion.
+ */
+export type VersionHeaders = (uploadHeaders: Metadata, parts: readonly ChosenPart[]) => Metadata;
 
 export interface UploadListOptions {
   prefix: string;
@@ -116,7 +130,8 @@ export class Uploads {
     caller: Caller,
     ref: UploadRef,
     partNumber: number,
-    input: { body: BodySource; contentLength: number | null; expectedMd5?: string | undefined },
+    /** `checksums`: filled by the time the body has been read (the front end verifies them as it streams); kept with the part. */
+    input: { body: BodySource; contentLength: number | null; expectedMd5?: string | undefined; checksums?: Metadata | undefined },
   ): Promise<{ etag: string; size: number }> {
     checkPartNumber(partNumber);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
@@ -133,6 +148,7 @@ export class Uploads {
         if (!(await tx.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))) fail('NoSuchUpload', NO_SUCH_UPLOAD);
         const replaced = await tx.get(TABLES.parts, ref.uploadId, partNumberKey(partNumber));
         const part: PartRow = { blobId, size: body.size, etag: body.etag, encryption, uploadedAt: this.clock.now() };
+        if (input.checksums && Object.keys(input.checksums).length > 0) part.checksums = { ...input.checksums };
         tx.put(TABLES.parts, ref.uploadId, partNumberKey(partNumber), part);
         tx.put(TABLES.blobRefs, ALL, blobId, { count: 1 }, { ifVersion: null });
         if (replaced) releaseBlob(tx, replaced.value.blobId);
@@ -152,7 +168,9 @@ export class Uploads {
     if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);
     const lower = options.partNumberMarker > 0 ? { key: partNumberKey(options.partNumberMarker), inclusive: false } : undefined;
     const rows = await this.store.scan(TABLES.parts, ref.uploadId, { prefix: '', lower, limit: options.limit + 1, reverse: false });
-    const parts = rows.slice(0, options.limit).map((row) => ({ partNumber: Number(row.sk), size: row.value.size, etag: row.value.etag, lastModified: row.value.uploadedAt }));
+    const parts = rows
+      .slice(0, options.limit)
+      .map((row) => ({ partNumber: Number(row.sk), size: row.value.size, etag: row.value.etag, lastModified: row.value.uploadedAt, checksums: row.value.checksums }));
     return { upload, parts, truncated: rows.length > options.limit };
   }
 
@@ -201,7 +219,7 @@ export class Uploads {
    * minimum part size; each must have been uploaded with the ETag given. The object's ETag is S3's: the MD5 of
    * the parts' MD5s, then `-` and the number of parts. Parts uploaded but not listed go.
    */
-  async complete(caller: Caller, ref: UploadRef, listed: readonly CompletedPart[], conditions: WriteConditions = {}): Promise<ObjectRecord> {
+  async complete(caller: Caller, ref: UploadRef, listed: readonly CompletedPart[], conditions: WriteConditions = {}, versionHeaders?: VersionHeaders): Promise<ObjectRecord> {
     checkPartList(listed);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     const now = this.clock.now();
@@ -214,6 +232,7 @@ export class Uploads {
       const uploaded = await this.uploadedParts(tx, ref.uploadId);
       const chosen = this.choose(listed, uploaded);
       const size = chosen.reduce((sum, part) => sum + part.size, 0);
+      const headers = versionHeaders ? versionHeaders(upload.headers, chosen.map((part) => ({ partNumber: part.number, size: part.size, checksums: uploaded.get(part.number)?.checksums }))) : upload.headers;
       if (size > MAX_MULTIPART_OBJECT_SIZE) fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
       writePartIndex(tx, ref.uploadId, chosen);
       const chosenNumbers = new Set(chosen.map((part) => part.number));
@@ -232,7 +251,7 @@ export class Uploads {
         etag: multipartEtag(chosen.map((part) => part.etag)),
         contentType: upload.contentType ?? 'application/octet-stream',
         meta: upload.meta,
-        headers: upload.headers,
+        headers,
         deleteAt: upload.deleteAt,
         data: { kind: 'multipart', uploadId: ref.uploadId, parts: chosen.length, encrypted: upload.encrypted },
         ...(upload.tags?.length ? { tags: upload.tags } : {}),

@@ -79,21 +79,20 @@ function packExtras(version: VersionRow): PackedExtras | null {
   };
 }
 
-function unpackExtras(extras: PackedExtras): Pick<VersionRow, 'retention' | 'legalHold' | 'tags'> {
+function unpackExtras(extras: PackedExtras, row: VersionRow): void {
   const mode = extras.r && RETENTION_MODES[extras.r[0]];
-  return {
-    ...(extras.r && mode ? { retention: { mode, retainUntil: extras.r[1] } } : {}),
-    ...(extras.h === undefined ? {} : { legalHold: extras.h === 1 }),
-    ...(extras.t ? { tags: extras.t.map(([key, value]) => ({ key, value })) } : {}),
-  };
+  if (extras.r && mode) row.retention = { mode, retainUntil: extras.r[1] };
+  if (extras.h !== undefined) row.legalHold = extras.h === 1;
+  if (extras.t) row.tags = extras.t.map(([key, value]) => ({ key, value }));
 }
 
+/** Read for every GET, HEAD and listed entry: the optional fields are set one by one, without spreads. */
 export function unpackVersion(stored: unknown): VersionRow {
   if (!Array.isArray(stored)) return stored as VersionRow;
   const [tag, id, state, createdAt, modifiedAfter, size, etag, contentType, meta, headers, deleteAt, data, named, noncurrentSince, extras] = stored as PackedVersion;
   const knownState = STATES[state];
   if (tag !== PACKED_V1 || knownState === undefined) throw new Error(`a version row in a form this build does not know (${String(tag)}/${String(state)})`);
-  return {
+  const row: VersionRow = {
     id,
     state: knownState,
     createdAt,
@@ -105,8 +104,9 @@ export function unpackVersion(stored: unknown): VersionRow {
     headers,
     deleteAt,
     data: data === PLAIN_ATTACHED ? { kind: 'attached', encryption: null } : data,
-    ...(named === 1 ? { named: true } : {}),
-    ...(noncurrentSince === undefined || noncurrentSince === null ? {} : { noncurrentSince }),
-    ...(extras === undefined ? {} : unpackExtras(extras)),
   };
+  if (named === 1) row.named = true;
+  if (noncurrentSince !== undefined && noncurrentSince !== null) row.noncurrentSince = noncurrentSince;
+  if (extras !== undefined) unpackExtras(extras, row);
+  return row;
 }

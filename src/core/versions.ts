@@ -163,6 +163,25 @@ export async function removeCurrent(tx: Tx, bucketId: string, key: string, curre
   return released;
 }
 
+/**
+ * An expired current version (X-Delete-At) goes for good. When older versions lie under it, a delete marker takes
+ * its place, as with Swift's object versioning, where the expired version goes and the key then reads as deleted:
+ * an expiry never brings an older version back. Returns how many blobs lost their last reference.
+ */
+export async function expireCurrentVersion(tx: Tx, bucketId: string, key: string, current: VersionRow, now: number): Promise<number> {
+  const [under] = await tx.scan(TABLES.versions, bucketId, { prefix: versionsPrefix(key), limit: 1, reverse: false });
+  const released = await removeCurrent(tx, bucketId, key, current);
+  if (!under) return released;
+  const marker = deleteMarker(now);
+  // The marker's id follows the expired version's kind: a named one in a bucket that names versions, else null.
+  if (current.named) {
+    marker.named = true;
+    marker.id = nextVersionId(current.id);
+  }
+  tx.put(TABLES.objects, bucketId, key, marker);
+  return released;
+}
+
 /** What may remove a locked version: nothing (the default), or governance's bypass, at a moment. */
 export interface RemovalRule {
   now: number;

@@ -1,6 +1,6 @@
 /**
  * The HTTP status of each core error code in Onggi's JSON APIs (the bucket API, IAM): one table for both, exhaustive,
- * so a new code fails to compile until it has one. (Swift's, with its own few differences, is in swift/errors.ts.)
+ * so a new code fails to compile until it has one. Swift's table (swift/errors.ts) is this one with a few differences.
  */
 import type { ErrorCode } from '../core/errors.ts';
 
@@ -25,6 +25,8 @@ export const JSON_API_STATUS: Record<ErrorCode, number> = {
   NoSuchProject: 404,
   NoSuchUser: 404,
   NoSuchConfiguration: 404,
+  // The caller may be allowed everything and still be refused until the lock's date: a conflict with the
+  // object's state (as a non-empty bucket's delete is), not a 403 that would send them after their credentials.
   ObjectLocked: 409,
   InvalidRequest: 400,
   InvalidRetentionPeriod: 400,

@@ -260,6 +260,43 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test('X-Delete-At: an expired version goes for good; with older versions under it a marker takes its place', async () => {
+      const expiring = (bucket: string, key: string, text: string): Promise<ObjectRecord> =>
+        core.objects.put(admin, { ...ref(bucket, key), body: [Buffer.from(text)], contentLength: Buffer.byteLength(text), meta: {}, headers: {}, deleteAt: Date.now() + 1000 });
+      const enabled = await newBucket('enabled');
+      const older = await put(enabled, 'k', 'older');
+      const expired = await expiring(enabled, 'k', 'expires');
+      await expiring(enabled, 'alone', 'expires too');
+      const suspended = await newBucket('enabled');
+      const kept = await put(suspended, 'k', 'kept');
+      await core.buckets.setVersioning(admin, account, suspended, 'suspended');
+      await expiring(suspended, 'k', 'null, expires');
+      const plain = await newBucket();
+      await expiring(plain, 'k', 'expires');
+      await t.advanceClock(DAY);
+      try {
+        assert.equal(await core.objects.reapExpired(), 4);
+      } finally {
+        await t.advanceClock(0);
+      }
+      await rejectsWith(core.objects.head(admin, ref(enabled, 'k'), {}), 'NoSuchKey', { deleteMarker: true });
+      assert.deepEqual(summary(await versions(enabled)), ['k marker latest', `k ${md5('older')}`], 'the expired version went, the older one stays under a marker');
+      await rejectsWith(core.objects.head(admin, ref(enabled, 'k', expired.versionId), {}), 'NoSuchVersion');
+      assert.equal(await read(enabled, 'k', older.versionId), 'older');
+      const [marker] = await versions(enabled, { prefix: 'k' });
+      assert.ok(marker?.kind === 'item' && marker.item.versionId !== 'null', 'a named marker in a bucket that names versions');
+      await core.objects.delete(admin, ref(enabled, 'k', marker.item.versionId));
+      assert.equal(await read(enabled, 'k'), 'older', 'deleting the marker brings the older version back');
+      await rejectsWith(core.objects.head(admin, ref(enabled, 'alone'), {}), 'NoSuchKey');
+      assert.deepEqual(summary(await versions(enabled, { prefix: 'alone' })), [], 'nothing under it: no marker');
+
+      const suspendedVersions = await versions(suspended);
+      assert.deepEqual(summary(suspendedVersions), ['k marker latest', `k ${md5('kept')}`]);
+      assert.equal(suspendedVersions[0]?.kind === 'item' && suspendedVersions[0].item.versionId, 'null', 'the null version expired: a null marker');
+      assert.equal(await read(suspended, 'k', kept.versionId), 'kept');
+      assert.deepEqual(await versions(plain), []);
+    });
+
     test('a bucket with versions is not empty; emptying removes every version', async () => {
       const b = await newBucket('enabled');
       await put(b, 'k', 'one');

@@ -27,10 +27,10 @@ const UNSIGNED: PayloadMode = { kind: 'unsigned' };
  * The body of `req`. With `stored`, the verified checksum is added to it (as `x-amz-checksum-<algorithm>`) when
  * the body has been read: core builds the version's row after the body is in, from that same object.
  */
-export function requestBody(req: IncomingMessage, stored: Metadata | null = null): IncomingBody {
+export function requestBody(req: IncomingMessage, stored: Metadata | null = null, bodyChecksum = true): IncomingBody {
   const payload = signedRequestOf(req)?.payload ?? UNSIGNED;
   const streaming = payload.kind === 'streaming' || /\baws-chunked\b/i.test(headerValue(req, 'content-encoding') ?? '');
-  const checksum = checksumOf(req);
+  const checksum = bodyChecksum ? checksumOf(req) : null;
   const contentLength = streaming ? decodedLength(req) : declaredLength(req);
   if (!streaming && payload.kind === 'unsigned' && checksum === null) return { source: req, contentLength, checksum };
   const trailers = new Map<string, string>();
@@ -38,9 +38,13 @@ export function requestBody(req: IncomingMessage, stored: Metadata | null = null
   return { source: verified(decoded, payload.kind === 'sha256' ? payload.hex : null, checksum, req, trailers, stored), contentLength, checksum };
 }
 
-/** Reads a small request body whole (an XML document), through the same checks; past `limit` bytes it is refused. */
-export async function readSmallBody(req: IncomingMessage, limit = 1024 * 1024): Promise<Buffer> {
-  const { source } = requestBody(req);
+/**
+ * Reads a small request body whole (an XML document), through the same checks; past `limit` bytes it is refused.
+ * `bodyChecksum` false: the request's `x-amz-checksum-*` headers are about something else (CompleteMultipartUpload's
+ * name the object), not this body.
+ */
+export async function readSmallBody(req: IncomingMessage, limit = 1024 * 1024, bodyChecksum = true): Promise<Buffer> {
+  const { source } = requestBody(req, null, bodyChecksum);
   const pieces: Buffer[] = [];
   let size = 0;
   for await (const piece of source) {

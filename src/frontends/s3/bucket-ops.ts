@@ -1,10 +1,10 @@
-/** Bucket operations: ListBuckets, Create/Head/Delete, location, versioning, canned ACLs. */
+/** Bucket operations: ListBuckets, Create/Head/Delete, location, versioning (ACLs: acl-ops.ts). */
 import { LISTING_LIMIT } from '../../core/constraints.ts';
 import type { Bucket } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
-import { headerValue } from '../../http/context.ts';
-import { aclXml, publicFlagOf, publicFlagOfPolicy } from './acl.ts';
+import { creationAcl } from './acl-ops.ts';
 import { readSmallBody } from './body.ts';
+import { headerValue } from '../../http/context.ts';
 import { S3Error } from './errors.ts';
 import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { buildXml, isoTime, parseXml } from './xml.ts';
@@ -36,9 +36,9 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
     // A LocationConstraint naming another region than this server's is accepted: Onggi has one region, any name.
     parseXml(body);
   }
-  const publicRead = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
+  const access = await creationAcl(x);
   try {
-    await x.ctx.core.buckets.create(x.caller, x.account, { name, ...(objectLockAsked(x) ? { objectLock: true } : {}) });
+    await x.ctx.core.buckets.create(x.caller, x.account, { name, access, ...(objectLockAsked(x) ? { objectLock: true } : {}) });
   } catch (err) {
     // S3 tells the owner apart: creating your own bucket again is BucketAlreadyOwnedByYou.
     if (isOnggiError(err) && err.code === 'BucketAlreadyExists' && (await ownsBucket(x, name))) {
@@ -46,7 +46,6 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
     }
     throw err;
   }
-  if (publicRead) await x.ctx.core.buckets.setAccessControl(x.caller, x.account, name, { publicRead });
   sendEmpty(x.res, 200, { Location: `/${name}` });
 }
 
@@ -92,19 +91,5 @@ export async function putBucketVersioning(name: string, x: Exchange): Promise<vo
   if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error('MalformedXML', 400, 'The versioning Status must be Enabled or Suspended');
   if (config?.MfaDelete === 'Enabled') throw new S3Error('NotImplemented', 501, 'MFA delete is not supported');
   await x.ctx.core.buckets.setVersioning(x.caller, x.account, name, status === 'Enabled' ? 'enabled' : 'suspended');
-  sendEmpty(x.res, 200);
-}
-
-export async function getBucketAcl(name: string, x: Exchange): Promise<void> {
-  const bucket = await x.ctx.core.buckets.get(x.caller, x.account, name, 'GetBucketAcl');
-  sendXml(x.res, 200, aclXml(x.account, bucket.publicRead));
-}
-
-export async function putBucketAcl(name: string, x: Exchange): Promise<void> {
-  const canned = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
-  const body = await readSmallBody(x.req, 64 * 1024);
-  const publicRead = canned ?? (body.length > 0 ? publicFlagOfPolicy(parseXml(body)) : null);
-  if (publicRead === null) throw new S3Error('MissingSecurityHeader', 400, 'Your request was missing a required header: x-amz-acl, or an AccessControlPolicy body');
-  await x.ctx.core.buckets.setAccessControl(x.caller, x.account, name, { publicRead });
   sendEmpty(x.res, 200);
 }

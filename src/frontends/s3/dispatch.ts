@@ -7,6 +7,10 @@ import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
 import { dispatchSubresource, type SubresourceRoute } from './subresource-dispatch.ts';
+import { getObjectPart } from './part-reads.ts';
+import { getObjectAttributes } from './object-attributes.ts';
+import * as acls from './acl-ops.ts';
+import { postObject } from './post-upload.ts';
 
 type Routable = Exclude<S3Route, { op: 'NotImplemented' | 'MethodNotAllowed' | 'InvalidURI' }>;
 
@@ -28,9 +32,9 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
     case 'PutBucketVersioning':
       return buckets.putBucketVersioning(r.bucket, x);
     case 'GetBucketAcl':
-      return buckets.getBucketAcl(r.bucket, x);
+      return acls.getBucketAcl(r.bucket, x);
     case 'PutBucketAcl':
-      return buckets.putBucketAcl(r.bucket, x);
+      return acls.putBucketAcl(r.bucket, x);
     case 'ListObjects':
       return listing.listObjects(r.bucket, x, 1);
     case 'ListObjectsV2':
@@ -41,19 +45,23 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return multipart.listMultipartUploads(r.bucket, x);
     case 'DeleteObjects':
       return deleteObjects(r.bucket, x);
+    case 'PostObject':
+      return postObject(r.bucket, x);
     case 'PutObject':
       return objects.putObject(r.bucket, r.key, x);
     case 'CopyObject':
       return objects.copyObject(r.bucket, r.key, x);
     case 'GetObject':
     case 'HeadObject':
-      return objects.getObject(r.bucket, r.key, x);
+      return x.ctx.query.has('partNumber') ? getObjectPart(r.bucket, r.key, x) : objects.getObject(r.bucket, r.key, x);
     case 'DeleteObject':
       return objects.deleteObject(r.bucket, r.key, x);
     case 'GetObjectAcl':
-      return objects.getObjectAcl(r.bucket, r.key, x);
+      return acls.getObjectAcl(r.bucket, r.key, x);
     case 'PutObjectAcl':
-      return objects.putObjectAcl(r.bucket, r.key, x);
+      return acls.putObjectAcl(r.bucket, r.key, x);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(r.bucket, r.key, x);
     case 'CreateMultipartUpload':
       return multipart.createMultipartUpload(r.bucket, r.key, x);
     case 'UploadPart':

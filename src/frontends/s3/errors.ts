@@ -95,7 +95,9 @@ function specificCode(err: AnyOnggiError): string | undefined {
 /** Writes the error: S3's XML body (none for HEAD and 304), with the request's resource. */
 export function sendS3Error(res: ServerResponse, err: S3Error, resource: string, headers: Record<string, string | number> = {}): void {
   const bodyless = res.req.method === 'HEAD' || err.status === 304;
-  const body = bodyless ? null : Buffer.from(buildXml('Error', { Code: err.code, Message: err.message, ...err.extra, Resource: resource }, false), 'utf8');
+  const xml = { Code: err.code, Message: err.message, ...err.extra, Resource: resource };
+  // Without S3's namespace, as S3 sends it: botocore takes a namespaced root for another kind of error and loses the code.
+  const body = bodyless ? null : Buffer.from(buildXml('Error', xml, false), 'utf8');
   res.writeHead(err.status, { ...headers, 'Content-Type': 'application/xml', 'Content-Length': body?.length ?? 0 });
   res.end(body ?? undefined);
 }

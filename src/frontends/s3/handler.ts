@@ -94,7 +94,7 @@ function fail(caught: unknown, req: IncomingMessage, res: ServerResponse, ctx: R
   }
   let err = core ? fromCore(core) : (caught as S3Error);
   // Another project's bucket answers as a missing one would: a refusal must not tell that it exists.
-  if (foreign && err.code === 'AccessDenied' && core?.code === 'AccessDenied') err = new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+  if (foreign && core?.code === 'AccessDenied' && core.detail.bucketVisible !== true) err = new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
   const headers: Record<string, string | number> = {};
   if (core?.code === 'NotModified') {
     headers.ETag = `"${core.detail.record.etag}"`;

@@ -3,12 +3,14 @@ import type { UploadRef } from '../../core/uploads.ts';
 import type { Metadata } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
+import { checkWriteAcl } from './acl-ops.ts';
 import { readSmallBody, requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { encoderOf } from './listing-ops.ts';
 import { etagOf, expectedMd5, readConditions, writeAttributes } from './object-headers.ts';
 import { sourceRef, writeConditions, writeResultHeaders } from './object-ops.ts';
+import { checksumElements, checksummedCopy, completionHeaders, listedChecksums, uploadChecksumElements, uploadChecksumHeaders, uploadChecksumIn, uploadChecksumOf, withUploadChecksum } from './multipart-checksums.ts';
 import { versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime, parseXml, type XmlNode } from './xml.ts';
 
@@ -27,11 +29,11 @@ function partNumberOf(x: Exchange): number {
 }
 
 export async function createMultipartUpload(bucket: string, key: string, x: Exchange): Promise<void> {
-  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...writeAttributes(x.req), ...versionSettingsOf(x.req) });
-  const headers: Record<string, string> = {};
-  const algorithm = headerValue(x.req, 'x-amz-checksum-algorithm');
-  if (algorithm) headers['x-amz-checksum-algorithm'] = algorithm.toUpperCase();
-  sendXml(x.res, 200, buildXml('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.id }), headers);
+  await checkWriteAcl(x, bucket);
+  const checksum = uploadChecksumOf(x.req);
+  const attributes = writeAttributes(x.req);
+  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...attributes, headers: withUploadChecksum(attributes.headers, checksum), ...versionSettingsOf(x.req) });
+  sendXml(x.res, 200, buildXml('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.id }), uploadChecksumHeaders(checksum));
 }
 
 export async function uploadPart(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -39,7 +41,7 @@ export async function uploadPart(bucket: string, key: string, x: Exchange): Prom
   const partNumber = partNumberOf(x);
   const checksums: Metadata = {};
   const body = requestBody(x.req, checksums);
-  const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: body.source, contentLength: body.contentLength, expectedMd5: expectedMd5(x.req) });
+  const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: body.source, contentLength: body.contentLength, expectedMd5: expectedMd5(x.req), checksums });
   sendEmpty(x.res, 200, { ETag: `"${etag}"`, ...checksums });
 }
 
@@ -58,9 +60,13 @@ export async function uploadPartCopy(bucket: string, key: string, x: Exchange): 
   if (!opened) throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
   const length = source.ranges?.[0] ? source.ranges[0].end - source.ranges[0].start + 1 : source.record.size;
   try {
-    const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: Buffer.isBuffer(opened) ? [opened] : opened, contentLength: length });
+    // An upload that keeps checksums gets the copied part's too, computed as it passes.
+    const { upload } = await x.ctx.core.uploads.listParts(x.caller, ref, { partNumberMarker: 0, limit: 0 });
+    const checksums: Metadata = {};
+    const body = checksummedCopy(Buffer.isBuffer(opened) ? [opened] : opened, uploadChecksumIn(upload.headers), checksums);
+    const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body, contentLength: length, checksums });
     const headers: Record<string, string> = source.record.versionId === 'null' ? {} : { 'x-amz-copy-source-version-id': source.record.versionId };
-    sendXml(x.res, 200, buildXml('CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"` }), headers);
+    sendXml(x.res, 200, buildXml('CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"`, ...checksumElements(checksums) }), headers);
   } finally {
     if (!Buffer.isBuffer(opened)) opened.destroy();
   }
@@ -68,19 +74,23 @@ export async function uploadPartCopy(bucket: string, key: string, x: Exchange): 
 
 export async function completeMultipartUpload(bucket: string, key: string, x: Exchange): Promise<void> {
   const ref = uploadRef(x, bucket, key);
-  const parsed = parseXml(await readSmallBody(x.req, 4 * 1024 * 1024));
+  const parsed = parseXml(await readSmallBody(x.req, 4 * 1024 * 1024, false));
   const root = parsed.CompleteMultipartUpload as { Part?: Array<Record<string, unknown>> } | undefined;
+  const listed = new Map<number, Metadata>();
   const parts = (root?.Part ?? []).map((part) => {
     const number = Number(part.PartNumber);
     if (!Number.isInteger(number) || typeof part.ETag !== 'string') throw new S3Error('MalformedXML', 400, 'Each Part needs a PartNumber and an ETag');
+    listed.set(number, listedChecksums(part));
     return { partNumber: number, etag: etagOf(part.ETag) };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
-  const record = await x.ctx.core.uploads.complete(x.caller, ref, parts, writeConditions(x));
+  const record = await x.ctx.core.uploads.complete(x.caller, ref, parts, writeConditions(x), completionHeaders(x.req, listed));
   const location = `${x.ctx.publicUrl}/${encodeURIComponent(bucket)}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const headers = writeResultHeaders(record);
   delete headers.ETag;
-  sendXml(x.res, 200, buildXml('CompleteMultipartUploadResult', { Location: location, Bucket: bucket, Key: key, ETag: `"${record.etag}"` }), headers);
+  const type = record.headers['x-amz-checksum-type'];
+  const result: XmlNode = { Location: location, Bucket: bucket, Key: key, ETag: `"${record.etag}"`, ...checksumElements(record.headers), ...(type ? { ChecksumType: type } : {}) };
+  sendXml(x.res, 200, buildXml('CompleteMultipartUploadResult', result), headers);
 }
 
 export async function abortMultipartUpload(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -106,11 +116,12 @@ export async function listParts(bucket: string, key: string, x: Exchange): Promi
       Initiator: { ID: upload.initiator, DisplayName: upload.initiator },
       Owner: ownerOf(x.account),
       StorageClass: 'STANDARD',
+      ...uploadChecksumElements(upload.headers),
       PartNumberMarker: marker,
       ...(last ? { NextPartNumberMarker: last.partNumber } : {}),
       MaxParts: maxParts,
       IsTruncated: truncated,
-      Part: parts.map((p) => ({ PartNumber: p.partNumber, LastModified: isoTime(p.lastModified), ETag: `"${p.etag}"`, Size: p.size })),
+      Part: parts.map((p) => ({ PartNumber: p.partNumber, LastModified: isoTime(p.lastModified), ETag: `"${p.etag}"`, Size: p.size, ...checksumElements(p.checksums) })),
     }),
   );
 }

@@ -4,7 +4,7 @@ import { lastModifiedSeconds, unquote, type ReadConditions } from '../../core/co
 import type { WriteAttributes } from '../../core/objects.ts';
 import type { Metadata, ObjectRecord } from '../../core/types.ts';
 import { headerValue } from '../../http/context.ts';
-import { utf8Header, wireHeader } from '../swift/headers.ts';
+import { isActiveType, utf8Header, wireHeader } from '../swift/headers.ts';
 import { S3Error } from './errors.ts';
 import { addVersionSettingHeaders } from './version-settings.ts';
 
@@ -66,21 +66,29 @@ export function readConditions(req: IncomingMessage, prefix = ''): ReadCondition
   };
 }
 
-/** The headers of a GET or HEAD of `record`. */
-export function objectHeaders(record: ObjectRecord, query: URLSearchParams, withChecksums: boolean): Record<string, string | number> {
+/**
+ * The headers of a GET or HEAD of `record`. Path-style S3 shares the console's origin, so objects are kept from
+ * running there as Swift's are (see the Swift front end's objectHeaders): sandboxed, not sniffed, and an active
+ * type read by an anonymous caller is a download.
+ */
+export function objectHeaders(record: ObjectRecord, query: URLSearchParams, withChecksums: boolean, anonymous = false): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Content-Type': wireHeader(record.contentType),
     ETag: `"${record.etag}"`,
     'Last-Modified': lastModifiedHeader(record),
     'Accept-Ranges': 'bytes',
+    'Content-Security-Policy': 'sandbox',
+    'X-Content-Type-Options': 'nosniff',
   };
+  if (anonymous && record.headers['content-disposition'] === undefined && isActiveType(record.contentType)) headers['Content-Disposition'] = 'attachment';
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
   for (const name in record.meta) headers[META_PREFIX + name] = wireHeader(record.meta[name] ?? '');
   for (const name in record.headers) {
     if (name.startsWith(CHECKSUM_PREFIX)) {
       if (withChecksums) {
         headers[name] = record.headers[name] ?? '';
-        headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+        // A multipart object stores its type (COMPOSITE or FULL_OBJECT); a single-part one's is FULL_OBJECT.
+        headers['x-amz-checksum-type'] ??= 'FULL_OBJECT';
       }
     } else {
       headers[name] = wireHeader(record.headers[name] ?? '');
@@ -92,6 +100,13 @@ export function objectHeaders(record: ObjectRecord, query: URLSearchParams, with
     if (value !== null) headers[header] = wireHeader(value);
   }
   return headers;
+}
+
+/** S3 refuses `response-*` overrides to anonymous callers: nobody may choose how another's public object is served. */
+export function refuseAnonymousOverrides(query: URLSearchParams, anonymous: boolean): void {
+  if (anonymous && OVERRIDES.some(([parameter]) => query.has(parameter))) {
+    throw new S3Error('InvalidRequest', 400, 'Request specific response headers cannot be used for anonymous GET requests.');
+  }
 }
 
 export function lastModifiedHeader(record: ObjectRecord): string {

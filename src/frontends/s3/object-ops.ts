@@ -4,11 +4,12 @@ import { writeBody, type Body, type ObjectRef } from '../../core/objects.ts';
 import type { ObjectRecord } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
 import { headerValue } from '../../http/context.ts';
-import { aclXml, publicFlagOf } from './acl.ts';
-import { readSmallBody, requestBody } from './body.ts';
+import { checkWriteAcl } from './acl-ops.ts';
+import { hasAclHeaders } from './acl.ts';
+import { requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
-import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, writeAttributes } from './object-headers.ts';
+import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
 import { bypassGovernanceOf, copyVersionSettingsOf, versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime } from './xml.ts';
 
@@ -19,7 +20,8 @@ export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
 
 export async function putObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { req } = x;
-  await checkObjectAcl(x, bucket);
+  // Most writes carry no ACL: no turn of the event loop for them.
+  if (hasAclHeaders(req)) await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
   const body = requestBody(req, attributes.headers);
   const record = await x.ctx.core.objects.put(x.caller, {
@@ -39,7 +41,8 @@ export async function putObject(bucket: string, key: string, x: Exchange): Promi
 /** `If-None-Match: *` and `If-Match` of a PutObject or CompleteMultipartUpload. */
 export function writeConditions(x: Exchange): { ifNoneMatchAny?: boolean; ifMatch?: string } {
   const ifNoneMatch = headerValue(x.req, 'if-none-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'If-None-Match on a write accepts only *');
+  // AWS documents only `*` here and answers any other value (an ETag) with 501 NotImplemented, so this does too.
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented: If-None-Match on a write takes only *', { Header: 'If-None-Match' });
   const ifMatch = headerValue(x.req, 'if-match');
   return { ...(ifNoneMatch === undefined ? {} : { ifNoneMatchAny: true }), ...(ifMatch === undefined ? {} : { ifMatch }) };
 }
@@ -51,22 +54,16 @@ export function writeResultHeaders(record: ObjectRecord): Record<string, string 
   return headers;
 }
 
-/** Objects have no ACL of their own: the bucket's public flag is theirs. An object ACL that would differ is refused. */
-async function checkObjectAcl(x: Exchange, bucket: string): Promise<void> {
-  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
-  if (wanted !== true) return;
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'HeadBucket');
-  if (!current.publicRead) throw new S3Error('NotImplemented', 501, 'Objects share their bucket\'s ACL here: make the bucket public-read instead');
-}
-
 export async function getObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { core, query } = x.ctx;
+  const anonymous = x.caller.kind === 'anonymous';
+  refuseAnonymousOverrides(query, anonymous);
   const ref = refOf(x, bucket, key);
   const conditions = readConditions(x.req);
   const withChecksums = headerValue(x.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
   if (x.req.method === 'HEAD') {
     const record = await core.objects.head(x.caller, ref, conditions);
-    const headers = objectHeaders(record, query, withChecksums);
+    const headers = objectHeaders(record, query, withChecksums, anonymous);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -74,7 +71,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const range = headerValue(x.req, 'range');
   // S3 serves one range; a request for several gets the whole object.
   const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, range?.includes(',') ? undefined : range);
-  const headers = objectHeaders(record, query, withChecksums && ranges === null);
+  const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous);
   const [only] = ranges ?? [];
   if (only) {
     x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
@@ -85,7 +82,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
 }
 
 /** Writes the bodies and ends the response; whatever happens, every body is closed with it. */
-async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
+export async function streamBodies(res: ServerResponse, bodies: Body[]): Promise<void> {
   const [only] = bodies;
   if (bodies.length === 1 && Buffer.isBuffer(only)) {
     res.end(only);
@@ -147,7 +144,9 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   const directive = (headerValue(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.');
   const sameObject = from.account === x.account && from.bucket === bucket && from.key === key && from.versionId === undefined;
-  if (sameObject && directive === 'COPY') {
+  // A storage class, encryption or redirect given is a change S3 accepts (rclone's settier); here they change nothing.
+  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'].some((name) => headerValue(req, name) !== undefined);
+  if (sameObject && directive === 'COPY' && !changes) {
     throw new S3Error('InvalidRequest', 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
   // The copy-source conditionals, checked against the source as it is read.
@@ -155,6 +154,7 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
     if (isOnggiError(err) && err.code === 'NotModified') throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     throw err;
   });
+  await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
   const replace = directive === 'REPLACE';
   const { record, source } = await x.ctx.core.objects.copy(x.caller, from, { account: x.account, bucket, key }, {
@@ -169,21 +169,6 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
   if (source.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.versionId;
   sendXml(x.res, 200, buildXml('CopyObjectResult', { LastModified: isoTime(record.lastModified), ETag: `"${record.etag}"` }), headers);
-}
-
-export async function getObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetObjectAcl');
-  sendXml(x.res, 200, aclXml(x.account, current.publicRead));
-}
-
-export async function putObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, refOf(x, bucket, key), {});
-  await readSmallBody(x.req, 64 * 1024);
-  const wanted = publicFlagOf(headerValue(x.req, 'x-amz-acl'));
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'PutObjectAcl');
-  if (wanted !== null && wanted !== current.publicRead) throw new S3Error('NotImplemented', 501, "Objects share their bucket's ACL here: change the bucket's ACL instead");
-  sendEmpty(x.res, 200);
 }
 
 export { etagOf, lastModifiedHeader };

@@ -22,6 +22,7 @@ export type BucketOp =
   | 'GetBucketAcl'
   | 'PutBucketAcl'
   | 'DeleteObjects'
+  | 'PostObject'
   | SubresourceBucketOp;
 export type ObjectOp =
   | 'PutObject'
@@ -31,6 +32,7 @@ export type ObjectOp =
   | 'DeleteObject'
   | 'GetObjectAcl'
   | 'PutObjectAcl'
+  | 'GetObjectAttributes'
   | 'CreateMultipartUpload'
   | 'UploadPart'
   | 'UploadPartCopy'
@@ -86,7 +88,7 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
     case 'DELETE':
       return op('DeleteBucket');
     case 'POST':
-      return query.has('delete') ? op('DeleteObjects') : { op: 'NotImplemented', what: 'browser POST uploads' };
+      return op(query.has('delete') ? 'DeleteObjects' : 'PostObject');
     default:
       return { op: 'MethodNotAllowed' };
   }
@@ -102,6 +104,7 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
   switch (method) {
     case 'GET':
       if (query.has('uploadId')) return op('ListParts');
+      if (query.has('attributes')) return op('GetObjectAttributes');
       return op(query.has('acl') ? 'GetObjectAcl' : 'GetObject');
     case 'HEAD':
       return op('HeadObject');

@@ -62,17 +62,19 @@ function fromQuery(ctx: RequestContext): V2Input {
 
 function verify(req: IncomingMessage, ctx: RequestContext, input: V2Input, signer: S3Signer | null, s3Domain: string | null): Caller {
   if (!signer) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
-  const expected = createHmac('sha1', signer.secret).update(stringToSign(req, ctx, input.dateLine, s3Domain), 'utf8').digest('base64');
   const given = Buffer.from(input.signature);
-  const wanted = Buffer.from(expected);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+  const signs = (resource: string): boolean => {
+    const wanted = Buffer.from(createHmac('sha1', signer.secret).update(stringToSign(req, input.dateLine, resource), 'utf8').digest('base64'));
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  };
+  if (!resourcesOf(req, ctx, s3Domain).some(signs)) {
     throw new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
   }
   recordSigned(req, { caller: signer.caller, payload: { kind: 'unsigned' } });
   return signer.caller;
 }
 
-function stringToSign(req: IncomingMessage, ctx: RequestContext, dateLine: string, s3Domain: string | null): string {
+function stringToSign(req: IncomingMessage, dateLine: string, resource: string): string {
   const amz = Object.keys(req.headers)
     .filter((name) => name.startsWith('x-amz-'))
     .sort()
@@ -81,15 +83,46 @@ function stringToSign(req: IncomingMessage, ctx: RequestContext, dateLine: strin
       return `${name}:${(Array.isArray(value) ? value.join(',') : (value ?? '')).trim()}\n`;
     })
     .join('');
-  return `${req.method ?? 'GET'}\n${headerValue(req, 'content-md5') ?? ''}\n${headerValue(req, 'content-type') ?? ''}\n${dateLine}\n${amz}${resourceOf(req, ctx, s3Domain)}`;
+  return `${req.method ?? 'GET'}\n${headerValue(req, 'content-md5') ?? ''}\n${headerValue(req, 'content-type') ?? ''}\n${dateLine}\n${amz}${resource}`;
 }
 
-function resourceOf(req: IncomingMessage, ctx: RequestContext, s3Domain: string | null): string {
+/**
+ * The resource as the client may have signed it. Clients differ where S3 is lenient: a bucket's own resource with
+ * or without its trailing slash (botocore signs `/bucket/`), a subresource without a value as sent (`uploads` or
+ * `uploads=`).
+ */
+function resourcesOf(req: IncomingMessage, ctx: RequestContext, s3Domain: string | null): string[] {
   const host = req.headers.host;
   const bucket = s3Domain && host ? virtualHostBucket(host, s3Domain) : null;
-  const subresources = [...ctx.query.entries()]
-    .filter(([name]) => SUBRESOURCES.has(name))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => (value === '' ? name : `${name}=${value}`));
-  return `${bucket === null ? '' : `/${bucket}`}${ctx.rawPath}${subresources.length > 0 ? `?${subresources.join('&')}` : ''}`;
+  const path = `${bucket === null ? '' : `/${bucket}`}${ctx.rawPath}`;
+  const paths = /^\/[^/]+\/?$/.test(path) ? [path, path.endsWith('/') ? path.slice(0, -1) : `${path}/`] : [path];
+  const asSent = subresourcesOf(req.url ?? '', false);
+  const collapsed = subresourcesOf(req.url ?? '', true);
+  return paths.flatMap((p) => (collapsed === asSent ? [p + asSent] : [p + asSent, p + collapsed]));
+}
+
+/** `?name[=value]&…` of the signed subresources in the raw query, sorted by name, values decoded; `collapse`: `name=` as `name`. */
+function subresourcesOf(url: string, collapse: boolean): string {
+  const mark = url.indexOf('?');
+  if (mark < 0) return '';
+  const signed = url
+    .slice(mark + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const value = eq < 0 ? null : decoded(part.slice(eq + 1));
+      return { name: decoded(eq < 0 ? part : part.slice(0, eq)), value: collapse && value === '' ? null : value };
+    })
+    .filter(({ name }) => SUBRESOURCES.has(name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ name, value }) => (value === null ? name : `${name}=${value}`));
+  return signed.length > 0 ? `?${signed.join('&')}` : '';
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -49,7 +49,7 @@ export function recordSigned(req: IncomingMessage, signed: SignedRequest): void 
   signedRequests.set(req, signed);
 }
 
-interface Credential {
+export interface Credential {
   access: string;
   date: string;
   region: string;
@@ -150,7 +150,7 @@ function fromQuery(req: IncomingMessage, ctx: RequestContext): SignatureInput {
   return { credential: parseCredential(credentialText, queryError), signedHeaders: signedHeaders.split(';'), signature, amzDate, payloadHash, presigned: true };
 }
 
-function parseCredential(text: string, error: (message: string) => S3Error): Credential {
+export function parseCredential(text: string, error: (message: string) => S3Error): Credential {
   const parts = text.split('/');
   // The access key id itself holds no slash; the scope's four parts follow it.
   const [access, date, region, service, terminator] = parts;
@@ -228,7 +228,7 @@ export function uriEncode(text: string): string {
 /** Signing keys by secret and scope: the four HMACs are done once a day per credential and region. */
 const signingKeys = new Map<string, Buffer>();
 
-function signingKey(secret: string, credential: Credential): Buffer {
+export function signingKey(secret: string, credential: Credential): Buffer {
   const id = `${credential.access}/${credential.date}/${credential.region}/${credential.service}`;
   const cached = signingKeys.get(id);
   if (cached) return cached;

@@ -1,6 +1,5 @@
 /** Each configuration subresource's operation to its handler (dispatch.ts hands these over). */
 import type { Exchange } from './exchange.ts';
-import { getObjectAttributes } from './attributes-ops.ts';
 import * as config from './config-ops.ts';
 import * as lock from './lock-ops.ts';
 import type { SubresourceBucketOp, SubresourceObjectOp } from './subresources.ts';
@@ -38,8 +37,6 @@ export async function dispatchSubresource(r: SubresourceRoute, x: Exchange): Pro
       return config.putBucketEncryption(r.bucket, x);
     case 'DeleteBucketEncryption':
       return config.deleteBucketEncryption(r.bucket, x);
-    case 'GetObjectAttributes':
-      return getObjectAttributes(r.bucket, r.key, x);
     case 'GetBucketLogging':
       return config.getBucketLogging(r.bucket, x);
     case 'PutBucketLogging':

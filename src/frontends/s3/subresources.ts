@@ -15,7 +15,6 @@ const OBJECT_SUBRESOURCES = {
   tagging: { GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' },
   retention: { GET: 'GetObjectRetention', PUT: 'PutObjectRetention' },
   'legal-hold': { GET: 'GetObjectLegalHold', PUT: 'PutObjectLegalHold' },
-  attributes: { GET: 'GetObjectAttributes' },
 } as const;
 
 type OpsOf<T> = { [K in keyof T]: T[K][keyof T[K]] }[keyof T];

@@ -1,6 +1,7 @@
 /** The Swift error table: one place mapping core error codes to Swift statuses and bodies. */
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode, OnggiError } from '../../core/errors.ts';
+import { JSON_API_STATUS } from '../../http/error-status.ts';
 
 interface SwiftStatus {
   status: number;
@@ -25,54 +26,12 @@ const STATUSES: Record<number, SwiftStatus> = {
   507: { status: 507, title: 'Insufficient Storage', explanation: 'There was not enough space to save the resource.' },
 };
 
+/** The JSON APIs' statuses, but for where Swift answers otherwise. */
 const STATUS_OF: Record<ErrorCode, number> = {
-  Unauthenticated: 401,
-  InvalidCredentials: 401,
-  AccessDenied: 403,
-  NoSuchAccount: 404,
-  NoSuchBucket: 404,
-  NoSuchKey: 404,
-  InvalidManifest: 400,
-  BrokenManifest: 409,
-  BrokenSymlink: 409,
-  NoSuchUpload: 404,
-  InvalidPart: 400,
-  InvalidPartOrder: 400,
-  EntityTooSmall: 400,
-  NoSuchVersion: 404,
-  MethodNotAllowed: 405,
-  NoSuchAccessKey: 404,
-  NoSuchProject: 404,
-  NoSuchUser: 404,
-  NoSuchConfiguration: 404,
-  // The caller may be allowed everything and still be refused until the lock's date: a conflict with the
-  // object's state (as a non-empty container's delete is), not a 403 that would send them after their credentials.
-  ObjectLocked: 409,
-  InvalidRequest: 400,
-  InvalidRetentionPeriod: 400,
-  InvalidTag: 400,
-  BucketAlreadyExists: 409,
-  BucketNotEmpty: 409,
-  InvalidBucketState: 409,
-  ProjectNotEmpty: 409,
-  AlreadyExists: 409,
-  InvalidBucketName: 400,
-  InvalidObjectName: 400,
-  InvalidArgument: 400,
-  MetadataTooLarge: 400,
-  EntityTooLarge: 413,
-  LengthRequired: 411,
+  ...JSON_API_STATUS,
   IncompleteBody: 499,
   BadDigest: 422,
-  PreconditionFailed: 412,
-  NotModified: 304,
-  InvalidRange: 416,
   ListingLimitExceeded: 412,
-  LimitExceeded: 409,
-  Unsupported: 501,
-  Busy: 503,
-  InsufficientStorage: 507,
-  StorageUnavailable: 503,
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
