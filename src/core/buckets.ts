@@ -297,6 +297,16 @@ export class Buckets {
     return bucket?.cors ? evaluateCors(bucket.cors, request, preflight) : null;
   }
 
+  // --- encryption ---------------------------------------------------------------------------------
+
+  /**
+   * Turns managed encryption (`/v1_ext`'s use_encryption, S3's SSE-S3 default) on or off for the versions written
+   * from now on; each stored version keeps the encryption it was written with, and reads follow it.
+   */
+  async setEncryption(caller: Caller, account: string, name: string, encryption: EncryptionType | null): Promise<void> {
+    await this.change(caller, account, name, 'PutBucketConfig', (row) => ({ ...row, encryption }));
+  }
+
   // --- bucket roles -----------------------------------------------------------------------------
 
   /** Who holds which role on the bucket: every project member, by assignment on the bucket or by default. */

@@ -1,25 +1,39 @@
 /**
- * Object Lock where it meets the protocols there are today, over real HTTP. No front end sets a lock yet (S3's
- * PutObjectRetention comes with the S3 front end), so the test stops the server, sets the lock with core's own
- * calls on the same data directory (or database) — as that front end will — and starts the server again: the lock
- * survives the restart, and Swift and `/v1_ext` refuse what would remove or change a locked version.
+ * Object Lock where it meets the protocols, over real HTTP: a lock set with core's own calls while the server is
+ * stopped, and one set through S3 (PutObjectRetention, PutObjectLegalHold, the x-amz-object-lock-* headers),
+ * survives the restart, and S3, Swift and `/v1_ext` refuse what would remove or change a locked version; governance
+ * retention yields only to S3's bypass.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import type { Caller } from '../../src/core/types.ts';
 import { openCore } from '../../src/open-stores.ts';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  PutObjectCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { asRecord, request, uniqueName, waitFor } from '../helpers/accounts.ts';
+import { printedS3Keys, s3Client, type S3KeyPair } from '../helpers/s3.ts';
 import { adminEnv, login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const DAY = 24 * 3600 * 1000;
 
 let server: RunningServer;
 let root: Session;
+/** Printed at the first start only: kept across the restarts. */
+let s3Keys: S3KeyPair;
 
 before(async () => {
   server = await startServer();
   root = await login(server.url);
+  s3Keys = printedS3Keys(server);
 });
 after(async () => {
   await server.destroy();
@@ -92,5 +106,69 @@ void describe('Object Lock across Swift and /v1_ext', () => {
     });
     assert.equal(await (await swift(`/${name}/kept`)).text(), 'kept bytes');
     assert.equal(await (await swift(`/${name}/held`)).text(), 'held bytes');
+  });
+});
+
+/** The status and S3 code a call answered (200 and 'ok' when it succeeded). */
+async function s3Outcome(promise: Promise<unknown>): Promise<[number | undefined, string]> {
+  try {
+    await promise;
+    return [200, 'ok'];
+  } catch (err) {
+    const e = err as { $metadata?: { httpStatusCode?: number }; Code?: string; name: string };
+    return [e.$metadata?.httpStatusCode, e.Code ?? e.name];
+  }
+}
+
+async function emptyBucket(name: string): Promise<Record<string, unknown>> {
+  const emptyUrl = `${server.url}/v1_ext/bucket/${name}/empty`;
+  assert.equal((await request(emptyUrl, { method: 'POST', token: root.token, body: { delete_bucket: true } })).status, 202);
+  let last: Record<string, unknown> = {};
+  const done = await waitFor(async () => {
+    last = asRecord((await request(emptyUrl, { token: root.token })).json);
+    return last.status === 'done';
+  }, 30_000);
+  assert.notEqual(done, null, `emptying did not finish: ${JSON.stringify(last)}`);
+  return last;
+}
+
+void describe('Object Lock set through S3, across S3, Swift and /v1_ext', () => {
+  void test('retention and legal hold set by S3 hold against S3, Swift and /v1_ext, and across a restart', async () => {
+    let s3: S3Client = s3Client(server, s3Keys);
+    const Bucket = uniqueName('s3locked');
+    await s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
+    const kept = (await s3.send(new PutObjectCommand({ Bucket, Key: 'kept', Body: 'kept bytes' }))).VersionId ?? '';
+    const held = (await s3.send(new PutObjectCommand({ Bucket, Key: 'held', Body: 'held bytes' }))).VersionId ?? '';
+    const governed = (await s3.send(new PutObjectCommand({ Bucket, Key: 'governed', Body: 'g', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) }))).VersionId ?? '';
+    await s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'kept', VersionId: kept, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + DAY) } }));
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId: held, LegalHold: { Status: 'ON' } }));
+
+    await server.stop();
+    server = await startServer({ dataDir: server.dataDir });
+    root = await login(server.url);
+    s3 = s3Client(server, s3Keys);
+    assert.equal((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'kept', VersionId: kept }))).Retention?.Mode, 'COMPLIANCE');
+    assert.equal((await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId: held }))).LegalHold?.Status, 'ON');
+
+    for (const [key, versionId] of [['kept', kept], ['held', held], ['governed', governed]] as const) {
+      assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: key, VersionId: versionId }))), [403, 'AccessDenied'], `S3 DELETE of ${key}`);
+      const swiftDelete = await swift(`/${Bucket}/${key}?version-id=${versionId}`, { method: 'DELETE' });
+      assert.equal(swiftDelete.status, 409, `Swift DELETE of ${key}'s version`);
+      assert.equal((await swift(`/${Bucket}/${key}`, { method: 'POST', headers: { 'X-Object-Meta-A': 'b' } })).status, 409, `Swift POST of ${key}`);
+    }
+    // The bypass moves governance, never compliance nor a legal hold.
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'kept', VersionId: kept, BypassGovernanceRetention: true }))), [403, 'AccessDenied']);
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'held', VersionId: held, BypassGovernanceRetention: true }))), [403, 'AccessDenied']);
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'governed', VersionId: governed, BypassGovernanceRetention: true }))), [200, 'ok']);
+
+    const progress = await emptyBucket(Bucket);
+    assert.equal(progress.locked_versions, 2, JSON.stringify(progress));
+    assert.equal((await request(`${server.url}/v1_ext/bucket/${Bucket}`, { token: root.token })).status, 200, 'the bucket stays');
+    assert.equal(await (await swift(`/${Bucket}/kept?version-id=${kept}`)).text(), 'kept bytes');
+    assert.equal(await (await swift(`/${Bucket}/held?version-id=${held}`)).text(), 'held bytes');
+
+    // Once the legal hold is off, the version goes like any other.
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId: held, LegalHold: { Status: 'OFF' } }));
+    assert.equal((await swift(`/${Bucket}/held?version-id=${held}`, { method: 'DELETE' })).status, 204);
   });
 });

@@ -5,6 +5,7 @@
  * server runs in this process, so the test can set policies, which no API writes yet.)
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -70,6 +71,31 @@ const S3: Record<string, readonly Action[]> = {
   DeleteObject: ['DeleteObject'],
   CopyObject: ['GetObject', 'PutObject'],
   CreateMultipartUpload: ['PutObject'],
+  GetObjectTagging: ['GetObjectTagging'],
+  PutObjectTagging: ['PutObjectTagging'],
+  DeleteObjectTagging: ['DeleteObjectTagging'],
+  GetBucketTagging: ['GetBucketTagging'],
+  PutBucketTagging: ['PutBucketTagging'],
+  DeleteBucketTagging: ['PutBucketTagging'],
+  GetObjectLockConfiguration: ['GetBucketObjectLockConfiguration'],
+  PutObjectLockConfiguration: ['PutBucketObjectLockConfiguration'],
+  GetObjectRetention: ['GetObjectRetention'],
+  PutObjectRetention: ['PutObjectRetention'],
+  GetObjectLegalHold: ['GetObjectLegalHold'],
+  PutObjectLegalHold: ['PutObjectLegalHold'],
+  GetBucketLifecycleConfiguration: ['GetBucketConfig'],
+  PutBucketLifecycleConfiguration: ['PutBucketConfig'],
+  DeleteBucketLifecycle: ['PutBucketConfig'],
+  GetBucketCors: ['GetBucketConfig'],
+  PutBucketCors: ['PutBucketConfig'],
+  DeleteBucketCors: ['PutBucketConfig'],
+  GetBucketEncryption: ['GetBucketConfig'],
+  PutBucketEncryption: ['PutBucketConfig'],
+  DeleteBucketEncryption: ['PutBucketConfig'],
+  GetObjectAttributes: ['GetObject'],
+  GetBucketLogging: ['GetBucketConfig'],
+  // Turning logging off; turning it on also needs PutObject on the target bucket.
+  PutBucketLogging: ['PutBucketConfig'],
 };
 
 /** The bucket API (/v1_ext). */
@@ -116,6 +142,8 @@ const IAM: Record<string, readonly Action[]> = {
 
 const ALL_BUCKET_ACTIONS: readonly BucketAction[] = [...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS];
 const BUCKET = 'route-actions';
+/** A bucket made with Object Lock, for the lock subresources. */
+const LOCK_BUCKET = 'route-actions-lock';
 
 interface Call {
   method: string;
@@ -161,6 +189,7 @@ before(async () => {
   const made = await core.s3Credentials.create(session.projectId, 'admin');
   s3Keys = { accessKeyId: made.credential.access, secretAccessKey: made.secret };
   await send({ method: 'PUT', path: `/v1/${session.projectId}/${BUCKET}` }, 201);
+  await send({ s3: true, method: 'PUT', path: `/${LOCK_BUCKET}`, headers: { 'x-amz-bucket-object-lock-enabled': 'true' } }, 200);
 });
 
 after(async () => {
@@ -194,7 +223,7 @@ async function denyOnAllBuckets(actions: readonly BucketAction[]): Promise<void>
   const caller = await core.identity.callerFromToken(session.token);
   assert.ok(caller);
   const policy = actions.length === 0 ? [] : [{ effect: 'Deny' as const, principal: '*' as const, actions: actions.map((a) => `s3:${a}`) }];
-  for (const name of [BUCKET, 'route-actions-gone']) {
+  for (const name of [BUCKET, 'route-actions-gone', LOCK_BUCKET]) {
     if (await core.store.get(TABLES.buckets, session.projectId, name)) await core.buckets.setPolicy(caller, session.projectId, name, policy);
   }
 }
@@ -206,11 +235,20 @@ function putObject(key: string): () => Promise<void> {
   };
 }
 
+/** Puts an object through S3 with `headers` (tags, lock settings), with nothing denied. */
+function s3PutObject(bucket: string, key: string, headers: Record<string, string> = {}): () => Promise<void> {
+  return async () => {
+    await denyOnAllBuckets([]);
+    await send({ s3: true, method: 'PUT', path: `/${bucket}/${key}`, body: 'x', headers }, 200);
+  };
+}
+
 function bucketCalls(): [string, Call][] {
   const v1 = `/v1/${session.projectId}`;
   const ext = '/v1_ext/bucket';
   const json = { 'Content-Type': 'application/json' };
   const gone = 'route-actions-gone';
+  const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
   const recreateGone = async (): Promise<void> => {
     await denyOnAllBuckets([]);
     await send({ method: 'PUT', path: `${v1}/${gone}` });
@@ -244,6 +282,30 @@ function bucketCalls(): [string, Call][] {
     ['s3 DeleteObject', { s3: true, method: 'DELETE', path: `/${BUCKET}/doomed`, prepare: putObject('doomed') }],
     ['s3 CopyObject', { s3: true, method: 'PUT', path: `/${BUCKET}/s3-copy`, headers: { 'x-amz-copy-source': `/${BUCKET}/obj` }, prepare: putObject('obj') }],
     ['s3 CreateMultipartUpload', { s3: true, method: 'POST', path: `/${BUCKET}/s3-mpu?uploads=` }],
+    ['s3 GetObjectAttributes', { s3: true, method: 'GET', path: `/${BUCKET}/obj?attributes=`, headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' }, prepare: putObject('obj') }],
+    ['s3 GetObjectTagging', { s3: true, method: 'GET', path: `/${BUCKET}/obj?tagging=`, prepare: putObject('obj') }],
+    ['s3 PutObjectTagging', { s3: true, method: 'PUT', path: `/${BUCKET}/obj?tagging=`, body: TAGGING, prepare: putObject('obj') }],
+    ['s3 DeleteObjectTagging', { s3: true, method: 'DELETE', path: `/${BUCKET}/obj?tagging=`, prepare: putObject('obj') }],
+    ['s3 GetBucketTagging', { s3: true, method: 'GET', path: `/${BUCKET}?tagging=`, prepare: putBucketTags }],
+    ['s3 PutBucketTagging', { s3: true, method: 'PUT', path: `/${BUCKET}?tagging=`, body: TAGGING }],
+    ['s3 DeleteBucketTagging', { s3: true, method: 'DELETE', path: `/${BUCKET}?tagging=` }],
+    ['s3 GetObjectLockConfiguration', { s3: true, method: 'GET', path: `/${LOCK_BUCKET}?object-lock=` }],
+    ['s3 PutObjectLockConfiguration', { s3: true, method: 'PUT', path: `/${LOCK_BUCKET}?object-lock=`, body: '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>' }],
+    ['s3 GetObjectRetention', { s3: true, method: 'GET', path: `/${LOCK_BUCKET}/ret?retention=`, prepare: s3PutObject(LOCK_BUCKET, 'ret', { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': until }) }],
+    ['s3 PutObjectRetention', { s3: true, method: 'PUT', path: `/${LOCK_BUCKET}/ret?retention=`, body: `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${until}</RetainUntilDate></Retention>`, prepare: s3PutObject(LOCK_BUCKET, 'ret') }],
+    ['s3 GetObjectLegalHold', { s3: true, method: 'GET', path: `/${LOCK_BUCKET}/held?legal-hold=`, prepare: s3PutObject(LOCK_BUCKET, 'held', { 'x-amz-object-lock-legal-hold': 'OFF' }) }],
+    ['s3 PutObjectLegalHold', { s3: true, method: 'PUT', path: `/${LOCK_BUCKET}/held?legal-hold=`, body: '<LegalHold><Status>OFF</Status></LegalHold>', prepare: s3PutObject(LOCK_BUCKET, 'held') }],
+    ['s3 GetBucketLifecycleConfiguration', { s3: true, method: 'GET', path: `/${BUCKET}?lifecycle=`, prepare: putLifecycle }],
+    ['s3 PutBucketLifecycleConfiguration', { s3: true, method: 'PUT', path: `/${BUCKET}?lifecycle=`, body: S3_LIFECYCLE, headers: { 'Content-MD5': md5Of(S3_LIFECYCLE) } }],
+    ['s3 DeleteBucketLifecycle', { s3: true, method: 'DELETE', path: `/${BUCKET}?lifecycle=`, prepare: putLifecycle }],
+    ['s3 GetBucketCors', { s3: true, method: 'GET', path: `/${BUCKET}?cors=`, prepare: putCors }],
+    ['s3 PutBucketCors', { s3: true, method: 'PUT', path: `/${BUCKET}?cors=`, body: S3_CORS }],
+    ['s3 DeleteBucketCors', { s3: true, method: 'DELETE', path: `/${BUCKET}?cors=` }],
+    ['s3 GetBucketEncryption', { s3: true, method: 'GET', path: `/${BUCKET}?encryption=`, prepare: putEncryption }],
+    ['s3 PutBucketEncryption', { s3: true, method: 'PUT', path: `/${BUCKET}?encryption=`, body: S3_ENCRYPTION }],
+    ['s3 DeleteBucketEncryption', { s3: true, method: 'DELETE', path: `/${BUCKET}?encryption=` }],
+    ['s3 GetBucketLogging', { s3: true, method: 'GET', path: `/${BUCKET}?logging=` }],
+    ['s3 PutBucketLogging', { s3: true, method: 'PUT', path: `/${BUCKET}?logging=`, body: '<BucketLoggingStatus/>' }],
     ['bucket-ext GetBucket', { method: 'GET', path: `${ext}/${BUCKET}` }],
     ['bucket-ext UpdateBucketAcl', { method: 'POST', path: `${ext}/${BUCKET}`, headers: json, body: JSON.stringify({ acl: { public: 'private' } }) }],
     ['bucket-ext DeleteBucket', { method: 'DELETE', path: `${ext}/${gone}`, prepare: recreateGone }],
@@ -258,6 +320,14 @@ function bucketCalls(): [string, Call][] {
     ['bucket-ext StartEmptying', { method: 'POST', path: `${ext}/${gone}/empty`, prepare: recreateGone }],
   ];
 
+  async function putBucketTags(): Promise<void> {
+    await denyOnAllBuckets([]);
+    await send({ s3: true, method: 'PUT', path: `/${BUCKET}?tagging=`, body: TAGGING }, 204);
+  }
+  async function putEncryption(): Promise<void> {
+    await denyOnAllBuckets([]);
+    await send({ s3: true, method: 'PUT', path: `/${BUCKET}?encryption=`, body: S3_ENCRYPTION }, 200);
+  }
   async function putCors(): Promise<void> {
     await denyOnAllBuckets([]);
     await send({ method: 'PUT', path: `${ext}/${BUCKET}/cors`, headers: json, body: corsBody() }, 200);
@@ -271,6 +341,16 @@ function bucketCalls(): [string, Call][] {
     await send({ method: 'POST', path: `${ext}/${gone}/empty` }, 202);
   }
 }
+
+const S3_LIFECYCLE = '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>';
+const S3_CORS = '<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>';
+const S3_ENCRYPTION = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+
+function md5Of(text: string): string {
+  return createHash('md5').update(text).digest('base64');
+}
+
+const TAGGING = '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>';
 
 function corsBody(): string {
   return JSON.stringify({ rules: [{ allowed_origins: ['https://app.example'], allowed_methods: ['GET'] }] });

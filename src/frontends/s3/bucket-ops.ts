@@ -4,6 +4,7 @@ import type { Bucket } from '../../core/types.ts';
 import { isOnggiError } from '../../core/errors.ts';
 import { creationAcl } from './acl-ops.ts';
 import { readSmallBody } from './body.ts';
+import { headerValue } from '../../http/context.ts';
 import { S3Error } from './errors.ts';
 import { ownerOf, sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { buildXml, isoTime, parseXml } from './xml.ts';
@@ -37,7 +38,7 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
   }
   const access = await creationAcl(x);
   try {
-    await x.ctx.core.buckets.create(x.caller, x.account, { name, access });
+    await x.ctx.core.buckets.create(x.caller, x.account, { name, access, ...(objectLockAsked(x) ? { objectLock: true } : {}) });
   } catch (err) {
     // S3 tells the owner apart: creating your own bucket again is BucketAlreadyOwnedByYou.
     if (isOnggiError(err) && err.code === 'BucketAlreadyExists' && (await ownsBucket(x, name))) {
@@ -46,6 +47,11 @@ export async function createBucket(name: string, x: Exchange): Promise<void> {
     throw err;
   }
   sendEmpty(x.res, 200, { Location: `/${name}` });
+}
+
+/** `x-amz-bucket-object-lock-enabled: true`: the bucket is made with Object Lock (and so versioning) on. */
+function objectLockAsked(x: Exchange): boolean {
+  return headerValue(x.req, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true';
 }
 
 async function ownsBucket(x: Exchange, name: string): Promise<boolean> {

@@ -6,6 +6,7 @@ import { readSmallBody } from './body.ts';
 import { fromCore, S3Error } from './errors.ts';
 import { CHECKSUM_ALGORITHMS, checksumHeader } from './checksums.ts';
 import { sendXml, type Exchange } from './exchange.ts';
+import { bypassGovernanceOf } from './version-settings.ts';
 import { buildXml, parseXml, type XmlNode } from './xml.ts';
 
 const MAX_KEYS = 1000;
@@ -27,7 +28,7 @@ export async function deleteObjects(bucket: string, x: Exchange): Promise<void> 
     const key = typeof object.Key === 'string' ? object.Key : '';
     const versionId = typeof object.VersionId === 'string' && object.VersionId !== '' ? object.VersionId : undefined;
     try {
-      const result = await x.ctx.core.objects.delete(x.caller, { account: x.account, bucket, key, ...(versionId ? { versionId } : {}) }, { requireLive: false });
+      const result = await x.ctx.core.objects.delete(x.caller, { account: x.account, bucket, key, ...(versionId ? { versionId } : {}) }, { requireLive: false, bypassGovernance: bypassGovernanceOf(x.req) });
       if (quiet) continue;
       const entry: XmlNode = { Key: key };
       if (versionId) entry.VersionId = versionId;

@@ -6,6 +6,7 @@ import * as objects from './object-ops.ts';
 import * as listing from './listing-ops.ts';
 import * as multipart from './multipart-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
+import { dispatchSubresource, type SubresourceRoute } from './subresource-dispatch.ts';
 import { getObjectPart } from './part-reads.ts';
 import { getObjectAttributes } from './object-attributes.ts';
 import * as acls from './acl-ops.ts';
@@ -73,5 +74,7 @@ export async function dispatch(route: S3Route, x: Exchange): Promise<void> {
       return multipart.abortMultipartUpload(r.bucket, r.key, x);
     case 'ListParts':
       return multipart.listParts(r.bucket, r.key, x);
+    default:
+      return dispatchSubresource(r as SubresourceRoute, x);
   }
 }

@@ -5,6 +5,9 @@ import type { Caller } from '../../core/types.ts';
 import { anonymousAuthenticator, authenticate, accessOf, type Authenticator, type FrontEnd, type RequestContext } from '../../http/context.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { virtualHostBucket } from '../../routes.ts';
+import { logBucketAccess } from '../../http/bucket-access-log.ts';
+import { concernsCors } from '../../http/cors.ts';
+import { applyS3Cors } from './cors.ts';
 import { dispatch } from './dispatch.ts';
 import { fromCore, S3Error, sendS3Error } from './errors.ts';
 import { addressOf, routeS3, type S3Route } from './router.ts';
@@ -36,6 +39,7 @@ export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
     const address = addressOf(ctx.rawPath, virtualBucket);
     const route: S3Route = address ? routeS3(req.method ?? 'GET', address.bucket, address.rawKey, ctx.query, req.headers) : { op: 'InvalidURI' };
     ctx.op = opName(route.op);
+    if (address?.bucket && concernsCors(req) && (await applyS3Cors(req, res, ctx, address.bucket))) return;
     let foreign = false;
     try {
       refuseUnroutable(route);
@@ -45,12 +49,18 @@ export function createS3FrontEnd(s3Domain: string | null = null): FrontEnd {
       // Answered from the cache most of the time: no turn of the event loop then.
       const account = typeof resolved === 'string' ? resolved : await resolved;
       ctx.account = account;
+      if ('bucket' in route && ctx.core.accessLog.logs(account, route.bucket)) logBucketAccess(req, res, ctx, { account, bucket: route.bucket, key: 'key' in route ? route.key : null }, accessLogOperation(req.method, route));
       foreign = caller.kind === 'user' && account !== caller.projectId;
       await dispatch(route, { req, res, ctx, caller, account });
     } catch (caught) {
       fail(caught, req, res, ctx, route, foreign);
     }
   };
+}
+
+/** S3's server access log names operations `REST.<method>.<what>`. */
+function accessLogOperation(method: string | undefined, route: S3Route): string {
+  return `REST.${method ?? 'GET'}.${'key' in route ? 'OBJECT' : 'BUCKET'}`;
 }
 
 function refuseUnroutable(route: S3Route): void {

@@ -11,6 +11,7 @@ import { encoderOf } from './listing-ops.ts';
 import { etagOf, expectedMd5, readConditions, writeAttributes } from './object-headers.ts';
 import { sourceRef, writeConditions, writeResultHeaders } from './object-ops.ts';
 import { checksumElements, checksummedCopy, completionHeaders, listedChecksums, uploadChecksumElements, uploadChecksumHeaders, uploadChecksumIn, uploadChecksumOf, withUploadChecksum } from './multipart-checksums.ts';
+import { versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime, parseXml, type XmlNode } from './xml.ts';
 
 const MAX_PARTS_LISTED = 1000;
@@ -31,7 +32,7 @@ export async function createMultipartUpload(bucket: string, key: string, x: Exch
   await checkWriteAcl(x, bucket);
   const checksum = uploadChecksumOf(x.req);
   const attributes = writeAttributes(x.req);
-  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...attributes, headers: withUploadChecksum(attributes.headers, checksum) });
+  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...attributes, headers: withUploadChecksum(attributes.headers, checksum), ...versionSettingsOf(x.req) });
   sendXml(x.res, 200, buildXml('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.id }), uploadChecksumHeaders(checksum));
 }
 

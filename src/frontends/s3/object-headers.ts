@@ -6,6 +6,7 @@ import type { Metadata, ObjectRecord } from '../../core/types.ts';
 import { headerValue } from '../../http/context.ts';
 import { isActiveType, utf8Header, wireHeader } from '../swift/headers.ts';
 import { S3Error } from './errors.ts';
+import { addVersionSettingHeaders } from './version-settings.ts';
 
 const META_PREFIX = 'x-amz-meta-';
 /** Stored with the object and returned on reads, under the same names Swift stores them. */
@@ -93,6 +94,7 @@ export function objectHeaders(record: ObjectRecord, query: URLSearchParams, with
       headers[name] = wireHeader(record.headers[name] ?? '');
     }
   }
+  addVersionSettingHeaders(record, headers);
   for (const [parameter, header] of OVERRIDES) {
     const value = query.get(parameter);
     if (value !== null) headers[header] = wireHeader(value);

@@ -10,6 +10,7 @@ import { requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
+import { bypassGovernanceOf, copyVersionSettingsOf, versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime } from './xml.ts';
 
 export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
@@ -28,6 +29,7 @@ export async function putObject(bucket: string, key: string, x: Exchange): Promi
     bucket,
     key,
     ...attributes,
+    ...versionSettingsOf(req),
     body: body.source,
     contentLength: body.contentLength,
     expectedMd5: expectedMd5(req),
@@ -104,7 +106,7 @@ export async function streamBodies(res: ServerResponse, bodies: Body[]): Promise
 }
 
 export async function deleteObject(bucket: string, key: string, x: Exchange): Promise<void> {
-  const result = await x.ctx.core.objects.delete(x.caller, refOf(x, bucket, key), { requireLive: false });
+  const result = await x.ctx.core.objects.delete(x.caller, refOf(x, bucket, key), { requireLive: false, bypassGovernance: bypassGovernanceOf(x.req) });
   const headers: Record<string, string> = {};
   if (result.deleteMarker) headers['x-amz-delete-marker'] = 'true';
   if (result.versionId !== null && result.versionId !== 'null') headers['x-amz-version-id'] = result.versionId;
@@ -161,6 +163,7 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
     meta: replace ? attributes.meta : {},
     headers: replace ? attributes.headers : {},
     deleteAt: null,
+    ...copyVersionSettingsOf(req),
   });
   const headers: Record<string, string> = {};
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;

@@ -3,6 +3,8 @@
  * addressing) and the query's subresources to one operation. Subresources not built yet answer NotImplemented,
  * never as another operation.
  */
+import { bucketSubresourceOp, objectSubresourceOp, type SubresourceBucketOp, type SubresourceObjectOp } from './subresources.ts';
+
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 export type ServiceOp = 'ListBuckets';
@@ -20,7 +22,8 @@ export type BucketOp =
   | 'GetBucketAcl'
   | 'PutBucketAcl'
   | 'DeleteObjects'
-  | 'PostObject';
+  | 'PostObject'
+  | SubresourceBucketOp;
 export type ObjectOp =
   | 'PutObject'
   | 'CopyObject'
@@ -35,7 +38,8 @@ export type ObjectOp =
   | 'UploadPartCopy'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
-  | 'ListParts';
+  | 'ListParts'
+  | SubresourceObjectOp;
 
 export type S3Route =
   | { op: ServiceOp }
@@ -47,10 +51,10 @@ export type S3Route =
 
 /** Bucket subresources this server does not serve yet. */
 const UNBUILT_BUCKET = [
-  'policy', 'cors', 'lifecycle', 'tagging', 'object-lock', 'encryption', 'website', 'logging', 'notification', 'replication',
+  'policy', 'website', 'notification', 'replication',
   'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock', 'policyStatus',
 ];
-const UNBUILT_OBJECT = ['tagging', 'retention', 'legal-hold', 'torrent', 'restore', 'select'];
+const UNBUILT_OBJECT = ['torrent', 'restore', 'select'];
 
 /** `bucket`/`rawKey` as addressed (null: none); the query's parameters. */
 export function routeS3(method: string, bucket: string | null, rawKey: string | null, query: URLSearchParams, headers: Headers): S3Route {
@@ -62,6 +66,8 @@ export function routeS3(method: string, bucket: string | null, rawKey: string | 
 }
 
 function routeBucket(method: string, bucket: string, query: URLSearchParams): S3Route {
+  const sub = bucketSubresourceOp(method, query);
+  if (sub !== null) return sub === 'MethodNotAllowed' ? { op: sub } : { op: sub, bucket };
   const unbuilt = UNBUILT_BUCKET.find((name) => query.has(name));
   if (unbuilt) return { op: 'NotImplemented', what: `bucket ${unbuilt}` };
   const op = (o: BucketOp): S3Route => ({ op: o, bucket });
@@ -89,6 +95,8 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
 }
 
 function routeObject(method: string, bucket: string, key: string, query: URLSearchParams, headers: Headers): S3Route {
+  const sub = objectSubresourceOp(method, query);
+  if (sub !== null) return sub === 'MethodNotAllowed' ? { op: sub } : { op: sub, bucket, key };
   const unbuilt = UNBUILT_OBJECT.find((name) => query.has(name));
   if (unbuilt) return { op: 'NotImplemented', what: `object ${unbuilt}` };
   const op = (o: ObjectOp): S3Route => ({ op: o, bucket, key });
