@@ -144,6 +144,27 @@ void describe('ACLs with swift post -r / -w', () => {
   });
 });
 
+void describe('account ACLs (X-Account-Access-Control) with swift post -H', () => {
+  test("read-only for a second project: its user lists the account and downloads, cannot upload; removed, nothing", async () => {
+    await swiftOk(rootCredentials(), ['upload', 'acct-acl', 'files/shared.txt']);
+    const acl = JSON.stringify({ 'read-only': [other.projectId] });
+    await swiftOk(rootCredentials(), ['post', '-H', `X-Account-Access-Control:${acl}`]);
+    const asOther = ['--os-storage-url', root.storageUrl];
+    assert.match(await swiftOk(credentialsOf(other), [...asOther, 'list']), /^acct-acl$/m);
+    assert.equal(await swiftOk(credentialsOf(other), [...asOther, 'download', 'acct-acl', 'files/shared.txt', '-o', '-']), 'shared with the world\n');
+    await writeFile(join(work, 'denied.txt'), 'not allowed\n');
+    const upload = await swift(credentialsOf(other), [...asOther, 'upload', 'acct-acl', 'denied.txt']);
+    assert.notEqual(upload.code, 0);
+    assert.match(upload.stderr, /403/);
+    const strangerList = await swift(credentialsOf(stranger), [...asOther, 'list']);
+    assert.notEqual(strangerList.code, 0);
+    await swiftOk(rootCredentials(), ['post', '-H', 'X-Remove-Account-Access-Control:x']);
+    const after = await swift(credentialsOf(other), [...asOther, 'list']);
+    assert.notEqual(after.code, 0);
+    assert.match(after.stderr, /403/);
+  });
+});
+
 void describe('swift tempurl links used with curl', () => {
   const key = 'interop-temp-url-key-not-real';
   before(async () => {
