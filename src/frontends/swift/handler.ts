@@ -29,6 +29,8 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
+import { isWebRead, serveWeb } from './staticweb.ts';
+import { extractArchive } from './extract.ts';
 import { checkContainerQuotas, quotaRoom, refuseAccountQuota } from './quotas.ts';
 import { accessChangesFrom, accountAclHeader, accountGrantsFrom, aclHeaders, withAccountGrants } from './acl.ts';
 import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
@@ -48,7 +50,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   }
   if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
-  const route = routeParts(req.method ?? 'GET', target, req.headers);
+  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query.has('extract-archive'));
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {
@@ -95,6 +97,8 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
     case 'HeadAccount':
     case 'ListContainers':
       return listContainers(route, x);
+    case 'ExtractArchive':
+      return extractArchive(x, route.account, route.base);
     case 'PostAccount':
       if (x.ctx.query.has('bulk-delete')) return bulkDelete(x, route.account);
       return postAccount(route, x);
@@ -107,6 +111,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return putContainer(route, x);
     case 'HeadContainer':
     case 'ListObjects':
+      if (isWebRead(x) && x.ctx.query.toString() === '' && (await serveWeb(route, x))) return;
       return listObjects(route, x);
     case 'PostContainer':
       return postContainer(route, x);
@@ -118,6 +123,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return putObject(route, x);
     case 'GetObject':
     case 'HeadObject':
+      if (isWebRead(x) && x.ctx.query.toString() === '' && (await serveWeb(route, x))) return;
       return getObject(route, x);
     case 'PostObject':
       return postObject(route, x);
