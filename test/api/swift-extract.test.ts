@@ -66,11 +66,12 @@ void describe('extract-archive', () => {
   test('tar.gz into the account: containers made as needed; JSON by Accept', async () => {
     const one = bucketName('ex-gz1');
     const two = bucketName('ex-gz2');
-    const gz = await archiveOf({ [`${one}/x.txt`]: 'x'.repeat(100_000), [`${two}/deep/y.txt`]: 'y' }, 'z');
+    const gz = await archiveOf({ [`${one}/x.txt`]: 'x'.repeat(100_000), [`${two}/deep/y.txt`]: 'y', [`${two}/z.txt`]: 'z' }, 'z');
     const answer = await extract('', 'tar.gz', gz, { Accept: 'application/json' });
-    assert.deepEqual(JSON.parse(answer.text), { 'Number Files Created': 2, 'Response Body': '', 'Response Status': '201 Created', Errors: [] });
+    assert.deepEqual(JSON.parse(answer.text), { 'Number Files Created': 3, 'Response Body': '', 'Response Status': '201 Created', Errors: [] });
     assert.equal(await read(`${one}/x.txt`), 'x'.repeat(100_000));
     assert.equal(await read(`${two}/deep/y.txt`), 'y');
+    assert.equal(await read(`${two}/z.txt`), 'z');
   });
 
   test('tar.bz2 into a container; XML by Accept', async () => {

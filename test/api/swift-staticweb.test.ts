@@ -68,6 +68,10 @@ void describe('index and error pages', () => {
 
   test('plain objects are served as they are; a missing one gets the 404 error page with 404', async () => {
     assert.equal((await get(`${base}/style.css`)).text, 'h1 {}');
+    // Read as any object is: a range is honoured.
+    const ranged = await fetch(`${base}/style.css`, { headers: { Range: 'bytes=0-1' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(await ranged.text(), 'h1');
     const missing = await get(`${base}/nothing.html`);
     assert.equal(missing.status, 404);
     assert.equal(missing.text, '<h1>not here</h1>');

@@ -57,23 +57,23 @@ export async function serveWeb(route: ContainerRoute | ObjectRoute, x: Exchange)
   }
   const key = route.object;
   if (key.endsWith('/')) return serveDirectory(x, settings, base, key);
-  const found = await tryObject(x, { ...base, key });
-  if (found === 'sent') return true;
+  const found = await lookAt(x, { ...base, key });
+  // An object that is there is read as any other (ranges, conditions): the site adds nothing to it.
+  if (found === 'object') return false;
   if (found === 'directory' || (found === 404 && (await isDirectory(x, settings, base, key)))) {
     if (settings.index !== undefined || settings.listings) return redirect(x, `${x.ctx.rawPath}/`);
   }
   return sendError(x, settings, base, found === 'directory' ? 404 : found);
 
-  /** The object itself, unless it is a directory marker (only known once read) or is not there. */
-  async function tryObject(ex: Exchange, ref: ObjectRef): Promise<'sent' | 'directory' | number> {
+  /** Whether the name is an object, a directory marker (Web-Directory-Type), or what reading it answers (401, 404). */
+  async function lookAt(ex: Exchange, ref: ObjectRef): Promise<'object' | 'directory' | number> {
     try {
       const head = await ex.ctx.core.objects.head(ex.caller, ref, {});
-      if (head.contentType === settings?.directoryType) return 'directory';
+      return head.contentType === settings?.directoryType ? 'directory' : 'object';
     } catch (err) {
       if (!isOnggiError(err)) throw err;
       return statusOf(err.code);
     }
-    return (await sendObject(ex, ref, 200)) ? 'sent' : 404;
   }
 }
 
