@@ -10,6 +10,7 @@ import { bucketExtFrontEnd } from './frontends/bucket-ext/handler.ts';
 import { createConsoleFrontEnd, defaultConsoleDir, rootFrontEnd } from './frontends/console/handler.ts';
 import { iamFrontEnd } from './frontends/iam/handler.ts';
 import { swiftAuthV1 } from './frontends/swift/auth.ts';
+import { crossDomainPolicy } from './frontends/swift/crossdomain.ts';
 import { swiftFrontEnd } from './frontends/swift/handler.ts';
 import { swiftInfo } from './frontends/swift/info.ts';
 import { OPENSTACK_REQUEST_IDS, type FrontEnd, type Routed, type Router } from './http/context.ts';
@@ -51,6 +52,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     { name: 'v1', match: 'children', target: openstack('v1', swiftFrontEnd) },
     { name: 'info', match: 'exact', target: openstack('info', swiftInfo) },
     { name: 'auth', match: 'tree', target: openstack('auth', swiftAuthV1) },
+    { name: 'crossdomain.xml', match: 'exact', target: openstack('crossdomain', crossDomainPolicy) },
     { name: 'console', match: 'tree', target: openstack('console', consoleSite) },
     { name: 'healthz', match: 'exact', target: ops('healthz') },
     { name: 'readyz', match: 'exact', target: ops('readyz') },

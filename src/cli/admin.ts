@@ -35,6 +35,16 @@ export function registerAdminCommands(program: Command): void {
     print({ deleted: found.id });
   })());
 
+  project
+    .command('quota <project> <bytes>')
+    .description("the account's quota in bytes (Swift's X-Account-Meta-Quota-Bytes), or none to remove it")
+    .action((ref: string, bytes: string) => run(async (core, print) => {
+      const found = await core.identity.resolveProject(ref);
+      if (bytes !== 'none' && !/^\d+$/.test(bytes)) throw new Error('the quota is a number of bytes, or none');
+      const project = await core.accounts.setQuota(found.id, bytes === 'none' ? null : Number(bytes));
+      print({ project: project.id, quota_bytes: project.meta['quota-bytes'] ?? null });
+    })());
+
   const user = admin.command('user').description('users');
   user.command('create <name>').action((name: string) => run(async (core, print) => {
     print(await core.identity.createUser(name));

@@ -7,7 +7,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Role } from './constraints.ts';
 import { fail, isOnggiError } from './errors.ts';
-import type { BucketRole, BucketRow, Grant, Grantee, GrantPermission, PolicyStatement } from './model.ts';
+import { ACCOUNT_ACCESS_LEVELS, type AccountAccessLevel, type AccountGrant, type BucketRole, type BucketRow, type Grant, type Grantee, type GrantPermission, type PolicyStatement } from './model.ts';
 import type { Caller, SignedScope } from './types.ts';
 
 /**
@@ -94,6 +94,25 @@ const BUCKET_ALLOWED: Record<BucketRole, ReadonlySet<BucketAction>> = {
   'Storage Admin': new Set([...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS, ...BUCKET_ADMIN_ACTIONS]),
 };
 
+/** Privileged reads (ACLs, policies): an account's owners and admins only, as Swift shows its ACL headers to them only. */
+const PRIVILEGED_READS: ReadonlySet<BucketAction> = new Set(['GetBucketAcl', 'GetObjectAcl', 'GetBucketPolicy']);
+
+/**
+ * What an account grant (Swift's account ACL) lets a caller of another project do in the account: read-only lists
+ * containers and reads everything but privileged settings; read-write also creates, changes and deletes containers
+ * and objects, but not the account nor ACLs; admin does what the account's own admins do.
+ */
+const ACCOUNT_GRANT_ALLOWED: Record<AccountAccessLevel, readonly AccountAction[]> = {
+  'read-only': ['ListBuckets'],
+  'read-write': ['ListBuckets', 'CreateBucket'],
+  admin: ['ListBuckets', 'CreateBucket', 'PutAccountMetadata'],
+};
+const ACCOUNT_GRANT_BUCKET_ALLOWED: Record<AccountAccessLevel, ReadonlySet<BucketAction>> = {
+  'read-only': new Set(BUCKET_READ_ACTIONS.filter((action) => !PRIVILEGED_READS.has(action))),
+  'read-write': new Set([...BUCKET_READ_ACTIONS.filter((action) => !PRIVILEGED_READS.has(action)), ...BUCKET_WRITE_ACTIONS, 'PutBucketConfig', 'DeleteBucket']),
+  admin: BUCKET_ALLOWED['Storage Admin'],
+};
+
 /** The bucket role a project role gives by default (KakaoCloud's mapping). */
 export const DEFAULT_BUCKET_ROLE: Readonly<Record<Role, BucketRole>> = {
   admin: 'Storage Admin',
@@ -161,7 +180,22 @@ export function authorizeBucket<B extends BucketRow>(caller: Caller, action: Buc
 
 function authorizeInAccount(caller: Caller, action: AccountAction, account: string): asserts caller is Extract<Caller, { kind: 'user' }> {
   if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
-  if (caller.projectId !== account || !ACCOUNT_ALLOWED[action].includes(caller.role)) denyIn(action, account);
+  if (caller.projectId === account ? ACCOUNT_ALLOWED[action].includes(caller.role) : accountGrantAllows(caller, account, action)) return;
+  denyIn(action, account);
+}
+
+function accountGrantAllows(caller: Extract<Caller, { kind: 'user' }>, account: string, action: AccountAction): boolean {
+  const level = caller.accountAccess?.[account];
+  return level !== undefined && ACCOUNT_GRANT_ALLOWED[level].includes(action);
+}
+
+/** The strongest level the account's grants give the caller (undefined: none names them). */
+export function accountLevelOf(grants: readonly AccountGrant[], caller: Caller): AccountAccessLevel | undefined {
+  let best = -1;
+  for (const grant of grants) {
+    if (granteeMatches(grant.grantee, caller, contextOf(caller), false)) best = Math.max(best, ACCOUNT_ACCESS_LEVELS.indexOf(grant.level));
+  }
+  return ACCOUNT_ACCESS_LEVELS[best];
 }
 
 /** Keystone's owner rule: a user sees and manages only their own projects and keys; a restricted key makes and deletes none. */
@@ -190,6 +224,11 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
     const role = bucketRoleOf(bucket, caller.userId, caller.role);
     if ((role !== null && BUCKET_ALLOWED[role].has(action)) || allowedBeyondRoles(bucket, caller, action, key, context)) return bucket;
     fail('AccessDenied', `Your role on bucket ${bucket.name} (${role ?? 'none'}) does not allow ${action}`);
+  }
+  const level = caller.kind === 'user' ? caller.accountAccess?.[account] : undefined;
+  if (level !== undefined) {
+    if (!bucket) fail('NoSuchBucket', 'The specified bucket does not exist');
+    if (ACCOUNT_GRANT_BUCKET_ALLOWED[level].has(action)) return bucket;
   }
   if (bucket && allowedBeyondRoles(bucket, caller, action, key, context)) return bucket;
   if (bucket && caller.kind === 'anonymous' && action === 'GetObject' && bucket.publicRead && !ipAllowed(bucket.publicReadAllowIps, context.ip)) {

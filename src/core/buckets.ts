@@ -5,7 +5,7 @@ import { allows, authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList
 import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
-import { checkCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
+import { checkCorsRules, effectiveCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
 import { addTotals, ALL, BUCKET_TABLES, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type Grant, type GrantPermission, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
@@ -190,6 +190,16 @@ export class Buckets {
 
   async totals(caller: Caller, account: string): Promise<{ buckets: number; objects: number; bytes: number }> {
     authorizeAccount(caller, 'ListBuckets', account);
+    return this.usageOfAccount(account);
+  }
+
+  /** What a bucket holds now (no authorization: for checks such as quotas, on a bucket already authorized). */
+  async usage(bucket: BucketRow): Promise<TotalsRow> {
+    return readTotals(this.store, bucket.id);
+  }
+
+  /** What an account's buckets hold now (no authorization; see `usage`). */
+  async usageOfAccount(account: string): Promise<{ buckets: number; objects: number; bytes: number }> {
     const rows = await this.store.scan(TABLES.buckets, account, { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false });
     const totals = await Promise.all(rows.map((row) => readTotals(this.store, row.value.id)));
     return {
@@ -294,7 +304,9 @@ export class Buckets {
    */
   async cors(account: string, name: string, request: CorsRequest, preflight: boolean): Promise<Record<string, string> | null> {
     const bucket = await this.lookup(account, name);
-    return bucket?.cors ? evaluateCors(bucket.cors, request, preflight) : null;
+    if (!bucket) return null;
+    const rules = effectiveCorsRules(bucket.cors, bucket.meta);
+    return rules.length > 0 ? evaluateCors(rules, request, preflight) : null;
   }
 
   // --- encryption ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ export const MAX_ACCESS_KEYS_PER_PROJECT = 2;
  * The first path segments the server's route table (src/routes.ts) serves itself. S3's path-style addressing
  * (`/{bucket}/{key}`) shares the listener, so no bucket may take one of these names, in any naming profile.
  */
-export const ROUTE_NAMES: readonly string[] = ['identity', 'v1_ext', 'v1', 'info', 'auth', 'console', 'healthz', 'readyz', 'metrics'];
+export const ROUTE_NAMES: readonly string[] = ['identity', 'v1_ext', 'v1', 'info', 'auth', 'crossdomain.xml', 'console', 'healthz', 'readyz', 'metrics'];
 /** Names no bucket may take: the routes', and those KakaoCloud reserves for its own endpoints. */
 export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set([...ROUTE_NAMES, 'swagger', 'status', 'ping']);
 export const BUCKET_TYPES: ReadonlySet<string> = new Set(['STANDARD']);

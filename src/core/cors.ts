@@ -67,6 +67,38 @@ export function evaluateCors(rules: readonly CorsRule[], request: CorsRequest, p
   return headers;
 }
 
+/** The container metadata (Swift's, without its `X-Container-Meta-` prefix) that sets a container's CORS. */
+export const SWIFT_CORS_META = { allowOrigin: 'access-control-allow-origin', maxAge: 'access-control-max-age', exposeHeaders: 'access-control-expose-headers' } as const;
+
+/** The response headers Swift always exposes to a page of an allowed origin. */
+const SWIFT_EXPOSED = ['cache-control', 'content-language', 'content-type', 'expires', 'last-modified', 'pragma', 'etag', 'x-timestamp', 'x-trans-id', 'x-openstack-request-id'];
+
+/**
+ * The rules a bucket's CORS is evaluated with: its own rules (`/v1_ext` and S3's), then the rule its Swift
+ * metadata makes (`X-Container-Meta-Access-Control-Allow-Origin`: origins separated by spaces, or `*`; `-Max-Age`;
+ * `-Expose-Headers`, separated by spaces), which lets those origins use every Swift method with any request
+ * header, as Swift does. The first rule whose origin matches decides, so a request is allowed by either setting.
+ */
+export function effectiveCorsRules(rules: readonly CorsRule[] | undefined, meta: Readonly<Record<string, string>>): readonly CorsRule[] {
+  const swift = swiftMetadataRule(meta);
+  if (!swift) return rules ?? [];
+  return rules ? [...rules, swift] : [swift];
+}
+
+function swiftMetadataRule(meta: Readonly<Record<string, string>>): CorsRule | null {
+  const origins = (meta[SWIFT_CORS_META.allowOrigin] ?? '').split(' ').filter((origin) => origin !== '');
+  if (origins.length === 0) return null;
+  const maxAge = (meta[SWIFT_CORS_META.maxAge] ?? '').trim();
+  const exposed = (meta[SWIFT_CORS_META.exposeHeaders] ?? '').split(' ').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  return {
+    allowedOrigins: origins,
+    allowedMethods: [...CORS_METHODS, 'COPY'],
+    allowedHeaders: ['*'],
+    exposeHeaders: [...new Set([...SWIFT_EXPOSED, ...exposed])],
+    maxAgeSeconds: /^\d+$/.test(maxAge) ? Number(maxAge) : null,
+  };
+}
+
 /** A pattern with at most one `*`, matched whole; origins are case-sensitive, header names are not. */
 function wildcardMatch(pattern: string, value: string, caseSensitive: boolean): boolean {
   const p = caseSensitive ? pattern : pattern.toLowerCase();

@@ -4,7 +4,7 @@ import type { MetadataStore, ReadOps, Tx } from '../store/meta/index.ts';
 import { MAX_ACCESS_KEYS_PER_PROJECT, ROLES, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
 import { permissionsOf } from './buckets.ts';
-import { ALL, TABLES, type AccessKeyRow, type S3CredentialRow } from './model.ts';
+import { ALL, TABLES, type AccessKeyRow, type AccountGrant, type ProjectRow, type S3CredentialRow } from './model.ts';
 import type { AccessKey, Metadata, Project, RoleAssignment, User } from './types.ts';
 
 const EVERYTHING = { prefix: '', limit: Number.MAX_SAFE_INTEGER, reverse: false } as const;
@@ -46,11 +46,17 @@ export class Directory {
     });
   }
 
-  async updateProjectMeta(id: string, meta: Metadata): Promise<void> {
+  /** Sets the project's metadata and, when given, its account grants (an empty list removes them), in one write. */
+  async updateProjectMeta(id: string, meta: Metadata, accountGrants?: AccountGrant[]): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.get(TABLES.projects, ALL, id);
       if (!row) fail('NoSuchAccount', 'No such account');
-      tx.put(TABLES.projects, ALL, id, { ...row.value, meta });
+      const next: ProjectRow = { ...row.value, meta };
+      if (accountGrants !== undefined) {
+        if (accountGrants.length > 0) next.accountGrants = accountGrants;
+        else delete next.accountGrants;
+      }
+      tx.put(TABLES.projects, ALL, id, next);
     });
   }
 

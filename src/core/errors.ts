@@ -96,6 +96,8 @@ export interface ErrorDetails {
   MethodNotAllowed: { deleteMarker?: boolean; versionId?: string };
   InvalidPart: { partNumber: number };
   EntityTooSmall: { partNumber: number; size: number; minSize: number };
+  /** `quota`: the write would take a bucket or an account past a quota its owner or operator set. */
+  EntityTooLarge: { quota?: boolean };
   InvalidManifest: { problems?: ManifestProblem[] };
   NoSuchConfiguration: { kind?: ConfigurationKind };
   ObjectLocked: { versionId: string; mode?: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil?: number; legalHold?: boolean };

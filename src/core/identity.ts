@@ -99,23 +99,24 @@ export class Identity {
    * secret of one of their access keys in that project as the password. `userRef` is a user id or name, or the
    * access key's id; `projectRef` a project id or name. Every failure answers alike, as `issueToken`'s do.
    */
-  async issueTokenForMember(projectRef: string, userRef: string, secret: string): Promise<IssuedToken> {
+  async issueTokenForMember(projectRef: string | undefined, userRef: string, secret: string): Promise<IssuedToken> {
     const key = await this.memberKeyFor(projectRef, userRef, secret);
     if (!key) {
-      await this.slowDownFailure(`${projectRef}:${userRef}`);
+      await this.slowDownFailure(`${projectRef ?? ''}:${userRef}`);
       fail('InvalidCredentials', 'The request you have made requires authentication.');
     }
     return this.issueToken({ id: key.id, secret });
   }
 
-  private async memberKeyFor(projectRef: string, userRef: string, secret: string): Promise<AccessKey | null> {
-    const project = (await this.directory.getProject(projectRef)) ?? (await this.directory.getProjectByName(projectRef));
-    if (!project) return null;
+  /** `projectRef` undefined (Keystone's unscoped request): the project of the user's key that the secret opens. */
+  private async memberKeyFor(projectRef: string | undefined, userRef: string, secret: string): Promise<AccessKey | null> {
+    const project = projectRef === undefined ? undefined : ((await this.directory.getProject(projectRef)) ?? (await this.directory.getProjectByName(projectRef)));
+    if (project === null) return null;
     const byId = await this.directory.getAccessKey(userRef);
-    if (byId?.projectId === project.id) return this.secretMatches(byId, secret) ? byId : null;
+    if (byId && (project === undefined || byId.projectId === project.id)) return this.secretMatches(byId, secret) ? byId : null;
     const user = (await this.directory.getUser(userRef)) ?? (await this.directory.getUserByName(userRef));
     if (!user) return null;
-    const keys = await this.directory.listAccessKeys({ projectId: project.id, userId: user.id });
+    const keys = await this.directory.listAccessKeys({ projectId: project?.id, userId: user.id });
     return keys.find((key) => this.secretMatches(key, secret)) ?? null;
   }
 

@@ -31,6 +31,9 @@ export interface JobOptions {
 /** On a shared store, blobs younger than this may belong to another node's write that has not committed yet. */
 const SHARED_SWEEP_GRACE_MS = 15 * 60 * 1000;
 
+/** How long a node trusts account settings (quotas) it read, on a store no other process writes. */
+const ACCOUNT_SETTINGS_TTL_MS = 1000;
+
 export class Core {
   readonly directory: Directory;
   readonly identity: Identity;
@@ -65,7 +68,7 @@ export class Core {
     this.directory = new Directory(store);
     this.identity = new Identity(this.directory, keys);
     this.s3Credentials = new S3Credentials(store, this.directory, keys);
-    this.accounts = new Accounts(this.directory);
+    this.accounts = new Accounts(this.directory, store.shared ? 0 : ACCOUNT_SETTINGS_TTL_MS);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
     const cipher = new CtrCipher(keys);

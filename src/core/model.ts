@@ -17,6 +17,8 @@ export interface ProjectRow {
   name: string;
   createdAt: number;
   meta: Metadata;
+  /** Who, outside the project, may act on its whole account and how far (Swift's account ACL). */
+  accountGrants?: AccountGrant[];
 }
 
 export interface UserRow {
@@ -130,6 +132,16 @@ export type Grantee =
   | { kind: 'user'; userId: string; projectId?: string }
   /** `host`: `*`, a host, or `.domain` for it and its subdomains; `deny`: Swift's `.r:-host`. */
   | { kind: 'referrer'; host: string; deny?: boolean };
+
+/** The levels of an account grant (Swift's `X-Account-Access-Control` keys), weakest first. */
+export const ACCOUNT_ACCESS_LEVELS = ['read-only', 'read-write', 'admin'] as const;
+export type AccountAccessLevel = (typeof ACCOUNT_ACCESS_LEVELS)[number];
+
+/** An account grant: a project, a user or any signed-in caller, at one level over everything in the account. */
+export interface AccountGrant {
+  grantee: Extract<Grantee, { kind: 'authenticated' | 'project' | 'user' }>;
+  level: AccountAccessLevel;
+}
 
 export type GrantPermission = 'read-objects' | 'list' | 'write-objects' | 'read-acl' | 'write-acl' | 'full-control';
 

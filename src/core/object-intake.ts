@@ -32,14 +32,14 @@ export class BodyIntake {
    * `contentLength`: the declared length (null for a chunked upload); a body that ends short of it fails.
    * `maxSize`: more bytes than this fail (EntityTooLarge). `asBlob`: never kept in memory (a multipart part).
    */
-  async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false } = {}): Promise<ReceivedBody> {
+  async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
     const md5 = this.md5.forBody(contentLength);
     const encrypted = encrypt ? this.cipher.seal() : null;
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
         size += chunk.length;
-        if (size > maxSize) fail('EntityTooLarge', 'Your request is too large.');
+        if (size > maxSize) tooLarge(overQuota);
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
         yield encrypted ? encrypted.update(chunk) : chunk;
@@ -136,4 +136,9 @@ export function uploadReference(uploadId: string): string {
 /** The upload a reference stands for, or null for a blob's. */
 export function uploadOfReference(reference: string): string | null {
   return reference.startsWith(UPLOAD_REFERENCE) ? reference.slice(UPLOAD_REFERENCE.length) : null;
+}
+
+function tooLarge(overQuota: boolean): never {
+  if (overQuota) fail('EntityTooLarge', 'Upload exceeds quota.', { quota: true });
+  fail('EntityTooLarge', 'Your request is too large.');
 }

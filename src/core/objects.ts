@@ -78,6 +78,8 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes, VersionSetti
   ifNoneMatchAny?: boolean | undefined;
   /** S3's conditional write: only over a live object of this ETag (a list, or `*`). */
   ifMatch?: string | undefined;
+  /** At most this many bytes, as a quota leaves room for (more: EntityTooLarge with `quota`, nothing stored). */
+  quotaRoom?: number | undefined;
 }
 
 
@@ -92,6 +94,8 @@ export interface ReadResult {
 
 export interface CopyOptions {
   freshMetadata: boolean;
+  /** Whether the target has room for the copy's bytes (quotas): throws if not; may give the room left. */
+  room?: ((target: BucketRow, size: number) => Promise<number | undefined> | undefined) | undefined;
   /** Tags for the copy (S3's REPLACE tagging directive); absent: the source's. */
   tags?: Tag[] | undefined;
   /** The copy's Object Lock settings; a source's lock is never copied. */
@@ -180,12 +184,15 @@ export class Objects {
     checkObjectKey(input.key, this.buckets.naming);
     checkUserMetadata(input.meta);
     if (input.contentLength !== null && input.contentLength > MAX_FILE_SIZE) fail('EntityTooLarge', 'Your request is too large.');
+    const { quotaRoom } = input;
+    const overQuota = quotaRoom !== undefined && quotaRoom < MAX_FILE_SIZE;
+    if (overQuota && input.contentLength !== null && input.contentLength > quotaRoom) fail('EntityTooLarge', 'Upload exceeds quota.', { quota: true });
     const conditional = input.ifNoneMatchAny === true || input.ifMatch !== undefined;
     const conditions: WriteConditions | undefined = conditional ? { ifNoneMatchAny: input.ifNoneMatchAny, ifMatch: input.ifMatch } : undefined;
     // Checked before the body is read (a refused write reads nothing), and again when it commits.
     if (conditions) await checkWriteConditions(this.store, bucket.id, input.key, conditions, this.clock.now());
 
-    const body = await this.intake.receive(input.body, input.contentLength, bucket.encryption !== null);
+    const body = await this.intake.receive(input.body, input.contentLength, bucket.encryption !== null, overQuota ? { maxSize: quotaRoom, overQuota } : undefined);
     try {
       if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== body.etag) {
         fail('BadDigest', 'The ETag you sent does not match the MD5 of the data received');
@@ -392,6 +399,8 @@ export class Objects {
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
     const located = await this.readable(caller, from);
     const source = toRecord(located.bucket.name, from.key, located.version);
+    const room = options.room?.(target, source.size);
+    if (room) await room;
     const keepSource = !options.freshMetadata;
     const attributes = {
       contentType: options.contentType ?? (keepSource ? source.contentType : undefined),

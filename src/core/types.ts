@@ -1,7 +1,7 @@
 /** The plain values core hands to front ends. (What core stores is in model.ts.) */
 import type { Role } from './constraints.ts';
 import type { AccessContext, BucketAction } from './authz.ts';
-import type { AccessKeyRow, BucketRow, Retention } from './model.ts';
+import type { AccessKeyRow, AccountAccessLevel, AccountGrant, BucketRow, Retention } from './model.ts';
 
 export type Metadata = Record<string, string>;
 
@@ -12,6 +12,7 @@ export interface Project {
   name: string;
   createdAt: number;
   meta: Metadata;
+  accountGrants?: AccountGrant[];
 }
 
 export interface User {
@@ -82,6 +83,8 @@ export type Caller =
       /** The token came from an access key made `unrestricted` (it may make and delete access keys). */
       unrestrictedKey?: boolean;
       context?: AccessContext;
+      /** What account grants give the caller in accounts of other projects (loaded for the accounts a request names). */
+      accountAccess?: Readonly<Record<string, AccountAccessLevel>>;
     }
   | { kind: 'anonymous'; ip: string; context?: AccessContext; scope?: SignedScope };
 

@@ -51,6 +51,8 @@ const SWIFT: Record<SwiftOp | 'PostContainerAcl' | 'FormPost' | 'AuthV1', readon
   PostObject: ['PutObject'],
   DeleteObject: ['DeleteObject'],
   CopyObject: ['GetObject', 'PutObject'],
+  // `?extract-archive`: each file a PutObject of its own, each container named from the account a CreateBucket.
+  ExtractArchive: ['CreateBucket', 'PutObject'],
 };
 
 /** S3 (path-style, SigV4). DeleteObjects is not here: like S3, it answers 200 with each key's refusal in its body. */

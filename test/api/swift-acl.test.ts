@@ -260,17 +260,6 @@ void describe('who may set and see ACLs; bad ACLs', () => {
     assert.equal((await head(member, container)).get('x-container-read'), null);
   });
 
-  test('an account ACL (not built yet) → 501, not a silent 204; the metadata sent with it is not applied', async () => {
-    const response = await fetch(root.storageUrl, {
-      method: 'POST',
-      headers: auth(root, { 'X-Account-Access-Control': JSON.stringify({ 'read-only': [`${other.projectId}:*`] }), 'X-Account-Meta-Flag': 'set' }),
-    });
-    assert.equal(response.status, 501);
-    assert.match(await response.text(), /X-Account-Access-Control/);
-    const account = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) });
-    assert.equal(account.headers.get('x-account-meta-flag'), null);
-  });
-
   const bad: [string, Record<string, string>, RegExp][] = [
     ['a referrer without a host', { 'X-Container-Read': '.r:' }, /No host\/domain value after referrer designation/],
     ['a referrer in the write ACL', { 'X-Container-Write': '.r:*' }, /Referrers not allowed in write ACL/],
@@ -289,4 +278,153 @@ void describe('who may set and see ACLs; bad ACLs', () => {
       assert.equal(after.get('x-container-meta-color'), null);
     });
   }
+});
+
+void describe('account ACLs (X-Account-Access-Control)', () => {
+  /** The account ACL of root's account, set (or removed with undefined) by root. */
+  async function setAccountAcl(acl: Record<string, string[]> | undefined, extra: Record<string, string> = {}): Promise<Response> {
+    const headers: Record<string, string> = acl === undefined ? { 'X-Remove-Account-Access-Control': 'x' } : { 'X-Account-Access-Control': JSON.stringify(acl) };
+    return fetch(root.storageUrl, { method: 'POST', headers: auth(root, { ...headers, ...extra }) });
+  }
+
+  async function statusAs(session: Session, path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<number> {
+    return status(`${root.storageUrl}${path}`, { ...init, headers: auth(session, init.headers ?? {}) });
+  }
+
+  after(async () => {
+    await setAccountAcl(undefined);
+  });
+
+  test('read-only: a second project lists and reads the whole account, writes nothing, sees no privileged header', async () => {
+    const { container } = await withObject('acct-ro');
+    await setAcl(container, { 'X-Container-Write': `${stranger.projectId}:*`, 'X-Container-Meta-Temp-URL-Key': 'secret-key' });
+    assert.equal(await statusAs(other, ''), 403);
+    const made = await setAccountAcl({ 'read-only': [`${otherProjectName}:*`] });
+    assert.equal(made.status, 204, await made.text());
+    const own = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) });
+    assert.equal(own.headers.get('x-account-access-control'), JSON.stringify({ 'read-only': [`${other.projectId}:*`] }));
+
+    const listing = await fetch(`${root.storageUrl}?format=json`, { headers: auth(other) });
+    assert.equal(listing.status, 200);
+    assert.ok((JSON.parse(await listing.text()) as { name: string }[]).some((c) => c.name === container));
+    assert.equal(listing.headers.get('x-account-access-control'), null);
+    const objects = await fetch(`${root.storageUrl}/${container}`, { headers: auth(other) });
+    assert.equal(await objects.text(), 'doc.txt\n');
+    const read = await fetch(`${root.storageUrl}/${container}/doc.txt`, { headers: auth(other) });
+    assert.equal(await read.text(), 'shared bytes');
+    const seenResponse = await fetch(`${root.storageUrl}/${container}`, { method: 'HEAD', headers: auth(other) });
+    assert.equal(seenResponse.status, 204);
+    const seen = seenResponse.headers;
+    assert.equal(seen.get('x-container-write'), null);
+    assert.equal(seen.get('x-container-meta-temp-url-key'), null);
+
+    assert.equal(await statusAs(other, `/${container}/new.txt`, { method: 'PUT', body: 'x' }), 403);
+    assert.equal(await statusAs(other, `/${container}/doc.txt`, { method: 'DELETE' }), 403);
+    assert.equal(await statusAs(other, `/${bucketName('acct-ro-new')}`, { method: 'PUT' }), 403);
+    assert.equal(await statusAs(other, '', { method: 'POST', headers: { 'X-Account-Meta-Color': 'red' } }), 403);
+    // A third project is named by no grant.
+    assert.equal(await statusAs(stranger, ''), 403);
+    assert.equal(await statusAs(stranger, `/${container}/doc.txt`), 403);
+  });
+
+  test('read-write: containers and objects created, changed and deleted; not the account, not ACLs', async () => {
+    const made = await setAccountAcl({ 'read-write': [`${otherProjectName}:${otherAccount.userName}`] });
+    assert.equal(made.status, 204, await made.text());
+    const container = bucketName('acct-rw');
+    assert.equal(await statusAs(other, `/${container}`, { method: 'PUT' }), 201);
+    assert.equal(await statusAs(other, `/${container}/a.txt`, { method: 'PUT', body: 'written by a grantee' }), 201);
+    assert.equal(await (await fetch(`${root.storageUrl}/${container}/a.txt`, { headers: auth(root) })).text(), 'written by a grantee');
+    assert.equal(await statusAs(other, `/${container}`, { method: 'POST', headers: { 'X-Container-Meta-Color': 'blue' } }), 204);
+    assert.equal((await head(root, container)).get('x-container-meta-color'), 'blue');
+    assert.equal(await statusAs(other, `/${container}`, { method: 'POST', headers: { 'X-Container-Read': '.r:*' } }), 403);
+    assert.equal((await head(root, container)).get('x-container-read'), null);
+    assert.equal(await statusAs(other, '', { method: 'POST', headers: { 'X-Account-Meta-Color': 'red' } }), 403);
+    assert.equal(await statusAs(other, `/${container}/a.txt`, { method: 'DELETE' }), 204);
+    assert.equal(await statusAs(other, `/${container}`, { method: 'DELETE' }), 204);
+    assert.equal(await statusAs(root, `/${container}`, { method: 'HEAD' }), 404);
+  });
+
+  test('admin: the account metadata, its temp URL keys and the account ACL itself; then removal closes the account again', async () => {
+    const made = await setAccountAcl({ admin: [other.projectId] });
+    assert.equal(made.status, 204, await made.text());
+    const { container } = await withObject('acct-admin');
+    assert.equal(await statusAs(other, '', { method: 'POST', headers: { 'X-Account-Meta-Temp-URL-Key': 'granted-key' } }), 204);
+    const seen = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(other) });
+    assert.equal(seen.headers.get('x-account-meta-temp-url-key'), 'granted-key');
+    assert.equal(seen.headers.get('x-account-access-control'), JSON.stringify({ admin: [`${other.projectId}:*`] }));
+    assert.equal(await statusAs(other, `/${container}`, { method: 'POST', headers: { 'X-Container-Write': `${stranger.projectId}:*` } }), 204);
+    assert.equal(await statusAs(stranger, `/${container}/by-stranger`, { method: 'PUT', body: 'x' }), 201);
+    // The grantee may widen the ACL: the stranger becomes a reader of the account.
+    const widened = await fetch(root.storageUrl, {
+      method: 'POST',
+      headers: auth(other, { 'X-Account-Access-Control': JSON.stringify({ admin: [other.projectId], 'read-only': [stranger.projectId] }) }),
+    });
+    assert.equal(widened.status, 204, await widened.text());
+    assert.equal(await statusAs(stranger, ''), 200);
+    // Removed: both are outsiders again.
+    assert.equal((await setAccountAcl(undefined)).status, 204);
+    assert.equal((await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) })).headers.get('x-account-access-control'), null);
+    assert.equal(await statusAs(other, ''), 403);
+    assert.equal(await statusAs(stranger, ''), 403);
+    assert.equal(await statusAs(root, '', { method: 'POST', headers: { 'X-Remove-Account-Meta-Temp-URL-Key': 'x' } }), 204);
+  });
+
+  test('an empty value removes the ACL; a grant to one user leaves the rest of their project out', async () => {
+    assert.equal((await setAccountAcl({ 'read-only': [`*:${otherAccount.userId}`] })).status, 204);
+    assert.equal(await statusAs(other, ''), 200);
+    assert.equal(await statusAs(stranger, ''), 403);
+    const cleared = await fetch(root.storageUrl, { method: 'POST', headers: auth(root, { 'X-Account-Access-Control': '' }) });
+    assert.equal(cleared.status, 204);
+    assert.equal(await statusAs(other, ''), 403);
+  });
+
+  test('a copy out of an account the caller may read, into their own', async () => {
+    const { container } = await withObject('acct-copy');
+    assert.equal((await setAccountAcl({ 'read-only': [other.projectId] })).status, 204);
+    const target = bucketName('acct-copy-to');
+    await createContainer(other, target);
+    const copied = await fetch(`${root.storageUrl}/${container}/doc.txt`, {
+      method: 'COPY',
+      headers: auth(other, { Destination: `${target}/copied.txt`, 'Destination-Account': other.projectId }),
+    });
+    assert.equal(copied.status, 201, await copied.text());
+    assert.equal(await (await fetch(`${other.storageUrl}/${target}/copied.txt`, { headers: auth(other) })).text(), 'shared bytes');
+    // Not the other way round: read-only gives no write into root's account.
+    const back = await fetch(`${other.storageUrl}/${target}/copied.txt`, {
+      method: 'COPY',
+      headers: auth(other, { Destination: `${container}/back.txt`, 'Destination-Account': root.projectId }),
+    });
+    assert.equal(back.status, 403);
+    await setAccountAcl(undefined);
+  });
+
+  const badAcls: [string, string, RegExp][] = [
+    ['not JSON', '{read-only', /Syntax error in input/],
+    ['a list, not an object', '["x:*"]', /Syntax error in input/],
+    ['an unknown key', '{"write":["x:*"]}', /Key "write" not recognized/],
+    ['a value that is no list', '{"admin":"x:*"}', /Value for key "admin" must be a list/],
+    ['an element that is no string', '{"read-only":[1]}', /Elements of "read-only" list must be strings/],
+  ];
+  for (const [name, value, message] of badAcls) {
+    test(`an account ACL with ${name} → 400, nothing changed`, async () => {
+      assert.equal((await setAccountAcl({ 'read-only': [other.projectId] })).status, 204);
+      const response = await fetch(root.storageUrl, { method: 'POST', headers: auth(root, { 'X-Account-Access-Control': value, 'X-Account-Meta-Flag': 'set' }) });
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), message);
+      const account = await fetch(root.storageUrl, { method: 'HEAD', headers: auth(root) });
+      assert.equal(account.headers.get('x-account-meta-flag'), null);
+      assert.equal(account.headers.get('x-account-access-control'), JSON.stringify({ 'read-only': [`${other.projectId}:*`] }));
+      await setAccountAcl(undefined);
+    });
+  }
+
+  test('/info says account ACLs work (tempauth.account_acls, where Swift puts it)', async () => {
+    const info = asRecord(await (await fetch(`${server.url}/info`)).json());
+    assert.deepEqual(info.tempauth, { account_acls: true });
+  });
+
+  test('only the account admin sets it: a member of the project is refused', async () => {
+    const response = await fetch(root.storageUrl, { method: 'POST', headers: auth(member, { 'X-Account-Access-Control': JSON.stringify({ admin: [member.projectId] }) }) });
+    assert.equal(response.status, 403);
+  });
 });

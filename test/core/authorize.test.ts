@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   ACCOUNT_ACTIONS,
+  accountLevelOf,
   authorize,
   BUCKET_ADMIN_ACTIONS,
   BUCKET_READ_ACTIONS,
@@ -252,6 +253,48 @@ describe('account actions (project roles)', () => {
       });
     }
   }
+});
+
+describe('account grants (Swift account ACLs) of a caller of another project', () => {
+  const outsiderUser = { kind: 'user', userId: 'u-outsider', userName: 'u-outsider', projectId: Q, role: 'admin', accessKeyId: 'key-u-outsider' } as const;
+  const withLevel = (level: 'read-only' | 'read-write' | 'admin', account = P): Caller => ({ ...outsiderUser, accountAccess: { [account]: level } });
+  const PRIVILEGED = new Set<BucketAction>(['GetBucketAcl', 'GetObjectAcl', 'GetBucketPolicy']);
+  const expectations: [string, Caller, ReadonlySet<BucketAction>, readonly string[]][] = [
+    ['read-only', withLevel('read-only'), new Set([...VIEWER].filter((a) => !PRIVILEGED.has(a))), ['ListBuckets']],
+    ['read-write', withLevel('read-write'), new Set([...EDITOR, 'PutBucketConfig', 'DeleteBucket'].filter((a) => !PRIVILEGED.has(a as BucketAction)) as BucketAction[]), ['ListBuckets', 'CreateBucket']],
+    ['admin', withLevel('admin'), new Set(ALL_BUCKET_ACTIONS), ['ListBuckets', 'CreateBucket', 'PutAccountMetadata']],
+    ['a grant in another account', withLevel('admin', 'project-c'), new Set(), []],
+  ];
+  for (const [name, caller, bucketAllowed, accountAllowed] of expectations) {
+    test(`${name}: bucket actions`, () => {
+      for (const action of ALL_BUCKET_ACTIONS) assert.equal(decide(caller, action, bucket()), bucketAllowed.has(action) ? 'ok' : 'AccessDenied', action);
+    });
+    test(`${name}: account actions`, () => {
+      for (const action of ACCOUNT_ACTIONS) {
+        const got = codeOf(() => {
+          authorize(caller, action, { kind: 'account', account: P });
+        });
+        assert.equal(got, accountAllowed.includes(action) ? 'ok' : 'AccessDenied', action);
+      }
+    });
+  }
+  test('a grantee learns whether a bucket of the account exists; a policy Deny still applies', () => {
+    assert.equal(decide(withLevel('read-only'), 'GetObject', null), 'NoSuchBucket');
+    assert.equal(decide(outsider, 'GetObject', null), 'AccessDenied');
+    const denied = bucket({ policy: [{ effect: 'Deny', principal: '*', actions: ['s3:GetObject'] }] });
+    assert.equal(decide(withLevel('admin'), 'GetObject', denied, undefined, 'k'), 'AccessDenied');
+  });
+  test('accountLevelOf: the strongest level among the grants that name the caller', () => {
+    const grants = [
+      { grantee: { kind: 'project' as const, projectId: Q }, level: 'read-only' as const },
+      { grantee: { kind: 'user' as const, userId: 'u-outsider' }, level: 'read-write' as const },
+      { grantee: { kind: 'user' as const, userId: 'someone-else' }, level: 'admin' as const },
+    ];
+    assert.equal(accountLevelOf(grants, outsider), 'read-write');
+    assert.equal(accountLevelOf(grants.slice(0, 1), outsider), 'read-only');
+    assert.equal(accountLevelOf(grants.slice(2), outsider), undefined);
+    assert.equal(accountLevelOf(grants, anonymous), undefined);
+  });
 });
 
 describe("a user's own credentials (Keystone's owner rule)", () => {

@@ -22,7 +22,7 @@ let other: Account;
 let stranger: Account;
 let work: string;
 
-type Credentials = { kind: 'appcred'; id: string; secret: string } | { kind: 'v1'; user: string; key: string };
+type Credentials = { kind: 'appcred'; id: string; secret: string } | { kind: 'v1'; user: string; key: string } | { kind: 'password'; user: string; password: string; projectId: string };
 
 interface Result {
   code: number | null;
@@ -44,6 +44,21 @@ async function run(command: string, args: string[]): Promise<Result> {
 function authArgs(credentials: Credentials): string[] {
   // `--key=…`: a secret may begin with '-'.
   if (credentials.kind === 'v1') return ['-A', `${server.url}/auth/v1.0`, '-U', credentials.user, `--key=${credentials.key}`];
+  if (credentials.kind === 'password') {
+    return [
+      '--os-auth-url',
+      `${server.url}/identity/v3`,
+      '--auth-version',
+      '3',
+      '--os-username',
+      credentials.user,
+      '--os-user-domain-name',
+      'Default',
+      `--os-password=${credentials.password}`,
+      '--os-project-id',
+      credentials.projectId,
+    ];
+  }
   return [
     '--os-auth-url',
     `${server.url}/identity/v3`,
@@ -144,6 +159,27 @@ void describe('ACLs with swift post -r / -w', () => {
   });
 });
 
+void describe('account ACLs (X-Account-Access-Control) with swift post -H', () => {
+  test("read-only for a second project: its user lists the account and downloads, cannot upload; removed, nothing", async () => {
+    await swiftOk(rootCredentials(), ['upload', 'acct-acl', 'files/shared.txt']);
+    const acl = JSON.stringify({ 'read-only': [other.projectId] });
+    await swiftOk(rootCredentials(), ['post', '-H', `X-Account-Access-Control:${acl}`]);
+    const asOther = ['--os-storage-url', root.storageUrl];
+    assert.match(await swiftOk(credentialsOf(other), [...asOther, 'list']), /^acct-acl$/m);
+    assert.equal(await swiftOk(credentialsOf(other), [...asOther, 'download', 'acct-acl', 'files/shared.txt', '-o', '-']), 'shared with the world\n');
+    await writeFile(join(work, 'denied.txt'), 'not allowed\n');
+    const upload = await swift(credentialsOf(other), [...asOther, 'upload', 'acct-acl', 'denied.txt']);
+    assert.notEqual(upload.code, 0);
+    assert.match(upload.stderr, /403/);
+    const strangerList = await swift(credentialsOf(stranger), [...asOther, 'list']);
+    assert.notEqual(strangerList.code, 0);
+    await swiftOk(rootCredentials(), ['post', '-H', 'X-Remove-Account-Access-Control:x']);
+    const after = await swift(credentialsOf(other), [...asOther, 'list']);
+    assert.notEqual(after.code, 0);
+    assert.match(after.stderr, /403/);
+  });
+});
+
 void describe('swift tempurl links used with curl', () => {
   const key = 'interop-temp-url-key-not-real';
   before(async () => {
@@ -184,6 +220,18 @@ void describe('swift tempurl links used with curl', () => {
     assert.equal(await swiftOk(rootCredentials(), ['download', 'tempurl', 'put-by-curl.txt', '-o', '-']), 'uploaded by curl\n');
     const expired = (await swiftOk(rootCredentials(), ['tempurl', '--absolute', 'GET', String(Math.floor(Date.now() / 1000) - 60), `/v1/${root.projectId}/tempurl/files/shared.txt`, key])).trim();
     assert.equal((await curl([`${server.url}${expired}`])).status, 401);
+  });
+});
+
+void describe('Keystone v3 password auth', () => {
+  test('swift --os-username … --os-password <a key secret> --os-project-id …: upload, list, download', async () => {
+    const password: Credentials = { kind: 'password', user: stranger.userName, password: stranger.secret, projectId: stranger.projectId };
+    await writeFile(join(work, 'pw.txt'), 'through password auth\n');
+    await swiftOk(password, ['upload', 'pw-container', 'pw.txt']);
+    assert.equal(await swiftOk(password, ['list', 'pw-container']), 'pw.txt\n');
+    assert.equal(await swiftOk(password, ['download', 'pw-container', 'pw.txt', '-o', '-']), 'through password auth\n');
+    const bad = await swift({ ...password, password: 'wrong-password-not-real' }, ['list']);
+    assert.notEqual(bad.code, 0);
   });
 });
 

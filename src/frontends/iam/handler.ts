@@ -112,12 +112,28 @@ const credentialSchema = z.union([
   z.object({ name: z.string().min(1), secret: z.string().min(1), user: z.object({ id: z.string().min(1) }) }),
 ]);
 
+/**
+ * Keystone's `password` method, for tools that know no other (Cyberduck, older scripts): a member's user (id or
+ * name) and, as the password, the secret of one of their access keys, in the project of the scope (id or name;
+ * without one, the key's own project), as Swift's auth v1 takes them. Domains are accepted and not looked at.
+ */
+const namedSchema = z.looseObject({ id: z.string().min(1).optional(), name: z.string().min(1).optional() }).refine((named) => named.id !== undefined || named.name !== undefined, 'an id or a name is required');
+const passwordSchema = z.object({ user: z.intersection(namedSchema, z.looseObject({ password: z.string().min(1) })) });
+const scopeSchema = z.looseObject({ project: namedSchema.optional() }).optional();
+
 const authSchema = z.object({
   auth: z.object({
-    identity: z.object({
-      methods: z.array(z.string()).refine((m) => m.includes('application_credential'), 'methods must include application_credential'),
-      application_credential: credentialSchema,
-    }),
+    identity: z.union([
+      z.object({
+        methods: z.array(z.string()).refine((m) => m.includes('application_credential'), 'methods must include application_credential or password'),
+        application_credential: credentialSchema,
+      }),
+      z.object({
+        methods: z.array(z.string()).refine((m) => m.includes('password'), 'methods must include application_credential or password'),
+        password: passwordSchema,
+      }),
+    ]),
+    scope: scopeSchema,
   }),
 });
 
@@ -168,12 +184,20 @@ async function handle(route: Route, req: IncomingMessage, res: ServerResponse, c
       // Read before any credential is checked: small (a token request is a few hundred bytes), and on a deadline.
       const parsed = authSchema.safeParse(await readJson(req, TOKEN_REQUEST_MAX_BYTES));
       if (!parsed.success) throw new KeystoneError(400, `Invalid authentication request: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
-      const given = parsed.data.auth.identity.application_credential;
-      const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
-      const issued = await ctx.core.identity.issueToken(credential);
+      const { identity, scope } = parsed.data.auth;
+      let issued: IssuedToken;
+      if ('password' in identity) {
+        const { user } = identity.password;
+        const project = scope?.project?.id ?? scope?.project?.name;
+        issued = await ctx.core.identity.issueTokenForMember(project, user.id ?? user.name ?? '', user.password);
+      } else {
+        const given = identity.application_credential;
+        const credential: CredentialRef = 'id' in given ? given : { name: given.name, userId: given.user.id, secret: given.secret };
+        issued = await ctx.core.identity.issueToken(credential);
+      }
       ctx.account = issued.project.id;
       res.setHeader('X-Subject-Token', issued.token);
-      sendJson(res, 201, tokenBody(issued, ctx));
+      sendJson(res, 201, tokenBody(issued, ctx, 'password' in identity ? 'password' : 'application_credential'));
       return;
     }
     case 'ValidateToken': {
@@ -348,14 +372,14 @@ async function validateSubject(req: IncomingMessage, ctx: RequestContext): Promi
   return subject;
 }
 
-function tokenBody(issued: IssuedToken, ctx: RequestContext): unknown {
+function tokenBody(issued: IssuedToken, ctx: RequestContext, method = 'application_credential'): unknown {
   const { claims, user, project, role, accessKey } = issued;
   const domain = { id: 'default', name: 'Default' };
   const objectStoreUrl = `${ctx.publicUrl}/v1/${project.id}`;
   const identityUrl = `${ctx.publicUrl}/identity/v3`;
   return {
     token: {
-      methods: ['application_credential'],
+      methods: [method],
       user: { id: user.id, name: user.name, domain, password_expires_at: null },
       audit_ids: [claims.auditId],
       expires_at: keystoneTime(claims.expiresAt),

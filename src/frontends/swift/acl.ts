@@ -13,7 +13,11 @@ import type { IncomingMessage } from 'node:http';
 import type { GrantChange } from '../../core/buckets.ts';
 import type { Directory } from '../../core/directory.ts';
 import { fail } from '../../core/errors.ts';
-import type { BucketRow, Grant, Grantee } from '../../core/model.ts';
+import type { Core } from '../../core/index.ts';
+import { ACCOUNT_ACCESS_LEVELS, type AccountAccessLevel, type AccountGrant, type BucketRow, type Grant, type Grantee } from '../../core/model.ts';
+import type { Caller, Project } from '../../core/types.ts';
+import { registerInfo } from './info.ts';
+import { decode } from './router.ts';
 import { headerValue } from '../../http/context.ts';
 
 const REFERRER_DESIGNATORS = new Set(['.r', '.ref', '.referer', '.referrer']);
@@ -150,9 +154,76 @@ function entryOf(grantee: Grantee): string {
   }
 }
 
-/** Account ACLs are not built yet: a request setting one is refused loudly rather than answered 204 and dropped. */
-export function refuseAccountAcl(req: IncomingMessage): void {
-  if (headerValue(req, 'x-account-access-control') !== undefined || headerValue(req, 'x-remove-account-access-control') !== undefined) {
-    fail('Unsupported', 'Account ACLs (X-Account-Access-Control) are not supported by this server yet; use container ACLs (X-Container-Read, X-Container-Write)');
+// --- account ACLs -----------------------------------------------------------------------------
+
+/**
+ * The account grants an account POST asks for (`X-Account-Access-Control`, Swift's JSON form
+ * `{"admin": [...], "read-write": [...], "read-only": [...]}`; empty or `X-Remove-Account-Access-Control`: none),
+ * or undefined when it carries no such header. Entries are `<project>:<user>`, `<project>:*`, `*:<user>`, `*:*` or a
+ * bare `<project>` (all its users, as tempauth's account groups), by id or name. Malformed ACLs are Swift's 400s.
+ */
+export async function accountGrantsFrom(req: IncomingMessage, directory: Directory): Promise<AccountGrant[] | undefined> {
+  const value = headerValue(req, 'x-remove-account-access-control') !== undefined ? '' : headerValue(req, 'x-account-access-control');
+  if (value === undefined) return undefined;
+  if (value.trim() === '') return [];
+  const acl = parseAccountAcl(value);
+  const grants: AccountGrant[] = [];
+  for (const level of ACCOUNT_ACCESS_LEVELS) {
+    for (const entry of acl[level] ?? []) {
+      const grantee = await granteeOf(entry.includes(':') ? entry : `${entry}:*`, directory);
+      if (grantee.kind === 'anyone' || grantee.kind === 'referrer') fail('InvalidArgument', `Account ACLs name projects and users only: '${entry}'`);
+      grants.push({ grantee, level });
+    }
   }
+  return grants;
 }
+
+/** Swift's (tempauth's) checks of an account ACL, with its words. */
+function parseAccountAcl(value: string): Partial<Record<AccountAccessLevel, string[]>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('InvalidArgument', `Syntax error in input (${JSON.stringify(value)})`);
+  const acl = parsed as Record<string, unknown>;
+  for (const key of Object.keys(acl)) {
+    if (!(ACCOUNT_ACCESS_LEVELS as readonly string[]).includes(key)) fail('InvalidArgument', `Key ${JSON.stringify(key)} not recognized`);
+  }
+  for (const level of ACCOUNT_ACCESS_LEVELS) {
+    const list = acl[level];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) fail('InvalidArgument', `Value for key ${JSON.stringify(level)} must be a list`);
+    if (!list.every((entry) => typeof entry === 'string')) fail('InvalidArgument', `Elements of ${JSON.stringify(level)} list must be strings`);
+  }
+  return acl;
+}
+
+/** X-Account-Access-Control as Swift formats it (sorted keys, no spaces, ASCII), with ids; absent when there are no grants. */
+export function accountAclHeader(project: Project, into: Record<string, string | number>): void {
+  if (!project.accountGrants?.length) return;
+  const acl: Partial<Record<AccountAccessLevel, string[]>> = {};
+  for (const { grantee, level } of project.accountGrants) (acl[level] ??= []).push(entryOf(grantee));
+  const sorted = Object.fromEntries(Object.entries(acl).sort(([a], [b]) => (a < b ? -1 : 1)));
+  into['X-Account-Access-Control'] = JSON.stringify(sorted).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The caller with the account grants of the accounts a request names (its own, a copy's other account, a link's
+ * target account), for `authorize()`. Users of the account itself and anonymous callers pass unchanged, at no cost.
+ */
+export async function withAccountGrants(caller: Caller, req: IncomingMessage, account: string, core: Core): Promise<Caller> {
+  if (caller.kind !== 'user') return caller;
+  const accounts = [account];
+  for (const name of ['destination-account', 'x-copy-from-account', 'x-symlink-target-account']) {
+    const value = headerValue(req, name);
+    const decoded = value === undefined ? undefined : decode(value);
+    if (decoded) accounts.push(decoded);
+  }
+  if (accounts.every((named) => named === caller.projectId)) return caller;
+  return core.accounts.withAccountAccess(caller, accounts);
+}
+
+// Swift names account ACL support under its auth middleware's section, where its clients and functional tests look.
+registerInfo('tempauth', () => ({ account_acls: true }));

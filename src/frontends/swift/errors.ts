@@ -43,7 +43,8 @@ export function swiftStatusOf(code: ErrorCode): number {
 
 export function sendSwiftError(res: ServerResponse, err: OnggiError, isHead: boolean, extraHeaders: Record<string, string | number> = {}): void {
   const status = STATUS_OF[err.code];
-  sendSwiftStatus(res, status, isHead, KEEP_MESSAGE.has(err.code) ? err.message : undefined, extraHeaders);
+  const keep = KEEP_MESSAGE.has(err.code) || (err.code === 'EntityTooLarge' && (err as OnggiError<'EntityTooLarge'>).detail.quota === true);
+  sendSwiftStatus(res, status, isHead, keep ? err.message : undefined, extraHeaders);
 }
 
 export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boolean, message?: string, extraHeaders: Record<string, string | number> = {}): void {

@@ -15,6 +15,7 @@ import { headerValue, type RequestContext } from '../../http/context.ts';
 import { swiftStatusOf } from './errors.ts';
 import { wireHeader } from './headers.ts';
 import { registerInfo } from './info.ts';
+import { quotaRoom } from './quotas.ts';
 import { decode } from './router.ts';
 import { SIGNATURE_DIGESTS, signatureOf, signingKeysOf } from './tempurl.ts';
 
@@ -160,7 +161,10 @@ async function storeFile(
   };
   const capped = { exceeded: false };
   try {
+    const bucket = await ctx.core.buckets.row(target.account, target.container);
+    const checkingRoom = bucket ? quotaRoom(ctx.core, bucket, null) : undefined;
     await ctx.core.objects.put(caller, {
+      quotaRoom: checkingRoom && (await checkingRoom),
       account: target.account,
       bucket: target.container,
       key: `${target.prefix}${filename}`,

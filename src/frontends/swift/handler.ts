@@ -29,7 +29,10 @@ import {
   swiftTimestamp,
   utf8Header,
 } from './headers.ts';
-import { accessChangesFrom, aclHeaders, refuseAccountAcl } from './acl.ts';
+import { isWebRead, serveWeb } from './staticweb.ts';
+import { extractArchive } from './extract.ts';
+import { checkContainerQuotas, quotaRoom, refuseAccountQuota } from './quotas.ts';
+import { accessChangesFrom, accountAclHeader, accountGrantsFrom, aclHeaders, withAccountGrants } from './acl.ts';
 import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders, TempUrlHeaderRefused, withoutSigningKeys } from './tempurl.ts';
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
@@ -47,7 +50,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   }
   if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
-  const route = routeParts(req.method ?? 'GET', target, req.headers);
+  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query.has('extract-archive'));
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {
@@ -68,7 +71,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
       return;
     }
     if (!caller) fail('Unauthenticated', 'Invalid token');
-    await dispatch(route, { req, res, ctx, caller });
+    await dispatch(route, { req, res, ctx, caller: await withAccountGrants(caller, req, route.account, ctx.core) });
   } catch (caught) {
     if (caught instanceof TempUrlHeaderRefused) {
       sendSwiftStatus(res, 400, isHead, caught.message);
@@ -94,6 +97,8 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
     case 'HeadAccount':
     case 'ListContainers':
       return listContainers(route, x);
+    case 'ExtractArchive':
+      return extractArchive(x, route.account, route.base);
     case 'PostAccount':
       if (x.ctx.query.has('bulk-delete')) return bulkDelete(x, route.account);
       return postAccount(route, x);
@@ -106,6 +111,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return putContainer(route, x);
     case 'HeadContainer':
     case 'ListObjects':
+      if (isWebRead(x) && x.ctx.query.toString() === '' && (await serveWeb(route, x))) return;
       return listObjects(route, x);
     case 'PostContainer':
       return postContainer(route, x);
@@ -117,6 +123,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return putObject(route, x);
     case 'GetObject':
     case 'HeadObject':
+      if (isWebRead(x) && x.ctx.query.toString() === '' && (await serveWeb(route, x))) return;
       return getObject(route, x);
     case 'PostObject':
       return postObject(route, x);
@@ -133,13 +140,16 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
 async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
   const { core } = x.ctx;
   const [project, totals] = await Promise.all([core.accounts.get(x.caller, route.account), core.buckets.totals(x.caller, route.account)]);
+  const owner = mayChangeAccount(x.caller, route.account);
   const headers = {
     'X-Account-Container-Count': totals.buckets,
     'X-Account-Object-Count': totals.objects,
     'X-Account-Bytes-Used': totals.bytes,
     'X-Timestamp': swiftTimestamp(project.createdAt),
-    ...metadataHeaders(mayChangeAccount(x.caller, route.account) ? project.meta : withoutSigningKeys(project.meta), ACCOUNT_META_PREFIX),
+    ...metadataHeaders(owner ? project.meta : withoutSigningKeys(project.meta), ACCOUNT_META_PREFIX),
   };
+  // As Swift: the account ACL only to those who may change it.
+  if (owner) accountAclHeader(project, headers);
   if (route.op === 'HeadAccount') {
     sendEmpty(x.res, 204, headers);
     return;
@@ -155,15 +165,17 @@ async function listContainers(route: AccountRoute, x: Exchange): Promise<void> {
 }
 
 async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
-  refuseAccountAcl(x.req);
+  refuseAccountQuota(x.req);
   const { set, remove } = metadataFrom(x.req, [ACCOUNT_META_PREFIX]);
-  await x.ctx.core.accounts.updateMetadata(x.caller, route.account, set, remove);
+  const grants = await accountGrantsFrom(x.req, x.ctx.core.directory);
+  await x.ctx.core.accounts.updateMetadata(x.caller, route.account, set, remove, grants);
   noContent(x.res);
 }
 
 // --- containers -----------------------------------------------------------------------------
 
 async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
+  checkContainerQuotas(x.req);
   const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
   const versioning = versioningRequest(x);
   const access = await accessChangesFrom(x.req, x.ctx.core.directory);
@@ -193,6 +205,7 @@ async function listObjects(route: ContainerRoute, x: Exchange): Promise<void> {
 }
 
 async function postContainer(route: ContainerRoute, x: Exchange): Promise<void> {
+  checkContainerQuotas(x.req);
   const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
   const versioning = versioningRequest(x);
   const access = await accessChangesFrom(x.req, x.ctx.core.directory);
@@ -254,6 +267,8 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
   const attributes = writeAttributes(req);
   const contentLength = declaredLength(req);
   const bucket = await archiveBeforeWrite(x, ref);
+  const checkingRoom = quotaRoom(x.ctx.core, bucket, contentLength);
+  const room = checkingRoom && (await checkingRoom);
   const special = x.ctx.query.has('multipart-manifest') || req.headers['x-object-manifest'] !== undefined || req.headers['x-symlink-target'] !== undefined;
   if (special && ((await putManifest(x, ref, attributes)) || (await putSymlink(x, ref, attributes, contentLength)))) return;
   const etag = headerValue(req, 'etag');
@@ -264,6 +279,7 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
     contentLength,
     expectedMd5: etag === undefined ? undefined : unquote(etag.trim()),
     ifNoneMatchAny: ifNoneMatch !== undefined,
+    quotaRoom: room,
   });
   const headers: Record<string, string> = { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record), 'Content-Type': 'text/html; charset=UTF-8' };
   if (record.versionId !== NULL_VERSION_ID) headers['X-Object-Version-Id'] = record.versionId;
@@ -361,6 +377,7 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     meta: attributes.meta,
     headers: attributes.headers,
     deleteAt: attributes.deleteAt,
+    room: (target, size) => quotaRoom(x.ctx.core, target, size),
   });
   sendEmpty(x.res, 201, {
     ETag: record.etag,

@@ -18,8 +18,16 @@ export interface CopyRoute extends ObjectRoute<'CopyObject'> {
   via: 'COPY' | 'X-Copy-From';
 }
 
+/** `PUT …?extract-archive=`: `base` is '' (the account), `<container>` or `<container>/<prefix>`. */
+export interface ExtractRoute {
+  op: 'ExtractArchive';
+  account: string;
+  base: string;
+}
+
 export type SwiftRoute =
   | AccountRoute
+  | ExtractRoute
   | ContainerRoute
   | ObjectRoute
   | CopyRoute
@@ -34,10 +42,11 @@ export function routeSwift(method: string, rawPath: string, headers: Headers): S
 }
 
 /** `routeSwift` for a path already split (null: a path splitPath refused). */
-export function routeParts(method: string, parts: PathParts | null, headers: Headers): SwiftRoute {
+export function routeParts(method: string, parts: PathParts | null, headers: Headers, extractArchive = false): SwiftRoute {
   if (!parts) return { op: 'BadPath', message: 'Invalid UTF8 or contains NULL' };
   const { account, container, object } = parts;
   if (!account) return { op: 'BadPath', message: 'Bad URL' };
+  if (extractArchive && method === 'PUT') return { op: 'ExtractArchive', account, base: [container, object].filter((part) => part !== null).join('/') };
   if (container === null) {
     const op = ({ GET: 'ListContainers', HEAD: 'HeadAccount', POST: 'PostAccount', DELETE: 'DeleteAccount' } as const)[method as 'GET' | 'HEAD' | 'POST' | 'DELETE'];
     return op ? { op, account } : { op: 'MethodNotAllowed' };
