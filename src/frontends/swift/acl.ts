@@ -211,9 +211,10 @@ export function accountAclHeader(project: Project, into: Record<string, string |
 
 /**
  * The caller with the account grants of the accounts a request names (its own, a copy's other account, a link's
- * target account), for `authorize()`. Users of the account itself and anonymous callers pass unchanged, at no cost.
+ * target account), for `authorize()`. Users of the account itself and anonymous callers pass unchanged, at no cost:
+ * synchronously, without a turn of the event loop (the hot path).
  */
-export async function withAccountGrants(caller: Caller, req: IncomingMessage, account: string, core: Core): Promise<Caller> {
+export function withAccountGrants(caller: Caller, req: IncomingMessage, account: string, core: Core): Caller | Promise<Caller> {
   if (caller.kind !== 'user') return caller;
   const accounts = [account];
   for (const name of ['destination-account', 'x-copy-from-account', 'x-symlink-target-account']) {

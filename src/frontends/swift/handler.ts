@@ -71,7 +71,8 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
       return;
     }
     if (!caller) fail('Unauthenticated', 'Invalid token');
-    await dispatch(route, { req, res, ctx, caller: await withAccountGrants(caller, req, route.account, ctx.core) });
+    const granted = withAccountGrants(caller, req, route.account, ctx.core);
+    await dispatch(route, { req, res, ctx, caller: granted instanceof Promise ? await granted : granted });
   } catch (caught) {
     if (caught instanceof TempUrlHeaderRefused) {
       sendSwiftStatus(res, 400, isHead, caught.message);
