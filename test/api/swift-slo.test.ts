@@ -204,11 +204,14 @@ test('a segment deleted or changed under a manifest: 409 before the first byte, 
   assert.match(await first.text(), /fragile\/0/);
   await putObject(session, SEG, 'fragile/0', data[0] ?? '');
   assert.equal((await fetch(url(`${C}/fragile.bin`), { headers: auth(session) })).status, 200);
-  // A later segment deleted: the answer starts and is cut short.
+  // A later segment deleted: the answer starts and is cut short — after its head reached the client (the body
+  // fails), or before (the fetch fails: the head goes out with the first bytes, and the cut may overtake both).
   assert.equal((await fetch(url(`${SEG}/fragile/2`), { method: 'DELETE', headers: auth(session) })).status, 204);
-  const cut = await fetch(url(`${C}/fragile.bin`), { headers: auth(session) });
-  assert.equal(cut.status, 200);
-  await assert.rejects(cut.arrayBuffer());
+  const cut = await fetch(url(`${C}/fragile.bin`), { headers: auth(session) }).catch(() => null);
+  if (cut) {
+    assert.equal(cut.status, 200);
+    await assert.rejects(cut.arrayBuffer());
+  }
   // Several ranges, the first running into the deleted segment while the others open: cut or refused, and the
   // server carries on.
   for (let i = 0; i < 5; i++) {
