@@ -1,5 +1,8 @@
 /** S3 clients for the tests: the key pair a test server printed at its first start, and an SDK client signed with it. */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { RunningServer } from './server.ts';
 
@@ -51,4 +54,27 @@ export async function signedFetch(
     headers: signed.headers,
     ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
   });
+}
+
+/** Runs Debian's awscli against the server with its printed key pair and no config files (`home`: its HOME); stdout. */
+export async function runAwsCli(server: RunningServer, home: string, args: string[]): Promise<string> {
+  const keys = printedS3Keys(server);
+  const env: NodeJS.ProcessEnv = {
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    AWS_DEFAULT_REGION: 'kr-central-2',
+    AWS_CONFIG_FILE: join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+    AWS_PAGER: '',
+  };
+  const child = spawn('/usr/bin/aws', ['--endpoint-url', server.url, '--no-cli-pager', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`aws ${args.join(' ')} exited ${String(code)}: ${stderr}`);
+  return stdout;
 }

@@ -1,13 +1,8 @@
 /** Debian's awscli on the configuration subresources: `aws s3api` tagging, Object Lock, lifecycle, CORS and encryption calls. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir, startServer, type RunningServer } from '../helpers/server.ts';
-import { printedS3Keys } from '../helpers/s3.ts';
-
-const AWS = '/usr/bin/aws';
+import { runAwsCli } from '../helpers/s3.ts';
 
 let server: RunningServer;
 let home: string;
@@ -23,24 +18,7 @@ after(async () => {
 
 /** Runs `aws s3api …` and parses its JSON output (none: null); a failure rejects with its stderr. */
 async function s3api(...args: string[]): Promise<Record<string, unknown> | null> {
-  const keys = printedS3Keys(server);
-  const env: NodeJS.ProcessEnv = {
-    PATH: '/usr/bin:/bin',
-    HOME: home,
-    AWS_ACCESS_KEY_ID: keys.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-    AWS_DEFAULT_REGION: 'kr-central-2',
-    AWS_CONFIG_FILE: join(home, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-    AWS_PAGER: '',
-  };
-  const child = spawn(AWS, ['--endpoint-url', server.url, '--no-cli-pager', 's3api', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await once(child, 'close')) as [number | null];
-  if (code !== 0) throw new Error(`aws s3api ${args.join(' ')} exited ${String(code)}: ${stderr}`);
+  const stdout = await runAwsCli(server, home, ['s3api', ...args]);
   return stdout.trim() === '' ? null : (JSON.parse(stdout) as Record<string, unknown>);
 }
 

@@ -1,15 +1,11 @@
 /** Debian's awscli against a real server: `aws s3 cp/sync/ls/rm` (multipart for large files) and `aws s3api` calls. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir, startServer, type RunningServer } from '../helpers/server.ts';
-import { printedS3Keys } from '../helpers/s3.ts';
-
-const AWS = '/usr/bin/aws';
+import { runAwsCli } from '../helpers/s3.ts';
 
 let server: RunningServer;
 let home: string;
@@ -23,26 +19,8 @@ after(async () => {
   await removeDir(home);
 });
 
-async function aws(...args: string[]): Promise<string> {
-  const keys = printedS3Keys(server);
-  const env: NodeJS.ProcessEnv = {
-    PATH: '/usr/bin:/bin',
-    HOME: home,
-    AWS_ACCESS_KEY_ID: keys.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-    AWS_DEFAULT_REGION: 'kr-central-2',
-    AWS_CONFIG_FILE: join(home, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-    AWS_PAGER: '',
-  };
-  const child = spawn(AWS, ['--endpoint-url', server.url, '--no-cli-pager', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await once(child, 'close')) as [number | null];
-  if (code !== 0) throw new Error(`aws ${args.join(' ')} exited ${String(code)}: ${stderr}`);
-  return stdout;
+function aws(...args: string[]): Promise<string> {
+  return runAwsCli(server, home, args);
 }
 
 function md5(bytes: Buffer): string {
