@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { CompleteMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../helpers/s3.ts';
 import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { auth, createContainer, md5Hex, newProject } from '../helpers/swift.ts';
+import { auth, createContainer, md5Hex, newProject, rawSocket, storagePath } from '../helpers/swift.ts';
 
 /** The minimum part size the server runs with: parts of a few KiB, not 5 MiB. */
 const MIN_PART = 4096;
@@ -248,6 +248,11 @@ describe('errors', () => {
     await expectStatus(await uploadPart('err.bin', id, 4, 'data', { ETag: md5Hex('other') }), 422);
     await expectStatus(await uploadPart('err.bin', id, 4, 'x', { 'X-Copy-From': `${C}/dir/whole.bin` }), 400, /X-Copy-From/);
     await expectStatus(await fetch(url(`${C}/err.bin?uploadId=${id}&limit=x`), { headers: auth(session) }), 400);
+    await expectStatus(await fetch(url(`${C}/err.bin?uploadId=${id}&limit=10001`), { headers: auth(session) }), 412);
+    await expectStatus(await fetch(url(`${C}?uploads&limit=10001`), { headers: auth(session) }), 412);
+    const partPath = `${storagePath(session)}/${C}/err.bin?uploadId=${id}&partNumber=4`;
+    const noLength = await rawSocket(server.url, `PUT ${partPath} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${session.token}\r\nConnection: close\r\n\r\n`);
+    assert.equal(noLength.status, 411);
     assert.equal((await partEtags(id)).length, 3);
   });
 
@@ -343,4 +348,9 @@ describe('one parts model with S3', () => {
     assert.equal(res.status, 201);
     assert.equal(await res.text(), `${s3Etag([Buffer.from('xml')])}\n`);
   });
+});
+
+test('/info names the multipart verbs and their limits', async () => {
+  const info = (await (await fetch(`${server.url}/info`)).json()) as Record<string, unknown>;
+  assert.deepEqual(info.multipart_upload, { max_parts: 10_000, min_part_size: MIN_PART, max_part_size: 5 * 1024 ** 3, max_parts_listing: 10_000, max_uploads_listing: 10_000 });
 });

@@ -11,12 +11,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
-import { checkListingLimit, LISTING_LIMIT, MAX_PARTS } from '../../core/constraints.ts';
+import { checkListingLimit, LISTING_LIMIT, MAX_PART_SIZE, MAX_PARTS } from '../../core/constraints.ts';
 import { unquote } from '../../core/conditions.ts';
 import { fail } from '../../core/errors.ts';
 import type { BucketRow } from '../../core/model.ts';
 import { guessContentType } from '../../core/objects.ts';
-import type { CompletedPart, UploadEntry, UploadRef } from '../../core/uploads.ts';
+import { minPartSizeFromEnv, type CompletedPart, type UploadEntry, type UploadRef } from '../../core/uploads.ts';
 import type { ObjectRecord } from '../../core/types.ts';
 import { NULL_VERSION_ID } from '../../core/versions.ts';
 import { BodyTooLargeError, readSmallBody } from '../../http/body.ts';
@@ -33,7 +33,13 @@ import { declaredLength, writeAttributes } from './write-request.ts';
 /** A part list of MAX_PARTS entries in JSON is well under this. */
 const MAX_PART_LIST_BYTES = 2 * 1024 * 1024;
 
-registerInfo('multipart_upload', () => ({ max_parts: MAX_PARTS, max_parts_listing: LISTING_LIMIT, max_uploads_listing: LISTING_LIMIT }));
+registerInfo('multipart_upload', () => ({
+  max_parts: MAX_PARTS,
+  min_part_size: minPartSizeFromEnv(),
+  max_part_size: MAX_PART_SIZE,
+  max_parts_listing: LISTING_LIMIT,
+  max_uploads_listing: LISTING_LIMIT,
+}));
 
 type Fields = Record<string, string | number | boolean>;
 
