@@ -744,6 +744,6 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function guessContentType(key: string): string {
+export function guessContentType(key: string): string {
   return lookupMimeType(key) || 'application/octet-stream';
 }

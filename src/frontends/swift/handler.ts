@@ -1,7 +1,7 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { checkListingLimit, LISTING_LIMIT, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { unquote, type ByteRange, type ReadConditions } from '../../core/conditions.ts';
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
@@ -13,6 +13,7 @@ import { accessOf, authenticate, headerValue, type RequestContext } from '../../
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import { bulkDelete } from './bulk.ts';
+import { serveUpload } from './multipart.ts';
 import { noContent, sendBody, sendEmpty, type Exchange } from './exchange.ts';
 import { deleteManifest, getManifest, manifestEtagHeader, postManifest, putManifest } from './large-objects.ts';
 import { getSymlink, putSymlink, refuseSymlinkPost } from './symlinks.ts';
@@ -27,7 +28,6 @@ import {
   objectHeaders,
   storedHeadersFrom,
   swiftTimestamp,
-  utf8Header,
 } from './headers.ts';
 import { isWebRead, serveWeb } from './staticweb.ts';
 import { extractArchive } from './extract.ts';
@@ -37,6 +37,7 @@ import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders,
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
 import { allows } from '../../core/authz.ts';
+import { declaredLength, deleteAtFrom, explicitContentType, writeAttributes } from './write-request.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
@@ -50,7 +51,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   }
   if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
-  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query.has('extract-archive'));
+  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query);
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {
@@ -133,6 +134,13 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return deleteObject(x, versionedRef(route, x));
     case 'CopyObject':
       return copyObject(route, x);
+    case 'ListUploads':
+    case 'InitiateUpload':
+    case 'UploadPart':
+    case 'ListParts':
+    case 'AbortUpload':
+    case 'CompleteUpload':
+      return serveUpload(route, x);
   }
 }
 
@@ -388,57 +396,6 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     'X-Copied-From-Last-Modified': lastModifiedHeader(source),
     'Content-Type': 'text/html; charset=UTF-8',
   });
-}
-
-function writeAttributes(req: IncomingMessage): WriteAttributes {
-  return {
-    contentType: explicitContentType(req),
-    meta: metadataFrom(req, OBJECT_META_PREFIXES).set,
-    headers: storedHeadersFrom(req),
-    deleteAt: deleteAtFrom(req),
-  };
-}
-
-function explicitContentType(req: IncomingMessage): string | undefined {
-  const value = headerValue(req, 'content-type');
-  return value === undefined || value === '' ? undefined : utf8Header(value, 'Invalid Content-Type: it must be valid UTF-8');
-}
-
-/**
- * X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds. Both must name a time
- * in the future and no later than MAX_DELETE_AT_SECONDS, where Swift caps them; past it Onggi refuses (400)
- * rather than quietly moving the date.
- */
-function deleteAtFrom(req: IncomingMessage): number | null {
-  const at = headerValue(req, 'x-delete-at');
-  const after = headerValue(req, 'x-delete-after');
-  let deleteAt: number | null = null;
-  let header = 'X-Delete-At';
-  if (after !== undefined) {
-    if (!/^\d+$/.test(after.trim())) fail('InvalidArgument', 'Non-integer X-Delete-After');
-    deleteAt = Date.now() + Number(after) * 1000;
-    header = 'X-Delete-After';
-  } else if (at !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(at.trim())) fail('InvalidArgument', 'Non-integer X-Delete-At');
-    deleteAt = Math.floor(Number(at)) * 1000;
-  }
-  if (deleteAt === null) return null;
-  if (deleteAt <= Date.now()) fail('InvalidArgument', `${header} in past`);
-  if (!(deleteAt <= MAX_DELETE_AT_SECONDS * 1000)) {
-    fail('InvalidArgument', `${header} too far in the future: the deletion time may be at most ${MAX_DELETE_AT_SECONDS} (2286-11-20)`);
-  }
-  return deleteAt;
-}
-
-function declaredLength(req: IncomingMessage): number | null {
-  const length = headerValue(req, 'content-length');
-  if (length !== undefined) {
-    if (!/^\d+$/.test(length)) fail('InvalidArgument', 'Invalid Content-Length');
-    return Number(length);
-  }
-  if (/\bchunked\b/i.test(headerValue(req, 'transfer-encoding') ?? '')) return null;
-  if (req.method === 'PUT' && headerValue(req, 'x-copy-from') === undefined) fail('LengthRequired', 'Missing Content-Length header.');
-  return 0;
 }
 
 function readConditions(req: IncomingMessage): ReadConditions {
