@@ -109,31 +109,33 @@ export function VersionsDialog(props: { bucket: string; objectKey: string; onClo
               {list.map((version) => (
                 <tr key={version.versionId} data-version={version.versionId} data-latest={version.isLatest ? 'true' : undefined}>
                   <td class="mono version-id">{version.versionId}</td>
-                  <td>{version.deleteMarker ? '–' : formatBytes(version.size, lang)}</td>
-                  <td>{formatTime(version.lastModified, lang)}</td>
+                  <td class="nowrap">{version.deleteMarker ? '–' : formatBytes(version.size, lang)}</td>
+                  <td class="version-time">{formatTime(version.lastModified, lang)}</td>
                   <td data-state>{version.deleteMarker ? t('deleteMarker') : version.isLatest ? t('versionCurrent') : t('versionOlder')}</td>
-                  <td class="row-actions">
-                    {!version.deleteMarker && (
-                      <button type="button" class="secondary small" data-action="download" aria-label={`${t('download')} (${formatTime(version.lastModified, lang)})`} onClick={() => {
-                        const name = baseName(objectKey);
-                        void downloads.start(bucket, objectKey, name, (blob) => {
-                          saveBlob(blob, name);
-                        }, version.versionId);
+                  <td>
+                    <div class="row-actions">
+                      {!version.deleteMarker && (
+                        <button type="button" class="secondary small" data-action="download" aria-label={`${t('download')} (${formatTime(version.lastModified, lang)})`} onClick={() => {
+                          const name = baseName(objectKey);
+                          void downloads.start(bucket, objectKey, name, (blob) => {
+                            saveBlob(blob, name);
+                          }, version.versionId);
+                        }}>
+                          {t('download')}
+                        </button>
+                      )}
+                      {!version.deleteMarker && !version.isLatest && (
+                        <button type="button" class="secondary small" data-action="restore" disabled={busy} aria-label={`${t('versionRestore')} (${formatTime(version.lastModified, lang)})`} onClick={() => void restore(version)}>
+                          {t('versionRestore')}
+                        </button>
+                      )}
+                      <button type="button" class="secondary small" data-action="delete" disabled={busy} aria-label={`${t('delete')} (${formatTime(version.lastModified, lang)})`} onClick={() => {
+                        setNotice('');
+                        setConfirming(version);
                       }}>
-                        {t('download')}
+                        {t('delete')}
                       </button>
-                    )}
-                    {!version.deleteMarker && !version.isLatest && (
-                      <button type="button" class="secondary small" data-action="restore" disabled={busy} aria-label={`${t('versionRestore')} (${formatTime(version.lastModified, lang)})`} onClick={() => void restore(version)}>
-                        {t('versionRestore')}
-                      </button>
-                    )}
-                    <button type="button" class="secondary small" data-action="delete" disabled={busy} aria-label={`${t('delete')} (${formatTime(version.lastModified, lang)})`} onClick={() => {
-                      setNotice('');
-                      setConfirming(version);
-                    }}>
-                      {t('delete')}
-                    </button>
+                    </div>
                   </td>
                 </tr>
               ))}
