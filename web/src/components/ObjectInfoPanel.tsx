@@ -18,9 +18,10 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
   const info = useLoad(() => objects.head(bucket.name, objectKey), [bucket.name, objectKey]);
   const [editing, setEditing] = useState(false);
   const [dialog, setDialog] = useState<'tempLink' | 'versions' | null>(null);
-  const versioning = useLoad(() => objects.versioning(bucket.name), [bucket.name]);
   const url = `${session.storageUrl}/${encodeURIComponent(bucket.name)}/${encodeKey(objectKey)}`;
   const isFolder = isFolderKey(objectKey);
+  // Whether to offer the object's versions (a folder has none to show).
+  const versioning = useLoad(() => (isFolder ? Promise.resolve('off' as const) : objects.versioning(bucket.name)), [bucket.name, isFolder]);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
   const panel = useRef<HTMLElement>(null);
   /** What opened the panel (a row's link): the focus goes back there when it closes. */
