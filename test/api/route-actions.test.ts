@@ -128,6 +128,7 @@ const BUCKET_EXT: Record<string, readonly Action[]> = {
   GetLifecycle: ['GetBucketConfig'],
   PutLifecycle: ['PutBucketConfig'],
   DeleteLifecycle: ['PutBucketConfig'],
+  SignTempUrl: ['GetObject'],
 };
 
 /** IAM (/identity): issuing and checking tokens is authentication itself; the rest is the owner rule. */
@@ -369,7 +370,14 @@ function bucketCalls(): [string, Call][] {
     ['bucket-ext DeleteLifecycle', { method: 'DELETE', path: `${ext}/${BUCKET}/lifecycle`, prepare: putLifecycle }],
     ['bucket-ext GetEmptying', { method: 'GET', path: `${ext}/${gone}/empty`, prepare: startEmptying }],
     ['bucket-ext StartEmptying', { method: 'POST', path: `${ext}/${gone}/empty`, prepare: recreateGone }],
+    ['bucket-ext SignTempUrl', { method: 'POST', path: `${ext}/${BUCKET}/temp_url`, headers: json, body: JSON.stringify({ object: 'obj', expires_in: 60 }), prepare: keyedObject }],
   ];
+
+  /** An object in a bucket with a temp URL key, for a link to be signed. */
+  async function keyedObject(): Promise<void> {
+    await putObject('obj')();
+    await send({ method: 'POST', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-Temp-URL-Key': 'route-actions-key-not-real' } }, 204);
+  }
 
   async function putBucketTags(): Promise<void> {
     await denyOnAllBuckets([]);

@@ -368,7 +368,8 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
   let from: ObjectRef;
   let to: ObjectRef;
   if (route.via === 'COPY') {
-    from = refOf(route);
+    // `?version-id=` names the version to copy (the source GET Swift's copy makes carries the request's query).
+    from = versionedRef(route, x);
     const destination = headerValue(req, 'destination');
     if (!destination) fail('PreconditionFailed', 'Destination header required');
     to = { account: accountHeader(req, 'destination-account') ?? route.account, ...containerAndObject(destination, 'Destination') };
@@ -438,7 +439,7 @@ function refOf(route: { account: string; container: string; object: string }): O
 }
 
 /** The object, or one of its versions by `?version-id=`. */
-function versionedRef(route: ObjectRoute, x: Exchange): ObjectRef {
+function versionedRef(route: ObjectRoute | CopyRoute, x: Exchange): ObjectRef {
   const versionId = x.ctx.query.get('version-id');
   return versionId === null ? refOf(route) : { ...refOf(route), versionId };
 }
