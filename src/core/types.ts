@@ -58,6 +58,8 @@ export interface ObjectRecord {
   tagCount?: number;
   /** The version is read through other objects: a static or dynamic manifest, or a symbolic link. */
   indirect?: Indirect;
+  /** How many parts a completed multipart upload made the version of (absent: written whole). */
+  parts?: number;
   /** The object a symbolic link led to, when the read followed one (the last link's target). */
   linkedTo?: { account: string; bucket: string; key: string };
 }

@@ -48,6 +48,7 @@ export function toRecord(bucket: string, key: string, version: VersionRow): Obje
   if (version.state === 'delete-marker') record.deleteMarker = true;
   const indirect = indirectOf(version.data);
   if (indirect) record.indirect = indirect;
+  else if (version.data.kind === 'multipart') record.parts = version.data.parts;
   if (version.retention) record.retention = version.retention;
   if (version.legalHold !== undefined) record.legalHold = version.legalHold;
   if (version.tags?.length) record.tagCount = version.tags.length;

@@ -122,6 +122,10 @@ describe('a whole upload', () => {
     assert.ok(Buffer.from(await range.arrayBuffer()).equals(whole.subarray(MIN_PART, MIN_PART + 201)));
     const head = await fetch(url(`${C}/dir/whole.bin`), { method: 'HEAD', headers: auth(session) });
     assert.equal(head.headers.get('content-length'), String(whole.length));
+    // Shown as an SLO (as Swift's S3 layer stores an upload), with no segment objects of the account to list.
+    assert.equal(head.headers.get('x-static-large-object'), 'True');
+    const manifest = await fetch(url(`${C}/dir/whole.bin?multipart-manifest=get`), { headers: auth(session) });
+    assert.equal(await manifest.text(), '[]');
     const listed = (await (await fetch(url(`${C}?format=json&prefix=dir/whole`), { headers: auth(session) })).json()) as Record<string, unknown>[];
     assert.deepEqual([listed[0]?.hash, listed[0]?.bytes], [etag, whole.length]);
     const viaS3 = await s3.send(new GetObjectCommand({ Bucket: C, Key: 'dir/whole.bin' }));
@@ -133,6 +137,14 @@ describe('a whole upload', () => {
     await expectStatus(await fetch(url(`${C}/dir/whole.bin?uploadId=${id}`), { headers: auth(session) }), 404);
     await expectStatus(await complete('dir/whole.bin', id, [{ part_number: 1, etag: md5Hex(data[0] ?? '') }]), 404);
     await expectStatus(await fetch(url(`${C}/dir/whole.bin?uploadId=${id}`), { method: 'DELETE', headers: auth(session) }), 404);
+  });
+
+  test('DELETE ?multipart-manifest=delete (what `swift delete` sends for an SLO) deletes the object, one item', async () => {
+    const res = await fetch(url(`${C}/dir/whole.bin?multipart-manifest=delete`), { method: 'DELETE', headers: auth(session, { Accept: 'application/json' }) });
+    assert.equal(res.status, 200);
+    const outcome = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual([outcome['Number Deleted'], outcome['Response Status']], [1, '200 OK']);
+    await expectStatus(await fetch(url(`${C}/dir/whole.bin`), { method: 'HEAD', headers: auth(session) }), 404);
   });
 
   test('an upload with no Content-Type gets the type its name says, as a Swift PUT', async () => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { RunningServer } from './server.ts';
 
 export interface S3KeyPair {
@@ -96,4 +96,16 @@ export async function s3Failure(promise: Promise<unknown>): Promise<{ status: nu
   const { status, code } = await s3Outcome(promise);
   if (code === 'ok') assert.fail('expected the request to fail');
   return { status: status ?? 0, code };
+}
+
+/** A multipart upload of `parts` (in order) with the SDK, completed; the client is closed after. */
+export async function uploadInParts(s3: S3Client, bucket: string, key: string, parts: Buffer[]): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const listed: { ETag: string; PartNumber: number }[] = [];
+  for (const [index, body] of parts.entries()) {
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: index + 1, Body: body }));
+    listed.push({ ETag: ETag ?? '', PartNumber: index + 1 });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: listed } }));
+  s3.destroy();
 }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { s3Client, uploadInParts } from '../helpers/s3.ts';
 import { makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
 const RCLONE = '/usr/bin/rclone';
@@ -118,6 +119,23 @@ for (const profile of ['kakaocloud', 'swift'] as const) {
       assert.ok((await readFile(back)).equals(streamed));
       const size = JSON.parse(await rcloneOk(server, home, ['size', '--json', 'onggi:rclone-stream'])) as { bytes: number };
       assert.equal(size.bytes, streamed.length);
+    });
+
+    test('an object made by an S3 multipart upload (shown as an SLO) reads back, checks and deletes', async () => {
+      const parts = [randomBytes(5 * 1024 * 1024), randomBytes(4321)];
+      await rcloneOk(server, home, ['mkdir', 'onggi:rclone-mpu']);
+      await uploadInParts(s3Client(server), 'rclone-mpu', 'mpu.bin', parts);
+      const local = join(home, 'mpu-local');
+      await mkdir(local, { recursive: true });
+      await writeFile(join(local, 'mpu.bin'), Buffer.concat(parts));
+      const back = join(home, 'mpu-back.bin');
+      await rcloneOk(server, home, ['copyto', 'onggi:rclone-mpu/mpu.bin', back]);
+      assert.ok((await readFile(back)).equals(Buffer.concat(parts)));
+      const check = await rclone(server, home, ['check', local, 'onggi:rclone-mpu', '--download']);
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(check.stderr, /0 differences found/);
+      await rcloneOk(server, home, ['deletefile', 'onggi:rclone-mpu/mpu.bin']);
+      assert.equal((await rcloneOk(server, home, ['lsf', 'onggi:rclone-mpu'])).trim(), '');
     });
   });
 }

@@ -70,12 +70,18 @@ export async function getManifest(x: Exchange, ref: ObjectRef): Promise<boolean>
   const manifest = await objects.staticManifest(x.caller, ref);
   if (!manifest) {
     const record = await objects.head(x.caller, ref, {}, undefined, true);
+    // A multipart upload's object shows as an SLO whose parts are no objects of the account: no segment to list,
+    // so a client deleting "its segments" (rclone, swift upload over it) deletes nothing else.
+    if (record.parts !== undefined) return sendManifest(x, record, '[]');
     if (record.indirect?.kind !== 'dynamic-manifest') return false;
     sendEmpty(x.res, 200, objectHeaders({ ...record, etag: EMPTY_MD5 }, x.caller.kind === 'anonymous'));
     return true;
   }
-  const body = manifestText(manifest.segments, x.ctx.query.get('format') === 'raw');
-  const headers = objectHeaders(manifest.record, x.caller.kind === 'anonymous');
+  return sendManifest(x, manifest.record, manifestText(manifest.segments, x.ctx.query.get('format') === 'raw'));
+}
+
+function sendManifest(x: Exchange, record: ObjectRecord, body: string): true {
+  const headers = objectHeaders(record, x.caller.kind === 'anonymous');
   headers['Content-Type'] = 'application/json; charset=utf-8';
   headers.ETag = md5Of(body);
   sendBody(x.res, 200, headers, body);
@@ -246,8 +252,9 @@ async function deleteStatic(x: Exchange, ref: ObjectRef, tally: DeleteTally, top
     return;
   }
   if (!manifest) {
-    if (top) tally.errors.push([name, 'Not an SLO manifest']);
-    else await deleteOne(x, ref, tally);
+    // A multipart upload's object shows as an SLO (read-headers.ts); its parts go with it.
+    if (!top || (await isMultipart(x, ref))) await deleteOne(x, ref, tally);
+    else tally.errors.push([name, 'Not an SLO manifest']);
     return;
   }
   for (const segment of manifest.segments) {
@@ -256,6 +263,11 @@ async function deleteStatic(x: Exchange, ref: ObjectRef, tally: DeleteTally, top
     else await deleteOne(x, segmentRef, tally);
   }
   await deleteOne(x, ref, tally);
+}
+
+async function isMultipart(x: Exchange, ref: ObjectRef): Promise<boolean> {
+  const record = await x.ctx.core.objects.head(x.caller, ref, {}, undefined, true).catch(() => null);
+  return record?.parts !== undefined;
 }
 
 async function deleteOne(x: Exchange, ref: ObjectRef, tally: DeleteTally): Promise<void> {

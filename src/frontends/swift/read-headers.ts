@@ -1,6 +1,6 @@
 /**
  * Headers an object's GET or HEAD owes to what the object is: a static or dynamic large object (Swift quotes
- * their ETags, which are not an MD5 of the body), a symbolic link followed (`Content-Location`), a version with
+ * their ETags, which are not an MD5 of the body) or a multipart upload's, a symbolic link followed (`Content-Location`), a version with
  * an id of its own (`X-Object-Version-Id`).
  */
 import { NULL_VERSION_ID } from '../../core/versions.ts';
@@ -16,6 +16,10 @@ export function addReadHeaders(record: ObjectRecord, headers: Record<string, str
   } else if (indirect?.kind === 'dynamic-manifest') {
     headers['X-Object-Manifest'] = `${swiftQuote(indirect.bucket)}/${swiftQuote(indirect.prefix)}`;
     headers.ETag = `"${record.etag}"`;
+  } else if (record.parts !== undefined) {
+    // As Swift's S3 layer stores a multipart upload (an SLO of its parts): its clients then skip the MD5 check
+    // that an ETag of `<md5 of md5s>-<parts>` would fail.
+    headers['X-Static-Large-Object'] = 'True';
   }
 }
 
