@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { buildBaseline, existingBaseline, type Baseline } from './baseline.ts';
 import { BusyTime } from './cpu-profile.ts';
-import { abRows, BASELINE, checkTargets, ONGGI, ONGGI_PG, renderAb, renderTable, renderTargets } from './report.ts';
+import { abRows, BASELINE, checkTargets, ONGGI, ONGGI_PG, renderAb, renderS3, renderTable, renderTargets, s3Rows } from './report.ts';
+import { s3Contenders } from './s3.ts';
 import { Arena, listingScenarios, median, objectScenarios, type Result, type Scale } from './scenarios.ts';
 import { startBare, startOnggi, startPostgres, startSwift, stopSwift, type OnggiContender } from './targets.ts';
 
@@ -25,6 +26,7 @@ interface Options {
   seconds: number;
   rounds?: number;
   swift: boolean;
+  s3: boolean;
   setupSwift: boolean;
   postgres: boolean;
   baseline?: string;
@@ -43,6 +45,7 @@ const program = new Command('bench')
   .option('--seconds <n>', 'seconds per timed scenario and target', Number, 5)
   .option('--rounds <n>', 'rounds each timed scenario is split into, the targets taking turns (default 1 with --quick, else 4)', Number)
   .option('--no-swift', 'skip the local Swift baseline even if installed')
+  .option('--no-s3', "skip the S3 targets (this build's Onggi through S3, beside its Swift rows)")
   .option('--setup-swift', 'install and start a local Swift from Debian packages (bench/swift/setup.sh)', false)
   .option('--postgres', 'also run Onggi with its metadata in a private PostgreSQL the bench starts', false)
   .option('--baseline <dir>', 'A/B: also run the Onggi build in this checkout (built: dist/main.js)')
@@ -82,8 +85,11 @@ try {
   const onggis = await startOnggis(baseline);
   const swift = options.swift ? await startAndKeep(startSwift(join(work, 'swift'), options.setupSwift)) : null;
 
+  // S3 on this build only (a baseline build may have none), each target beside the server it addresses.
+  const s3 = options.s3 && onggis[0] ? await s3Contenders(onggis[0], bare) : null;
   // Onggi next to the baseline build: the pair the A/B compares.
-  const arena = new Arena([...onggis, bare, ...(swift ? [swift] : [])], scale);
+  const [onggi, ...otherOnggis] = onggis;
+  const arena = new Arena([...(onggi ? [onggi] : []), ...(s3?.onggi ?? []), ...otherOnggis, bare, ...(s3 ? [s3.bare] : []), ...(swift ? [swift] : [])], scale);
   try {
     await objectScenarios(arena, scale, options.smallOnly);
     if (!options.smallOnly) await listingScenarios(arena, scale, onggis, bare);
@@ -94,6 +100,7 @@ try {
   if (options.cpuProfile) await addCpuPerOp(onggis, results);
   const targets = checkTargets(results, scale, disk, md5);
   const ab = baseline ? abRows(results, scale) : [];
+  const s3Table = s3Rows(results);
   const loads = results.map((r) => r.load1);
   const loadAverage = { atStart: loadAtStart, min: Math.min(...loads), max: Math.max(...loads), atEnd: loadavg()[0] ?? 0 };
   const date = new Date().toISOString();
@@ -109,6 +116,7 @@ try {
     results,
     targets,
     ab,
+    s3: s3Table,
   };
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `${options.quick ? 'quick' : 'full'}-${date.replace(/[:.]/g, '-')}.json`);
@@ -118,6 +126,7 @@ try {
     [
       renderTable(results, disk, md5),
       ...(baseline ? [renderAb(ab, baselineLabel)] : []),
+      ...(s3Table.length > 0 ? [renderS3(s3Table)] : []),
       renderTargets(targets),
       `load average (1 min) at the scenarios' starts: ${loadAverage.min.toFixed(2)}–${loadAverage.max.toFixed(2)} on ${availableParallelism()} cores`,
       `results: ${file}`,
@@ -176,7 +185,7 @@ async function addCpuPerOp(onggis: OnggiContender[], results: Result[]): Promise
     const profiles = join(work, 'profiles', onggi.target.name);
     if (options.keepProfiles) await cp(profiles, join(options.keepProfiles, onggi.target.name), { recursive: true });
     const busy = await BusyTime.read(profiles);
-    for (const result of results.filter((r) => r.target === onggi.target.name && r.figures.ops > 0)) {
+    for (const result of results.filter((r) => (r.server ?? r.target) === onggi.target.name && r.figures.ops > 0)) {
       result.cpuMicrosPerOp = busy.within(result.windows) / result.figures.ops;
     }
   }
