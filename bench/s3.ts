@@ -34,7 +34,7 @@ export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 /** What @aws-sdk/lib-storage's Upload does by default: 4 parts in flight (its queueSize). */
 export const PART_QUEUE = 4;
-/** 1 GiB in 16 parts. */
+/** The default part size: 1 GiB in 16 parts (lib-storage's own default is 5 MiB; `--s3-part-mb`). */
 export const PART_BYTES = 64 * 2 ** 20;
 /** A round is signed for this rate until one has run (then for 1.5× the busiest round). */
 const FIRST_ROUND_OPS_PER_SEC = 10_000;
@@ -230,9 +230,10 @@ const xmlBuilder = new XMLBuilder({});
 
 /**
  * A multipart upload of `total` bytes as @aws-sdk/lib-storage sends one by default (PART_QUEUE parts in flight),
- * in PART_BYTES parts with UNSIGNED-PAYLOAD: Create, the parts, Complete; aborted when a part fails.
+ * in parts of `partBytes` with UNSIGNED-PAYLOAD: Create, the parts, Complete; aborted when a part fails.
  */
-export function multipartUpload(target: Target, access: S3Access, key: string, total: number, body: (bytes: number) => AsyncIterable<Buffer>): Steps {
+export function multipartUpload(target: Target, access: S3Access, key: string, sizes: { total: number; part: number }, body: (bytes: number) => AsyncIterable<Buffer>): Steps {
+  const { total } = sizes;
   const path = target.objectPath(key);
   const signed = async (method: 'POST' | 'PUT' | 'DELETE', query: Record<string, string>): Promise<Record<string, string>> => access.signer.sign(method, path, UNSIGNED_PAYLOAD, query);
   const withQuery = (query: Record<string, string>): string => `${path}?${Object.entries(query).map(([name, value]) => (value === '' ? name : `${name}=${encodeURIComponent(value)}`)).join('&')}`;
@@ -242,7 +243,7 @@ export function multipartUpload(target: Target, access: S3Access, key: string, t
       const create = await send({ method: 'POST', path: withQuery({ uploads: '' }), headers: await signed('POST', { uploads: '' }) });
       const uploadId = (xmlParser.parse(create.text) as { InitiateMultipartUploadResult?: { UploadId?: string } }).InitiateMultipartUploadResult?.UploadId;
       if (create.status !== 200 || !uploadId) return false;
-      const parts = await uploadParts(total, async (number, bytes) => {
+      const parts = await uploadParts(sizes, async (number, bytes) => {
         const query = { partNumber: String(number), uploadId };
         return send({ method: 'PUT', path: withQuery(query), headers: { ...(await signed('PUT', query)), 'content-length': String(bytes) }, body: body(bytes) });
       });
@@ -259,15 +260,15 @@ export function multipartUpload(target: Target, access: S3Access, key: string, t
 }
 
 /** The parts' ETags in order, PART_QUEUE at a time; null when one failed. */
-async function uploadParts(bytesTotal: number, put: (number: number, bytes: number) => ReturnType<Send>): Promise<string[] | null> {
-  const count = Math.ceil(bytesTotal / PART_BYTES);
+async function uploadParts(sizes: { total: number; part: number }, put: (number: number, bytes: number) => ReturnType<Send>): Promise<string[] | null> {
+  const count = Math.ceil(sizes.total / sizes.part);
   const etags: string[] = [];
   let nextPart = 0;
   let failed = false;
   const uploader = async (): Promise<void> => {
     while (!failed && nextPart < count) {
       const index = nextPart++;
-      const response = await put(index + 1, Math.min(PART_BYTES, bytesTotal - index * PART_BYTES));
+      const response = await put(index + 1, Math.min(sizes.part, sizes.total - index * sizes.part));
       const etag = response.headers.etag;
       if (response.status >= 300 || typeof etag !== 'string') failed = true;
       else etags[index] = etag;

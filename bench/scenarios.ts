@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { monotonicMicros, type Window } from './cpu-profile.ts';
 import { measureLoad, runLoad, type Next, type Target } from './loader.ts';
 import { watchRss } from './processes.ts';
-import { multipartUpload, PART_QUEUE, s3Deletes, s3Gets, s3Puts, type Source } from './s3.ts';
+import { multipartUpload, PART_BYTES, PART_QUEUE, s3Deletes, s3Gets, s3Puts, type Source } from './s3.ts';
 import { Recorder, type Figures } from './stats.ts';
 import type { Contender, OnggiContender } from './targets.ts';
 
@@ -38,6 +38,8 @@ export interface Scale {
   largeRepeats: number;
   concurrencies: number[];
   largeBytes: number;
+  /** Part size of the large PUT through S3 (default PART_BYTES). */
+  s3PartBytes?: number;
   listingDirs: number;
   listingFilesPerDir: number;
   /** Objects in the bucket before the mixed load starts. */
@@ -188,7 +190,8 @@ export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = fa
   const large = scale.largeBytes;
   const multipart = s3.filter((x) => x.target.s3?.payload === 'unsigned');
   await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => {
-    if (target.s3) return multipartUpload(target, target.s3, `${target.name}-large`, large, (bytes) => generate(bytes, medium));
+    const sizes = { total: large, part: scale.s3PartBytes ?? PART_BYTES };
+    if (target.s3) return multipartUpload(target, target.s3, `${target.name}-large`, sizes, (bytes) => generate(bytes, medium));
     return { method: 'PUT', path: target.objectPath('large'), body: generate(large, medium), bytes: large, headers: { 'content-length': String(large) } };
   }, [...arena.plain, ...multipart]);
   await arena.prepare(1, 1, (target) => (target.s3 ? s3Deletes(target, target.s3, [`${target.name}-large`]) : () => null), multipart);
