@@ -186,6 +186,7 @@ export interface S3Row {
 
 export function s3Rows(all: Result[], scale: Scale): S3Row[] {
   const partMiB = (scale.s3PartBytes ?? PART_BYTES) / 2 ** 20;
+  const queue = scale.s3PartQueue ?? PART_QUEUE;
   const rows: S3Row[] = [];
   for (const scenario of new Set(all.map((r) => r.scenario))) {
     const swift = find(all, scenario, ONGGI);
@@ -198,7 +199,7 @@ export function s3Rows(all: Result[], scale: Scale): S3Row[] {
       const multipart = !scenario.includes('4KiB') && scenario.startsWith('PUT');
       rows.push({
         scenario,
-        mode: multipart ? `multipart, ${partMiB} MiB parts, ${PART_QUEUE} at a time, ${payload}` : `SigV4 header, ${payload}`,
+        mode: multipart ? `multipart, ${partMiB} MiB parts, ${queue} at a time, ${payload}` : `SigV4 header, ${payload}`,
         swiftOpsPerSec: swift.figures.opsPerSec,
         s3OpsPerSec: s3.figures.opsPerSec,
         ratio: r,

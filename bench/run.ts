@@ -35,6 +35,7 @@ interface Options {
   listingKeys: number;
   largeMb: number;
   s3PartMb: number;
+  s3PartQueue: number;
   source: boolean;
   smallOnly: boolean;
   cpuProfile: boolean;
@@ -54,6 +55,7 @@ const program = new Command('bench')
   .option('--listing-keys <n>', 'keys in the big listing bucket', Number, 1_000_000)
   .option('--large-mb <n>', 'size of the single large object in MiB', Number, 1024)
   .option('--s3-part-mb <n>', 'part size of the multipart upload of the large object through S3, in MiB', Number, 64)
+  .option('--s3-part-queue <n>', 'parts of that upload in flight (lib-storage: 4)', Number, 4)
   .option('--out <dir>', 'where results go', join(projectRoot, 'bench', 'results'))
   .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false)
   .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false)
@@ -63,7 +65,7 @@ const program = new Command('bench')
 const options = program.parse().opts<Options>();
 if (options.baseline && options.baselineRef) program.error('give --baseline or --baseline-ref, not both');
 const scale: Scale = options.quick
-  ? { seconds: 0.3, rounds: options.rounds ?? 1, largeRepeats: LARGE_REPEATS, concurrencies: [1, 4], largeBytes: 4 * 1024 * 1024, s3PartBytes: options.s3PartMb * 1024 * 1024, listingDirs: 20, listingFilesPerDir: 50, mixedSeedKeys: 200 }
+  ? { seconds: 0.3, rounds: options.rounds ?? 1, largeRepeats: LARGE_REPEATS, concurrencies: [1, 4], largeBytes: 4 * 1024 * 1024, s3PartBytes: options.s3PartMb * 1024 * 1024, s3PartQueue: options.s3PartQueue, listingDirs: 20, listingFilesPerDir: 50, mixedSeedKeys: 200 }
   : {
       seconds: options.seconds,
       rounds: options.rounds ?? 4,
@@ -71,6 +73,7 @@ const scale: Scale = options.quick
       concurrencies: [1, 16, 64],
       largeBytes: options.largeMb * 1024 * 1024,
       s3PartBytes: options.s3PartMb * 1024 * 1024,
+      s3PartQueue: options.s3PartQueue,
       listingDirs: 1000,
       listingFilesPerDir: Math.max(1, Math.round(options.listingKeys / 1000)),
       mixedSeedKeys: 2000,

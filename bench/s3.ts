@@ -32,7 +32,14 @@ export const ONGGI_S3_SIGNED = 'onggi-s3-signed';
 export const BARE_S3 = 'node:http-s3';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
-/** What @aws-sdk/lib-storage's Upload does by default: 4 parts in flight (its queueSize). */
+/** A multipart upload's size, part size, and parts in flight. */
+export interface PartSizes {
+  total: number;
+  part: number;
+  queue: number;
+}
+
+/** What @aws-sdk/lib-storage's Upload does by default: 4 parts in flight (its queueSize; `--s3-part-queue`). */
 export const PART_QUEUE = 4;
 /** The default part size: 1 GiB in 16 parts (lib-storage's own default is 5 MiB; `--s3-part-mb`). */
 export const PART_BYTES = 64 * 2 ** 20;
@@ -229,10 +236,9 @@ const xmlParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, 
 const xmlBuilder = new XMLBuilder({});
 
 /**
- * A multipart upload of `total` bytes as @aws-sdk/lib-storage sends one by default (PART_QUEUE parts in flight),
- * in parts of `partBytes` with UNSIGNED-PAYLOAD: Create, the parts, Complete; aborted when a part fails.
+ * A multipart upload as @aws-sdk/lib-storage sends one (by default PART_QUEUE parts in flight) with UNSIGNED-PAYLOAD: Create, the parts, Complete; aborted when a part fails.
  */
-export function multipartUpload(target: Target, access: S3Access, key: string, sizes: { total: number; part: number }, body: (bytes: number) => AsyncIterable<Buffer>): Steps {
+export function multipartUpload(target: Target, access: S3Access, key: string, sizes: PartSizes, body: (bytes: number) => AsyncIterable<Buffer>): Steps {
   const { total } = sizes;
   const path = target.objectPath(key);
   const signed = async (method: 'POST' | 'PUT' | 'DELETE', query: Record<string, string>): Promise<Record<string, string>> => access.signer.sign(method, path, UNSIGNED_PAYLOAD, query);
@@ -259,8 +265,8 @@ export function multipartUpload(target: Target, access: S3Access, key: string, s
   };
 }
 
-/** The parts' ETags in order, PART_QUEUE at a time; null when one failed. */
-async function uploadParts(sizes: { total: number; part: number }, put: (number: number, bytes: number) => ReturnType<Send>): Promise<string[] | null> {
+/** The parts' ETags in order, `sizes.queue` at a time; null when one failed. */
+async function uploadParts(sizes: PartSizes, put: (number: number, bytes: number) => ReturnType<Send>): Promise<string[] | null> {
   const count = Math.ceil(sizes.total / sizes.part);
   const etags: string[] = [];
   let nextPart = 0;
@@ -274,7 +280,7 @@ async function uploadParts(sizes: { total: number; part: number }, put: (number:
       else etags[index] = etag;
     }
   };
-  await Promise.all(Array.from({ length: PART_QUEUE }, uploader));
+  await Promise.all(Array.from({ length: sizes.queue }, uploader));
   return failed ? null : etags;
 }
 

@@ -38,8 +38,9 @@ export interface Scale {
   largeRepeats: number;
   concurrencies: number[];
   largeBytes: number;
-  /** Part size of the large PUT through S3 (default PART_BYTES). */
+  /** Part size and parts in flight of the large PUT through S3 (default PART_BYTES, PART_QUEUE). */
   s3PartBytes?: number;
+  s3PartQueue?: number;
   listingDirs: number;
   listingFilesPerDir: number;
   /** Objects in the bucket before the mixed load starts. */
@@ -89,7 +90,7 @@ export class Arena {
   /** A single transfer per round, repeated `largeRepeats` times; each target keeps its median. */
   async singleShot(scenario: string, plan: Plan, among: Contender[] = this.plain): Promise<void> {
     // A multipart upload sends parts in parallel over one target's connections.
-    const load = { concurrency: 1, connections: PART_QUEUE, durationMs: this.scale.seconds * 1000, maxOps: () => 1 };
+    const load = { concurrency: 1, connections: this.scale.s3PartQueue ?? PART_QUEUE, durationMs: this.scale.seconds * 1000, maxOps: () => 1 };
     await this.interleave(scenario, among, this.scale.largeRepeats, plan, load, true);
   }
 
@@ -190,7 +191,7 @@ export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = fa
   const large = scale.largeBytes;
   const multipart = s3.filter((x) => x.target.s3?.payload === 'unsigned');
   await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => {
-    const sizes = { total: large, part: scale.s3PartBytes ?? PART_BYTES };
+    const sizes = { total: large, part: scale.s3PartBytes ?? PART_BYTES, queue: scale.s3PartQueue ?? PART_QUEUE };
     if (target.s3) return multipartUpload(target, target.s3, `${target.name}-large`, sizes, (bytes) => generate(bytes, medium));
     return { method: 'PUT', path: target.objectPath('large'), body: generate(large, medium), bytes: large, headers: { 'content-length': String(large) } };
   }, [...arena.plain, ...multipart]);
