@@ -91,11 +91,12 @@ try {
   const onggis = await startOnggis(baseline);
   const swift = options.swift ? await startAndKeep(startSwift(join(work, 'swift'), options.setupSwift)) : null;
 
-  // S3 on this build only (a baseline build may have none), each target beside the server it addresses.
+  // S3 on this build only (a baseline build may have none).
   const s3 = options.s3 && onggis[0] ? await s3Contenders(onggis[0], bare) : null;
-  // Onggi next to the baseline build: the pair the A/B compares.
-  const [onggi, ...otherOnggis] = onggis;
-  const arena = new Arena([...(onggi ? [onggi] : []), ...(s3?.onggi ?? []), ...otherOnggis, bare, ...(s3 ? [s3.bare] : []), ...(swift ? [swift] : [])], scale);
+  // Onggi next to the baseline build (the pair the A/B compares) and to its own S3 targets on the other side, so
+  // that both pairs run back to back in every round, whichever way the order turns.
+  const onggiS3 = [...(s3?.onggi ?? [])].reverse();
+  const arena = new Arena([...onggiS3, ...onggis, bare, ...(s3 ? [s3.bare] : []), ...(swift ? [swift] : [])], scale);
   try {
     await objectScenarios(arena, scale, options.smallOnly);
     if (!options.smallOnly) await listingScenarios(arena, scale, onggis, bare);
