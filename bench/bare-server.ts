@@ -1,16 +1,23 @@
 /**
  * The HTTP ceiling: a bare node:http server answering the bench's requests without storing anything.
- * PUT drains the body and remembers the size; GET streams that many bytes from memory; listings are canned.
+ * PUT drains the body and remembers the size; GET streams that many bytes from memory; listings are canned; POST
+ * (an S3 multipart upload's Create and Complete) drains the body and answers an upload ID.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 const sizes = new Map<string, number>();
+const uploadCreated = '<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult><UploadId>bare</UploadId></InitiateMultipartUploadResult>';
 const listing = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `dir${String(i).padStart(4, '0')}/file000000`, hash: 'd41d8cd98f00b204e9800998ecf8427e', bytes: 0, content_type: 'application/octet-stream', last_modified: '2026-01-01T00:00:00.000000' })));
 
 const server = createServer((req, res) => {
   const path = req.url ?? '/';
+  if (req.method === 'POST') {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(uploadCreated) }).end(uploadCreated));
+    return;
+  }
   if (req.method === 'PUT') {
     let size = 0;
     req.on('data', (chunk: Buffer) => (size += chunk.length));

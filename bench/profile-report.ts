@@ -32,12 +32,14 @@ interface ScenarioResult {
   target: string;
   figures: { ops: number };
   windows: Window[];
+  /** An S3 target's server (whose profile it is in). */
+  server?: string;
 }
 
 const program = new Command()
   .argument('<results>', 'the results file of the run (bench/results/*.json or --out)')
   .argument('<profiles>', 'the directory given to --keep-profiles')
-  .argument('<target>', 'onggi, baseline or onggi-pg')
+  .argument('<target>', 'onggi, baseline, onggi-pg, onggi-s3 or onggi-s3-signed')
   .argument('<scenario>', 'a regular expression of scenario names')
   .option('--under <function>', 'only samples below this function (a regular expression of its name)')
   .option('--top <n>', 'rows per table', Number, 30)
@@ -50,7 +52,7 @@ const chosen = results.filter((r) => r.target === target && new RegExp(scenario)
 if (chosen.length === 0) throw new Error(`no result of ${target} matches ${scenario}`);
 const windows = chosen.flatMap((r) => r.windows);
 const ops = chosen.reduce((sum, r) => sum + r.figures.ops, 0);
-const dir = join(profilesDir, target);
+const dir = join(profilesDir, chosen[0]?.server ?? target);
 const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
 if (!file) throw new Error(`no CPU profile in ${dir}`);
 const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;

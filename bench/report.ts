@@ -1,4 +1,5 @@
 /** The bench's tables: every target per scenario, the A/B against a baseline build, and issue 4's targets. */
+import { BARE_S3, ONGGI_S3, ONGGI_S3_SIGNED, PART_BYTES, PART_QUEUE } from './s3.ts';
 import type { Result, Scale } from './scenarios.ts';
 import { sizeLabel } from './scenarios.ts';
 
@@ -8,6 +9,8 @@ export const ONGGI_PG = 'onggi-pg';
 export const BASELINE = 'baseline';
 /** Issue 8: the new build stays within 10 % of the previous one on these rows. */
 const AB_TOLERANCE = 0.9;
+/** Issue 18: S3 stays within 15 % of Swift on the same server. */
+const S3_TOLERANCE = 0.85;
 
 function find(all: Result[], scenario: string, target: string): Result | undefined {
   return all.find((r) => r.scenario === scenario && r.target === target);
@@ -41,7 +44,8 @@ export function renderTable(all: Result[], diskMbPerSec: number, md5MbPerSec: nu
     { header: 'errors', cell: (s) => f0(onggi(s)?.figures.errors) },
   ];
   if (all.some((r) => r.cpuMicrosPerOp !== undefined)) columns.push({ header: 'CPU µs/op', cell: (s) => f0(onggi(s)?.cpuMicrosPerOp) });
-  const versus = (target: string, label: string, ratioHeader: string, detail: boolean): void => {
+  /** `over`: the other target ÷ onggi (PostgreSQL, S3); else onggi ÷ the other (a baseline). */
+  const versus = (target: string, label: string, ratioHeader: string, detail: boolean, over = false): void => {
     if (!ran.has(target)) return;
     const other = of(target);
     columns.push({ header: `${label} ops/s`, cell: (s) => rate(other(s)?.figures.opsPerSec) });
@@ -49,15 +53,19 @@ export function renderTable(all: Result[], diskMbPerSec: number, md5MbPerSec: nu
       columns.push({ header: `${label} p50 ms`, cell: (s) => f2(other(s)?.figures.p50Ms) });
       columns.push({ header: `${label} errors`, cell: (s) => f0(other(s)?.figures.errors) });
     }
-    columns.push({ header: ratioHeader, cell: (s) => f2(target === ONGGI_PG ? ratio(other(s), onggi(s)) : ratio(onggi(s), other(s))) });
+    columns.push({ header: ratioHeader, cell: (s) => f2(over ? ratio(other(s), onggi(s)) : ratio(onggi(s), other(s))) });
   };
-  versus(ONGGI_PG, 'onggi-pg', 'pg ÷ sqlite', true);
+  versus(ONGGI_PG, 'onggi-pg', 'pg ÷ sqlite', true, true);
   versus(BASELINE, 'baseline', 'new ÷ baseline', true);
+  versus(ONGGI_S3, 's3', 's3 ÷ swift', false, true);
+  versus(ONGGI_S3_SIGNED, 's3 signed', 's3 signed ÷ swift', false, true);
   versus('node:http', 'node:http', '×node:http', false);
   versus('swift', 'swift', '×swift', false);
   const scenarios = [...new Set(all.map((r) => r.scenario))].filter((s) => onggi(s));
+  const s3Note = ran.has(ONGGI_S3) ? ['onggi: this build through Swift; s3: the same server through S3 (SigV4 header, UNSIGNED-PAYLOAD; signed: the body\'s SHA-256); see the S3 table'] : [];
   return [
     `disk ceiling (dd, fsync): ${diskMbPerSec.toFixed(0)} MB/s; MD5 on one core: ${md5MbPerSec.toFixed(0)} MB/s`,
+    ...s3Note,
     '',
     `| scenario | ${columns.map((c) => c.header).join(' | ')} |`,
     `|---|${columns.map(() => '---').join('|')}|`,
@@ -100,12 +108,7 @@ export function abRows(all: Result[], scale: Scale): AbRow[] {
     const before = find(all, scenario, BASELINE);
     const r = ratio(now, before);
     if (!now || !before || r === undefined) continue;
-    const roundRatios = now.rounds.map((ops, i) => {
-      const base = before.rounds[i] ?? 0;
-      return ops > 0 && base > 0 ? ops / base : null;
-    });
-    const measured = roundRatios.filter((x) => x !== null);
-    const middle = measured.length > 0 ? middleOf(measured) : r;
+    const { roundRatios, measured, middle } = pairedRounds(now, before, r);
     const counted = issue8.has(scenario);
     rows.push({
       scenario,
@@ -121,6 +124,16 @@ export function abRows(all: Result[], scale: Scale): AbRow[] {
     });
   }
   return rows;
+}
+
+/** Each round's ratio (the two runs of a round are back to back; null: a round with no work) and their median. */
+function pairedRounds(now: Result, before: Result, overall: number): { roundRatios: (number | null)[]; measured: number[]; middle: number } {
+  const roundRatios = now.rounds.map((ops, i) => {
+    const base = before.rounds[i] ?? 0;
+    return ops > 0 && base > 0 ? ops / base : null;
+  });
+  const measured = roundRatios.filter((x) => x !== null);
+  return { roundRatios, measured, middle: measured.length > 0 ? middleOf(measured) : overall };
 }
 
 /** The median; of an even count, the mean of the two middle values (no bias toward the better one). */
@@ -151,6 +164,75 @@ export function renderAb(rows: AbRow[], baselineLabel: string): string {
   ].join('\n') + '\n';
 }
 
+// --- S3 beside Swift on the same server -------------------------------------------------------
+
+export interface S3Row {
+  scenario: string;
+  /** How the S3 requests were sent. */
+  mode: string;
+  swiftOpsPerSec: number;
+  s3OpsPerSec: number;
+  /** S3 ÷ Swift over the whole scenario (single-shot: of the medians). */
+  ratio: number;
+  roundRatios: (number | null)[];
+  /** What the verdict goes by, as in the A/B. */
+  medianRoundRatio: number;
+  within15Percent: boolean;
+  roundsAgree: boolean;
+  /** The load generator's ceiling: node:http on its plain paths, and sent the same signed S3 requests. */
+  bareOpsPerSec: number | null;
+  bareS3OpsPerSec: number | null;
+}
+
+export function s3Rows(all: Result[], scale: Scale): S3Row[] {
+  const partMiB = (scale.s3PartBytes ?? PART_BYTES) / 2 ** 20;
+  const queue = scale.s3PartQueue ?? PART_QUEUE;
+  const rows: S3Row[] = [];
+  for (const scenario of new Set(all.map((r) => r.scenario))) {
+    const swift = find(all, scenario, ONGGI);
+    if (!swift) continue;
+    for (const [target, payload] of [[ONGGI_S3, 'UNSIGNED-PAYLOAD'], [ONGGI_S3_SIGNED, 'signed payload']] as const) {
+      const s3 = find(all, scenario, target);
+      const r = ratio(s3, swift);
+      if (!s3 || r === undefined) continue;
+      const { roundRatios, measured, middle } = pairedRounds(s3, swift, r);
+      const multipart = !scenario.includes('4KiB') && scenario.startsWith('PUT');
+      rows.push({
+        scenario,
+        mode: multipart ? `multipart, ${partMiB} MiB parts, ${queue} at a time, ${payload}` : `SigV4 header, ${payload}`,
+        swiftOpsPerSec: swift.figures.opsPerSec,
+        s3OpsPerSec: s3.figures.opsPerSec,
+        ratio: r,
+        roundRatios,
+        medianRoundRatio: middle,
+        within15Percent: middle >= S3_TOLERANCE,
+        roundsAgree: measured.every((x) => x >= S3_TOLERANCE) || measured.every((x) => x < S3_TOLERANCE),
+        bareOpsPerSec: find(all, scenario, 'node:http')?.figures.opsPerSec ?? null,
+        bareS3OpsPerSec: find(all, scenario, BARE_S3)?.figures.opsPerSec ?? null,
+      });
+    }
+  }
+  return rows;
+}
+
+export function renderS3(rows: S3Row[]): string {
+  const within = rows.filter((r) => r.within15Percent);
+  return [
+    `S3 ÷ Swift on this build (onggi, SQLite), same run, interleaved; issue 18 wants ≥ ${S3_TOLERANCE.toFixed(2)} on each row`,
+    '(verdict by the median of the rounds\' ratios, as in the A/B; node:http: the load generator\'s ceiling, plain and with the S3 requests)',
+    '',
+    '| scenario | S3 requests | swift ops/s | s3 ops/s | s3 ÷ swift | per round | median round | within 15 % | rounds agree | node:http ops/s | node:http S3 ops/s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const rounds = r.roundRatios.map((x) => (x === null ? '–' : x.toFixed(2))).join(', ');
+      const bare = (n: number | null): string => (n === null ? '–' : rate(n));
+      return `| ${r.scenario} | ${r.mode} | ${rate(r.swiftOpsPerSec)} | ${rate(r.s3OpsPerSec)} | ${f2(r.ratio)} | ${rounds} | ${f2(r.medianRoundRatio)} | ${r.within15Percent ? 'yes' : 'no'} | ${r.roundsAgree ? 'yes' : 'no'} | ${bare(r.bareOpsPerSec)} | ${bare(r.bareS3OpsPerSec)} |`;
+    }),
+    '',
+    `S3 rows within 15 % of Swift: ${within.length} of ${rows.length}`,
+  ].join('\n') + '\n';
+}
+
 // --- issue 4's targets ------------------------------------------------------------------------
 
 export interface TargetCheck {
@@ -176,6 +258,8 @@ export function checkTargets(all: Result[], scale: Scale, diskMbPerSec: number, 
   // Not one of the issue's targets: every PUT computes MD5 (the ETag), so one upload cannot outrun one core's MD5.
   atLeast(`${large} PUT vs min(dd, MD5 on one core)`, mb(`PUT ${large} c1`, ONGGI), Math.min(diskMbPerSec, md5MbPerSec), 0.8);
   atLeast(`${large} GET vs node:http`, mb(`GET ${large} c1`, ONGGI), mb(`GET ${large} c1`, 'node:http'), 0.8);
+  const worst = s3Rows(all, scale).sort((a, b) => a.medianRoundRatio - b.medianRoundRatio)[0];
+  if (worst) checks.push({ target: `S3 ÷ Swift, the lowest row (${worst.scenario}, ${worst.mode})`, measured: worst.medianRoundRatio, goal: `≥ ${S3_TOLERANCE}×`, met: worst.within15Percent });
   const peak = Math.max(...all.filter((r) => r.target === ONGGI).map((r) => r.peakRssMb ?? 0));
   checks.push({ target: 'peak RSS of Onggi (MiB)', measured: peak, goal: '< 150', met: peak < 150 });
   const pages = all.filter((r) => r.target === ONGGI && r.scenario.startsWith('LIST') && r.scenario.endsWith('delim'));

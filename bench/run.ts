@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { buildBaseline, existingBaseline, type Baseline } from './baseline.ts';
 import { BusyTime } from './cpu-profile.ts';
-import { abRows, BASELINE, checkTargets, ONGGI, ONGGI_PG, renderAb, renderTable, renderTargets } from './report.ts';
+import { abRows, BASELINE, checkTargets, ONGGI, ONGGI_PG, renderAb, renderS3, renderTable, renderTargets, s3Rows } from './report.ts';
+import { s3Contenders } from './s3.ts';
 import { Arena, listingScenarios, median, objectScenarios, type Result, type Scale } from './scenarios.ts';
 import { startBare, startOnggi, startPostgres, startSwift, stopSwift, type OnggiContender } from './targets.ts';
 
@@ -25,6 +26,7 @@ interface Options {
   seconds: number;
   rounds?: number;
   swift: boolean;
+  s3: boolean;
   setupSwift: boolean;
   postgres: boolean;
   baseline?: string;
@@ -32,6 +34,8 @@ interface Options {
   out: string;
   listingKeys: number;
   largeMb: number;
+  s3PartMb: number;
+  s3PartQueue: number;
   source: boolean;
   smallOnly: boolean;
   cpuProfile: boolean;
@@ -43,12 +47,15 @@ const program = new Command('bench')
   .option('--seconds <n>', 'seconds per timed scenario and target', Number, 5)
   .option('--rounds <n>', 'rounds each timed scenario is split into, the targets taking turns (default 1 with --quick, else 4)', Number)
   .option('--no-swift', 'skip the local Swift baseline even if installed')
+  .option('--no-s3', "skip the S3 targets (this build's Onggi through S3, beside its Swift rows)")
   .option('--setup-swift', 'install and start a local Swift from Debian packages (bench/swift/setup.sh)', false)
   .option('--postgres', 'also run Onggi with its metadata in a private PostgreSQL the bench starts', false)
   .option('--baseline <dir>', 'A/B: also run the Onggi build in this checkout (built: dist/main.js)')
   .option('--baseline-ref <ref>', 'A/B: export this git ref into a temp directory, build it, and run it as the baseline')
   .option('--listing-keys <n>', 'keys in the big listing bucket', Number, 1_000_000)
   .option('--large-mb <n>', 'size of the single large object in MiB', Number, 1024)
+  .option('--s3-part-mb <n>', 'part size of the multipart upload of the large object through S3, in MiB', Number, 64)
+  .option('--s3-part-queue <n>', 'parts of that upload in flight (lib-storage: 4)', Number, 4)
   .option('--out <dir>', 'where results go', join(projectRoot, 'bench', 'results'))
   .option('--source', 'run Onggi from its TypeScript sources (tsx) instead of the build in dist/', false)
   .option('--small-only', 'only the 4 KiB rows (quick A/B of the small-object path)', false)
@@ -58,13 +65,15 @@ const program = new Command('bench')
 const options = program.parse().opts<Options>();
 if (options.baseline && options.baselineRef) program.error('give --baseline or --baseline-ref, not both');
 const scale: Scale = options.quick
-  ? { seconds: 0.3, rounds: options.rounds ?? 1, largeRepeats: LARGE_REPEATS, concurrencies: [1, 4], largeBytes: 4 * 1024 * 1024, listingDirs: 20, listingFilesPerDir: 50, mixedSeedKeys: 200 }
+  ? { seconds: 0.3, rounds: options.rounds ?? 1, largeRepeats: LARGE_REPEATS, concurrencies: [1, 4], largeBytes: 4 * 1024 * 1024, s3PartBytes: options.s3PartMb * 1024 * 1024, s3PartQueue: options.s3PartQueue, listingDirs: 20, listingFilesPerDir: 50, mixedSeedKeys: 200 }
   : {
       seconds: options.seconds,
       rounds: options.rounds ?? 4,
       largeRepeats: LARGE_REPEATS,
       concurrencies: [1, 16, 64],
       largeBytes: options.largeMb * 1024 * 1024,
+      s3PartBytes: options.s3PartMb * 1024 * 1024,
+      s3PartQueue: options.s3PartQueue,
       listingDirs: 1000,
       listingFilesPerDir: Math.max(1, Math.round(options.listingKeys / 1000)),
       mixedSeedKeys: 2000,
@@ -82,8 +91,12 @@ try {
   const onggis = await startOnggis(baseline);
   const swift = options.swift ? await startAndKeep(startSwift(join(work, 'swift'), options.setupSwift)) : null;
 
-  // Onggi next to the baseline build: the pair the A/B compares.
-  const arena = new Arena([...onggis, bare, ...(swift ? [swift] : [])], scale);
+  // S3 on this build only (a baseline build may have none).
+  const s3 = options.s3 && onggis[0] ? await s3Contenders(onggis[0], bare) : null;
+  // Onggi next to the baseline build (the pair the A/B compares) and to its own S3 targets on the other side, so
+  // that both pairs run back to back in every round, whichever way the order turns.
+  const onggiS3 = [...(s3?.onggi ?? [])].reverse();
+  const arena = new Arena([...onggiS3, ...onggis, bare, ...(s3 ? [s3.bare] : []), ...(swift ? [swift] : [])], scale);
   try {
     await objectScenarios(arena, scale, options.smallOnly);
     if (!options.smallOnly) await listingScenarios(arena, scale, onggis, bare);
@@ -94,6 +107,7 @@ try {
   if (options.cpuProfile) await addCpuPerOp(onggis, results);
   const targets = checkTargets(results, scale, disk, md5);
   const ab = baseline ? abRows(results, scale) : [];
+  const s3Table = s3Rows(results, scale);
   const loads = results.map((r) => r.load1);
   const loadAverage = { atStart: loadAtStart, min: Math.min(...loads), max: Math.max(...loads), atEnd: loadavg()[0] ?? 0 };
   const date = new Date().toISOString();
@@ -109,6 +123,7 @@ try {
     results,
     targets,
     ab,
+    s3: s3Table,
   };
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `${options.quick ? 'quick' : 'full'}-${date.replace(/[:.]/g, '-')}.json`);
@@ -118,6 +133,7 @@ try {
     [
       renderTable(results, disk, md5),
       ...(baseline ? [renderAb(ab, baselineLabel)] : []),
+      ...(s3Table.length > 0 ? [renderS3(s3Table)] : []),
       renderTargets(targets),
       `load average (1 min) at the scenarios' starts: ${loadAverage.min.toFixed(2)}–${loadAverage.max.toFixed(2)} on ${availableParallelism()} cores`,
       `results: ${file}`,
@@ -176,7 +192,7 @@ async function addCpuPerOp(onggis: OnggiContender[], results: Result[]): Promise
     const profiles = join(work, 'profiles', onggi.target.name);
     if (options.keepProfiles) await cp(profiles, join(options.keepProfiles, onggi.target.name), { recursive: true });
     const busy = await BusyTime.read(profiles);
-    for (const result of results.filter((r) => r.target === onggi.target.name && r.figures.ops > 0)) {
+    for (const result of results.filter((r) => (r.server ?? r.target) === onggi.target.name && r.figures.ops > 0)) {
       result.cpuMicrosPerOp = busy.within(result.windows) / result.figures.ops;
     }
   }

@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { monotonicMicros, type Window } from './cpu-profile.ts';
-import { measureLoad, runLoad, type Operation, type Target } from './loader.ts';
+import { measureLoad, runLoad, type Next, type Target } from './loader.ts';
 import { watchRss } from './processes.ts';
+import { multipartUpload, PART_BYTES, PART_QUEUE, s3Deletes, s3Gets, s3Puts, type Source } from './s3.ts';
 import { Recorder, type Figures } from './stats.ts';
 import type { Contender, OnggiContender } from './targets.ts';
 
@@ -25,6 +26,8 @@ export interface Result {
   windows: Window[];
   /** Server CPU time per successful operation, when the bench ran with --cpu-profile. */
   cpuMicrosPerOp?: number;
+  /** The target whose process served it, when not `target` (an S3 target): whose CPU profile covers it. */
+  server?: string;
 }
 
 export interface Scale {
@@ -35,27 +38,40 @@ export interface Scale {
   largeRepeats: number;
   concurrencies: number[];
   largeBytes: number;
+  /** Part size and parts in flight of the large PUT through S3 (default PART_BYTES, PART_QUEUE). */
+  s3PartBytes?: number;
+  s3PartQueue?: number;
   listingDirs: number;
   listingFilesPerDir: number;
   /** Objects in the bucket before the mixed load starts. */
   mixedSeedKeys: number;
 }
 
-/** Makes a target's next operation (null: nothing left); one generator per target, living across rounds. */
-type Plan = (target: Target) => () => Operation | null;
+/**
+ * Makes a target's next operation (null: nothing left), or a Source that also does work before each round; one
+ * per target, living across rounds.
+ */
+type Plan = (target: Target) => (() => Next) | Source;
+
+/** Keys of the 4 KiB objects an S3 GET picks from, signed ahead (a sample of what its PUTs made). */
+const S3_GET_KEYS = 4000;
 
 /** The idle gap after each run, so a server's leftover background work does not land on the next target's run. */
 const SETTLE_MS = 150;
 
 export class Arena {
   readonly results: Result[] = [];
-  private readonly watchers: Map<Contender, ReturnType<typeof watchRss>>;
+  /** One per process: an S3 target shares its server's. */
+  private readonly watchers = new Map<number, ReturnType<typeof watchRss>>();
+  /** The targets addressed through Swift (or node:http's plain paths): every scenario runs on these. */
+  readonly plain: Contender[];
 
   constructor(
-    private readonly contenders: Contender[],
+    readonly contenders: Contender[],
     private readonly scale: Scale,
   ) {
-    this.watchers = new Map(contenders.map((c) => [c, watchRss(c.spawned.pid)]));
+    for (const c of contenders) if (!this.watchers.has(c.spawned.pid)) this.watchers.set(c.spawned.pid, watchRss(c.spawned.pid));
+    this.plain = contenders.filter((c) => !c.target.s3);
   }
 
   stop(): void {
@@ -67,18 +83,20 @@ export class Arena {
    * for a scenario that consumes what an earlier one made (DELETE): its rounds then share the supply evenly.
    */
   async timed(scenario: string, concurrency: number, plan: Plan, limits: { among?: Contender[]; opsPerRound?: (target: Target) => number } = {}): Promise<void> {
-    const { among = this.contenders, opsPerRound } = limits;
+    const { among = this.plain, opsPerRound } = limits;
     await this.interleave(scenario, among, this.scale.rounds, plan, { concurrency, durationMs: (this.scale.seconds * 1000) / this.scale.rounds, ...(opsPerRound ? { maxOps: opsPerRound } : {}) });
   }
 
   /** A single transfer per round, repeated `largeRepeats` times; each target keeps its median. */
-  async singleShot(scenario: string, plan: Plan): Promise<void> {
-    await this.interleave(scenario, this.contenders, this.scale.largeRepeats, plan, { concurrency: 1, durationMs: this.scale.seconds * 1000, maxOps: () => 1 }, true);
+  async singleShot(scenario: string, plan: Plan, among: Contender[] = this.plain): Promise<void> {
+    // A multipart upload sends parts in parallel over one target's connections.
+    const load = { concurrency: 1, connections: this.scale.s3PartQueue ?? PART_QUEUE, durationMs: this.scale.seconds * 1000, maxOps: () => 1 };
+    await this.interleave(scenario, among, this.scale.largeRepeats, plan, load, true);
   }
 
-  /** Unmeasured work on every target (e.g. objects a later scenario reads). */
-  async prepare(concurrency: number, ops: number, plan: Plan): Promise<void> {
-    for (const c of this.contenders) await runLoad(c.target, { concurrency, durationMs: 120_000, maxOps: ops, next: plan(c.target) });
+  /** Unmeasured work on `among` (e.g. objects a later scenario reads). */
+  async prepare(concurrency: number, ops: number, plan: Plan, among: Contender[] = this.plain): Promise<void> {
+    for (const c of among) await runLoad(c.target, { concurrency, durationMs: 120_000, maxOps: ops, next: sourceOf(plan(c.target)).next });
   }
 
   private async interleave(
@@ -86,19 +104,21 @@ export class Arena {
     among: Contender[],
     rounds: number,
     plan: Plan,
-    load: { concurrency: number; durationMs: number; maxOps?: (target: Target) => number },
+    load: { concurrency: number; connections?: number; durationMs: number; maxOps?: (target: Target) => number },
     singleShot = false,
   ): Promise<void> {
     const load1 = loadavg()[0] ?? 0;
-    const runs = new Map(among.map((c) => [c, { next: plan(c.target), recorders: [] as Recorder[], seconds: [] as number[], windows: [] as Window[] }]));
+    const runs = new Map(among.map((c) => [c, { source: sourceOf(plan(c.target)), recorders: [] as Recorder[], seconds: [] as number[], windows: [] as Window[] }]));
     for (const watcher of this.watchers.values()) watcher.reset();
     for (let round = 0; round < rounds; round++) {
       for (const c of round % 2 === 0 ? among : [...among].reverse()) {
         const run = runs.get(c);
         if (!run) continue;
         const maxOps = load.maxOps?.(c.target);
+        await run.source.beforeRound?.();
         const startedAt = monotonicMicros();
-        const measured = await measureLoad(c.target, { concurrency: load.concurrency, durationMs: load.durationMs, next: run.next, ...(maxOps === undefined ? {} : { maxOps }) });
+        const spec = { concurrency: load.concurrency, durationMs: load.durationMs, next: run.source.next };
+        const measured = await measureLoad(c.target, { ...spec, ...(load.connections ? { connections: load.connections } : {}), ...(maxOps === undefined ? {} : { maxOps }) });
         run.recorders.push(measured.recorder);
         run.seconds.push(measured.seconds);
         run.windows.push([startedAt, monotonicMicros()]);
@@ -110,27 +130,42 @@ export class Arena {
       const figures = singleShot
         ? median(perRound, (f) => f.opsPerSec)
         : Recorder.merge(run.recorders).figures(run.seconds.reduce((a, b) => a + b, 0));
-      const peak = this.watchers.get(c)?.peak() ?? 0;
-      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1, windows: run.windows });
+      const peak = this.watchers.get(c.spawned.pid)?.peak() ?? 0;
+      const server = c.target.s3?.server;
+      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1, windows: run.windows, ...(server ? { server } : {}) });
     }
   }
 }
 
-/** PUT/GET/HEAD/DELETE of 4 KiB at each concurrency, 1 MiB at 16, one large object, and a mixed load. */
+/**
+ * PUT/GET/HEAD/DELETE of 4 KiB at each concurrency, 1 MiB at 16, one large object, and a mixed load. The S3
+ * targets (when the arena has them) take their turns in the 4 KiB PUT and GET and, as a multipart upload, in the
+ * large PUT.
+ */
 export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = false): Promise<void> {
   const small = randomBytes(4096);
   const medium = randomBytes(1024 * 1024);
+  const roundSeconds = scale.seconds / scale.rounds;
+  const s3 = arena.contenders.filter((x) => x.target.s3);
   for (const c of scale.concurrencies) {
     const keys = keysOf();
     await arena.timed(`PUT 4KiB c${c}`, c, (target) => {
+      const keyOf = (n: number): string => `${target.s3 ? `${target.name}-` : ''}small-c${c}-${n}`;
+      const made = (key: string): void => void keys(target).push(key);
+      if (target.s3) return s3Puts(target, target.s3, small, roundSeconds, keyOf, made);
       const next = counter();
       return () => {
-        const key = `small-c${c}-${next()}`;
-        keys(target).push(key);
+        const key = keyOf(next());
+        made(key);
         return { method: 'PUT', path: target.objectPath(key), body: small, bytes: small.length };
       };
-    });
-    await arena.timed(`GET 4KiB c${c}`, c, (target) => () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length }));
+    }, { among: arena.contenders });
+    await arena.timed(`GET 4KiB c${c}`, c, (target) => {
+      if (target.s3) return s3Gets(target, target.s3, keys(target), small.length, S3_GET_KEYS);
+      return () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length });
+    }, { among: arena.contenders });
+    // Unmeasured: the Swift rows after this one find the bucket as the baseline build (without S3 targets) does.
+    await arena.prepare(16, Infinity, (target) => (target.s3 ? s3Deletes(target, target.s3, keys(target)) : () => null), s3);
     await arena.timed(`HEAD 4KiB c${c}`, c, (target) => () => ({ method: 'HEAD', path: target.objectPath(pick(keys(target))), bytes: 0 }));
     const supply = new Map<Target, number>();
     await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
@@ -154,13 +189,13 @@ export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = fa
   await arena.timed('GET 1MiB c16', 16, (target) => () => ({ method: 'GET', path: target.objectPath(pick(mediumKeys(target))), bytes: medium.length }));
 
   const large = scale.largeBytes;
-  await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => ({
-    method: 'PUT',
-    path: target.objectPath('large'),
-    body: generate(large, medium),
-    bytes: large,
-    headers: { 'content-length': String(large) },
-  }));
+  const multipart = s3.filter((x) => x.target.s3?.payload === 'unsigned');
+  await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => {
+    const sizes = { total: large, part: scale.s3PartBytes ?? PART_BYTES, queue: scale.s3PartQueue ?? PART_QUEUE };
+    if (target.s3) return multipartUpload(target, target.s3, `${target.name}-large`, sizes, (bytes) => generate(bytes, medium));
+    return { method: 'PUT', path: target.objectPath('large'), body: generate(large, medium), bytes: large, headers: { 'content-length': String(large) } };
+  }, [...arena.plain, ...multipart]);
+  await arena.prepare(1, 1, (target) => (target.s3 ? s3Deletes(target, target.s3, [`${target.name}-large`]) : () => null), multipart);
   const getLarge: Plan = (target) => () => ({ method: 'GET', path: target.objectPath('large'), bytes: large });
   // The first large read of a run is slow for whichever server makes it (0.75–1.4× in paired runs): not timed.
   await arena.prepare(1, 1, getLarge);
@@ -231,6 +266,10 @@ function keysOf(initial: () => string[] = () => []): (target: Target) => string[
 function counter(): () => number {
   let n = 0;
   return () => n++;
+}
+
+function sourceOf(made: (() => Next) | Source): Source {
+  return typeof made === 'function' ? { next: made } : made;
 }
 
 export function median<T>(values: T[], by: (value: T) => number): T {

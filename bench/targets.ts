@@ -22,6 +22,8 @@ export interface Contender {
 
 export interface OnggiContender extends Contender {
   account: string;
+  /** The bench's user (whose token the target's headers carry). */
+  userId: string;
   /** Seeds `bucket` with dirs × files keys straight into this server's metadata store. */
   seed: ((bucket: string, dirs: number, files: number) => Promise<void>) | null;
 }
@@ -84,7 +86,8 @@ export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
     body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: { id: KEY_ID, secret: SECRET } } } }),
   });
   const token = response.headers.get('x-subject-token') ?? '';
-  const account = ((await response.json()) as { token: { project: { id: string } } }).token.project.id;
+  const { project, user } = ((await response.json()) as { token: { project: { id: string }; user: { id: string } } }).token;
+  const account = project.id;
   const headers = { 'x-auth-token': token };
   await createBucket(spawned.url, account, BUCKET, headers);
   // Each build seeds with its own seeder: the store's layout is the build's.
@@ -96,6 +99,7 @@ export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
   return {
     spawned,
     account,
+    userId: user.id,
     seed: existsSync(seeder) ? seed : null,
     target: {
       name: build.name,

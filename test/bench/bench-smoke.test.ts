@@ -1,6 +1,6 @@
 /**
  * A tiny run of `npm run bench --postgres`: every scenario runs against Onggi on SQLite, Onggi on a private
- * PostgreSQL and the node:http baseline, with no errors.
+ * PostgreSQL and the node:http baseline, and the S3 rows against the same Onggi through S3, with no errors.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -29,6 +29,8 @@ test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and rep
     assert.match(stdout, /\| target \| measured \| goal \| met \|/, 'the targets table');
     assert.match(stdout, /MD5 on one core: \d+ MB\/s/);
     assert.match(stdout, /\| CPU µs\/op \|/, 'CPU time per operation (--cpu-profile)');
+    assert.match(stdout, /\| s3 ops\/s \| s3 ÷ swift \| s3 signed ops\/s \| s3 signed ÷ swift \|/, 'S3 beside Swift');
+    assert.match(stdout, /S3 ÷ Swift on this build/, 'the S3 table');
     const [file] = await readdir(out);
     assert.ok(file, 'a results file');
     const report = JSON.parse(await readFile(join(out, file), 'utf8')) as Report;
@@ -39,6 +41,14 @@ test('the bench runs end to end in quick mode, on SQLite and PostgreSQL, and rep
         assert.ok(scenarios.has(expected), `${target}: scenario ${expected} in ${[...scenarios].join(', ')}`);
       }
     }
+    const s3Scenarios = (target: string): string[] => report.results.filter((r) => r.target === target).map((r) => r.scenario);
+    for (const target of ['onggi-s3', 'onggi-s3-signed', 'node:http-s3']) {
+      for (const c of [1, 4]) {
+        for (const op of ['PUT', 'GET']) assert.ok(s3Scenarios(target).includes(`${op} 4KiB c${c}`), `${target}: ${op} 4KiB c${c}`);
+      }
+    }
+    for (const target of ['onggi-s3', 'node:http-s3']) assert.ok(s3Scenarios(target).includes('PUT 4MiB c1'), `${target}: the multipart upload`);
+    assert.ok(!report.results.some((r) => r.target.includes('s3') && /HEAD|DELETE|MIXED|LIST|1MiB/.test(r.scenario)), 'S3 only in its rows');
     for (const result of report.results) {
       assert.equal(result.figures.errors, 0, `${result.target} ${result.scenario} had errors`);
       assert.ok(result.figures.ops > 0 && result.figures.opsPerSec > 0, `${result.target} ${result.scenario} did some work`);
