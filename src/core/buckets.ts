@@ -235,6 +235,26 @@ export class Buckets {
     });
   }
 
+  /**
+   * Sets one metadata item unless the bucket has it already, and returns the value in place: a value made once
+   * (a temp URL signing key), whoever asks for it first.
+   */
+  async setMetadataIfAbsent(caller: Caller, account: string, name: string, item: string, value: string): Promise<string> {
+    let kept = value;
+    await this.change(caller, account, name, 'PutBucketMetadata', (row) => {
+      const existing = row.meta[item];
+      if (existing) {
+        kept = existing;
+        return row;
+      }
+      kept = value;
+      const meta = { ...row.meta, [item]: value };
+      checkUserMetadata(meta);
+      return { ...row, meta };
+    });
+    return kept;
+  }
+
   /** Changes a bucket setting kept in rows of its own as well as in the bucket row, in one transaction. */
   async configure(caller: Caller, account: string, name: string, update: (tx: Tx, bucket: BucketRow) => Promise<BucketRow>, action: BucketAction = 'PutBucketConfig'): Promise<void> {
     await this.store.transact(async (tx) => {

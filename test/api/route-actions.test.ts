@@ -53,6 +53,13 @@ const SWIFT: Record<SwiftOp | 'PostContainerAcl' | 'FormPost' | 'AuthV1', readon
   CopyObject: ['GetObject', 'PutObject'],
   // `?extract-archive`: each file a PutObject of its own, each container named from the account a CreateBucket.
   ExtractArchive: ['CreateBucket', 'PutObject'],
+  // KakaoCloud's multipart verbs (swift-multipart.test.ts), with the actions of S3's.
+  InitiateUpload: ['PutObject'],
+  UploadPart: ['PutObject'],
+  ListParts: ['ListMultipartUploadParts'],
+  ListUploads: ['ListMultipartUploads'],
+  AbortUpload: ['AbortMultipartUpload'],
+  CompleteUpload: ['PutObject'],
 };
 
 /** S3 (path-style, SigV4). DeleteObjects is not here: like S3, it answers 200 with each key's refusal in its body. */
@@ -121,6 +128,7 @@ const BUCKET_EXT: Record<string, readonly Action[]> = {
   GetLifecycle: ['GetBucketConfig'],
   PutLifecycle: ['PutBucketConfig'],
   DeleteLifecycle: ['PutBucketConfig'],
+  SignTempUrl: ['GetObject'],
 };
 
 /** IAM (/identity): issuing and checking tokens is authentication itself; the rest is the owner rule. */
@@ -245,6 +253,42 @@ function s3PutObject(bucket: string, key: string, headers: Record<string, string
   };
 }
 
+/** A Swift multipart upload of `key` with part 1 uploaded, begun with nothing denied: its id and the part's ETag, for the call's path and body. */
+function swiftUpload(key: string): { prepare: () => Promise<void>; readonly id: string; readonly etag: string } {
+  const upload = { id: '', etag: '' };
+  return {
+    prepare: async () => {
+      await denyOnAllBuckets([]);
+      const base = `${baseUrl}/v1/${session.projectId}/${BUCKET}/${key}`;
+      const begun = await fetch(`${base}?uploads`, { method: 'POST', headers: { 'X-Auth-Token': session.token } });
+      upload.id = ((await begun.json()) as { upload_id: string }).upload_id;
+      const part = await fetch(`${base}?uploadId=${upload.id}&partNumber=1`, { method: 'PUT', headers: { 'X-Auth-Token': session.token }, body: 'x' });
+      upload.etag = part.headers.get('etag') ?? '';
+    },
+    get id() {
+      return upload.id;
+    },
+    get etag() {
+      return upload.etag;
+    },
+  };
+}
+
+/** A call whose path (and body) name an upload made by its `prepare`. */
+function uploadCall(method: string, key: string, query: string, withBody = false): Call {
+  const upload = swiftUpload(key);
+  return {
+    method,
+    prepare: upload.prepare,
+    get path() {
+      return `/v1/${session.projectId}/${BUCKET}/${key}?uploadId=${upload.id}${query}`;
+    },
+    get body() {
+      return withBody ? JSON.stringify([{ part_number: 1, etag: upload.etag }]) : undefined;
+    },
+  };
+}
+
 function bucketCalls(): [string, Call][] {
   const v1 = `/v1/${session.projectId}`;
   const ext = '/v1_ext/bucket';
@@ -268,6 +312,12 @@ function bucketCalls(): [string, Call][] {
     ['swift PostObject', { method: 'POST', path: `${v1}/${BUCKET}/obj`, headers: { 'X-Object-Meta-A': 'b' }, prepare: putObject('obj') }],
     ['swift DeleteObject', { method: 'DELETE', path: `${v1}/${BUCKET}/doomed`, prepare: putObject('doomed') }],
     ['swift CopyObject', { method: 'COPY', path: `${v1}/${BUCKET}/obj`, headers: { Destination: `${BUCKET}/copy` }, prepare: putObject('obj') }],
+    ['swift InitiateUpload', { method: 'POST', path: `${v1}/${BUCKET}/swift-mpu?uploads` }],
+    ['swift ListUploads', { method: 'GET', path: `${v1}/${BUCKET}?uploads` }],
+    ['swift UploadPart', uploadCall('PUT', 'swift-mpu', '&partNumber=2')],
+    ['swift ListParts', uploadCall('GET', 'swift-mpu', '')],
+    ['swift AbortUpload', uploadCall('DELETE', 'swift-mpu', '')],
+    ['swift CompleteUpload', uploadCall('POST', 'swift-mpu', '', true)],
     ['s3 HeadBucket', { s3: true, method: 'HEAD', path: `/${BUCKET}` }],
     ['s3 ListObjects', { s3: true, method: 'GET', path: `/${BUCKET}` }],
     ['s3 ListObjectsV2', { s3: true, method: 'GET', path: `/${BUCKET}?list-type=2` }],
@@ -320,7 +370,14 @@ function bucketCalls(): [string, Call][] {
     ['bucket-ext DeleteLifecycle', { method: 'DELETE', path: `${ext}/${BUCKET}/lifecycle`, prepare: putLifecycle }],
     ['bucket-ext GetEmptying', { method: 'GET', path: `${ext}/${gone}/empty`, prepare: startEmptying }],
     ['bucket-ext StartEmptying', { method: 'POST', path: `${ext}/${gone}/empty`, prepare: recreateGone }],
+    ['bucket-ext SignTempUrl', { method: 'POST', path: `${ext}/${BUCKET}/temp_url`, headers: json, body: JSON.stringify({ object: 'obj', expires_in: 60 }), prepare: keyedObject }],
   ];
+
+  /** An object in a bucket with a temp URL key, for a link to be signed. */
+  async function keyedObject(): Promise<void> {
+    await putObject('obj')();
+    await send({ method: 'POST', path: `${v1}/${BUCKET}`, headers: { 'X-Container-Meta-Temp-URL-Key': 'route-actions-key-not-real' } }, 204);
+  }
 
   async function putBucketTags(): Promise<void> {
     await denyOnAllBuckets([]);

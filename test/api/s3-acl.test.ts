@@ -14,13 +14,12 @@ import {
   PutBucketAclCommand,
   PutObjectAclCommand,
   PutObjectCommand,
-  S3ServiceException,
   type Grant,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { uniqueName } from '../helpers/accounts.ts';
 import { admin, login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { s3Client } from '../helpers/s3.ts';
+import { s3Client, s3Failure } from '../helpers/s3.ts';
 
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -82,16 +81,6 @@ function linesOf(grants: Grant[]): string[] {
     .sort();
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3ServiceException) return { status: err.$metadata.httpStatusCode ?? 0, code: err.name };
-    throw err;
-  }
-  assert.fail('expected the request to fail');
-}
-
 async function status(url: string, init: RequestInit = {}): Promise<number> {
   const response = await fetch(url, init);
   await response.arrayBuffer();
@@ -133,7 +122,7 @@ describe('canned ACLs are the grants Swift and /v1_ext show', () => {
     assert.equal(await got.Body?.transformToString(), 'shared bytes');
     assert.equal((await other.s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 1);
     assert.equal(await status(`${server.url}/${bucket}/doc.txt`), 403);
-    assert.deepEqual(await failure(other.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x' }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Failure(other.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x' }))), { status: 403, code: 'AccessDenied' });
   });
 
   test('bucket-owner-full-control and bucket-owner-read are private here; log-delivery-write is refused, nothing changed', async () => {
@@ -141,9 +130,9 @@ describe('canned ACLs are the grants Swift and /v1_ext show', () => {
     await s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'bucket-owner-full-control' as 'private' }));
     assert.deepEqual(await grantLines(bucket), []);
     await s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }));
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'log-delivery-write' as 'private' }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'log-delivery-write' as 'private' }))), { status: 400, code: 'InvalidArgument' });
     assert.deepEqual(await grantLines(bucket), [`${ALL_USERS} READ`]);
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'no-such-canned' as 'private' }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'no-such-canned' as 'private' }))), { status: 400, code: 'InvalidArgument' });
   });
 });
 
@@ -165,7 +154,7 @@ describe('grants to canonical ids and groups', () => {
     assert.equal(await got.Body?.transformToString(), 'theirs');
     // READ_ACP lets them read the ACL, not change it.
     assert.equal((await grantLines(bucket, other.s3)).length, 3);
-    assert.deepEqual(await failure(other.s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Failure(other.s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }))), { status: 403, code: 'AccessDenied' });
   });
 
   test('an AccessControlPolicy body with WRITE_ACP and FULL_CONTROL; the grantee then changes the ACL', async () => {
@@ -189,19 +178,19 @@ describe('grants to canonical ids and groups', () => {
     const bucket = await newBucket();
     await s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantFullControl: `id="${root.projectId}"` }));
     assert.deepEqual(await grantLines(bucket), []);
-    assert.deepEqual(await failure(reader.send(new PutObjectCommand({ Bucket: bucket, Key: 'r', Body: 'r' }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Failure(reader.send(new PutObjectCommand({ Bucket: bucket, Key: 'r', Body: 'r' }))), { status: 403, code: 'AccessDenied' });
   });
 
   test('unrepresentable grants are errors and change nothing', async () => {
     const bucket = await newBucket('public-read');
     const unchanged = async (): Promise<void> => { assert.deepEqual(await grantLines(bucket), [`${ALL_USERS} READ`]); };
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantRead: 'emailAddress="someone@example.com"' }))), { status: 400, code: 'UnresolvableGrantByEmailAddress' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantRead: 'emailAddress="someone@example.com"' }))), { status: 400, code: 'UnresolvableGrantByEmailAddress' });
     await unchanged();
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantRead: 'id="no-such-project-id"' }))), { status: 400, code: 'InvalidArgument' });
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantWrite: 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"' }))), { status: 400, code: 'InvalidArgument' });
-    assert.deepEqual(await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private', GrantRead: `id="${other.projectId}"` }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantRead: 'id="no-such-project-id"' }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantWrite: 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"' }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private', GrantRead: `id="${other.projectId}"` }))), { status: 400, code: 'InvalidRequest' });
     await unchanged();
-    assert.deepEqual(await failure(other.s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private' }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Failure(other.s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private' }))), { status: 403, code: 'AccessDenied' });
     await unchanged();
   });
 });
@@ -237,16 +226,16 @@ describe('object ACLs are their bucket’s', () => {
     assert.deepEqual(linesOf(acl.Grants ?? []), [`${ALL_USERS} READ`]);
     await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'doc.txt', ACL: 'public-read' }));
     await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'doc.txt', AccessControlPolicy: { Owner: acl.Owner, Grants: acl.Grants } }));
-    assert.deepEqual(await failure(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'doc.txt', ACL: 'private' }))), { status: 501, code: 'NotImplemented' });
-    assert.deepEqual(await failure(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'missing', ACL: 'public-read' }))), { status: 404, code: 'NoSuchKey' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'doc.txt', ACL: 'private' }))), { status: 501, code: 'NotImplemented' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'missing', ACL: 'public-read' }))), { status: 404, code: 'NoSuchKey' });
     assert.equal(await bucketApiPublic(bucket), 'read-only');
   });
 
   test('PutObject with an ACL other than the bucket’s is refused and stores nothing', async () => {
     const bucket = await newBucket();
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'private-ok', Body: 'p', ACL: 'bucket-owner-full-control' }));
-    assert.deepEqual(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'public', Body: 'p', ACL: 'public-read' }))), { status: 501, code: 'NotImplemented' });
-    assert.deepEqual(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'granted', Body: 'p', GrantRead: `id="${other.projectId}"` }))), { status: 501, code: 'NotImplemented' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'public', Body: 'p', ACL: 'public-read' }))), { status: 501, code: 'NotImplemented' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'granted', Body: 'p', GrantRead: `id="${other.projectId}"` }))), { status: 501, code: 'NotImplemented' });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), ['doc.txt', 'private-ok']);
   });

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { admin, startServer, type RunningServer } from '../helpers/server.ts';
-import { printedS3Keys, s3Client, signedFetch, type S3KeyPair } from '../helpers/s3.ts';
+import { printedS3Keys, s3Client, signedFetch, type S3KeyPair, s3Failure } from '../helpers/s3.ts';
 import { xmlTexts } from '../helpers/xml.ts';
 
 let server: RunningServer;
@@ -34,16 +34,6 @@ before(async () => {
 });
 after(() => server.destroy());
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number | undefined; code: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { $metadata?: { httpStatusCode?: number }; name: string; Code?: string };
-    return { status: e.$metadata?.httpStatusCode, code: e.Code ?? e.name };
-  }
-  assert.fail('the request succeeded');
-}
-
 async function errorOf(response: Response): Promise<{ status: number; code: string; requestId: string }> {
   const body = await response.text();
   const texts = xmlTexts(body, 'Code', 'RequestId');
@@ -51,15 +41,15 @@ async function errorOf(response: Response): Promise<{ status: number; code: stri
 }
 
 async function absent(key: string): Promise<void> {
-  assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })))).status, 404, `${key} must not be stored`);
+  assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })))).status, 404, `${key} must not be stored`);
 }
 
 describe('S3 error paths', () => {
   test('a wrong secret is SignatureDoesNotMatch; an unknown key InvalidAccessKeyId; both 403 with an XML body and request id', async () => {
     const wrong = s3Client(server, { accessKeyId: keys.accessKeyId, secretAccessKey: 'not-the-secret-not-the-secret-not-the-se' });
-    assert.deepEqual(await failure(wrong.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'SignatureDoesNotMatch' });
+    assert.deepEqual(await s3Failure(wrong.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'SignatureDoesNotMatch' });
     const unknown = s3Client(server, { accessKeyId: 'AKIANOSUCHKEYEXISTSX', secretAccessKey: keys.secretAccessKey });
-    assert.deepEqual(await failure(unknown.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'InvalidAccessKeyId' });
+    assert.deepEqual(await s3Failure(unknown.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'InvalidAccessKeyId' });
     const raw = await signedFetch(server, { ...keys, secretAccessKey: 'wrong' }, 'GET', `/${BUCKET}`);
     const error = await errorOf(raw);
     assert.equal(error.code, 'SignatureDoesNotMatch');
@@ -78,14 +68,14 @@ describe('S3 error paths', () => {
 
   test('a skewed clock is RequestTimeTooSkewed', async () => {
     const skewed = s3Client(server, keys, { systemClockOffset: -60 * 60 * 1000 });
-    assert.deepEqual(await failure(skewed.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'RequestTimeTooSkewed' });
+    assert.deepEqual(await s3Failure(skewed.send(new ListObjectsV2Command({ Bucket: BUCKET }))), { status: 403, code: 'RequestTimeTooSkewed' });
   });
 
   test('a wrong flexible checksum is BadDigest, a wrong Content-MD5 too, and nothing is stored', async () => {
-    assert.deepEqual(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-crc', Body: 'payload', ChecksumCRC32: 'AAAAAA==' }))), { status: 400, code: 'BadDigest' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-crc', Body: 'payload', ChecksumCRC32: 'AAAAAA==' }))), { status: 400, code: 'BadDigest' });
     await absent('bad-crc');
     const big = Buffer.alloc(3 * 1024 * 1024, 1);
-    assert.deepEqual(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-sha', Body: big, ChecksumSHA256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }))), { status: 400, code: 'BadDigest' });
+    assert.deepEqual(await s3Failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad-sha', Body: big, ChecksumSHA256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }))), { status: 400, code: 'BadDigest' });
     await absent('bad-sha');
     const md5 = await signedFetch(server, keys, 'PUT', `/${BUCKET}/bad-md5`, { body: 'payload', headers: { 'content-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' } });
     assert.equal((await errorOf(md5)).code, 'BadDigest');
@@ -104,9 +94,9 @@ describe('S3 error paths', () => {
     const two = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'small-parts', UploadId, PartNumber: 2, Body: 'tiny' }));
     const complete = (parts: Array<{ PartNumber: number; ETag: string | undefined }>): Promise<unknown> =>
       s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'small-parts', UploadId, MultipartUpload: { Parts: parts } }));
-    assert.deepEqual(await failure(complete([{ PartNumber: 1, ETag: one.ETag }, { PartNumber: 2, ETag: two.ETag }])), { status: 400, code: 'EntityTooSmall' });
-    assert.deepEqual(await failure(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }])), { status: 400, code: 'InvalidPart' });
-    assert.deepEqual(await failure(complete([{ PartNumber: 2, ETag: two.ETag }, { PartNumber: 1, ETag: one.ETag }])), { status: 400, code: 'InvalidPartOrder' });
+    assert.deepEqual(await s3Failure(complete([{ PartNumber: 1, ETag: one.ETag }, { PartNumber: 2, ETag: two.ETag }])), { status: 400, code: 'EntityTooSmall' });
+    assert.deepEqual(await s3Failure(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }])), { status: 400, code: 'InvalidPart' });
+    assert.deepEqual(await s3Failure(complete([{ PartNumber: 2, ETag: two.ETag }, { PartNumber: 1, ETag: one.ETag }])), { status: 400, code: 'InvalidPartOrder' });
     await absent('small-parts');
   });
 
@@ -122,18 +112,18 @@ describe('S3 error paths', () => {
     await admin(server.dataDir, 'role', 'assign', 'other-project', 'other-user', 'admin');
     const made = (await admin(server.dataDir, 's3-key', 'create', 'other-project', 'other-user')) as { access: string; secret: string };
     const other = s3Client(server, { accessKeyId: made.access, secretAccessKey: made.secret });
-    const existing = await failure(other.send(new ListObjectsV2Command({ Bucket: BUCKET })));
-    const missing = await failure(other.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket-anywhere' })));
+    const existing = await s3Failure(other.send(new ListObjectsV2Command({ Bucket: BUCKET })));
+    const missing = await s3Failure(other.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket-anywhere' })));
     assert.deepEqual(existing, { status: 404, code: 'NoSuchBucket' });
     assert.deepEqual(existing, missing);
-    assert.deepEqual(await failure(other.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'presigned' }))), { status: 404, code: 'NoSuchBucket' });
+    assert.deepEqual(await s3Failure(other.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'presigned' }))), { status: 404, code: 'NoSuchBucket' });
     const anonymous = await fetch(`${server.url}/${BUCKET}/presigned`);
     const anonymousMissing = await fetch(`${server.url}/no-such-bucket-anywhere/presigned`);
     assert.deepEqual((await errorOf(anonymous)).code, (await errorOf(anonymousMissing)).code);
   });
 
   test('the Authorization header and signatures never reach the logs', async () => {
-    await failure(s3Client(server, { ...keys, secretAccessKey: 'wrong-wrong-wrong' }).send(new ListObjectsV2Command({ Bucket: BUCKET })));
+    await s3Failure(s3Client(server, { ...keys, secretAccessKey: 'wrong-wrong-wrong' }).send(new ListObjectsV2Command({ Bucket: BUCKET })));
     assert.ok(!server.logs().includes('AWS4-HMAC-SHA256'));
     assert.ok(!server.logs().includes(keys.secretAccessKey));
   });

@@ -17,14 +17,13 @@ import {
   HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { checksummer, type ChecksumAlgorithm as Algorithm } from '../../src/frontends/s3/checksums.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { s3Client } from '../helpers/s3.ts';
+import { s3Client, s3Failure } from '../helpers/s3.ts';
 
 const BUCKET = 'mpu-checksums';
 const PART_SIZES = [70_000, 70_000, 12_345];
@@ -47,16 +46,6 @@ async function digest(algorithm: Algorithm, bytes: Buffer): Promise<string> {
 
 function checksumField(algorithm: ChecksumAlgorithm): 'ChecksumCRC32' | 'ChecksumCRC32C' | 'ChecksumCRC64NVME' | 'ChecksumSHA1' | 'ChecksumSHA256' {
   return `Checksum${algorithm}` as 'ChecksumCRC32';
-}
-
-async function failure(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3ServiceException) return { status: err.$metadata.httpStatusCode ?? 0, code: err.name };
-    throw err;
-  }
-  assert.fail('expected the request to fail');
 }
 
 /** Begins an upload and sends its parts (the SDK computes each part's checksum); returns what Complete lists. */
@@ -122,8 +111,8 @@ describe('multipart checksums', () => {
     assert.equal(nvme.ChecksumType, 'FULL_OBJECT');
     const crc = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'defaults', ChecksumAlgorithm: 'CRC32' }));
     assert.equal(crc.ChecksumType, 'COMPOSITE');
-    assert.deepEqual(await failure(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))), { status: 400, code: 'InvalidRequest' });
-    assert.deepEqual(await failure(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Failure(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Failure(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' }))), { status: 400, code: 'InvalidRequest' });
   });
 
   test('a listed part checksum that differs is InvalidPart; a COMPOSITE completion without one is InvalidRequest; nothing is stored', async () => {
@@ -131,10 +120,10 @@ describe('multipart checksums', () => {
     const bodies = PART_SIZES.map((size) => randomBytes(size));
     const { uploadId, parts } = await uploadParts(key, 'CRC32', 'COMPOSITE', bodies);
     const wrong = parts.map((p, i) => (i === 1 ? { ...p, ChecksumCRC32: 'AAAAAA==' } : p));
-    assert.deepEqual(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: wrong } }))), { status: 400, code: 'InvalidPart' });
+    assert.deepEqual(await s3Failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: wrong } }))), { status: 400, code: 'InvalidPart' });
     const missing = parts.map((p, i) => (i === 0 ? { PartNumber: p.PartNumber, ETag: p.ETag } : p));
-    assert.deepEqual(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: missing } }))), { status: 400, code: 'InvalidRequest' });
-    assert.deepEqual(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))), { status: 404, code: 'NotFound' });
+    assert.deepEqual(await s3Failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: missing } }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))), { status: 404, code: 'NotFound' });
     // The upload is still there and completes with the right list.
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
   });
@@ -163,7 +152,7 @@ describe('multipart checksums', () => {
     const { uploadId, parts } = await uploadParts(key, 'CRC32C', 'FULL_OBJECT', bodies);
     const complete = (value: string): CompleteMultipartUploadCommand =>
       new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ChecksumCRC32C: value, ChecksumType: 'FULL_OBJECT' });
-    assert.deepEqual(await failure(s3.send(complete('AAAAAA=='))), { status: 400, code: 'BadDigest' });
+    assert.deepEqual(await s3Failure(s3.send(complete('AAAAAA=='))), { status: 400, code: 'BadDigest' });
     const done = await s3.send(complete(await digest('crc32c', Buffer.concat(bodies))));
     assert.equal(done.ChecksumCRC32C, await digest('crc32c', Buffer.concat(bodies)));
   });

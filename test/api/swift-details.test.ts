@@ -212,6 +212,10 @@ void describe('response headers Swift sends', () => {
       assert.equal(res.headers.get('www-authenticate'), `Swift realm="${session.projectId}"`);
       await res.body?.cancel();
     }
+    const anonymous = await fetch(`${session.storageUrl}/${C}`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get('www-authenticate'), `Swift realm="${session.projectId}"`);
+    await anonymous.body?.cancel();
   });
 
   test("412 and 416 carry the object's ETag, 304 carries Accept-Ranges", async () => {

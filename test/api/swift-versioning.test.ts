@@ -148,6 +148,28 @@ describe('X-Versions-Enabled', { concurrency: false }, () => {
   });
 });
 
+describe('COPY ?version-id= (restoring an older version)', () => {
+  test('copies that version over the current one as a new version; the others stay', async () => {
+    const C = 'restore';
+    await createContainer(session, C, { 'X-Versions-Enabled': 'true' });
+    const ids: string[] = [];
+    for (const body of ['first', 'second']) ids.push((await putObject(session, C, 'doc.txt', body, { 'X-Object-Meta-Body': body })).headers.get('x-object-version-id') ?? '');
+    const copy = await fetch(url(`${C}/doc.txt?version-id=${ids[0] ?? ''}`), { method: 'COPY', headers: auth(session, { Destination: `${C}/doc.txt` }) });
+    assert.equal(copy.status, 201);
+    const current = await text(`${C}/doc.txt`);
+    assert.equal(current.body, 'first');
+    assert.equal(current.headers.get('x-object-meta-body'), 'first');
+    const listed = await versions(C);
+    assert.equal(listed.length, 3);
+    assert.deepEqual(listed.slice(1).map((e) => e.version_id), [ids[1], ids[0]]);
+    assert.notEqual(listed[0]?.version_id, ids[0]);
+    assert.equal((await text(`${C}/doc.txt?version-id=${ids[1] ?? ''}`)).body, 'second');
+    const missing = await fetch(url(`${C}/doc.txt?version-id=${'0'.repeat(32)}`), { method: 'COPY', headers: auth(session, { Destination: `${C}/doc.txt` }) });
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  });
+});
+
 describe('legacy versioned writes', { concurrency: false }, () => {
   async function archiveNames(container: string): Promise<{ name: string; content_type: string }[]> {
     return (await (await fetch(url(`${container}?format=json`), { headers: auth(session) })).json()) as { name: string; content_type: string }[];

@@ -4,15 +4,13 @@
  * critical violations fail the test; the rest are listed in its output.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { login, ROOT_KEY_ID, ROOT_SECRET } from '../helpers/server.ts';
+import { check } from './axe.ts';
 import { launchChromium, openConsole, startConsoleServer, type ConsoleServer } from './harness.ts';
 
 const BUCKET = 'axe-checked';
-const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let server: ConsoleServer;
 let browser: Browser;
@@ -35,33 +33,6 @@ after(async () => {
   await browser.close();
   await server.destroy();
 });
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-/** axe's violations on the page as it is now. */
-async function violations(page: Page): Promise<Violation[]> {
-  // Evaluated through the DevTools protocol: the console's Content-Security-Policy refuses inline scripts.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await axeSource);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: Violation[] }> } }).axe;
-    const result = await axe.run(document);
-    return result.violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target }) => ({ target })) }));
-  });
-}
-
-/** Checks the page, naming it in the failure; minor and moderate findings are only reported. */
-async function check(page: Page, where: string, found: string[]): Promise<void> {
-  for (const violation of await violations(page)) {
-    const line = `${where}: ${violation.impact ?? '?'} ${violation.id} (${violation.help}) at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`;
-    if (violation.impact === 'serious' || violation.impact === 'critical') found.push(line);
-    else console.log(`# axe, not failing: ${line}`);
-  }
-}
 
 for (const width of [1280, 390]) {
   for (const locale of ['en-US', 'ko-KR']) {
@@ -94,7 +65,7 @@ for (const width of [1280, 390]) {
 
         await page.goto(`${server.url}/console/buckets/${BUCKET}`);
         await page.getByRole('tab', { name: korean ? '설정' : 'Settings' }).click();
-        for (const name of ['cors', 'lifecycle', 'logging']) await page.locator(`[data-settings="${name}"]`).waitFor();
+        for (const name of ['cors', 'lifecycle', 'logging', 'versioning']) await page.locator(`[data-settings="${name}"]`).waitFor();
         await page.locator('[data-settings="roles"] tr[data-member]').first().waitFor();
         await check(page, 'settings', found);
       } finally {

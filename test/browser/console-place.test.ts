@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
+import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'place-test';
 const OTHER = 'place-copies';
@@ -65,18 +65,9 @@ const rows = () => page.locator('tr[data-key]');
 const dialog = (name: string) => page.getByRole('dialog', { name });
 const pager = () => page.getByRole('navigation', { name: 'Pages' });
 
-/** What has the focus: its tag and accessible text. */
-async function focused(p: Page = page): Promise<string> {
-  return p.evaluate(() => {
-    const element = document.activeElement;
-    if (!element || element === document.body) return 'body';
-    return `${element.tagName.toLowerCase()}:${(element.getAttribute('aria-label') ?? element.textContent ?? '').trim()}`;
-  });
-}
-
+/** What has the focus, on this test's page unless told. */
 async function waitFocused(expected: string, p: Page = page): Promise<void> {
-  for (let i = 0; i < 50 && (await focused(p)) !== expected; i += 1) await p.waitForTimeout(50);
-  assert.equal(await focused(p), expected);
+  await waitFocusedOn(p, expected);
 }
 
 async function throttleUploads(bytesPerSecond: number): Promise<CDPSession> {

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
@@ -156,4 +157,19 @@ export function stepsInOrder(): (name: string, fn: (t: TestContext) => Promise<v
       }
     });
   };
+}
+
+/** What has the focus: its tag and accessible text (`button:Close`), or `body`. */
+export async function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement;
+    if (!element || element === document.body) return 'body';
+    return `${element.tagName.toLowerCase()}:${(element.getAttribute('aria-label') ?? element.textContent ?? '').trim()}`;
+  });
+}
+
+/** Waits (up to 2.5 s) for the focus to be on `expected` (as `focused` names it). */
+export async function waitFocusedOn(page: Page, expected: string): Promise<void> {
+  for (let i = 0; i < 50 && (await focused(page)) !== expected; i += 1) await page.waitForTimeout(50);
+  assert.equal(await focused(page), expected);
 }

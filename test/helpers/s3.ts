@@ -1,4 +1,5 @@
 /** S3 clients for the tests: the key pair a test server printed at its first start, and an SDK client signed with it. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -77,4 +78,22 @@ export async function runAwsCli(server: RunningServer, home: string, args: strin
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new Error(`aws ${args.join(' ')} exited ${String(code)}: ${stderr}`);
   return stdout;
+}
+
+/** What an SDK call answered: 200 and `ok`, or the error's HTTP status and S3 code. */
+export async function s3Outcome(promise: Promise<unknown>): Promise<{ status: number | undefined; code: string }> {
+  try {
+    await promise;
+    return { status: 200, code: 'ok' };
+  } catch (err) {
+    const e = err as { $metadata?: { httpStatusCode?: number }; Code?: string; name: string };
+    return { status: e.$metadata?.httpStatusCode, code: e.Code ?? e.name };
+  }
+}
+
+/** The HTTP status and S3 code of an SDK call that must fail. */
+export async function s3Failure(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
+  const { status, code } = await s3Outcome(promise);
+  if (code === 'ok') assert.fail('expected the request to fail');
+  return { status: status ?? 0, code };
 }

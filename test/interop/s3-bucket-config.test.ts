@@ -21,7 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { printedS3Keys, s3Client, signedFetch } from '../helpers/s3.ts';
+import { printedS3Keys, s3Client, signedFetch, s3Outcome } from '../helpers/s3.ts';
 
 let server: RunningServer;
 let s3: S3Client;
@@ -36,16 +36,6 @@ before(async () => {
 });
 after(() => server.destroy());
 
-async function outcome(promise: Promise<unknown>): Promise<{ status: number | undefined; code: string }> {
-  try {
-    await promise;
-    return { status: 200, code: 'ok' };
-  } catch (err) {
-    const e = err as { $metadata?: { httpStatusCode?: number }; Code?: string; name: string };
-    return { status: e.$metadata?.httpStatusCode, code: e.Code ?? e.name };
-  }
-}
-
 async function bucketApi(path: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${server.url}/v1_ext/bucket/${Bucket}${path}`, { headers: { 'X-Auth-Token': session.token } });
   const text = await response.text();
@@ -54,7 +44,7 @@ async function bucketApi(path: string): Promise<{ status: number; json: Record<s
 
 describe('S3 bucket lifecycle, shared with /v1_ext', () => {
   test('Put/Get/Delete, the rules the bucket API shows, S3 error codes', async () => {
-    assert.deepEqual(await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))), { status: 404, code: 'NoSuchLifecycleConfiguration' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))), { status: 404, code: 'NoSuchLifecycleConfiguration' });
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket,
@@ -80,13 +70,13 @@ describe('S3 bucket lifecycle, shared with /v1_ext', () => {
     assert.match(JSON.stringify(shared.json), /"tmp\/"/);
 
     const transition = { ID: 't', Status: 'Enabled' as const, Filter: { Prefix: '' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER' as const }] };
-    assert.deepEqual(await outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [transition] } }))), { status: 501, code: 'NotImplemented' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [transition] } }))), { status: 501, code: 'NotImplemented' });
     const zeroDays = { ID: 'z', Status: 'Enabled' as const, Filter: { Prefix: '' }, Expiration: { Days: 0 } };
-    assert.deepEqual(await outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [zeroDays] } }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [zeroDays] } }))), { status: 400, code: 'InvalidArgument' });
     assert.equal((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules?.length, 4, 'a refused configuration changes nothing');
 
     await s3.send(new DeleteBucketLifecycleCommand({ Bucket }));
-    assert.deepEqual(await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))), { status: 404, code: 'NoSuchLifecycleConfiguration' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))), { status: 404, code: 'NoSuchLifecycleConfiguration' });
     assert.equal((await bucketApi('/lifecycle')).status, 404);
   });
 
@@ -109,7 +99,7 @@ describe('S3 bucket lifecycle, shared with /v1_ext', () => {
 
 describe('S3 bucket CORS, shared with /v1_ext and applied to S3 requests', () => {
   test('Put/Get/Delete; preflights and actual requests answered by the rules', async () => {
-    assert.deepEqual(await outcome(s3.send(new GetBucketCorsCommand({ Bucket }))), { status: 404, code: 'NoSuchCORSConfiguration' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketCorsCommand({ Bucket }))), { status: 404, code: 'NoSuchCORSConfiguration' });
     const rule = { AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET', 'PUT'], AllowedHeaders: ['x-amz-*', 'content-type'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 };
     await s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [rule] } }));
     assert.deepEqual((await s3.send(new GetBucketCorsCommand({ Bucket }))).CORSRules, [rule]);
@@ -135,11 +125,11 @@ describe('S3 bucket CORS, shared with /v1_ext and applied to S3 requests', () =>
     await raw.arrayBuffer();
 
     assert.deepEqual(
-      await outcome(s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PATCH'] }] } }))),
+      await s3Outcome(s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PATCH'] }] } }))),
       { status: 400, code: 'InvalidArgument' },
     );
     await s3.send(new DeleteBucketCorsCommand({ Bucket }));
-    assert.deepEqual(await outcome(s3.send(new GetBucketCorsCommand({ Bucket }))), { status: 404, code: 'NoSuchCORSConfiguration' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketCorsCommand({ Bucket }))), { status: 404, code: 'NoSuchCORSConfiguration' });
     const after = await fetch(`${server.url}/${Bucket}/page.txt`, { method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' } });
     assert.equal(after.status, 403);
     await after.arrayBuffer();
@@ -148,7 +138,7 @@ describe('S3 bucket CORS, shared with /v1_ext and applied to S3 requests', () =>
 
 describe('S3 default encryption: the bucket API\'s use_encryption', () => {
   test('SSE-S3 on and off, shown by both APIs; other kinds refused', async () => {
-    assert.deepEqual(await outcome(s3.send(new GetBucketEncryptionCommand({ Bucket }))), { status: 404, code: 'ServerSideEncryptionConfigurationNotFoundError' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketEncryptionCommand({ Bucket }))), { status: 404, code: 'ServerSideEncryptionConfigurationNotFoundError' });
     assert.equal((await bucketApi('')).json.use_encryption, false);
     await s3.send(new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
     const got = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
@@ -157,10 +147,10 @@ describe('S3 default encryption: the bucket API\'s use_encryption', () => {
 
     await s3.send(new PutObjectCommand({ Bucket, Key: 'sealed', Body: 'sealed bytes' }));
     const kms = { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' as const, KMSMasterKeyID: 'k' } }] };
-    assert.deepEqual(await outcome(s3.send(new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: kms }))), { status: 400, code: 'InvalidArgument' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: kms }))), { status: 400, code: 'InvalidArgument' });
 
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket }));
-    assert.deepEqual(await outcome(s3.send(new GetBucketEncryptionCommand({ Bucket }))), { status: 404, code: 'ServerSideEncryptionConfigurationNotFoundError' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketEncryptionCommand({ Bucket }))), { status: 404, code: 'ServerSideEncryptionConfigurationNotFoundError' });
     assert.equal((await bucketApi('')).json.use_encryption, false);
     // What was written encrypted reads back after the setting is off.
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket, Key: 'sealed' }))).Body?.transformToString(), 'sealed bytes');

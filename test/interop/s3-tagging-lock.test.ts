@@ -31,7 +31,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { printedS3Keys, s3Client, signedFetch } from '../helpers/s3.ts';
+import { printedS3Keys, s3Client, signedFetch, s3Outcome } from '../helpers/s3.ts';
 
 const DAY = 24 * 3600 * 1000;
 let server: RunningServer;
@@ -42,17 +42,6 @@ before(async () => {
   s3 = s3Client(server);
 });
 after(() => server.destroy());
-
-/** What a call answered: 200, or the error's status and S3 code. */
-async function outcome(promise: Promise<unknown>): Promise<{ status: number | undefined; code: string }> {
-  try {
-    await promise;
-    return { status: 200, code: 'ok' };
-  } catch (err) {
-    const e = err as { $metadata?: { httpStatusCode?: number }; Code?: string; name: string };
-    return { status: e.$metadata?.httpStatusCode, code: e.Code ?? e.name };
-  }
-}
 
 describe('S3 tagging with @aws-sdk/client-s3', () => {
   const Bucket = 'tagging-sdk';
@@ -82,12 +71,12 @@ describe('S3 tagging with @aws-sdk/client-s3', () => {
   test('bad tags are refused with S3 codes, and change nothing', async () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'b', Body: 'b', Tagging: 'k=v' }));
     const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    assert.deepEqual(await outcome(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'b', Tagging: { TagSet: eleven } }))), { status: 400, code: 'BadRequest' });
-    assert.deepEqual(await outcome(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'b', Tagging: { TagSet: [{ Key: 'aws:x', Value: 'v' }] } }))), { status: 400, code: 'InvalidTag' });
-    assert.deepEqual(await outcome(s3.send(new PutObjectCommand({ Bucket, Key: 'c', Body: 'c', Tagging: 'a=1&a=2' }))), { status: 400, code: 'InvalidTag' });
-    assert.deepEqual(await outcome(s3.send(new GetObjectCommand({ Bucket, Key: 'c' }))), { status: 404, code: 'NoSuchKey' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'b', Tagging: { TagSet: eleven } }))), { status: 400, code: 'BadRequest' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'b', Tagging: { TagSet: [{ Key: 'aws:x', Value: 'v' }] } }))), { status: 400, code: 'InvalidTag' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectCommand({ Bucket, Key: 'c', Body: 'c', Tagging: 'a=1&a=2' }))), { status: 400, code: 'InvalidTag' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetObjectCommand({ Bucket, Key: 'c' }))), { status: 404, code: 'NoSuchKey' });
     assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'b' }))).TagSet, [{ Key: 'k', Value: 'v' }]);
-    assert.deepEqual(await outcome(s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'none' }))), { status: 404, code: 'NoSuchKey' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'none' }))), { status: 404, code: 'NoSuchKey' });
 
     const malformed = await signedFetch(server, printedS3Keys(server), 'PUT', `/${Bucket}/b`, { query: { tagging: '' }, body: '<Tagging><Nope/></Tagging>' });
     assert.equal(malformed.status, 400);
@@ -122,12 +111,12 @@ describe('S3 tagging with @aws-sdk/client-s3', () => {
   });
 
   test('bucket tags: NoSuchTagSet, then Put/Get/Delete', async () => {
-    assert.deepEqual(await outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), { status: 404, code: 'NoSuchTagSet' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), { status: 404, code: 'NoSuchTagSet' });
     await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: [{ Key: 'cost-center', Value: '42' }, { Key: 'env', Value: 'test' }] } }));
     assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, [{ Key: 'cost-center', Value: '42' }, { Key: 'env', Value: 'test' }]);
     await s3.send(new DeleteBucketTaggingCommand({ Bucket }));
-    assert.deepEqual(await outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), { status: 404, code: 'NoSuchTagSet' });
-    assert.deepEqual(await outcome(s3.send(new GetBucketTaggingCommand({ Bucket: 'no-such-tag-bucket' }))), { status: 404, code: 'NoSuchBucket' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketTaggingCommand({ Bucket }))), { status: 404, code: 'NoSuchTagSet' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetBucketTaggingCommand({ Bucket: 'no-such-tag-bucket' }))), { status: 404, code: 'NoSuchBucket' });
   });
 });
 
@@ -149,17 +138,17 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
     assert.equal(head.ObjectLockMode, 'GOVERNANCE');
     assert.ok(head.ObjectLockRetainUntilDate && Math.abs(head.ObjectLockRetainUntilDate.getTime() - (Date.now() + DAY)) < 60_000);
     // Governance yields only to the bypass.
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'defaulted', VersionId: put.VersionId }))), { status: 403, code: 'AccessDenied' });
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'defaulted', VersionId: put.VersionId, BypassGovernanceRetention: true }))), { status: 200, code: 'ok' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'defaulted', VersionId: put.VersionId }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'defaulted', VersionId: put.VersionId, BypassGovernanceRetention: true }))), { status: 200, code: 'ok' });
 
     await s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } }));
     assert.deepEqual((await s3.send(new GetObjectLockConfigurationCommand({ Bucket }))).ObjectLockConfiguration, { ObjectLockEnabled: 'Enabled' });
     assert.deepEqual(
-      await outcome(s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 0 } } } }))),
+      await s3Outcome(s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 0 } } } }))),
       { status: 400, code: 'InvalidRetentionPeriod' },
     );
     // Versioning cannot be suspended under Object Lock.
-    assert.deepEqual(await outcome(s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Suspended' } }))), { status: 409, code: 'InvalidBucketState' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Suspended' } }))), { status: 409, code: 'InvalidBucketState' });
   });
 
   test('compliance retention from PUT headers: no delete, no shortening, even with the bypass', async () => {
@@ -169,10 +158,10 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
     assert.equal(got.Retention?.Mode, 'COMPLIANCE');
     assert.ok(Math.abs((got.Retention?.RetainUntilDate?.getTime() ?? 0) - until.getTime()) < 1000);
     const VersionId = put.VersionId;
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'compliant', VersionId, BypassGovernanceRetention: true }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'compliant', VersionId, BypassGovernanceRetention: true }))), { status: 403, code: 'AccessDenied' });
     const shorter = new Date(Date.now() + DAY / 2);
     assert.deepEqual(
-      await outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'compliant', VersionId, BypassGovernanceRetention: true, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: shorter } }))),
+      await s3Outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'compliant', VersionId, BypassGovernanceRetention: true, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: shorter } }))),
       { status: 403, code: 'AccessDenied' },
     );
     const longer = new Date(Date.now() + 2 * DAY);
@@ -189,17 +178,17 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
   test('governance retention set by PutObjectRetention; shortened or removed only with the bypass', async () => {
     const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'governed', Body: 'g' }));
     const VersionId = put.VersionId;
-    assert.deepEqual(await outcome(s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'governed', VersionId }))), { status: 404, code: 'NoSuchObjectLockConfiguration' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'governed', VersionId }))), { status: 404, code: 'NoSuchObjectLockConfiguration' });
     await s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + DAY) } }));
     const shorter = { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date(Date.now() + 3600_000) };
-    assert.deepEqual(await outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: shorter }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: shorter }))), { status: 403, code: 'AccessDenied' });
     await s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: shorter, BypassGovernanceRetention: true }));
     assert.deepEqual(
-      await outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() - DAY) } }))),
+      await s3Outcome(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'governed', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() - DAY) } }))),
       { status: 400, code: 'InvalidArgument' },
     );
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'governed', VersionId }))), { status: 403, code: 'AccessDenied' });
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'governed', VersionId, BypassGovernanceRetention: true }))), { status: 200, code: 'ok' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'governed', VersionId }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'governed', VersionId, BypassGovernanceRetention: true }))), { status: 200, code: 'ok' });
   });
 
   test('legal hold: on blocks the delete, off lets it through; multipart uploads take the lock headers', async () => {
@@ -207,7 +196,7 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
     const VersionId = put.VersionId;
     assert.equal((await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId }))).LegalHold?.Status, 'ON');
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'held', VersionId }))).ObjectLockLegalHoldStatus, 'ON');
-    assert.deepEqual(await outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'held', VersionId, BypassGovernanceRetention: true }))), { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await s3Outcome(s3.send(new DeleteObjectCommand({ Bucket, Key: 'held', VersionId, BypassGovernanceRetention: true }))), { status: 403, code: 'AccessDenied' });
     await s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId, LegalHold: { Status: 'OFF' } }));
     assert.equal((await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'held', VersionId }))).LegalHold?.Status, 'OFF');
     await s3.send(new DeleteObjectCommand({ Bucket, Key: 'held', VersionId }));
@@ -233,13 +222,13 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
     const plain = 'lock-sdk-plain';
     await s3.send(new CreateBucketCommand({ Bucket: plain }));
     await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k', Body: 'k' }));
-    assert.deepEqual(await outcome(s3.send(new GetObjectLockConfigurationCommand({ Bucket: plain }))), { status: 404, code: 'ObjectLockConfigurationNotFoundError' });
+    assert.deepEqual(await s3Outcome(s3.send(new GetObjectLockConfigurationCommand({ Bucket: plain }))), { status: 404, code: 'ObjectLockConfigurationNotFoundError' });
     const retention = { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date(Date.now() + DAY) };
-    assert.deepEqual(await outcome(s3.send(new PutObjectRetentionCommand({ Bucket: plain, Key: 'k', Retention: retention }))), { status: 400, code: 'InvalidRequest' });
-    assert.deepEqual(await outcome(s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k2', Body: 'k', ObjectLockLegalHoldStatus: 'ON' }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectRetentionCommand({ Bucket: plain, Key: 'k', Retention: retention }))), { status: 400, code: 'InvalidRequest' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k2', Body: 'k', ObjectLockLegalHoldStatus: 'ON' }))), { status: 400, code: 'InvalidRequest' });
     // Object Lock needs versioning first; then it may be turned on.
     const config = { ObjectLockEnabled: 'Enabled' as const };
-    assert.deepEqual(await outcome(s3.send(new PutObjectLockConfigurationCommand({ Bucket: plain, ObjectLockConfiguration: config }))), { status: 409, code: 'InvalidBucketState' });
+    assert.deepEqual(await s3Outcome(s3.send(new PutObjectLockConfigurationCommand({ Bucket: plain, ObjectLockConfiguration: config }))), { status: 409, code: 'InvalidBucketState' });
     await s3.send(new PutBucketVersioningCommand({ Bucket: plain, VersioningConfiguration: { Status: 'Enabled' } }));
     await s3.send(new PutObjectLockConfigurationCommand({ Bucket: plain, ObjectLockConfiguration: config }));
     assert.deepEqual((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: plain }))).ObjectLockConfiguration, config);

@@ -78,6 +78,18 @@ describe('routeSwift', () => {
     // an empty object part is the container itself
     ['PUT', '/v1/acc/c/', { 'x-copy-from': 'd/x' }, { op: 'PutContainer', account: 'acc', container: 'c' }],
     ['BAD', '/v1/acc/c/o', {}, { op: 'MethodNotAllowed' }],
+    // KakaoCloud's multipart verbs
+    ['POST', '/v1/acc/c/o?uploads', {}, { op: 'InitiateUpload', account: 'acc', container: 'c', object: 'o' }],
+    ['PUT', '/v1/acc/c/o?uploadId=u&partNumber=1', {}, { op: 'UploadPart', account: 'acc', container: 'c', object: 'o' }],
+    ['PUT', '/v1/acc/c/o?uploadId=u&partNumber=1', { 'x-copy-from': 'd/x' }, { op: 'UploadPart', account: 'acc', container: 'c', object: 'o' }],
+    ['GET', '/v1/acc/c/o?uploadId=u', {}, { op: 'ListParts', account: 'acc', container: 'c', object: 'o' }],
+    ['DELETE', '/v1/acc/c/o?uploadId=u', {}, { op: 'AbortUpload', account: 'acc', container: 'c', object: 'o' }],
+    ['POST', '/v1/acc/c/o?uploadId=u', {}, { op: 'CompleteUpload', account: 'acc', container: 'c', object: 'o' }],
+    ['GET', '/v1/acc/c?uploads', {}, { op: 'ListUploads', account: 'acc', container: 'c' }],
+    ['HEAD', '/v1/acc/c/o?uploadId=u', {}, { op: 'HeadObject', account: 'acc', container: 'c', object: 'o' }],
+    ['PUT', '/v1/acc/c/o?uploads', {}, { op: 'PutObject', account: 'acc', container: 'c', object: 'o' }],
+    ['POST', '/v1/acc/c?uploads', {}, { op: 'PostContainer', account: 'acc', container: 'c' }],
+    ['PUT', '/v1/acc/c/o?extract-archive=tar', {}, { op: 'ExtractArchive', account: 'acc', base: 'c/o' }],
     ['GET', '/v1/', {}, { op: 'BadPath', message: 'Bad URL' }],
     ['GET', '/v1//c/o', {}, { op: 'BadPath', message: 'Bad URL' }],
     ['GET', '/v1/acc/c/a%00', {}, { op: 'BadPath', message: 'Invalid UTF8 or contains NULL' }],

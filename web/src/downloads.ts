@@ -52,13 +52,14 @@ export class DownloadQueue {
     this.changed();
   }
 
-  async start(bucket: string, key: string, name: string, saveInTab: (blob: Blob) => void): Promise<void> {
+  /** Downloads the object (one of its versions, given its id). */
+  async start(bucket: string, key: string, name: string, saveInTab: (blob: Blob) => void, versionId?: string): Promise<void> {
     const item = this.added(bucket, key, name);
     const worker = await this.serviceWorker();
-    if (worker) this.throughWorker(worker, item, { type: 'download', url: this.objects.objectPath(bucket, key) });
+    if (worker) this.throughWorker(worker, item, { type: 'download', url: this.objects.objectPath(bucket, key, versionId) });
     else {
       await this.inTab(item, async () => {
-        saveInTab(await this.objects.download(bucket, key));
+        saveInTab(await this.objects.download(bucket, key, versionId));
       });
     }
   }

@@ -15,6 +15,7 @@ import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { BodyTooLargeError, InvalidJsonError, isJsonContentType, readJson } from '../../http/body.ts';
 import { accessOf, callerOf, type RequestContext } from '../../http/context.ts';
 import { sendJson } from '../../http/respond.ts';
+import { signTempLink, tempLinkSchema } from './temp-link.ts';
 
 export type BucketExtRoute =
   | { op: 'CreateBucket'; pathName: string | null }
@@ -36,6 +37,7 @@ export type BucketExtRoute =
   | { op: 'GetLifecycle'; name: string }
   | { op: 'PutLifecycle'; name: string }
   | { op: 'DeleteLifecycle'; name: string }
+  | { op: 'SignTempUrl'; name: string }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
@@ -93,6 +95,7 @@ function routeSubresource(method: string, name: string, resource: string, item: 
     const op = ops[method as keyof typeof ops];
     return op ? { op, name } : { op: 'MethodNotAllowed' };
   }
+  if (resource === 'temp_url' && item === undefined) return method === 'POST' ? { op: 'SignTempUrl', name } : { op: 'MethodNotAllowed' };
   return { op: 'NotFound' };
 }
 
@@ -364,6 +367,15 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       await ctx.core.lifecycle.delete(caller, account, route.name);
       res.writeHead(204).end();
       return;
+    case 'SignTempUrl': {
+      const signed = await signTempLink(ctx, caller, account, route.name, tempLinkSchema.parse(await jsonBody(req)));
+      if (signed.kind === 'no-key') {
+        sendJson(res, 409, { code: 'NoTempUrlKey', message: 'The bucket has no temp URL key to sign with', may_create: signed.mayCreate });
+        return;
+      }
+      sendJson(res, 200, { path: signed.path, query: signed.query, expires_at: isoSeconds(signed.expiresAt) });
+      return;
+    }
     case 'DeletePermission':
       await buckets.assignRole(caller, account, route.name, route.userId, null);
       res.writeHead(204).end();

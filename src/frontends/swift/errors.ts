@@ -35,7 +35,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'BrokenManifest', 'BrokenSymlink', 'InvalidManifest', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'BrokenManifest', 'BrokenSymlink', 'InvalidManifest', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported', 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];
@@ -44,7 +44,13 @@ export function swiftStatusOf(code: ErrorCode): number {
 export function sendSwiftError(res: ServerResponse, err: OnggiError, isHead: boolean, extraHeaders: Record<string, string | number> = {}): void {
   const status = STATUS_OF[err.code];
   const keep = KEEP_MESSAGE.has(err.code) || (err.code === 'EntityTooLarge' && (err as OnggiError<'EntityTooLarge'>).detail.quota === true);
-  sendSwiftStatus(res, status, isHead, keep ? err.message : undefined, extraHeaders);
+  sendSwiftStatus(res, status, isHead, keep ? messageOf(err) : undefined, extraHeaders);
+}
+
+/** The message, and for a multipart completion's refused part, which part it was. */
+function messageOf(err: OnggiError): string {
+  const { partNumber } = err.detail as { partNumber?: unknown };
+  return typeof partNumber === 'number' ? `${err.message} (part ${partNumber})` : err.message;
 }
 
 export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boolean, message?: string, extraHeaders: Record<string, string | number> = {}): void {

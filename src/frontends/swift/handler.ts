@@ -1,7 +1,7 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BUCKET_TYPES, checkListingLimit, LISTING_LIMIT, MAX_DELETE_AT_SECONDS, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { BUCKET_TYPES, checkListingLimit, LISTING_LIMIT, MAX_HEADER_SIZE } from '../../core/constraints.ts';
 import { guessContentType } from '../../core/content-types.ts';
 import { unquote, type ByteRange, type ReadConditions } from '../../core/conditions.ts';
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
@@ -14,6 +14,7 @@ import { accessOf, authenticate, headerValue, type RequestContext } from '../../
 import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import { bulkDelete } from './bulk.ts';
+import { serveUpload } from './multipart.ts';
 import { noContent, sendBody, sendEmpty, type Exchange } from './exchange.ts';
 import { deleteManifest, getManifest, manifestEtagHeader, postManifest, putManifest } from './large-objects.ts';
 import { getSymlink, putSymlink, refuseSymlinkPost } from './symlinks.ts';
@@ -28,7 +29,6 @@ import {
   objectHeaders,
   storedHeadersFrom,
   swiftTimestamp,
-  utf8Header,
 } from './headers.ts';
 import { isWebRead, serveWeb } from './staticweb.ts';
 import { extractArchive } from './extract.ts';
@@ -38,6 +38,7 @@ import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders,
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
 import { allows } from '../../core/authz.ts';
+import { declaredLength, deleteAtFrom, explicitContentType, pythonInt, writeAttributes } from './write-request.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
@@ -51,7 +52,7 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   }
   if (target && concernsCors(req) && (await applyBucketCors(req, res, ctx.core, target.account, target.container))) return;
   const isHead = req.method === 'HEAD';
-  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query.has('extract-archive'));
+  const route = routeParts(req.method ?? 'GET', target, req.headers, ctx.query);
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {
@@ -144,6 +145,13 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return deleteObject(x, versionedRef(route, x));
     case 'CopyObject':
       return copyObject(route, x);
+    case 'ListUploads':
+    case 'InitiateUpload':
+    case 'UploadPart':
+    case 'ListParts':
+    case 'AbortUpload':
+    case 'CompleteUpload':
+      return serveUpload(route, x);
   }
 }
 
@@ -380,7 +388,8 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
   let from: ObjectRef;
   let to: ObjectRef;
   if (route.via === 'COPY') {
-    from = refOf(route);
+    // `?version-id=` names the version to copy (the source GET Swift's copy makes carries the request's query).
+    from = versionedRef(route, x);
     const destination = headerValue(req, 'destination');
     if (!destination) fail('PreconditionFailed', 'Destination header required');
     to = { account: accountHeader(req, 'destination-account') ?? route.account, ...containerAndObject(destination, 'Destination') };
@@ -414,39 +423,6 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
 /** Swift's config_true_value. */
 const TRUE_VALUES: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on', 't', 'y']);
 
-function writeAttributes(req: IncomingMessage): WriteAttributes {
-  return {
-    contentType: explicitContentType(req),
-    meta: metadataFrom(req, OBJECT_META_PREFIXES).set,
-    headers: storedHeadersFrom(req),
-    deleteAt: deleteAtFrom(req),
-  };
-}
-
-function explicitContentType(req: IncomingMessage): string | undefined {
-  const value = headerValue(req, 'content-type');
-  return value === undefined || value === '' ? undefined : utf8Header(value, 'Invalid Content-Type: it must be valid UTF-8');
-}
-
-/**
- * X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds, read as Swift's
- * check_delete_headers reads them: an integer as Python's int() takes it, clamped to 0..MAX_DELETE_AT_SECONDS,
- * and then in the future. A number too long to be a float (Swift fails with a 500 there) is refused.
- */
-function deleteAtFrom(req: IncomingMessage): number | null {
-  const after = headerValue(req, 'x-delete-after');
-  const at = headerValue(req, 'x-delete-at');
-  const header = after !== undefined ? 'X-Delete-After' : 'X-Delete-At';
-  const text = after ?? at;
-  if (text === undefined) return null;
-  const value = pythonInt(text);
-  if (value === null || !Number.isFinite(value)) fail('InvalidArgument', `Non-integer ${header}`);
-  const now = Date.now() / 1000;
-  const seconds = Math.floor(Math.min(Math.max(0, after !== undefined ? now + value : value), MAX_DELETE_AT_SECONDS));
-  if (seconds <= now) fail('InvalidArgument', `${header} in past`);
-  return seconds * 1000;
-}
-
 /** `X-If-Delete-At` on a DELETE: false (412 sent) when the object's X-Delete-At is another, as Swift's object server. */
 async function deleteAtStillMatches(route: ObjectRoute, x: Exchange): Promise<boolean> {
   const expected = headerValue(x.req, 'x-if-delete-at');
@@ -457,25 +433,6 @@ async function deleteAtStillMatches(route: ObjectRoute, x: Exchange): Promise<bo
   if (Math.floor((record.deleteAt ?? 0) / 1000) === value) return true;
   sendSwiftStatus(x.res, 412, false, 'X-If-Delete-At and X-Delete-At do not match', { 'Content-Type': 'text/html; charset=UTF-8' });
   return false;
-}
-
-/** Python's int() of a header: digits with an optional sign, around spaces; underscores between digits. */
-function pythonInt(text: string): number | null {
-  const match = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(text);
-  if (!match) return null;
-  const magnitude = Number((match[2] ?? '').replace(/_/g, ''));
-  return match[1] === '-' ? -magnitude : magnitude;
-}
-
-function declaredLength(req: IncomingMessage): number | null {
-  const length = headerValue(req, 'content-length');
-  if (length !== undefined) {
-    if (!/^\d+$/.test(length)) fail('InvalidArgument', 'Invalid Content-Length');
-    return Number(length);
-  }
-  if (/\bchunked\b/i.test(headerValue(req, 'transfer-encoding') ?? '')) return null;
-  if (req.method === 'PUT' && headerValue(req, 'x-copy-from') === undefined) fail('LengthRequired', 'Missing Content-Length header.');
-  return 0;
 }
 
 function readConditions(req: IncomingMessage): ReadConditions {
@@ -518,7 +475,7 @@ function refOf(route: { account: string; container: string; object: string }): O
 }
 
 /** The object, or one of its versions by `?version-id=`. */
-function versionedRef(route: ObjectRoute, x: Exchange): ObjectRef {
+function versionedRef(route: ObjectRoute | CopyRoute, x: Exchange): ObjectRef {
   const versionId = x.ctx.query.get('version-id');
   return versionId === null ? refOf(route) : { ...refOf(route), versionId };
 }

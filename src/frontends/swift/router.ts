@@ -14,6 +14,8 @@ export interface ObjectRoute<Op extends string = 'PutObject' | 'GetObject' | 'He
   container: string;
   object: string;
 }
+/** KakaoCloud's multipart verbs on an object (`?uploads`, `?uploadId=`): see multipart.ts. */
+export type UploadRoute = ObjectRoute<'InitiateUpload' | 'UploadPart' | 'ListParts' | 'AbortUpload' | 'CompleteUpload'>;
 export interface CopyRoute extends ObjectRoute<'CopyObject'> {
   via: 'COPY' | 'X-Copy-From';
 }
@@ -29,7 +31,9 @@ export type SwiftRoute =
   | AccountRoute
   | ExtractRoute
   | ContainerRoute
+  | ContainerRoute<'ListUploads'>
   | ObjectRoute
+  | UploadRoute
   | CopyRoute
   | { op: 'BadPath'; message: string }
   | { op: 'MethodNotAllowed' };
@@ -37,30 +41,41 @@ export type SwiftRoute =
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 export type PathParts = NonNullable<ReturnType<typeof splitPath>>;
 
-export function routeSwift(method: string, rawPath: string, headers: Headers): SwiftRoute {
-  return routeParts(method, splitPath(rawPath), headers);
+/** `target`: the raw path, with its query string if any. */
+export function routeSwift(method: string, target: string, headers: Headers): SwiftRoute {
+  const mark = target.indexOf('?');
+  const query = new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1));
+  return routeParts(method, splitPath(mark < 0 ? target : target.slice(0, mark)), headers, query);
 }
 
 /** `routeSwift` for a path already split (null: a path splitPath refused). */
-export function routeParts(method: string, parts: PathParts | null, headers: Headers, extractArchive = false): SwiftRoute {
+export function routeParts(method: string, parts: PathParts | null, headers: Headers, query: URLSearchParams): SwiftRoute {
   if (!parts) return { op: 'BadPath', message: 'Invalid UTF8 or contains NULL' };
   const { account, container, object } = parts;
   if (!account) return { op: 'BadPath', message: 'Bad URL' };
-  if (extractArchive && method === 'PUT') return { op: 'ExtractArchive', account, base: [container, object].filter((part) => part !== null).join('/') };
+  if (method === 'PUT' && query.has('extract-archive')) return { op: 'ExtractArchive', account, base: [container, object].filter((part) => part !== null).join('/') };
   if (container === null) {
     const op = ({ GET: 'ListContainers', HEAD: 'HeadAccount', POST: 'PostAccount', DELETE: 'DeleteAccount' } as const)[method as 'GET' | 'HEAD' | 'POST' | 'DELETE'];
     return op ? { op, account } : { op: 'MethodNotAllowed' };
   }
   if (object === null) {
+    if (method === 'GET' && query.has('uploads')) return { op: 'ListUploads', account, container };
     const ops = { PUT: 'PutContainer', HEAD: 'HeadContainer', GET: 'ListObjects', POST: 'PostContainer', DELETE: 'DeleteContainer' } as const;
     const op = ops[method as keyof typeof ops];
     return op ? { op, account, container } : { op: 'MethodNotAllowed' };
   }
+  const upload = uploadOp(method, query);
+  if (upload) return { op: upload, account, container, object };
   if (method === 'COPY') return { op: 'CopyObject', account, container, object, via: 'COPY' };
   if (method === 'PUT' && headers['x-copy-from'] !== undefined) return { op: 'CopyObject', account, container, object, via: 'X-Copy-From' };
   const ops = { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', POST: 'PostObject', DELETE: 'DeleteObject' } as const;
   const op = ops[method as keyof typeof ops];
   return op ? { op, account, container, object } : { op: 'MethodNotAllowed' };
+}
+
+function uploadOp(method: string, query: URLSearchParams): UploadRoute['op'] | null {
+  if (query.has('uploadId')) return ({ PUT: 'UploadPart', GET: 'ListParts', DELETE: 'AbortUpload', POST: 'CompleteUpload' } as const)[method as 'PUT' | 'GET' | 'DELETE' | 'POST'] ?? null;
+  return method === 'POST' && query.has('uploads') ? 'InitiateUpload' : null;
 }
 
 /**

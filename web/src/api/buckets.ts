@@ -161,3 +161,33 @@ export async function assignRole(name: string, userId: string, role: BucketRole)
 export async function removeRole(name: string, userId: string): Promise<void> {
   await request('DELETE', settingsPath(name, `permissions/${encodeURIComponent(userId)}`));
 }
+
+/** A temporary link: the object's URL path and the signed query the server made (`expires_at`: ISO 8601). */
+export interface TempLink {
+  path: string;
+  query: string;
+  expires_at: string;
+}
+
+/** The longest a temporary link may last (the server's bound: a week). */
+export const MAX_TEMP_LINK_SECONDS = 7 * 24 * 3600;
+
+/** The bucket has no key to sign links with; `mayCreate`: this user may have the server make one. */
+export interface NoTempLinkKey {
+  noKey: true;
+  mayCreate: boolean;
+}
+
+/**
+ * Asks the server to sign a read-only link to one object, valid `seconds`; `createKey` lets it make the bucket's
+ * signing key when there is none.
+ */
+export async function signTempLink(bucket: string, key: string, seconds: number, createKey: boolean): Promise<TempLink | NoTempLinkKey> {
+  try {
+    const response = await request('POST', settingsPath(bucket, 'temp_url'), { json: { object: key, expires_in: seconds, ...(createKey ? { create_key: true } : {}) } });
+    return (await response.json()) as TempLink;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'NoTempUrlKey') return { noKey: true, mayCreate: (JSON.parse(err.body) as { may_create?: unknown }).may_create === true };
+    throw err;
+  }
+}

@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly detail: string,
     /** The server's error code (`/v1_ext`'s `code`, e.g. `NoSuchUser`), when it gave one. */
     readonly code = '',
+    /** The answer's body as it came. */
+    readonly body = '',
   ) {
     super(detail || `HTTP ${status}`);
   }
@@ -69,7 +71,7 @@ export async function errorOf(response: Response): Promise<ApiError> {
 /** The error for a refused request; a 401 on a signed-in session also ends that session. */
 export function failure(status: number, body: string): ApiError {
   if (status === 401 && currentToken !== null) onSignedOut?.();
-  return new ApiError(status, messageOf(body), codeOf(body));
+  return new ApiError(status, messageOf(body), codeOf(body), body);
 }
 
 function codeOf(text: string): string {

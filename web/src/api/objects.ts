@@ -27,7 +27,20 @@ export interface ObjectInfo {
   meta: Record<string, string>;
 }
 
+/** One version of an object (Swift's `?versions` listing); a delete marker has no bytes. */
+export interface ObjectVersion {
+  versionId: string;
+  size: number;
+  lastModified: number;
+  isLatest: boolean;
+  deleteMarker: boolean;
+}
+
+/** The bucket's versioning: never turned on, on, or suspended (Swift's `X-Versions-Enabled`). */
+export type Versioning = 'off' | 'enabled' | 'suspended';
+
 export const FOLDER_TYPE = 'application/directory';
+const DELETE_MARKER_TYPE = 'application/x-deleted;swift_versions_deleted=1';
 
 export function isFolderKey(key: string): boolean {
   return key.endsWith('/');
@@ -45,9 +58,9 @@ interface SwiftItem {
 export class ObjectApi {
   constructor(private readonly account: string) {}
 
-  /** The object's URL path on this origin. */
-  objectPath(bucket: string, key: string): string {
-    return this.path(bucket, key);
+  /** The object's URL path on this origin (one of its versions, given its id). */
+  objectPath(bucket: string, key: string, versionId?: string): string {
+    return versionId === undefined ? this.path(bucket, key) : `${this.path(bucket, key)}?${new URLSearchParams({ 'version-id': versionId }).toString()}`;
   }
 
   private path(bucket: string, key = ''): string {
@@ -142,9 +155,55 @@ export class ObjectApi {
     await request('POST', this.path(bucket, key), { headers: { 'Content-Type': contentType, ...metaHeaders(meta) } });
   }
 
-  async download(bucket: string, key: string): Promise<Blob> {
-    const response = await request('GET', this.path(bucket, key));
+  async download(bucket: string, key: string, versionId?: string): Promise<Blob> {
+    const response = await request('GET', this.objectPath(bucket, key, versionId));
     return response.blob();
+  }
+
+  async versioning(bucket: string): Promise<Versioning> {
+    const enabled = (await request('HEAD', this.path(bucket))).headers.get('x-versions-enabled');
+    if (enabled === null) return 'off';
+    return enabled.toLowerCase() === 'true' ? 'enabled' : 'suspended';
+  }
+
+  async setVersioning(bucket: string, on: boolean): Promise<void> {
+    await request('POST', this.path(bucket), { headers: { 'X-Versions-Enabled': on ? 'true' : 'false' } });
+  }
+
+  /** Every version of one object, newest first (the listing's prefix also matches longer names: those are left out). */
+  async versions(bucket: string, key: string): Promise<ObjectVersion[]> {
+    const found: ObjectVersion[] = [];
+    let marker = '';
+    let versionMarker = '';
+    for (;;) {
+      const query = new URLSearchParams({ versions: '', format: 'json', prefix: key, limit: '1000' });
+      if (marker !== '') query.set('marker', marker);
+      if (versionMarker !== '') query.set('version_marker', versionMarker);
+      const items = (await (await request('GET', `${this.path(bucket)}?${query.toString()}`)).json()) as (SwiftItem & { version_id?: string; is_latest?: boolean })[];
+      for (const item of items) {
+        if (item.name !== key) continue;
+        found.push({
+          versionId: item.version_id ?? '',
+          size: item.bytes ?? 0,
+          lastModified: listedTime(item.last_modified),
+          isLatest: item.is_latest === true,
+          deleteMarker: item.content_type === DELETE_MARKER_TYPE,
+        });
+      }
+      const last = items[items.length - 1];
+      if (items.length < 1000 || !last || last.name !== key) return found;
+      marker = last.name;
+      versionMarker = last.version_id ?? '';
+    }
+  }
+
+  /** Copies a version over the object: it becomes the current version, a new one (the others stay). */
+  async restoreVersion(bucket: string, key: string, versionId: string): Promise<void> {
+    await request('COPY', this.objectPath(bucket, key, versionId), { headers: { Destination: `/${encodeURIComponent(bucket)}/${encodeKey(key)}` } });
+  }
+
+  async deleteVersion(bucket: string, key: string, versionId: string): Promise<void> {
+    await request('DELETE', this.objectPath(bucket, key, versionId));
   }
 
   /** Uploads one file with the browser's upload progress events (fetch has none); `cancel` aborts it. */
@@ -190,8 +249,12 @@ function entryOf(item: SwiftItem): Entry {
     contentType: item.content_type ?? '',
     // Swift lists times in UTC without a zone, to the microsecond; its Last-Modified header (the information panel's
     // time) is that time rounded up to the second: the list shows the same second.
-    lastModified: Math.ceil(Date.parse(`${item.last_modified ?? ''}Z`) / 1000) * 1000,
+    lastModified: listedTime(item.last_modified),
   };
+}
+
+function listedTime(text: string | undefined): number {
+  return Math.ceil(Date.parse(`${text ?? ''}Z`) / 1000) * 1000;
 }
 
 function infoOf(key: string, headers: Headers): ObjectInfo {

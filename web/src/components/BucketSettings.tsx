@@ -5,7 +5,7 @@ import { parseAllowList } from '../cidr.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
 import type { MessageKey, Translate } from '../i18n.ts';
-import { CorsForm, LifecycleForm, LoggingForm, RolesForm } from './settings-forms.tsx';
+import { CorsForm, LifecycleForm, LoggingForm, RolesForm, VersioningForm } from './settings-forms.tsx';
 import { ErrorNote } from './ui.tsx';
 
 /** The bucket API takes at most 100 entries (`public_read_allow_ip_list`). */
@@ -19,6 +19,7 @@ export function BucketSettings(props: { bucket: Bucket; onChanged: () => void })
       <AccessForm bucket={bucket} onSaved={props.onChanged} />
       <LoggingForm bucket={bucket} />
       <div class="settings-stack">
+        <VersioningForm bucket={bucket} />
         <section class="card" aria-labelledby="encryption-title">
           <h2 id="encryption-title">{t('encryption')}</h2>
           <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>

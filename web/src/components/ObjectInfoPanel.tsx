@@ -7,6 +7,8 @@ import { useI18n, useSession } from '../context.ts';
 import { baseName, formatBytes, formatTime } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { saveBlob } from './object-dialogs.tsx';
+import { TempLinkDialog } from './TempLinkDialog.tsx';
+import { VersionsDialog } from './VersionsDialog.tsx';
 import { ErrorNote, MetaRows, metaOf, metaRowProblem, returnFocus, type MetaRow } from './ui.tsx';
 
 export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publicRead: boolean; onClose: () => void; onChanged: () => void }) {
@@ -15,8 +17,11 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
   const { bucket, objectKey } = props;
   const info = useLoad(() => objects.head(bucket.name, objectKey), [bucket.name, objectKey]);
   const [editing, setEditing] = useState(false);
+  const [dialog, setDialog] = useState<'tempLink' | 'versions' | null>(null);
   const url = `${session.storageUrl}/${encodeURIComponent(bucket.name)}/${encodeKey(objectKey)}`;
   const isFolder = isFolderKey(objectKey);
+  // Whether to offer the object's versions (a folder has none to show).
+  const versioning = useLoad(() => (isFolder ? Promise.resolve('off' as const) : objects.versioning(bucket.name)), [bucket.name, isFolder]);
   const noMarker = isFolder && info.error instanceof ApiError && info.error.status === 404;
   const panel = useRef<HTMLElement>(null);
   /** What opened the panel (a row's link): the focus goes back there when it closes. */
@@ -37,7 +42,8 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
 
   return (
     <aside class="info-panel" aria-label={t('objectInfo')} tabIndex={-1} ref={panel} onKeyDown={(event) => {
-      if (event.key === 'Escape') props.onClose();
+      // Escape in a dialog opened from here closes that dialog only.
+      if (event.key === 'Escape' && !(event.target instanceof Element && event.target.closest('dialog'))) props.onClose();
     }}>
       <header class="dialog-head">
         <h2>{t(isFolder ? 'folderInfo' : 'objectInfo')}</h2>
@@ -78,7 +84,32 @@ export function ObjectInfoPanel(props: { bucket: Bucket; objectKey: string; publ
           }}>
             {t('editMetadata')}
           </button>
+          {!isFolder && (
+            <button type="button" class="secondary" data-open="temp-link" onClick={() => {
+              setDialog('tempLink');
+            }}>
+              {t('tempLink')}
+            </button>
+          )}
+          {!isFolder && versioning.data !== null && versioning.data !== 'off' && (
+            <button type="button" class="secondary" data-open="versions" onClick={() => {
+              setDialog('versions');
+            }}>
+              {t('versions')}
+            </button>
+          )}
         </div>
+      )}
+      {dialog === 'tempLink' && <TempLinkDialog bucket={bucket.name} objectKey={objectKey} onClose={() => {
+        setDialog(null);
+      }} />}
+      {dialog === 'versions' && (
+        <VersionsDialog bucket={bucket.name} objectKey={objectKey} onChanged={() => {
+          info.reload();
+          props.onChanged();
+        }} onClose={() => {
+          setDialog(null);
+        }} />
       )}
       <LocationUrl url={url} bucket={bucket} />
       {info.data?.contentType.startsWith('image/') && info.data.size <= PREVIEW_MAX && <ImagePreview bucket={bucket.name} objectKey={objectKey} />}

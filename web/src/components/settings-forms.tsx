@@ -18,7 +18,8 @@ import {
   type Logging,
   type Permission,
 } from '../api/buckets.ts';
-import { useI18n } from '../context.ts';
+import type { Versioning } from '../api/objects.ts';
+import { useI18n, useSession } from '../context.ts';
 import { useLoad } from '../hooks.ts';
 import type { MessageKey } from '../i18n.ts';
 import {
@@ -369,6 +370,45 @@ function LoggingEditor(props: { bucket: string; initial: Logging | null }) {
       </label>
       <ProblemText id="logging-problem" problem={problem} />
       <SaveRow busy={save.busy} saved={save.saved} error={save.error} disabled={problem !== null} />
+    </form>
+  );
+}
+
+// --- versioning ---------------------------------------------------------------------------------
+
+export function VersioningForm(props: { bucket: Bucket }) {
+  const { t } = useI18n();
+  const { objects } = useSession();
+  const name = props.bucket.name;
+  const loaded = useLoad(() => objects.versioning(name), [name]);
+  if (loaded.loading || loaded.error || !loaded.data) return <LoadingCard title={t('versioningTitle')} id="versioning-title" error={loaded.error} retry={loaded.reload} />;
+  return <VersioningEditor key={name} bucket={name} initial={loaded.data} />;
+}
+
+function VersioningEditor(props: { bucket: string; initial: Versioning }) {
+  const { t } = useI18n();
+  const { objects } = useSession();
+  const [state, setState] = useState(props.initial);
+  const [on, setOn] = useState(props.initial === 'enabled');
+  const save = useSave();
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    if (await save.run(() => objects.setVersioning(props.bucket, on))) setState(on ? 'enabled' : state === 'off' ? 'off' : 'suspended');
+  };
+  const status: MessageKey = state === 'enabled' ? 'versioningEnabled' : state === 'suspended' ? 'versioningSuspended' : 'versioningOff';
+  return (
+    <form class="card form" aria-labelledby="versioning-title" data-settings="versioning" onSubmit={(event) => void submit(event)}>
+      <h2 id="versioning-title">{t('versioningTitle')}</h2>
+      <p data-versioning={state}>{t(status)}</p>
+      <label class="check">
+        <input type="checkbox" name="versioning" checked={on} onChange={(e) => {
+          setOn(e.currentTarget.checked);
+          save.changed();
+        }} />
+        {t('versioningOn')}
+      </label>
+      <p class="muted">{t('versioningHelp')}</p>
+      <SaveRow busy={save.busy} saved={save.saved} error={save.error} disabled={on === (state === 'enabled')} />
     </form>
   );
 }
