@@ -49,7 +49,8 @@ export function createRouter(options: RouterOptions = {}): Router {
   const table: readonly PathRoute[] = [
     { name: 'identity', match: 'tree', target: openstack('identity', iamFrontEnd) },
     { name: 'v1_ext', match: 'tree', target: openstack('v1_ext', bucketExtFrontEnd) },
-    { name: 'v1', match: 'children', target: openstack('v1', swiftFrontEnd) },
+    // `/v1` alone goes to Swift too, which answers it 412 Bad URL, as Swift's proxy does.
+    { name: 'v1', match: 'tree', target: openstack('v1', swiftFrontEnd) },
     { name: 'info', match: 'exact', target: openstack('info', swiftInfo) },
     { name: 'auth', match: 'tree', target: openstack('auth', swiftAuthV1) },
     { name: 'crossdomain.xml', match: 'exact', target: openstack('crossdomain', crossDomainPolicy) },
@@ -74,7 +75,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     const segment = end < 0 ? rawPath.slice(1) : rawPath.slice(1, end);
     const route = bySegment.get(segment);
     if (route && matches(route.match, end < 0)) return route.target();
-    // A reserved name never falls through to S3: `/v1` alone, `/info/x` are nobody's.
+    // A reserved name never falls through to S3: `/info/x`, `/metrics/x` are nobody's.
     if (route) return null;
     return s3Path;
   };

@@ -7,7 +7,7 @@ import { fail } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, effectiveCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
-import { addTotals, ALL, BUCKET_TABLES, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type Grant, type GrantPermission, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
+import { addTotals, ALL, BUCKET_TABLES, expiryUpTo, isLive, TABLES, type ArchiveSetting, type BucketRole, type BucketRow, type Grant, type GrantPermission, type PolicyStatement, type TotalsRow, type VersioningState } from './model.ts';
 import type { Bucket, Caller, EncryptionType, Metadata } from './types.ts';
 
 export interface CreateBucketInput {
@@ -151,7 +151,7 @@ export class Buckets {
     });
     this.cache.delete(cacheId(account, row.name));
     this.owners.delete(row.name);
-    return { ...row, objectCount: 0, bytes: 0 };
+    return { ...row, objectCount: 0, bytes: 0, changedAt: row.updatedAt };
   }
 
   /** Swift's container PUT: creates the bucket, or updates its metadata when the caller already owns it. */
@@ -493,12 +493,33 @@ export function addToTotals(tx: Tx, bucketId: string, objects: number, bytes: nu
   else tx.put(TABLES.totalDeltas, ALL, `${bucketId}/${delta.at.toString(36)}${newId().slice(0, 12)}`, delta);
 }
 
-/** The bucket's folded totals plus the deltas not folded yet. */
+/** The bucket's folded totals plus the deltas not folded yet, less the objects expired but not reaped yet. */
 export async function readTotals(ops: ReadOps, bucketId: string): Promise<TotalsRow> {
   const base = await ops.get(TABLES.bucketTotals, bucketId, '');
   let totals: TotalsRow = base?.value ?? { objects: 0, bytes: 0, at: 0 };
   for (const delta of await scanDeltas(ops, bucketId)) totals = addTotals(totals, delta.value);
-  return totals;
+  return withoutExpired(ops, bucketId, totals);
+}
+
+/** How many due expiries a read of totals looks at; the reaper keeps the backlog far below it. */
+const DUE_EXPIRIES_READ = 10_000;
+
+/**
+ * Totals as a listing shows them: an object past its X-Delete-At is gone from listings at once, and so from the
+ * counts, though the reaper removes it (and its totals delta) only on its next pass.
+ */
+async function withoutExpired(ops: ReadOps, bucketId: string, totals: TotalsRow): Promise<TotalsRow> {
+  const now = Date.now();
+  const due = await ops.scan(TABLES.expiry, ALL, { prefix: '', upper: { key: expiryUpTo(now), inclusive: false }, limit: DUE_EXPIRIES_READ, reverse: false });
+  let { objects, bytes } = totals;
+  for (const { value } of due) {
+    if (value.bucketId !== bucketId) continue;
+    const current = (await ops.get(TABLES.objects, bucketId, value.key))?.value;
+    if (current?.id !== value.versionId || isLive(current, now)) continue;
+    objects--;
+    bytes -= current.size;
+  }
+  return objects === totals.objects ? totals : { ...totals, objects, bytes };
 }
 
 /**
@@ -544,7 +565,7 @@ function withGrants(row: BucketRow, grants: readonly Grant[]): BucketRow {
 }
 
 function withTotals(row: BucketRow, totals: TotalsRow): Bucket {
-  return { ...row, updatedAt: Math.max(row.updatedAt, totals.at), objectCount: totals.objects, bytes: totals.bytes };
+  return { ...row, updatedAt: Math.max(row.updatedAt, totals.at), changedAt: row.updatedAt, objectCount: totals.objects, bytes: totals.bytes };
 }
 
 function cacheId(account: string, name: string): string {

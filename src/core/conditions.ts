@@ -63,7 +63,7 @@ export function unquote(value: string): string {
  * the parts then come in ascending order and no byte is ever sent twice, so a multi-range response is never
  * longer than the object plus its part headers.
  */
-export function resolveRanges(header: string | undefined, size: number): ByteRange[] | null {
+export function resolveRanges(header: string | undefined, size: number, etag?: string): ByteRange[] | null {
   if (header === undefined || size === 0) return null;
   const match = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
   if (!match?.[1]) return null;
@@ -83,11 +83,11 @@ export function resolveRanges(header: string | undefined, size: number): ByteRan
     if (last !== '' && Number(last) < start) return null;
     if (start < size) ranges.push({ start, end });
   }
-  if (ranges.length === 0) fail('InvalidRange', 'Requested range not satisfiable', { size });
-  if (ranges.length > MAX_RANGES) fail('InvalidRange', `More than ${MAX_RANGES} ranges`, { size });
+  if (ranges.length === 0) fail('InvalidRange', 'Requested range not satisfiable', { size, etag });
+  if (ranges.length > MAX_RANGES) fail('InvalidRange', `More than ${MAX_RANGES} ranges`, { size, etag });
   if (overlapping(ranges)) return coalesce(ranges);
   if (ranges.length >= MAX_NONASCENDING_RANGES && !ascending(ranges)) {
-    fail('InvalidRange', `${MAX_NONASCENDING_RANGES} or more ranges out of order`, { size });
+    fail('InvalidRange', `${MAX_NONASCENDING_RANGES} or more ranges out of order`, { size, etag });
   }
   return ranges;
 }

@@ -88,8 +88,8 @@ export interface ErrorDetails {
   /** The object, for a 304's ETag and Last-Modified. */
   NotModified: { record: ObjectRecord };
   PreconditionFailed: { record?: ObjectRecord };
-  /** The object's size, for Content-Range: bytes *\/size. */
-  InvalidRange: { size: number };
+  /** The object's size, for Content-Range: bytes *\/size; its ETag, which Swift sends with the 416. */
+  InvalidRange: { size: number; etag?: string };
   /** A delete marker is the key's current version (S3 says so in x-amz-delete-marker). */
   NoSuchKey: { deleteMarker?: boolean; versionId?: string };
   NoSuchVersion: { versionId: string };

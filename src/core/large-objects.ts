@@ -144,7 +144,7 @@ export class LargeObjects {
     }
     const plan = await this.plan(caller, located, indirection);
     checkReadConditions(plan.record, conditions);
-    const ranges = resolveRanges(rangeHeader, plan.record.size);
+    const ranges = resolveRanges(rangeHeader, plan.record.size, plan.record.etag);
     const bodies: Body[] = [];
     const deeper = { ...indirection, depth: indirection.depth + 1 };
     try {

@@ -58,10 +58,15 @@ export async function listEntries<T>(source: ListSource<T>, nameOf: (item: T) =>
       const name = nameOf(item);
       const commonPrefix = delimiter ? commonPrefixOf(name, prefix, delimiter) : null;
       if (commonPrefix === null) {
-        out.push({ kind: 'item', item });
+        // Swift's `path=` leaves out the directory marker of the path itself.
+        if (!(options.onlyItems && name === prefix)) out.push({ kind: 'item', item });
       } else {
-        if (commonPrefix !== options.marker && !options.onlyItems) out.push({ kind: 'prefix', prefix: commonPrefix });
-        if (reverse) upper = { key: commonPrefix, inclusive: false };
+        // `onlyItems` (Swift's `path=`) keeps a directory marker right under the path, and nothing under it.
+        const marker = options.onlyItems && commonPrefix === name;
+        if (marker) out.push({ kind: 'item', item });
+        else if (commonPrefix !== options.marker && !options.onlyItems) out.push({ kind: 'prefix', prefix: commonPrefix });
+        // Read backwards, the directory marker comes after what is under it: the jump keeps it in reach.
+        if (reverse) upper = { key: commonPrefix, inclusive: options.onlyItems === true && !marker };
         else {
           const next = prefixUpperBound(commonPrefix);
           if (next === null) return out;

@@ -3,7 +3,7 @@
  * versioning rules. Bodies come in through object-intake.ts and go out through object-bodies.ts; what a write or
  * delete does to a key's versions is versions.ts's.
  */
-import { lookup as lookupMimeType } from 'mime-types';
+import { guessContentType } from './content-types.ts';
 import { newTimeOrderedId } from '../lib/ids.ts';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError } from '../store/blob/index.ts';
@@ -104,6 +104,8 @@ export interface CopyOptions {
   meta: Metadata;
   headers: Metadata;
   deleteAt: number | null;
+  /** A Range header: the copy is those bytes of the source (Swift's COPY and X-Copy-From honour it); one range only. */
+  range?: string | undefined;
 }
 
 export interface DeleteOptions {
@@ -283,7 +285,7 @@ export class Objects {
       if (isIndirect(located.version)) return this.large.get(caller, located, conditions, rangeHeader, indirection);
       const record = toRecord(located.bucket.name, ref.key, located.version);
       checkReadConditions(record, conditions);
-      const ranges = resolveRanges(rangeHeader, record.size);
+      const ranges = resolveRanges(rangeHeader, record.size, record.etag);
       try {
         const bodies = await this.reader.openRanges(located, ranges ?? [{ start: 0, end: record.size - 1 }]);
         return { record, ranges, bodies };
@@ -330,7 +332,8 @@ export class Objects {
       if (!row || !current || !isLive(current, this.clock.now())) fail('NoSuchKey', NO_SUCH_KEY);
       // A locked version is not changed in place (S3 has no in-place change at all): its metadata stays as locked.
       checkRemovable(current, this.clock.now());
-      const next: VersionRow = { ...current, ...definedOnly(attributes) };
+      // As Swift's POST: the change is the version's last modification (its Last-Modified and its listing entry).
+      const next: VersionRow = { ...current, ...definedOnly(attributes), lastModified: this.clock.now() };
       if (row.attachment) tx.putAttached(TABLES.objects, bucket.id, ref.key, next, row.attachment);
       else tx.put(TABLES.objects, bucket.id, ref.key, next);
       if (current.deleteAt !== next.deleteAt) {
@@ -399,7 +402,11 @@ export class Objects {
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
     const located = await this.readable(caller, from);
     const source = toRecord(located.bucket.name, from.key, located.version);
-    const room = options.room?.(target, source.size);
+    const ranges = resolveRanges(options.range, source.size, source.etag);
+    if (ranges && ranges.length > 1) fail('InvalidRange', 'A copy takes a single range', { size: source.size, etag: source.etag });
+    const range = ranges?.[0];
+    const size = range ? range.end - range.start + 1 : source.size;
+    const room = options.room?.(target, size);
     if (room) await room;
     const keepSource = !options.freshMetadata;
     const attributes = {
@@ -412,16 +419,16 @@ export class Objects {
     // A large object or a link is copied as the bytes it reads as (Swift's COPY), not as a manifest.
     const sharable = !isIndirect(located.version) && (isEncrypted(located.version.data) || target.encryption === null);
     const tags = options.tags ?? located.version.tags;
-    if (sharable) {
+    if (sharable && !range) {
       const record = await this.copySharing(located, target, to.key, { ...attributes, tags }, options.lock);
       return { source, record };
     }
-    const { bodies } = await this.get(caller, from, {}, undefined);
+    const { bodies } = await this.get(caller, from, {}, range && `bytes=${String(range.start)}-${String(range.end)}`);
     const [opened] = bodies;
     if (!opened) fail('NoSuchKey', NO_SUCH_KEY);
     const body = Buffer.isBuffer(opened) ? [opened] : opened;
     // Into the bucket authorized above, with the tags and lock settings checked there (a source's tags need no more).
-    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: source.size }).finally(() => {
+    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: size }).finally(() => {
       if (!Buffer.isBuffer(opened)) opened.destroy();
     });
     return { source, record };
@@ -744,6 +751,3 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function guessContentType(key: string): string {
-  return lookupMimeType(key) || 'application/octet-stream';
-}

@@ -35,6 +35,8 @@ export interface AccessKey extends AccessKeyRow {
 export interface Bucket extends BucketRow {
   objectCount: number;
   bytes: number;
+  /** When the bucket itself last changed (created, its settings or metadata), not its contents: Swift's put timestamp. */
+  changedAt: number;
 }
 
 /** An object: its current version, as every protocol shows it. */

@@ -110,10 +110,17 @@ void describe('listing parameters', () => {
     assert.equal((await json('limit=-1')).length, keys.length);
   });
 
-  void test('a delimiter longer than one character is 412', async () => {
-    const res = await fetch(url('delimiter=ab'), { headers: auth(session) });
-    assert.equal(res.status, 412);
-    await res.body?.cancel();
+  void test('a delimiter of several characters rolls up at its first occurrence after the prefix', async () => {
+    assert.deepEqual(await json('delimiter=b/'), [
+      ...(await json('prefix=a')),
+      { subdir: 'b/' },
+      ...(await json('prefix=c')),
+      ...(await json('prefix=d')),
+      ...(await json('prefix=e')),
+      ...(await json('prefix=한')),
+    ]);
+    assert.deepEqual(await names('prefix=b/&delimiter=/3'), ['b/1', 'b/2', 'dir:b/c/3']);
+    assert.deepEqual((await json('prefix=b/&delimiter=/3')).at(-1), { subdir: 'b/c/3' });
   });
 
   void test('reverse', async () => {

@@ -344,20 +344,27 @@ void describe('object names', () => {
     assert.equal(await list.text(), 'docs/bin/Linux x86_64 64Bit/tool\n');
   });
 
-  void test('NUL in the path is 400', async () => {
+  void test("NUL in the path is 412 with Swift's text", async () => {
     const res = await raw(server.url, { method: 'PUT', path: `${p()}/bad%00name`, headers: { ...auth(session), 'Content-Length': '1' }, body: 'x' });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 412);
+    assert.equal(res.body.toString(), 'Invalid UTF8 or contains NULL');
+    assert.equal(res.headers['content-type'], 'text/html; charset=UTF-8');
     assertTransactionIds(res.headers);
     const inContainer = await raw(server.url, { method: 'GET', path: `${storagePath(session)}/obj%00ects/x`, headers: auth(session) });
-    assert.equal(inContainer.status, 400);
+    assert.equal(inContainer.status, 412);
   });
 
-  void test('invalid UTF-8 and broken escapes are 400', async () => {
-    for (const name of ['bad%FFname', 'bad%C3%28', 'lone%ED%A0%80', 'broken%zz', 'half%E2%82']) {
+  void test("invalid UTF-8 is 412 with Swift's text; a % that starts no escape is part of the name, as Python's unquote leaves it", async () => {
+    for (const name of ['bad%FFname', 'bad%C3%28', 'lone%ED%A0%80', 'half%E2%82']) {
       const res = await raw(server.url, { method: 'PUT', path: `${p()}/${name}`, headers: { ...auth(session), 'Content-Length': '1' }, body: 'x' });
-      assert.equal(res.status, 400, name);
+      assert.equal(res.status, 412, name);
+      assert.equal(res.body.toString(), 'Invalid UTF8 or contains NULL');
       assertTransactionIds(res.headers);
     }
+    const literal = await raw(server.url, { method: 'PUT', path: `${p()}/broken%zz`, headers: { ...auth(session), 'Content-Length': '1' }, body: 'x' });
+    assert.equal(literal.status, 201);
+    const listed = await fetch(`${base}?prefix=broken`, { headers: auth(session) });
+    assert.equal(await listed.text(), 'broken%zz\n');
   });
 
   void test('. and .. segments are 400', async () => {

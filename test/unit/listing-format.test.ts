@@ -60,7 +60,7 @@ void describe('object listings with names no request may create', () => {
 
 void describe('container listings', () => {
   test('a container name with a control character keeps the XML and plain listings well-formed', () => {
-    const bucket = { name: 'bad\u0002name', objectCount: 0, bytes: 0, updatedAt: 0 } as Bucket;
+    const bucket = { name: 'bad\u0002name', objectCount: 0, bytes: 0, updatedAt: 0, changedAt: 0 } as Bucket;
     const entries: ListEntry<Bucket>[] = [{ kind: 'item', item: bucket }];
     assert.deepEqual(xmlTexts(renderContainerListing('xml', 'acct\u0003', entries), 'name').name, ['bad\ufffdname']);
     assert.equal(renderContainerListing('plain', 'acct', entries), 'bad\ufffdname\n');

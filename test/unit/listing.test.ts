@@ -127,10 +127,13 @@ describe('listEntries', () => {
     assert.deepEqual(await list(TREE, { reverse: true, delimiter: '/', limit: 3 }), ['[😀/]', '[\uffff/]', '[é/]']);
   });
 
-  test('onlyItems (Swift path=) skips the common prefixes themselves', async () => {
-    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'a/', onlyItems: true }), ['a/', 'a/b', 'a/c']);
-    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true }), ['a', 'a0', 'ab', 'c']);
-    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true, limit: 2 }), ['a', 'a0']);
+  test('onlyItems (Swift path=) skips the common prefixes and the path itself, keeps directory markers', async () => {
+    assert.deepEqual(await list(TREE, { delimiter: '/', prefix: 'a/', onlyItems: true }), ['a/b', 'a/c']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true }), ['a', 'a/', 'a0', 'ab', 'c', 'd/']);
+    assert.deepEqual(await list(TREE, { delimiter: '/', onlyItems: true, limit: 2 }), ['a', 'a/']);
+    const marked = ['p/', 'p/a', 'p/d/', 'p/d/x', 'p/d/y/', 'p/e/z', 'p/f'];
+    assert.deepEqual(await list(marked, { delimiter: '/', prefix: 'p/', onlyItems: true }), ['p/a', 'p/d/', 'p/f']);
+    assert.deepEqual(await list(marked, { delimiter: '/', prefix: 'p/', onlyItems: true, reverse: true }), ['p/f', 'p/d/', 'p/a']);
   });
 
   test('limit is exact, counting prefixes, and across batch boundaries', async () => {

@@ -21,12 +21,13 @@ describe('splitPath', () => {
     ['/v1/acc/cont/a+b', { account: 'acc', container: 'cont', object: 'a+b' }],
     ['/v1/acc/cont/%25', { account: 'acc', container: 'cont', object: '%' }],
     ['/v1/AUTH_x%20y', { account: 'AUTH_x y', container: null, object: null }],
-    // NUL, bad escapes and invalid UTF-8 reject the whole path
+    // A % that starts no escape stays as it is, as Python's unquote leaves it (Swift)
+    ['/v1/acc/cont/%', { account: 'acc', container: 'cont', object: '%' }],
+    ['/v1/acc/cont/%zz', { account: 'acc', container: 'cont', object: '%zz' }],
+    // NUL and invalid UTF-8 reject the whole path
     ['/v1/acc/cont/a%00b', null],
     ['/v1/acc/c%00/x', null],
     ['/v1/a%00', null],
-    ['/v1/acc/cont/%', null],
-    ['/v1/acc/cont/%zz', null],
     ['/v1/acc/cont/%E0%A4%A', null],
     ['/v1/acc/cont/%FF', null],
     ['/v1/acc/cont/%C0%AF', null],
@@ -40,7 +41,10 @@ describe('splitPath', () => {
 
   test('decode', () => {
     assert.equal(decode('a%20b'), 'a b');
-    assert.equal(decode('%'), undefined);
+    assert.equal(decode('%'), '%');
+    assert.equal(decode('100%-%e2%82%ac'), '100%-€');
+    assert.equal(decode('한%20x'), '한 x');
+    assert.equal(decode('%ff'), undefined);
     assert.equal(decode('%00'), undefined);
     assert.equal(decode('%F0%9F%98%80'), '😀');
   });

@@ -65,7 +65,7 @@ export function sendSwiftStatus(res: ServerResponse, status: number, isHead: boo
   }
   if (status === 304) body = '';
   const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { ...extraHeaders, 'Content-Type': type, 'Content-Length': isHead ? 0 : bytes.length });
+  res.writeHead(status, { 'Content-Type': type, ...extraHeaders, 'Content-Length': isHead ? 0 : bytes.length });
   res.end(isHead ? undefined : bytes);
 }
 

@@ -22,6 +22,7 @@ export function sendBody(res: ServerResponse, status: number, headers: Record<st
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
+/** A DELETE's or a metadata POST's 204, typed text/html as Swift types it. */
 export function noContent(res: ServerResponse, headers: Record<string, string | number> = {}): void {
-  res.writeHead(204, { 'Content-Length': 0, ...headers }).end();
+  res.writeHead(204, { 'Content-Length': 0, 'Content-Type': 'text/html; charset=UTF-8', ...headers }).end();
 }

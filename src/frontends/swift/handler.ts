@@ -1,7 +1,8 @@
 /** /v1: the OpenStack Swift object API, translated to core calls. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkListingLimit, LISTING_LIMIT, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { BUCKET_TYPES, checkListingLimit, LISTING_LIMIT, MAX_HEADER_SIZE } from '../../core/constraints.ts';
+import { guessContentType } from '../../core/content-types.ts';
 import { unquote, type ByteRange, type ReadConditions } from '../../core/conditions.ts';
 import { asOnggiError, fail, OnggiError } from '../../core/errors.ts';
 import type { ListOptions } from '../../core/listing.ts';
@@ -37,11 +38,11 @@ import { isTempUrlRequest, mayChangeAccount, sendTempUrlInvalid, tempUrlHeaders,
 import { SWIFT_AUTHENTICATORS } from './auth.ts';
 import { formPost, isFormPost } from './formpost.ts';
 import { allows } from '../../core/authz.ts';
-import { declaredLength, deleteAtFrom, explicitContentType, writeAttributes } from './write-request.ts';
+import { declaredLength, deleteAtFrom, explicitContentType, pythonInt, writeAttributes } from './write-request.ts';
 import { CONTENT_TYPES, containerListingPieces, listingFormat, objectListingPieces } from './listing-format.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { applyBucketCors, concernsCors } from '../../http/cors.ts';
-import { decode, routeParts, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
+import { decode, decodeHeaderPath, routeParts, splitPath, type AccountRoute, type ContainerRoute, type CopyRoute, type ObjectRoute, type SwiftRoute } from './router.ts';
 
 export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const target = splitPath(ctx.rawPath);
@@ -55,7 +56,11 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
   ctx.op = route.op;
   if ('account' in route) ctx.account = route.account;
   try {
-    if (route.op === 'BadPath') fail('InvalidArgument', route.message);
+    if (route.op === 'BadPath') {
+      // Swift's proxy: 412 with its text, typed text/html as all its canned answers.
+      sendSwiftStatus(res, 412, isHead, route.message, { 'Content-Type': 'text/html; charset=UTF-8' });
+      return;
+    }
     if (route.op === 'MethodNotAllowed') {
       sendSwiftStatus(res, 405, isHead);
       return;
@@ -88,6 +93,11 @@ export async function swiftFrontEnd(req: IncomingMessage, res: ServerResponse, c
     }
     const extra: Record<string, string | number> = err.code === 'NotModified' ? notModifiedHeaders(err.detail.record) : {};
     if (err.code === 'InvalidRange') extra['Content-Range'] = `bytes */${String(err.detail.size)}`;
+    // As Swift: a 412 or 416 about an object names its ETag.
+    const etag = err.code === 'InvalidRange' ? err.detail.etag : err.code === 'PreconditionFailed' ? err.detail.record?.etag : undefined;
+    if (etag !== undefined) extra.ETag = etag;
+    // swob adds the challenge to every 401, naming the account as its realm.
+    if (err.code === 'Unauthenticated') extra['Www-Authenticate'] = `Swift realm="${encodeURIComponent(target?.account || 'unknown')}"`;
     // A delete marker read by its version id: Swift's answer is that the object is not there.
     if (err.code === 'MethodNotAllowed' && err.detail.deleteMarker) sendSwiftStatus(res, 404, isHead);
     else sendSwiftError(res, err, isHead, extra);
@@ -131,6 +141,7 @@ async function dispatch(route: Exclude<SwiftRoute, { op: 'BadPath' | 'MethodNotA
       return postObject(route, x);
     case 'DeleteObject':
       if (x.ctx.query.has('multipart-manifest') && (await deleteManifest(x, refOf(route)))) return;
+      if (!(await deleteAtStillMatches(route, x))) return;
       return deleteObject(x, versionedRef(route, x));
     case 'CopyObject':
       return copyObject(route, x);
@@ -185,7 +196,12 @@ async function postAccount(route: AccountRoute, x: Exchange): Promise<void> {
 
 async function putContainer(route: ContainerRoute, x: Exchange): Promise<void> {
   checkContainerQuotas(x.req);
-  const { set } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  const policy = headerValue(x.req, 'x-storage-policy');
+  // Swift's names are case-insensitive; an unknown one is refused, never ignored.
+  if (policy !== undefined && !BUCKET_TYPES.has(policy.toUpperCase())) fail('InvalidArgument', `Invalid X-Storage-Policy '${policy}'`);
+  const { set, remove } = metadataFrom(x.req, [CONTAINER_META_PREFIX]);
+  // An empty value and X-Remove-Container-Meta-* remove the item on a PUT too; the core reads '' as removal.
+  for (const name of remove) set[name] = '';
   const versioning = versioningRequest(x);
   const access = await accessChangesFrom(x.req, x.ctx.core.directory);
   const { created } = await x.ctx.core.buckets.createOrUpdate(x.caller, route.account, route.container, set, access);
@@ -229,7 +245,8 @@ function containerHeaders(bucket: Bucket, caller: Caller): Record<string, string
     'X-Container-Bytes-Used': bucket.bytes,
     'X-Timestamp': swiftTimestamp(bucket.createdAt),
     'X-Storage-Policy': bucket.type,
-    'Last-Modified': new Date(Math.ceil(bucket.updatedAt / 1000) * 1000).toUTCString(),
+    // As Swift: the container's own PUT or POST moves it, an object written into it does not.
+    'Last-Modified': new Date(Math.ceil(bucket.changedAt / 1000) * 1000).toUTCString(),
     ...versioningHeaders(bucket),
   };
   // As Swift: the ACLs and the temp URL keys only to those who may change them.
@@ -246,8 +263,8 @@ function listOptions(query: URLSearchParams): ListOptions {
     limit = Number(limitText);
     checkListingLimit(limit);
   }
+  // Any delimiter, of one character or more, as Swift takes it since 2.24.
   const delimiter = query.get('delimiter') ?? '';
-  if (delimiter.length > 1) fail('ListingLimitExceeded', 'Bad delimiter');
   const path = query.get('path');
   const options: ListOptions = {
     prefix: query.get('prefix') ?? '',
@@ -274,6 +291,8 @@ async function putObject(route: ObjectRoute, x: Exchange): Promise<void> {
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') fail('InvalidArgument', 'If-None-Match only supports *');
   const ref = refOf(route);
   const attributes = writeAttributes(req);
+  // As Swift's proxy: X-Detect-Content-Type: true guesses from the name whatever Content-Type came with it.
+  if (TRUE_VALUES.has((headerValue(req, 'x-detect-content-type') ?? '').toLowerCase())) attributes.contentType = guessContentType(route.object);
   const contentLength = declaredLength(req);
   const bucket = await archiveBeforeWrite(x, ref);
   const checkingRoom = quotaRoom(x.ctx.core, bucket, contentLength);
@@ -309,7 +328,8 @@ async function getObject(route: ObjectRoute, x: Exchange): Promise<void> {
     x.res.writeHead(200, headers).end();
     return;
   }
-  const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, headerValue(x.req, 'range'));
+  // Swift drops every space of a Range header before reading it: `bytes=1 - 5` is `bytes=1-5`.
+  const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, headerValue(x.req, 'range')?.replace(/ /g, ''));
   let parts: Body[];
   try {
     const extra = record.indirect ? await manifestEtagHeader(x, ref, record) : undefined;
@@ -387,6 +407,7 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     meta: attributes.meta,
     headers: attributes.headers,
     deleteAt: attributes.deleteAt,
+    range: headerValue(req, 'range')?.replace(/ /g, ''),
     room: (target, size) => quotaRoom(x.ctx.core, target, size),
   });
   sendEmpty(x.res, 201, {
@@ -397,6 +418,21 @@ async function copyObject(route: CopyRoute, x: Exchange): Promise<void> {
     'X-Copied-From-Last-Modified': lastModifiedHeader(source),
     'Content-Type': 'text/html; charset=UTF-8',
   });
+}
+
+/** Swift's config_true_value. */
+const TRUE_VALUES: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on', 't', 'y']);
+
+/** `X-If-Delete-At` on a DELETE: false (412 sent) when the object's X-Delete-At is another, as Swift's object server. */
+async function deleteAtStillMatches(route: ObjectRoute, x: Exchange): Promise<boolean> {
+  const expected = headerValue(x.req, 'x-if-delete-at');
+  if (expected === undefined) return true;
+  const value = pythonInt(expected);
+  if (value === null || !Number.isFinite(value)) fail('InvalidArgument', 'Bad X-If-Delete-At header value');
+  const record = await x.ctx.core.objects.head(x.caller, versionedRef(route, x), {});
+  if (Math.floor((record.deleteAt ?? 0) / 1000) === value) return true;
+  sendSwiftStatus(x.res, 412, false, 'X-If-Delete-At and X-Delete-At do not match', { 'Content-Type': 'text/html; charset=UTF-8' });
+  return false;
 }
 
 function readConditions(req: IncomingMessage): ReadConditions {
@@ -411,8 +447,8 @@ function readConditions(req: IncomingMessage): ReadConditions {
 function containerAndObject(value: string, header: string): { bucket: string; key: string } {
   const path = value.startsWith('/') ? value.slice(1) : value;
   const slash = path.indexOf('/');
-  const bucket = slash > 0 ? decode(path.slice(0, slash)) : undefined;
-  const key = slash > 0 ? decode(path.slice(slash + 1)) : undefined;
+  const bucket = slash > 0 ? decodeHeaderPath(path.slice(0, slash)) : undefined;
+  const key = slash > 0 ? decodeHeaderPath(path.slice(slash + 1)) : undefined;
   // Swift answers a malformed Destination / X-Copy-From with 412, not 400.
   if (!bucket || !key) fail('PreconditionFailed', `${header} header must be of the form <container name>/<object name>`);
   return { bucket, key };
@@ -431,7 +467,7 @@ function checkHeaderSizes(req: IncomingMessage): void {
 }
 
 function notModifiedHeaders(record: ObjectRecord): Record<string, string | number> {
-  return { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record) };
+  return { ETag: record.etag, 'Last-Modified': lastModifiedHeader(record), 'Accept-Ranges': 'bytes' };
 }
 
 function refOf(route: { account: string; container: string; object: string }): ObjectRef {

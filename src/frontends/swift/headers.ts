@@ -46,7 +46,12 @@ export function metadataFrom(req: IncomingMessage, prefixes: readonly string[]):
     if (raw === undefined) continue;
     const value = Array.isArray(raw) ? raw.join(',') : raw;
     for (const prefix of prefixes) {
-      if (name.startsWith(prefix)) set[name.slice(prefix.length)] = utf8Header(value, 'Metadata must be valid UTF-8').trim();
+      if (name.startsWith(prefix)) {
+        // As Swift: an empty value removes the item (an object's write, which replaces them all, just leaves it out).
+        const text = utf8Header(value, 'Metadata must be valid UTF-8').trim();
+        if (text === '') remove.push(name.slice(prefix.length));
+        else set[name.slice(prefix.length)] = text;
+      }
       const removePrefix = prefix.replace(/^x-/, 'x-remove-');
       if (name.startsWith(removePrefix)) remove.push(name.slice(removePrefix.length));
     }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  BUCKET_TYPES,
   LISTING_LIMIT,
   MAX_FILE_SIZE,
   MAX_HEADER_SIZE,
@@ -43,7 +44,7 @@ registerInfo('swift', (ctx) => {
     account_listing_limit: LISTING_LIMIT,
     max_container_name_length: naming.maxBucketNameLength,
     strict_cors_mode: true,
-    policies: [{ name: 'STANDARD', default: true }],
+    policies: [...BUCKET_TYPES].map((name, i) => ({ name, default: i === 0 })),
   };
 });
 

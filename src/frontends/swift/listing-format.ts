@@ -56,7 +56,7 @@ export function containerListingPieces(format: ListingFormat, account: string, e
     name: bucket.name,
     count: bucket.objectCount,
     bytes: bucket.bytes,
-    last_modified: listingTime(bucket.updatedAt),
+    last_modified: listingTime(bucket.changedAt),
   });
   const xml = (e: ListEntry<Bucket>): string => (e.kind === 'prefix' ? subdirXml(e.prefix) : `<container>${xmlFields(fields(e.item))}</container>`);
   return listingPieces(format, 'account', account, entries, (e) => (e.kind === 'item' ? e.item.name : e.prefix), fields, xml);

@@ -15,7 +15,7 @@ import { checkListingLimit, LISTING_LIMIT, MAX_PART_SIZE, MAX_PARTS } from '../.
 import { unquote } from '../../core/conditions.ts';
 import { fail } from '../../core/errors.ts';
 import type { BucketRow } from '../../core/model.ts';
-import { guessContentType } from '../../core/objects.ts';
+import { guessContentType } from '../../core/content-types.ts';
 import { minPartSizeFromEnv, type CompletedPart, type UploadEntry, type UploadRef } from '../../core/uploads.ts';
 import type { ObjectRecord } from '../../core/types.ts';
 import { NULL_VERSION_ID } from '../../core/versions.ts';

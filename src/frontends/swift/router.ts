@@ -93,13 +93,31 @@ export function splitPath(rawPath: string): { account: string; container: string
   return { account, container, object };
 }
 
-/** Decodes a path segment; undefined for bad escapes, invalid UTF-8 or NUL. */
+/**
+ * Decodes a path segment as Swift does (Python's `unquote`, then a strict UTF-8 check): every `%XX` becomes its
+ * byte and a `%` that starts no escape stays as it is. Undefined for invalid UTF-8 or NUL.
+ */
 export function decode(segment: string): string | undefined {
+  if (!/[%\u0080-\uffff]/.test(segment)) return segment.includes('\0') ? undefined : segment;
+  let bytes: Buffer;
+  try {
+    const ascii = segment.replace(/[^\0-\x7f]+/g, encodeURIComponent);
+    bytes = Buffer.from(ascii.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  } catch {
+    return undefined;
+  }
   let value: string;
   try {
-    value = decodeURIComponent(segment);
+    value = strictUtf8.decode(bytes);
   } catch {
     return undefined;
   }
   return value.includes('\0') ? undefined : value;
 }
+
+/** A path carried in a header (`X-Copy-From`, `Destination`): raw UTF-8 bytes in it count as escaped, as in Swift. */
+export function decodeHeaderPath(value: string): string | undefined {
+  return decode(value.replace(/[\u0080-\u00ff]/g, (c) => `%${c.charCodeAt(0).toString(16)}`));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

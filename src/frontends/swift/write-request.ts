@@ -21,29 +21,30 @@ export function explicitContentType(req: IncomingMessage): string | undefined {
 }
 
 /**
- * X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds. Both must name a time
- * in the future and no later than MAX_DELETE_AT_SECONDS, where Swift caps them; past it Onggi refuses (400)
- * rather than quietly moving the date.
+ * X-Delete-At (Unix seconds) or X-Delete-After (seconds from now), as epoch milliseconds, read as Swift's
+ * check_delete_headers reads them: an integer as Python's int() takes it, clamped to 0..MAX_DELETE_AT_SECONDS,
+ * and then in the future. A number too long to be a float (Swift fails with a 500 there) is refused.
  */
 export function deleteAtFrom(req: IncomingMessage): number | null {
-  const at = headerValue(req, 'x-delete-at');
   const after = headerValue(req, 'x-delete-after');
-  let deleteAt: number | null = null;
-  let header = 'X-Delete-At';
-  if (after !== undefined) {
-    if (!/^\d+$/.test(after.trim())) fail('InvalidArgument', 'Non-integer X-Delete-After');
-    deleteAt = Date.now() + Number(after) * 1000;
-    header = 'X-Delete-After';
-  } else if (at !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(at.trim())) fail('InvalidArgument', 'Non-integer X-Delete-At');
-    deleteAt = Math.floor(Number(at)) * 1000;
-  }
-  if (deleteAt === null) return null;
-  if (deleteAt <= Date.now()) fail('InvalidArgument', `${header} in past`);
-  if (!(deleteAt <= MAX_DELETE_AT_SECONDS * 1000)) {
-    fail('InvalidArgument', `${header} too far in the future: the deletion time may be at most ${MAX_DELETE_AT_SECONDS} (2286-11-20)`);
-  }
-  return deleteAt;
+  const at = headerValue(req, 'x-delete-at');
+  const header = after !== undefined ? 'X-Delete-After' : 'X-Delete-At';
+  const text = after ?? at;
+  if (text === undefined) return null;
+  const value = pythonInt(text);
+  if (value === null || !Number.isFinite(value)) fail('InvalidArgument', `Non-integer ${header}`);
+  const now = Date.now() / 1000;
+  const seconds = Math.floor(Math.min(Math.max(0, after !== undefined ? now + value : value), MAX_DELETE_AT_SECONDS));
+  if (seconds <= now) fail('InvalidArgument', `${header} in past`);
+  return seconds * 1000;
+}
+
+/** Python's int() of a header: digits with an optional sign, around spaces; underscores between digits. */
+export function pythonInt(text: string): number | null {
+  const match = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(text);
+  if (!match) return null;
+  const magnitude = Number((match[2] ?? '').replace(/_/g, ''));
+  return match[1] === '-' ? -magnitude : magnitude;
 }
 
 export function declaredLength(req: IncomingMessage): number | null {
