@@ -29,8 +29,15 @@ let lastTimeOrdered = '';
  */
 export function newTimeOrderedId(): string {
   const id = Date.now().toString(16).padStart(12, '0') + randomHex(10);
-  lastTimeOrdered = id > lastTimeOrdered ? id : (BigInt(`0x${lastTimeOrdered}`) + 1n).toString(16).padStart(32, '0');
+  lastTimeOrdered = id > lastTimeOrdered ? id : successor(lastTimeOrdered);
   return lastTimeOrdered;
+}
+
+/** The next 32-hex id: its last 12 digits (48 bits, exact in a double) plus one, carrying into the rest only on overflow. */
+function successor(id: string): string {
+  const tail = Number.parseInt(id.slice(20), 16) + 1;
+  if (tail < 2 ** 48) return id.slice(0, 20) + tail.toString(16).padStart(12, '0');
+  return (BigInt(`0x${id}`) + 1n).toString(16).padStart(32, '0');
 }
 
 export function newSecret(): string {
