@@ -129,6 +129,8 @@ const BUCKET_EXT: Record<string, readonly Action[]> = {
   PutLifecycle: ['PutBucketConfig'],
   DeleteLifecycle: ['PutBucketConfig'],
   SignTempUrl: ['GetObject'],
+  GetObjectLock: ['GetBucketObjectLockConfiguration'],
+  PutObjectLock: ['PutBucketObjectLockConfiguration'],
 };
 
 /** IAM (/identity): issuing and checking tokens is authentication itself; the rest is the owner rule. */
@@ -370,6 +372,8 @@ function bucketCalls(): [string, Call][] {
     ['bucket-ext DeleteLifecycle', { method: 'DELETE', path: `${ext}/${BUCKET}/lifecycle`, prepare: putLifecycle }],
     ['bucket-ext GetEmptying', { method: 'GET', path: `${ext}/${gone}/empty`, prepare: startEmptying }],
     ['bucket-ext StartEmptying', { method: 'POST', path: `${ext}/${gone}/empty`, prepare: recreateGone }],
+    ['bucket-ext GetObjectLock', { method: 'GET', path: `${ext}/${LOCK_BUCKET}/object_lock` }],
+    ['bucket-ext PutObjectLock', { method: 'PUT', path: `${ext}/${LOCK_BUCKET}/object_lock`, headers: json, body: JSON.stringify({ enabled: true, default_retention: null }) }],
     ['bucket-ext SignTempUrl', { method: 'POST', path: `${ext}/${BUCKET}/temp_url`, headers: json, body: JSON.stringify({ object: 'obj', expires_in: 60 }), prepare: keyedObject }],
   ];
 

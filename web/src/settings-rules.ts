@@ -1,8 +1,8 @@
 /**
  * The bucket settings as the console edits them (text fields), checked as the API checks them (src/core/cors.ts,
- * lifecycle.ts, access-log.ts), so that what the server would refuse is named before anything is sent.
+ * lifecycle.ts, access-log.ts, object-lock.ts), so that what the server would refuse is named before anything is sent.
  */
-import type { CorsRule, LifecycleRule, Logging } from './api/buckets.ts';
+import { MAX_RETENTION_DAYS, MAX_RETENTION_YEARS, type CorsRule, type DefaultRetention, type LifecycleRule, type Logging, type RetentionMode } from './api/buckets.ts';
 import type { MessageKey } from './i18n.ts';
 
 export const MAX_CORS_RULES = 10;
@@ -126,4 +126,32 @@ export function loggingProblem(logging: Logging | null): Problem | null {
   if (logging.target_bucket === '') return { field: 'target', message: 'loggingTargetRequired' };
   if (logging.target_prefix.length > MAX_LOG_PREFIX) return { field: 'prefix', message: 'loggingPrefixLength', params: { max: MAX_LOG_PREFIX } };
   return null;
+}
+
+/** Object Lock's default retention as edited: on or off, a mode, a whole number and its unit. */
+export interface RetentionDraft {
+  on: boolean;
+  mode: RetentionMode;
+  period: string;
+  unit: 'days' | 'years';
+}
+
+export function retentionDraft(rule: DefaultRetention | null): RetentionDraft {
+  if (!rule) return { on: false, mode: 'GOVERNANCE', period: '30', unit: 'days' };
+  return 'days' in rule ? { on: true, mode: rule.mode, period: String(rule.days), unit: 'days' } : { on: true, mode: rule.mode, period: String(rule.years), unit: 'years' };
+}
+
+/** 1..36,500 days or 1..100 years, a whole number (core's checkDefaultRetention). */
+export function retentionProblem(draft: RetentionDraft): Problem | null {
+  if (!draft.on) return null;
+  const max = draft.unit === 'days' ? MAX_RETENTION_DAYS : MAX_RETENTION_YEARS;
+  const text = draft.period.trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) return { field: 'period', message: draft.unit === 'days' ? 'lockDaysInvalid' : 'lockYearsInvalid', params: { max: max.toLocaleString('en') } };
+  return null;
+}
+
+export function retentionOf(draft: RetentionDraft): DefaultRetention | null {
+  if (!draft.on) return null;
+  const count = Number(draft.period.trim());
+  return draft.unit === 'days' ? { mode: draft.mode, days: count } : { mode: draft.mode, years: count };
 }

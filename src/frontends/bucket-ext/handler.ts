@@ -3,12 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { permissionsFor, type BucketPermission } from '../../core/buckets.ts';
 import { BUCKET_LIST_LIMIT } from '../../core/constraints.ts';
-import { asOnggiError } from '../../core/errors.ts';
+import { asOnggiError, isOnggiError } from '../../core/errors.ts';
 import { JSON_API_STATUS } from '../../http/error-status.ts';
 import type { CorsRule } from '../../core/cors.ts';
+
 import type { EmptyingProgress } from '../../core/emptying.ts';
 import type { LifecycleRule } from '../../core/lifecycle.ts';
-import { BUCKET_ROLES } from '../../core/model.ts';
+import { BUCKET_ROLES, RETENTION_MODES, type DefaultRetention, type ObjectLockConfiguration } from '../../core/model.ts';
 import type { Bucket, Caller } from '../../core/types.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
@@ -38,6 +39,8 @@ export type BucketExtRoute =
   | { op: 'PutLifecycle'; name: string }
   | { op: 'DeleteLifecycle'; name: string }
   | { op: 'SignTempUrl'; name: string }
+  | { op: 'GetObjectLock'; name: string }
+  | { op: 'PutObjectLock'; name: string }
   | { op: 'NotFound' }
   | { op: 'MethodNotAllowed' };
 
@@ -92,6 +95,12 @@ function routeSubresource(method: string, name: string, resource: string, item: 
   }
   if (resource === 'lifecycle' && item === undefined) {
     const ops = { GET: 'GetLifecycle', HEAD: 'GetLifecycle', PUT: 'PutLifecycle', DELETE: 'DeleteLifecycle' } as const;
+    const op = ops[method as keyof typeof ops];
+    return op ? { op, name } : { op: 'MethodNotAllowed' };
+  }
+  if (resource === 'object_lock' && item === undefined) {
+    // No DELETE: Object Lock, once enabled, stays (S3 has no way to turn it off either).
+    const ops = { GET: 'GetObjectLock', HEAD: 'GetObjectLock', PUT: 'PutObjectLock' } as const;
     const op = ops[method as keyof typeof ops];
     return op ? { op, name } : { op: 'MethodNotAllowed' };
   }
@@ -168,6 +177,44 @@ function lifecycleRuleJson(rule: LifecycleRule): Record<string, unknown> {
   }
   if (abort) json.abort_incomplete_multipart_upload = { days_after_initiation: abort.daysAfterInitiation };
   return json;
+}
+
+/**
+ * Object Lock in JSON (Onggi's: KakaoCloud names none): `enabled` (only true may be sent: it cannot be turned off)
+ * and the default retention, `null` for none. How long it may be is core's to check.
+ */
+const objectLockSchema = z.object({
+  enabled: z.boolean(),
+  default_retention: z
+    .object({ mode: z.enum(RETENTION_MODES), days: z.number().optional(), years: z.number().optional() })
+    .nullable()
+    .optional(),
+});
+
+function defaultRetentionOf(body: z.infer<typeof objectLockSchema>): DefaultRetention | null {
+  if (!body.enabled) throw new ApiError(400, 'InvalidArgument', 'Object Lock cannot be turned off: send enabled: true');
+  const given = body.default_retention;
+  if (!given) return null;
+  if ((given.days === undefined) === (given.years === undefined)) throw new ApiError(400, 'InvalidArgument', 'default_retention: give exactly one of days or years');
+  return given.days === undefined ? { mode: given.mode, years: given.years ?? 0 } : { mode: given.mode, days: given.days };
+}
+
+function objectLockJson(config: ObjectLockConfiguration | null): unknown {
+  const rule = config?.defaultRetention;
+  return {
+    enabled: config !== null,
+    default_retention: rule ? { mode: rule.mode, ...('days' in rule ? { days: rule.days } : { years: rule.years }) } : null,
+  };
+}
+
+/** The bucket's lock, or null for a bucket without one (core's NoSuchConfiguration: here a plain `enabled: false`). */
+async function objectLockOf(ctx: RequestContext, caller: Caller, account: string, name: string): Promise<ObjectLockConfiguration | null> {
+  try {
+    return await ctx.core.objectLock.getConfiguration(caller, account, name);
+  } catch (err) {
+    if (isOnggiError(err) && err.code === 'NoSuchConfiguration') return null;
+    throw err;
+  }
 }
 
 /** KakaoCloud's CORS rule fields; what the values may be is core's to check (cors.ts). */
@@ -367,6 +414,14 @@ async function handle(route: BucketExtRoute, req: IncomingMessage, res: ServerRe
       await ctx.core.lifecycle.delete(caller, account, route.name);
       res.writeHead(204).end();
       return;
+    case 'GetObjectLock':
+      sendJson(res, 200, objectLockJson(await objectLockOf(ctx, caller, account, route.name)));
+      return;
+    case 'PutObjectLock': {
+      const rule = defaultRetentionOf(objectLockSchema.parse(await jsonBody(req)));
+      sendJson(res, 200, objectLockJson(await ctx.core.objectLock.putConfiguration(caller, account, route.name, rule)));
+      return;
+    }
     case 'SignTempUrl': {
       const signed = await signTempLink(ctx, caller, account, route.name, tempLinkSchema.parse(await jsonBody(req)));
       if (signed.kind === 'no-key') {

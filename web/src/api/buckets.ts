@@ -8,7 +8,7 @@ export interface Bucket {
   objectCount: number;
   createdAt: string;
   lastModified: string;
-  acl: { public: string; public_read_allow_ip_list: string[]; grants?: Grant[] };
+  acl: { public: string; public_read_allow_ip_list: string[]; grants?: Grant[]; permissions?: Permission[] };
   use_encryption: boolean;
   encryption_configuration: { type: string } | null;
 }
@@ -26,6 +26,14 @@ export interface Grant {
 
 export function isPublic(bucket: Bucket): boolean {
   return bucket.acl.public === 'read-only';
+}
+
+/**
+ * Whether the signed-in user administers the bucket (Storage Admin): the API lists every member's role only to
+ * whoever may change roles, and to anyone else only their own, which is then not Storage Admin.
+ */
+export function administers(bucket: Bucket): boolean {
+  return (bucket.acl.permissions ?? []).some((permission) => permission.role === 'Storage Admin');
 }
 
 /** All the project's buckets, page after page. */
@@ -136,6 +144,30 @@ export async function getLogging(name: string): Promise<Logging | null> {
 export async function setLogging(name: string, logging: Logging | null): Promise<void> {
   if (logging === null) await deleteSetting(name, 'logging');
   else await request('PUT', settingsPath(name, 'logging'), { json: logging });
+}
+
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A default retention: a mode and either days or years. */
+export type DefaultRetention = { mode: RetentionMode } & ({ days: number } | { years: number });
+
+export interface ObjectLock {
+  enabled: boolean;
+  default_retention: DefaultRetention | null;
+}
+
+/** The API's bounds on a default retention (src/core/constraints.ts). */
+export const MAX_RETENTION_DAYS = 36_500;
+export const MAX_RETENTION_YEARS = 100;
+
+export async function getObjectLock(name: string): Promise<ObjectLock> {
+  return (await (await request('GET', settingsPath(name, 'object_lock'))).json()) as ObjectLock;
+}
+
+/** Enables Object Lock (for good) with this default retention, or none. */
+export async function setObjectLock(name: string, defaultRetention: DefaultRetention | null): Promise<ObjectLock> {
+  const response = await request('PUT', settingsPath(name, 'object_lock'), { json: { enabled: true, default_retention: defaultRetention } });
+  return (await response.json()) as ObjectLock;
 }
 
 export const BUCKET_ROLES = ['Storage Admin', 'Storage Editor', 'Storage Viewer'] as const;

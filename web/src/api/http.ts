@@ -71,15 +71,18 @@ export async function errorOf(response: Response): Promise<ApiError> {
 /** The error for a refused request; a 401 on a signed-in session also ends that session. */
 export function failure(status: number, body: string): ApiError {
   if (status === 401 && currentToken !== null) onSignedOut?.();
-  return new ApiError(status, messageOf(body), codeOf(body), body);
+  return new ApiError(status, messageOf(body), codeOf(status, body), body);
 }
 
-function codeOf(text: string): string {
+/** Swift's refusal of a locked version is a 409 in plain text, worded as S3's (src/core/object-lock.ts). */
+const OBJECT_LOCKED = /protected by object lock/i;
+
+function codeOf(status: number, text: string): string {
   try {
     const code = (JSON.parse(text) as { code?: unknown }).code;
     return typeof code === 'string' ? code : '';
   } catch {
-    return '';
+    return status === 409 && OBJECT_LOCKED.test(text) ? 'ObjectLocked' : '';
   }
 }
 

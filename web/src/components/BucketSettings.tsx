@@ -1,4 +1,4 @@
-/** The Settings tab: public read access with its IP allow list, roles, CORS, lifecycle, access logging, encryption, the bucket's facts. */
+/** The Settings tab: public read access with its IP allow list, roles, CORS, lifecycle, access logging, versioning, Object Lock, encryption, the bucket's facts. */
 import { useState } from 'preact/hooks';
 import { isPublic, setAccess, type Bucket, type Grant } from '../api/buckets.ts';
 import { parseAllowList } from '../cidr.ts';
@@ -6,6 +6,7 @@ import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
 import type { MessageKey, Translate } from '../i18n.ts';
 import { CorsForm, LifecycleForm, LoggingForm, RolesForm, VersioningForm } from './settings-forms.tsx';
+import { ObjectLockForm } from './ObjectLockCard.tsx';
 import { ErrorNote } from './ui.tsx';
 
 /** The bucket API takes at most 100 entries (`public_read_allow_ip_list`). */
@@ -14,12 +15,17 @@ const MAX_ALLOW_LIST = 100;
 export function BucketSettings(props: { bucket: Bucket; onChanged: () => void }) {
   const { t, lang } = useI18n();
   const { bucket } = props;
+  // Bumped when the Object Lock card changes versioning (it turns it on, then keeps it on): the Versioning card reads again.
+  const [versioningRead, setVersioningRead] = useState(0);
   return (
     <div class="settings">
       <AccessForm bucket={bucket} onSaved={props.onChanged} />
       <LoggingForm bucket={bucket} />
       <div class="settings-stack">
-        <VersioningForm bucket={bucket} />
+        <VersioningForm key={versioningRead} bucket={bucket} />
+        <ObjectLockForm bucket={bucket} onVersioningChanged={() => {
+          setVersioningRead((n) => n + 1);
+        }} />
         <section class="card" aria-labelledby="encryption-title">
           <h2 id="encryption-title">{t('encryption')}</h2>
           <p data-encryption={bucket.use_encryption ? 'on' : 'off'}>

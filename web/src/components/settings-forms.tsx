@@ -7,6 +7,7 @@ import {
   getCors,
   getLifecycle,
   getLogging,
+  getObjectLock,
   listBuckets,
   listPermissions,
   removeRole,
@@ -48,7 +49,7 @@ const SETTINGS_CODES: Record<string, MessageKey> = {
 };
 
 /** A card with a save button: its own busy, saved and error states. */
-function useSave(): { busy: boolean; saved: boolean; error: unknown; run: (task: () => Promise<void>) => Promise<boolean>; changed: () => void } {
+export function useSave(): { busy: boolean; saved: boolean; error: unknown; run: (task: () => Promise<void>) => Promise<boolean>; changed: () => void } {
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -72,7 +73,7 @@ function useSave(): { busy: boolean; saved: boolean; error: unknown; run: (task:
   } };
 }
 
-function ProblemText(props: { id: string; problem: Problem | null }) {
+export function ProblemText(props: { id: string; problem: Problem | null }) {
   const { t } = useI18n();
   if (!props.problem) return null;
   return (
@@ -82,11 +83,11 @@ function ProblemText(props: { id: string; problem: Problem | null }) {
   );
 }
 
-function SaveRow(props: { busy: boolean; saved: boolean; error: unknown; disabled: boolean; children?: ComponentChildren }) {
+export function SaveRow(props: { busy: boolean; saved: boolean; error: unknown; disabled: boolean; codes?: Record<string, MessageKey>; children?: ComponentChildren }) {
   const { t } = useI18n();
   return (
     <>
-      <ErrorNote error={props.error} codes={SETTINGS_CODES} />
+      <ErrorNote error={props.error} codes={props.codes ?? SETTINGS_CODES} />
       {props.saved && <p role="status" class="ok">{t('saved')}</p>}
       <div class="buttons left">
         <button type="submit" disabled={props.busy || props.disabled}>
@@ -380,12 +381,13 @@ export function VersioningForm(props: { bucket: Bucket }) {
   const { t } = useI18n();
   const { objects } = useSession();
   const name = props.bucket.name;
-  const loaded = useLoad(() => objects.versioning(name), [name]);
+  // Object Lock keeps versioning on: the card says so rather than offer what the server refuses.
+  const loaded = useLoad(() => Promise.all([objects.versioning(name), getObjectLock(name).then((lock) => lock.enabled)]), [name]);
   if (loaded.loading || loaded.error || !loaded.data) return <LoadingCard title={t('versioningTitle')} id="versioning-title" error={loaded.error} retry={loaded.reload} />;
-  return <VersioningEditor key={name} bucket={name} initial={loaded.data} />;
+  return <VersioningEditor key={name} bucket={name} initial={loaded.data[0]} locked={loaded.data[1]} />;
 }
 
-function VersioningEditor(props: { bucket: string; initial: Versioning }) {
+function VersioningEditor(props: { bucket: string; initial: Versioning; locked: boolean }) {
   const { t } = useI18n();
   const { objects } = useSession();
   const [state, setState] = useState(props.initial);
@@ -401,12 +403,13 @@ function VersioningEditor(props: { bucket: string; initial: Versioning }) {
       <h2 id="versioning-title">{t('versioningTitle')}</h2>
       <p data-versioning={state}>{t(status)}</p>
       <label class="check">
-        <input type="checkbox" name="versioning" checked={on} onChange={(e) => {
+        <input type="checkbox" name="versioning" checked={on} disabled={props.locked} aria-describedby={props.locked ? 'versioning-locked' : undefined} onChange={(e) => {
           setOn(e.currentTarget.checked);
           save.changed();
         }} />
         {t('versioningOn')}
       </label>
+      {props.locked && <p id="versioning-locked" class="hint" data-versioning-locked>{t('versioningLocked')}</p>}
       <p class="muted">{t('versioningHelp')}</p>
       <SaveRow busy={save.busy} saved={save.saved} error={save.error} disabled={on === (state === 'enabled')} />
     </form>
@@ -533,7 +536,7 @@ function roleName(t: (key: MessageKey) => string, role: BucketRole): string {
   return t(role === 'Storage Admin' ? 'roleAdmin' : role === 'Storage Editor' ? 'roleEditor' : 'roleViewer');
 }
 
-function LoadingCard(props: { title: string; id: string; error: unknown; retry: () => void }) {
+export function LoadingCard(props: { title: string; id: string; error: unknown; retry: () => void; codes?: Record<string, MessageKey> }) {
   const { t } = useI18n();
   return (
     <section class="card" aria-labelledby={props.id} aria-busy={props.error === null}>
@@ -541,7 +544,7 @@ function LoadingCard(props: { title: string; id: string; error: unknown; retry: 
       {props.error === null ? (
         <p class="muted">{t('loading')}</p>
       ) : (
-        <ErrorNote error={props.error} codes={SETTINGS_CODES}>
+        <ErrorNote error={props.error} codes={props.codes ?? SETTINGS_CODES}>
           <button type="button" class="secondary small retry" onClick={props.retry}>
             {t('retry')}
           </button>

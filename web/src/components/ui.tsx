@@ -71,6 +71,11 @@ const PROBLEM_TEXT: Record<Problem, MessageKey> = {
   server: 'errServer',
 };
 
+/** Codes that mean the same wherever they come from. */
+const COMMON_CODES: Record<string, MessageKey> = {
+  ObjectLocked: 'errObjectLocked',
+};
+
 /** An error in plain words where it happened, with the server's own message under it. */
 export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Problem, MessageKey>>; codes?: Record<string, MessageKey>; children?: ComponentChildren }) {
   const { t, lang } = useI18n();
@@ -84,7 +89,7 @@ export function ErrorNote(props: { error: unknown; explain?: Partial<Record<Prob
   const detail = apiError && lang === 'en' ? apiError.detail : '';
   return (
     <div class="error" role="alert">
-      <strong>{own ?? t((apiError && props.codes?.[apiError.code]) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
+      <strong>{own ?? t((apiError && (props.codes?.[apiError.code] ?? COMMON_CODES[apiError.code])) ?? props.explain?.[problem] ?? PROBLEM_TEXT[problem])}</strong>
       {detail && <span class="detail">{detail}</span>}
       {props.children}
     </div>
