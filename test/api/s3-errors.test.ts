@@ -57,6 +57,25 @@ describe('S3 error paths', () => {
     assert.equal(raw.headers.get('x-amz-request-id'), error.requestId);
   });
 
+  test('the Authorization fields in any order check the same; another signature on the same text is refused; none is malformed', async () => {
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { Sha256 } = await import('@aws-crypto/sha256-js');
+    const url = new URL(server.url);
+    const signer = new SignatureV4({ service: 's3', region: 'kr-central-2', credentials: keys, sha256: Sha256 });
+    const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: `/${BUCKET}`, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    const authorization = signed.headers.authorization ?? '';
+    const fields = /^AWS4-HMAC-SHA256 (Credential=[^,]+), (SignedHeaders=[^,]+), Signature=([0-9a-f]{64})$/.exec(authorization);
+    assert.ok(fields, authorization);
+    const [, credential, signedHeaders, signature = ''] = fields;
+    const send = (value: string): Promise<Response> => fetch(`${server.url}/${BUCKET}`, { headers: { ...signed.headers, authorization: value } });
+    assert.equal((await send(authorization)).status, 200);
+    assert.equal((await send(`AWS4-HMAC-SHA256 Signature=${signature}, ${signedHeaders}, ${credential}`)).status, 200);
+    const other = `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`;
+    assert.deepEqual((await errorOf(await send(authorization.replace(signature, other)))).code, 'SignatureDoesNotMatch');
+    const unsigned = await errorOf(await send(`AWS4-HMAC-SHA256 ${credential}, ${signedHeaders}`));
+    assert.deepEqual([unsigned.status, unsigned.code], [400, 'AuthorizationHeaderMalformed']);
+  });
+
   test('an expired presigned URL is refused; so is one signed in the future beyond the skew', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'presigned', Body: 'x' }));
     const expired = await getSignedUrl(s3, new GetObjectCommand({ Bucket: BUCKET, Key: 'presigned' }), { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });

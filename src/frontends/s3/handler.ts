@@ -6,6 +6,7 @@ import { anonymousAuthenticator, authenticate, accessOf, type Authenticator, typ
 import { noteStorageRefusal } from '../../http/storage-refusal.ts';
 import { virtualHostBucket } from '../../routes.ts';
 import { logBucketAccess } from '../../http/bucket-access-log.ts';
+import { lastModifiedHeader } from '../../http/http-date.ts';
 import { concernsCors } from '../../http/cors.ts';
 import { applyS3Cors } from './cors.ts';
 import { dispatch } from './dispatch.ts';
@@ -98,7 +99,7 @@ function fail(caught: unknown, req: IncomingMessage, res: ServerResponse, ctx: R
   const headers: Record<string, string | number> = {};
   if (core?.code === 'NotModified') {
     headers.ETag = `"${core.detail.record.etag}"`;
-    headers['Last-Modified'] = new Date(Math.ceil(core.detail.record.lastModified / 1000) * 1000).toUTCString();
+    headers['Last-Modified'] = lastModifiedHeader(core.detail.record);
   }
   if (core?.code === 'InvalidRange') headers['Content-Range'] = `bytes */${String(core.detail.size)}`;
   if ((core?.code === 'NoSuchKey' || core?.code === 'MethodNotAllowed') && core.detail.deleteMarker) {

@@ -6,7 +6,7 @@ import { headerValue } from '../../http/context.ts';
 import type { ObjectRecord } from '../../core/types.ts';
 import { S3Error } from './errors.ts';
 import { sendXml, type Exchange } from './exchange.ts';
-import { lastModifiedHeader } from './object-headers.ts';
+import { lastModifiedHeader } from '../../http/http-date.ts';
 import { refOf } from './object-ops.ts';
 import { buildXml, type XmlNode } from './xml.ts';
 

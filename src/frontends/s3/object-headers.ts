@@ -1,6 +1,7 @@
 /** S3's object headers both ways: what a write stores (metadata, content headers), what a read returns. */
 import type { IncomingMessage } from 'node:http';
-import { lastModifiedSeconds, unquote, type ReadConditions } from '../../core/conditions.ts';
+import { unquote, type ReadConditions } from '../../core/conditions.ts';
+import { lastModifiedHeader } from '../../http/http-date.ts';
 import type { WriteAttributes } from '../../core/objects.ts';
 import type { Metadata, ObjectRecord } from '../../core/types.ts';
 import { headerValue } from '../../http/context.ts';
@@ -95,9 +96,11 @@ export function objectHeaders(record: ObjectRecord, query: URLSearchParams, with
     }
   }
   addVersionSettingHeaders(record, headers);
-  for (const [parameter, header] of OVERRIDES) {
-    const value = query.get(parameter);
-    if (value !== null) headers[header] = wireHeader(value);
+  if (query.size > 0) {
+    for (const [parameter, header] of OVERRIDES) {
+      const value = query.get(parameter);
+      if (value !== null) headers[header] = wireHeader(value);
+    }
   }
   return headers;
 }
@@ -107,10 +110,6 @@ export function refuseAnonymousOverrides(query: URLSearchParams, anonymous: bool
   if (anonymous && OVERRIDES.some(([parameter]) => query.has(parameter))) {
     throw new S3Error('InvalidRequest', 400, 'Request specific response headers cannot be used for anonymous GET requests.');
   }
-}
-
-export function lastModifiedHeader(record: ObjectRecord): string {
-  return new Date(lastModifiedSeconds(record) * 1000).toUTCString();
 }
 
 /** `"etag"` or etag as a client sent it, without the quotes. */

@@ -9,7 +9,8 @@ import { hasAclHeaders } from './acl.ts';
 import { requestBody } from './body.ts';
 import { S3Error } from './errors.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
-import { etagOf, expectedMd5, lastModifiedHeader, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
+import { lastModifiedHeader } from '../../http/http-date.ts';
+import { etagOf, expectedMd5, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
 import { bypassGovernanceOf, copyVersionSettingsOf, versionSettingsOf } from './version-settings.ts';
 import { buildXml, isoTime } from './xml.ts';
 
@@ -74,9 +75,12 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous);
   const [only] = ranges ?? [];
   if (only) {
-    x.res.writeHead(206, { ...headers, 'Content-Length': only.end - only.start + 1, 'Content-Range': `bytes ${only.start}-${only.end}/${record.size}` });
+    headers['Content-Length'] = only.end - only.start + 1;
+    headers['Content-Range'] = `bytes ${only.start}-${only.end}/${record.size}`;
+    x.res.writeHead(206, headers);
   } else {
-    x.res.writeHead(200, { ...headers, 'Content-Length': record.size });
+    headers['Content-Length'] = record.size;
+    x.res.writeHead(200, headers);
   }
   await streamBodies(x.res, bodies.slice(0, 1));
 }

@@ -3,7 +3,7 @@
  * region, with the payload unsigned, signed whole (`x-amz-content-sha256`, checked as the body streams) or signed
  * chunk by chunk (aws-chunked; see chunked.ts). A link of the S3 front end's chain of authenticators.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { S3Signer } from '../../core/s3-credentials.ts';
 import type { Caller } from '../../core/types.ts';
@@ -111,21 +111,62 @@ function payloadMode(input: SignatureInput, chunkSigning: ChunkSigning): Payload
 }
 
 function fromHeader(req: IncomingMessage, authorization: string): SignatureInput {
-  const fields = new Map<string, string>();
-  for (const part of authorization.slice(ALGORITHM.length).split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const credentialText = fields.get('Credential');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (!credentialText || !signedHeaders || !signature) throw malformed('The authorization header is malformed; it must name Credential, SignedHeaders and Signature.');
+  const fields = authorizationFields(authorization);
+  if (!fields) throw malformed('The authorization header is malformed; it must name Credential, SignedHeaders and Signature.');
   const amzDate = headerValue(req, 'x-amz-date') ?? amzDateOf(headerValue(req, 'date'));
   if (!amzDate) throw new S3Error('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
   checkSkew(amzDate);
   const payloadHash = headerValue(req, 'x-amz-content-sha256');
   if (!payloadHash) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: x-amz-content-sha256');
-  return { credential: parseCredential(credentialText, malformed), signedHeaders: signedHeaders.split(';'), signature, amzDate, payloadHash, presigned: false };
+  return { credential: fields.credential, signedHeaders: fields.signedHeaders, signature: fields.signature, amzDate, payloadHash, presigned: false };
+}
+
+interface AuthorizationScope {
+  credential: Credential;
+  signedHeaders: string[];
+}
+
+/**
+ * Credential, SignedHeaders and Signature. Clients put the signature last and send the same text before it with
+ * every request of a day, so that part is parsed once; fields in another order are parsed every time.
+ */
+function authorizationFields(authorization: string): (AuthorizationScope & { signature: string }) | undefined {
+  const at = authorization.lastIndexOf('Signature=');
+  const signature = at < 0 ? '' : authorization.slice(at + 'Signature='.length).trim();
+  const scope = signature && !signature.includes(',') ? scopeBefore(authorization.slice(0, at)) : undefined;
+  if (scope) return { credential: scope.credential, signedHeaders: scope.signedHeaders, signature };
+  const fields = fieldsOf(authorization);
+  const anyOrder = scopeOf(fields);
+  const anySignature = fields.get('Signature');
+  return anyOrder && anySignature ? { ...anyOrder, signature: anySignature } : undefined;
+}
+
+const scopesByText = new Map<string, AuthorizationScope>();
+
+function scopeBefore(unsigned: string): AuthorizationScope | undefined {
+  let scope = scopesByText.get(unsigned);
+  if (scope) return scope;
+  scope = scopeOf(fieldsOf(unsigned));
+  if (!scope) return undefined;
+  if (scopesByText.size >= 1000) scopesByText.clear();
+  scopesByText.set(unsigned, scope);
+  return scope;
+}
+
+function fieldsOf(authorization: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const part of authorization.slice(ALGORITHM.length).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return fields;
+}
+
+function scopeOf(fields: Map<string, string>): AuthorizationScope | undefined {
+  const credentialText = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  if (!credentialText || !signedHeaders) return undefined;
+  return { credential: parseCredential(credentialText, malformed), signedHeaders: signedHeaders.split(';') };
 }
 
 function fromQuery(req: IncomingMessage, ctx: RequestContext): SignatureInput {
@@ -244,7 +285,7 @@ export function hmac(key: Buffer, data: string): Buffer {
 }
 
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data);
 }
 
 export function safeEqualHex(a: string, b: string): boolean {
@@ -267,10 +308,16 @@ function skewed(amzDate: string): S3Error {
   });
 }
 
+/** The last x-amz-date read: requests of one second share it. */
+let lastAmzDate = { text: '', at: 0 };
+
 function parseAmzDate(text: string): number | null {
+  if (text === lastAmzDate.text) return lastAmzDate.at;
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return null;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  lastAmzDate = { text, at };
+  return at;
 }
 
 /** A Date header (RFC 1123) in x-amz-date's form, for clients that sign Date instead. */

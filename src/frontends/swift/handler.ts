@@ -15,6 +15,7 @@ import { encodeInTurns } from '../../lib/turns.ts';
 import { sendSwiftError, sendSwiftStatus } from './errors.ts';
 import { bulkDelete } from './bulk.ts';
 import { serveUpload } from './multipart.ts';
+import { httpDate, lastModifiedHeader } from '../../http/http-date.ts';
 import { noContent, sendBody, sendEmpty, type Exchange } from './exchange.ts';
 import { deleteManifest, getManifest, manifestEtagHeader, postManifest, putManifest } from './large-objects.ts';
 import { getSymlink, putSymlink, refuseSymlinkPost } from './symlinks.ts';
@@ -22,7 +23,6 @@ import { archiveBeforeWrite, configureVersioning, deleteObject, listObjectVersio
 import {
   ACCOUNT_META_PREFIX,
   CONTAINER_META_PREFIX,
-  lastModifiedHeader,
   metadataFrom,
   metadataHeaders,
   OBJECT_META_PREFIXES,
@@ -246,7 +246,7 @@ function containerHeaders(bucket: Bucket, caller: Caller): Record<string, string
     'X-Timestamp': swiftTimestamp(bucket.createdAt),
     'X-Storage-Policy': bucket.type,
     // As Swift: the container's own PUT or POST moves it, an object written into it does not.
-    'Last-Modified': new Date(Math.ceil(bucket.changedAt / 1000) * 1000).toUTCString(),
+    'Last-Modified': httpDate(Math.ceil(bucket.changedAt / 1000)),
     ...versioningHeaders(bucket),
   };
   // As Swift: the ACLs and the temp URL keys only to those who may change them.

@@ -1,6 +1,6 @@
 /** Swift's header conventions: metadata prefixes, stored headers, timestamps. */
 import type { IncomingMessage } from 'node:http';
-import { lastModifiedSeconds } from '../../core/conditions.ts';
+import { lastModifiedHeader } from '../../http/http-date.ts';
 import { fail } from '../../core/errors.ts';
 import type { Metadata, ObjectRecord } from '../../core/types.ts';
 import { addReadHeaders } from './read-headers.ts';
@@ -104,10 +104,6 @@ const ACTIVE_TYPE = /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|tex
 
 export function isActiveType(contentType: string): boolean {
   return ACTIVE_TYPE.test(contentType);
-}
-
-export function lastModifiedHeader(record: ObjectRecord): string {
-  return new Date(lastModifiedSeconds(record) * 1000).toUTCString();
 }
 
 /** Swift's X-Timestamp: seconds with five decimals. */

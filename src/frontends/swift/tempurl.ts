@@ -12,6 +12,7 @@ import { addressMatcher, authorize, checkAllowList, type BucketAction } from '..
 import { isOnggiError } from '../../core/errors.ts';
 import type { Caller, Metadata } from '../../core/types.ts';
 import { headerValue, type Authenticator, type RequestContext } from '../../http/context.ts';
+import { httpDate } from '../../http/http-date.ts';
 import { registerInfo } from './info.ts';
 import { splitPath } from './router.ts';
 
@@ -219,7 +220,7 @@ export function tempUrlHeaders(caller: Caller, headers: Record<string, string | 
   else if (existing !== undefined && existing !== 'attachment') disposition = String(existing);
   else disposition = dispositionOf('attachment', grant.object.replace(/\/+$/, '').split('/').pop() ?? '');
   headers['Content-Disposition'] = disposition.replace(/\n/g, '%0A');
-  headers.Expires = new Date(grant.expires * 1000).toUTCString();
+  headers.Expires = httpDate(grant.expires);
 }
 
 function dispositionOf(type: string, filename: string): string {
