@@ -54,6 +54,8 @@ export interface Credential {
   date: string;
   region: string;
   service: string;
+  /** `date/region/service/aws4_request`, as the string to sign names it. */
+  scope: string;
 }
 
 interface SignatureInput {
@@ -82,22 +84,24 @@ export const sigV4Authenticator: Authenticator = (req, ctx) => {
 function verify(req: IncomingMessage, ctx: RequestContext, input: SignatureInput, signer: S3Signer | null): Caller {
   if (!signer) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
   const key = signingKey(signer.secret, input.credential);
-  const scope = `${input.credential.date}/${input.credential.region}/${input.credential.service}/aws4_request`;
-  const canonical = (uri: string): string => canonicalRequest(req, ctx, uri, input);
-  const sign = (request: string): string => hmac(key, `${ALGORITHM}\n${input.amzDate}\n${scope}\n${sha256Hex(request)}`).toString('hex');
   const canonicalUri = normalizedUri(ctx.rawPath);
-  let ok = safeEqualHex(sign(canonical(canonicalUri)), input.signature);
+  let ok = signatureMatches(key, input, canonicalRequest(req, ctx, canonicalUri, input));
   // A client that sent its path unescaped differently from the canonical form signs what it sent.
-  if (!ok && canonicalUri !== ctx.rawPath) ok = safeEqualHex(sign(canonical(ctx.rawPath)), input.signature);
+  if (!ok && canonicalUri !== ctx.rawPath) ok = signatureMatches(key, input, canonicalRequest(req, ctx, ctx.rawPath, input));
   if (!ok) throw new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
-  signedRequests.set(req, { caller: signer.caller, payload: payloadMode(input, { key, amzDate: input.amzDate, scope, seedSignature: input.signature }) });
+  signedRequests.set(req, { caller: signer.caller, payload: payloadMode(input, key) });
   return signer.caller;
 }
 
-function payloadMode(input: SignatureInput, chunkSigning: ChunkSigning): PayloadMode {
+function signatureMatches(key: Buffer, input: SignatureInput, canonical: string): boolean {
+  return safeEqualHex(hmac(key, `${ALGORITHM}\n${input.amzDate}\n${input.credential.scope}\n${sha256Hex(canonical)}`).toString('hex'), input.signature);
+}
+
+function payloadMode(input: SignatureInput, key: Buffer): PayloadMode {
   const hash = input.payloadHash;
   if (hash === UNSIGNED_PAYLOAD) return { kind: 'unsigned' };
   if (/^[0-9a-f]{64}$/.test(hash)) return { kind: 'sha256', hex: hash };
+  const chunkSigning = { key, amzDate: input.amzDate, scope: input.credential.scope, seedSignature: input.signature };
   switch (hash) {
     case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD':
       return { kind: 'streaming', signed: true, trailer: false, chunkSigning };
@@ -198,11 +202,12 @@ export function parseCredential(text: string, error: (message: string) => S3Erro
   if (parts.length !== 5 || !access || !date || region === undefined || !service || terminator !== 'aws4_request' || !/^\d{8}$/.test(date)) {
     throw error(`Credential must be <access key>/<yyyyMMdd>/<region>/s3/aws4_request, not ${text}`);
   }
-  return { access, date, region, service };
+  return { access, date, region, service, scope: `${date}/${region}/${service}/aws4_request` };
 }
 
 function canonicalRequest(req: IncomingMessage, ctx: RequestContext, uri: string, input: SignatureInput): string {
-  const headers = input.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(req, name)}\n`).join('');
+  let headers = '';
+  for (const name of input.signedHeaders) headers += `${name}:${canonicalHeaderValue(req, name)}\n`;
   return `${req.method ?? 'GET'}\n${uri}\n${canonicalQuery(req.url ?? '', input.presigned)}\n${headers}\n${input.signedHeaders.join(';')}\n${input.payloadHash}`;
 }
 
@@ -267,17 +272,23 @@ export function uriEncode(text: string): string {
 }
 
 /** Signing keys by secret and scope: the four HMACs are done once a day per credential and region. */
-const signingKeys = new Map<string, Buffer>();
+const signingKeys = new Map<string, { secret: string; key: Buffer }>();
+/** The same, by the credential parsed once for an Authorization header's text (see scopeBefore). */
+const signingKeysOf = new WeakMap<Credential, { secret: string; key: Buffer }>();
 
 export function signingKey(secret: string, credential: Credential): Buffer {
-  const id = `${credential.access}/${credential.date}/${credential.region}/${credential.service}`;
-  const cached = signingKeys.get(id);
-  if (cached) return cached;
-  const dateKey = hmac(Buffer.from(`AWS4${secret}`, 'utf8'), credential.date);
-  const key = hmac(hmac(hmac(dateKey, credential.region), credential.service), 'aws4_request');
-  if (signingKeys.size > 10_000) signingKeys.clear();
-  signingKeys.set(id, key);
-  return key;
+  const known = signingKeysOf.get(credential);
+  if (known?.secret === secret) return known.key;
+  const id = `${credential.access}/${credential.scope}`;
+  let entry = signingKeys.get(id);
+  if (entry?.secret !== secret) {
+    const dateKey = hmac(Buffer.from(`AWS4${secret}`, 'utf8'), credential.date);
+    entry = { secret, key: hmac(hmac(hmac(dateKey, credential.region), credential.service), 'aws4_request') };
+    if (signingKeys.size > 10_000) signingKeys.clear();
+    signingKeys.set(id, entry);
+  }
+  signingKeysOf.set(credential, entry);
+  return entry.key;
 }
 
 export function hmac(key: Buffer, data: string): Buffer {
