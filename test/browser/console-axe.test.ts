@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { login, ROOT_KEY_ID, ROOT_SECRET } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { launchChromium, openConsole, startConsoleServer, type ConsoleServer } from './harness.ts';
+import { type ConsoleServer, createBucket, launchChromium, openConsole, startConsoleServer } from './harness.ts';
 
 const BUCKET = 'axe-checked';
 
@@ -18,12 +18,7 @@ let browser: Browser;
 before(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   const api = await login(server.url);
-  const created = await fetch(`${server.url}/v1_ext/bucket`, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: BUCKET, type: 'STANDARD' }),
-  });
-  assert.equal(created.status, 201);
+  await createBucket(server.url, api.token, BUCKET);
   for (const key of ['notes.txt', 'photos/cat.jpg']) {
     const response = await fetch(`${api.storageUrl}/${BUCKET}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: key });
     assert.equal(response.status, 201);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'fine-print';
 
@@ -20,12 +20,7 @@ let page: Page;
 before(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   api = await login(server.url);
-  const created = await fetch(`${server.url}/v1_ext/bucket`, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: BUCKET, type: 'STANDARD' }),
-  });
-  assert.equal(created.status, 201);
+  await createBucket(server.url, api.token, BUCKET);
   for (const key of ['memo.txt', 'old/a.txt', 'old/b.txt', 'old/deeper/c.txt']) {
     const response = await fetch(`${api.storageUrl}/${BUCKET}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: key });
     assert.equal(response.status, 201);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { admin, login, removeDir, type Session } from '../helpers/server.ts';
-import { drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'team-photos';
 const OTHER_BUCKET = 'team-backup';
@@ -91,12 +91,7 @@ async function signInExpectingError(): Promise<void> {
 }
 
 step('create an encrypted bucket: the name is checked as it is typed; a taken name is refused with the reason', async () => {
-  const created = await fetch(`${server.url}/v1_ext/bucket`, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: OTHER_BUCKET, type: 'STANDARD' }),
-  });
-  assert.equal(created.status, 201);
+  await createBucket(server.url, api.token, OTHER_BUCKET);
   await page.getByRole('button', { name: 'Create bucket' }).click();
   const create = dialog('Create bucket');
   await create.getByLabel('Bucket name').waitFor();

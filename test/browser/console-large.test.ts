@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, removeDir, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'big-things';
 const OTHER = 'big-copies';
@@ -34,12 +34,7 @@ before(async () => {
   [server, browser, files] = await Promise.all([startConsoleServer(), launchChromium(), mkdtemp(join(tmpdir(), 'onggi-console-large-'))]);
   api = await login(server.url);
   for (const name of [BUCKET, OTHER]) {
-    const created = await fetch(`${server.url}/v1_ext/bucket`, {
-      method: 'PUT',
-      headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, type: 'STANDARD' }),
-    });
-    assert.equal(created.status, 201);
+    await createBucket(server.url, api.token, name);
   }
   // 200 MiB through the API: one random MiB written 200 times, streamed.
   const mib = randomBytes(1024 * 1024);

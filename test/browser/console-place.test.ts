@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { login, removeDir, startServer, type RunningServer, type Session } from '../helpers/server.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'place-test';
 const OTHER = 'place-copies';
@@ -29,12 +29,7 @@ before(async () => {
   [server, browser, files] = await Promise.all([startConsoleServer(), launchChromium(), mkdtemp(join(tmpdir(), 'onggi-console-place-'))]);
   api = await login(server.url);
   for (const name of [BUCKET, OTHER]) {
-    const created = await fetch(`${server.url}/v1_ext/bucket`, {
-      method: 'PUT',
-      headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, type: 'STANDARD' }),
-    });
-    assert.equal(created.status, 201);
+    await createBucket(server.url, api.token, name);
   }
   const keys = Array.from({ length: 205 }, (_, i) => `many/obj-${String(i).padStart(3, '0')}.txt`);
   for (let i = 0; i < keys.length; i += 16) {

@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount, type Account } from '../helpers/accounts.ts';
 import { login, type Session } from '../helpers/server.ts';
-import { docsDir, launchChromium, openConsole, screenshot, signIn, startConsoleServer, type ConsolePage, type ConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, docsDir, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'site-assets';
 const LOGS = 'access-logs';
@@ -25,12 +25,7 @@ before(async () => {
   api = await login(server.url);
   member = await createAccount(server.dataDir, 'member', { project: 'default' });
   for (const name of [BUCKET, LOGS]) {
-    const created = await fetch(`${server.url}/v1_ext/bucket`, {
-      method: 'PUT',
-      headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, type: 'STANDARD' }),
-    });
-    assert.equal(created.status, 201);
+    await createBucket(server.url, api.token, name);
   }
   user = await openConsole(browser, server.url);
   page = user.page;

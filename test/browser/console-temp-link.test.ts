@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createAccount } from '../helpers/accounts.ts';
 import { login, ROOT_KEY_ID, ROOT_SECRET, type Session } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'private-links';
 const KEYLESS = 'private-keyless';
@@ -28,12 +28,7 @@ before(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   api = await login(server.url);
   for (const name of [BUCKET, KEYLESS]) {
-    const created = await fetch(`${server.url}/v1_ext/bucket`, {
-      method: 'PUT',
-      headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, type: 'STANDARD' }),
-    });
-    assert.equal(created.status, 201);
+    await createBucket(server.url, api.token, name);
     const put = await fetch(`${api.storageUrl}/${name}/${KEY.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', headers: { 'X-Auth-Token': api.token }, body: BYTES });
     assert.equal(put.status, 201);
   }

@@ -10,7 +10,7 @@ import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, type Session } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn, type ConsolePage, type ConsoleServer } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'kept-versions';
 const KEY = 'report.bin';
@@ -27,12 +27,7 @@ const ids: string[] = [];
 before(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   api = await login(server.url);
-  const created = await fetch(`${server.url}/v1_ext/bucket`, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: BUCKET, type: 'STANDARD' }),
-  });
-  assert.equal(created.status, 201);
+  await createBucket(server.url, api.token, BUCKET);
   user = await openConsole(browser, server.url);
   page = user.page;
 });

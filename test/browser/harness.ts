@@ -95,6 +95,16 @@ export interface ConsolePage {
 }
 
 /** A fresh browser context on the console (English unless `locale` says otherwise), clipboard allowed. */
+/** Creates a bucket through the bucket API, as a setup step (the console's own create dialog is tested in console-flows). */
+export async function createBucket(url: string, token: string, name: string): Promise<void> {
+  const created = await fetch(`${url}/v1_ext/bucket`, {
+    method: 'PUT',
+    headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, type: 'STANDARD' }),
+  });
+  assert.equal(created.status, 201, await created.text());
+}
+
 export async function openConsole(browser: Browser, url: string, options: { locale?: string; width?: number; height?: number } = {}): Promise<ConsolePage> {
   const context = await browser.newContext({
     locale: options.locale ?? 'en-US',
