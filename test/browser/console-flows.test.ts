@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { admin, login, removeDir, type Session } from '../helpers/server.ts';
-import { type ConsolePage, type ConsoleServer, createBucket, drawJpeg, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, drawJpeg, launchChromium, openConsole, screenshot, signIn, signInKorean, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'team-photos';
 const OTHER_BUCKET = 'team-backup';
@@ -400,10 +400,7 @@ step('Korean by default when the browser asks for it, English one click away', a
   try {
     const { page: ko } = korean;
     await ko.getByRole('heading', { name: 'Onggi 콘솔' }).waitFor();
-    await ko.getByLabel('액세스 키 ID').fill('test-root-key-id');
-    await ko.getByLabel('보안 액세스 키').fill('test-root-secret-not-real');
-    await ko.getByRole('button', { name: '로그인' }).click();
-    await ko.getByRole('heading', { name: '버킷' }).waitFor();
+    await signInKorean(ko);
     await ko.getByRole('link', { name: OTHER_BUCKET }).click();
     await ko.getByRole('tab', { name: '객체' }).waitFor();
     await screenshot(ko, 'objects-korean');

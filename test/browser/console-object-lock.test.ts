@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount, type Account } from '../helpers/accounts.ts';
-import { login, ROOT_KEY_ID, ROOT_SECRET, type Session } from '../helpers/server.ts';
+import { login, type Session } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
+import { checkNarrow, type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, signInKorean, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'locked-records';
 const KEY = 'ledger.csv';
@@ -189,10 +189,7 @@ step('a Storage Viewer sees Object Lock and its default retention read-only', as
 step('at 390 px in Korean the card fits, and axe finds nothing serious on the page', async () => {
   const narrow = await openConsole(browser, server.url, { width: 390, height: 844, locale: 'ko-KR' });
   try {
-    await narrow.page.getByLabel('액세스 키 ID').fill(ROOT_KEY_ID);
-    await narrow.page.getByLabel('보안 액세스 키').fill(ROOT_SECRET);
-    await narrow.page.getByRole('button', { name: '로그인' }).click();
-    await narrow.page.getByRole('heading', { name: '버킷', exact: true }).waitFor();
+    await signInKorean(narrow.page);
     await openSettings(narrow.page);
     const lock = narrow.page.locator('[data-settings="object-lock"]');
     await lock.getByRole('heading', { name: '객체 잠금' }).waitFor();
@@ -200,13 +197,7 @@ step('at 390 px in Korean the card fits, and axe finds nothing serious on the pa
     await lock.getByLabel('보존 기간', { exact: true }).fill('0');
     await lock.getByText('일 수를 1에서 36,500 사이의 정수로 입력하세요.').waitFor();
     await lock.scrollIntoViewIfNeeded();
-    const box = await lock.boundingBox();
-    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the card fits the screen: ${JSON.stringify(box)}`);
-    const found: string[] = [];
-    await check(narrow.page, 'settings with Object Lock at 390 px in Korean', found);
-    assert.deepEqual(found, []);
-    await screenshot(narrow.page, 'narrow-settings-object-lock');
-    assert.deepEqual(narrow.pageErrors, []);
+    await checkNarrow(narrow, lock, 'settings with Object Lock in Korean', 'narrow-settings-object-lock');
   } finally {
     await narrow.context.close();
   }

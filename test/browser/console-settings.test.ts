@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount, type Account } from '../helpers/accounts.ts';
 import { login, type Session } from '../helpers/server.ts';
-import { type ConsolePage, type ConsoleServer, createBucket, docsDir, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder } from './harness.ts';
+import { type ConsolePage, type ConsoleServer, createBucket, docsDir, launchChromium, openConsole, screenshot, signIn, signInKorean, startConsoleServer, stepsInOrder } from './harness.ts';
 
 const BUCKET = 'site-assets';
 const LOGS = 'access-logs';
@@ -261,10 +261,7 @@ step('in Korean and at 390 px: the same forms, their checks in Korean, no sidewa
   const korean = await openConsole(browser, server.url, { locale: 'ko-KR', width: 390, height: 844 });
   try {
     const ko = korean.page;
-    await ko.getByLabel('액세스 키 ID').fill('test-root-key-id');
-    await ko.getByLabel('보안 액세스 키').fill('test-root-secret-not-real');
-    await ko.getByRole('button', { name: '로그인' }).click();
-    await ko.getByRole('heading', { name: '버킷' }).waitFor();
+    await signInKorean(ko);
     await ko.goto(`${server.url}/console/buckets/${BUCKET}?tab=settings`);
     const cors = ko.locator('[data-settings="cors"]');
     await cors.getByRole('heading', { name: 'CORS' }).waitFor();

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount } from '../helpers/accounts.ts';
-import { login, ROOT_KEY_ID, ROOT_SECRET, type Session } from '../helpers/server.ts';
+import { login, type Session } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
+import { checkNarrow, type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, signInKorean, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'private-links';
 const KEYLESS = 'private-keyless';
@@ -150,23 +150,14 @@ step('no link for a caller who may not read the object (API)', async () => {
 step('at 390 px in Korean the dialog fits, and axe finds nothing serious in it', async () => {
   const narrow = await openConsole(browser, server.url, { width: 390, height: 844, locale: 'ko-KR' });
   try {
-    await narrow.page.getByLabel('액세스 키 ID').fill(ROOT_KEY_ID);
-    await narrow.page.getByLabel('보안 액세스 키').fill(ROOT_SECRET);
-    await narrow.page.getByRole('button', { name: '로그인' }).click();
-    await narrow.page.getByRole('heading', { name: '버킷', exact: true }).waitFor();
+    await signInKorean(narrow.page);
     await narrow.page.goto(infoUrl(BUCKET));
     await narrow.page.getByRole('complementary').getByRole('button', { name: '임시 링크' }).click();
     const dialog = narrow.page.getByRole('dialog', { name: '임시 링크' });
     await dialog.getByRole('radio', { name: '1일' }).check();
     await dialog.getByRole('button', { name: '링크 만들기' }).click();
     await dialog.locator('[data-temp-link-url]').waitFor();
-    const box = await dialog.boundingBox();
-    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the dialog fits the screen: ${JSON.stringify(box)}`);
-    const found: string[] = [];
-    await check(narrow.page, 'temporary link dialog at 390 px in Korean', found);
-    assert.deepEqual(found, []);
-    await screenshot(narrow.page, 'narrow-temp-link');
-    assert.deepEqual(narrow.pageErrors, []);
+    await checkNarrow(narrow, dialog, 'temporary link dialog in Korean', 'narrow-temp-link');
   } finally {
     await narrow.context.close();
   }

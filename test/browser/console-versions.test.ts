@@ -10,7 +10,7 @@ import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { login, type Session } from '../helpers/server.ts';
 import { check } from './axe.ts';
-import { type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
+import { checkNarrow, type ConsolePage, type ConsoleServer, createBucket, launchChromium, openConsole, screenshot, signIn, startConsoleServer, stepsInOrder, waitFocusedOn } from './harness.ts';
 
 const BUCKET = 'kept-versions';
 const KEY = 'report.bin';
@@ -159,13 +159,7 @@ step('at 390 px the dialog fits, and axe finds nothing serious in it', async () 
     await narrow.page.getByRole('complementary', { name: 'Object information' }).getByRole('button', { name: 'Versions', exact: true }).click();
     const dialog = narrow.page.getByRole('dialog', { name: `Versions of ${KEY}` });
     await dialog.locator('tr[data-version]').nth(3).waitFor();
-    const box = await dialog.boundingBox();
-    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the dialog fits the screen: ${JSON.stringify(box)}`);
-    const found: string[] = [];
-    await check(narrow.page, 'versions dialog at 390 px', found);
-    assert.deepEqual(found, []);
-    await screenshot(narrow.page, 'narrow-object-versions');
-    assert.deepEqual(narrow.pageErrors, []);
+    await checkNarrow(narrow, dialog, 'versions dialog', 'narrow-object-versions');
   } finally {
     await narrow.context.close();
   }

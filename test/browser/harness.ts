@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
+import { check } from './axe.ts';
 
 const projectRoot = join(import.meta.dirname, '..', '..');
 const webDir = join(projectRoot, 'web');
@@ -117,6 +118,25 @@ export async function openConsole(browser: Browser, url: string, options: { loca
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(`${url}/`);
   return { context, page, pageErrors };
+}
+
+/** Signs in on a page opened in Korean and waits for the bucket list. */
+export async function signInKorean(page: Page, id = ROOT_KEY_ID, secret = ROOT_SECRET): Promise<void> {
+  await page.getByLabel('액세스 키 ID').fill(id);
+  await page.getByLabel('보안 액세스 키').fill(secret);
+  await page.getByRole('button', { name: '로그인' }).click();
+  await page.getByRole('heading', { name: '버킷', exact: true }).waitFor();
+}
+
+/** What every 390 px step ends with: `region` fits the screen, axe finds nothing serious, the screenshot, no page errors. */
+export async function checkNarrow(narrow: ConsolePage, region: Locator, where: string, screenshotName: string): Promise<void> {
+  const box = await region.boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${where} fits the screen: ${JSON.stringify(box)}`);
+  const found: string[] = [];
+  await check(narrow.page, `${where} at 390 px`, found);
+  assert.deepEqual(found, []);
+  await screenshot(narrow.page, screenshotName);
+  assert.deepEqual(narrow.pageErrors, []);
 }
 
 export async function signIn(page: Page, id = ROOT_KEY_ID, secret = ROOT_SECRET): Promise<void> {
