@@ -30,34 +30,26 @@ export function newIdentity(): Buffer {
   return randomBytes(16);
 }
 
-function nonceOf(index: number): Buffer {
-  const nonce = Buffer.alloc(12);
-  nonce.writeUInt32BE(Math.floor(index / 2 ** 32), 4);
-  nonce.writeUInt32BE(index % 2 ** 32, 8);
-  return nonce;
-}
-
-function associatedData(identity: Buffer, index: number, last: boolean): Buffer {
-  const data = Buffer.alloc(LABEL.length + identity.length + 9);
-  LABEL.copy(data, 0);
-  identity.copy(data, LABEL.length);
-  const at = LABEL.length + identity.length;
-  data.writeUInt32BE(Math.floor(index / 2 ** 32), at);
-  data.writeUInt32BE(index % 2 ** 32, at + 4);
-  data[at + 8] = last ? 1 : 0;
-  return data;
-}
-
 /** A blob's key and identity: what seals and opens its chunks. */
 export class ChunkKey {
+  /** The nonce and associated data, rewritten for each chunk (both are copied by the cipher as it takes them). */
+  private readonly nonce = Buffer.alloc(12);
+  private readonly associated: Buffer;
+  private readonly indexAt: number;
+
   constructor(
     private readonly key: KeyObject,
-    private readonly identity: Buffer,
-  ) {}
+    identity: Buffer,
+  ) {
+    this.associated = Buffer.alloc(LABEL.length + identity.length + 9);
+    LABEL.copy(this.associated, 0);
+    identity.copy(this.associated, LABEL.length);
+    this.indexAt = LABEL.length + identity.length;
+  }
 
   seal(index: number, last: boolean, plain: Uint8Array, out: Buffer[]): void {
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonceOf(index));
-    cipher.setAAD(associatedData(this.identity, index, last));
+    const cipher = createCipheriv('aes-256-gcm', this.key, this.nonceOf(index));
+    cipher.setAAD(this.associatedData(index, last));
     out.push(cipher.update(plain));
     cipher.final();
     out.push(cipher.getAuthTag());
@@ -66,8 +58,8 @@ export class ChunkKey {
   /** The plain bytes of one stored chunk; throws when its tag does not check out. */
   open(index: number, last: boolean, sealed: Uint8Array): Buffer {
     if (sealed.length < TAG) throw new SealedChunkError(`chunk ${index} of an encrypted blob is cut short`);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, nonceOf(index));
-    decipher.setAAD(associatedData(this.identity, index, last));
+    const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonceOf(index));
+    decipher.setAAD(this.associatedData(index, last));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
     const plain = decipher.update(sealed.subarray(0, sealed.length - TAG));
     try {
@@ -76,6 +68,21 @@ export class ChunkKey {
       throw new SealedChunkError(`chunk ${index} of an encrypted blob fails its authentication (damaged, moved or replaced)`);
     }
     return plain;
+  }
+
+  /** The chunk's index, 64 bits big-endian, at the end of the 96-bit nonce. */
+  private nonceOf(index: number): Buffer {
+    this.nonce.writeUInt32BE(Math.floor(index / 2 ** 32), 4);
+    this.nonce.writeUInt32BE(index % 2 ** 32, 8);
+    return this.nonce;
+  }
+
+  /** label | blob identity | index (64 bits) | last (1 byte). */
+  private associatedData(index: number, last: boolean): Buffer {
+    this.associated.writeUInt32BE(Math.floor(index / 2 ** 32), this.indexAt);
+    this.associated.writeUInt32BE(index % 2 ** 32, this.indexAt + 4);
+    this.associated[this.indexAt + 8] = last ? 1 : 0;
+    return this.associated;
   }
 }
 

@@ -1,6 +1,9 @@
 /** core/chunked-gcm.ts and the cipher seam: authenticated 64 KiB chunks, opened by range, tampering refused. */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { Cipher, CtrCipher } from '../../src/core/cipher.ts';
@@ -8,6 +11,7 @@ import { CHUNK, sealedSize } from '../../src/core/chunked-gcm.ts';
 import type { ByteRange } from '../../src/core/conditions.ts';
 import type { KeyWrapper } from '../../src/core/key-wrapping.ts';
 import type { BlobEncryption } from '../../src/core/model.ts';
+import { ServerKeys } from '../../src/core/server-keys.ts';
 
 /** A wrapper that keeps data keys as they are: what the seam does is not under test here. */
 const clearWrapper: KeyWrapper = { wrapDataKey: (key) => key.toString('base64'), unwrapDataKey: (wrapped) => Buffer.from(wrapped, 'base64') };
@@ -106,4 +110,25 @@ test('each blob has its own key and identity', () => {
   assert.notEqual(a.encryption.iv, b.encryption.iv);
   assert.notEqual(a.encryption.wrappedKey, b.encryption.wrappedKey);
   assert.notDeepEqual(a.stored, b.stored);
+});
+
+test("the key-wrapping seam: another wrapper (a hardware module) wraps the data keys in the master key's place", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'onggi-wrap-'));
+  try {
+    const keys = await ServerKeys.load(dir, { masterKey: 'ab'.repeat(32) });
+    const wrapped: string[] = [];
+    keys.wrapDataKeysWith({
+      wrapDataKey: (key) => {
+        const text = `module:${key.toString('hex')}`;
+        wrapped.push(text);
+        return text;
+      },
+      unwrapDataKey: (text) => Buffer.from(text.slice('module:'.length), 'hex'),
+    });
+    const sealed = seal(Buffer.from('through the module'), 4097, new Cipher(keys));
+    assert.deepEqual(wrapped, [sealed.encryption.wrappedKey]);
+    assert.equal(new Cipher(keys).openBytes(sealed.encryption, sealed.stored).toString(), 'through the module');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
