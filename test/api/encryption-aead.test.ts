@@ -9,6 +9,7 @@ import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { assertNoPlaintext, assertReadFails, checkReads, CHUNK, createEncryptedBucket, get, newBlobFiles, writeSample, type Written } from '../helpers/encryption.ts';
+import { s3Client, uploadInParts } from '../helpers/s3.ts';
 import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const BUCKET = 'sealed';
@@ -96,6 +97,23 @@ test("two objects' blobs swapped fail both reads", async () => {
   await assertReadFails(session, `${BUCKET}/swap-a`);
   await assertReadFails(session, `${BUCKET}/swap-b`);
   await assertReadFails(session, `${BUCKET}/swap-b`, 'bytes=5-6');
+});
+
+test("a damaged part of a multipart object fails the reads that reach it, after the parts before it", async () => {
+  const parts = [randomBytes(CHUNK + 10), randomBytes(CHUNK + 20), randomBytes(CHUNK + 30)];
+  const files = await newBlobFiles(blobDir(), () => uploadInParts(s3Client(server), BUCKET, 'parts-damaged', parts));
+  assert.equal(files.length, 3);
+  // The parts differ in size: the largest blob is the last part's.
+  const sizes = await Promise.all(files.map(async (file) => (await readFile(file)).length));
+  const last = files[sizes.indexOf(Math.max(...sizes))] ?? '';
+  const stored = await readFile(last);
+  stored[10] = (stored[10] ?? 0) ^ 0x80;
+  await writeFile(last, stored);
+  await assertReadFails(session, `${BUCKET}/parts-damaged`);
+  await assertReadFails(session, `${BUCKET}/parts-damaged`, `bytes=${2 * CHUNK + 25}-${2 * CHUNK + 40}`);
+  const first = await get(session, `${BUCKET}/parts-damaged`, `bytes=0-${CHUNK + 15}`);
+  assert.equal(first.status, 206);
+  assert.ok(first.body.equals(Buffer.concat(parts).subarray(0, CHUNK + 16)));
 });
 
 test('the server goes on serving after failed reads', async () => {
