@@ -5,7 +5,9 @@
  * Each blob has a data key of its own, wrapped through the key-wrapping seam (key-wrapping.ts).
  */
 import { createSecretKey, randomBytes, type Decipher } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import { ChunkKey, ChunkOpener, ChunkSealer, chunksOf, GCM_SCHEME, newIdentity, openAll } from './chunked-gcm.ts';
 import type { ByteRange } from './conditions.ts';
@@ -147,13 +149,50 @@ abstract class LazyRange extends Transform {
   }
 }
 
-/** The plain bytes of authenticated chunks; a chunk that fails its check, or a blob cut short, fails the stream. */
-class OpenedChunks extends LazyRange {
+/**
+ * The plain bytes of authenticated chunks; a chunk that fails its check, or a blob cut short, fails the stream.
+ * Going straight to a socket (`pumpTo`, as a plain blob does), it opens the blob's buffers as the blob store hands
+ * them over and writes the plain bytes out, without a stream between.
+ */
+class OpenedChunks extends LazyRange implements BlobStream {
   private readonly opener: ChunkOpener;
+  /** Plain bytes waiting to be written by `pumpTo` (null: pushed to this stream's readers instead). */
+  private pumped: Buffer[] | null = null;
 
-  constructor(raw: Readable, makeOpener: (emit: (plain: Buffer) => void) => ChunkOpener) {
-    super(raw);
-    this.opener = makeOpener((plain) => this.push(plain));
+  constructor(
+    private readonly stored: Readable,
+    makeOpener: (emit: (plain: Buffer) => void) => ChunkOpener,
+  ) {
+    super(stored);
+    this.opener = makeOpener((plain) => (this.pumped ? this.pumped.push(plain) : this.push(plain)));
+  }
+
+  async pumpTo(sink: Writable): Promise<void> {
+    const stored = this.stored;
+    if (!isBlobStream(stored)) {
+      await pipeline(this, sink, { end: false });
+      return;
+    }
+    const pumped: Buffer[] = (this.pumped = []);
+    const relay = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        try {
+          this.opener.update(chunk);
+        } catch (err) {
+          callback(err as Error);
+          return;
+        }
+        writeAll(sink, pumped.splice(0)).then(() => callback(), callback);
+      },
+    });
+    relay.on('error', () => undefined);
+    try {
+      await stored.pumpTo(relay);
+      this.opener.final();
+      await writeAll(sink, pumped.splice(0));
+    } finally {
+      this.destroy();
+    }
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -175,6 +214,22 @@ class OpenedChunks extends LazyRange {
     }
     callback();
   }
+}
+
+/** Writes `chunks` into `sink` (left open); resolves once the last is handed to the kernel, rejects if it closes first. */
+function writeAll(sink: Writable, chunks: Buffer[]): Promise<void> {
+  const last = chunks.pop();
+  if (!last) return Promise.resolve();
+  for (const chunk of chunks) sink.write(chunk);
+  return new Promise((resolve, reject) => {
+    const closed = (): void => reject(new Error('the response closed before the body was written'));
+    sink.once('close', closed);
+    sink.write(last, (err) => {
+      sink.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }
 
 /** The plain bytes of a CTR range: `raw` starts on the AES block that holds the range's first byte, `skip` bytes before it. */
