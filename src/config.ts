@@ -50,6 +50,8 @@ export interface Config {
   trustedProxyHeader: 'x-forwarded-for' | 'forwarded';
   /** File holding the master key (64 hex characters); null: `server.key` in the data directory. */
   masterKeyFile: string | null;
+  /** ONGGI_MASTER_KEY: the master key itself, when a secret store hands it over in the environment. */
+  masterKey: string | null;
   /** A built web console to serve at /console instead of the package's own (console development). */
   consoleDir: string | null;
   /** One line per request at level info (ONGGI_ACCESS_LOG=off turns it off). */
@@ -99,6 +101,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     trustedProxies: trustedProxies(env.ONGGI_TRUSTED_PROXIES),
     trustedProxyHeader: proxyHeader(env.ONGGI_TRUSTED_PROXY_HEADER),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
+    masterKey: env.ONGGI_MASTER_KEY || null,
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
     s3Domain: s3Domain(env.ONGGI_S3_DOMAIN),

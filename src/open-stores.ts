@@ -11,7 +11,7 @@ import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
 import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
 import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
-export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts'>>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts' | 'masterKey'>>;
 
 export async function openCore(config: StoreConfig, onBackgroundError: (err: unknown) => void, observer?: StoreObserver): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -30,9 +30,24 @@ export async function openCore(config: StoreConfig, onBackgroundError: (err: unk
 /** The master key, refused when it is missing or another than the metadata was written with. */
 async function loadKeys(config: StoreConfig, meta: MetadataStore, metadataIn: string): Promise<ServerKeys> {
   const metadataExists = await holdsMetadata(meta);
-  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, metadataExists, metadataIn });
+  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists, metadataIn });
   await checkMasterKey(meta, keys, metadataIn);
   return keys;
+}
+
+/**
+ * The metadata store and the configured master key, not checked against each other: for `onggi admin encryption
+ * rotate`, which finds out itself how far a rotation got. `defaultKey`: the key is `server.key` of the data directory.
+ */
+export async function openForRotation(config: StoreConfig): Promise<{ meta: MetadataStore; keys: ServerKeys; defaultKey: boolean }> {
+  const meta = await openMetadataStore(config, undefined);
+  try {
+    const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists: true });
+    return { meta, keys, defaultKey: !config.masterKeyFile && !config.masterKey };
+  } catch (err) {
+    await meta.close();
+    throw err;
+  }
 }
 
 /** Where the metadata lives when no database is configured. */
@@ -40,7 +55,7 @@ export function sqlitePath(dataDir: string): string {
   return join(dataDir, 'meta.sqlite');
 }
 
-async function openMetadataStore(config: StoreConfig, observer: StoreObserver | undefined): Promise<MetadataStore> {
+export async function openMetadataStore(config: Pick<StoreConfig, 'dataDir' | 'metadataUrl'> & Partial<Pick<Config, 'metadataTimeouts'>>, observer: StoreObserver | undefined): Promise<MetadataStore> {
   const options = { tables: ALL_TABLES, ...(observer ? { observer } : {}) };
   if (config.metadataUrl) {
     // Loaded only here: the PostgreSQL driver costs the embedded default a few MiB it would never use.

@@ -1,10 +1,16 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { isOnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
-import { openCore, sqlitePath } from '../open-stores.ts';
+import { AUTH_KEYS_SETTING, recordedCheck, ROTATION_SETTING } from '../core/key-check.ts';
+import { rotateMasterKey, type RotationReport } from '../core/key-rotation.ts';
+import { ALL, TABLES } from '../core/model.ts';
+import { defaultKeyPath, MasterKeyError, ServerKeys, writeDefaultKey } from '../core/server-keys.ts';
+import { openCore, openForRotation, sqlitePath } from '../open-stores.ts';
 
 interface AdminOptions {
   dataDir?: string;
@@ -98,6 +104,21 @@ export function registerAdminCommands(program: Command): void {
     print({ deleted: id });
   })());
 
+  const encryption = admin.command('encryption').description('encryption at rest: migrate blobs to authenticated chunks');
+  encryption
+    .command('migrate')
+    .description('rewrite blobs sealed with AES-256-CTR (before 2026-12-07) into authenticated AES-256-GCM chunks; resumable')
+    .action(run(async (core, print) => {
+      print(await core.migrateEncryption());
+    }));
+  encryption
+    .command('rotate')
+    .description('install a new master key: every data key wrapped again under it (bodies are not rewritten); resumable')
+    .requiredOption('--new-key-file <path>', 'the new master key: 64 hex characters (openssl rand -hex 32)')
+    .action(async (options: { newKeyFile: string }) => {
+      await runRotation(admin.opts<AdminOptions>(), options.newKeyFile);
+    });
+
   const s3Key = admin.command('s3-key').description("S3 key pairs (Keystone's EC2 credentials)");
   s3Key.command('create <project> <user>').action((p: string, u: string) => run(async (core, print) => {
     const { credential, secret } = await core.s3Credentials.create(p, u);
@@ -124,25 +145,75 @@ async function resolveFilter(core: Core, options: { project?: string; user?: str
   return filter;
 }
 
-async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
+/** The configuration of an existing data directory; null (and an error printed) when there is none. */
+function existingConfig(options: AdminOptions): Config | null {
   const config = loadConfig({ dataDir: options.dataDir });
   // A mistyped --data-dir must not quietly become a new, empty store that the running server never sees.
   if (config.metadataUrl === null && !existsSync(sqlitePath(config.dataDir))) {
     process.stderr.write(`error: no Onggi data directory at ${config.dataDir} (start \`onggi server\` there once, or pass --data-dir)\n`);
     process.exitCode = 1;
-    return;
+    return null;
   }
-  const core = await openCore(config, () => undefined);
-  const print = (rows: unknown): void => {
+  return config;
+}
+
+function printer(options: AdminOptions): (rows: unknown) => void {
+  return (rows) => {
     process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));
   };
+}
+
+function reportFailure(err: unknown): void {
+  process.stderr.write(`error: ${isOnggiError(err) || err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
+
+async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
+  const config = existingConfig(options);
+  if (!config) return;
+  const core = await openCore(config, () => undefined);
   try {
-    await action(core, print);
+    await action(core, printer(options));
   } catch (err) {
-    process.stderr.write(`error: ${isOnggiError(err) || err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    reportFailure(err);
   } finally {
     await core.store.close();
+  }
+}
+
+/**
+ * `encryption rotate`: with the servers stopped. Finds how far an earlier run got: the metadata still on the
+ * current key (rotate, or finish an interrupted rotation), or already on the new one (only `server.key` left to
+ * replace). The key read by ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY is the operator's to switch afterwards.
+ */
+async function runRotation(options: AdminOptions, newKeyFile: string): Promise<void> {
+  const config = existingConfig(options);
+  if (!config) return;
+  const print = printer(options);
+  try {
+    const next = await ServerKeys.fromFile(resolve(newKeyFile), '--new-key-file');
+    const { meta, keys: current, defaultKey } = await openForRotation(config);
+    let report: RotationReport = { rows: 0, credentials: 0 };
+    try {
+      const recorded = await recordedCheck(meta, current);
+      const underway = await meta.get(TABLES.settings, ALL, ROTATION_SETTING);
+      if (underway || recorded !== next.checkValue) {
+        if (recorded !== current.checkValue) throw new MasterKeyError(`${current.source} is not the master key the metadata was written with: the rotation starts from that key`);
+        const auth = await meta.get(TABLES.settings, ALL, AUTH_KEYS_SETTING);
+        if (auth) current.adoptAuthKeys(auth.value.value);
+        report = await rotateMasterKey(meta, current, next);
+      }
+    } finally {
+      await meta.close();
+    }
+    if (defaultKey && current.checkValue !== next.checkValue) {
+      await writeDefaultKey(config.dataDir, await readFile(resolve(newKeyFile), 'utf8'));
+      print({ ...report, key: `${defaultKeyPath(config.dataDir)} now holds the new key` });
+    } else {
+      print({ ...report, key: 'start every node with the new key (ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY)' });
+    }
+  } catch (err) {
+    reportFailure(err);
   }
 }
 

@@ -1,11 +1,11 @@
-/** Managed encryption at rest: AES-256-CTR per object (length-preserving, so ranges map 1:1 onto the blob). */
+/** Managed encryption at rest as it was before authenticated chunks (still read): AES-256-CTR per object (length-preserving, so ranges map 1:1 onto the blob). */
 import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
-import type { ServerKeys } from './server-keys.ts';
+import type { KeyWrapper } from './key-wrapping.ts';
 import type { BlobEncryption } from './model.ts';
 
 const BLOCK = 16;
 
-export function newBlobEncryption(keys: ServerKeys): { encryption: BlobEncryption; cipher: Cipher } {
+export function newBlobEncryption(keys: KeyWrapper): { encryption: BlobEncryption; cipher: Cipher } {
   const dataKey = randomBytes(32);
   const iv = randomBytes(BLOCK);
   const cipher = createCipheriv('aes-256-ctr', dataKey, iv);
@@ -13,7 +13,7 @@ export function newBlobEncryption(keys: ServerKeys): { encryption: BlobEncryptio
 }
 
 /** A decipher positioned at `blockStart`, which must be a multiple of the AES block size. */
-export function decipherAt(keys: ServerKeys, encryption: BlobEncryption, blockStart: number): Decipher {
+export function decipherAt(keys: KeyWrapper, encryption: BlobEncryption, blockStart: number): Decipher {
   const iv = counterAt(Buffer.from(encryption.iv, 'base64'), blockStart / BLOCK);
   return createDecipheriv('aes-256-ctr', keys.unwrapDataKey(encryption.wrappedKey), iv);
 }

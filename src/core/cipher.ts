@@ -1,14 +1,18 @@
 /**
  * How blobs are encrypted at rest, behind one seam: what writes a blob seals its bytes through it, what reads
- * one opens them, by range. Today's scheme is AES-256-CTR with a data key per blob, wrapped under the server's
- * master key (blob-crypto.ts); the encryption issue puts authenticated encryption behind the same interface.
+ * one opens them, by range. New blobs are sealed in authenticated chunks (AES-256-GCM, chunked-gcm.ts); blobs
+ * written before that (AES-256-CTR, blob-crypto.ts) still open: the version row's `BlobEncryption` says which.
+ * Each blob has a data key of its own, wrapped through the key-wrapping seam (key-wrapping.ts).
  */
-import type { Decipher } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createSecretKey, randomBytes, type Decipher } from 'node:crypto';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
+import { ChunkKey, ChunkOpener, ChunkSealer, chunksOf, GCM_SCHEME, newIdentity, openAll } from './chunked-gcm.ts';
 import type { ByteRange } from './conditions.ts';
+import type { KeyWrapper } from './key-wrapping.ts';
 import type { BlobEncryption } from './model.ts';
-import type { ServerKeys } from './server-keys.ts';
 
 /** A blob being encrypted: how its version row describes it, and its bytes, chunk by chunk, then the end. */
 export interface Sealer {
@@ -22,13 +26,84 @@ export interface BlobCipher {
   seal(): Sealer;
   /** The plain bytes of a small blob held in memory. */
   openBytes(encryption: BlobEncryption, stored: Buffer): Buffer;
-  /** The plain bytes of `range` of a stored blob, reading the stored bytes it needs through `readStored`. */
-  openRange(encryption: BlobEncryption, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable>;
+  /**
+   * The plain bytes of `range` of a stored blob of `plainSize` plain bytes, reading the stored bytes it needs
+   * through `readStored`. A stored byte that is not what was sealed ends the stream with an error.
+   */
+  openRange(encryption: BlobEncryption, plainSize: number, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable>;
+}
+
+export type SealScheme = 'gcm' | 'ctr';
+
+/**
+ * Seals new blobs with `sealWith` (authenticated chunks; `ctr` only where a test needs blobs as earlier versions
+ * wrote them: ONGGI_TEST_SEAL_SCHEME), opens blobs of either scheme.
+ */
+export class Cipher implements BlobCipher {
+  private readonly gcm: GcmCipher;
+  private readonly ctr: CtrCipher;
+
+  constructor(
+    keys: KeyWrapper,
+    private readonly sealWith: SealScheme = 'gcm',
+  ) {
+    this.gcm = new GcmCipher(keys);
+    this.ctr = new CtrCipher(keys);
+  }
+
+  seal(): Sealer {
+    return this.sealWith === 'ctr' ? this.ctr.seal() : this.gcm.seal();
+  }
+
+  openBytes(encryption: BlobEncryption, stored: Buffer): Buffer {
+    return this.schemeOf(encryption).openBytes(encryption, stored);
+  }
+
+  openRange(encryption: BlobEncryption, plainSize: number, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable> {
+    return this.schemeOf(encryption).openRange(encryption, plainSize, range, readStored);
+  }
+
+  private schemeOf(encryption: BlobEncryption): BlobCipher {
+    return encryption.scheme === GCM_SCHEME ? this.gcm : this.ctr;
+  }
+}
+
+/** The scheme of new blobs: ONGGI_TEST_SEAL_SCHEME=ctr makes blobs the way versions before 2026-12-07 did (tests). */
+export function sealSchemeFromEnv(env: NodeJS.ProcessEnv = process.env): SealScheme {
+  return env.ONGGI_TEST_SEAL_SCHEME === 'ctr' ? 'ctr' : 'gcm';
+}
+
+/** AES-256-GCM in authenticated 64 KiB chunks (chunked-gcm.ts). */
+export class GcmCipher implements BlobCipher {
+  constructor(private readonly keys: KeyWrapper) {}
+
+  seal(): Sealer {
+    const dataKey = createSecretKey(randomBytes(32));
+    const identity = newIdentity();
+    const encryption: BlobEncryption = { scheme: GCM_SCHEME, wrappedKey: this.keys.wrapDataKey(dataKey.export()), iv: identity.toString('base64') };
+    const sealer = new ChunkSealer(new ChunkKey(dataKey, identity));
+    return { encryption, update: (chunk) => sealer.update(chunk), final: () => sealer.final() };
+  }
+
+  openBytes(encryption: BlobEncryption, stored: Buffer): Buffer {
+    return openAll(this.keyOf(encryption), stored);
+  }
+
+  async openRange(encryption: BlobEncryption, plainSize: number, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable> {
+    const key = this.keyOf(encryption);
+    const { last, stored } = chunksOf(range, plainSize);
+    const raw = await readStored(stored);
+    return new OpenedChunks(raw, (emit) => new ChunkOpener(key, plainSize, range, last, emit));
+  }
+
+  private keyOf(encryption: BlobEncryption): ChunkKey {
+    return new ChunkKey(createSecretKey(this.keys.unwrapDataKey(encryption.wrappedKey)), Buffer.from(encryption.iv, 'base64'));
+  }
 }
 
 /** AES-256-CTR: length-preserving, so a range of plain bytes is the same range of the blob. */
 export class CtrCipher implements BlobCipher {
-  constructor(private readonly keys: ServerKeys) {}
+  constructor(private readonly keys: KeyWrapper) {}
 
   seal(): Sealer {
     const { encryption, cipher } = newBlobEncryption(this.keys);
@@ -40,7 +115,7 @@ export class CtrCipher implements BlobCipher {
     return Buffer.concat([decipher.update(stored), decipher.final()]);
   }
 
-  async openRange(encryption: BlobEncryption, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable> {
+  async openRange(encryption: BlobEncryption, _plainSize: number, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable> {
     const alignedStart = alignToBlock(range.start);
     const raw = await readStored({ start: alignedStart, end: range.end });
     return new DecipheredRange(raw, decipherAt(this.keys, encryption, alignedStart), range.start - alignedStart);
@@ -48,18 +123,14 @@ export class CtrCipher implements BlobCipher {
 }
 
 /**
- * The plain bytes of an encrypted range: `raw` starts on the AES block that holds the range's first byte, `skip`
- * bytes before it. `raw` is read only once this stream is (a multi-range answer does not read 50 ranges ahead),
- * and closed with it, whenever that is, read or not (so its blob's descriptor is let go).
+ * A range of a blob on its way out through a transform of its stored bytes. `raw` is read only once this stream
+ * is (a multi-range answer does not read 50 ranges ahead), and closed with it, whenever that is, read or not (so
+ * its blob's descriptor is let go).
  */
-class DecipheredRange extends Transform {
+abstract class LazyRange extends Transform {
   private started = false;
 
-  constructor(
-    private readonly raw: Readable,
-    private readonly decipher: Decipher,
-    private skip: number,
-  ) {
+  constructor(private readonly raw: Readable) {
     super();
     raw.on('error', (err) => this.destroy(err));
   }
@@ -72,17 +143,111 @@ class DecipheredRange extends Transform {
     super._read(size);
   }
 
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.raw.destroy();
+    callback(err);
+  }
+}
+
+/**
+ * The plain bytes of authenticated chunks; a chunk that fails its check, or a blob cut short, fails the stream.
+ * Going straight to a socket (`pumpTo`, as a plain blob does), it opens the blob's buffers as the blob store hands
+ * them over and writes the plain bytes out, without a stream between.
+ */
+class OpenedChunks extends LazyRange implements BlobStream {
+  private readonly opener: ChunkOpener;
+  /** Plain bytes waiting to be written by `pumpTo` (null: pushed to this stream's readers instead). */
+  private pumped: Buffer[] | null = null;
+
+  constructor(
+    private readonly stored: Readable,
+    makeOpener: (emit: (plain: Buffer) => void) => ChunkOpener,
+  ) {
+    super(stored);
+    this.opener = makeOpener((plain) => (this.pumped ? this.pumped.push(plain) : this.push(plain)));
+  }
+
+  async pumpTo(sink: Writable): Promise<void> {
+    const stored = this.stored;
+    if (!isBlobStream(stored)) {
+      await pipeline(this, sink, { end: false });
+      return;
+    }
+    const pumped: Buffer[] = (this.pumped = []);
+    const relay = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        try {
+          this.opener.update(chunk);
+        } catch (err) {
+          callback(err as Error);
+          return;
+        }
+        writeAll(sink, pumped.splice(0)).then(() => callback(), callback);
+      },
+    });
+    relay.on('error', () => undefined);
+    try {
+      await stored.pumpTo(relay);
+      this.opener.final();
+      await writeAll(sink, pumped.splice(0));
+    } finally {
+      this.destroy();
+    }
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.opener.update(chunk);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.opener.final();
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    callback();
+  }
+}
+
+/** Writes `chunks` into `sink` (left open); resolves once the last is handed to the kernel, rejects if it closes first. */
+function writeAll(sink: Writable, chunks: Buffer[]): Promise<void> {
+  const last = chunks.pop();
+  if (!last) return Promise.resolve();
+  for (const chunk of chunks) sink.write(chunk);
+  return new Promise((resolve, reject) => {
+    const closed = (): void => reject(new Error('the response closed before the body was written'));
+    sink.once('close', closed);
+    sink.write(last, (err) => {
+      sink.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** The plain bytes of a CTR range: `raw` starts on the AES block that holds the range's first byte, `skip` bytes before it. */
+class DecipheredRange extends LazyRange {
+  constructor(
+    raw: Readable,
+    private readonly decipher: Decipher,
+    private skip: number,
+  ) {
+    super(raw);
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     callback(null, this.cut(this.decipher.update(chunk)));
   }
 
   override _flush(callback: TransformCallback): void {
     callback(null, this.cut(this.decipher.final()));
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.raw.destroy();
-    callback(err);
   }
 
   private cut(chunk: Buffer): Buffer {

@@ -12,7 +12,8 @@ import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
-import { CtrCipher } from './cipher.ts';
+import { Cipher, sealSchemeFromEnv } from './cipher.ts';
+import { EncryptionMigration, type MigrationReport } from './encryption-maintenance.ts';
 import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
@@ -55,11 +56,12 @@ export class Core {
   private collector: Job | null = null;
   private emptier: Job | null = null;
   private loggingRefresh: NodeJS.Timeout | null = null;
+  private readonly cipher: Cipher;
 
   constructor(
     readonly store: MetadataStore,
     readonly blobs: BlobStore,
-    keys: ServerKeys,
+    private readonly keys: ServerKeys,
     naming: NamingProfile,
     private readonly onBackgroundError: (err: unknown) => void,
     /** True when other nodes write the same blob directory (not this node's own `<data dir>/blobs`). */
@@ -71,7 +73,7 @@ export class Core {
     this.accounts = new Accounts(this.directory, store.shared ? 0 : ACCOUNT_SETTINGS_TTL_MS);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
-    const cipher = new CtrCipher(keys);
+    const cipher = (this.cipher = new Cipher(keys, sealSchemeFromEnv()));
     const intake = new BodyIntake(blobs, cipher, new Md5Offload(), onBackgroundError);
     const nudge = (): void => {
       this.nudgeCollector();
@@ -124,6 +126,11 @@ export class Core {
         },
       },
     ]);
+  }
+
+  /** `onggi admin encryption migrate`: blobs sealed the earlier way (AES-256-CTR) into authenticated chunks. */
+  migrateEncryption(): Promise<MigrationReport> {
+    return new EncryptionMigration(this.store, this.blobs, this.keys, this.cipher).run();
   }
 
   stopJobs(): void {

@@ -11,18 +11,40 @@ import type { MetadataStore } from '../store/meta/index.ts';
 import { ALL, TABLES } from './model.ts';
 import { MasterKeyError, type ServerKeys } from './server-keys.ts';
 
-const SETTING = 'master-key-check';
+/** The check value of the master key the metadata was written with. */
+export const KEY_CHECK_SETTING = 'master-key-check';
+/** The credential keys a rotation left sealed under the master key (ServerKeys.adoptAuthKeys). */
+export const AUTH_KEYS_SETTING = 'auth-keys';
+/** A rotation under way: the check value of the key it installs, and the credential keys it will leave. */
+export const ROTATION_SETTING = 'key-rotation';
 
 export async function checkMasterKey(store: MetadataStore, keys: ServerKeys, metadataIn: string): Promise<void> {
-  const recorded = await store.transact(async (tx) => {
-    const row = await tx.get(TABLES.settings, ALL, SETTING);
-    if (row) return row.value.value;
-    tx.put(TABLES.settings, ALL, SETTING, { value: keys.checkValue }, { ifVersion: null });
-    return keys.checkValue;
-  });
+  if (await store.get(TABLES.settings, ALL, ROTATION_SETTING)) {
+    throw new MasterKeyError(
+      `a master key rotation of ${metadataIn} was interrupted: run \`onggi admin encryption rotate\` again with the same --new-key-file to finish it`,
+    );
+  }
+  await checkRecordedKey(store, keys, metadataIn);
+  const auth = await store.get(TABLES.settings, ALL, AUTH_KEYS_SETTING);
+  if (auth) keys.adoptAuthKeys(auth.value.value);
+}
+
+/** The check value recorded (recorded now when there is none) is this key's, or the start is refused. */
+async function checkRecordedKey(store: MetadataStore, keys: ServerKeys, metadataIn: string): Promise<void> {
+  const recorded = await recordedCheck(store, keys);
   if (recorded === keys.checkValue) return;
   throw new MasterKeyError(
     `${keys.source} is not the master key that ${metadataIn} was written with. Every node, and onggi admin, must ` +
       'read the same key (ONGGI_MASTER_KEY_FILE); start with the key the metadata was written with.',
   );
+}
+
+/** The check value of the key the metadata was written with; `keys`' own when none is recorded yet (it is then). */
+export async function recordedCheck(store: MetadataStore, keys: ServerKeys): Promise<string> {
+  return store.transact(async (tx) => {
+    const row = await tx.get(TABLES.settings, ALL, KEY_CHECK_SETTING);
+    if (row) return row.value.value;
+    tx.put(TABLES.settings, ALL, KEY_CHECK_SETTING, { value: keys.checkValue }, { ifVersion: null });
+    return keys.checkValue;
+  });
 }

@@ -213,8 +213,14 @@ export function addTotals(a: TotalsRow, b: TotalsRow): TotalsRow {
   return { objects: a.objects + b.objects, bytes: a.bytes + b.bytes, at: Math.max(a.at, b.at) };
 }
 
-/** How a blob's bytes are encrypted at rest: a per-blob data key, wrapped under the server key. */
+/**
+ * How a blob's bytes are encrypted at rest: a data key of its own, wrapped under the master key (key-wrapping.ts).
+ * `scheme` absent: AES-256-CTR from the counter block `iv` (written before 2026-12-07, still read; `onggi admin
+ * encryption migrate` rewrites them); `aes-256-gcm-64k`: authenticated 64 KiB chunks (chunked-gcm.ts), `iv` the
+ * blob's random identity, bound into every chunk.
+ */
 export interface BlobEncryption {
+  scheme?: 'aes-256-gcm-64k';
   wrappedKey: string;
   iv: string;
 }

@@ -185,7 +185,7 @@ export class BodyReader {
 
   private async openBlob(blob: BlobRef, range: ByteRange): Promise<Readable> {
     if (!blob.encryption) return this.blobs.read(blob.blobId, range);
-    return this.openDecrypted(blob.blobId, blob.encryption, range);
+    return this.openDecrypted(blob, blob.encryption, range);
   }
 
   private async openSequence(pieces: AsyncIterable<Piece>): Promise<Readable> {
@@ -217,7 +217,7 @@ export class BodyReader {
     return encryption ? this.cipher.openBytes(encryption, stored) : stored;
   }
 
-  private async openDecrypted(blobId: string, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
-    return this.cipher.openRange(encryption, range, (stored) => this.blobs.read(blobId, stored));
+  private async openDecrypted({ blobId, size }: BlobRef, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
+    return this.cipher.openRange(encryption, size, range, (stored) => this.blobs.read(blobId, stored));
   }
 }

@@ -1,17 +1,26 @@
 /**
  * The master key, from which every secret the server needs derives. It comes from ONGGI_MASTER_KEY_FILE (which
- * every node of a cluster reads), or else from `server.key` in the data directory (0600), generated there on the
- * first start of a single node. Both hold 64 hex characters, as `openssl rand -hex 32` makes them; a `server.key`
- * written by earlier versions (base64) is still read.
+ * every node of a cluster reads), or ONGGI_MASTER_KEY (the key itself, from a secret store's environment), or else
+ * from `server.key` in the data directory (0600, beside the metadata, never in the blob tree), generated there on
+ * the first start of a single node. All hold 64 hex characters, as `openssl rand -hex 32` makes them; a
+ * `server.key` written by earlier versions (base64) is still read.
+ *
+ * Data keys are wrapped through the key-wrapping seam (key-wrapping.ts), by default under a key derived from the
+ * master key. After `onggi admin encryption rotate` the keys that sign tokens, hash access key secrets and seal S3
+ * secrets are no longer derived from the master key: they are kept sealed under it in the metadata (`adoptAuthKeys`),
+ * so that the rotation installs a new master key without invalidating credentials.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Refusal } from '../lib/refusal.ts';
+import type { KeyWrapper } from './key-wrapping.ts';
 
 export interface MasterKeyOptions {
-  /** ONGGI_MASTER_KEY_FILE; null or absent: `server.key` in the data directory. */
+  /** ONGGI_MASTER_KEY_FILE; null or absent: ONGGI_MASTER_KEY, else `server.key` in the data directory. */
   masterKeyFile?: string | null;
+  /** ONGGI_MASTER_KEY: the key itself (64 hex characters). */
+  masterKey?: string | null;
   /** Whether the metadata store already holds metadata: then a missing `server.key` is never regenerated. */
   metadataExists?: boolean;
   /** Where that metadata is, for messages (default: the data directory). */
@@ -21,11 +30,25 @@ export interface MasterKeyOptions {
 /** The server cannot start as configured; the message says what to do. */
 export class MasterKeyError extends Refusal {}
 
-export class ServerKeys {
-  private readonly tokenKey: Buffer;
-  private readonly secretKey: Buffer;
-  private readonly wrapKey: Buffer;
-  private readonly sealKey: Buffer;
+/** The keys of credentials (token signing, secret hashing, S3 secret sealing), when kept apart from the master key. */
+interface AuthKeys {
+  token: Buffer;
+  secret: Buffer;
+  seal: Buffer;
+}
+
+/** Where the default key lives: the data directory, outside its blob tree. */
+export function defaultKeyPath(dataDir: string): string {
+  return join(dataDir, 'server.key');
+}
+
+export class ServerKeys implements KeyWrapper {
+  private tokenKey: Buffer;
+  private secretKey: Buffer;
+  private sealKey: Buffer;
+  private readonly authSealKey: Buffer;
+  /** What wraps data keys: the master key's wrapping key, unless a hardware module is put in its place. */
+  private wrapper: KeyWrapper;
   /** A one-way check value of the master key (it reveals nothing of the key or the keys derived from it). */
   readonly checkValue: string;
 
@@ -36,15 +59,22 @@ export class ServerKeys {
   ) {
     this.tokenKey = derive(master, 'onggi token signing');
     this.secretKey = derive(master, 'onggi secret hashing');
-    this.wrapKey = derive(master, 'onggi data key wrapping');
     this.sealKey = derive(master, 'onggi credential secret sealing');
+    this.authSealKey = derive(master, 'onggi credential key sealing');
+    this.wrapper = new MasterKeyWrapper(derive(master, 'onggi data key wrapping'));
     this.checkValue = derive(master, 'onggi master key check').toString('hex');
+  }
+
+  /** The key of a file of 64 hex characters (a new master key, for a rotation). */
+  static async fromFile(path: string, setting: string): Promise<ServerKeys> {
+    return new ServerKeys(await readKeyFile(path, setting), `${setting} (${path})`);
   }
 
   static async load(dataDir: string, options: MasterKeyOptions = {}): Promise<ServerKeys> {
     const file = options.masterKeyFile;
-    if (file) return new ServerKeys(await readKeyFile(file, 'ONGGI_MASTER_KEY_FILE'), `ONGGI_MASTER_KEY_FILE (${file})`);
-    const path = join(dataDir, 'server.key');
+    if (file) return ServerKeys.fromFile(file, 'ONGGI_MASTER_KEY_FILE');
+    if (options.masterKey) return new ServerKeys(parseKey(options.masterKey, 'ONGGI_MASTER_KEY'), 'ONGGI_MASTER_KEY');
+    const path = defaultKeyPath(dataDir);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -80,13 +110,46 @@ export class ServerKeys {
     return safeEqual(this.hashSecret(secret), hash);
   }
 
-  /** AES-256-GCM wrap of a per-object data key: iv | tag | ciphertext, base64. */
+  /** A per-object data key, wrapped for its version row. */
   wrapDataKey(dataKey: Buffer): string {
-    return sealGcm(this.wrapKey, dataKey);
+    return this.wrapper.wrapDataKey(dataKey);
   }
 
   unwrapDataKey(wrapped: string): Buffer {
-    return openGcm(this.wrapKey, wrapped);
+    return this.wrapper.unwrapDataKey(wrapped);
+  }
+
+  /** Puts another wrapper (a hardware module) in the master key's place for data keys. */
+  wrapDataKeysWith(wrapper: KeyWrapper): void {
+    this.wrapper = wrapper;
+  }
+
+  /**
+   * The credential keys to go on using under the next master key of a rotation, sealed under that key: fresh
+   * token and S3-secret-sealing keys (so the old master key signs and opens nothing any more), the same secret
+   * hashing key (hashes cannot be redone without the secrets). `next` seals them.
+   */
+  authKeysFor(next: ServerKeys): string {
+    const keys = { token: randomBytes(32).toString('base64'), secret: this.secretKey.toString('base64'), seal: randomBytes(32).toString('base64') };
+    return sealGcm(next.authSealKey, Buffer.from(JSON.stringify(keys)));
+  }
+
+  /** Takes on the credential keys a rotation left sealed under this master key (see authKeysFor). */
+  adoptAuthKeys(sealed: string): void {
+    const keys = openAuthKeys(this.authSealKey, sealed);
+    this.tokenKey = keys.token;
+    this.secretKey = keys.secret;
+    this.sealKey = keys.seal;
+  }
+
+  /** The S3-secret sealing of `sealed` (AES-256-GCM), or null when it is not this key's. */
+  canOpenSecret(sealed: string): boolean {
+    try {
+      openGcm(this.sealKey, sealed);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A secret the server must recover later (an S3 secret key, to check signatures): AES-256-GCM, base64. */
@@ -97,6 +160,24 @@ export class ServerKeys {
   openSecret(sealed: string): string {
     return openGcm(this.sealKey, sealed).toString('utf8');
   }
+}
+
+/** Data keys wrapped with AES-256-GCM under a key derived from the master key: iv | tag | ciphertext, base64. */
+class MasterKeyWrapper implements KeyWrapper {
+  constructor(private readonly wrapKey: Buffer) {}
+
+  wrapDataKey(dataKey: Buffer): string {
+    return sealGcm(this.wrapKey, dataKey);
+  }
+
+  unwrapDataKey(wrapped: string): Buffer {
+    return openGcm(this.wrapKey, wrapped);
+  }
+}
+
+function openAuthKeys(key: Buffer, sealed: string): AuthKeys {
+  const parsed = JSON.parse(openGcm(key, sealed).toString('utf8')) as Record<keyof AuthKeys, string>;
+  return { token: Buffer.from(parsed.token, 'base64'), secret: Buffer.from(parsed.secret, 'base64'), seal: Buffer.from(parsed.seal, 'base64') };
 }
 
 async function readKeyFile(path: string, setting: string): Promise<Buffer> {
@@ -116,6 +197,11 @@ function parseKey(text: string, path: string): Buffer {
   const legacy = /^[A-Za-z0-9+/]{43}=$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : null;
   if (legacy?.length === 32) return legacy;
   throw new MasterKeyError(`${path} does not hold a master key: expected 64 hexadecimal characters, as \`openssl rand -hex 32\` prints them`);
+}
+
+/** Writes a master key into `server.key` of `dir` (a rotation's new key), durably. */
+export async function writeDefaultKey(dir: string, hex: string): Promise<void> {
+  await writeDurably(dir, 'server.key', hex.trim() + '\n');
 }
 
 /** Temp file, fsync, rename, fsync the directory: the key is either wholly there or not at all. */

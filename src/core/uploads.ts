@@ -360,7 +360,7 @@ function writePartIndex(tx: Tx, uploadId: string, parts: PartBatchRow['parts']):
 }
 
 /** A part's blob let go of at once (it was never part of an object). */
-function releaseBlob(tx: Tx, blobId: string): void {
+export function releaseBlob(tx: Tx, blobId: string): void {
   tx.delete(TABLES.blobRefs, ALL, blobId);
   tx.put(TABLES.blobGc, ALL, blobId, { queuedAt: Date.now() });
 }

@@ -314,7 +314,7 @@ export async function reference(tx: Tx, blobId: string, fresh: boolean): Promise
 }
 
 /** Drops one reference; the last one queues the blob for removal. True when it did. */
-async function unreference(tx: Tx, blobId: string): Promise<boolean> {
+export async function unreference(tx: Tx, blobId: string): Promise<boolean> {
   const refs = await tx.get(TABLES.blobRefs, ALL, blobId);
   if (refs && refs.value.count > 1) {
     tx.put(TABLES.blobRefs, ALL, blobId, { count: refs.value.count - 1 });
