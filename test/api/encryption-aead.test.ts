@@ -9,7 +9,7 @@ import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { assertNoPlaintext, assertReadFails, checkReads, CHUNK, createEncryptedBucket, get, newBlobFiles, writeSample, type Written } from '../helpers/encryption.ts';
-import { s3Client, uploadInParts } from '../helpers/s3.ts';
+import { uploadInParts } from '../helpers/s3.ts';
 import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const BUCKET = 'sealed';
@@ -101,7 +101,7 @@ test("two objects' blobs swapped fail both reads", async () => {
 
 test("a damaged part of a multipart object fails the reads that reach it, after the parts before it", async () => {
   const parts = [randomBytes(CHUNK + 10), randomBytes(CHUNK + 20), randomBytes(CHUNK + 30)];
-  const files = await newBlobFiles(blobDir(), () => uploadInParts(s3Client(server), BUCKET, 'parts-damaged', parts));
+  const files = await newBlobFiles(blobDir(), () => uploadInParts(server, BUCKET, 'parts-damaged', parts));
   assert.equal(files.length, 3);
   // The parts differ in size: the largest blob is the last part's.
   const sizes = await Promise.all(files.map(async (file) => (await readFile(file)).length));

@@ -53,7 +53,8 @@ export async function writeSample(server: RunningServer, session: Session, bucke
     written.push({ path: `${bucket}/s3${tag}-${size}`, body });
   }
   const parts = [randomBytes(100_003), randomBytes(CHUNK), randomBytes(70_000)];
-  await uploadInParts(s3, bucket, `multipart${tag}`, parts);
+  s3.destroy();
+  await uploadInParts(server, bucket, `multipart${tag}`, parts);
   written.push({ path: `${bucket}/multipart${tag}`, body: Buffer.concat(parts) });
   const segments = [randomBytes(90_000), randomBytes(CHUNK + 3)];
   for (const [i, data] of segments.entries()) await swiftPut(session, `${bucket}/seg${tag}/${i}`, data);

@@ -98,8 +98,9 @@ export async function s3Failure(promise: Promise<unknown>): Promise<{ status: nu
   return { status: status ?? 0, code };
 }
 
-/** A multipart upload of `parts` (in order) with the SDK, completed; the client is closed after. */
-export async function uploadInParts(s3: S3Client, bucket: string, key: string, parts: Buffer[]): Promise<void> {
+/** A multipart upload of `parts` (in order) with an SDK client of its own, completed. */
+export async function uploadInParts(server: RunningServer, bucket: string, key: string, parts: Buffer[]): Promise<void> {
+  const s3 = s3Client(server);
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
   const listed: { ETag: string; PartNumber: number }[] = [];
   for (const [index, body] of parts.entries()) {

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { s3Client, uploadInParts } from '../helpers/s3.ts';
+import { uploadInParts } from '../helpers/s3.ts';
 import { makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer } from '../helpers/server.ts';
 
 const RCLONE = '/usr/bin/rclone';
@@ -124,7 +124,7 @@ for (const profile of ['kakaocloud', 'swift'] as const) {
     test('an object made by an S3 multipart upload (shown as an SLO) reads back, checks and deletes', async () => {
       const parts = [randomBytes(5 * 1024 * 1024), randomBytes(4321)];
       await rcloneOk(server, home, ['mkdir', 'onggi:rclone-mpu']);
-      await uploadInParts(s3Client(server), 'rclone-mpu', 'mpu.bin', parts);
+      await uploadInParts(server, 'rclone-mpu', 'mpu.bin', parts);
       const local = join(home, 'mpu-local');
       await mkdir(local, { recursive: true });
       await writeFile(join(local, 'mpu.bin'), Buffer.concat(parts));

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { s3Client, uploadInParts } from '../helpers/s3.ts';
+import { uploadInParts } from '../helpers/s3.ts';
 import { login, makeTempDir, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 /** Debian's CLI; a `swift` earlier on PATH (pyenv, venv) may be another version or missing keystoneauth. */
@@ -469,7 +469,7 @@ void describe('swift CLI on an object made by a multipart upload', () => {
     const container = 'cli-multipart';
     await swiftOk(['post', container]);
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
-    await uploadInParts(s3Client(server), container, 'mpu.bin', parts);
+    await uploadInParts(server, container, 'mpu.bin', parts);
     const stat = parseStat(await swiftOk(['stat', container, 'mpu.bin']));
     assert.equal(stat.get('Content Length'), String(Buffer.concat(parts).length));
     assert.match(stat.get('ETag') ?? '', /^[0-9a-f]{32}-2$/);
