@@ -16,7 +16,20 @@ export default tseslint.config(
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
       ],
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreVoidReturningFunctions: true }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'better-sqlite3',
+              message: 'Open SQLite files with openDatabase (src/store/meta/sqlite/open-database.ts): the addon for the running Node.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
+  { files: ['src/store/meta/sqlite/open-database.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

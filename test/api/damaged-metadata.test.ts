@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { cp, open, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/meta/sqlite/open-database.ts';
 import { auth, createContainer, putObject } from '../helpers/swift.ts';
 import { admin, login, makeTempDir, removeDir, sqliteOnly, startServer, type Session } from '../helpers/server.ts';
 
@@ -98,7 +98,7 @@ async function assertHolds(dataDir: string, keys: string[]): Promise<void> {
 
 /** Overwrites the start of the cell in the middle of a leaf page of the objects table; returns how to undo it. */
 async function damageObjectsPage(file: string): Promise<() => Promise<void>> {
-  const db = new Database(file, { readonly: true });
+  const db = openDatabase(file, { readonly: true });
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const leaves = db.prepare("SELECT pageno FROM dbstat WHERE name = 't_objects' AND pagetype = 'leaf' ORDER BY pageno").pluck().all() as number[];
   db.close();

@@ -5,12 +5,12 @@ import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { bytesTable, jsonTable, type MetadataStore, type MetadataStoreOptions } from '../../src/store/meta/index.ts';
 import { DamagedStore } from '../../src/store/meta/sqlite/file-check.ts';
 import { RowCache } from '../../src/store/meta/sqlite/row-cache.ts';
 import { KV_SCHEMA_VERSION } from '../../src/store/meta/sqlite/kv-schema.ts';
 import { SqliteKvStore } from '../../src/store/meta/sqlite/sqlite-kv-store.ts';
+import { openDatabase } from '../../src/store/meta/sqlite/open-database.ts';
 import { makeTempDir, removeDir } from '../helpers/server.ts';
 import { attached, blobs, CONTRACT_TABLES, counters, docs, kvStoreContract, timed } from './kv-store.contract.ts';
 
@@ -126,7 +126,7 @@ describe('SqliteKvStore (SQLite only)', () => {
 
   test('a write SQLite refuses inside a batch undoes that transaction only (its savepoint), the others commit', () =>
     withSqlite(async (store, file, batches) => {
-      const other = new Database(file);
+      const other = openDatabase(file);
       other.exec(`CREATE TRIGGER refuse BEFORE INSERT ON t_docs WHEN NEW.sk = 'poison' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`);
       other.close();
       const results = await Promise.allSettled(
@@ -172,7 +172,7 @@ describe('SqliteKvStore (SQLite only)', () => {
       await assert.rejects(store.transact(async (tx) => tx.get(blobs, 'p', 'k')), /not opened/);
       await store.close();
       assert.throws(() => SqliteKvStore.open(file, { tables: [bytesTable('docs')] }), /holds json values/);
-      const db = new Database(file);
+      const db = openDatabase(file);
       db.prepare('UPDATE kv_schema SET version = version + 1').run();
       db.close();
       assert.throws(() => SqliteKvStore.open(file, { tables: [docs] }), /newer/);
@@ -181,7 +181,7 @@ describe('SqliteKvStore (SQLite only)', () => {
   test('a file of schema version 1 (no exp column) is migrated: its rows stay, live scans of a table with liveUntil work', () =>
     withFile(async (file) => {
       const now = Date.now();
-      const v1 = new Database(file);
+      const v1 = openDatabase(file);
       v1.exec(`
         CREATE TABLE kv_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
         CREATE TABLE kv_tables (name TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
@@ -203,7 +203,7 @@ describe('SqliteKvStore (SQLite only)', () => {
       } finally {
         await store.close();
       }
-      const check = new Database(file, { readonly: true });
+      const check = openDatabase(file, { readonly: true });
       assert.equal(check.prepare('SELECT version FROM kv_schema').pluck().get(), KV_SCHEMA_VERSION);
       check.close();
     }));
@@ -211,7 +211,7 @@ describe('SqliteKvStore (SQLite only)', () => {
   test('attachments live in their own rowid table, read by one statement; none is left behind by overwrites and deletes', () =>
     withSqlite(async (store, file) => {
       const attachmentRows = (): number => {
-        const check = new Database(file, { readonly: true });
+        const check = openDatabase(file, { readonly: true });
         try {
           return check.prepare('SELECT count(*) FROM a_attached').pluck().get() as number;
         } finally {

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Core } from '../../src/core/index.ts';
 import type { ObjectRef } from '../../src/core/objects.ts';
 import { TABLES } from '../../src/core/model.ts';
 import type { Caller } from '../../src/core/types.ts';
 import { multipartEtag, type UploadRef } from '../../src/core/uploads.ts';
+import { openDatabase } from '../../src/store/meta/sqlite/open-database.ts';
 import { rejectsWith } from '../helpers/errors.ts';
 import { openTestCore, STORE_KINDS, type TestCore } from '../helpers/core.ts';
 
@@ -35,7 +35,7 @@ async function countStatements<T>(during: () => Promise<T>): Promise<{ result: T
   let statements = 0;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, on the prototype
   const pgQuery = pg.Client.prototype.query;
-  const probe = new Database(':memory:');
+  const probe = openDatabase(':memory:');
   const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
   const originals = { run: statementProto.run, get: statementProto.get, all: statementProto.all, iterate: statementProto.iterate };
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {

@@ -1,6 +1,6 @@
 /** Spawns a real Onggi server process on 127.0.0.1:0 with its own data directory. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -69,6 +69,30 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Leave ONGGI_ROOT_* unset, so the server generates and prints a key. */
   noRootKey?: boolean;
+  /**
+   * Run the server as `npm start` does (bin/onggi.js: the built dist/, with the start script's node flags and
+   * environment) rather than the sources through tsx: for measuring what users run. Build first (`builtServer`).
+   */
+  asStarted?: boolean;
+}
+
+/** Builds dist/ when a source is newer (bin/ensure-built.js), outside any server's start-up timeout. */
+export async function builtServer(): Promise<void> {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'ensure-built.js')], { cwd: projectRoot, stdio: ['ignore', 'inherit', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`building dist/ failed (${String(code)}): ${stderr}`);
+}
+
+/** The node flags and environment settings of `npm start` (`NAME=value … node --flag … script …`). */
+async function startScriptSettings(): Promise<{ flags: string[]; env: Record<string, string> }> {
+  const manifest = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = manifest.scripts.start.split(/\s+/).filter((word) => word !== '');
+  const node = words.indexOf('node');
+  const env = Object.fromEntries(words.slice(0, node).map((word) => word.split('=', 2) as [string, string]));
+  const script = words.findIndex((word, at) => at > node && !word.startsWith('--'));
+  return { flags: words.slice(node + 1, script), env };
 }
 
 export async function makeTempDir(prefix = 'onggi-test-'): Promise<string> {
@@ -87,9 +111,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ...options.env,
   };
   serverEnvs.set(dataDir, { ...(await metadataEnv(dataDir)), ...options.env });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'main.ts'), 'server'], {
+  const started = options.asStarted ? await startScriptSettings() : { flags: ['--import', 'tsx'], env: {} };
+  const entry = options.asStarted ? join(projectRoot, 'bin', 'onggi.js') : join(projectRoot, 'src', 'main.ts');
+  const child = spawn(process.execPath, [...started.flags, entry, 'server'], {
     cwd: projectRoot,
-    env,
+    env: { ...env, ...started.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

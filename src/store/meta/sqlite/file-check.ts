@@ -15,8 +15,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { endianness, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { Refusal } from '../../../lib/refusal.ts';
+import { openDatabase, sqliteAddon } from './open-database.ts';
 
 /** The metadata files are damaged; the message names the file and what to do. */
 export class DamagedStore extends Refusal {}
@@ -115,7 +115,7 @@ export function asDamaged(dbPath: string, err: unknown): unknown {
 
 function quickCheck(dbPath: string): string[] {
   try {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    const db = openDatabase(dbPath, { readonly: true, fileMustExist: true });
     try {
       return problemsIn(db.prepare(QUICK_CHECK).pluck().all() as string[]);
     } finally {
@@ -142,7 +142,7 @@ if (workerData.readFirst) {
   closeSync(fd);
 }
 try {
-  const db = new Database(workerData.path, { readonly: true, fileMustExist: true });
+  const db = new Database(workerData.path, { readonly: true, fileMustExist: true, nativeBinding: workerData.addon });
   try {
     parentPort.postMessage({ rows: db.prepare(workerData.sql).pluck().all() });
   } finally {
@@ -161,7 +161,7 @@ interface WorkerReply {
 async function quickCheckOnWorker(dbPath: string): Promise<string[]> {
   const readFirst = (sizeOf(dbPath) ?? 0) * 2 < freemem();
   const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(CHECK_WORKER, { eval: true, workerData: { path: dbPath, sql: QUICK_CHECK, sqliteModule, readFirst } });
+  const worker = new Worker(CHECK_WORKER, { eval: true, workerData: { path: dbPath, sql: QUICK_CHECK, sqliteModule, addon: sqliteAddon(), readFirst } });
   try {
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       worker.once('message', resolve);

@@ -9,11 +9,12 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Contention, type AttachedRow, type Entry, type MetadataStore, type MetadataStoreOptions, type Row, type ScanRange, type StoreObserver, type Table, type Tx, type Version } from '../index.ts';
 import { asDamaged, checkPages, checkWal } from './file-check.ts';
 import { ExpiryFloors } from './expiry-floors.ts';
 import { KvGroupCommitter } from './kv-group-commit.ts';
+import { openDatabase } from './open-database.ts';
 import { resolveBounds, type KeyBounds } from './kv-range.ts';
 import { prepareSchema } from './kv-schema.ts';
 import { SqliteTable, type ScanFilter } from './kv-table.ts';
@@ -112,7 +113,7 @@ export class SqliteKvStore implements MetadataStore, CommittedState {
   private static connect(path: string, options: MetadataStoreOptions): SqliteKvStore {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path);
+      db = openDatabase(path);
       db.pragma('journal_mode = WAL');
       // NORMAL: commits do not sync the WAL themselves; WalSync does, off the event loop, before any acknowledgement.
       db.pragma('synchronous = NORMAL');
