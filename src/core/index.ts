@@ -12,7 +12,9 @@ import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
-import { CtrCipher } from './cipher.ts';
+import { CtrCipher, type BlobCipher } from './cipher.ts';
+import { fsck, type Finding, type FsckOptions, type FsckReport } from './fsck.ts';
+import { Scrubber, scrubBytesPerHour, scrubIntervalMs } from './scrubber.ts';
 import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
@@ -25,6 +27,8 @@ import type { ServerKeys } from './server-keys.ts';
 export interface JobOptions {
   startedAt: number;
   report?: (message: string, detail: Record<string, number>) => void;
+  /** Hears what the scrubber finds wrong with stored bytes. */
+  reportDamage?: (finding: Finding) => void;
   canRun?: () => boolean;
 }
 
@@ -49,9 +53,12 @@ export class Core {
   readonly lifecycle: Lifecycle;
   readonly emptying: Emptying;
   readonly accessLog: AccessLog;
+  /** Checks stored bytes in the background, a bounded amount per hour (null until the jobs start, or when off). */
+  scrubber: Scrubber | null = null;
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
+  private readonly cipher: BlobCipher;
   private collector: Job | null = null;
   private emptier: Job | null = null;
   private loggingRefresh: NodeJS.Timeout | null = null;
@@ -72,6 +79,7 @@ export class Core {
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
     const cipher = new CtrCipher(keys);
+    this.cipher = cipher;
     const intake = new BodyIntake(blobs, cipher, new Md5Offload(), onBackgroundError);
     const nudge = (): void => {
       this.nudgeCollector();
@@ -94,7 +102,7 @@ export class Core {
    * Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. `report` hears
    * what a job did when it is worth a line in the log; no job runs a round while `canRun` says no.
    */
-  startJobs({ startedAt, report = () => undefined, canRun = () => true }: JobOptions): void {
+  startJobs({ startedAt, report = () => undefined, reportDamage = () => undefined, canRun = () => true }: JobOptions): void {
     // Not a leased job: every node needs to know which buckets log.
     const refreshLogging = (): void => {
       void this.accessLog.refresh().catch(this.onBackgroundError);
@@ -106,7 +114,11 @@ export class Core {
     const local = !this.blobsShared;
     this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) + (await this.objects.large.collect()) };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
+    const scrubbing = scrubBytesPerHour();
+    if (scrubbing > 0) this.scrubber = new Scrubber(this.store, this.blobs, this.cipher, scrubbing, scrubIntervalMs(), reportDamage);
+    const scrubber = this.scrubber;
     this.jobs.start(canRun, [
+      ...(scrubber ? [{ name: 'scrub', everyMs: scrubber.everyMs, run: () => scrubber.round() }] : []),
       this.collector,
       this.emptier,
       { name: 'expiry', everyMs: expiryIntervalMs(), run: () => this.objects.reapExpired() },
@@ -138,6 +150,11 @@ export class Core {
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
     const olderThan = this.blobsShared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
     return this.blobs.sweep((blobId) => this.objects.isBlobReferenced(blobId), olderThan);
+  }
+
+  /** Checks every version's bytes and every blob file (see fsck.ts). */
+  async fsck(options: FsckOptions): Promise<FsckReport> {
+    return fsck(this.store, this.blobs, this.cipher, options);
   }
 
   /** Resolves when both stores answer. */

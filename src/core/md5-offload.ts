@@ -58,7 +58,8 @@ export class Md5Offload {
   private offloaded(): Md5 {
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    let batch: Uint8Array[] = [];
+    // Each chunk is copied into the batch as it comes: a reader may reuse its buffer once `update` returns.
+    let batch: Uint8Array<ArrayBuffer> | null = null;
     let batched = 0;
     let queued = 0;
     let drained: (() => void) | null = null;
@@ -73,24 +74,25 @@ export class Md5Offload {
       }
     });
     const flush = (): Promise<void> | undefined => {
-      if (batched === 0) return undefined;
+      if (batch === null || batched === 0) return undefined;
       // A buffer of its own (never a slice of Node's shared pool), so that transferring it detaches nothing else.
-      const reusable = spare.pop();
-      const data = reusable && reusable.length >= batched ? reusable : new Uint8Array(Math.max(batched, BATCH_BUFFER));
-      let at = 0;
-      for (const chunk of batch) {
-        data.set(chunk, at);
-        at += chunk.length;
-      }
-      worker.postMessage({ id, data, length: batched }, [data.buffer]);
-      batch = [];
+      worker.postMessage({ id, data: batch, length: batched }, [batch.buffer]);
+      batch = null;
       batched = 0;
       queued++;
       return queued < MAX_QUEUED ? undefined : new Promise<void>((resolve) => (drained = resolve));
     };
+    const room = (length: number): Uint8Array<ArrayBuffer> => {
+      if (batch !== null && batch.length - batched >= length) return batch;
+      // A chunk larger than the room left (rare: batches leave room for one read): the batch goes as it is.
+      void flush();
+      const reusable = spare.pop();
+      batch = reusable && reusable.length >= length ? reusable : new Uint8Array(Math.max(length, BATCH_BUFFER));
+      return batch;
+    };
     return {
       update: (chunk) => {
-        batch.push(chunk);
+        room(chunk.length).set(chunk, batched);
         batched += chunk.length;
         return batched >= BATCH ? flush() : undefined;
       },

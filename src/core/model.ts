@@ -335,6 +335,18 @@ export interface VersionRow {
   legalHold?: boolean;
   /** The version's tags (S3 object tagging), in the order given; absent: none. */
   tags?: Tag[];
+  /** `onggi admin fsck --repair` found its bytes damaged: reads fail with ObjectDamaged (see integrity.ts). */
+  damaged?: DamageMark;
+}
+
+export const DAMAGE_REASONS = ['missing', 'size', 'hash'] as const;
+/** What is wrong with stored bytes: gone, another size than recorded, or not hashing to the recorded MD5. */
+export type DamageReason = (typeof DAMAGE_REASONS)[number];
+
+export interface DamageMark {
+  reason: DamageReason;
+  /** When fsck marked it (ms since the epoch). */
+  at: number;
 }
 
 /** "Empty bucket": every object is removed in the background, then (if asked) the bucket itself. */
