@@ -115,7 +115,7 @@ export class Core {
     this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) + (await this.objects.large.collect()) };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
     const scrubbing = scrubBytesPerHour();
-    if (scrubbing > 0) this.scrubber = new Scrubber(this.store, this.blobs, this.cipher, scrubbing, scrubIntervalMs(), reportDamage);
+    if (scrubbing > 0) this.scrubber = this.newScrubber(scrubbing, scrubIntervalMs(), reportDamage);
     const scrubber = this.scrubber;
     this.jobs.start(canRun, [
       ...(scrubber ? [{ name: 'scrub', everyMs: scrubber.everyMs, run: () => scrubber.round() }] : []),
@@ -150,6 +150,11 @@ export class Core {
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
     const olderThan = this.blobsShared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
     return this.blobs.sweep((blobId) => this.objects.isBlobReferenced(blobId), olderThan);
+  }
+
+  /** A scrubber over this core's stores (the jobs run one; see scrubber.ts). */
+  newScrubber(bytesPerHour: number, everyMs: number, report: (finding: Finding) => void): Scrubber {
+    return new Scrubber(this.store, this.blobs, this.cipher, bytesPerHour, everyMs, report);
   }
 
   /** Checks every version's bytes and every blob file (see fsck.ts). */
