@@ -1,23 +1,23 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
+import { registerFsck } from './fsck.ts';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { isOnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
 import { openCore, sqlitePath } from '../open-stores.ts';
-import { registerFsck } from './fsck.ts';
 
 interface AdminOptions {
   dataDir?: string;
   json?: boolean;
 }
 
-type Action = (core: Core, print: (rows: unknown) => void, json: boolean) => Promise<void>;
+type Action = (core: Core, print: (rows: unknown) => void) => Promise<void>;
 
 export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer projects, users, roles, access keys and S3 key pairs; check stored data (fsck)')
+    .description('administer projects, users, roles, access keys and S3 key pairs')
     .option('--data-dir <dir>', 'data directory (ONGGI_DATA_DIR, default ./data)')
     .option('--json', 'print JSON');
   const run = (action: Action) => async (): Promise<void> => {
@@ -99,8 +99,6 @@ export function registerAdminCommands(program: Command): void {
     print({ deleted: id });
   })());
 
-  registerFsck(admin, run);
-
   const s3Key = admin.command('s3-key').description("S3 key pairs (Keystone's EC2 credentials)");
   s3Key.command('create <project> <user>').action((p: string, u: string) => run(async (core, print) => {
     const { credential, secret } = await core.s3Credentials.create(p, u);
@@ -117,6 +115,8 @@ export function registerAdminCommands(program: Command): void {
     await core.s3Credentials.delete(access);
     print({ deleted: access });
   })());
+
+  registerFsck(admin, run);
 }
 
 /** `--project` and `--user` (names or ids) as the ids a listing filters by; absent ones filter nothing. */
@@ -140,7 +140,7 @@ async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
     process.stdout.write(options.json ? JSON.stringify(rows, null, 2) + '\n' : formatRows(rows));
   };
   try {
-    await action(core, print, options.json === true);
+    await action(core, print);
   } catch (err) {
     process.stderr.write(`error: ${isOnggiError(err) || err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

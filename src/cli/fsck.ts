@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Core } from '../core/index.ts';
 import type { Finding, FsckReport } from '../core/fsck.ts';
 
-type Action = (core: Core, print: (rows: unknown) => void, json: boolean) => Promise<void>;
+type Action = (core: Core, print: (rows: unknown) => void) => Promise<void>;
 
 /** Exit status when problems were found that are still there (a damaged object stays damaged once marked). */
 export const FSCK_PROBLEMS_EXIT = 3;
@@ -17,10 +17,10 @@ export function registerFsck(admin: Command, run: (action: Action) => () => Prom
     .option('--grace <seconds>', `blob files modified more recently than this are not called orphans: writes in flight (default ${DEFAULT_GRACE_SECONDS})`)
     .option('--json', 'print the report as JSON')
     .action((options: { repair?: boolean; grace?: string; json?: boolean }) =>
-      run(async (core, print, json) => {
+      run(async (core, print) => {
         const graceSeconds = options.grace === undefined ? DEFAULT_GRACE_SECONDS : Number(options.grace);
         if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error('--grace is a number of seconds');
-        const asJson = json || options.json === true;
+        const asJson = admin.opts<{ json?: boolean }>().json === true || options.json === true;
         const report = await core.fsck({
           repair: options.repair === true,
           graceMs: graceSeconds * 1000,

@@ -12,9 +12,7 @@ import { Emptying } from './emptying.ts';
 import { Identity } from './identity.ts';
 import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
-import { CtrCipher, type BlobCipher } from './cipher.ts';
-import { fsck, type Finding, type FsckOptions, type FsckReport } from './fsck.ts';
-import { Scrubber, scrubBytesPerHour, scrubIntervalMs } from './scrubber.ts';
+import { CtrCipher } from './cipher.ts';
 import { Md5Offload } from './md5-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
@@ -23,6 +21,9 @@ import { Tagging } from './tagging.ts';
 import { minPartSizeFromEnv, Uploads } from './uploads.ts';
 import { S3Credentials } from './s3-credentials.ts';
 import type { ServerKeys } from './server-keys.ts';
+import type { BlobCipher } from './cipher.ts';
+import { fsck, type Finding, type FsckOptions, type FsckReport } from './fsck.ts';
+import { Scrubber, scrubBytesPerHour, scrubIntervalMs } from './scrubber.ts';
 
 export interface JobOptions {
   startedAt: number;
@@ -58,10 +59,10 @@ export class Core {
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
-  private readonly cipher: BlobCipher;
   private collector: Job | null = null;
   private emptier: Job | null = null;
   private loggingRefresh: NodeJS.Timeout | null = null;
+  private readonly cipher: BlobCipher;
 
   constructor(
     readonly store: MetadataStore,
@@ -78,8 +79,7 @@ export class Core {
     this.accounts = new Accounts(this.directory, store.shared ? 0 : ACCOUNT_SETTINGS_TTL_MS);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
-    const cipher = new CtrCipher(keys);
-    this.cipher = cipher;
+    const cipher = (this.cipher = new CtrCipher(keys));
     const intake = new BodyIntake(blobs, cipher, new Md5Offload(), onBackgroundError);
     const nudge = (): void => {
       this.nudgeCollector();
