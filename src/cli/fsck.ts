@@ -44,6 +44,8 @@ function summaryOf(report: FsckReport): Record<string, number> {
   return {
     versions: report.versions,
     bytes_checked: report.bytesChecked,
+    blobs_by_crc32: report.blobsBy.crc32,
+    blobs_by_md5: report.blobsBy.md5,
     blob_files: report.blobFiles,
     missing: count('missing'),
     size_mismatches: count('size'),

@@ -1,11 +1,13 @@
 /**
  * Checking stored versions against what their rows record, for `onggi admin fsck` and the background scrubber:
  * every version of every bucket in a fixed order (resumable from a cursor), and for each its bytes — present, of
- * the recorded size, hashing to the recorded MD5 (a multipart object's parts each to their own). Encrypted bytes are
+ * the recorded size, hashing to the recorded CRC-32 where one was kept, else the MD5 (a multipart object's parts each
+ * to their own; `blobsBy` counts which). Encrypted bytes are
  * checked as plaintext, opened through the cipher seam (which also authenticates them where the scheme can).
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { BlobMissingError, type BlobStore } from '../store/blob/index.ts';
 import type { Bound, MetadataStore } from '../store/meta/index.ts';
 import type { BlobCipher } from './cipher.ts';
@@ -89,6 +91,8 @@ interface BlobExpectation {
 export class DataChecker {
   /** Bytes read so far (plaintext). */
   bytesRead = 0;
+  /** Blobs read so far, by the digest they were checked against (none: their MD5 is not known, size only). */
+  readonly blobsBy = { crc32: 0, md5: 0, none: 0 };
   /** Blobs checked already and what was found (copies share blobs; shared multipart uploads their parts). */
   private readonly seen: Map<string, Problem | null> | null;
 
@@ -183,11 +187,12 @@ export class DataChecker {
       if (err instanceof BlobMissingError) return { reason: 'missing', detail: 'the blob is missing', blobId };
       throw err;
     }
-    const hash = createHash('md5');
+    const digest = digestFor(blob, md5);
+    this.blobsBy[digest.name]++;
     let read = 0;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        hash.update(chunk);
+        digest.update(chunk);
         read += chunk.length;
       }
     } catch (err) {
@@ -197,9 +202,45 @@ export class DataChecker {
       this.bytesRead += read;
       stream.destroy();
     }
-    const problem = compare(read, hash.digest('hex'), { size, md5 });
-    return problem && { ...problem, blobId };
+    if (read !== size) return { reason: 'size', detail: `${read} bytes stored, ${size} recorded`, blobId };
+    const mismatch = digest.mismatch();
+    return mismatch === null ? null : { reason: 'hash', detail: mismatch, blobId };
   }
+}
+
+/** What a blob is checked against: its CRC-32 when one was kept (as fast as reading), its MD5, or nothing. */
+interface BlobDigest {
+  name: 'crc32' | 'md5' | 'none';
+  update(chunk: Buffer): void;
+  /** How the bytes read differ from what was recorded; null: they match. */
+  mismatch(): string | null;
+}
+
+function digestFor(blob: BlobRef, md5: string | null): BlobDigest {
+  const recordedCrc = blob.crc32;
+  if (recordedCrc !== undefined) {
+    let crc = 0;
+    return {
+      name: 'crc32',
+      update: (chunk) => (crc = crc32(chunk, crc)),
+      mismatch: () => (crc === recordedCrc ? null : `CRC-32 ${hex32(crc)}, ${hex32(recordedCrc)} recorded`),
+    };
+  }
+  if (md5 === null) return { name: 'none', update: () => undefined, mismatch: () => null };
+  const hash = createHash('md5');
+  let found: string | null = null;
+  return {
+    name: 'md5',
+    update: (chunk) => hash.update(chunk),
+    mismatch: () => {
+      found ??= hash.digest('hex');
+      return found === md5 ? null : `MD5 ${found}, ${md5} recorded`;
+    },
+  };
+}
+
+function hex32(value: number): string {
+  return value.toString(16).padStart(8, '0');
 }
 
 function compare(size: number, md5: string, expected: { size: number; md5: string | null }): Problem | null {

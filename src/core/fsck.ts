@@ -46,6 +46,8 @@ export interface FsckOptions {
 export interface FsckReport {
   versions: number;
   bytesChecked: number;
+  /** Blobs read, by the digest they were checked against: the CRC-32 kept since it was, the MD5 before, none (size only). */
+  blobsBy: { crc32: number; md5: number; none: number };
   blobFiles: number;
   findings: Finding[];
   /** Versions marked damaged before that checked clean now, unmarked by `repair` (or that would be). */
@@ -53,7 +55,7 @@ export interface FsckReport {
 }
 
 export async function fsck(store: MetadataStore, blobs: BlobStore, cipher: BlobCipher, options: FsckOptions): Promise<FsckReport> {
-  const report: FsckReport = { versions: 0, bytesChecked: 0, blobFiles: 0, findings: [], cleared: [] };
+  const report: FsckReport = { versions: 0, bytesChecked: 0, blobsBy: { crc32: 0, md5: 0, none: 0 }, blobFiles: 0, findings: [], cleared: [] };
   const found = (finding: Finding): void => {
     report.findings.push(finding);
     options.onFinding?.(finding);
@@ -75,6 +77,7 @@ export async function fsck(store: MetadataStore, blobs: BlobStore, cipher: BlobC
     for (const problem of problems) found(versionFinding(walked, problem, projectNames.get(walked.bucket.projectId), marked, repaired));
   }
   report.bytesChecked = checker.bytesRead;
+  report.blobsBy = { ...checker.blobsBy };
   await findOrphans(store, blobs, options, report, found);
   return report;
 }

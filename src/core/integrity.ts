@@ -1,12 +1,14 @@
 /**
- * Whole-object reads checked against the MD5 recorded when the bytes were written, as they stream: the bytes go
+ * Whole-object reads checked against the CRC-32 recorded when the bytes were written (several GB/s, checked in
+ * line), or the MD5 for blobs written before CRCs were kept and for small objects, as they stream: the bytes go
  * out as they are read, but the last chunk is held back until the digest matched (and the byte count came out
  * right), so a damaged object's response is cut off before its end (a broken transfer), never completed with
  * other bytes. Bytes at hand (small objects kept in the metadata store) are checked before anything is sent.
- * A multipart object has no MD5 of its whole; each of its parts is checked against the part's own.
- * Ranged reads are not checked: an MD5 covers the whole of what it hashed only.
+ * A multipart object has no MD5 of its whole; each of its parts is checked against the part's own CRC-32 or MD5.
+ * Ranged reads are not checked: a digest covers the whole of what it hashed only.
  */
 import { hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
@@ -14,10 +16,14 @@ import { OnggiError } from './errors.ts';
 import type { Md5, Md5Offload } from './md5-offload.ts';
 import type { BucketRow, DamageReason, VersionRow } from './model.ts';
 
-/** What a read of all of some stored bytes must come to: how many, and their MD5 (hex; null: not known, count only). */
+/**
+ * What a read of all of some stored bytes must come to: how many, their CRC-32 when recorded (checked instead of
+ * the MD5), and their MD5 (hex; null: not known, count only).
+ */
 export interface Expected {
   size: number;
   md5: string | null;
+  crc32?: number | undefined;
 }
 
 /** Which stored bytes a check was about, for the log: the object's version, and the part of it when one. */
@@ -76,7 +82,7 @@ export class ReadVerifier {
 
   /** A stream of all of some stored bytes, checked as it goes (see the top of this file). */
   stream(source: Readable, expected: Expected, subject: () => Subject): Readable {
-    const md5 = expected.md5 === null ? null : this.md5.forBody(expected.size);
+    const md5 = expected.md5 === null || expected.crc32 !== undefined ? null : this.md5.forBody(expected.size);
     return new CheckedStream(source, new DigestCheck(expected, md5, (reason, detail) => this.failure(subject(), reason, detail)));
   }
 
@@ -95,6 +101,7 @@ export function damagedError(): OnggiError<'ObjectDamaged'> {
 /** Counts and hashes bytes as they pass; the last chunk resolves only once the digest matched. */
 class DigestCheck {
   private seen = 0;
+  private crc = 0;
   private settled = false;
 
   constructor(
@@ -110,9 +117,18 @@ class DigestCheck {
       this.cancel();
       return Promise.reject(this.fail('size', `more than the ${this.expected.size} bytes recorded`));
     }
+    if (this.expected.crc32 !== undefined) return this.passCrc(chunk, this.expected.crc32);
     const hashing = this.md5?.update(chunk);
     if (this.seen === this.expected.size) return this.verify(hashing);
     return hashing;
+  }
+
+  /** The CRC-32 taken in line: a promise only for a last chunk that fails it. */
+  private passCrc(chunk: Uint8Array, expected: number): Promise<void> | undefined {
+    this.crc = crc32(chunk, this.crc);
+    if (this.seen < this.expected.size || this.crc === expected) return undefined;
+    this.settled = true;
+    return Promise.reject(this.fail('hash', 'the stored bytes do not match the recorded CRC-32'));
   }
 
   /** After the last chunk: fails when fewer bytes came than recorded. */

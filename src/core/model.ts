@@ -224,6 +224,8 @@ export interface BlobRef {
   blobId: string;
   size: number;
   encryption: BlobEncryption | null;
+  /** CRC-32 of the plain bytes, taken as they were written: whole reads check it (blobs written before it: the MD5). */
+  crc32?: number;
 }
 
 /**
@@ -297,6 +299,8 @@ export interface PartRow {
   /** MD5 of the part, hex. */
   etag: string;
   encryption: BlobEncryption | null;
+  /** CRC-32 of the part's plain bytes (see BlobRef). */
+  crc32?: number;
   uploadedAt: number;
   /** Checksums the part was verified against as it came in (S3's `x-amz-checksum-<algorithm>`), for the front end. */
   checksums?: Metadata;
@@ -304,7 +308,7 @@ export interface PartRow {
 
 /** A batch of a completed upload's parts, in order, from the offset its sort key names. */
 export interface PartBatchRow {
-  parts: { number: number; blobId: string; size: number; etag: string; encryption: BlobEncryption | null }[];
+  parts: { number: number; blobId: string; size: number; etag: string; encryption: BlobEncryption | null; crc32?: number }[];
 }
 
 export type VersionState = 'uploading' | 'complete' | 'delete-marker';

@@ -58,7 +58,7 @@ function drained(sink: Writable): Promise<void> {
   });
 }
 
-/** A part of a ranged read: which blob (with its MD5 when it is a multipart object's part), and which of its bytes. */
+/** A part of a ranged read: which blob (with its MD5 when it is a multipart object's part; its CRC-32 when recorded), and which of its bytes. */
 interface Piece {
   blob: BlobRef & { etag?: string; number?: number };
   range: ByteRange;
@@ -178,7 +178,7 @@ export class BodyReader {
       }
       case 'blob': {
         const opened = await this.openBlob(data, range);
-        return whole ? this.verifier.stream(opened, { size: version.size, md5: version.etag }, () => subjectOf(whole)) : opened;
+        return whole ? this.verifier.stream(opened, { size: version.size, md5: version.etag, crc32: data.crc32 }, () => subjectOf(whole)) : opened;
       }
       case 'parts':
         return this.openSequence(listedPieces(data.parts, range), whole);
@@ -201,7 +201,7 @@ export class BodyReader {
     if (!whole) return sequenceOf(pieces, (piece) => this.openBlob(piece.blob, piece.range));
     return sequenceOf(pieces, async ({ blob, range }) => {
       const opened = await this.openBlob(blob, range);
-      return this.verifier.stream(opened, { size: blob.size, md5: blob.etag ?? null }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
+      return this.verifier.stream(opened, { size: blob.size, md5: blob.etag ?? null, crc32: blob.crc32 }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * A request body on its way in: drained into a durable blob — or into memory when it is small enough to live in
- * the metadata store — hashed (MD5) and encrypted on the way. Nothing is left behind when it fails.
+ * the metadata store — hashed (MD5, and a blob's CRC-32 for cheap checks of whole reads) and encrypted on the way. Nothing is left behind when it fails.
  */
+import { crc32 } from 'node:zlib';
 import type { BlobStore } from '../store/blob/index.ts';
 import type { BlobCipher } from './cipher.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
@@ -36,10 +37,12 @@ export class BodyIntake {
     const md5 = this.md5.forBody(contentLength);
     const encrypted = encrypt ? this.cipher.seal() : null;
     let size = 0;
+    let crc = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
         size += chunk.length;
         if (size > maxSize) tooLarge(overQuota);
+        crc = crc32(chunk, crc);
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
         yield encrypted ? encrypted.update(chunk) : chunk;
@@ -56,7 +59,7 @@ export class BodyIntake {
       if (contentLength !== null && size !== contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${contentLength} declared`);
       }
-      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption };
+      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption, crc32: crc };
       return { data, inline, size, etag: await md5.digest() };
     } catch (err) {
       md5.abort();

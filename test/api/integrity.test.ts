@@ -3,7 +3,9 @@
  * GET a broken transfer (never a complete body with other bytes) over node:http, the S3 SDK and python-swiftclient;
  * `onggi admin fsck` names each damaged object, finds orphan blobs, and `--repair` removes them and marks the
  * damaged objects so reads of them fail with a clear error; the background scrubber finds a flipped byte and the
- * metrics show it. Runs on SQLite and PostgreSQL.
+ * metrics show it. Objects written by this build are checked against the CRC-32 kept with each blob; objects whose
+ * rows have none (written before CRCs were kept: their CRC is stripped from the rows here) against their MD5.
+ * Runs on SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,7 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { s3Client, uploadInParts } from '../helpers/s3.ts';
+import { TABLES, type BlobRef, type VersionRow } from '../../src/core/model.ts';
+import type { MetadataStore } from '../../src/store/meta/index.ts';
+import { printedS3Keys, s3Client, uploadInParts, type S3KeyPair } from '../helpers/s3.ts';
+import { openStoreOf } from '../helpers/store.ts';
 import { adminEnv, login, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
 const projectRoot = join(import.meta.dirname, '..', '..');
@@ -83,7 +88,7 @@ async function flipByte(file: string, at: number): Promise<void> {
 
 interface FsckRun {
   code: number | null;
-  report: { versions: number; findings: Record<string, unknown>[]; cleared: Record<string, unknown>[] };
+  report: { versions: number; blobsBy: Record<string, number>; findings: Record<string, unknown>[]; cleared: Record<string, unknown>[] };
   stderr: string;
 }
 
@@ -118,9 +123,39 @@ function findingsOf(run: FsckRun, key: string): Record<string, unknown>[] {
   return run.report.findings.filter((finding) => finding.key === key);
 }
 
+/** Makes the objects under `keys` look written before CRCs were kept (their blobs' and parts' CRCs dropped); the others must have theirs. */
+async function stripCrcs(store: MetadataStore, container: string, projectId: string, keys: readonly string[]): Promise<void> {
+  const bucket = (await store.get(TABLES.buckets, projectId, container))?.value;
+  assert.ok(bucket);
+  const rows = await store.scan(TABLES.objects, bucket.id, { prefix: '', limit: 1000, reverse: false });
+  await store.transact(async (tx) => {
+    for (const { sk: key, value: version } of rows) {
+      const { data } = version;
+      const old = keys.includes(key);
+      if (data.kind === 'blob') {
+        assert.equal(typeof data.crc32, 'number', `${key}: its blob's CRC-32 is kept`);
+        if (old) tx.put(TABLES.objects, bucket.id, key, { ...version, data: withoutCrc(data) } satisfies VersionRow);
+      }
+      if (data.kind !== 'multipart') continue;
+      for (const batch of await tx.scan(TABLES.partIndex, data.uploadId, { prefix: '', limit: 1000, reverse: false })) {
+        for (const part of batch.value.parts) assert.equal(typeof part.crc32, 'number', `${key}: part ${part.number}'s CRC-32 is kept`);
+        if (old) tx.put(TABLES.partIndex, data.uploadId, batch.sk, { parts: batch.value.parts.map(withoutCrc) });
+      }
+    }
+  });
+}
+
+function withoutCrc<T extends BlobRef>(blob: T): T {
+  const copy = { ...blob };
+  delete copy.crc32;
+  return copy;
+}
+
 void describe('integrity: damaged blobs, fsck, repair', () => {
   let server: RunningServer;
   let session: Session;
+  /** Printed at the first start only: the server is restarted once the old-style rows are in. */
+  let keys: S3KeyPair;
   const objects = new Map<string, Buffer>();
   const auth = (): Record<string, string> => ({ 'X-Auth-Token': session.token });
   const objectUrl = (key: string): string => `${session.storageUrl}/${CONTAINER}/${key}`;
@@ -128,8 +163,9 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
   before(async () => {
     server = await startServer({ env: { ONGGI_TEST_MIN_PART_SIZE: String(PART), ONGGI_SCRUB_BYTES_PER_HOUR: '0' } });
     session = await login(server.url);
+    keys = printedS3Keys(server);
     assert.equal((await fetch(`${session.storageUrl}/${CONTAINER}`, { method: 'PUT', headers: auth() })).status, 201);
-    for (const key of ['flipped', 'cut-short', 'grown', 'deleted', 'sound', 'restored']) objects.set(key, randomBytes(300_000 + key.length));
+    for (const key of ['flipped', 'cut-short', 'grown', 'deleted', 'sound', 'restored', 'old-flipped', 'old-sound']) objects.set(key, randomBytes(300_000 + key.length));
     objects.set('small', randomBytes(4096));
     for (const [key, body] of objects) {
       const put = await fetch(objectUrl(key), { method: 'PUT', headers: auth(), body });
@@ -137,9 +173,24 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
     }
     const parts = [randomBytes(PART), randomBytes(PART), randomBytes(50_000)];
     objects.set('multipart', Buffer.concat(parts));
-    await uploadInParts(s3Client(server), CONTAINER, 'multipart', parts);
+    await uploadInParts(s3Client(server, keys), CONTAINER, 'multipart', parts);
+    const oldParts = [randomBytes(PART), randomBytes(PART), randomBytes(50_001)];
+    objects.set('old-multipart', Buffer.concat(oldParts));
+    await uploadInParts(s3Client(server, keys), CONTAINER, 'old-multipart', oldParts);
+
+    await server.stop();
+    const store = await openStoreOf(server.dataDir);
+    try {
+      await stripCrcs(store, CONTAINER, session.projectId, ['old-flipped', 'old-sound', 'old-multipart']);
+    } finally {
+      await store.close();
+    }
+    server = await startServer({ dataDir: server.dataDir, env: { ONGGI_TEST_MIN_PART_SIZE: String(PART), ONGGI_SCRUB_BYTES_PER_HOUR: '0' } });
+    session = await login(server.url);
 
     const { dataDir } = server;
+    await flipByte(await blobHolding(dataDir, objects.get('old-flipped') ?? Buffer.alloc(0)), 150_000);
+    await flipByte(await blobHolding(dataDir, oldParts[1] ?? Buffer.alloc(0)), 20);
     await flipByte(await blobHolding(dataDir, objects.get('flipped') ?? Buffer.alloc(0)), 150_000);
     await flipByte(await blobHolding(dataDir, objects.get('restored') ?? Buffer.alloc(0)), 299_000);
     await truncate(await blobHolding(dataDir, objects.get('cut-short') ?? Buffer.alloc(0)), 250_000);
@@ -152,11 +203,11 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
   });
 
   void test('a whole GET of a damaged blob is a broken transfer over node:http; sound objects read whole', async () => {
-    for (const key of ['flipped', 'cut-short', 'deleted', 'multipart', 'restored']) {
+    for (const key of ['flipped', 'cut-short', 'deleted', 'multipart', 'restored', 'old-flipped', 'old-multipart']) {
       const outcome = await rawGet(objectUrl(key), auth());
       assertBroken(outcome, objects.get(key) ?? Buffer.alloc(0), key);
     }
-    for (const key of ['sound', 'small', 'grown']) {
+    for (const key of ['sound', 'small', 'grown', 'old-sound']) {
       const outcome = await rawGet(objectUrl(key), auth());
       assert.equal(outcome.status, 200, key);
       assert.ok(outcome.complete, key);
@@ -172,14 +223,17 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
     const first = await rawGet(objectUrl('multipart'), { ...auth(), Range: `bytes=0-${PART - 1}` });
     assert.equal(first.status, 206);
     assert.ok(first.body.equals((objects.get('multipart') ?? Buffer.alloc(0)).subarray(0, PART)));
-    await logged(server, /failed its integrity check on read/);
+    // New objects were checked by their CRC-32, the ones without one by their MD5.
+    for (const [key, digest] of [['flipped', 'CRC-32'], ['multipart', 'CRC-32'], ['old-flipped', 'MD5'], ['old-multipart', 'MD5']]) {
+      await logged(server, new RegExp(`"key":"${key}"[^\\n]*"detail":"the stored bytes do not [a-z ]+ the recorded ${digest}"`));
+    }
     assert.match(server.logs(), /"key":"multipart","versionId":"null","part":2/);
   });
 
   void test('the S3 SDK sees a failed download of a damaged object', async () => {
-    const s3 = s3Client(server);
+    const s3 = s3Client(server, keys);
     try {
-      for (const key of ['flipped', 'multipart', 'cut-short']) {
+      for (const key of ['flipped', 'multipart', 'cut-short', 'old-flipped']) {
         await assert.rejects(
           (async () => {
             const got = await s3.send(new GetObjectCommand({ Bucket: CONTAINER, Key: key }));
@@ -228,6 +282,16 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
     const kinds = (key: string): unknown[] => findingsOf(run, key).map((finding) => finding.kind);
     assert.deepEqual(kinds('flipped'), ['hash']);
     assert.deepEqual(kinds('restored'), ['hash']);
+    assert.deepEqual(kinds('old-flipped'), ['hash']);
+    assert.deepEqual(kinds('old-multipart'), ['hash']);
+    assert.deepEqual(kinds('old-sound'), []);
+    // Which digest each was checked against: said in the finding and counted in the report.
+    assert.match(String(findingsOf(run, 'flipped')[0]?.detail), /^CRC-32 [0-9a-f]{8}, [0-9a-f]{8} recorded$/);
+    assert.match(String(findingsOf(run, 'multipart')[0]?.detail), /^CRC-32 /);
+    assert.match(String(findingsOf(run, 'old-flipped')[0]?.detail), /^MD5 [0-9a-f]{32}, [0-9a-f]{32} recorded$/);
+    assert.match(String(findingsOf(run, 'old-multipart')[0]?.detail), /^MD5 /);
+    // CRC: flipped, restored, cut-short, grown, sound, 3 parts; MD5: old-flipped, old-sound, 3 parts (deleted: not read).
+    assert.deepEqual(run.report.blobsBy, { crc32: 8, md5: 5, none: 0 });
     assert.deepEqual(kinds('cut-short'), ['size']);
     assert.deepEqual(kinds('grown'), ['size']);
     assert.deepEqual(kinds('deleted'), ['missing']);
@@ -256,7 +320,7 @@ void describe('integrity: damaged blobs, fsck, repair', () => {
     assert.equal(swiftGet.status, 500);
     assert.match(await swiftGet.text(), /damaged/);
     assert.equal((await fetch(objectUrl('flipped'), { method: 'HEAD', headers: auth() })).status, 200);
-    const s3 = s3Client(server);
+    const s3 = s3Client(server, keys);
     try {
       await assert.rejects(s3.send(new GetObjectCommand({ Bucket: CONTAINER, Key: 'grown' })), (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
         assert.equal(err.name, 'InternalError');
