@@ -9,7 +9,7 @@ import { ClientAddresses } from './http/client-address.ts';
 import { PublicUrls } from './http/public-url.ts';
 import { lazyFrontEnd } from './http/lazy-front-end.ts';
 import { createHttpServer } from './http/server.ts';
-import { storeObserver, watchAccessLogDrops } from './http/metrics.ts';
+import { storeObserver, watchAccessLogDrops, watchIntegrity } from './http/metrics.ts';
 import { DataDirHealth } from './lib/data-dir-health.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { openCore } from './open-stores.ts';
@@ -57,6 +57,10 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
   }
   const { core, unlock, boot } = opened;
   watchAccessLogDrops(core.accessLog.dropped);
+  watchIntegrity({ reads: core.objects.verifier.stats, scrub: () => core.scrubber?.stats ?? null });
+  core.objects.verifier.onFinding((finding) => {
+    log.error({ ...finding.subject, reason: finding.reason, detail: finding.detail }, 'stored object failed its integrity check on read: the read was refused or cut off');
+  });
   health = await DataDirHealth.watch(config.dataDir, config.metadataUrl ? [] : ['meta.sqlite'], log);
   const watched = health;
   opening.resolve(core);
@@ -76,6 +80,9 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     startedAt,
     report: (message, detail) => {
       log.info(detail, message);
+    },
+    reportDamage: (finding) => {
+      log.error(finding, 'scrubber found a damaged object');
     },
     // A data directory gone or read-only pauses the jobs, rather than failing them every round.
     canRun: () => watched.state === 'ok',

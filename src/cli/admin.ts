@@ -1,4 +1,5 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
+import { registerFsck } from './fsck.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -135,6 +136,8 @@ export function registerAdminCommands(program: Command): void {
     await core.s3Credentials.delete(access);
     print({ deleted: access });
   })());
+
+  registerFsck(admin, run);
 }
 
 /** `--project` and `--user` (names or ids) as the ids a listing filters by; absent ones filter nothing. */

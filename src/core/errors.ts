@@ -26,6 +26,11 @@ export type ErrorCode =
   | 'BrokenManifest'
   /** A symbolic link leads through too many others, or its target no longer has the ETag it was pinned to. */
   | 'BrokenSymlink'
+  /**
+   * The object's stored bytes failed an integrity check: its blob is missing, of another size, or does not hash to
+   * its MD5 (see integrity.ts). Found before the first byte: answered 500; found later, the response is cut off.
+   */
+  | 'ObjectDamaged'
   /** The method does not apply to the resource, e.g. reading a delete marker by its version id (S3's 405). */
   | 'MethodNotAllowed'
   | 'NoSuchAccessKey'

@@ -22,10 +22,14 @@ import { Tagging } from './tagging.ts';
 import { minPartSizeFromEnv, Uploads } from './uploads.ts';
 import { S3Credentials } from './s3-credentials.ts';
 import type { ServerKeys } from './server-keys.ts';
+import { fsck, type Finding, type FsckOptions, type FsckReport } from './fsck.ts';
+import { Scrubber, scrubBytesPerHour, scrubIntervalMs } from './scrubber.ts';
 
 export interface JobOptions {
   startedAt: number;
   report?: (message: string, detail: Record<string, number>) => void;
+  /** Hears what the scrubber finds wrong with stored bytes. */
+  reportDamage?: (finding: Finding) => void;
   canRun?: () => boolean;
 }
 
@@ -50,6 +54,8 @@ export class Core {
   readonly lifecycle: Lifecycle;
   readonly emptying: Emptying;
   readonly accessLog: AccessLog;
+  /** Checks stored bytes in the background, a bounded amount per hour (null until the jobs start, or when off). */
+  scrubber: Scrubber | null = null;
   /** This process, among the nodes sharing a store. */
   readonly nodeId = newId();
   private readonly jobs: JobRunner;
@@ -96,7 +102,7 @@ export class Core {
    * Starts the background jobs; `startedAt` bounds the first orphan sweep on a store of its own. `report` hears
    * what a job did when it is worth a line in the log; no job runs a round while `canRun` says no.
    */
-  startJobs({ startedAt, report = () => undefined, canRun = () => true }: JobOptions): void {
+  startJobs({ startedAt, report = () => undefined, reportDamage = () => undefined, canRun = () => true }: JobOptions): void {
     // Not a leased job: every node needs to know which buckets log.
     const refreshLogging = (): void => {
       void this.accessLog.refresh().catch(this.onBackgroundError);
@@ -108,7 +114,11 @@ export class Core {
     const local = !this.blobsShared;
     this.collector = { name: 'blob-collector', everyMs: 2000, local, run: async () => (await this.objects.collectBlobs()) + (await this.uploads.collect()) + (await this.objects.large.collect()) };
     this.emptier = { name: 'emptying', everyMs: 5000, firstAfterMs: 0, run: () => this.emptying.work() };
+    const scrubbing = scrubBytesPerHour();
+    if (scrubbing > 0) this.scrubber = this.newScrubber(scrubbing, scrubIntervalMs(), reportDamage);
+    const scrubber = this.scrubber;
     this.jobs.start(canRun, [
+      ...(scrubber ? [{ name: 'scrub', everyMs: scrubber.everyMs, run: () => scrubber.round() }] : []),
       this.collector,
       this.emptier,
       { name: 'expiry', everyMs: expiryIntervalMs(), run: () => this.objects.reapExpired() },
@@ -145,6 +155,16 @@ export class Core {
   async sweep(startedAt: number): Promise<{ temps: number; orphans: number }> {
     const olderThan = this.blobsShared ? Date.now() - SHARED_SWEEP_GRACE_MS : startedAt;
     return this.blobs.sweep((blobId) => this.objects.isBlobReferenced(blobId), olderThan);
+  }
+
+  /** A scrubber over this core's stores (the jobs run one; see scrubber.ts). */
+  newScrubber(bytesPerHour: number, everyMs: number, report: (finding: Finding) => void): Scrubber {
+    return new Scrubber(this.store, this.blobs, this.cipher, bytesPerHour, everyMs, report);
+  }
+
+  /** Checks every version's bytes and every blob file (see fsck.ts). */
+  async fsck(options: FsckOptions): Promise<FsckReport> {
+    return fsck(this.store, this.blobs, this.cipher, options);
   }
 
   /** Resolves when both stores answer. */

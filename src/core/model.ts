@@ -230,6 +230,8 @@ export interface BlobRef {
   blobId: string;
   size: number;
   encryption: BlobEncryption | null;
+  /** CRC-32 of the plain bytes, taken as they were written: whole reads check it (blobs written before it: the MD5). */
+  crc32?: number;
 }
 
 /**
@@ -303,6 +305,8 @@ export interface PartRow {
   /** MD5 of the part, hex. */
   etag: string;
   encryption: BlobEncryption | null;
+  /** CRC-32 of the part's plain bytes (see BlobRef). */
+  crc32?: number;
   uploadedAt: number;
   /** Checksums the part was verified against as it came in (S3's `x-amz-checksum-<algorithm>`), for the front end. */
   checksums?: Metadata;
@@ -310,7 +314,7 @@ export interface PartRow {
 
 /** A batch of a completed upload's parts, in order, from the offset its sort key names. */
 export interface PartBatchRow {
-  parts: { number: number; blobId: string; size: number; etag: string; encryption: BlobEncryption | null }[];
+  parts: { number: number; blobId: string; size: number; etag: string; encryption: BlobEncryption | null; crc32?: number }[];
 }
 
 export type VersionState = 'uploading' | 'complete' | 'delete-marker';
@@ -341,6 +345,18 @@ export interface VersionRow {
   legalHold?: boolean;
   /** The version's tags (S3 object tagging), in the order given; absent: none. */
   tags?: Tag[];
+  /** `onggi admin fsck --repair` found its bytes damaged: reads fail with ObjectDamaged (see integrity.ts). */
+  damaged?: DamageMark;
+}
+
+export const DAMAGE_REASONS = ['missing', 'size', 'hash'] as const;
+/** What is wrong with stored bytes: gone, another size than recorded, or not hashing to the recorded MD5. */
+export type DamageReason = (typeof DAMAGE_REASONS)[number];
+
+export interface DamageMark {
+  reason: DamageReason;
+  /** When fsck marked it (ms since the epoch). */
+  at: number;
 }
 
 /** "Empty bucket": every object is removed in the background, then (if asked) the bucket itself. */

@@ -9,6 +9,7 @@ import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
 import type { Bound, Entry, MetadataStore } from '../store/meta/index.ts';
 import type { BlobCipher } from './cipher.ts';
 import type { ByteRange } from './conditions.ts';
+import { subjectOf, type ReadVerifier } from './integrity.ts';
 import { partOffsetKey, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type PartBatchRow, type VersionRow } from './model.ts';
 
 export type Body = Buffer | Readable;
@@ -57,9 +58,9 @@ function drained(sink: Writable): Promise<void> {
   });
 }
 
-/** A part of a ranged read: which blob, and which of its bytes. */
+/** A part of a ranged read: which blob (with its MD5 when it is a multipart object's part; its CRC-32 when recorded), and which of its bytes. */
 interface Piece {
-  blob: BlobRef;
+  blob: BlobRef & { etag?: string; number?: number };
   range: ByteRange;
 }
 
@@ -125,6 +126,8 @@ export class BodyReader {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly cipher: BlobCipher,
+    /** Checks whole reads against their MD5 (integrity.ts). */
+    private readonly verifier: ReadVerifier,
   ) {}
 
   /** The bytes of the `ordinal`th part (from 1) of a completed upload; null when it has fewer parts. */
@@ -158,24 +161,29 @@ export class BodyReader {
     }
   }
 
-  private async openRange({ bucket, version, attachment }: Located, range: ByteRange): Promise<Body> {
+  private async openRange(located: Located, range: ByteRange): Promise<Body> {
+    const { bucket, version, attachment } = located;
     const { data } = version;
     if (version.size === 0) return Buffer.alloc(0);
+    // All of the object's bytes: checked against its MD5 (or its parts' MD5s) on the way out.
+    const whole = range.start === 0 && range.end === version.size - 1 ? located : null;
     switch (data.kind) {
       case 'attached':
         if (!attachment) throw new BlobMissingError(`attachment of ${version.id}`);
-        return this.inlineBytes(attachment, data.encryption).subarray(range.start, range.end + 1);
+        return this.bytesOf(attachment, data.encryption, range, whole);
       case 'inline': {
         const stored = await this.store.get(TABLES.inlineData, bucket.id, version.id);
         if (!stored) throw new BlobMissingError(`inline ${version.id}`);
-        return this.inlineBytes(stored.value, data.encryption).subarray(range.start, range.end + 1);
+        return this.bytesOf(stored.value, data.encryption, range, whole);
       }
-      case 'blob':
-        return this.openBlob(data, range);
+      case 'blob': {
+        const opened = await this.openBlob(data, range);
+        return whole ? this.verifier.stream(opened, { size: version.size, md5: version.etag, crc32: data.crc32 }, () => subjectOf(whole)) : opened;
+      }
       case 'parts':
-        return this.openSequence(listedPieces(data.parts, range));
+        return this.openSequence(listedPieces(data.parts, range), whole);
       case 'multipart':
-        return this.openSequence(this.multipartPieces(data.uploadId, range));
+        return this.openSequence(this.multipartPieces(data.uploadId, range), whole);
       case 'static-manifest':
       case 'dynamic-manifest':
       case 'symlink':
@@ -188,8 +196,13 @@ export class BodyReader {
     return this.openDecrypted(blob, blob.encryption, range);
   }
 
-  private async openSequence(pieces: AsyncIterable<Piece>): Promise<Readable> {
-    return sequenceOf(pieces, (piece) => this.openBlob(piece.blob, piece.range));
+  /** The pieces one after the other; in a whole read, each part checked against its own MD5 (or its size). */
+  private async openSequence(pieces: AsyncIterable<Piece>, whole: Located | null): Promise<Readable> {
+    if (!whole) return sequenceOf(pieces, (piece) => this.openBlob(piece.blob, piece.range));
+    return sequenceOf(pieces, async ({ blob, range }) => {
+      const opened = await this.openBlob(blob, range);
+      return this.verifier.stream(opened, { size: blob.size, md5: blob.etag ?? null, crc32: blob.crc32 }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
+    });
   }
 
   /**
@@ -213,8 +226,10 @@ export class BodyReader {
     throw new BlobMissingError(`part index of upload ${uploadId}`);
   }
 
-  private inlineBytes(stored: Buffer, encryption: BlobEncryption | null): Buffer {
-    return encryption ? this.cipher.openBytes(encryption, stored) : stored;
+  private bytesOf(stored: Buffer, encryption: BlobEncryption | null, range: ByteRange, whole: Located | null): Buffer {
+    const plain = encryption ? this.cipher.openBytes(encryption, stored) : stored;
+    if (whole) return this.verifier.checkBytes(plain, { size: whole.version.size, md5: whole.version.etag }, () => subjectOf(whole));
+    return plain.subarray(range.start, range.end + 1);
   }
 
   private async openDecrypted({ blobId, size }: BlobRef, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {

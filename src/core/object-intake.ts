@@ -1,6 +1,6 @@
 /**
  * A request body on its way in: drained into a durable blob — or into memory when it is small enough to live in
- * the metadata store — hashed (MD5) and encrypted on the way. Nothing is left behind when it fails.
+ * the metadata store — hashed (MD5, and a blob's CRC-32 for cheap checks of whole reads) and encrypted on the way. Nothing is left behind when it fails.
  */
 import type { BlobStore } from '../store/blob/index.ts';
 import type { BlobCipher } from './cipher.ts';
@@ -33,7 +33,9 @@ export class BodyIntake {
    * `maxSize`: more bytes than this fail (EntityTooLarge). `asBlob`: never kept in memory (a multipart part).
    */
   async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
-    const md5 = this.md5.forBody(contentLength);
+    const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
+    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none.
+    const md5 = this.md5.forBody(contentLength, !small);
     const encrypted = encrypt ? this.cipher.seal() : null;
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
@@ -49,15 +51,16 @@ export class BodyIntake {
     const encryption = encrypted?.encryption ?? null;
     let blobId = '';
     try {
-      const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
       // Most small bodies are not encrypted: read them straight, without the generator's turns per chunk.
       const inline = small ? (encrypted ? await collect(source()) : await receiveSmall(body, md5, (n) => (size = n))) : null;
       if (!inline) blobId = (await this.blobs.write(source())).blobId;
       if (contentLength !== null && size !== contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${contentLength} declared`);
       }
-      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption };
-      return { data, inline, size, etag: await md5.digest() };
+      const etag = await md5.digest();
+      const crc = md5.crc32();
+      const data: VersionData = inline ? { kind: 'attached', encryption } : { kind: 'blob', blobId, size, encryption, ...(crc === undefined ? {} : { crc32: crc }) };
+      return { data, inline, size, etag };
     } catch (err) {
       md5.abort();
       if (blobId) this.removeUncommitted({ kind: 'blob', blobId, size, encryption });

@@ -18,6 +18,8 @@ import { checkReadConditions, resolveRanges, type ByteRange, type ReadConditions
 import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
+import { damagedError, ReadVerifier, subjectOf } from './integrity.ts';
+import { Md5Offload } from './md5-offload.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
 import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type SegmentRow, type VersionData, type VersionRow } from './model.ts';
 import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceBypass, isLocked, withNewLock, type LockSettings } from './object-lock.ts';
@@ -136,6 +138,8 @@ export class Objects {
   private readonly reader: BodyReader;
   /** Static and dynamic large objects, symbolic links. */
   readonly large: LargeObjects;
+  /** Checks whole reads against their MD5 (with a hashing thread of its own for large ones, apart from writes'). */
+  readonly verifier = new ReadVerifier(new Md5Offload());
 
   constructor(
     private readonly store: MetadataStore,
@@ -147,7 +151,7 @@ export class Objects {
     private readonly onBlobsReleased: () => void = () => undefined,
     private readonly clock: Clock = systemClock,
   ) {
-    this.reader = new BodyReader(store, blobs, cipher);
+    this.reader = new BodyReader(store, blobs, cipher, this.verifier);
     this.large = new LargeObjects(store, this);
   }
 
@@ -282,6 +286,7 @@ export class Objects {
   async get(caller: Caller, ref: ObjectRef, conditions: ReadConditions, rangeHeader: string | undefined, indirection: Indirection = DIRECT): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
       const located = await this.readable(caller, ref, true);
+      if (located.version.damaged) throw damagedError();
       if (isIndirect(located.version)) return this.large.get(caller, located, conditions, rangeHeader, indirection);
       const record = toRecord(located.bucket.name, ref.key, located.version);
       checkReadConditions(record, conditions);
@@ -291,7 +296,8 @@ export class Objects {
         return { record, ranges, bodies };
       } catch (err) {
         // Overwritten between reading the version and opening its bytes: read the key again.
-        if (!(err instanceof BlobMissingError) || attempt >= OPEN_RETRIES) throw err;
+        if (!(err instanceof BlobMissingError)) throw err;
+        if (attempt >= OPEN_RETRIES) throw this.verifier.missing(subjectOf(located));
       }
     }
   }
@@ -401,6 +407,7 @@ export class Objects {
     checkObjectKey(to.key, this.buckets.naming);
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
     const located = await this.readable(caller, from);
+    if (located.version.damaged) throw damagedError();
     const source = toRecord(located.bucket.name, from.key, located.version);
     const ranges = resolveRanges(options.range, source.size, source.etag);
     if (ranges && ranges.length > 1) fail('InvalidRange', 'A copy takes a single range', { size: source.size, etag: source.etag });

@@ -140,7 +140,7 @@ export class Uploads {
     if (input.contentLength !== null && input.contentLength > MAX_PART_SIZE) fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
     const body = await this.intake.receive(input.body, input.contentLength, upload.encrypted, { maxSize: MAX_PART_SIZE, asBlob: true });
     if (body.data.kind !== 'blob') throw new Error('a part is always a blob');
-    const { blobId, encryption } = body.data;
+    const { blobId, encryption, crc32 } = body.data;
     try {
       if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== body.etag) fail('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       const released = await this.store.transact(async (tx) => {
@@ -148,6 +148,7 @@ export class Uploads {
         if (!(await tx.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))) fail('NoSuchUpload', NO_SUCH_UPLOAD);
         const replaced = await tx.get(TABLES.parts, ref.uploadId, partNumberKey(partNumber));
         const part: PartRow = { blobId, size: body.size, etag: body.etag, encryption, uploadedAt: this.clock.now() };
+        if (crc32 !== undefined) part.crc32 = crc32;
         if (input.checksums && Object.keys(input.checksums).length > 0) part.checksums = { ...input.checksums };
         tx.put(TABLES.parts, ref.uploadId, partNumberKey(partNumber), part);
         tx.put(TABLES.blobRefs, ALL, blobId, { count: 1 }, { ifVersion: null });
@@ -338,7 +339,9 @@ export class Uploads {
       if (i < listed.length - 1 && part.size < this.minPartSize) {
         fail('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { partNumber: given.partNumber, size: part.size, minSize: this.minPartSize });
       }
-      return { number: given.partNumber, blobId: part.blobId, size: part.size, etag: part.etag, encryption: part.encryption };
+      const chosen: PartBatchRow['parts'][number] = { number: given.partNumber, blobId: part.blobId, size: part.size, etag: part.etag, encryption: part.encryption };
+      if (part.crc32 !== undefined) chosen.crc32 = part.crc32;
+      return chosen;
     });
   }
 }

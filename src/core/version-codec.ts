@@ -5,7 +5,7 @@
  * they are.
  */
 import type { Metadata } from './types.ts';
-import { RETENTION_MODES, type VersionData, type VersionRow, type VersionState } from './model.ts';
+import { DAMAGE_REASONS, RETENTION_MODES, type VersionData, type VersionRow, type VersionState } from './model.ts';
 
 /** The packed form's first element: a layout that changes gets a new tag, and the old one keeps being read. */
 const PACKED_V1 = 1;
@@ -35,11 +35,12 @@ type PackedVersion = [
   extras?: PackedExtras,
 ];
 
-/** Retention as [mode index, retain-until], legal hold as 1/0, tags as [key, value] pairs. */
+/** Retention as [mode index, retain-until], legal hold as 1/0, tags as [key, value] pairs, damage as [reason index, at]. */
 interface PackedExtras {
   r?: [number, number];
   h?: 1 | 0;
   t?: [string, string][];
+  d?: [number, number];
 }
 
 export function packVersion(version: VersionRow): PackedVersion {
@@ -70,12 +71,13 @@ function versioningFields(version: VersionRow): [] | [1 | 0] | [1 | 0, number | 
 }
 
 function packExtras(version: VersionRow): PackedExtras | null {
-  const { retention, legalHold, tags } = version;
-  if (retention === undefined && legalHold === undefined && (tags === undefined || tags.length === 0)) return null;
+  const { retention, legalHold, tags, damaged } = version;
+  if (retention === undefined && legalHold === undefined && (tags === undefined || tags.length === 0) && damaged === undefined) return null;
   return {
     ...(retention ? { r: [RETENTION_MODES.indexOf(retention.mode), retention.retainUntil] } : {}),
     ...(legalHold === undefined ? {} : { h: legalHold ? 1 : 0 }),
     ...(tags?.length ? { t: tags.map((tag): [string, string] => [tag.key, tag.value]) } : {}),
+    ...(damaged ? { d: [DAMAGE_REASONS.indexOf(damaged.reason), damaged.at] } : {}),
   };
 }
 
@@ -84,6 +86,8 @@ function unpackExtras(extras: PackedExtras, row: VersionRow): void {
   if (extras.r && mode) row.retention = { mode, retainUntil: extras.r[1] };
   if (extras.h !== undefined) row.legalHold = extras.h === 1;
   if (extras.t) row.tags = extras.t.map(([key, value]) => ({ key, value }));
+  // A reason this build does not know still marks the version damaged.
+  if (extras.d) row.damaged = { reason: DAMAGE_REASONS[extras.d[0]] ?? 'hash', at: extras.d[1] };
 }
 
 /** What a plain attached version's data unpacks to: one shared object (frozen: nothing may change it in place). */

@@ -21,6 +21,7 @@ export const JSON_API_STATUS: Record<ErrorCode, number> = {
   InvalidManifest: 400,
   BrokenManifest: 409,
   BrokenSymlink: 409,
+  ObjectDamaged: 500,
   NoSuchAccessKey: 404,
   NoSuchProject: 404,
   NoSuchUser: 404,

@@ -1,5 +1,7 @@
 /** Every Prometheus metric of the process, in one registry, served at GET /metrics. */
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ReadCheckStats } from '../core/integrity.ts';
+import type { ScrubStats } from '../core/scrubber.ts';
 import type { StoreObserver } from '../store/meta/index.ts';
 
 const registry = new Registry();
@@ -130,6 +132,60 @@ new Counter({
     this.inc({ reason: 'undeliverable' }, drops.undeliverable - reportedDrops.undeliverable);
     reportedDrops.bufferFull = drops.bufferFull;
     reportedDrops.undeliverable = drops.undeliverable;
+  },
+});
+
+/** What integrity checks count (set once the core is open): whole reads that failed, the scrubber's progress. */
+interface IntegrityCounts {
+  readonly reads: ReadCheckStats;
+  readonly scrub: () => ScrubStats | null;
+}
+let integrity: IntegrityCounts | null = null;
+
+export function watchIntegrity(counts: IntegrityCounts): void {
+  integrity = counts;
+}
+
+/** A counter that reports a total kept elsewhere (its increase since the last scrape). */
+function totalCounter(name: string, help: string, total: () => number | undefined): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total() ?? reported;
+      this.inc(now - reported);
+      reported = now;
+    },
+  });
+}
+
+totalCounter('onggi_read_integrity_failures_total', 'Whole-object reads refused or cut off because the stored bytes failed their MD5 or size check', () => integrity?.reads.failed);
+totalCounter('onggi_scrub_checked_bytes_total', 'Bytes the background scrubber read and checked', () => integrity?.scrub()?.bytesChecked);
+totalCounter('onggi_scrub_checked_versions_total', 'Object versions the background scrubber checked', () => integrity?.scrub()?.versionsChecked);
+totalCounter('onggi_scrub_passes_total', 'Passes over every object version the background scrubber completed', () => integrity?.scrub()?.passesCompleted);
+
+const reportedFindings = new Map<string, number>();
+new Counter({
+  name: 'onggi_scrub_findings_total',
+  help: 'Damaged object versions the background scrubber found, by reason: missing (blob gone), size, hash (MD5 differs)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+  collect() {
+    for (const [reason, count] of Object.entries(integrity?.scrub()?.findings ?? {})) {
+      this.inc({ reason }, count - (reportedFindings.get(reason) ?? 0));
+      reportedFindings.set(reason, count);
+    }
+  },
+});
+
+new Gauge({
+  name: 'onggi_scrub_pass_started_timestamp_seconds',
+  help: 'When the scrub pass under way began (0: none on this node yet)',
+  registers: [registry],
+  collect() {
+    this.set((integrity?.scrub()?.passStartedAt ?? 0) / 1000);
   },
 });
 

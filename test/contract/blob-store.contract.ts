@@ -246,5 +246,58 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreHar
 
         assert.deepEqual(await store.sweep(isReferenced, cutoff), { temps: 0, orphans: 0 }, 'a second sweep finds nothing');
       }));
+
+    test('list names every published blob with its size and time, never a write in progress', () =>
+      withStore(async ({ store }) => {
+        const before = Date.now() - 1000;
+        const a = await store.write(chunksOf(Buffer.from('first blob'), 3));
+        const b = await store.write(chunksOf(randomBytes(70_000), 10_000));
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const writing = store.write((async function* () {
+          yield Buffer.from('in progress');
+          await held;
+        })());
+        const listed = [];
+        for await (const blob of store.list()) listed.push(blob);
+        release();
+        const written = await writing;
+        assert.deepEqual(listed.map((blob) => blob.blobId).sort(), [a.blobId, b.blobId].sort());
+        assert.equal(listed.find((blob) => blob.blobId === b.blobId)?.size, 70_000);
+        for (const blob of listed) assert.ok(blob.modifiedAt >= before && blob.modifiedAt <= Date.now() + 1000);
+        const after = [];
+        for await (const blob of store.list()) after.push(blob.blobId);
+        assert.ok(after.includes(written.blobId));
+      }));
+
+    test('pumpTo shows each chunk to its inspector before writing it, and stops with the inspector\'s error', () =>
+      withStore(async ({ store }) => {
+        const data = randomBytes(1_000_000);
+        const { blobId } = await store.write(chunksOf(data, 100_000));
+        const inspected: Buffer[] = [];
+        const written: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            written.push(Buffer.from(chunk));
+            done();
+          },
+        });
+        await (await store.read(blobId)).pumpTo(sink, (chunk) => {
+          inspected.push(Buffer.from(chunk));
+          return undefined;
+        });
+        assert.deepEqual(Buffer.concat(inspected), data);
+        assert.deepEqual(Buffer.concat(written), data);
+        written.length = 0;
+        let seen = 0;
+        await assert.rejects(
+          (await store.read(blobId)).pumpTo(sink, async (chunk) => {
+            seen += chunk.length;
+            if (seen === data.length) throw new Error('the last chunk is refused');
+          }),
+          /the last chunk is refused/,
+        );
+        assert.ok(Buffer.concat(written).length < data.length, 'the refused chunk was not written');
+      }));
   });
 }

@@ -47,3 +47,17 @@ test('an aborted upload leaves the worker usable, and small or unknown lengths h
   assert.equal(await small.digest(), createHash('md5').update('0123456789').digest('hex'));
   assert.equal(await offload.forBody(null).digest(), createHash('md5').digest('hex'));
 });
+
+test('with a CRC asked for, the CRC-32 of the same bytes comes with the MD5, on the worker and in line', async () => {
+  const { crc32 } = await import('node:zlib');
+  for (const data of [randomBytes(6 * 1024 * 1024 + 5), randomBytes(700), Buffer.alloc(0)]) {
+    const hashing = offload.forBody(data.length, true);
+    for (const chunk of chunksOf(data)) await hashing.update(chunk);
+    assert.equal(await hashing.digest(), createHash('md5').update(data).digest('hex'));
+    assert.equal(hashing.crc32(), crc32(data), `${data.length} bytes`);
+  }
+  const without = offload.forBody(6 * 1024 * 1024);
+  await without.update(randomBytes(6 * 1024 * 1024));
+  await without.digest();
+  assert.equal(without.crc32(), undefined);
+});

@@ -32,6 +32,7 @@ const CORE_TO_S3: Record<ErrorCode, readonly [number, string]> = {
   InvalidManifest: [400, 'InvalidArgument'],
   BrokenManifest: [409, 'InvalidObjectState'],
   BrokenSymlink: [409, 'InvalidObjectState'],
+  ObjectDamaged: [500, 'InternalError'],
   MethodNotAllowed: [405, 'MethodNotAllowed'],
   NoSuchAccessKey: [403, 'InvalidAccessKeyId'],
   NoSuchProject: [404, 'NoSuchBucket'],

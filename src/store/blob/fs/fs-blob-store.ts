@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from '../../../lib/buffer-pool.ts';
-import { BlobMissingError, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
+import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
 
 const READ_CHUNK = 256 * 1024;
 /** Enough for a handful of concurrent large downloads; more than that allocate (and the GC takes them back). */
@@ -141,6 +141,17 @@ export class FsBlobStore implements BlobStore {
     return { temps, orphans };
   }
 
+  async *list(): AsyncGenerator<BlobInfo> {
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const dir = this.shardDir(shard);
+      for (const blobId of await readdir(dir)) {
+        if (!BLOB_ID.test(blobId) || !blobId.startsWith(dir.slice(-2))) continue;
+        const info = await stat(join(dir, blobId)).catch(() => null);
+        if (info?.isFile()) yield { blobId, size: info.size, modifiedAt: info.mtimeMs };
+      }
+    }
+  }
+
   private shardDir(index: number): string {
     return join(this.blobDir, index.toString(16).padStart(2, '0'));
   }
@@ -244,7 +255,7 @@ class FileRangeStream extends Readable implements BlobStream {
     this.lease.release().then(() => callback(err), callback);
   }
 
-  async pumpTo(sink: Writable): Promise<void> {
+  async pumpTo(sink: Writable, inspect?: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
     // Two buffers: the next one fills while the last is being written; a buffer is reused only after its write completed.
     let [current, next] = [readBuffers.take(), readBuffers.take()];
     let writing: Promise<void> = Promise.resolve();
@@ -252,6 +263,8 @@ class FileRangeStream extends Readable implements BlobStream {
       let reading = this.readNext(current);
       while (reading) {
         const chunk = await reading;
+        const inspecting = inspect?.(chunk);
+        if (inspecting) await inspecting;
         await writing;
         writing = writeChunk(sink, chunk);
         // Awaited below; until then, a failed write must not count as an unhandled rejection.
