@@ -78,14 +78,6 @@ async function client(id: number, session: Session, dispatcher: Agent, deadline:
   }
 }
 
-/**
- * On Node 26 the same run peaks at 127-156 MiB (Node 20: 100-106): ~15 MiB more at start (a larger binary) and a
- * V8 heap that grows further between full collections. Bounding it is issue 21's memory work; until then the
- * newer line reports its figure here (the test is marked TODO there once the load ran without errors) without
- * failing the run.
- */
-const KNOWN_OVER_ON_NEWER_NODE = Number(process.versions.node.split('.')[0]) > 20 ? 'Node 26 peaks at 127-156 MiB here: issue 21 memory work' : undefined;
-
 before(builtServer);
 
 test(
@@ -119,7 +111,6 @@ test(
       assert.deepEqual(totals.errors, [], 'every request answered as expected');
       assert.ok(totals.gets >= CONNECTIONS, `the load ran (${totals.gets} GETs)`);
       assert.equal(server.process.exitCode, null);
-      if (KNOWN_OVER_ON_NEWER_NODE !== undefined) t.todo(KNOWN_OVER_ON_NEWER_NODE);
       assert.ok(atEnd.peakMiB < PEAK_LIMIT_MIB, `peak RSS ${atEnd.peakMiB.toFixed(1)} MiB is over ${PEAK_LIMIT_MIB} MiB`);
     } finally {
       await dispatcher.close();
