@@ -22,9 +22,8 @@ import { TABLES, type BlobRef, type VersionRow } from '../../src/core/model.ts';
 import type { MetadataStore } from '../../src/store/meta/index.ts';
 import { printedS3Keys, s3Client, uploadInParts, type S3KeyPair } from '../helpers/s3.ts';
 import { openStoreOf } from '../helpers/store.ts';
-import { adminEnv, login, removeDir, ROOT_KEY_ID, ROOT_SECRET, startServer, type RunningServer, type Session } from '../helpers/server.ts';
+import { login, removeDir, ROOT_KEY_ID, ROOT_SECRET, runAdmin, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 
-const projectRoot = join(import.meta.dirname, '..', '..');
 const CONTAINER = 'integrity-box';
 const PART = 200 * 1024;
 
@@ -94,16 +93,7 @@ interface FsckRun {
 
 /** `onggi admin fsck --json …` on the server's data directory (beside the running server). */
 async function fsckRun(dataDir: string, ...args: string[]): Promise<FsckRun> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, 'fsck', '--json', ...args], {
-    cwd: projectRoot,
-    env: await adminEnv(dataDir),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, stdout, stderr } = await runAdmin(dataDir, 'fsck', '--json', ...args);
   let report: FsckRun['report'];
   try {
     report = JSON.parse(stdout) as FsckRun['report'];

@@ -195,12 +195,18 @@ export async function adminEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
   return { ...process.env, ...(await metadataEnv(dataDir, false)), ...serverEnvs.get(dataDir) };
 }
 
+export interface AdminRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs `onggi admin …` against a data directory and returns its parsed --json output. Through bin/onggi.js, as
- * `npx onggi` runs it: the built JavaScript, rebuilt first when a source is newer than the build.
+ * Runs `onggi admin --data-dir DIR …` through bin/onggi.js, as `npx onggi` runs it: the built JavaScript, rebuilt
+ * first when a source is newer than the build.
  */
-export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, '--json', ...args], {
+export async function runAdmin(dataDir: string, ...args: string[]): Promise<AdminRun> {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, ...args], {
     cwd: projectRoot,
     env: await adminEnv(dataDir),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -210,6 +216,12 @@ export async function admin(dataDir: string, ...args: string[]): Promise<unknown
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Runs `onggi admin …` against a data directory and returns its parsed --json output; a failure throws. */
+export async function admin(dataDir: string, ...args: string[]): Promise<unknown> {
+  const { code, stdout, stderr } = await runAdmin(dataDir, '--json', ...args);
   if (code !== 0) throw new Error(`onggi admin ${args.join(' ')} failed (${String(code)}): ${stderr}`);
   return JSON.parse(stdout) as unknown;
 }
