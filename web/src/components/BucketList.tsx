@@ -1,5 +1,5 @@
 /** The project's buckets: search, create, empty, delete. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { isPublic, listBuckets, type Bucket } from '../api/buckets.ts';
 import { useI18n } from '../context.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
@@ -15,13 +15,22 @@ export function BucketList(props: { search: string }) {
   const buckets = useLoad(listBuckets, []);
   const [open, setOpen] = useState<Open>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // Buckets emptied since the list was loaded show as empty until it is loaded again, so that deleting one right
+  // after emptying it is not refused on the old count.
+  const [emptied, setEmptied] = useState<ReadonlySet<string>>(new Set());
+  useEffect(() => {
+    setEmptied(new Set());
+  }, [buckets.data]);
   const close = (changed: boolean, done?: string): void => {
+    if (done !== undefined && open?.dialog === 'empty') setEmptied(new Set([...emptied, open.bucket.name]));
     setOpen(null);
     if (done !== undefined) setNotice(done);
     if (changed) buckets.reload();
   };
   const search = props.search.trim().toLowerCase();
-  const shown = (buckets.data ?? []).filter((bucket) => bucket.name.includes(search));
+  const shown = (buckets.data ?? [])
+    .filter((bucket) => bucket.name.includes(search))
+    .map((bucket) => (emptied.has(bucket.name) ? { ...bucket, objectCount: 0, bytes: 0 } : bucket));
 
   return (
     <section class="page" aria-labelledby="buckets-title">
