@@ -11,6 +11,7 @@ import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import { ChunkKey, ChunkOpener, ChunkSealer, chunksOf, GCM_SCHEME, newIdentity, openAll } from './chunked-gcm.ts';
 import type { ByteRange } from './conditions.ts';
+import type { CustomerKey } from './customer-keys.ts';
 import type { KeyWrapper } from './key-wrapping.ts';
 import type { BlobEncryption } from './model.ts';
 
@@ -63,6 +64,11 @@ export class Cipher implements BlobCipher {
     return this.schemeOf(encryption).openRange(encryption, plainSize, range, readStored);
   }
 
+  /** Seals (and opens) blobs whose data keys are wrapped under a customer's key (SSE-C); `check` goes into their rows. */
+  forCustomer(key: CustomerKey, check?: string): BlobCipher {
+    return new GcmCipher(key, check);
+  }
+
   private schemeOf(encryption: BlobEncryption): BlobCipher {
     return encryption.scheme === GCM_SCHEME ? this.gcm : this.ctr;
   }
@@ -75,12 +81,17 @@ export function sealSchemeFromEnv(env: NodeJS.ProcessEnv = process.env): SealSch
 
 /** AES-256-GCM in authenticated 64 KiB chunks (chunked-gcm.ts). */
 export class GcmCipher implements BlobCipher {
-  constructor(private readonly keys: KeyWrapper) {}
+  constructor(
+    private readonly keys: KeyWrapper,
+    /** SSE-C: the customer key's check value, recorded with every blob sealed (see BlobEncryption.customer). */
+    private readonly customer?: string,
+  ) {}
 
   seal(): Sealer {
     const dataKey = createSecretKey(randomBytes(32));
     const identity = newIdentity();
     const encryption: BlobEncryption = { scheme: GCM_SCHEME, wrappedKey: this.keys.wrapDataKey(dataKey.export()), iv: identity.toString('base64') };
+    if (this.customer !== undefined) encryption.customer = this.customer;
     const sealer = new ChunkSealer(new ChunkKey(dataKey, identity));
     return { encryption, update: (chunk) => sealer.update(chunk), final: () => sealer.final() };
   }
