@@ -178,10 +178,19 @@ class OpenedChunks extends LazyRange implements BlobStream {
     this.opener = makeOpener((plain) => (this.pumped ? this.pumped.push(plain) : this.push(plain)));
   }
 
-  async pumpTo(sink: Writable): Promise<void> {
+  /** `inspect` sees each plain chunk before it is written (a whole read's check, integrity.ts), and may hold it back. */
+  async pumpTo(sink: Writable, inspect?: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
     const stored = this.stored;
     if (!isBlobStream(stored)) {
-      await pipeline(this, sink, { end: false });
+      if (!inspect) {
+        await pipeline(this, sink, { end: false });
+        return;
+      }
+      try {
+        for await (const chunk of this as AsyncIterable<Buffer>) await writeInspected(sink, [chunk], inspect);
+      } finally {
+        this.destroy();
+      }
       return;
     }
     const pumped: Buffer[] = (this.pumped = []);
@@ -193,14 +202,14 @@ class OpenedChunks extends LazyRange implements BlobStream {
           callback(err as Error);
           return;
         }
-        writeAll(sink, pumped.splice(0)).then(() => callback(), callback);
+        writeInspected(sink, pumped.splice(0), inspect).then(() => callback(), callback);
       },
     });
     relay.on('error', () => undefined);
     try {
       await stored.pumpTo(relay);
       this.opener.final();
-      await writeAll(sink, pumped.splice(0));
+      await writeInspected(sink, pumped.splice(0), inspect);
     } finally {
       this.destroy();
     }
@@ -225,6 +234,17 @@ class OpenedChunks extends LazyRange implements BlobStream {
     }
     callback();
   }
+}
+
+/** `writeAll`, each chunk shown to `inspect` first (all of them before any is written: a check may refuse the last). */
+async function writeInspected(sink: Writable, chunks: Buffer[], inspect: ((chunk: Buffer) => Promise<void> | undefined) | undefined): Promise<void> {
+  if (inspect) {
+    for (const chunk of chunks) {
+      const checking = inspect(chunk);
+      if (checking) await checking;
+    }
+  }
+  await writeAll(sink, chunks);
 }
 
 /** Writes `chunks` into `sink` (left open); resolves once the last is handed to the kernel, rejects if it closes first. */
