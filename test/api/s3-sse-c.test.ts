@@ -321,7 +321,9 @@ test('x-amz-server-side-encryption: AES256 encrypts into a bucket without defaul
   await s3.send(new PutBucketEncryptionCommand({ Bucket: DEFAULT_BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
   const byDefault = await s3.send(new PutObjectCommand({ Bucket: DEFAULT_BUCKET, Key: 'default', Body: body(CHUNK + 1) }));
   assert.equal(byDefault.ServerSideEncryption, 'AES256');
-  assert.equal((await s3.send(new GetObjectCommand({ Bucket: DEFAULT_BUCKET, Key: 'default' }))).ServerSideEncryption, 'AES256');
+  const defaulted = await s3.send(new GetObjectCommand({ Bucket: DEFAULT_BUCKET, Key: 'default' }));
+  assert.equal(defaulted.ServerSideEncryption, 'AES256');
+  await bytesOf(defaulted);
   // SSE-C in a bucket with default encryption: the customer's key, not the managed one.
   const both = await s3.send(new PutObjectCommand({ Bucket: DEFAULT_BUCKET, Key: 'c-in-default', Body: body(100), ...keyA.sdk }));
   assert.equal(both.ServerSideEncryption, undefined);
@@ -380,7 +382,9 @@ test('fsck counts SSE-C blobs as unverifiable, finds nothing wrong; after a mast
   assert.ok((await bytesOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `obj-${3 * CHUNK + 4321}`, ...keyA.sdk })))).equals(bodies[3] ?? Buffer.alloc(0)));
   assert.ok((await bytesOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'obj-1000', ...keyA.sdk })))).equals(bodies[1] ?? Buffer.alloc(0)));
   assert.equal((await s3Failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'obj-1000', ...keyB.sdk })))).status, 403);
-  assert.equal((await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'managed' }))).ServerSideEncryption, 'AES256');
+  const managed = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'managed' }));
+  assert.equal(managed.ServerSideEncryption, 'AES256');
+  assert.equal((await bytesOf(managed)).length, 2 * CHUNK + 3);
   const after = (await admin(server.dataDir, 'fsck')) as { findings: unknown[] };
   assert.deepEqual(after.findings, []);
 });
