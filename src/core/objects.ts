@@ -418,7 +418,10 @@ export class Objects {
     const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject', to.key);
     checkObjectKey(to.key, this.buckets.naming);
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
-    const located = await this.readable(caller, from);
+    // An SSE-C source copied whole, as it is (no key for the copy, no encryption asked), needs no key: the copy
+    // shares its blobs and stays under the customer's key (Swift's COPY, the console's move, Swift's versioning).
+    const asStored = to.customerKey === undefined && options.encrypt !== true && options.range === undefined;
+    const located = await this.readable(caller, from, false, asStored);
     if (located.version.damaged) throw damagedError();
     const source = toRecord(located.bucket.name, from.key, located.version);
     const ranges = resolveRanges(options.range, source.size, source.etag);
@@ -683,21 +686,14 @@ export class Objects {
 
   /**
    * A version of `ref` the caller may read, with the request's SSE-C key if it needs one (checked before anything
-   * of the version is answered); with `withBytes`, a small version's bytes too, read with it in one go.
+   * of the version is answered; `keyless`: none needed, its bytes will not be opened); with `withBytes`, a small
+   * version's bytes too, read with it in one go.
    */
-  private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
-    const located = await this.locate(caller, ref, withBytes);
-    const check = customerCheckOf(located.version.data);
-    if (check === null && ref.customerKey === undefined) return located;
-    checkCustomerKey(check, ref.customerKey);
-    return { ...located, customer: this.cipher.forCustomer(ref.customerKey as CustomerKey) };
-  }
-
-  private async locate(caller: Caller, ref: ObjectRef, withBytes: boolean): Promise<Located> {
+  private async readable(caller: Caller, ref: ObjectRef, withBytes = false, keyless = false): Promise<Located> {
     if (ref.versionId !== undefined) {
       const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObjectVersion', ref.key);
       const row = await this.versionRow(bucket, ref.key, ref.versionId);
-      return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
+      return this.keyed({ bucket, key: ref.key, version: row.value, attachment: row.attachment }, ref, keyless);
     }
     // The hot path of every GET and HEAD: one bucket lookup (cached) and one row.
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject', ref.key);
@@ -708,7 +704,15 @@ export class Objects {
       const marker = row?.value.state === 'delete-marker' ? { deleteMarker: true, versionId: versionIdOf(row.value) } : {};
       fail('NoSuchKey', NO_SUCH_KEY, marker);
     }
-    return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
+    return this.keyed({ bucket, key: ref.key, version: row.value, attachment: row.attachment }, ref, keyless);
+  }
+
+  /** The version located, with what opens it under the request's SSE-C key when it was written under one (see readable). */
+  private keyed(located: Located, ref: ObjectRef, keyless: boolean): Located {
+    const given = ref.customerKey;
+    if (given === undefined && (keyless || customerCheckOf(located.version.data) === null)) return located;
+    checkCustomerKey(customerCheckOf(located.version.data), given);
+    return { ...located, customer: this.cipher.forCustomer(given as CustomerKey) };
   }
 
   private async versionRow(bucket: BucketRow, key: string, versionId: string): Promise<AttachedRow<VersionRow>> {

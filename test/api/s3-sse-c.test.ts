@@ -330,7 +330,7 @@ test('x-amz-server-side-encryption: AES256 encrypts into a bucket without defaul
   assert.equal(both.SSECustomerKeyMD5, keyA.md5);
 });
 
-test('Swift refuses SSE-C objects (no bytes), lists them as any object', async () => {
+test('Swift refuses SSE-C objects (no bytes), lists them as any object, copies them as they are', async () => {
   const headers = { 'X-Auth-Token': session.token };
   for (const method of ['GET', 'HEAD']) {
     const answer = await fetch(`${session.storageUrl}/${BUCKET}/guarded`, { method, headers });
@@ -340,9 +340,17 @@ test('Swift refuses SSE-C objects (no bytes), lists them as any object', async (
     assert.ok(!text.includes('ultraviolet'));
     if (method === 'GET') assert.match(text, /customer-provided key/);
   }
+  // A copy as it is stored (the console's copy and move) shares the bytes and stays under the customer's key.
   const copy = await fetch(`${session.storageUrl}/${BUCKET}/swift-copy`, { method: 'PUT', headers: { ...headers, 'X-Copy-From': `${BUCKET}/guarded` } });
-  assert.equal(copy.status, 400);
+  assert.equal(copy.status, 201);
   await copy.text();
+  assert.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'swift-copy', ...keyA.sdk }))).ContentLength, 3 * CHUNK + 4321);
+  assert.equal((await s3Failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'swift-copy' })))).status, 400);
+  assert.equal((await fetch(`${session.storageUrl}/${BUCKET}/swift-copy`, { headers })).status, 400);
+  // Part of it would have to be opened: refused.
+  const ranged = await fetch(`${session.storageUrl}/${BUCKET}/swift-ranged`, { method: 'PUT', headers: { ...headers, 'X-Copy-From': `${BUCKET}/guarded`, Range: 'bytes=0-9' } });
+  assert.equal(ranged.status, 400);
+  await ranged.text();
   const listing = (await (await fetch(`${session.storageUrl}/${BUCKET}?format=json&prefix=guarded`, { headers })).json()) as { name: string; bytes: number }[];
   assert.deepEqual(listing.map((entry) => [entry.name, entry.bytes]), [['guarded', 3 * CHUNK + 4321]]);
 });
