@@ -58,6 +58,8 @@ export interface Config {
   accessLog: boolean;
   /** S3 virtual-host-style addressing answers on `<bucket>.<s3Domain>` (ONGGI_S3_DOMAIN); null: path-style only. */
   s3Domain: string | null;
+  /** S3's SSE-C keys accepted over plain HTTP from any client (ONGGI_SSE_C_OVER_HTTP=on); else only TLS or loopback. */
+  sseCustomerKeysOverHttp: boolean;
 }
 
 export interface ConfigFlags {
@@ -105,6 +107,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
     s3Domain: s3Domain(env.ONGGI_S3_DOMAIN),
+    sseCustomerKeysOverHttp: z.enum(['on', 'off']).parse(env.ONGGI_SSE_C_OVER_HTTP ?? 'off') === 'on',
   };
 }
 

@@ -39,6 +39,7 @@ export async function runServer(flags: ConfigFlags): Promise<void> {
     clientAddresses: new ClientAddresses(config.trustedProxies, config.trustedProxyHeader),
     route: createRouter({ consoleDir: config.consoleDir, s3Domain: config.s3Domain, s3: lazyFrontEnd(async () => (await import('./frontends/s3/handler.ts')).createS3FrontEnd(config.s3Domain)) }),
     storage,
+    sseCustomerKeysOverHttp: config.sseCustomerKeysOverHttp,
   });
   try {
     await listen(server, config.listenHost, config.listenPort);

@@ -11,6 +11,7 @@ import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
 import { ChunkKey, ChunkOpener, ChunkSealer, chunksOf, GCM_SCHEME, newIdentity, openAll } from './chunked-gcm.ts';
 import type { ByteRange } from './conditions.ts';
+import type { CustomerKey } from './customer-keys.ts';
 import type { KeyWrapper } from './key-wrapping.ts';
 import type { BlobEncryption } from './model.ts';
 
@@ -63,6 +64,11 @@ export class Cipher implements BlobCipher {
     return this.schemeOf(encryption).openRange(encryption, plainSize, range, readStored);
   }
 
+  /** Seals (and opens) blobs whose data keys are wrapped under a customer's key (SSE-C); `check` goes into their rows. */
+  forCustomer(key: CustomerKey, check?: string): BlobCipher {
+    return new GcmCipher(key, check);
+  }
+
   private schemeOf(encryption: BlobEncryption): BlobCipher {
     return encryption.scheme === GCM_SCHEME ? this.gcm : this.ctr;
   }
@@ -75,12 +81,17 @@ export function sealSchemeFromEnv(env: NodeJS.ProcessEnv = process.env): SealSch
 
 /** AES-256-GCM in authenticated 64 KiB chunks (chunked-gcm.ts). */
 export class GcmCipher implements BlobCipher {
-  constructor(private readonly keys: KeyWrapper) {}
+  constructor(
+    private readonly keys: KeyWrapper,
+    /** SSE-C: the customer key's check value, recorded with every blob sealed (see BlobEncryption.customer). */
+    private readonly customer?: string,
+  ) {}
 
   seal(): Sealer {
     const dataKey = createSecretKey(randomBytes(32));
     const identity = newIdentity();
     const encryption: BlobEncryption = { scheme: GCM_SCHEME, wrappedKey: this.keys.wrapDataKey(dataKey.export()), iv: identity.toString('base64') };
+    if (this.customer !== undefined) encryption.customer = this.customer;
     const sealer = new ChunkSealer(new ChunkKey(dataKey, identity));
     return { encryption, update: (chunk) => sealer.update(chunk), final: () => sealer.final() };
   }
@@ -167,10 +178,19 @@ class OpenedChunks extends LazyRange implements BlobStream {
     this.opener = makeOpener((plain) => (this.pumped ? this.pumped.push(plain) : this.push(plain)));
   }
 
-  async pumpTo(sink: Writable): Promise<void> {
+  /** `inspect` sees each plain chunk before it is written (a whole read's check, integrity.ts), and may hold it back. */
+  async pumpTo(sink: Writable, inspect?: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
     const stored = this.stored;
     if (!isBlobStream(stored)) {
-      await pipeline(this, sink, { end: false });
+      if (!inspect) {
+        await pipeline(this, sink, { end: false });
+        return;
+      }
+      try {
+        for await (const chunk of this as AsyncIterable<Buffer>) await writeInspected(sink, [chunk], inspect);
+      } finally {
+        this.destroy();
+      }
       return;
     }
     const pumped: Buffer[] = (this.pumped = []);
@@ -182,14 +202,14 @@ class OpenedChunks extends LazyRange implements BlobStream {
           callback(err as Error);
           return;
         }
-        writeAll(sink, pumped.splice(0)).then(() => callback(), callback);
+        writeInspected(sink, pumped.splice(0), inspect).then(() => callback(), callback);
       },
     });
     relay.on('error', () => undefined);
     try {
       await stored.pumpTo(relay);
       this.opener.final();
-      await writeAll(sink, pumped.splice(0));
+      await writeInspected(sink, pumped.splice(0), inspect);
     } finally {
       this.destroy();
     }
@@ -214,6 +234,17 @@ class OpenedChunks extends LazyRange implements BlobStream {
     }
     callback();
   }
+}
+
+/** `writeAll`, each chunk shown to `inspect` first (all of them before any is written: a check may refuse the last). */
+async function writeInspected(sink: Writable, chunks: Buffer[], inspect: ((chunk: Buffer) => Promise<void> | undefined) | undefined): Promise<void> {
+  if (inspect) {
+    for (const chunk of chunks) {
+      const checking = inspect(chunk);
+      if (checking) await checking;
+    }
+  }
+  await writeAll(sink, chunks);
 }
 
 /** Writes `chunks` into `sink` (left open); resolves once the last is handed to the kernel, rejects if it closes first. */

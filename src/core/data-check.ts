@@ -4,6 +4,8 @@
  * the recorded size, hashing to the recorded CRC-32 where one was kept, else the MD5 (a multipart object's parts each
  * to their own; `blobsBy` counts which). Encrypted bytes are
  * checked as plaintext, opened through the cipher seam (which also authenticates them where the scheme can).
+ * Bytes under a customer's key (SSE-C) cannot be opened without it: they are checked for presence and stored size
+ * only, and counted apart (`blobsBy.customer`), neither verified nor damaged.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -11,6 +13,7 @@ import { crc32 } from 'node:zlib';
 import { BlobMissingError, type BlobStore } from '../store/blob/index.ts';
 import type { Bound, MetadataStore } from '../store/meta/index.ts';
 import type { BlobCipher } from './cipher.ts';
+import { sealedSize } from './chunked-gcm.ts';
 import { ALL, TABLES, type BlobRef, type BucketRow, type DamageReason, type VersionRow } from './model.ts';
 import { keyOfNoncurrent } from './versions.ts';
 
@@ -92,7 +95,7 @@ export class DataChecker {
   /** Bytes read so far (plaintext). */
   bytesRead = 0;
   /** Blobs read so far, by the digest they were checked against (none: their MD5 is not known, size only). */
-  readonly blobsBy = { crc32: 0, md5: 0, none: 0 };
+  readonly blobsBy = { crc32: 0, md5: 0, none: 0, customer: 0 };
   /** Blobs checked already and what was found (copies share blobs; shared multipart uploads their parts). */
   private readonly seen: Map<string, Problem | null> | null;
 
@@ -114,6 +117,7 @@ export class DataChecker {
         const stored = await this.smallBytes(bucket, version, table, sk);
         if (stored === GONE) return [];
         if (stored === null) return version.size === 0 ? [] : [{ reason: 'missing', detail: 'its bytes are not in the metadata store' }];
+        if (data.encryption?.customer !== undefined) return present(this.storedSizeOf(stored.length, version.size));
         const plain = data.encryption ? this.cipher.openBytes(data.encryption, stored) : stored;
         this.bytesRead += plain.length;
         const problem = compare(plain.length, createHash('md5').update(plain).digest('hex'), { size: version.size, md5: version.etag });
@@ -179,6 +183,7 @@ export class DataChecker {
 
   private async readBlob({ blob, md5 }: BlobExpectation): Promise<Problem | null> {
     const { blobId, size, encryption } = blob;
+    if (encryption?.customer !== undefined) return this.readSealedBlob(blobId, size);
     let stream: Readable;
     try {
       // Unencrypted: the whole file, so that bytes past the recorded size show too.
@@ -205,6 +210,26 @@ export class DataChecker {
     if (read !== size) return { reason: 'size', detail: `${read} bytes stored, ${size} recorded`, blobId };
     const mismatch = digest.mismatch();
     return mismatch === null ? null : { reason: 'hash', detail: mismatch, blobId };
+  }
+
+  /** Bytes under a customer's key (SSE-C), which only that key opens: of the size they were sealed to, counted apart. */
+  private storedSizeOf(stored: number, plainSize: number, blobId?: string): Problem | null {
+    this.blobsBy.customer++;
+    const expected = sealedSize(plainSize);
+    if (stored === expected) return null;
+    return { reason: 'size', detail: `${stored} bytes stored, ${expected} sealed for the ${plainSize} recorded (SSE-C, not decrypted)`, ...(blobId === undefined ? {} : { blobId }) };
+  }
+
+  /** An SSE-C blob: present, and of its sealed size (its bytes are counted, not opened). */
+  private async readSealedBlob(blobId: string, plainSize: number): Promise<Problem | null> {
+    let stored = 0;
+    try {
+      for await (const chunk of (await this.blobs.read(blobId)) as AsyncIterable<Buffer>) stored += chunk.length;
+    } catch (err) {
+      if (err instanceof BlobMissingError) return { reason: 'missing', detail: 'the blob is missing', blobId };
+      throw err;
+    }
+    return this.storedSizeOf(stored, plainSize, blobId);
   }
 }
 

@@ -30,7 +30,8 @@ export async function rotateMasterKey(store: MetadataStore, current: ServerKeys,
   const record = await begin(store, current, next);
   next.adoptAuthKeys(record.authKeys);
   const rewrap = (encryption: BlobEncryption): BlobEncryption | null => {
-    if (opens(next, encryption)) return null;
+    // SSE-C: wrapped under the customer's key, which the server does not have and the rotation does not need.
+    if (encryption.customer !== undefined || opens(next, encryption)) return null;
     return { ...encryption, wrappedKey: next.wrapDataKey(current.unwrapDataKey(encryption.wrappedKey)) };
   };
   const report: RotationReport = { rows: 0, credentials: 0 };

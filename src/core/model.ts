@@ -223,6 +223,11 @@ export interface BlobEncryption {
   scheme?: 'aes-256-gcm-64k';
   wrappedKey: string;
   iv: string;
+  /**
+   * SSE-C (customer-keys.ts): the data key is wrapped under a key derived from the customer's key, not the master
+   * key; this is the salted HMAC that recognises that key. Rotation, migration, fsck and the scrubber leave it be.
+   */
+  customer?: string;
 }
 
 /** A blob of the blob store, with how its bytes are encrypted. */
@@ -249,7 +254,7 @@ export type VersionData =
    * A completed multipart upload: its parts are rows of `partIndex` (batches, by offset), not of the version row,
    * so a 10,000-part object costs a GET one row more; versions sharing it count as one reference, `mpu:<id>`.
    */
-  | { kind: 'multipart'; uploadId: string; parts: number; encrypted: boolean }
+  | { kind: 'multipart'; uploadId: string; parts: number; encrypted: boolean; customer?: string }
   /**
    * A static large object (Swift's SLO): other objects' bytes in order, each checked against the ETag and size it
    * had when the manifest was written. The segments are rows of `manifestSegments` (batches, by offset), shared by
@@ -290,8 +295,10 @@ export interface UploadRow {
   meta: Metadata;
   headers: Metadata;
   deleteAt: number | null;
-  /** Whether the bucket encrypted at rest when it began: every part is, then. */
+  /** Whether the bucket encrypted at rest when it began (or the request asked for it): every part is, then. */
   encrypted: boolean;
+  /** SSE-C: every part is sealed under the customer's key this check value recognises (see BlobEncryption). */
+  customer?: string;
   /** What the completed version will carry: tags and Object Lock settings given when the upload began. */
   tags?: Tag[];
   retention?: Retention;

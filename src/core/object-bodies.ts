@@ -21,6 +21,11 @@ export interface Located {
   version: VersionRow;
   /** An `attached` version's bytes, when it was read for them (null otherwise). */
   attachment: Buffer | null;
+  /**
+   * SSE-C: what opens the version's blobs, under the key the request gave (checked against the version's). Their
+   * whole reads are checked by their GCM tags and byte count: the ETag is not their MD5, no CRC-32 is kept.
+   */
+  customer?: BlobCipher;
 }
 
 /**
@@ -162,28 +167,30 @@ export class BodyReader {
   }
 
   private async openRange(located: Located, range: ByteRange): Promise<Body> {
-    const { bucket, version, attachment } = located;
+    const { bucket, version, attachment, customer } = located;
     const { data } = version;
     if (version.size === 0) return Buffer.alloc(0);
     // All of the object's bytes: checked against its MD5 (or its parts' MD5s) on the way out.
     const whole = range.start === 0 && range.end === version.size - 1 ? located : null;
+    const cipher = customer ?? this.cipher;
+    const md5 = customer ? null : version.etag;
     switch (data.kind) {
       case 'attached':
         if (!attachment) throw new BlobMissingError(`attachment of ${version.id}`);
-        return this.bytesOf(attachment, data.encryption, range, whole);
+        return this.bytesOf(cipher, attachment, data.encryption, range, whole, md5);
       case 'inline': {
         const stored = await this.store.get(TABLES.inlineData, bucket.id, version.id);
         if (!stored) throw new BlobMissingError(`inline ${version.id}`);
-        return this.bytesOf(stored.value, data.encryption, range, whole);
+        return this.bytesOf(cipher, stored.value, data.encryption, range, whole, md5);
       }
       case 'blob': {
-        const opened = await this.openBlob(data, range);
-        return whole ? this.verifier.stream(opened, { size: version.size, md5: version.etag, crc32: data.crc32 }, () => subjectOf(whole)) : opened;
+        const opened = await this.openBlob(cipher, data, range);
+        return whole ? this.verifier.stream(opened, { size: version.size, md5, crc32: data.crc32 }, () => subjectOf(whole)) : opened;
       }
       case 'parts':
-        return this.openSequence(listedPieces(data.parts, range), whole);
+        return this.openSequence(cipher, listedPieces(data.parts, range), whole);
       case 'multipart':
-        return this.openSequence(this.multipartPieces(data.uploadId, range), whole);
+        return this.openSequence(cipher, this.multipartPieces(data.uploadId, range), whole);
       case 'static-manifest':
       case 'dynamic-manifest':
       case 'symlink':
@@ -191,17 +198,19 @@ export class BodyReader {
     }
   }
 
-  private async openBlob(blob: BlobRef, range: ByteRange): Promise<Readable> {
-    if (!blob.encryption) return this.blobs.read(blob.blobId, range);
-    return this.openDecrypted(blob, blob.encryption, range);
+  private async openBlob(cipher: BlobCipher, blob: BlobRef, range: ByteRange): Promise<Readable> {
+    const { blobId, size, encryption } = blob;
+    if (!encryption) return this.blobs.read(blobId, range);
+    return cipher.openRange(encryption, size, range, (stored) => this.blobs.read(blobId, stored));
   }
 
   /** The pieces one after the other; in a whole read, each part checked against its own MD5 (or its size). */
-  private async openSequence(pieces: AsyncIterable<Piece>, whole: Located | null): Promise<Readable> {
-    if (!whole) return sequenceOf(pieces, (piece) => this.openBlob(piece.blob, piece.range));
+  private async openSequence(cipher: BlobCipher, pieces: AsyncIterable<Piece>, whole: Located | null): Promise<Readable> {
+    if (!whole) return sequenceOf(pieces, (piece) => this.openBlob(cipher, piece.blob, piece.range));
+    const digests = !whole.customer;
     return sequenceOf(pieces, async ({ blob, range }) => {
-      const opened = await this.openBlob(blob, range);
-      return this.verifier.stream(opened, { size: blob.size, md5: blob.etag ?? null, crc32: blob.crc32 }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
+      const opened = await this.openBlob(cipher, blob, range);
+      return this.verifier.stream(opened, { size: blob.size, md5: digests ? (blob.etag ?? null) : null, crc32: blob.crc32 }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
     });
   }
 
@@ -226,13 +235,10 @@ export class BodyReader {
     throw new BlobMissingError(`part index of upload ${uploadId}`);
   }
 
-  private bytesOf(stored: Buffer, encryption: BlobEncryption | null, range: ByteRange, whole: Located | null): Buffer {
-    const plain = encryption ? this.cipher.openBytes(encryption, stored) : stored;
-    if (whole) return this.verifier.checkBytes(plain, { size: whole.version.size, md5: whole.version.etag }, () => subjectOf(whole));
+  /** `whole`: the whole object is read, its bytes checked against this MD5 (null: their size only), with the located version. */
+  private bytesOf(cipher: BlobCipher, stored: Buffer, encryption: BlobEncryption | null, range: ByteRange, whole: Located | null, md5: string | null): Buffer {
+    const plain = encryption ? cipher.openBytes(encryption, stored) : stored;
+    if (whole) return this.verifier.checkBytes(plain, { size: whole.version.size, md5 }, () => subjectOf(whole));
     return plain.subarray(range.start, range.end + 1);
-  }
-
-  private async openDecrypted({ blobId, size }: BlobRef, encryption: BlobEncryption, range: ByteRange): Promise<Readable> {
-    return this.cipher.openRange(encryption, size, range, (stored) => this.blobs.read(blobId, stored));
   }
 }

@@ -3,7 +3,8 @@
  * the metadata store — hashed (MD5, and a blob's CRC-32 for cheap checks of whole reads) and encrypted on the way. Nothing is left behind when it fails.
  */
 import type { BlobStore } from '../store/blob/index.ts';
-import type { BlobCipher } from './cipher.ts';
+import type { Cipher } from './cipher.ts';
+import type { CustomerSeal } from './customer-keys.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { fail } from './errors.ts';
 import type { Md5, Md5Offload } from './md5-offload.ts';
@@ -23,7 +24,7 @@ export interface ReceivedBody {
 export class BodyIntake {
   constructor(
     private readonly blobs: BlobStore,
-    private readonly cipher: BlobCipher,
+    private readonly cipher: Cipher,
     private readonly md5: Md5Offload,
     private readonly onBackgroundError: (err: unknown) => void,
   ) {}
@@ -31,12 +32,15 @@ export class BodyIntake {
   /**
    * `contentLength`: the declared length (null for a chunked upload); a body that ends short of it fails.
    * `maxSize`: more bytes than this fail (EntityTooLarge). `asBlob`: never kept in memory (a multipart part).
+   * `encrypt`: with managed encryption (true), under a customer's key (SSE-C), or not at all.
    */
-  async receive(body: BodySource, contentLength: number | null, encrypt: boolean, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
+  async receive(body: BodySource, contentLength: number | null, encrypt: boolean | CustomerSeal, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
     const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
-    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none.
-    const md5 = this.md5.forBody(contentLength, !small);
-    const encrypted = encrypt ? this.cipher.seal() : null;
+    const customer = typeof encrypt === 'object' ? encrypt : null;
+    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor SSE-C
+    // ones (a digest of the plaintext kept in the clear; their GCM tags check their reads).
+    const md5 = this.md5.forBody(contentLength, !small && !customer);
+    const encrypted = customer ? this.cipher.forCustomer(customer.key, customer.check).seal() : encrypt ? this.cipher.seal() : null;
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {

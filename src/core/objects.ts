@@ -23,7 +23,8 @@ import { Md5Offload } from './md5-offload.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
 import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type SegmentRow, type VersionData, type VersionRow } from './model.ts';
 import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceBypass, isLocked, withNewLock, type LockSettings } from './object-lock.ts';
-import type { BlobCipher } from './cipher.ts';
+import type { Cipher } from './cipher.ts';
+import { checkCustomerKey, customerCheckOf, type CustomerKey, type CustomerSeal } from './customer-keys.ts';
 import type { Bucket, Caller, Metadata, ObjectRecord } from './types.ts';
 import { listVersions, type VersionListing, type VersionListOptions } from './version-listing.ts';
 import { checkWriteConditions, type WriteConditions } from './write-conditions.ts';
@@ -55,6 +56,11 @@ export interface ObjectRef {
   key: string;
   /** A version by the id protocols show (`null` for the null version); absent: the current one. */
   versionId?: string | undefined;
+  /**
+   * S3's SSE-C key given with the request: required to read an object written under one (and must be its key),
+   * refused for any other; a write stores its bytes under it (customer-keys.ts).
+   */
+  customerKey?: CustomerKey | undefined;
 }
 
 export interface WriteAttributes {
@@ -82,6 +88,8 @@ export interface PutObjectInput extends ObjectRef, WriteAttributes, VersionSetti
   ifMatch?: string | undefined;
   /** At most this many bytes, as a quota leaves room for (more: EntityTooLarge with `quota`, nothing stored). */
   quotaRoom?: number | undefined;
+  /** Managed encryption even where the bucket's default is off (S3's `x-amz-server-side-encryption: AES256`). */
+  encrypt?: boolean | undefined;
 }
 
 
@@ -108,6 +116,8 @@ export interface CopyOptions {
   deleteAt: number | null;
   /** A Range header: the copy is those bytes of the source (Swift's COPY and X-Copy-From honour it); one range only. */
   range?: string | undefined;
+  /** The copy gets managed encryption even where the target bucket's default is off. */
+  encrypt?: boolean | undefined;
 }
 
 export interface DeleteOptions {
@@ -145,7 +155,7 @@ export class Objects {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly buckets: Buckets,
-    cipher: BlobCipher,
+    private readonly cipher: Cipher,
     private readonly intake: BodyIntake,
     /** Called after a commit queued blobs for removal. */
     private readonly onBlobsReleased: () => void = () => undefined,
@@ -198,7 +208,9 @@ export class Objects {
     // Checked before the body is read (a refused write reads nothing), and again when it commits.
     if (conditions) await checkWriteConditions(this.store, bucket.id, input.key, conditions, this.clock.now());
 
-    const body = await this.intake.receive(input.body, input.contentLength, bucket.encryption !== null, overQuota ? { maxSize: quotaRoom, overQuota } : undefined);
+    const { customerKey } = input;
+    const encrypt: boolean | CustomerSeal = customerKey ? { key: customerKey, check: customerKey.newCheck() } : bucket.encryption !== null || input.encrypt === true;
+    const body = await this.intake.receive(input.body, input.contentLength, encrypt, overQuota ? { maxSize: quotaRoom, overQuota } : undefined);
     try {
       if (input.expectedMd5 !== undefined && input.expectedMd5.toLowerCase() !== body.etag) {
         fail('BadDigest', 'The ETag you sent does not match the MD5 of the data received');
@@ -210,7 +222,7 @@ export class Objects {
         createdAt: now,
         lastModified: now,
         size: body.size,
-        etag: body.etag,
+        etag: customerKey ? customerKey.etagOf(body.etag) : body.etag,
         contentType: input.contentType ?? guessContentType(input.key),
         meta: input.meta,
         headers: input.headers,
@@ -406,7 +418,10 @@ export class Objects {
     const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject', to.key);
     checkObjectKey(to.key, this.buckets.naming);
     if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
-    const located = await this.readable(caller, from);
+    // An SSE-C source copied whole, as it is (no key for the copy, no encryption asked), needs no key: the copy
+    // shares its blobs and stays under the customer's key (Swift's COPY, the console's move, Swift's versioning).
+    const asStored = to.customerKey === undefined && options.encrypt !== true && options.range === undefined;
+    const located = await this.readable(caller, from, false, asStored);
     if (located.version.damaged) throw damagedError();
     const source = toRecord(located.bucket.name, from.key, located.version);
     const ranges = resolveRanges(options.range, source.size, source.etag);
@@ -423,8 +438,10 @@ export class Objects {
       deleteAt: options.deleteAt,
     };
     checkUserMetadata(attributes.meta);
-    // A large object or a link is copied as the bytes it reads as (Swift's COPY), not as a manifest.
-    const sharable = !isIndirect(located.version) && (isEncrypted(located.version.data) || target.encryption === null);
+    // A large object or a link is copied as the bytes it reads as (Swift's COPY), not as a manifest; bytes under a
+    // customer's key, or to go under one, are sealed anew (their data keys are wrapped under that key).
+    const customer = located.customer !== undefined || to.customerKey !== undefined;
+    const sharable = !isIndirect(located.version) && !customer && (isEncrypted(located.version.data) || (target.encryption === null && options.encrypt !== true));
     const tags = options.tags ?? located.version.tags;
     if (sharable && !range) {
       const record = await this.copySharing(located, target, to.key, { ...attributes, tags }, options.lock);
@@ -435,7 +452,7 @@ export class Objects {
     if (!opened) fail('NoSuchKey', NO_SUCH_KEY);
     const body = Buffer.isBuffer(opened) ? [opened] : opened;
     // Into the bucket authorized above, with the tags and lock settings checked there (a source's tags need no more).
-    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, body, contentLength: size }).finally(() => {
+    const record = await this.putInto(target, { ...to, ...attributes, tags, lock: options.lock, encrypt: options.encrypt, body, contentLength: size }).finally(() => {
       if (!Buffer.isBuffer(opened)) opened.destroy();
     });
     return { source, record };
@@ -667,12 +684,16 @@ export class Objects {
     return version;
   }
 
-  /** A version of `ref` the caller may read; with `withBytes`, a small version's bytes too, read with it in one go. */
-  private async readable(caller: Caller, ref: ObjectRef, withBytes = false): Promise<Located> {
+  /**
+   * A version of `ref` the caller may read, with the request's SSE-C key if it needs one (checked before anything
+   * of the version is answered; `keyless`: none needed, its bytes will not be opened); with `withBytes`, a small
+   * version's bytes too, read with it in one go.
+   */
+  private async readable(caller: Caller, ref: ObjectRef, withBytes = false, keyless = false): Promise<Located> {
     if (ref.versionId !== undefined) {
       const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObjectVersion', ref.key);
       const row = await this.versionRow(bucket, ref.key, ref.versionId);
-      return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
+      return this.keyed({ bucket, key: ref.key, version: row.value, attachment: row.attachment }, ref, keyless);
     }
     // The hot path of every GET and HEAD: one bucket lookup (cached) and one row.
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'GetObject', ref.key);
@@ -683,7 +704,15 @@ export class Objects {
       const marker = row?.value.state === 'delete-marker' ? { deleteMarker: true, versionId: versionIdOf(row.value) } : {};
       fail('NoSuchKey', NO_SUCH_KEY, marker);
     }
-    return { bucket, key: ref.key, version: row.value, attachment: row.attachment };
+    return this.keyed({ bucket, key: ref.key, version: row.value, attachment: row.attachment }, ref, keyless);
+  }
+
+  /** The version located, with what opens it under the request's SSE-C key when it was written under one (see readable). */
+  private keyed(located: Located, ref: ObjectRef, keyless: boolean): Located {
+    const given = ref.customerKey;
+    if (given === undefined && (keyless || customerCheckOf(located.version.data) === null)) return located;
+    checkCustomerKey(customerCheckOf(located.version.data), given);
+    return { ...located, customer: this.cipher.forCustomer(given as CustomerKey) };
   }
 
   private async versionRow(bucket: BucketRow, key: string, versionId: string): Promise<AttachedRow<VersionRow>> {

@@ -218,14 +218,14 @@ async function writeDurably(dir: string, name: string, content: string): Promise
 }
 
 /** iv | tag | ciphertext, base64. */
-function sealGcm(key: Buffer, plain: Buffer): string {
+export function sealGcm(key: Buffer, plain: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
 }
 
-function openGcm(key: Buffer, text: string): Buffer {
+export function openGcm(key: Buffer, text: string): Buffer {
   const raw = Buffer.from(text, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
   decipher.setAuthTag(raw.subarray(12, 28));

@@ -64,6 +64,8 @@ export interface ObjectRecord {
   parts?: number;
   /** The object a symbolic link led to, when the read followed one (the last link's target). */
   linkedTo?: { account: string; bucket: string; key: string };
+  /** How its bytes are encrypted at rest: managed (the server's keys) or under a customer's key (SSE-C); absent: not. */
+  encryption?: 'managed' | 'customer';
 }
 
 /** What a manifest or link version is, as front ends show it. */

@@ -18,6 +18,7 @@ import { uploadOfReference, uploadReference, type BodyIntake, type BodySource } 
 import type { ObjectRef, VersionSettings, WriteAttributes } from './objects.ts';
 import { authorizeLockSettings, checkLockAllowed, checkLockSettings, withNewLock } from './object-lock.ts';
 import { authorizeBucket } from './authz.ts';
+import { checkCustomerKey, type CustomerSeal } from './customer-keys.ts';
 import { checkWriteConditions, type WriteConditions } from './write-conditions.ts';
 import { ALL, partNumberKey, partOffsetKey, TABLES, type PartBatchRow, type PartRow, type UploadRow, type VersionRow } from './model.ts';
 import { install, reference, toRecord, versionsPrefix } from './versions.ts';
@@ -89,7 +90,7 @@ export class Uploads {
   ) {}
 
   /** Begins an upload; its tags and lock settings (S3's headers of CreateMultipartUpload) go to the completed version. */
-  async create(caller: Caller, ref: ObjectRef, attributes: WriteAttributes & VersionSettings): Promise<UploadRow> {
+  async create(caller: Caller, ref: ObjectRef, attributes: WriteAttributes & VersionSettings & { encrypt?: boolean | undefined }): Promise<UploadRow> {
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     checkObjectKey(ref.key, this.buckets.naming);
     checkUserMetadata(attributes.meta);
@@ -111,7 +112,8 @@ export class Uploads {
       meta: attributes.meta,
       headers: attributes.headers,
       deleteAt: attributes.deleteAt,
-      encrypted: bucket.encryption !== null,
+      encrypted: bucket.encryption !== null || attributes.encrypt === true || ref.customerKey !== undefined,
+      ...(ref.customerKey ? { customer: ref.customerKey.newCheck() } : {}),
       ...(tags?.length ? { tags } : {}),
       ...(lock?.retention ? { retention: lock.retention } : {}),
       ...(lock?.legalHold === undefined ? {} : { legalHold: lock.legalHold }),
@@ -132,13 +134,16 @@ export class Uploads {
     partNumber: number,
     /** `checksums`: filled by the time the body has been read (the front end verifies them as it streams); kept with the part. */
     input: { body: BodySource; contentLength: number | null; expectedMd5?: string | undefined; checksums?: Metadata | undefined },
-  ): Promise<{ etag: string; size: number }> {
+  ): Promise<{ etag: string; size: number; upload: UploadRow }> {
     checkPartNumber(partNumber);
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'PutObject', ref.key);
     const upload = (await this.store.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))?.value;
     if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);
+    // An SSE-C upload's parts all come with its key (and nothing else's may).
+    const customer = customerSealOf(upload, ref);
     if (input.contentLength !== null && input.contentLength > MAX_PART_SIZE) fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
-    const body = await this.intake.receive(input.body, input.contentLength, upload.encrypted, { maxSize: MAX_PART_SIZE, asBlob: true });
+    const body = await this.intake.receive(input.body, input.contentLength, customer ?? upload.encrypted, { maxSize: MAX_PART_SIZE, asBlob: true });
+    const etag = customer ? customer.key.etagOf(body.etag) : body.etag;
     if (body.data.kind !== 'blob') throw new Error('a part is always a blob');
     const { blobId, encryption, crc32 } = body.data;
     try {
@@ -147,7 +152,7 @@ export class Uploads {
         await this.buckets.requireBucket(tx, bucket);
         if (!(await tx.get(TABLES.uploads, bucket.id, uploadKey(ref.key, ref.uploadId)))) fail('NoSuchUpload', NO_SUCH_UPLOAD);
         const replaced = await tx.get(TABLES.parts, ref.uploadId, partNumberKey(partNumber));
-        const part: PartRow = { blobId, size: body.size, etag: body.etag, encryption, uploadedAt: this.clock.now() };
+        const part: PartRow = { blobId, size: body.size, etag, encryption, uploadedAt: this.clock.now() };
         if (crc32 !== undefined) part.crc32 = crc32;
         if (input.checksums && Object.keys(input.checksums).length > 0) part.checksums = { ...input.checksums };
         tx.put(TABLES.parts, ref.uploadId, partNumberKey(partNumber), part);
@@ -160,7 +165,7 @@ export class Uploads {
       this.intake.removeUncommitted(body.data);
       throw err;
     }
-    return { etag: body.etag, size: body.size };
+    return { etag, size: body.size, upload };
   }
 
   async listParts(caller: Caller, ref: UploadRef, options: { partNumberMarker: number; limit: number }): Promise<{ upload: UploadRow; parts: PartInfo[]; truncated: boolean }> {
@@ -230,6 +235,8 @@ export class Uploads {
       const sk = uploadKey(ref.key, ref.uploadId);
       const upload = (await tx.get(TABLES.uploads, current.id, sk))?.value;
       if (!upload) fail('NoSuchUpload', NO_SUCH_UPLOAD);
+      // S3 does not require an SSE-C upload's key to complete it; one given must be its key.
+      if (ref.customerKey) customerSealOf(upload, ref);
       const uploaded = await this.uploadedParts(tx, ref.uploadId);
       const chosen = this.choose(listed, uploaded);
       const size = chosen.reduce((sum, part) => sum + part.size, 0);
@@ -254,7 +261,7 @@ export class Uploads {
         meta: upload.meta,
         headers,
         deleteAt: upload.deleteAt,
-        data: { kind: 'multipart', uploadId: ref.uploadId, parts: chosen.length, encrypted: upload.encrypted },
+        data: { kind: 'multipart', uploadId: ref.uploadId, parts: chosen.length, encrypted: upload.encrypted, ...(upload.customer === undefined ? {} : { customer: upload.customer }) },
         ...(upload.tags?.length ? { tags: upload.tags } : {}),
       };
       const lock = { retention: upload.retention, legalHold: upload.legalHold };
@@ -412,4 +419,11 @@ function commonPrefixOf(name: string, prefix: string, delimiter: string): string
 
 function page(entries: UploadEntry[], limit: number): { entries: UploadEntry[]; truncated: boolean } {
   return { entries: entries.slice(0, limit), truncated: entries.length > limit };
+}
+
+/** The customer's key an SSE-C upload's parts are sealed under, checked against the upload's (null: not SSE-C). */
+function customerSealOf(upload: UploadRow, ref: UploadRef): CustomerSeal | null {
+  const check = upload.customer ?? null;
+  checkCustomerKey(check, ref.customerKey);
+  return check !== null && ref.customerKey ? { key: ref.customerKey, check } : null;
 }

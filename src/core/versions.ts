@@ -52,7 +52,27 @@ export function toRecord(bucket: string, key: string, version: VersionRow): Obje
   if (version.retention) record.retention = version.retention;
   if (version.legalHold !== undefined) record.legalHold = version.legalHold;
   if (version.tags?.length) record.tagCount = version.tags.length;
+  const encryption = encryptionOf(version.data);
+  if (encryption) record.encryption = encryption;
   return record;
+}
+
+/** How a version's bytes are encrypted, as front ends say it (S3's x-amz-server-side-encryption headers). */
+function encryptionOf(data: VersionRow['data']): ObjectRecord['encryption'] | null {
+  switch (data.kind) {
+    case 'attached':
+    case 'inline':
+    case 'blob':
+      return data.encryption && (data.encryption.customer === undefined ? 'managed' : 'customer');
+    case 'parts': {
+      const first = data.parts[0]?.encryption;
+      return first ? (first.customer === undefined ? 'managed' : 'customer') : null;
+    }
+    case 'multipart':
+      return data.customer !== undefined ? 'customer' : data.encrypted ? 'managed' : null;
+    default:
+      return null;
+  }
 }
 
 function indirectOf(data: VersionRow['data']): Indirect | null {

@@ -22,6 +22,12 @@ export interface RequestContext extends RequestNotes {
   caller?: Caller | null;
   /** Throws StorageUnavailable while the data directory cannot serve this kind of request (see DataDirHealth). */
   checkStorage(access: 'read' | 'write'): void;
+  /**
+   * Whether secrets may travel in this request (S3's SSE-C keys): it came over TLS (to this server, or to a
+   * trusted proxy that says so in X-Forwarded-Proto), from a loopback address, or the operator allows plain HTTP
+   * (ONGGI_SSE_C_OVER_HTTP).
+   */
+  secureTransport(): boolean;
 }
 
 export function accessOf(method: string | undefined): 'read' | 'write' {

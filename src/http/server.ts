@@ -32,6 +32,8 @@ export interface HttpOptions {
   route: Router;
   /** The data directory's state; absent: always fine. */
   storage?: { refusal(access: 'read' | 'write'): OnggiError | null };
+  /** S3's SSE-C keys are taken over plain HTTP from any address (ONGGI_SSE_C_OVER_HTTP=on), not only over TLS or loopback. */
+  sseCustomerKeysOverHttp?: boolean;
 }
 
 /**
@@ -245,6 +247,22 @@ class Request implements RequestContext {
     const refusal = this.options.storage?.refusal(access);
     if (refusal) throw refusal;
   }
+
+  secureTransport(): boolean {
+    if (this.options.sseCustomerKeysOverHttp === true || (this.req.socket as { encrypted?: boolean }).encrypted === true) return true;
+    const peer = this.req.socket.remoteAddress ?? '';
+    if (this.options.clientAddresses.isTrusted(peer)) {
+      const proto = this.req.headers['x-forwarded-proto'];
+      // The proxy nearest to the client speaks first; every hop must have been TLS for the first one to say https.
+      if (typeof proto === 'string' && proto.split(',')[0]?.trim().toLowerCase() === 'https') return true;
+    }
+    return isLoopback(this.clientIp);
+  }
+}
+
+/** 127.0.0.0/8, ::1, and IPv4 loopback written as IPv6. */
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 }
 
 /** Waits for the start to finish; answers 503 (and gives null) when it failed. */

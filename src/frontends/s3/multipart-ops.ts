@@ -12,6 +12,9 @@ import { etagOf, expectedMd5, readConditions, writeAttributes } from './object-h
 import { sourceRef, writeConditions, writeResultHeaders } from './object-ops.ts';
 import { checksumElements, checksummedCopy, completionHeaders, listedChecksums, uploadChecksumElements, uploadChecksumHeaders, uploadChecksumIn, uploadChecksumOf, withUploadChecksum } from './multipart-checksums.ts';
 import { versionSettingsOf } from './version-settings.ts';
+import { addEncryptionHeaders, customerKeyOf, managedEncryptionOf } from './sse-headers.ts';
+import type { UploadRow } from '../../core/model.ts';
+import type { CustomerKey } from '../../core/customer-keys.ts';
 import { buildXml, isoTime, parseXml, type XmlNode } from './xml.ts';
 
 const MAX_PARTS_LISTED = 1000;
@@ -19,7 +22,15 @@ const MAX_PARTS_LISTED = 1000;
 function uploadRef(x: Exchange, bucket: string, key: string): UploadRef {
   const uploadId = x.ctx.query.get('uploadId');
   if (!uploadId) throw new S3Error('InvalidArgument', 400, 'This operation needs an uploadId');
-  return { account: x.account, bucket, key, uploadId };
+  const customerKey = customerKeyOf(x);
+  return { account: x.account, bucket, key, uploadId, ...(customerKey ? { customerKey } : {}) };
+}
+
+/** The encryption headers of an upload's responses (CreateMultipartUpload, UploadPart, UploadPartCopy). */
+function uploadEncryptionHeaders(upload: UploadRow, ref: { customerKey?: CustomerKey | undefined }): Record<string, string | number> {
+  const headers: Record<string, string | number> = {};
+  if (upload.encrypted) addEncryptionHeaders(headers, upload.customer === undefined ? 'managed' : 'customer', ref.customerKey);
+  return headers;
 }
 
 function partNumberOf(x: Exchange): number {
@@ -32,8 +43,11 @@ export async function createMultipartUpload(bucket: string, key: string, x: Exch
   await checkWriteAcl(x, bucket);
   const checksum = uploadChecksumOf(x.req);
   const attributes = writeAttributes(x.req);
-  const upload = await x.ctx.core.uploads.create(x.caller, { account: x.account, bucket, key }, { ...attributes, headers: withUploadChecksum(attributes.headers, checksum), ...versionSettingsOf(x.req) });
-  sendXml(x.res, 200, buildXml('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.id }), uploadChecksumHeaders(checksum));
+  const customerKey = customerKeyOf(x);
+  const encrypt = managedEncryptionOf(x.req, customerKey);
+  const ref = { account: x.account, bucket, key, customerKey };
+  const upload = await x.ctx.core.uploads.create(x.caller, ref, { ...attributes, encrypt, headers: withUploadChecksum(attributes.headers, checksum), ...versionSettingsOf(x.req) });
+  sendXml(x.res, 200, buildXml('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.id }), { ...uploadChecksumHeaders(checksum), ...uploadEncryptionHeaders(upload, ref) });
 }
 
 export async function uploadPart(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -41,8 +55,8 @@ export async function uploadPart(bucket: string, key: string, x: Exchange): Prom
   const partNumber = partNumberOf(x);
   const checksums: Metadata = {};
   const body = requestBody(x.req, checksums);
-  const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: body.source, contentLength: body.contentLength, expectedMd5: expectedMd5(x.req), checksums });
-  sendEmpty(x.res, 200, { ETag: `"${etag}"`, ...checksums });
+  const { etag, upload } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body: body.source, contentLength: body.contentLength, expectedMd5: expectedMd5(x.req), checksums });
+  sendEmpty(x.res, 200, { ETag: `"${etag}"`, ...checksums, ...uploadEncryptionHeaders(upload, ref) });
 }
 
 export async function uploadPartCopy(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -64,8 +78,9 @@ export async function uploadPartCopy(bucket: string, key: string, x: Exchange): 
     const { upload } = await x.ctx.core.uploads.listParts(x.caller, ref, { partNumberMarker: 0, limit: 0 });
     const checksums: Metadata = {};
     const body = checksummedCopy(Buffer.isBuffer(opened) ? [opened] : opened, uploadChecksumIn(upload.headers), checksums);
-    const { etag } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body, contentLength: length, checksums });
-    const headers: Record<string, string> = source.record.versionId === 'null' ? {} : { 'x-amz-copy-source-version-id': source.record.versionId };
+    const { etag, upload: target } = await x.ctx.core.uploads.uploadPart(x.caller, ref, partNumber, { body, contentLength: length, checksums });
+    const headers: Record<string, string | number> = source.record.versionId === 'null' ? {} : { 'x-amz-copy-source-version-id': source.record.versionId };
+    Object.assign(headers, uploadEncryptionHeaders(target, ref));
     sendXml(x.res, 200, buildXml('CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"`, ...checksumElements(checksums) }), headers);
   } finally {
     if (!Buffer.isBuffer(opened)) opened.destroy();
@@ -86,7 +101,7 @@ export async function completeMultipartUpload(bucket: string, key: string, x: Ex
   if (parts.length === 0) throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
   const record = await x.ctx.core.uploads.complete(x.caller, ref, parts, writeConditions(x), completionHeaders(x.req, listed));
   const location = `${x.ctx.publicUrl}/${encodeURIComponent(bucket)}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
-  const headers = writeResultHeaders(record);
+  const headers = writeResultHeaders(record, ref.customerKey);
   delete headers.ETag;
   const type = record.headers['x-amz-checksum-type'];
   const result: XmlNode = { Location: location, Bucket: bucket, Key: key, ETag: `"${record.etag}"`, ...checksumElements(record.headers), ...(type ? { ChecksumType: type } : {}) };

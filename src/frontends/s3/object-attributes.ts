@@ -7,7 +7,7 @@ import type { ObjectRecord } from '../../core/types.ts';
 import { S3Error } from './errors.ts';
 import { sendXml, type Exchange } from './exchange.ts';
 import { lastModifiedHeader } from '../../http/http-date.ts';
-import { refOf } from './object-ops.ts';
+import { readRefOf } from './object-ops.ts';
 import { buildXml, type XmlNode } from './xml.ts';
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
@@ -23,7 +23,7 @@ const CHECKSUMS: ReadonlyArray<readonly [string, string]> = [
 export async function getObjectAttributes(bucket: string, key: string, x: Exchange): Promise<void> {
   const wanted = attributesOf(headerValue(x.req, 'x-amz-object-attributes'));
   // Part 1 is read for its count: one row of the part index.
-  const { record, partsCount } = await x.ctx.core.objects.part(x.caller, refOf(x, bucket, key), {}, 1);
+  const { record, partsCount } = await x.ctx.core.objects.part(x.caller, readRefOf(x, bucket, key), {}, 1);
   const body: XmlNode = {};
   if (wanted.has('ETag')) body.ETag = record.etag;
   const checksum = checksumOf(record);

@@ -8,6 +8,8 @@ import { headerValue } from '../../http/context.ts';
 import { isActiveType, utf8Header, wireHeader } from '../swift/headers.ts';
 import { S3Error } from './errors.ts';
 import { addVersionSettingHeaders } from './version-settings.ts';
+import { addEncryptionHeaders } from './sse-headers.ts';
+import type { CustomerKey } from '../../core/customer-keys.ts';
 
 const META_PREFIX = 'x-amz-meta-';
 /** Stored with the object and returned on reads, under the same names Swift stores them. */
@@ -72,7 +74,7 @@ export function readConditions(req: IncomingMessage, prefix = ''): ReadCondition
  * running there as Swift's are (see the Swift front end's objectHeaders): sandboxed, not sniffed, and an active
  * type read by an anonymous caller is a download.
  */
-export function objectHeaders(record: ObjectRecord, query: URLSearchParams, withChecksums: boolean, anonymous = false): Record<string, string | number> {
+export function objectHeaders(record: ObjectRecord, query: URLSearchParams, withChecksums: boolean, anonymous = false, customerKey?: CustomerKey): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Content-Type': wireHeader(record.contentType),
     ETag: `"${record.etag}"`,
@@ -96,6 +98,7 @@ export function objectHeaders(record: ObjectRecord, query: URLSearchParams, with
     }
   }
   addVersionSettingHeaders(record, headers);
+  if (record.encryption !== undefined) addEncryptionHeaders(headers, record.encryption, customerKey);
   if (query.size > 0) {
     for (const [parameter, header] of OVERRIDES) {
       const value = query.get(parameter);

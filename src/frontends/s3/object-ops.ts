@@ -12,6 +12,8 @@ import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { lastModifiedHeader } from '../../http/http-date.ts';
 import { etagOf, expectedMd5, objectHeaders, readConditions, refuseAnonymousOverrides, writeAttributes } from './object-headers.ts';
 import { bypassGovernanceOf, copyVersionSettingsOf, versionSettingsOf } from './version-settings.ts';
+import { addEncryptionHeaders, customerKeyOf, managedEncryptionOf } from './sse-headers.ts';
+import type { CustomerKey } from '../../core/customer-keys.ts';
 import { buildXml, isoTime } from './xml.ts';
 
 export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
@@ -19,16 +21,28 @@ export function refOf(x: Exchange, bucket: string, key: string): ObjectRef {
   return { account: x.account, bucket, key, ...(versionId === null ? {} : { versionId }) };
 }
 
+/** The ref of a read of the object's bytes or attributes: with the SSE-C key the request gives, if any. */
+export function readRefOf(x: Exchange, bucket: string, key: string): ObjectRef {
+  const ref = refOf(x, bucket, key);
+  const customerKey = customerKeyOf(x);
+  if (customerKey) ref.customerKey = customerKey;
+  return ref;
+}
+
 export async function putObject(bucket: string, key: string, x: Exchange): Promise<void> {
   const { req } = x;
   // Most writes carry no ACL: no turn of the event loop for them.
   if (hasAclHeaders(req)) await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
+  const customerKey = customerKeyOf(x);
+  const encrypt = managedEncryptionOf(req, customerKey);
   const body = requestBody(req, attributes.headers);
   const record = await x.ctx.core.objects.put(x.caller, {
     account: x.account,
     bucket,
     key,
+    customerKey,
+    encrypt,
     ...attributes,
     ...versionSettingsOf(req),
     body: body.source,
@@ -36,7 +50,7 @@ export async function putObject(bucket: string, key: string, x: Exchange): Promi
     expectedMd5: expectedMd5(req),
     ...writeConditions(x),
   });
-  sendEmpty(x.res, 200, writeResultHeaders(record));
+  sendEmpty(x.res, 200, writeResultHeaders(record, customerKey));
 }
 
 /** `If-None-Match: *` and `If-Match` of a PutObject or CompleteMultipartUpload. */
@@ -48,9 +62,10 @@ export function writeConditions(x: Exchange): { ifNoneMatchAny?: boolean; ifMatc
   return { ...(ifNoneMatch === undefined ? {} : { ifNoneMatchAny: true }), ...(ifMatch === undefined ? {} : { ifMatch }) };
 }
 
-export function writeResultHeaders(record: ObjectRecord): Record<string, string | number> {
+export function writeResultHeaders(record: ObjectRecord, customerKey?: CustomerKey): Record<string, string | number> {
   const headers: Record<string, string | number> = { ETag: `"${record.etag}"` };
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
+  if (record.encryption !== undefined) addEncryptionHeaders(headers, record.encryption, customerKey);
   for (const name in record.headers) if (name.startsWith('x-amz-checksum-')) headers[name] = record.headers[name] ?? '';
   return headers;
 }
@@ -59,12 +74,12 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const { core, query } = x.ctx;
   const anonymous = x.caller.kind === 'anonymous';
   refuseAnonymousOverrides(query, anonymous);
-  const ref = refOf(x, bucket, key);
+  const ref = readRefOf(x, bucket, key);
   const conditions = readConditions(x.req);
   const withChecksums = headerValue(x.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
   if (x.req.method === 'HEAD') {
     const record = await core.objects.head(x.caller, ref, conditions);
-    const headers = objectHeaders(record, query, withChecksums, anonymous);
+    const headers = objectHeaders(record, query, withChecksums, anonymous, ref.customerKey);
     headers['Content-Length'] = record.size;
     x.res.writeHead(200, headers).end();
     return;
@@ -72,7 +87,7 @@ export async function getObject(bucket: string, key: string, x: Exchange): Promi
   const range = headerValue(x.req, 'range');
   // S3 serves one range; a request for several gets the whole object.
   const { record, ranges, bodies } = await core.objects.get(x.caller, ref, conditions, range?.includes(',') ? undefined : range);
-  const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous);
+  const headers = objectHeaders(record, query, withChecksums && ranges === null, anonymous, ref.customerKey);
   const [only] = ranges ?? [];
   if (only) {
     headers['Content-Length'] = only.end - only.start + 1;
@@ -139,7 +154,8 @@ export async function sourceRef(x: Exchange): Promise<ObjectRef> {
   const source = copySourceOf(x);
   const own = x.caller.kind === 'user' ? x.caller.projectId : '';
   const owner = x.ctx.core.buckets.naming.serverWideNames ? await x.ctx.core.buckets.ownerOf(source.bucket) : null;
-  return { account: owner ?? own, ...source };
+  const customerKey = customerKeyOf(x, 'source');
+  return { account: owner ?? own, ...source, ...(customerKey ? { customerKey } : {}) };
 }
 
 export async function copyObject(bucket: string, key: string, x: Exchange): Promise<void> {
@@ -148,8 +164,10 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   const directive = (headerValue(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.');
   const sameObject = from.account === x.account && from.bucket === bucket && from.key === key && from.versionId === undefined;
-  // A storage class, encryption or redirect given is a change S3 accepts (rclone's settier); here they change nothing.
-  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'].some((name) => headerValue(req, name) !== undefined);
+  const customerKey = customerKeyOf(x);
+  const encrypt = managedEncryptionOf(req, customerKey);
+  // A storage class, encryption or redirect given is a change S3 accepts (rclone's settier; a new SSE-C key).
+  const changes = customerKey !== undefined || ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'].some((name) => headerValue(req, name) !== undefined);
   if (sameObject && directive === 'COPY' && !changes) {
     throw new S3Error('InvalidRequest', 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
@@ -161,17 +179,19 @@ export async function copyObject(bucket: string, key: string, x: Exchange): Prom
   await checkWriteAcl(x, bucket);
   const attributes = writeAttributes(req);
   const replace = directive === 'REPLACE';
-  const { record, source } = await x.ctx.core.objects.copy(x.caller, from, { account: x.account, bucket, key }, {
+  const { record, source } = await x.ctx.core.objects.copy(x.caller, from, { account: x.account, bucket, key, customerKey }, {
     freshMetadata: replace,
+    encrypt,
     contentType: replace ? attributes.contentType : undefined,
     meta: replace ? attributes.meta : {},
     headers: replace ? attributes.headers : {},
     deleteAt: null,
     ...copyVersionSettingsOf(req),
   });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | number> = {};
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
   if (source.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.versionId;
+  if (record.encryption !== undefined) addEncryptionHeaders(headers, record.encryption, customerKey);
   sendXml(x.res, 200, buildXml('CopyObjectResult', { LastModified: isoTime(record.lastModified), ETag: `"${record.etag}"` }), headers);
 }
 

@@ -6,7 +6,7 @@ import { headerValue } from '../../http/context.ts';
 import { S3Error } from './errors.ts';
 import type { Exchange } from './exchange.ts';
 import { objectHeaders, readConditions, refuseAnonymousOverrides } from './object-headers.ts';
-import { refOf, streamBodies } from './object-ops.ts';
+import { readRefOf, streamBodies } from './object-ops.ts';
 
 const MAX_PART_NUMBER = 10_000;
 
@@ -15,11 +15,11 @@ export async function getObjectPart(bucket: string, key: string, x: Exchange): P
   if (headerValue(x.req, 'range') !== undefined) throw new S3Error('InvalidRequest', 400, 'Cannot specify both Range header and partNumber query parameter');
   const anonymous = x.caller.kind === 'anonymous';
   refuseAnonymousOverrides(x.ctx.query, anonymous);
-  const ref = refOf(x, bucket, key);
+  const ref = readRefOf(x, bucket, key);
   const { core } = x.ctx;
   const { record, range, partsCount } = await core.objects.part(x.caller, ref, readConditions(x.req), partNumber);
   if (range === null && !(partNumber === 1 && record.size === 0)) throw new S3Error('InvalidPartNumber', 416, 'The requested partnumber is not satisfiable');
-  const headers = objectHeaders(record, x.ctx.query, false, anonymous);
+  const headers = objectHeaders(record, x.ctx.query, false, anonymous, ref.customerKey);
   if (partsCount !== null) headers['x-amz-mp-parts-count'] = partsCount;
   if (range === null) {
     x.res.writeHead(200, { ...headers, 'Content-Length': 0 }).end();

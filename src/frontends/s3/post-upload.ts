@@ -16,6 +16,7 @@ import { headerValue } from '../../http/context.ts';
 import { checkObjectAcl } from './acl-ops.ts';
 import { cannedAcl } from './acl.ts';
 import { S3Error } from './errors.ts';
+import { managedEncryptionIn } from './sse-headers.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { ALGORITHM, hmac, parseCredential, safeEqualHex, signingKey } from './sigv4.ts';
 import { buildXml } from './xml.ts';
@@ -28,7 +29,8 @@ const UNCHECKED_FIELDS = new Set(['policy', 'x-amz-signature', 'signature', 'aws
 const STORED_FIELDS = ['cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
 const META_PREFIX = 'x-amz-meta-';
 /** Fields of settings a form upload does not carry over yet: refused rather than dropped. */
-const UNSUPPORTED_FIELDS = /^(tagging|x-amz-object-lock-.*|x-amz-server-side-encryption.*|x-amz-website-redirect-location|x-amz-checksum-.*)$/;
+/** `x-amz-server-side-encryption` itself is taken (AES256); SSE-C's and SSE-KMS's fields are not. */
+const UNSUPPORTED_FIELDS = /^(tagging|x-amz-object-lock-.*|x-amz-server-side-encryption-.*|x-amz-website-redirect-location|x-amz-checksum-.*)$/;
 
 interface Uploaded {
   key: string;
@@ -112,6 +114,8 @@ async function storeFile(bucket: string, x: Exchange, fields: Record<string, str
   const key = keyField.replace(/\$\{filename\}/g, filename);
   if (key === '') throw new S3Error('InvalidArgument', 400, 'User key must have a length greater than 0.', { ArgumentName: 'key', ArgumentValue: '' });
   if (fields.acl !== undefined) await checkObjectAcl(signed, bucket, cannedAcl(fields.acl.trim()));
+  const sse = fields['x-amz-server-side-encryption'];
+  const encrypt = sse === undefined ? undefined : managedEncryptionIn(sse);
   const counted = { size: 0, tooLarge: false };
   try {
     const record = await signed.ctx.core.objects.put(signed.caller, {
@@ -122,6 +126,7 @@ async function storeFile(bucket: string, x: Exchange, fields: Record<string, str
       meta: metadataOf(fields),
       headers: storedHeadersOf(fields),
       deleteAt: null,
+      encrypt,
       body: boundedBody(stream, range, counted),
       contentLength: null,
     });
@@ -274,6 +279,7 @@ function answer(bucket: string, x: Exchange, uploaded: Uploaded): void {
   const location = `${x.ctx.publicUrl}/${encodeURIComponent(bucket)}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const headers: Record<string, string> = { ETag: etag, Location: location };
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
+  if (record.encryption === 'managed') headers['x-amz-server-side-encryption'] = 'AES256';
   const redirect = fields.success_action_redirect ?? fields.redirect;
   if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
     const target = new URL(redirect);
