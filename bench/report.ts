@@ -61,6 +61,7 @@ export function renderTable(all: Result[], diskMbPerSec: number, md5MbPerSec: nu
     if (detail) {
       columns.push({ header: `${label} p50 ms`, cell: (s) => f2(other(s)?.figures.p50Ms) });
       columns.push({ header: `${label} p99 ms`, cell: (s) => f2(other(s)?.figures.p99Ms) });
+      columns.push({ header: `${label} peak RSS MiB`, cell: (s) => f0(other(s)?.peakRssMb) });
       columns.push({ header: `${label} errors`, cell: (s) => f0(other(s)?.figures.errors) });
     }
     columns.push({ header: ratioHeader, cell: (s) => f2(over ? ratio(other(s), onggi(s)) : ratio(onggi(s), other(s))) });

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: Onggi against baselines measured in the same run — a bare node:http server (the HTTP
  * ceiling), `dd` with fsync (the disk ceiling), when installed a local OpenStack Swift, with `--postgres` the same
- * Onggi on a private PostgreSQL, and with `--baseline`/`--baseline-ref` another Onggi build (an A/B).
+ * Onggi on a private PostgreSQL, and with `--baseline`/`--baseline-ref` another Onggi build (an A/B). The 4 KiB
+ * rows and the 1 MiB GET go through wrk (HEAD through ab: bench/wrk.ts), which the ceiling does not saturate; the
+ * rest through the undici loader (bench/loader.ts).
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

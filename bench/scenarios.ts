@@ -149,7 +149,10 @@ export class Arena {
         const run = runs.get(c);
         if (!run) continue;
         const maxOps = load.maxOps?.(c.target);
-        await run.source.beforeRound?.();
+        if (run.source.beforeRound) {
+          await run.source.beforeRound();
+          await sleep(SETTLE_MS); // what it made (e.g. seeded keys) settles before the measured run, as after one
+        }
         if ('fast' in run.source) {
           const fast = await run.source.fast();
           const startedAt = monotonicMicros();
@@ -262,8 +265,8 @@ async function smallRowsUndici(arena: Arena, scale: Scale, small: Buffer, c: num
 
 /**
  * The 4 KiB rows at one concurrency through wrk (HEAD through ab): a ring of keys is seeded (unmeasured), the PUT
- * row overwrites them in turn (each PUT durable, as any), GET reads them, HEAD asks for one of them (ab takes one
- * URL), and each DELETE round deletes keys seeded just before it. The S3 targets address the same keys of the same
+ * row overwrites them in turn (each PUT durable, as any), GET reads them, HEAD asks for two of them (ab takes one
+ * URL; two ab processes), and each DELETE round deletes keys seeded just before it. The S3 targets address the same keys of the same
  * bucket through S3, every request signed ahead (a signature holds for 15 minutes; signed again after 10).
  */
 async function smallRowsFast(arena: Arena, scale: Scale, small: Buffer, c: number): Promise<void> {
@@ -282,7 +285,7 @@ async function smallRowsFast(arena: Arena, scale: Scale, small: Buffer, c: numbe
     if (target.s3) return s3Signed(target, target.s3, 'GET', ring, small.length);
     return { fast: () => ({ requests: requests(target, 'GET', ring), bytes: small.length }) };
   }, { among: arena.contenders });
-  await arena.timed(`HEAD 4KiB c${c}`, c, (target) => ({ fast: () => ({ requests: requests(target, 'HEAD', ring.slice(0, 1)), bytes: 0 }) }));
+  await arena.timed(`HEAD 4KiB c${c}`, c, (target) => ({ fast: () => ({ requests: requests(target, 'HEAD', ring.slice(0, 2)), bytes: 0 }) }));
   const roundSeconds = fastSeconds(scale.seconds / scale.rounds);
   const putRate = (target: Target): number => arena.results.find((r) => r.scenario === `PUT 4KiB c${c}` && r.target === target.name)?.figures.opsPerSec ?? 1000;
   await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {

@@ -2,7 +2,7 @@
  * The bench's fast load generators, for the rows where the undici loader (~10k requests/s on 2 cores) would be the
  * bottleneck: `wrk` (GET, PUT, DELETE: bench/wrk/requests.lua sends a list of requests, each formatted once) and
  * ApacheBench for HEAD (wrk waits for a HEAD response's Content-Length of body, so it cannot send HEAD; `ab -k -i`
- * keeps the connection and reads HEAD answers right). Both from Debian: scripts/install-bench-deps.sh.
+ * keeps the connection and reads HEAD answers right; two processes, as ab is single-threaded). Both from Debian: scripts/install-bench-deps.sh.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -116,30 +116,44 @@ function fromWrk(out: WrkOutput, bytesPerOp: number): FastRun {
 }
 
 /**
- * HEAD through ApacheBench: one URL per run (ab takes one), the first of the list; `-e` gives its latency
- * percentiles, merged as a histogram of 100 equal slices.
+ * HEAD through ApacheBench. ab is single-threaded and takes one URL: two ab processes (as wrk runs two threads) split
+ * the connections, each asking for its own key of the list; `-e` gives each one's latency percentiles, merged as a
+ * histogram of 100 equal slices.
  */
 async function runAb(target: Target, load: FastLoad, connections: number, seconds: number): Promise<FastRun> {
+  const processes = Math.min(2, connections);
+  const runs = await Promise.all(Array.from({ length: processes }, (_, i) => {
+    const request = load.requests[i % load.requests.length];
+    if (!request) throw new Error('no request to send');
+    const share = Math.floor(connections / processes) + (i < connections % processes ? 1 : 0);
+    return runOneAb(target, request, share, seconds);
+  }));
+  const recorder = new Recorder();
+  let ok = 0;
+  let nonOk = 0;
+  for (const run of runs) {
+    recorder.errors += run.nonOk + run.failed;
+    recorder.recordHistogram(run.percentiles.slice(1).map((ms) => [ms, run.ok / 100]), run.ok, load.bytes);
+    ok += run.ok;
+    nonOk += run.nonOk;
+  }
+  return { recorder, seconds: Math.max(...runs.map((r) => r.seconds)), statuses: { '2xx': ok, other: nonOk }, exhausted: false };
+}
+
+async function runOneAb(target: Target, request: WrkRequest, connections: number, seconds: number): Promise<{ ok: number; nonOk: number; failed: number; seconds: number; percentiles: number[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'onggi-ab-'));
   try {
-    const [first] = load.requests;
-    if (!first) throw new Error('no request to send');
-    const headers = { ...target.headers, ...first.headers };
+    const headers = { ...target.headers, ...request.headers };
     const csv = join(dir, 'percentiles.csv');
-    const args = ['-q', '-k', '-i', '-c', String(connections), '-t', String(fastSeconds(seconds)), '-n', '100000000', '-e', csv, '-s', String(TIMEOUT_SECONDS), ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), `${target.origin}${first.path}`];
+    const args = ['-q', '-k', '-i', '-c', String(connections), '-t', String(fastSeconds(seconds)), '-n', '100000000', '-e', csv, '-s', String(TIMEOUT_SECONDS), ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), `${target.origin}${request.path}`];
     const { stdout } = await exec('ab', args, { maxBuffer: 16 * 1024 * 1024 });
     const number = (pattern: RegExp): number => Number(pattern.exec(stdout)?.[1] ?? 0);
     const complete = number(/Complete requests:\s+(\d+)/);
     const nonOk = number(/Non-2xx responses:\s+(\d+)/);
     const failed = number(/Failed requests:\s+(\d+)/);
-    const taken = number(/Time taken for tests:\s+([\d.]+) seconds/);
-    const percentiles = (await readFile(csv, 'utf8')).split('\n').slice(1).filter(Boolean).map((l) => Number(l.split(',')[1]));
-    const recorder = new Recorder();
-    recorder.errors = nonOk + failed;
-    const ok = complete - nonOk - failed;
     // ab's percentiles 0…100: each slice between two of them holds 1 % of the answers.
-    recorder.recordHistogram(percentiles.slice(1).map((ms) => [ms, ok / 100]), ok, load.bytes);
-    return { recorder, seconds: taken, statuses: { '2xx': ok, other: nonOk }, exhausted: false };
+    const percentiles = (await readFile(csv, 'utf8')).split('\n').slice(1).filter(Boolean).map((l) => Number(l.split(',')[1]));
+    return { ok: complete - nonOk - failed, nonOk, failed, seconds: number(/Time taken for tests:\s+([\d.]+) seconds/), percentiles };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
