@@ -100,7 +100,8 @@ const started: { stop(): Promise<void> }[] = [];
 try {
   const baseline = await prepareBaseline();
   const loadAtStart = loadavg()[0] ?? 0;
-  const disk = await diskCeiling(work, options.quick ? 64 : 1024);
+  // dd writes as much as the large PUT does, on the same disk (the data directories are under `work`).
+  const disk = await diskCeiling(work, options.quick ? 64 : Math.max(4, Math.round(options.largeMb / 4) * 4));
   const md5 = md5Ceiling(options.quick ? 16 : 512);
   const bare = await startAndKeep(startBare());
   const onggis = await startOnggis(baseline);
