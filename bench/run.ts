@@ -19,7 +19,7 @@ import { abRows, BASELINE, checkTargets, encryptedRows, ONGGI, ONGGI_PG, renderA
 import { s3Contenders } from './s3.ts';
 import { Arena, listingScenarios, median, objectScenarios, type Result, type Scale } from './scenarios.ts';
 import { encryptedContender, startBare, startOnggi, startPostgres, startSwift, stopSwift, type Contender, type OnggiContender } from './targets.ts';
-import { haveAb, haveWrk } from './wrk.ts';
+import { fastSeconds, haveAb, haveWrk } from './wrk.ts';
 
 const exec = promisify(execFile);
 const projectRoot = join(import.meta.dirname, '..');
@@ -91,6 +91,9 @@ const scale: Scale = options.quick
       ringKeys: 2000,
       deleteSeedMax: 30_000,
     };
+if (options.loader === 'wrk' && !Number.isInteger(scale.seconds / scale.rounds)) {
+  process.stderr.write(`wrk runs whole seconds: each round of the wrk and ab rows lasts ${fastSeconds(scale.seconds / scale.rounds)} s (--seconds ${scale.seconds} / --rounds ${scale.rounds})\n`);
+}
 /** Idle before the last RSS reading, for the server to settle (timers, GC) after the last scenario. */
 const IDLE_SETTLE_MS = options.quick ? 1000 : 10_000;
 
