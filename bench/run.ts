@@ -104,7 +104,8 @@ try {
   const baseline = await prepareBaseline();
   const loadAtStart = loadavg()[0] ?? 0;
   // dd writes as much as the large PUT does, on the same disk (the data directories are under `work`).
-  const disk = await diskCeiling(work, options.quick ? 64 : Math.max(4, Math.round(options.largeMb / 4) * 4));
+  const ddMiB = options.quick ? 64 : Math.max(4, Math.round(options.largeMb / 4) * 4);
+  const disk = await diskCeiling(work, ddMiB);
   const md5 = md5Ceiling(options.quick ? 16 : 512);
   const bare = await startAndKeep(startBare());
   const onggis = await startOnggis(baseline);
@@ -145,6 +146,7 @@ try {
     baseline: baseline ? { ref: options.baselineRef ?? null, commit: baseline.commit } : null,
     loadAverage,
     diskMbPerSec: disk,
+    ddMiB,
     md5MbPerSec: md5,
     results,
     targets,
