@@ -14,6 +14,10 @@ export interface Target {
   headers: Record<string, string>;
   /** Set when the target is addressed through S3: how its requests are signed. */
   s3?: S3Access;
+  /** A bucket with managed encryption on (issue 20's rows). */
+  encrypted?: boolean;
+  /** The target whose process serves this one, when another's (its CPU profile). */
+  server?: string;
 }
 
 export interface Operation {

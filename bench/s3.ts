@@ -11,6 +11,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { Next, Operation, Send, Steps, Target } from './loader.ts';
 import type { Contender, OnggiContender } from './targets.ts';
 import { BUCKET } from './targets.ts';
+import type { FastLoad, WrkRequest } from './wrk.ts';
 
 export interface S3KeyPair {
   accessKeyId: string;
@@ -213,6 +214,33 @@ export function s3Gets(target: Target, access: S3Access, keys: string[], bytes: 
     next: () => {
       const path = paths[Math.floor(Math.random() * paths.length)] ?? target.objectPath('missing');
       return withHeaders({ method: 'GET', path, bytes }, ahead.headers(path, false));
+    },
+  };
+}
+
+/**
+ * A fast loader's list of `method` requests on `keys` (PUTs with `body`), each signed ahead once: the same signed
+ * request is sent again and again, as a signature holds for the server's 15 minutes of skew (signed again after 10).
+ */
+export function s3Signed(target: Target, access: S3Access, method: 'PUT' | 'GET', keys: string[], bytes: number, body?: Buffer): { fast: () => Promise<FastLoad> } {
+  let signed: Promise<WrkRequest[]> | null = null;
+  let signedAt = 0;
+  const hash = payloadHash(access, body ?? null);
+  const sign = async (): Promise<WrkRequest[]> => {
+    const requests: WrkRequest[] = [];
+    for (const key of keys) {
+      const path = target.objectPath(key);
+      requests.push({ method, path, headers: await access.signer.sign(method, path, hash) });
+    }
+    return requests;
+  };
+  return {
+    fast: async () => {
+      if (!signed || Date.now() - signedAt > RESIGN_AFTER_MS) {
+        signedAt = Date.now();
+        signed = sign();
+      }
+      return { requests: await signed, ...(body ? { body } : {}), bytes };
     },
   };
 }

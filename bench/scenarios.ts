@@ -9,9 +9,10 @@ import { loadavg } from 'node:os';
 import { monotonicMicros, type Window } from './cpu-profile.ts';
 import { measureLoad, runLoad, type Next, type Target } from './loader.ts';
 import { watchRss } from './processes.ts';
-import { multipartUpload, PART_BYTES, PART_QUEUE, s3Deletes, s3Gets, s3Puts, type Source } from './s3.ts';
+import { multipartUpload, PART_BYTES, PART_QUEUE, s3Deletes, s3Gets, s3Puts, s3Signed, type Source } from './s3.ts';
 import { Recorder, type Figures } from './stats.ts';
 import type { Contender, OnggiContender } from './targets.ts';
+import { fastSeconds, runFast, type FastLoad, type FastRun, type WrkRequest } from './wrk.ts';
 
 export interface Result {
   scenario: string;
@@ -28,6 +29,8 @@ export interface Result {
   cpuMicrosPerOp?: number;
   /** The target whose process served it, when not `target` (an S3 target): whose CPU profile covers it. */
   server?: string;
+  /** What sent the requests: wrk, ab (HEAD) or the undici loader. */
+  loader?: 'wrk' | 'ab' | 'undici';
 }
 
 export interface Scale {
@@ -45,19 +48,44 @@ export interface Scale {
   listingFilesPerDir: number;
   /** Objects in the bucket before the mixed load starts. */
   mixedSeedKeys: number;
+  /**
+   * With a fast loader (wrk): the 4 KiB PUT rows overwrite this many keys in turn (seeded first), which the GET
+   * and HEAD rows read; a DELETE round deletes at most `deleteSeedMax` keys seeded before it (a round that runs
+   * out is timed over the time it was busy).
+   */
+  ringKeys?: number;
+  deleteSeedMax?: number;
+}
+
+/** A plan whose rounds a fast loader (wrk, ab) sends: the list of requests, made before each round (unmeasured). */
+export interface FastSource {
+  fast: () => FastLoad | Promise<FastLoad>;
+  beforeRound?: () => Promise<void>;
+  afterRound?: (run: FastRun) => void;
 }
 
 /**
  * Makes a target's next operation (null: nothing left), or a Source that also does work before each round; one
  * per target, living across rounds.
  */
-type Plan = (target: Target) => (() => Next) | Source;
+type Plan = (target: Target) => (() => Next) | Source | FastSource;
+type PreparePlan = (target: Target) => (() => Next) | Source;
 
 /** Keys of the 4 KiB objects an S3 GET picks from, signed ahead (a sample of what its PUTs made). */
 const S3_GET_KEYS = 4000;
 
+
 /** The idle gap after each run, so a server's leftover background work does not land on the next target's run. */
 const SETTLE_MS = 150;
+
+/** One target's rounds of a scenario so far. */
+interface RunState {
+  source: Source | FastSource;
+  recorders: Recorder[];
+  seconds: number[];
+  windows: Window[];
+  loader: NonNullable<Result['loader']>;
+}
 
 export class Arena {
   readonly results: Result[] = [];
@@ -66,12 +94,18 @@ export class Arena {
   /** The targets addressed through Swift (or node:http's plain paths): every scenario runs on these. */
   readonly plain: Contender[];
 
+  /** Onggi's encrypted bucket (same server): the 4 KiB PUT/GET and large rows only. */
+  readonly encrypted: Contender[];
+
+  /** `fast`: the 4 KiB rows and the 1 MiB GET go through wrk (HEAD through ab), else the undici loader. */
   constructor(
     readonly contenders: Contender[],
     private readonly scale: Scale,
+    readonly fast = false,
   ) {
     for (const c of contenders) if (!this.watchers.has(c.spawned.pid)) this.watchers.set(c.spawned.pid, watchRss(c.spawned.pid));
-    this.plain = contenders.filter((c) => !c.target.s3);
+    this.plain = contenders.filter((c) => !c.target.s3 && !c.target.encrypted);
+    this.encrypted = contenders.filter((c) => c.target.encrypted);
   }
 
   stop(): void {
@@ -95,7 +129,7 @@ export class Arena {
   }
 
   /** Unmeasured work on `among` (e.g. objects a later scenario reads). */
-  async prepare(concurrency: number, ops: number, plan: Plan, among: Contender[] = this.plain): Promise<void> {
+  async prepare(concurrency: number, ops: number, plan: PreparePlan, among: Contender[] = this.plain): Promise<void> {
     for (const c of among) await runLoad(c.target, { concurrency, durationMs: 120_000, maxOps: ops, next: sourceOf(plan(c.target)).next });
   }
 
@@ -108,14 +142,29 @@ export class Arena {
     singleShot = false,
   ): Promise<void> {
     const load1 = loadavg()[0] ?? 0;
-    const runs = new Map(among.map((c) => [c, { source: sourceOf(plan(c.target)), recorders: [] as Recorder[], seconds: [] as number[], windows: [] as Window[] }]));
+    const runs = new Map(among.map((c): [Contender, RunState] => [c, { source: sourceOf(plan(c.target)), recorders: [], seconds: [], windows: [], loader: 'undici' }]));
     for (const watcher of this.watchers.values()) watcher.reset();
     for (let round = 0; round < rounds; round++) {
       for (const c of round % 2 === 0 ? among : [...among].reverse()) {
         const run = runs.get(c);
         if (!run) continue;
         const maxOps = load.maxOps?.(c.target);
-        await run.source.beforeRound?.();
+        if (run.source.beforeRound) {
+          await run.source.beforeRound();
+          await sleep(SETTLE_MS); // what it made (e.g. seeded keys) settles before the measured run, as after one
+        }
+        if ('fast' in run.source) {
+          const fast = await run.source.fast();
+          const startedAt = monotonicMicros();
+          const measured = await runFast(c.target, fast, load.concurrency, load.durationMs / 1000);
+          run.source.afterRound?.(measured);
+          run.recorders.push(measured.recorder);
+          run.seconds.push(measured.seconds);
+          run.windows.push([startedAt, monotonicMicros()]);
+          run.loader = fast.requests.every((r) => r.method === 'HEAD') ? 'ab' : 'wrk';
+          await sleep(SETTLE_MS);
+          continue;
+        }
         const startedAt = monotonicMicros();
         const spec = { concurrency: load.concurrency, durationMs: load.durationMs, next: run.source.next };
         const measured = await measureLoad(c.target, { ...spec, ...(load.connections ? { connections: load.connections } : {}), ...(maxOps === undefined ? {} : { maxOps }) });
@@ -131,8 +180,8 @@ export class Arena {
         ? median(perRound, (f) => f.opsPerSec)
         : Recorder.merge(run.recorders).figures(run.seconds.reduce((a, b) => a + b, 0));
       const peak = this.watchers.get(c.spawned.pid)?.peak() ?? 0;
-      const server = c.target.s3?.server;
-      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1, windows: run.windows, ...(server ? { server } : {}) });
+      const server = c.target.s3?.server ?? c.target.server;
+      this.results.push({ scenario, target: c.target.name, figures, rounds: perRound.map((f) => f.opsPerSec), peakRssMb: peak / 2 ** 20, load1, windows: run.windows, loader: run.loader, ...(server ? { server } : {}) });
     }
   }
 }
@@ -140,41 +189,14 @@ export class Arena {
 /**
  * PUT/GET/HEAD/DELETE of 4 KiB at each concurrency, 1 MiB at 16, one large object, and a mixed load. The S3
  * targets (when the arena has them) take their turns in the 4 KiB PUT and GET and, as a multipart upload, in the
- * large PUT.
+ * large PUT; Onggi's encrypted bucket (when there) in the 4 KiB PUT and GET and the large PUT and GET.
  */
 export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = false): Promise<void> {
   const small = randomBytes(4096);
   const medium = randomBytes(1024 * 1024);
-  const roundSeconds = scale.seconds / scale.rounds;
-  const s3 = arena.contenders.filter((x) => x.target.s3);
   for (const c of scale.concurrencies) {
-    const keys = keysOf();
-    await arena.timed(`PUT 4KiB c${c}`, c, (target) => {
-      const keyOf = (n: number): string => `${target.s3 ? `${target.name}-` : ''}small-c${c}-${n}`;
-      const made = (key: string): void => void keys(target).push(key);
-      if (target.s3) return s3Puts(target, target.s3, small, roundSeconds, keyOf, made);
-      const next = counter();
-      return () => {
-        const key = keyOf(next());
-        made(key);
-        return { method: 'PUT', path: target.objectPath(key), body: small, bytes: small.length };
-      };
-    }, { among: arena.contenders });
-    await arena.timed(`GET 4KiB c${c}`, c, (target) => {
-      if (target.s3) return s3Gets(target, target.s3, keys(target), small.length, S3_GET_KEYS);
-      return () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length });
-    }, { among: arena.contenders });
-    // Unmeasured: the Swift rows after this one find the bucket as the baseline build (without S3 targets) does.
-    await arena.prepare(16, Infinity, (target) => (target.s3 ? s3Deletes(target, target.s3, keys(target)) : () => null), s3);
-    await arena.timed(`HEAD 4KiB c${c}`, c, (target) => () => ({ method: 'HEAD', path: target.objectPath(pick(keys(target))), bytes: 0 }));
-    const supply = new Map<Target, number>();
-    await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
-      supply.set(target, keys(target).length);
-      return () => {
-        const key = keys(target).pop();
-        return key === undefined ? null : { method: 'DELETE', path: target.objectPath(key), bytes: 0 };
-      };
-    }, { opsPerRound: (target) => Math.max(1, Math.floor((supply.get(target) ?? 0) / scale.rounds)) });
+    if (arena.fast) await smallRowsFast(arena, scale, small, c);
+    else await smallRowsUndici(arena, scale, small, c);
   }
   if (smallOnly) return;
   const mediumKeys = keysOf();
@@ -186,22 +208,105 @@ export async function objectScenarios(arena: Arena, scale: Scale, smallOnly = fa
       return { method: 'PUT', path: target.objectPath(key), body: medium, bytes: medium.length };
     };
   });
-  await arena.timed('GET 1MiB c16', 16, (target) => () => ({ method: 'GET', path: target.objectPath(pick(mediumKeys(target))), bytes: medium.length }));
+  await arena.timed('GET 1MiB c16', 16, (target) => {
+    if (arena.fast) return { fast: () => ({ requests: mediumKeys(target).map((key) => ({ method: 'GET', path: target.objectPath(key) })), bytes: medium.length }) };
+    return () => ({ method: 'GET', path: target.objectPath(pick(mediumKeys(target))), bytes: medium.length });
+  });
 
   const large = scale.largeBytes;
-  const multipart = s3.filter((x) => x.target.s3?.payload === 'unsigned');
+  const multipart = arena.contenders.filter((x) => x.target.s3?.payload === 'unsigned');
   await arena.singleShot(`PUT ${sizeLabel(large)} c1`, (target) => () => {
     const sizes = { total: large, part: scale.s3PartBytes ?? PART_BYTES, queue: scale.s3PartQueue ?? PART_QUEUE };
     if (target.s3) return multipartUpload(target, target.s3, `${target.name}-large`, sizes, (bytes) => generate(bytes, medium));
     return { method: 'PUT', path: target.objectPath('large'), body: generate(large, medium), bytes: large, headers: { 'content-length': String(large) } };
-  }, [...arena.plain, ...multipart]);
+  }, [...arena.plain, ...multipart, ...arena.encrypted]);
   await arena.prepare(1, 1, (target) => (target.s3 ? s3Deletes(target, target.s3, [`${target.name}-large`]) : () => null), multipart);
-  const getLarge: Plan = (target) => () => ({ method: 'GET', path: target.objectPath('large'), bytes: large });
+  const getLarge: PreparePlan = (target) => () => ({ method: 'GET', path: target.objectPath('large'), bytes: large });
+  const readers = [...arena.plain, ...arena.encrypted];
   // The first large read of a run is slow for whichever server makes it (0.75–1.4× in paired runs): not timed.
-  await arena.prepare(1, 1, getLarge);
-  await arena.singleShot(`GET ${sizeLabel(large)} c1`, getLarge);
+  await arena.prepare(1, 1, getLarge, readers);
+  await arena.singleShot(`GET ${sizeLabel(large)} c1`, getLarge, readers);
 
   await mixedScenario(arena, small, scale.mixedSeedKeys);
+}
+
+/** The 4 KiB rows at one concurrency through the undici loader: PUTs of fresh keys, GET/HEAD/DELETE of those. */
+async function smallRowsUndici(arena: Arena, scale: Scale, small: Buffer, c: number): Promise<void> {
+  const roundSeconds = scale.seconds / scale.rounds;
+  const s3 = arena.contenders.filter((x) => x.target.s3);
+  const keys = keysOf();
+  await arena.timed(`PUT 4KiB c${c}`, c, (target) => {
+    const keyOf = (n: number): string => `${target.s3 ? `${target.name}-` : ''}small-c${c}-${n}`;
+    const made = (key: string): void => void keys(target).push(key);
+    if (target.s3) return s3Puts(target, target.s3, small, roundSeconds, keyOf, made);
+    const next = counter();
+    return () => {
+      const key = keyOf(next());
+      made(key);
+      return { method: 'PUT', path: target.objectPath(key), body: small, bytes: small.length };
+    };
+  }, { among: arena.contenders });
+  await arena.timed(`GET 4KiB c${c}`, c, (target) => {
+    if (target.s3) return s3Gets(target, target.s3, keys(target), small.length, S3_GET_KEYS);
+    return () => ({ method: 'GET', path: target.objectPath(pick(keys(target))), bytes: small.length });
+  }, { among: arena.contenders });
+  // Unmeasured: the Swift rows after this one find the bucket as the baseline build (without S3 targets) does.
+  await arena.prepare(16, Infinity, (target) => (target.s3 ? s3Deletes(target, target.s3, keys(target)) : () => null), s3);
+  await arena.timed(`HEAD 4KiB c${c}`, c, (target) => () => ({ method: 'HEAD', path: target.objectPath(pick(keys(target))), bytes: 0 }));
+  const supply = new Map<Target, number>();
+  await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
+    supply.set(target, keys(target).length);
+    return () => {
+      const key = keys(target).pop();
+      return key === undefined ? null : { method: 'DELETE', path: target.objectPath(key), bytes: 0 };
+    };
+  }, { opsPerRound: (target) => Math.max(1, Math.floor((supply.get(target) ?? 0) / scale.rounds)) });
+}
+
+/**
+ * The 4 KiB rows at one concurrency through wrk (HEAD through ab): a ring of keys is seeded (unmeasured), the PUT
+ * row overwrites them in turn (each PUT durable, as any), GET reads them, HEAD asks for two of them (ab takes one
+ * URL; two ab processes), and each DELETE round deletes keys seeded just before it. The S3 targets address the same keys of the same
+ * bucket through S3, every request signed ahead (a signature holds for 15 minutes; signed again after 10).
+ */
+async function smallRowsFast(arena: Arena, scale: Scale, small: Buffer, c: number): Promise<void> {
+  const ring = Array.from({ length: scale.ringKeys ?? 2000 }, (_, i) => `ring-c${c}-${i}`);
+  const requests = (target: Target, method: WrkRequest['method'], keys: string[]): WrkRequest[] => keys.map((key) => ({ method, path: target.objectPath(key) }));
+  const seeded = arena.contenders.filter((x) => !x.target.s3);
+  await arena.prepare(16, ring.length, (target) => {
+    const next = counter();
+    return () => ({ method: 'PUT', path: target.objectPath(ring[next()] ?? ''), body: small, bytes: small.length });
+  }, seeded);
+  await arena.timed(`PUT 4KiB c${c}`, c, (target) => {
+    if (target.s3) return s3Signed(target, target.s3, 'PUT', ring, small.length, small);
+    return { fast: () => ({ requests: requests(target, 'PUT', ring), body: small, bytes: small.length }) };
+  }, { among: arena.contenders });
+  await arena.timed(`GET 4KiB c${c}`, c, (target) => {
+    if (target.s3) return s3Signed(target, target.s3, 'GET', ring, small.length);
+    return { fast: () => ({ requests: requests(target, 'GET', ring), bytes: small.length }) };
+  }, { among: arena.contenders });
+  await arena.timed(`HEAD 4KiB c${c}`, c, (target) => ({ fast: () => ({ requests: requests(target, 'HEAD', ring.slice(0, 2)), bytes: 0 }) }));
+  const roundSeconds = fastSeconds(scale.seconds / scale.rounds);
+  const putRate = (target: Target): number => arena.results.find((r) => r.scenario === `PUT 4KiB c${c}` && r.target === target.name)?.figures.opsPerSec ?? 1000;
+  await arena.timed(`DELETE 4KiB c${c}`, c, (target) => {
+    // A DELETE is cheaper than a PUT: the first round is seeded for twice the PUT rate, the next for the last round's.
+    let rate = 2 * putRate(target);
+    let round = 0;
+    let keys: string[] = [];
+    return {
+      beforeRound: async () => {
+        const count = Math.round(Math.min(scale.deleteSeedMax ?? 30_000, Math.max(200, rate * roundSeconds * 1.5)));
+        const prefix = `delete-c${c}-r${round++}-`;
+        keys = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+        const next = counter();
+        await runLoad(target, { concurrency: 16, durationMs: 600_000, maxOps: count, next: () => ({ method: 'PUT', path: target.objectPath(keys[next()] ?? ''), body: small, bytes: small.length }) });
+      },
+      fast: () => ({ requests: requests(target, 'DELETE', keys), once: true, bytes: 0 }),
+      afterRound: (run) => {
+        rate = run.recorder.figures(run.seconds).opsPerSec;
+      },
+    };
+  });
 }
 
 async function mixedScenario(arena: Arena, small: Buffer, seedKeys: number): Promise<void> {
@@ -268,7 +373,7 @@ function counter(): () => number {
   return () => n++;
 }
 
-function sourceOf(made: (() => Next) | Source): Source {
+function sourceOf<S extends Source | FastSource>(made: (() => Next) | S): Source | S {
   return typeof made === 'function' ? { next: made } : made;
 }
 

@@ -111,6 +111,32 @@ export async function startOnggi(build: OnggiBuild): Promise<OnggiContender> {
   };
 }
 
+/** Issue 20's rows: the bench bucket's twin with managed encryption on, on the same server. */
+export const ENCRYPTED_BUCKET = 'bench-encrypted';
+export const ONGGI_ENCRYPTED = 'onggi-enc';
+
+/** The same Onggi addressed in a bucket made with managed encryption on (the bucket API's `use_encryption`). */
+export async function encryptedContender(onggi: OnggiContender): Promise<Contender> {
+  const response = await fetch(`${onggi.target.origin}/v1_ext/bucket`, {
+    method: 'PUT',
+    headers: { ...onggi.target.headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: ENCRYPTED_BUCKET, type: 'STANDARD', use_encryption: true, encryption_configuration: { type: 'managed' } }),
+  });
+  if (response.status !== 201) throw new Error(`creating the encrypted bucket: ${response.status} ${await response.text()} (--no-encrypted leaves it out)`);
+  return {
+    spawned: onggi.spawned,
+    target: {
+      name: ONGGI_ENCRYPTED,
+      origin: onggi.target.origin,
+      objectPath: (k) => `/v1/${onggi.account}/${ENCRYPTED_BUCKET}/${k}`,
+      listingPath: () => null,
+      headers: onggi.target.headers,
+      encrypted: true,
+      server: onggi.target.name,
+    },
+  };
+}
+
 /** The caller's environment minus any ONGGI_* setting, which would change what is measured (e.g. a metadata URL). */
 function withoutOnggiSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ONGGI_')));

@@ -16,6 +16,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The bench's load generators (wrk, ab): test/bench runs the bench's quick mode with them.
+bash "$(dirname "$0")/install-bench-deps.sh"
+
 # A current boto3 (Debian's predates the default flexible checksums of 2025) in a venv of its own, for
 # test/interop/s3-boto3.test.ts, where a Python package index is reachable. The project's registries are npm and
 # Debian: without an index the test says it skips that client (the AWS SDK's interop test covers the same trailers).
