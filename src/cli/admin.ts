@@ -257,10 +257,10 @@ async function switchDefaultKey(config: Config, target: RotationTarget): Promise
     if (defaultKey) await rm(path, { force: true });
     return `${defaultKey ? `${path} removed; ` : ''}start every node with the PKCS#11 settings (ONGGI_PKCS11_*) and without ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY`;
   }
-  const module = config.pkcs11 ? ' and without ONGGI_PKCS11_MODULE' : '';
-  if (!defaultKey) return `start every node with the new key (ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY)${module}`;
+  const withoutModule = config.pkcs11 ? ': start every node without ONGGI_PKCS11_MODULE' : '';
+  if (!defaultKey) return `start every node with the new key (ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY)${withoutModule.replace(':', ',')}`;
   await writeDefaultKey(config.dataDir, await readFile(target.keyFile, 'utf8'));
-  return `${path} now holds the new key${module ? `: start every node${module}` : ''}`;
+  return `${path} now holds the new key${withoutModule}`;
 }
 
 /** `encryption pkcs11-init`: needs the PKCS#11 settings only, not a data directory. */

@@ -59,7 +59,7 @@ class LruKeys {
  * own (`lib/binding/node-v<ABI>-<platform>-<arch>/pkcs11.node`, as for better-sqlite3). The package's index.js
  * requires `build/Release/pkcs11.node`: that module is put in the require cache, loaded from the right file.
  */
-function loadPkcs11js(): Pkcs11Module {
+export function loadPkcs11js(): Pkcs11Module {
   const require = createRequire(import.meta.url);
   let root: string;
   try {

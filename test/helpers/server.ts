@@ -196,6 +196,24 @@ export async function adminEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
 }
 
 /**
+ * `onggi admin … --json` on a data directory with the metadata settings of its server and `env` (nothing else of
+ * the settings its server ran with): the exit code and what it printed, for commands expected to fail too.
+ */
+export async function adminRun(dataDir: string, env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, '--json', ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, ...(await metadataEnv(dataDir, false)), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/**
  * Runs `onggi admin …` against a data directory and returns its parsed --json output. Through bin/onggi.js, as
  * `npx onggi` runs it: the built JavaScript, rebuilt first when a source is newer than the build.
  */
