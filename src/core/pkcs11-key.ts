@@ -11,10 +11,8 @@
  * Unwrapped data keys are kept in a bounded LRU, so that reading an object again does not call the module.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire, Module } from 'node:module';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import type * as Pkcs11js from 'pkcs11js';
 import type { Pkcs11Config } from '../config.ts';
 import { Refusal } from '../lib/refusal.ts';
@@ -55,33 +53,23 @@ class LruKeys {
 }
 
 /**
- * pkcs11js, with the addon built for this Node's ABI when `scripts/node-lts.sh` compiled one beside the package's
- * own (`lib/binding/node-v<ABI>-<platform>-<arch>/pkcs11.node`, as for better-sqlite3). The package's index.js
- * requires `build/Release/pkcs11.node`: that module is put in the require cache, loaded from the right file.
+ * pkcs11js, loaded on first use. Its addon is built on Node-API (node_api.h), whose ABI is stable across Node lines:
+ * the one build serves the machine's Node and the newer line of `scripts/node-lts.sh` alike (unlike better-sqlite3,
+ * which that script compiles again per ABI).
  */
 export function loadPkcs11js(): Pkcs11Module {
   const require = createRequire(import.meta.url);
-  let root: string;
   try {
-    root = dirname(require.resolve('pkcs11js/package.json'));
+    require.resolve('pkcs11js');
   } catch {
     throw new Pkcs11Refusal(
       'ONGGI_PKCS11_MODULE is set but the pkcs11js package is not installed (an optional dependency with a native addon: `npm install pkcs11js` with a C++ compiler and Python at hand)',
     );
   }
-  const forThisNode = join(root, 'lib', 'binding', `node-v${process.versions.modules}-${process.platform}-${process.arch}`, 'pkcs11.node');
-  const own = join(root, 'build', 'Release', 'pkcs11.node');
-  if (existsSync(forThisNode) && !require.cache[own]) {
-    const addon = new Module(own);
-    addon.filename = own;
-    process.dlopen(addon, forThisNode);
-    addon.loaded = true;
-    require.cache[own] = addon;
-  }
   try {
     return require('pkcs11js') as Pkcs11Module;
   } catch (err) {
-    throw new Pkcs11Refusal(`the pkcs11js addon does not load in Node ${process.version} (${describe(err)}): rebuild it (npm rebuild pkcs11js, or scripts/node-lts.sh for another Node line)`);
+    throw new Pkcs11Refusal(`the pkcs11js addon does not load in Node ${process.version} (${describe(err)}): rebuild it (npm rebuild pkcs11js)`);
   }
 }
 
