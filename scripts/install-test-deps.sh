@@ -2,8 +2,9 @@
 # Installs what the test suite needs beyond npm: Debian's Python clients, rclone, awscli, s3cmd and boto3 used by the interop tests, and
 # PostgreSQL (the tests start their own private server from its binaries; see test/helpers/postgres.ts), and
 # chromium (with a Korean font for the Korean screens) for the console's browser tests.
+# softhsm2: the PKCS#11 module of test/api/encryption-pkcs11.
 set -euo pipefail
-packages=(python3 python3-requests python3-swiftclient python3-keystoneclient curl postgresql rclone chromium fonts-nanum awscli s3cmd python3-boto3 python3-venv openssl)
+packages=(python3 python3-requests python3-swiftclient python3-keystoneclient curl postgresql rclone chromium fonts-nanum awscli s3cmd python3-boto3 python3-venv openssl softhsm2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

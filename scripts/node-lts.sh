@@ -12,6 +12,7 @@
 # build/Release (the machine's Node) stays as it is; the result goes to
 # node_modules/better-sqlite3/lib/binding/node-v<ABI>-<platform>-<arch>/, where src/store/meta/sqlite/open-database.ts
 # picks it for that ABI. Both are cached (`npm ci` empties node_modules: the next run copies the addon back).
+# pkcs11js, built on Node-API, needs no second build: its addon is only checked to load in that Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +78,13 @@ fi
 if ! cmp -s "$cached_addon" "$addon"; then
   mkdir -p "$(dirname "$addon")"
   cp "$cached_addon" "$addon"
+fi
+
+# pkcs11js (optional: the PKCS#11 key wrapping) is a Node-API addon, stable across Node lines: its one build must
+# load in this Node as it is. Checked here so that a failure names the addon rather than a test.
+pkcs11_addon="node_modules/pkcs11js/build/Release/pkcs11.node"
+if [ -f "$pkcs11_addon" ] && ! "$node_bin" -e 'process.dlopen({ exports: {} }, process.argv[1])' "$pkcs11_addon" 2>/dev/null; then
+  log "$pkcs11_addon (Node-API) does not load in Node $version: the PKCS#11 tests will fail (npm rebuild pkcs11js)"
 fi
 
 [ $# -gt 0 ] || set -- node --import tsx test/run.ts

@@ -52,6 +52,8 @@ export interface Config {
   masterKeyFile: string | null;
   /** ONGGI_MASTER_KEY: the master key itself, when a secret store hands it over in the environment. */
   masterKey: string | null;
+  /** A hardware security module (PKCS#11) holding the master key in place of masterKeyFile/masterKey; null: none. */
+  pkcs11: Pkcs11Config | null;
   /** A built web console to serve at /console instead of the package's own (console development). */
   consoleDir: string | null;
   /** One line per request at level info (ONGGI_ACCESS_LOG=off turns it off). */
@@ -60,6 +62,20 @@ export interface Config {
   s3Domain: string | null;
   /** S3's SSE-C keys accepted over plain HTTP from any client (ONGGI_SSE_C_OVER_HTTP=on); else only TLS or loopback. */
   sseCustomerKeysOverHttp: boolean;
+}
+
+/** Where the PKCS#11 key that wraps data keys is: the module's library, its token, the PIN, the key's label. */
+export interface Pkcs11Config {
+  /** ONGGI_PKCS11_MODULE: the module's shared library (softhsm2: /usr/lib/softhsm/libsofthsm2.so). */
+  module: string;
+  /** ONGGI_PKCS11_TOKEN: the token's label; or ONGGI_PKCS11_SLOT: its slot's ID. One of the two is set. */
+  tokenLabel: string | null;
+  slot: bigint | null;
+  /** ONGGI_PKCS11_PIN_FILE (read when the module is opened) or ONGGI_PKCS11_PIN. */
+  pinFile: string | null;
+  pin: string | null;
+  /** ONGGI_PKCS11_KEY_LABEL: the AES key's CKA_LABEL (default onggi-master-key). */
+  keyLabel: string;
 }
 
 export interface ConfigFlags {
@@ -104,11 +120,29 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     trustedProxyHeader: proxyHeader(env.ONGGI_TRUSTED_PROXY_HEADER),
     masterKeyFile: env.ONGGI_MASTER_KEY_FILE ? resolve(env.ONGGI_MASTER_KEY_FILE) : null,
     masterKey: env.ONGGI_MASTER_KEY || null,
+    pkcs11: pkcs11(env),
     consoleDir: env.ONGGI_CONSOLE_DIR ? resolve(env.ONGGI_CONSOLE_DIR) : null,
     accessLog: z.enum(['on', 'off']).parse(env.ONGGI_ACCESS_LOG ?? 'on') === 'on',
     s3Domain: s3Domain(env.ONGGI_S3_DOMAIN),
     sseCustomerKeysOverHttp: z.enum(['on', 'off']).parse(env.ONGGI_SSE_C_OVER_HTTP ?? 'off') === 'on',
   };
+}
+
+function pkcs11(env: NodeJS.ProcessEnv): Pkcs11Config | null {
+  const module = env.ONGGI_PKCS11_MODULE?.trim();
+  const named = ['ONGGI_PKCS11_TOKEN', 'ONGGI_PKCS11_SLOT', 'ONGGI_PKCS11_PIN', 'ONGGI_PKCS11_PIN_FILE', 'ONGGI_PKCS11_KEY_LABEL'].filter((name) => env[name]);
+  if (!module) {
+    if (named.length > 0) throw new Error(`${named.join(', ')} set without ONGGI_PKCS11_MODULE (the PKCS#11 module's library)`);
+    return null;
+  }
+  const tokenLabel = env.ONGGI_PKCS11_TOKEN || null;
+  const slotText = env.ONGGI_PKCS11_SLOT || null;
+  if ((tokenLabel === null) === (slotText === null)) throw new Error('With ONGGI_PKCS11_MODULE, set ONGGI_PKCS11_TOKEN (the token label) or ONGGI_PKCS11_SLOT (the slot ID), one of them');
+  if (slotText !== null && !/^\d+$/.test(slotText)) throw new Error(`ONGGI_PKCS11_SLOT must be a slot ID (a whole number), not "${slotText}"`);
+  const pinFile = env.ONGGI_PKCS11_PIN_FILE ? resolve(env.ONGGI_PKCS11_PIN_FILE) : null;
+  const pin = env.ONGGI_PKCS11_PIN || null;
+  if ((pinFile === null) === (pin === null)) throw new Error('With ONGGI_PKCS11_MODULE, set ONGGI_PKCS11_PIN_FILE (a file holding the user PIN) or ONGGI_PKCS11_PIN, one of them');
+  return { module, tokenLabel, slot: slotText === null ? null : BigInt(slotText), pinFile, pin, keyLabel: env.ONGGI_PKCS11_KEY_LABEL || 'onggi-master-key' };
 }
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

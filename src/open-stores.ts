@@ -4,14 +4,15 @@ import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
 import { Core } from './core/index.ts';
 import { ALL, ALL_TABLES, TABLES } from './core/model.ts';
-import { checkMasterKey } from './core/key-check.ts';
-import { ServerKeys } from './core/server-keys.ts';
+import { checkMasterKey, recordedModuleMaster } from './core/key-check.ts';
+import { loadModuleKeys, moduleKeys, openModule } from './core/module-master.ts';
+import { MasterKeyError, ServerKeys } from './core/server-keys.ts';
 import { makeDataDirPrivate } from './lib/private-files.ts';
 import { FsBlobStore } from './store/blob/fs/fs-blob-store.ts';
 import type { MetadataStore, StoreObserver } from './store/meta/index.ts';
 import { SqliteKvStore } from './store/meta/sqlite/sqlite-kv-store.ts';
 
-export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts' | 'masterKey'>>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'metadataUrl' | 'blobDir' | 'bucketNames' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataTimeouts' | 'masterKey' | 'pkcs11'>>;
 
 export async function openCore(config: StoreConfig, onBackgroundError: (err: unknown) => void, observer?: StoreObserver): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -27,27 +28,43 @@ export async function openCore(config: StoreConfig, onBackgroundError: (err: unk
   return new Core(meta, blobs, keys, config.bucketNames, onBackgroundError, meta.shared && !defaultBlobDir);
 }
 
-/** The master key, refused when it is missing or another than the metadata was written with. */
+/**
+ * The master key (a file's, or kept by a hardware module), refused when it is missing or another than the
+ * metadata was written with.
+ */
 async function loadKeys(config: StoreConfig, meta: MetadataStore, metadataIn: string): Promise<ServerKeys> {
   const metadataExists = await holdsMetadata(meta);
-  const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists, metadataIn });
+  if (config.pkcs11) checkNoKeyFile(config);
+  const keys = config.pkcs11 ? await loadModuleKeys(meta, config.pkcs11, metadataExists, metadataIn) : await loadFileKey(config, meta, metadataExists, metadataIn);
   await checkMasterKey(meta, keys, metadataIn);
   return keys;
 }
 
-/**
- * The metadata store and the configured master key, not checked against each other: for `onggi admin encryption
- * rotate`, which finds out itself how far a rotation got. `defaultKey`: the key is `server.key` of the data directory.
- */
-export async function openForRotation(config: StoreConfig): Promise<{ meta: MetadataStore; keys: ServerKeys; defaultKey: boolean }> {
-  const meta = await openMetadataStore(config, undefined);
-  try {
-    const keys = await ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists: true });
-    return { meta, keys, defaultKey: !config.masterKeyFile && !config.masterKey };
-  } catch (err) {
-    await meta.close();
-    throw err;
+async function loadFileKey(config: StoreConfig, meta: MetadataStore, metadataExists: boolean, metadataIn: string): Promise<ServerKeys> {
+  if (await recordedModuleMaster(meta)) {
+    throw new MasterKeyError(
+      `the master key of ${metadataIn} is kept by a hardware module (PKCS#11): start with ONGGI_PKCS11_MODULE, ONGGI_PKCS11_TOKEN, ONGGI_PKCS11_PIN_FILE and ONGGI_PKCS11_KEY_LABEL set`,
+    );
   }
+  return ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists, metadataIn });
+}
+
+/** Refused when a key file is configured beside the module. */
+function checkNoKeyFile(config: StoreConfig): void {
+  if (config.masterKeyFile || config.masterKey) {
+    throw new MasterKeyError('ONGGI_PKCS11_MODULE and ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY are both set: the master key is either in the module or a file (`onggi admin encryption rotate --to-pkcs11` moves it)');
+  }
+}
+
+/**
+ * The master key the metadata is on now, not checked against it: for `onggi admin encryption rotate`, which finds
+ * out itself how far a rotation got. The module's when the metadata's key is kept by one, else the configured file's.
+ */
+export async function currentKeys(config: StoreConfig, meta: MetadataStore): Promise<ServerKeys> {
+  const inModule = await recordedModuleMaster(meta);
+  if (inModule === null) return ServerKeys.load(config.dataDir, { masterKeyFile: config.masterKeyFile, masterKey: config.masterKey, metadataExists: true });
+  if (!config.pkcs11) return loadFileKey(config, meta, true, config.dataDir);
+  return moduleKeys(await openModule(config.pkcs11), inModule, config.dataDir);
 }
 
 /** Where the metadata lives when no database is configured. */

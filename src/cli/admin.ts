@@ -1,17 +1,19 @@
 /** `onggi admin …`: projects, users, role assignments and access keys, straight on the data directory. */
 import { registerFsck } from './fsck.ts';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { isOnggiError } from '../core/errors.ts';
 import type { Core } from '../core/index.ts';
-import { AUTH_KEYS_SETTING, recordedCheck, ROTATION_SETTING } from '../core/key-check.ts';
-import { rotateMasterKey, type RotationReport } from '../core/key-rotation.ts';
+import { AUTH_KEYS_SETTING, KEY_CHECK_SETTING, recordedCheck, recordedModuleMaster, ROTATION_SETTING } from '../core/key-check.ts';
+import { rotateMasterKey, type RotationRecord, type RotationReport } from '../core/key-rotation.ts';
+import { moduleKeys, openModule } from '../core/module-master.ts';
 import { ALL, TABLES } from '../core/model.ts';
 import { defaultKeyPath, MasterKeyError, ServerKeys, writeDefaultKey } from '../core/server-keys.ts';
-import { openCore, openForRotation, sqlitePath } from '../open-stores.ts';
+import { currentKeys, openCore, openMetadataStore, sqlitePath } from '../open-stores.ts';
+import type { MetadataStore } from '../store/meta/index.ts';
 
 interface AdminOptions {
   dataDir?: string;
@@ -115,9 +117,20 @@ export function registerAdminCommands(program: Command): void {
   encryption
     .command('rotate')
     .description('install a new master key: every data key wrapped again under it (bodies are not rewritten); resumable')
-    .requiredOption('--new-key-file <path>', 'the new master key: 64 hex characters (openssl rand -hex 32)')
-    .action(async (options: { newKeyFile: string }) => {
-      await runRotation(admin.opts<AdminOptions>(), options.newKeyFile);
+    .option('--new-key-file <path>', 'the new master key: 64 hex characters (openssl rand -hex 32)')
+    .option('--to-pkcs11', 'move the master key into the PKCS#11 module that ONGGI_PKCS11_* name (data keys then wrapped by it)')
+    .action(async (options: { newKeyFile?: string; toPkcs11?: boolean }) => {
+      if (Boolean(options.newKeyFile) === Boolean(options.toPkcs11)) {
+        reportFailure(new Error('rotate takes --new-key-file <path> or --to-pkcs11, one of them'));
+        return;
+      }
+      await runRotation(admin.opts<AdminOptions>(), options.newKeyFile ? { keyFile: resolve(options.newKeyFile) } : 'module');
+    });
+  encryption
+    .command('pkcs11-init')
+    .description('create the AES key that wraps data keys in the PKCS#11 token that ONGGI_PKCS11_* name, unless it is there')
+    .action(async () => {
+      await initModuleKey(admin.opts<AdminOptions>());
     });
 
   const s3Key = admin.command('s3-key').description("S3 key pairs (Keystone's EC2 credentials)");
@@ -184,37 +197,79 @@ async function runAdmin(options: AdminOptions, action: Action): Promise<void> {
   }
 }
 
+/** A rotation's new key: a key file, or the PKCS#11 module of the configuration. */
+type RotationTarget = { keyFile: string } | 'module';
+
 /**
  * `encryption rotate`: with the servers stopped. Finds how far an earlier run got: the metadata still on the
  * current key (rotate, or finish an interrupted rotation), or already on the new one (only `server.key` left to
- * replace). The key read by ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY is the operator's to switch afterwards.
+ * replace or remove). The key read by ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY, and the PKCS#11 settings, are the
+ * operator's to switch afterwards.
  */
-async function runRotation(options: AdminOptions, newKeyFile: string): Promise<void> {
+async function runRotation(options: AdminOptions, target: RotationTarget): Promise<void> {
   const config = existingConfig(options);
   if (!config) return;
   const print = printer(options);
+  const opened: { close(): void }[] = [];
   try {
-    const next = await ServerKeys.fromFile(resolve(newKeyFile), '--new-key-file');
-    const { meta, keys: current, defaultKey } = await openForRotation(config);
+    const meta = await openMetadataStore(config, undefined);
     let report: RotationReport = { rows: 0, credentials: 0 };
     try {
-      const recorded = await recordedCheck(meta, current);
+      const next = await nextKeys(config, meta, target, opened);
+      const recorded = (await meta.get(TABLES.settings, ALL, KEY_CHECK_SETTING))?.value.value;
       const underway = await meta.get(TABLES.settings, ALL, ROTATION_SETTING);
       if (underway || recorded !== next.checkValue) {
-        if (recorded !== current.checkValue) throw new MasterKeyError(`${current.source} is not the master key the metadata was written with: the rotation starts from that key`);
+        const current = await currentKeys(config, meta);
+        if ((await recordedCheck(meta, current)) !== current.checkValue) throw new MasterKeyError(`${current.source} is not the master key the metadata was written with: the rotation starts from that key`);
         const auth = await meta.get(TABLES.settings, ALL, AUTH_KEYS_SETTING);
         if (auth) current.adoptAuthKeys(auth.value.value);
         report = await rotateMasterKey(meta, current, next);
       }
     } finally {
       await meta.close();
+      for (const module of opened) module.close();
     }
-    if (defaultKey && current.checkValue !== next.checkValue) {
-      await writeDefaultKey(config.dataDir, await readFile(resolve(newKeyFile), 'utf8'));
-      print({ ...report, key: `${defaultKeyPath(config.dataDir)} now holds the new key` });
-    } else {
-      print({ ...report, key: 'start every node with the new key (ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY)' });
-    }
+    print({ ...report, key: await switchDefaultKey(config, target) });
+  } catch (err) {
+    reportFailure(err);
+  }
+}
+
+/** The key a rotation installs; into the module: the one an interrupted run recorded, or the metadata's own there. */
+async function nextKeys(config: Config, meta: MetadataStore, target: RotationTarget, opened: { close(): void }[]): Promise<ServerKeys> {
+  if (target !== 'module') return ServerKeys.fromFile(target.keyFile, '--new-key-file');
+  if (!config.pkcs11) throw new MasterKeyError('--to-pkcs11 needs the module configured: ONGGI_PKCS11_MODULE, ONGGI_PKCS11_TOKEN, ONGGI_PKCS11_PIN_FILE, ONGGI_PKCS11_KEY_LABEL');
+  const module = await openModule(config.pkcs11);
+  opened.push(module);
+  const underway = await meta.get(TABLES.settings, ALL, ROTATION_SETTING);
+  const recorded = underway ? (JSON.parse(underway.value.value) as RotationRecord).moduleMaster : await recordedModuleMaster(meta);
+  return recorded ? moduleKeys(module, recorded, config.dataDir) : ServerKeys.inModule(module, null);
+}
+
+/**
+ * With the default key (no ONGGI_MASTER_KEY_FILE nor ONGGI_MASTER_KEY), `server.key` follows the metadata: it holds
+ * the new key, or is removed when the key went into the module (it opens nothing any more). What to do next.
+ */
+async function switchDefaultKey(config: Config, target: RotationTarget): Promise<string> {
+  const defaultKey = !config.masterKeyFile && !config.masterKey;
+  const path = defaultKeyPath(config.dataDir);
+  if (target === 'module') {
+    if (defaultKey) await rm(path, { force: true });
+    return `${defaultKey ? `${path} removed; ` : ''}start every node with the PKCS#11 settings (ONGGI_PKCS11_*) and without ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY`;
+  }
+  const withoutModule = config.pkcs11 ? ': start every node without ONGGI_PKCS11_MODULE' : '';
+  if (!defaultKey) return `start every node with the new key (ONGGI_MASTER_KEY_FILE or ONGGI_MASTER_KEY)${withoutModule.replace(':', ',')}`;
+  await writeDefaultKey(config.dataDir, await readFile(target.keyFile, 'utf8'));
+  return `${path} now holds the new key${withoutModule}`;
+}
+
+/** `encryption pkcs11-init`: needs the PKCS#11 settings only, not a data directory. */
+async function initModuleKey(options: AdminOptions): Promise<void> {
+  try {
+    const config = loadConfig({ dataDir: options.dataDir });
+    if (!config.pkcs11) throw new Error('pkcs11-init needs the module configured: ONGGI_PKCS11_MODULE, ONGGI_PKCS11_TOKEN or ONGGI_PKCS11_SLOT, ONGGI_PKCS11_PIN_FILE, ONGGI_PKCS11_KEY_LABEL');
+    const { initPkcs11Key } = await import('../core/pkcs11-key.ts');
+    printer(options)(await initPkcs11Key(config.pkcs11));
   } catch (err) {
     reportFailure(err);
   }

@@ -17,11 +17,15 @@ export const KEY_CHECK_SETTING = 'master-key-check';
 export const AUTH_KEYS_SETTING = 'auth-keys';
 /** A rotation under way: the check value of the key it installs, and the credential keys it will leave. */
 export const ROTATION_SETTING = 'key-rotation';
+/** With a hardware module (PKCS#11): the master key, wrapped by the module's key. Absent: the key is a file's. */
+export const MODULE_MASTER_SETTING = 'module-master-key';
 
 export async function checkMasterKey(store: MetadataStore, keys: ServerKeys, metadataIn: string): Promise<void> {
-  if (await store.get(TABLES.settings, ALL, ROTATION_SETTING)) {
+  const rotation = await store.get(TABLES.settings, ALL, ROTATION_SETTING);
+  if (rotation) {
+    const toModule = (JSON.parse(rotation.value.value) as { moduleMaster?: string }).moduleMaster !== undefined;
     throw new MasterKeyError(
-      `a master key rotation of ${metadataIn} was interrupted: run \`onggi admin encryption rotate\` again with the same --new-key-file to finish it`,
+      `a master key rotation of ${metadataIn} was interrupted: run \`onggi admin encryption rotate\` again with the same ${toModule ? '--to-pkcs11 and PKCS#11 settings' : '--new-key-file'} to finish it`,
     );
   }
   await checkRecordedKey(store, keys, metadataIn);
@@ -47,4 +51,9 @@ export async function recordedCheck(store: MetadataStore, keys: ServerKeys): Pro
     tx.put(TABLES.settings, ALL, KEY_CHECK_SETTING, { value: keys.checkValue }, { ifVersion: null });
     return keys.checkValue;
   });
+}
+
+/** The master key as the hardware module wrapped it, when the metadata's key is kept by one. */
+export async function recordedModuleMaster(store: MetadataStore): Promise<string | null> {
+  return (await store.get(TABLES.settings, ALL, MODULE_MASTER_SETTING))?.value.value ?? null;
 }

@@ -5,10 +5,13 @@
  * first (servers refuse to start while it is), each row is taken in its own transaction and only when the new key
  * does not open it yet, and the switch of the recorded key check, the credential keys and the end of the rotation
  * is one transaction. Afterwards the old master key opens nothing of the metadata.
+ *
+ * Either key may be kept by a hardware module (module-master.ts): the module's wrapping of its master key is then
+ * recorded with the rotation and kept as MODULE_MASTER_SETTING at the switch (or that setting removed, out of it).
  */
 import type { MetadataStore, Table, Tx } from '../store/meta/index.ts';
 import { allBuckets, scanAll } from './encryption-maintenance.ts';
-import { AUTH_KEYS_SETTING, KEY_CHECK_SETTING, ROTATION_SETTING } from './key-check.ts';
+import { AUTH_KEYS_SETTING, KEY_CHECK_SETTING, MODULE_MASTER_SETTING, ROTATION_SETTING } from './key-check.ts';
 import { ALL, TABLES, type BlobEncryption, type PartBatchRow, type PartRow, type VersionData, type VersionRow } from './model.ts';
 import { MasterKeyError, type ServerKeys } from './server-keys.ts';
 
@@ -19,9 +22,11 @@ export interface RotationReport {
   credentials: number;
 }
 
-interface RotationRecord {
+export interface RotationRecord {
   to: string;
   authKeys: string;
+  /** Into a hardware module: the new master key as the module wrapped it, so that a second run takes the same. */
+  moduleMaster?: string;
 }
 
 /** Rotates from `current` (the key the metadata was written with) to `next`. */
@@ -50,6 +55,8 @@ export async function rotateMasterKey(store: MetadataStore, current: ServerKeys,
   await store.transact(async (tx) => {
     tx.put(TABLES.settings, ALL, KEY_CHECK_SETTING, { value: next.checkValue });
     tx.put(TABLES.settings, ALL, AUTH_KEYS_SETTING, { value: record.authKeys });
+    if (next.moduleMaster !== null) tx.put(TABLES.settings, ALL, MODULE_MASTER_SETTING, { value: next.moduleMaster });
+    else tx.delete(TABLES.settings, ALL, MODULE_MASTER_SETTING);
     tx.delete(TABLES.settings, ALL, ROTATION_SETTING);
   });
   return report;
@@ -64,7 +71,7 @@ async function begin(store: MetadataStore, current: ServerKeys, next: ServerKeys
       if (record.to !== next.checkValue) throw new MasterKeyError('a rotation to another master key is under way: run it again with that key to finish it');
       return record;
     }
-    const record: RotationRecord = { to: next.checkValue, authKeys: current.authKeysFor(next) };
+    const record: RotationRecord = { to: next.checkValue, authKeys: current.authKeysFor(next), ...(next.moduleMaster !== null ? { moduleMaster: next.moduleMaster } : {}) };
     tx.put(TABLES.settings, ALL, ROTATION_SETTING, { value: JSON.stringify(record) }, { ifVersion: null });
     return record;
   });

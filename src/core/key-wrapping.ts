@@ -7,3 +7,6 @@ export interface KeyWrapper {
   wrapDataKey(dataKey: Buffer): string;
   unwrapDataKey(wrapped: string): Buffer;
 }
+
+/** What marks a data key wrapped by a hardware module (PKCS#11); a master key's wrapping is bare base64. */
+export const MODULE_WRAPPED_PREFIX = 'p11:';

@@ -14,7 +14,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
 import { chmod, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Refusal } from '../lib/refusal.ts';
-import type { KeyWrapper } from './key-wrapping.ts';
+import { MODULE_WRAPPED_PREFIX, type KeyWrapper } from './key-wrapping.ts';
 
 export interface MasterKeyOptions {
   /** ONGGI_MASTER_KEY_FILE; null or absent: ONGGI_MASTER_KEY, else `server.key` in the data directory. */
@@ -56,6 +56,8 @@ export class ServerKeys implements KeyWrapper {
     master: Buffer,
     /** Where the key came from, for messages: `ONGGI_MASTER_KEY_FILE (path)` or the path of `server.key`. */
     readonly source: string,
+    /** With a hardware module: the master key as the module wrapped it (kept in the metadata); else null. */
+    readonly moduleMaster: string | null = null,
   ) {
     this.tokenKey = derive(master, 'onggi token signing');
     this.secretKey = derive(master, 'onggi secret hashing');
@@ -63,6 +65,17 @@ export class ServerKeys implements KeyWrapper {
     this.authSealKey = derive(master, 'onggi credential key sealing');
     this.wrapper = new MasterKeyWrapper(derive(master, 'onggi data key wrapping'));
     this.checkValue = derive(master, 'onggi master key check').toString('hex');
+  }
+
+  /**
+   * A master key kept wrapped by a hardware module (`moduleMaster`, from the metadata; or a new one, wrapped now):
+   * it derives the credential keys as a file's key would, while the module itself wraps every data key.
+   */
+  static inModule(module: KeyWrapper & { description: string }, moduleMaster: string | null): ServerKeys {
+    const master = moduleMaster === null ? randomBytes(32) : module.unwrapDataKey(moduleMaster);
+    const keys = new ServerKeys(master, module.description, moduleMaster ?? module.wrapDataKey(master));
+    keys.wrapDataKeysWith(module);
+    return keys;
   }
 
   /** The key of a file of 64 hex characters (a new master key, for a rotation). */
@@ -171,6 +184,7 @@ class MasterKeyWrapper implements KeyWrapper {
   }
 
   unwrapDataKey(wrapped: string): Buffer {
+    if (wrapped.startsWith(MODULE_WRAPPED_PREFIX)) throw new MasterKeyError('this data key is wrapped by a hardware module (PKCS#11): configure ONGGI_PKCS11_MODULE to read it');
     return openGcm(this.wrapKey, wrapped);
   }
 }

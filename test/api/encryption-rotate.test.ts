@@ -10,46 +10,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { allBuckets, scanAll } from '../../src/core/encryption-maintenance.ts';
-import { TABLES, ALL, type BlobEncryption } from '../../src/core/model.ts';
 import { ServerKeys } from '../../src/core/server-keys.ts';
-import { openMetadataStore } from '../../src/open-stores.ts';
-import { checkReads, createEncryptedBucket, filesUnder, writeSample } from '../helpers/encryption.ts';
+import { checkReads, createEncryptedBucket, filesUnder, secretsOf, writeSample } from '../helpers/encryption.ts';
 import { printedS3Keys, s3Client } from '../helpers/s3.ts';
-import { admin, adminEnv, login, makeTempDir, removeDir, startServer } from '../helpers/server.ts';
+import { admin, login, makeTempDir, removeDir, startServer } from '../helpers/server.ts';
 
 const BUCKET = 'rotated';
-
-/** Every wrapped data key and sealed S3 secret of the metadata. */
-async function secretsOf(dataDir: string): Promise<{ wrapped: string[]; sealed: string[] }> {
-  const meta = await openMetadataStore({ dataDir, metadataUrl: (await adminEnv(dataDir)).ONGGI_METADATA_URL ?? null }, undefined);
-  const wrapped: string[] = [];
-  const add = (encryption: BlobEncryption | null | undefined): void => {
-    if (encryption) wrapped.push(encryption.wrappedKey);
-  };
-  try {
-    const uploads: string[] = [];
-    for await (const bucket of allBuckets(meta)) {
-      for (const table of [TABLES.objects, TABLES.versions]) {
-        for await (const { value } of scanAll(meta, table, bucket.id)) {
-          const { data } = value;
-          if (data.kind === 'attached' || data.kind === 'inline' || data.kind === 'blob') add(data.encryption);
-          if (data.kind === 'parts') data.parts.forEach((part) => add(part.encryption));
-          if (data.kind === 'multipart') uploads.push(data.uploadId);
-        }
-      }
-    }
-    for (const uploadId of uploads) {
-      for await (const { value } of scanAll(meta, TABLES.parts, uploadId)) add(value.encryption);
-      for await (const { value } of scanAll(meta, TABLES.partIndex, uploadId)) value.parts.forEach((part) => add(part.encryption));
-    }
-    const sealed: string[] = [];
-    for await (const { value } of scanAll(meta, TABLES.s3Credentials, ALL)) sealed.push(value.sealedSecret);
-    return { wrapped, sealed };
-  } finally {
-    await meta.close();
-  }
-}
 
 const opens = (open: () => unknown): boolean => {
   try {

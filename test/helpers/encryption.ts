@@ -4,8 +4,11 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { allBuckets, scanAll } from '../../src/core/encryption-maintenance.ts';
+import { ALL, TABLES, type BlobEncryption } from '../../src/core/model.ts';
+import { openMetadataStore } from '../../src/open-stores.ts';
 import { s3Client, uploadInParts } from './s3.ts';
-import type { RunningServer, Session } from './server.ts';
+import { adminEnv, type RunningServer, type Session } from './server.ts';
 
 export const CHUNK = 64 * 1024;
 
@@ -141,4 +144,35 @@ export async function assertReadFails(session: Session, path: string, range?: st
     return;
   }
   await assert.rejects(response.arrayBuffer(), `${path}${range ? ` ${range}` : ''}: a clean ${response.status} of damaged bytes`);
+}
+
+/** Every wrapped data key and sealed S3 secret of the metadata. */
+export async function secretsOf(dataDir: string): Promise<{ wrapped: string[]; sealed: string[] }> {
+  const meta = await openMetadataStore({ dataDir, metadataUrl: (await adminEnv(dataDir)).ONGGI_METADATA_URL ?? null }, undefined);
+  const wrapped: string[] = [];
+  const add = (encryption: BlobEncryption | null | undefined): void => {
+    if (encryption) wrapped.push(encryption.wrappedKey);
+  };
+  try {
+    const uploads: string[] = [];
+    for await (const bucket of allBuckets(meta)) {
+      for (const table of [TABLES.objects, TABLES.versions]) {
+        for await (const { value } of scanAll(meta, table, bucket.id)) {
+          const { data } = value;
+          if (data.kind === 'attached' || data.kind === 'inline' || data.kind === 'blob') add(data.encryption);
+          if (data.kind === 'parts') data.parts.forEach((part) => add(part.encryption));
+          if (data.kind === 'multipart') uploads.push(data.uploadId);
+        }
+      }
+    }
+    for (const uploadId of uploads) {
+      for await (const { value } of scanAll(meta, TABLES.parts, uploadId)) add(value.encryption);
+      for await (const { value } of scanAll(meta, TABLES.partIndex, uploadId)) value.parts.forEach((part) => add(part.encryption));
+    }
+    const sealed: string[] = [];
+    for await (const { value } of scanAll(meta, TABLES.s3Credentials, ALL)) sealed.push(value.sealedSecret);
+    return { wrapped, sealed };
+  } finally {
+    await meta.close();
+  }
 }

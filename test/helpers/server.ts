@@ -203,12 +203,24 @@ export interface AdminRun {
 
 /**
  * Runs `onggi admin --data-dir DIR …` through bin/onggi.js, as `npx onggi` runs it: the built JavaScript, rebuilt
- * first when a source is newer than the build.
+ * first when a source is newer than the build. The settings are those its server ran with.
  */
 export async function runAdmin(dataDir: string, ...args: string[]): Promise<AdminRun> {
+  return spawnAdmin(dataDir, await adminEnv(dataDir), args);
+}
+
+/**
+ * `onggi admin … --json` on a data directory with the metadata settings of its server and `env` (nothing else of the
+ * settings its server ran with): for commands expected to fail too.
+ */
+export async function runAdminWithEnv(dataDir: string, env: Record<string, string>, ...args: string[]): Promise<AdminRun> {
+  return spawnAdmin(dataDir, { ...process.env, ...(await metadataEnv(dataDir, false)), ...env }, ['--json', ...args]);
+}
+
+async function spawnAdmin(dataDir: string, env: NodeJS.ProcessEnv, args: string[]): Promise<AdminRun> {
   const child = spawn(process.execPath, [join(projectRoot, 'bin', 'onggi.js'), 'admin', '--data-dir', dataDir, ...args], {
     cwd: projectRoot,
-    env: await adminEnv(dataDir),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
