@@ -5,17 +5,7 @@
 # softhsm2: the PKCS#11 module of test/api/encryption-pkcs11.
 set -euo pipefail
 packages=(python3 python3-requests python3-swiftclient python3-keystoneclient curl postgresql rclone chromium fonts-nanum awscli s3cmd python3-boto3 python3-venv openssl softhsm2)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "$0")/apt-install.sh" "${packages[@]}"
 
 # The bench's load generators (wrk, ab): test/bench runs the bench's quick mode with them.
 bash "$(dirname "$0")/install-bench-deps.sh"
