@@ -35,6 +35,18 @@ async function tokenWithKey(dataDir: string, label?: string): Promise<SoftToken>
   return token;
 }
 
+/** A fresh data directory and a token holding the key, removed after `body`. */
+async function withKeyInToken(body: (dataDir: string, token: SoftToken) => Promise<void>): Promise<void> {
+  const dataDir = await makeTempDir();
+  const token = await tokenWithKey(dataDir);
+  try {
+    await body(dataDir, token);
+  } finally {
+    await token.remove();
+    await removeDir(dataDir);
+  }
+}
+
 /** A start that must be refused: exit code 1 and `message` on stderr. */
 async function assertRefused(dataDir: string, env: Record<string, string>, message: RegExp): Promise<void> {
   await assert.rejects(startServer({ dataDir, env }), (err: Error) => {
@@ -102,10 +114,8 @@ describe('PKCS#11 (SoftHSM2)', { skip: softhsmMissing }, () => {
     }
   });
 
-  test('a wrong PIN, token, key label, module or PIN file refuses the start with a message naming it', async () => {
-    const dataDir = await makeTempDir();
-    const token = await tokenWithKey(dataDir);
-    try {
+  test('a wrong PIN, token, key label, module or PIN file refuses the start with a message naming it', () =>
+    withKeyInToken(async (dataDir, token) => {
       const withPin = Object.fromEntries(Object.entries(token.env).filter(([name]) => name !== 'ONGGI_PKCS11_PIN_FILE'));
       await assertRefused(dataDir, { ...withPin, ONGGI_PKCS11_PIN: '0000-wrong' }, /token "onggi-test" \(slot \d+\) refused the PIN \(CKR_PIN_INCORRECT\)/);
       await assertRefused(dataDir, { ...token.env, ONGGI_PKCS11_TOKEN: 'no-such-token' }, /has no token labelled "no-such-token" \(ONGGI_PKCS11_TOKEN\); tokens present: "onggi-test" in slot/);
@@ -114,27 +124,17 @@ describe('PKCS#11 (SoftHSM2)', { skip: softhsmMissing }, () => {
       await assertRefused(dataDir, { ...token.env, ONGGI_PKCS11_PIN_FILE: join(token.dir, 'absent') }, /ONGGI_PKCS11_PIN_FILE names .*absent, which cannot be read \(ENOENT\)/);
       // Configured right, it starts.
       await (await startServer({ dataDir, env: token.env })).stop();
-    } finally {
-      await token.remove();
-      await removeDir(dataDir);
-    }
-  });
+    }));
 
-  test('the key in the token is sensitive and not extractable: its value cannot be read', async () => {
-    const dataDir = await makeTempDir();
-    const token = await tokenWithKey(dataDir);
-    try {
+  test('the key in the token is sensitive and not extractable: its value cannot be read', () =>
+    withKeyInToken(async (dataDir, token) => {
       const again = await adminOk(dataDir, token.env, 'encryption', 'pkcs11-init');
       assert.deepEqual({ created: again.created, sensitive: again.sensitive, extractable: again.extractable }, { created: false, sensitive: true, extractable: false });
       const attributes = keyAttributes(token);
       assert.equal(attributes.sensitive, true, 'CKA_SENSITIVE');
       assert.equal(attributes.extractable, false, 'CKA_EXTRACTABLE');
       assert.match(attributes.valueRead, /CKR_ATTRIBUTE_SENSITIVE/);
-    } finally {
-      await token.remove();
-      await removeDir(dataDir);
-    }
-  });
+    }));
 
   test('rotate from the key file into the module and back: every object reads, the old key alone opens nothing', async () => {
     const first = await startServer({ env: SMALL_PARTS });
