@@ -279,11 +279,12 @@ void describe('listings', () => {
     const container = 'details-expiry';
     await createContainer(session, container);
     await putObject(session, container, 'stays', '12345');
-    await putObject(session, container, 'goes', '1234567890', { 'X-Delete-After': '1' });
+    // X-Delete-After rounds the deadline down to a whole second, so 3 s leaves at least 2 s for the HEADs below.
+    await putObject(session, container, 'goes', '1234567890', { 'X-Delete-After': '3' });
     const accountBefore = await headers(session.storageUrl);
     let head = await headers(`${session.storageUrl}/${container}`);
     assert.deepEqual([head.get('x-container-object-count'), head.get('x-container-bytes-used')], ['2', '15']);
-    await sleep(2100);
+    await sleep(3100);
     assert.deepEqual((await listing(container, '')).map((e) => e.name), ['stays']);
     head = await headers(`${session.storageUrl}/${container}`);
     assert.deepEqual([head.get('x-container-object-count'), head.get('x-container-bytes-used')], ['1', '5']);

@@ -672,12 +672,13 @@ void describe('conditional requests', () => {
 
 void describe('expiry', () => {
   void test('X-Delete-After hides the object once it passes', async () => {
-    await putObject(session, C, 'expire-after', 'short-lived', { 'X-Delete-After': '1' });
+    // The deadline is rounded down to a whole second: 3 s leaves at least 2 s for the first GET.
+    await putObject(session, C, 'expire-after', 'short-lived', { 'X-Delete-After': '3' });
     const now = await get('expire-after');
     assert.equal(now.status, 200);
     assert.match(now.headers.get('x-delete-at') ?? '', /^\d+$/);
     assert.equal(await now.text(), 'short-lived');
-    await sleep(1600);
+    await sleep(3100);
     assert.equal((await get('expire-after')).status, 404);
     assert.equal((await head('expire-after')).status, 404);
     const del = await fetch(`${base}/expire-after`, { method: 'DELETE', headers: auth(session) });
