@@ -23,6 +23,8 @@ export const MAX_LIFECYCLE_RULES = 1000;
 export type BucketAt = { id: string } & Partial<BucketName>;
 const MAX_RULE_ID_LENGTH = 255;
 const MAX_NEWER_NONCURRENT = 100;
+/** S3's bound on a lifecycle size filter: 50 TB. */
+const MAX_SIZE_FILTER = 50 * 1024 ** 4;
 const DAY_MS = 24 * 3600 * 1000;
 const SCAN_BATCH = 1000;
 
@@ -37,9 +39,11 @@ export function checkLifecycleRules(rules: readonly LifecycleRule[]): void {
     if (ids.has(rule.id)) fail('InvalidArgument', `${at('id')}: "${rule.id}" is used by another rule`);
     ids.add(rule.id);
     const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort, tags = [] } = rule;
-    if (!expiration && !noncurrent && !abort) {
-      fail('InvalidArgument', `rules[${i}]: at least one action (expiration, noncurrent_version_expiration, abort_incomplete_multipart_upload)`);
+    const markers = rule.expiredObjectDeleteMarker === true;
+    if (!expiration && !noncurrent && !abort && !markers) {
+      fail('InvalidArgument', `rules[${i}]: at least one action (expiration, expired_object_delete_marker, noncurrent_version_expiration, abort_incomplete_multipart_upload)`);
     }
+    if (markers && expiration) fail('InvalidArgument', `${at('expiration')}: expired_object_delete_marker cannot be given with days or a date`);
     if (expiration && 'days' in expiration) checkDays(expiration.days, at('expiration.days'));
     else if (expiration && (!Number.isFinite(expiration.date) || expiration.date % DAY_MS !== 0)) {
       fail('InvalidArgument', `${at('expiration.date')}: an ISO 8601 date at midnight UTC`);
@@ -54,7 +58,25 @@ export function checkLifecycleRules(rules: readonly LifecycleRule[]): void {
     if (abort) checkDays(abort.daysAfterInitiation, at('abort_incomplete_multipart_upload.days_after_initiation'));
     if (abort && tags.length > 0) fail('InvalidArgument', `${at('abort_incomplete_multipart_upload')}: cannot be used with a tag filter (uploads carry no tags)`);
     checkTags(tags, at('filter.tags'));
+    checkSizeFilter(rule, at);
   });
+}
+
+/** Whole numbers of bytes up to 50 TB; with both, a range that holds some size; uploads have no size yet. */
+function checkSizeFilter(rule: LifecycleRule, at: (field: string) => string): void {
+  const { objectSizeGreaterThan: over, objectSizeLessThan: under } = rule;
+  for (const [value, field] of [[over, 'object_size_greater_than'], [under, 'object_size_less_than']] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > MAX_SIZE_FILTER)) fail('InvalidArgument', `${at(`filter.${field}`)}: a whole number of bytes from 0 to ${MAX_SIZE_FILTER}`);
+  }
+  if (over !== undefined && under !== undefined && under <= over + 1) fail('InvalidArgument', `${at('filter')}: object_size_less_than must be greater than object_size_greater_than`);
+  if (rule.abortIncompleteMultipartUpload && (over !== undefined || under !== undefined)) {
+    fail('InvalidArgument', `${at('abort_incomplete_multipart_upload')}: cannot be used with an object size filter (uploads have no size yet)`);
+  }
+}
+
+/** Whether a version's size is within the rule's size filter. */
+export function sizeMatches(rule: LifecycleRule, size: number): boolean {
+  return (rule.objectSizeGreaterThan === undefined || size > rule.objectSizeGreaterThan) && (rule.objectSizeLessThan === undefined || size < rule.objectSizeLessThan);
 }
 
 function checkDays(days: number, field: string): void {
@@ -141,11 +163,14 @@ export class Lifecycle {
   private async applyRule(bucket: BucketAt, rule: LifecycleRule, now: number): Promise<number> {
     const tags = rule.tags ?? [];
     let removed = 0;
-    if (rule.expiration) removed += await this.expireCurrent(bucket, rule.prefix, tags, rule.expiration, now);
+    if (rule.expiration || rule.expiredObjectDeleteMarker) removed += await this.expireCurrent(bucket, rule, now);
     const noncurrent = rule.noncurrentVersionExpiration;
     if (noncurrent) {
       const due = (version: VersionRow): boolean =>
-        version.noncurrentSince !== undefined && expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now && hasTags(version, tags);
+        version.noncurrentSince !== undefined &&
+        expiresAt({ days: noncurrent.noncurrentDays }, version.noncurrentSince) <= now &&
+        hasTags(version, tags) &&
+        (version.state === 'delete-marker' || sizeMatches(rule, version.size));
       removed += await this.objects.expireNoncurrent(bucket.id, rule.prefix, due, noncurrent.newerNoncurrentVersions ?? 0);
     }
     const abort = rule.abortIncompleteMultipartUpload;
@@ -153,8 +178,14 @@ export class Lifecycle {
     return removed;
   }
 
-  private async expireCurrent(bucket: BucketAt, prefix: string, tags: readonly LifecycleTag[], expiration: NonNullable<LifecycleRule['expiration']>, now: number): Promise<number> {
-    if ('date' in expiration && expiration.date > now) return 0;
+  /** Current versions the rule's expiration is due for, and delete markers left with no version under them. */
+  private async expireCurrent(bucket: BucketAt, rule: LifecycleRule, now: number): Promise<number> {
+    const { prefix, expiration } = rule;
+    const tags = rule.tags ?? [];
+    const objectsDue = expiration !== undefined && !('date' in expiration && expiration.date > now);
+    // S3: ExpiredObjectDeleteMarker removes them at once; an expiration by days, once they are that old.
+    const markerDue = (marker: VersionRow): boolean => rule.expiredObjectDeleteMarker === true || (expiration !== undefined && 'days' in expiration && expiresAt(expiration, marker.lastModified) <= now);
+    if (!objectsDue && !rule.expiredObjectDeleteMarker) return 0;
     let removed = 0;
     let after: string | undefined;
     for (;;) {
@@ -166,7 +197,11 @@ export class Lifecycle {
       });
       for (const entry of objects) {
         const version = entry.value;
-        if (version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now || !hasTags(version, tags)) continue;
+        if (version.state === 'delete-marker') {
+          if (markerDue(version) && hasTags(version, tags) && (await this.objects.removeExpiredDeleteMarker(bucket.id, entry.sk, version.id))) removed++;
+          continue;
+        }
+        if (!objectsDue || version.state !== 'complete' || expiresAt(expiration, version.lastModified) > now || !hasTags(version, tags) || !sizeMatches(rule, version.size)) continue;
         if (await this.objects.expireCurrent(bucket, entry.sk, version.id)) removed++;
       }
       if (objects.length < SCAN_BATCH) return removed;

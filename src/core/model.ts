@@ -177,8 +177,17 @@ export interface LifecycleRule {
   prefix: string;
   /** Only objects that carry every one of these tags (absent or empty: no tag condition). */
   tags?: LifecycleTag[];
-  /** Current versions expire (`date`: ms since the epoch, at midnight UTC). */
+  /** Only versions larger than this many bytes (S3's ObjectSizeGreaterThan); delete markers are not sized. */
+  objectSizeGreaterThan?: number;
+  /** Only versions smaller than this many bytes (S3's ObjectSizeLessThan). */
+  objectSizeLessThan?: number;
+  /**
+   * Current versions expire (`date`: ms since the epoch, at midnight UTC). With `days`, a current delete marker with
+   * no version under it goes too once it is that old (S3 does so).
+   */
   expiration?: { days: number } | { date: number };
+  /** A current delete marker with no version under it is removed (S3's ExpiredObjectDeleteMarker; not with `expiration`). */
+  expiredObjectDeleteMarker?: boolean;
   /** A version that stopped being current expires this many days later; the newest `newerNoncurrentVersions` stay. */
   noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
   /** A multipart upload not completed this many days after it began is aborted. */

@@ -45,6 +45,7 @@ import {
   rewriteVersion,
   toRecord,
   versionIdOf,
+  versionsPrefix,
   type ChainChange,
 } from './versions.ts';
 
@@ -565,6 +566,22 @@ export class Objects {
       return install(tx, row, key, deleteMarker(now), null, now);
     });
     if (change && change.released > 0) this.onBlobsReleased();
+    return change !== null;
+  }
+
+  /**
+   * Lifecycle's clean-up of an expired delete marker: the key's current version `versionId`, a delete marker with no
+   * version under it, goes for good (the key then has no version at all). False when that is no longer so.
+   */
+  async removeExpiredDeleteMarker(bucketId: string, key: string, versionId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const change = await this.store.transact(async (tx): Promise<ChainChange | null> => {
+      const current = (await tx.get(TABLES.objects, bucketId, key))?.value;
+      if (current?.state !== 'delete-marker' || current.id !== versionId) return null;
+      const [under] = await tx.scan(TABLES.versions, bucketId, { prefix: versionsPrefix(key), limit: 1, reverse: false });
+      if (under) return null;
+      return removeVersion(tx, bucketId, key, versionIdOf(current), { now });
+    });
     return change !== null;
   }
 

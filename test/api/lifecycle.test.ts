@@ -104,6 +104,8 @@ void describe('the lifecycle configuration API', () => {
       },
       { id: 'uploads', status: 'Enabled', filter: { prefix: '' }, abort_incomplete_multipart_upload: { days_after_initiation: 2 } },
       { id: 'old-versions', status: 'Disabled', filter: { prefix: 'x/' }, noncurrent_version_expiration: { noncurrent_days: 1 } },
+      { id: 'sized', status: 'Enabled', filter: { prefix: 'media/', object_size_greater_than: 1024, object_size_less_than: 1048576 }, expiration: { days: 3 } },
+      { id: 'markers', status: 'Enabled', filter: { prefix: '' }, expiration: { expired_object_delete_marker: true } },
     ];
     const put = await putLifecycle(bucket, rules);
     assert.equal(put.status, 200, put.text);
@@ -141,6 +143,13 @@ void describe('the lifecycle configuration API', () => {
     assert.match(apiError(await putLifecycle(bucket, tagged([{ key: 'k', value: '1' }, { key: 'k', value: '2' }])), 400), /filter\.tags\[1\]\.key/);
     const abortWithTags = [{ ...rule, filter: { prefix: '', tags: [{ key: 'k', value: 'v' }] }, abort_incomplete_multipart_upload: { days_after_initiation: 1 } }];
     assert.match(apiError(await putLifecycle(bucket, abortWithTags), 400), /rules\[0\]\.abort_incomplete_multipart_upload: cannot be used with a tag filter/);
+    const sized = (filter: Record<string, unknown>, more: Record<string, unknown> = {}): unknown => [{ ...rule, filter: { prefix: '', ...filter }, ...more }];
+    assert.match(apiError(await putLifecycle(bucket, sized({ object_size_greater_than: -1 })), 400), /rules\[0\]\.filter\.object_size_greater_than/);
+    assert.match(apiError(await putLifecycle(bucket, sized({ object_size_less_than: 1.5 })), 400), /rules\[0\]\.filter\.object_size_less_than/);
+    assert.match(apiError(await putLifecycle(bucket, sized({ object_size_greater_than: 100, object_size_less_than: 101 })), 400), /object_size_less_than must be greater than object_size_greater_than/);
+    assert.match(apiError(await putLifecycle(bucket, sized({ object_size_greater_than: 1 }, { abort_incomplete_multipart_upload: { days_after_initiation: 1 } })), 400), /cannot be used with an object size filter/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { days: 1, expired_object_delete_marker: true } }]), 400), /rules\[0\]\.expiration: expired_object_delete_marker cannot be given/);
+    assert.match(apiError(await putLifecycle(bucket, [{ ...rule, expiration: { expired_object_delete_marker: false } }]), 400), /rules\[0\]: at least one action/);
     apiError(await request(lifecycleUrl(bucket), { method: 'PUT', body: { rules: [rule] } }), 401);
     apiError(await putLifecycle('no-such-life-bucket', [rule]), 404);
   });
@@ -175,4 +184,53 @@ void describe('the lifecycle worker', () => {
     assert.deepEqual((await listing.text()).trim().split('\n'), ['keep/y', 'other/z']);
     await advanceClock(0);
   });
+
+  void test('size filters pick objects by size; delete markers left with no version under them go (ExpiredObjectDeleteMarker at once, an expiration by days once old enough)', async () => {
+    const bucket = await newBucket();
+    for (const [key, size] of [['sized/small', 10], ['sized/mid', 100], ['sized/big', 1000]] as const) {
+      assert.equal((await fetch(`${root.storageUrl}/${bucket}/${key}`, { method: 'PUT', headers: { 'X-Auth-Token': root.token }, body: 'x'.repeat(size) })).status, 201);
+    }
+    const sized = await putLifecycle(bucket, [{ id: 'sized', status: 'Enabled', filter: { prefix: 'sized/', object_size_greater_than: 50, object_size_less_than: 500 }, expiration: { days: 1 } }]);
+    assert.equal(sized.status, 200, sized.text);
+
+    const versioned = await newBucket();
+    const enable = await fetch(`${root.storageUrl}/${versioned}`, { method: 'POST', headers: { 'X-Auth-Token': root.token, 'X-Versions-Enabled': 'true' } });
+    assert.equal(enable.status, 204);
+    for (const key of ['lone/one', 'covered', 'aged/alone']) await markDeleted(versioned, key, key !== 'covered');
+    const markers = await putLifecycle(versioned, [
+      { id: 'markers', status: 'Enabled', filter: { prefix: 'lone/' }, expiration: { expired_object_delete_marker: true } },
+      { id: 'covered-too', status: 'Enabled', filter: { prefix: 'covered' }, expiration: { expired_object_delete_marker: true } },
+      { id: 'aged', status: 'Enabled', filter: { prefix: 'aged/' }, expiration: { days: 1 } },
+    ]);
+    assert.equal(markers.status, 200, markers.text);
+    assert.notEqual(await waitFor(async () => (await versionsOf(versioned, 'lone/one')).length === 0, 20_000), null, 'the lone delete marker stayed');
+    assert.equal((await versionsOf(versioned, 'covered')).length, 2, 'a marker over a version stays');
+    assert.equal((await versionsOf(versioned, 'aged/alone')).length, 1, 'an expiration by days waits for the marker to be old enough');
+
+    await advanceClock(2);
+    assert.notEqual(await waitFor(async () => !(await exists(bucket, 'sized/mid')), 20_000), null, 'sized/mid did not expire');
+    assert.ok(await exists(bucket, 'sized/small'), 'below the size filter');
+    assert.ok(await exists(bucket, 'sized/big'), 'above the size filter');
+    assert.notEqual(await waitFor(async () => (await versionsOf(versioned, 'aged/alone')).length === 0, 20_000), null, 'the aged delete marker stayed');
+    assert.equal((await versionsOf(versioned, 'covered')).length, 2);
+    await advanceClock(0);
+  });
 });
+
+/** Writes `key` and deletes it (a delete marker over it); `alone`: then removes the version, leaving the marker alone. */
+async function markDeleted(bucket: string, key: string, alone: boolean): Promise<void> {
+  const headers = { 'X-Auth-Token': root.token };
+  const put = await fetch(`${root.storageUrl}/${bucket}/${key}`, { method: 'PUT', headers, body: 'v1' });
+  assert.equal(put.status, 201);
+  assert.equal((await fetch(`${root.storageUrl}/${bucket}/${key}`, { method: 'DELETE', headers })).status, 204);
+  if (!alone) return;
+  const removed = await fetch(`${root.storageUrl}/${bucket}/${key}?version-id=${put.headers.get('x-object-version-id') ?? ''}`, { method: 'DELETE', headers });
+  assert.equal(removed.status, 204);
+  assert.equal((await versionsOf(bucket, key)).length, 1, 'the marker alone');
+}
+
+async function versionsOf(bucket: string, key: string): Promise<unknown[]> {
+  const listing = await fetch(`${root.storageUrl}/${bucket}?versions&format=json&prefix=${encodeURIComponent(key)}`, { headers: { 'X-Auth-Token': root.token } });
+  assert.equal(listing.status, 200);
+  return ((await listing.json()) as { name: string }[]).filter((entry) => entry.name === key);
+}

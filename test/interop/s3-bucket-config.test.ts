@@ -80,6 +80,28 @@ describe('S3 bucket lifecycle, shared with /v1_ext', () => {
     assert.equal((await bucketApi('/lifecycle')).status, 404);
   });
 
+  test('size filters and ExpiredObjectDeleteMarker round-trip and show in the bucket API; S3 refuses mixing the marker with Days', async () => {
+    const Rules = [
+      { ID: 'big', Status: 'Enabled' as const, Filter: { ObjectSizeGreaterThan: 1048576 }, Expiration: { Days: 30 } },
+      { ID: 'mid', Status: 'Enabled' as const, Filter: { And: { Prefix: 'media/', ObjectSizeGreaterThan: 1024, ObjectSizeLessThan: 4096 } }, NoncurrentVersionExpiration: { NoncurrentDays: 5 } },
+      { ID: 'markers', Status: 'Enabled' as const, Filter: { Prefix: 'logs/' }, Expiration: { ExpiredObjectDeleteMarker: true } },
+    ];
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules } }));
+    assert.deepEqual((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules, Rules);
+    const shared = await bucketApi('/lifecycle');
+    assert.deepEqual((shared.json.rules as Record<string, unknown>[]).map((rule) => [rule.filter, rule.expiration]), [
+      [{ prefix: '', object_size_greater_than: 1048576 }, { days: 30 }],
+      [{ prefix: 'media/', object_size_greater_than: 1024, object_size_less_than: 4096 }, undefined],
+      [{ prefix: 'logs/' }, { expired_object_delete_marker: true }],
+    ]);
+    const mixed = { ID: 'm', Status: 'Enabled' as const, Filter: { Prefix: '' }, Expiration: { Days: 1, ExpiredObjectDeleteMarker: true } };
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [mixed] } }))), { status: 400, code: 'MalformedXML' });
+    const empty = { ID: 'e', Status: 'Enabled' as const, Filter: { And: { ObjectSizeGreaterThan: 10, ObjectSizeLessThan: 5 } }, Expiration: { Days: 1 } };
+    assert.deepEqual(await s3Outcome(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [empty] } }))), { status: 400, code: 'InvalidArgument' });
+    assert.equal((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules?.length, 3, 'a refused configuration changes nothing');
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket }));
+  });
+
   test('a lifecycle document needs Content-MD5 or a flexible checksum, and a right one', async () => {
     const keys = printedS3Keys(server);
     const body = '<LifecycleConfiguration><Rule><ID>a</ID><Filter><Prefix>x/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>';

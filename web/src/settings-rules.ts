@@ -75,7 +75,7 @@ export interface LifecycleDraft {
   days: string;
   /** YYYY-MM-DD, midnight UTC. */
   date: string;
-  /** The rule as read: the fields the console does not edit (tags, noncurrent versions, uploads) go back as they were. */
+  /** The rule as read: the fields the console does not edit (tags, sizes, delete markers, noncurrent versions, uploads) go back as they were. */
   original: LifecycleRule | null;
 }
 
@@ -94,7 +94,8 @@ export function lifecycleDraft(rule: LifecycleRule | null, id = ''): LifecycleDr
 
 /** What else the rule does (kept as read). */
 function otherActions(draft: LifecycleDraft): boolean {
-  return draft.original?.noncurrent_version_expiration !== undefined || draft.original?.abort_incomplete_multipart_upload !== undefined;
+  const { original } = draft;
+  return original?.noncurrent_version_expiration !== undefined || original?.abort_incomplete_multipart_upload !== undefined || original?.expiration?.expired_object_delete_marker === true;
 }
 
 export function lifecycleProblem(draft: LifecycleDraft, all: readonly LifecycleDraft[]): Problem | null {
@@ -112,10 +113,12 @@ export function lifecycleRuleOf(draft: LifecycleDraft): LifecycleRule {
   const rule: LifecycleRule = {
     id: draft.id.trim(),
     status: draft.enabled ? 'Enabled' : 'Disabled',
-    filter: original?.filter?.tags ? { prefix: draft.prefix, tags: original.filter.tags } : { prefix: draft.prefix },
+    filter: { ...original?.filter, prefix: draft.prefix },
   };
   if (draft.expire === 'days') rule.expiration = { days: Number(draft.days.trim()) };
   if (draft.expire === 'date') rule.expiration = { date: `${draft.date}T00:00:00Z` };
+  // Removing delete markers is not a choice beside days or a date; kept while the rule does not expire objects.
+  if (draft.expire === 'none' && original?.expiration?.expired_object_delete_marker) rule.expiration = { expired_object_delete_marker: true };
   if (original?.noncurrent_version_expiration) rule.noncurrent_version_expiration = original.noncurrent_version_expiration;
   if (original?.abort_incomplete_multipart_upload) rule.abort_incomplete_multipart_upload = original.abort_incomplete_multipart_upload;
   return rule;

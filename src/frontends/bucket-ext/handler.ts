@@ -134,8 +134,15 @@ const lifecycleSchema = z.object({
     z.object({
       id: z.string(),
       status: z.enum(['Enabled', 'Disabled']),
-      filter: z.object({ prefix: z.string().optional(), tags: z.array(z.object({ key: z.string(), value: z.string() })).optional() }).optional(),
-      expiration: z.object({ days: z.number().optional(), date: z.string().optional() }).optional(),
+      filter: z
+        .object({
+          prefix: z.string().optional(),
+          tags: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
+          object_size_greater_than: z.number().optional(),
+          object_size_less_than: z.number().optional(),
+        })
+        .optional(),
+      expiration: z.object({ days: z.number().optional(), date: z.string().optional(), expired_object_delete_marker: z.boolean().optional() }).optional(),
       noncurrent_version_expiration: z.object({ noncurrent_days: z.number(), newer_noncurrent_versions: z.number().optional() }).optional(),
       abort_incomplete_multipart_upload: z.object({ days_after_initiation: z.number() }).optional(),
     }),
@@ -146,10 +153,16 @@ function lifecycleRules(body: z.infer<typeof lifecycleSchema>): LifecycleRule[] 
   return body.rules.map((given, i) => {
     const rule: LifecycleRule = { id: given.id, enabled: given.status === 'Enabled', prefix: given.filter?.prefix ?? '' };
     if (given.filter?.tags) rule.tags = given.filter.tags;
+    if (given.filter?.object_size_greater_than !== undefined) rule.objectSizeGreaterThan = given.filter.object_size_greater_than;
+    if (given.filter?.object_size_less_than !== undefined) rule.objectSizeLessThan = given.filter.object_size_less_than;
     if (given.expiration) {
-      const { days, date } = given.expiration;
-      if ((days === undefined) === (date === undefined)) throw new ApiError(400, 'InvalidArgument', `rules[${i}].expiration: give exactly one of days or date`);
-      rule.expiration = days === undefined ? { date: Date.parse(date ?? '') } : { days };
+      const { days, date, expired_object_delete_marker: markers } = given.expiration;
+      if (markers !== undefined && (days !== undefined || date !== undefined)) {
+        throw new ApiError(400, 'InvalidArgument', `rules[${i}].expiration: expired_object_delete_marker cannot be given with days or a date`);
+      }
+      if (markers === undefined && (days === undefined) === (date === undefined)) throw new ApiError(400, 'InvalidArgument', `rules[${i}].expiration: give exactly one of days, date or expired_object_delete_marker`);
+      if (markers) rule.expiredObjectDeleteMarker = true;
+      else if (markers === undefined) rule.expiration = days === undefined ? { date: Date.parse(date ?? '') } : { days };
     }
     const noncurrent = given.noncurrent_version_expiration;
     if (noncurrent) {
@@ -167,10 +180,14 @@ function lifecycleJson(rules: readonly LifecycleRule[]): unknown {
 }
 
 function lifecycleRuleJson(rule: LifecycleRule): Record<string, unknown> {
-  const filter = rule.tags?.length ? { prefix: rule.prefix, tags: rule.tags } : { prefix: rule.prefix };
+  const filter: Record<string, unknown> = { prefix: rule.prefix };
+  if (rule.tags?.length) filter.tags = rule.tags;
+  if (rule.objectSizeGreaterThan !== undefined) filter.object_size_greater_than = rule.objectSizeGreaterThan;
+  if (rule.objectSizeLessThan !== undefined) filter.object_size_less_than = rule.objectSizeLessThan;
   const json: Record<string, unknown> = { id: rule.id, status: rule.enabled ? 'Enabled' : 'Disabled', filter };
   const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort } = rule;
   if (expiration) json.expiration = 'days' in expiration ? { days: expiration.days } : { date: new Date(expiration.date).toISOString().replace('.000Z', 'Z') };
+  if (rule.expiredObjectDeleteMarker) json.expiration = { expired_object_delete_marker: true };
   if (noncurrent) {
     const { noncurrentDays, newerNoncurrentVersions: newer } = noncurrent;
     json.noncurrent_version_expiration = newer === undefined ? { noncurrent_days: noncurrentDays } : { noncurrent_days: noncurrentDays, newer_noncurrent_versions: newer };

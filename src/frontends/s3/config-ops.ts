@@ -42,10 +42,10 @@ function lifecycleRuleOf(rule: Record<string, unknown>): LifecycleRule {
   const unsupported = ['Transition', 'NoncurrentVersionTransition'].find((name) => rule[name] !== undefined);
   if (unsupported) throw new S3Error('NotImplemented', 501, `Lifecycle ${unsupported} is not supported: there is one storage class`);
   if (rule.Status !== 'Enabled' && rule.Status !== 'Disabled') throw new S3Error('MalformedXML', 400, MALFORMED);
-  const { prefix, tags } = lifecycleFilterOf(rule);
-  const made: LifecycleRule = { id: typeof rule.ID === 'string' && rule.ID !== '' ? rule.ID : randomUUID(), enabled: rule.Status === 'Enabled', prefix };
+  const { prefix, tags, sizes } = lifecycleFilterOf(rule);
+  const made: LifecycleRule = { id: typeof rule.ID === 'string' && rule.ID !== '' ? rule.ID : randomUUID(), enabled: rule.Status === 'Enabled', prefix, ...sizes };
   if (tags.length > 0) made.tags = tags;
-  if (rule.Expiration !== undefined) made.expiration = expirationOf(objectOf(rule.Expiration));
+  if (rule.Expiration !== undefined) Object.assign(made, expirationOf(objectOf(rule.Expiration)));
   if (rule.NoncurrentVersionExpiration !== undefined) {
     const noncurrent = objectOf(rule.NoncurrentVersionExpiration);
     made.noncurrentVersionExpiration = { noncurrentDays: numberOf(noncurrent.NoncurrentDays) };
@@ -57,43 +57,62 @@ function lifecycleRuleOf(rule: Record<string, unknown>): LifecycleRule {
   return made;
 }
 
-/** `<Filter>` (a Prefix, a Tag, or an And of them), or the older `<Prefix>` of the rule itself. */
-function lifecycleFilterOf(rule: Record<string, unknown>): { prefix: string; tags: LifecycleTag[] } {
-  if (rule.Filter === undefined) return { prefix: stringOf(rule.Prefix ?? ''), tags: [] };
+type SizeFilter = Pick<LifecycleRule, 'objectSizeGreaterThan' | 'objectSizeLessThan'>;
+
+/**
+ * `<Filter>` (exactly one of a Prefix, a Tag, an ObjectSizeGreaterThan, an ObjectSizeLessThan, or an And of them),
+ * or the older `<Prefix>` of the rule itself.
+ */
+function lifecycleFilterOf(rule: Record<string, unknown>): { prefix: string; tags: LifecycleTag[]; sizes: SizeFilter } {
+  if (rule.Filter === undefined) return { prefix: stringOf(rule.Prefix ?? ''), tags: [], sizes: {} };
   if (rule.Prefix !== undefined) throw new S3Error('MalformedXML', 400, MALFORMED);
-  if (rule.Filter === '') return { prefix: '', tags: [] };
+  if (rule.Filter === '') return { prefix: '', tags: [], sizes: {} };
   const filter = objectOf(rule.Filter);
-  const size = ['ObjectSizeGreaterThan', 'ObjectSizeLessThan'].find((name) => filter[name] !== undefined || (isObject(filter.And) && filter.And[name] !== undefined));
-  if (size) throw new S3Error('NotImplemented', 501, `Lifecycle filters by ${size} are not supported`);
-  const parts = [filter.Prefix, filter.Tag, filter.And].filter((part) => part !== undefined);
+  const parts = [filter.Prefix, filter.Tag, filter.ObjectSizeGreaterThan, filter.ObjectSizeLessThan, filter.And].filter((part) => part !== undefined);
   if (parts.length > 1) throw new S3Error('MalformedXML', 400, MALFORMED);
   const scope = filter.And === undefined ? filter : objectOf(filter.And);
-  return { prefix: stringOf(scope.Prefix ?? ''), tags: arrayOf(scope.Tag).map(tagOf) };
+  const sizes: SizeFilter = {};
+  if (scope.ObjectSizeGreaterThan !== undefined) sizes.objectSizeGreaterThan = numberOf(scope.ObjectSizeGreaterThan);
+  if (scope.ObjectSizeLessThan !== undefined) sizes.objectSizeLessThan = numberOf(scope.ObjectSizeLessThan);
+  return { prefix: stringOf(scope.Prefix ?? ''), tags: arrayOf(scope.Tag).map(tagOf), sizes };
 }
 
-function expirationOf(expiration: Record<string, unknown>): NonNullable<LifecycleRule['expiration']> {
-  if (expiration.ExpiredObjectDeleteMarker !== undefined) throw new S3Error('NotImplemented', 501, 'ExpiredObjectDeleteMarker is not supported');
+/** Days, a Date, or ExpiredObjectDeleteMarker (which S3 takes with neither; `false` asks for nothing). */
+function expirationOf(expiration: Record<string, unknown>): Pick<LifecycleRule, 'expiration' | 'expiredObjectDeleteMarker'> {
+  const marker = expiration.ExpiredObjectDeleteMarker;
+  if (marker !== undefined) {
+    if ((marker !== 'true' && marker !== 'false') || expiration.Days !== undefined || expiration.Date !== undefined) throw new S3Error('MalformedXML', 400, MALFORMED);
+    return marker === 'true' ? { expiredObjectDeleteMarker: true } : {};
+  }
   if ((expiration.Days === undefined) === (expiration.Date === undefined)) throw new S3Error('MalformedXML', 400, MALFORMED);
-  if (expiration.Days !== undefined) return { days: numberOf(expiration.Days) };
+  if (expiration.Days !== undefined) return { expiration: { days: numberOf(expiration.Days) } };
   const date = Date.parse(stringOf(expiration.Date));
   if (!Number.isFinite(date) || date % DAY_MS !== 0) throw new S3Error('InvalidArgument', 400, "'Date' must be at midnight GMT");
-  return { date };
+  return { expiration: { date } };
 }
 
 function lifecycleRuleXml(rule: LifecycleRule): XmlNode {
-  const tags = (rule.tags ?? []).map((t) => ({ Key: t.key, Value: t.value }));
-  let filter: XmlNode;
-  if (tags.length === 0) filter = { Prefix: rule.prefix };
-  else if (tags.length === 1 && rule.prefix === '') filter = { Tag: tags };
-  else filter = { And: { Prefix: rule.prefix, Tag: tags } };
-  const node: XmlNode = { ID: rule.id, Filter: filter, Status: rule.enabled ? 'Enabled' : 'Disabled' };
+  const node: XmlNode = { ID: rule.id, Filter: lifecycleFilterXml(rule), Status: rule.enabled ? 'Enabled' : 'Disabled' };
   const { expiration, noncurrentVersionExpiration: noncurrent, abortIncompleteMultipartUpload: abort } = rule;
   if (expiration) node.Expiration = 'days' in expiration ? { Days: expiration.days } : { Date: new Date(expiration.date).toISOString() };
+  if (rule.expiredObjectDeleteMarker) node.Expiration = { ExpiredObjectDeleteMarker: 'true' };
   if (noncurrent) {
     node.NoncurrentVersionExpiration = { NoncurrentDays: noncurrent.noncurrentDays, ...(noncurrent.newerNoncurrentVersions ? { NewerNoncurrentVersions: noncurrent.newerNoncurrentVersions } : {}) };
   }
   if (abort) node.AbortIncompleteMultipartUpload = { DaysAfterInitiation: abort.daysAfterInitiation };
   return node;
+}
+
+/** One condition as its own element, several under And (a prefix alone, even empty, as Prefix). */
+function lifecycleFilterXml(rule: LifecycleRule): XmlNode {
+  const conditions: XmlNode = {};
+  if (rule.prefix !== '') conditions.Prefix = rule.prefix;
+  if (rule.tags?.length) conditions.Tag = rule.tags.map((t) => ({ Key: t.key, Value: t.value }));
+  if (rule.objectSizeGreaterThan !== undefined) conditions.ObjectSizeGreaterThan = rule.objectSizeGreaterThan;
+  if (rule.objectSizeLessThan !== undefined) conditions.ObjectSizeLessThan = rule.objectSizeLessThan;
+  const count = Object.keys(conditions).length + (rule.tags && rule.tags.length > 1 ? rule.tags.length - 1 : 0);
+  if (count === 0) return { Prefix: '' };
+  return count === 1 ? conditions : { And: conditions };
 }
 
 // --- CORS -----------------------------------------------------------------------------------------

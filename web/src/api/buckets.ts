@@ -117,8 +117,8 @@ export async function setCors(name: string, rules: CorsRule[]): Promise<void> {
 export interface LifecycleRule {
   id: string;
   status: 'Enabled' | 'Disabled';
-  filter?: { prefix?: string; tags?: { key: string; value: string }[] };
-  expiration?: { days?: number; date?: string };
+  filter?: { prefix?: string; tags?: { key: string; value: string }[]; object_size_greater_than?: number; object_size_less_than?: number };
+  expiration?: { days?: number; date?: string; expired_object_delete_marker?: boolean };
   noncurrent_version_expiration?: { noncurrent_days: number; newer_noncurrent_versions?: number };
   abort_incomplete_multipart_upload?: { days_after_initiation: number };
 }
