@@ -4,9 +4,20 @@
  * (`success_action_status`, `success_action_redirect`); an upload reads back through S3 and Swift.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketAclCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutBucketAclCommand,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { login, startServer, type RunningServer, type Session } from '../helpers/server.ts';
 import { printedS3Keys, s3Client, type S3KeyPair } from '../helpers/s3.ts';
@@ -117,11 +128,52 @@ describe('browser POST uploads', () => {
     assert.equal(await errorCode(unknown), 'InvalidAccessKeyId');
     assert.equal(await exists('signed'), false);
     assert.equal(await exists('late'), false);
-    // Settings a form cannot carry over yet are refused, not dropped.
-    const tagged = await postForm(sigV2Form({ expiration: inAnHour(), conditions: [{ key: 'tagged' }, ['starts-with', '$tagging', '']] }, { key: 'tagged', tagging: '<Tagging/>' }), 'x');
-    assert.equal(tagged.status, 501);
-    assert.equal(await errorCode(tagged), 'NotImplemented');
-    assert.equal(await exists('tagged'), false);
+    // A setting this server has nowhere to keep (no website endpoints) is refused, not dropped.
+    const redirected = await postForm(sigV2Form({ expiration: inAnHour(), conditions: [{ key: 'redirected' }, ['starts-with', '$x-amz-website-redirect-location', '']] }, { key: 'redirected', 'x-amz-website-redirect-location': '/elsewhere' }), 'x');
+    assert.equal(redirected.status, 501);
+    assert.equal(await errorCode(redirected), 'NotImplemented');
+    assert.equal(await exists('redirected'), false);
+  });
+
+  test('a form carries tags, a flexible checksum (a wrong one stores nothing), an SSE-C key and Object Lock settings', async () => {
+    const body = 'form fields become settings';
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    const customer = randomBytes(32);
+    const sseC = {
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': customer.toString('base64'),
+      'x-amz-server-side-encryption-customer-key-MD5': createHash('md5').update(customer).digest('base64'),
+    };
+    const tagging = '<Tagging><TagSet><Tag><Key>team</Key><Value>forms</Value></Tag></TagSet></Tagging>';
+    const { fields } = await createPresignedPost(s3, { Bucket: BUCKET, Key: 'settings', Fields: { tagging, 'x-amz-checksum-crc32': crc.toString('base64'), ...sseC }, Expires: 600 });
+    const posted = await postForm(fields, body);
+    assert.equal(posted.status, 204, await posted.clone().text());
+    assert.equal(posted.headers.get('x-amz-server-side-encryption-customer-algorithm'), 'AES256');
+    assert.equal(posted.headers.get('x-amz-checksum-crc32'), crc.toString('base64'));
+    const key = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: customer.toString('base64'), SSECustomerKeyMD5: sseC['x-amz-server-side-encryption-customer-key-MD5'] };
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'settings', ChecksumMode: 'ENABLED', ...key }));
+    assert.equal(await got.Body?.transformToString(), body);
+    assert.equal(got.ChecksumCRC32, crc.toString('base64'));
+    assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'settings' }))).TagSet, [{ Key: 'team', Value: 'forms' }]);
+    const withoutKey = await fetch(`${session.storageUrl}/${BUCKET}/settings`, { headers: { 'X-Auth-Token': session.token } });
+    assert.equal(withoutKey.status, 400, 'an SSE-C object needs its key');
+
+    const wrong = await createPresignedPost(s3, { Bucket: BUCKET, Key: 'bad-checksum', Fields: { 'x-amz-checksum-crc32': 'AAAAAA==' }, Expires: 600 });
+    const refused = await postForm(wrong.fields, body);
+    assert.equal(refused.status, 400);
+    assert.equal(await errorCode(refused), 'BadDigest');
+    assert.equal(await exists('bad-checksum'), false);
+
+    const locked = 'post-uploads-locked';
+    await s3.send(new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }));
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const lockForm = await createPresignedPost(s3, { Bucket: locked, Key: 'kept', Fields: { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': until, 'x-amz-object-lock-legal-hold': 'ON' }, Expires: 600 });
+    assert.equal((await postForm(lockForm.fields, body, 'kept.txt', locked)).status, 204);
+    const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'kept' }));
+    assert.equal(retention.Retention?.Mode, 'GOVERNANCE');
+    assert.equal(retention.Retention?.RetainUntilDate?.getTime(), Date.parse(until));
+    assert.equal((await s3.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'kept' }))).LegalHold?.Status, 'ON');
   });
 
   test('a SigV2 form with success_action_redirect answers 303 with bucket, key and ETag', async () => {

@@ -16,7 +16,12 @@ import { headerValue } from '../../http/context.ts';
 import { checkObjectAcl } from './acl-ops.ts';
 import { cannedAcl } from './acl.ts';
 import { S3Error } from './errors.ts';
-import { managedEncryptionIn } from './sse-headers.ts';
+import type { CustomerKey } from '../../core/customer-keys.ts';
+import { addEncryptionHeaders, customerKeyIn, managedEncryptionIn } from './sse-headers.ts';
+import { checksumHeader, checksummer, CHECKSUM_ALGORITHMS } from './checksums.ts';
+import { tagsOfDocument } from './tagging-ops.ts';
+import { lockSettingsIn } from './version-settings.ts';
+import { parseXml } from './xml.ts';
 import { sendEmpty, sendXml, type Exchange } from './exchange.ts';
 import { ALGORITHM, hmac, parseCredential, safeEqualHex, signingKey } from './sigv4.ts';
 import { buildXml } from './xml.ts';
@@ -28,15 +33,15 @@ const MAX_FIELDS = 200;
 const UNCHECKED_FIELDS = new Set(['policy', 'x-amz-signature', 'signature', 'awsaccesskeyid', 'file']);
 const STORED_FIELDS = ['cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
 const META_PREFIX = 'x-amz-meta-';
-/** Fields of settings a form upload does not carry over yet: refused rather than dropped. */
-/** `x-amz-server-side-encryption` itself is taken (AES256); SSE-C's and SSE-KMS's fields are not. */
-const UNSUPPORTED_FIELDS = /^(tagging|x-amz-object-lock-.*|x-amz-server-side-encryption-.*|x-amz-website-redirect-location|x-amz-checksum-.*)$/;
+/** Fields of settings this server has nowhere to keep (there are no website endpoints): refused rather than dropped. */
+const UNSUPPORTED_FIELDS = /^(x-amz-website-redirect-location|x-amz-server-side-encryption-aws-kms-key-id|x-amz-server-side-encryption-context|x-amz-server-side-encryption-bucket-key-enabled)$/;
 
 interface Uploaded {
   key: string;
   record: ObjectRecord;
   /** The form's fields, names lower-cased. */
   fields: Record<string, string>;
+  customerKey: CustomerKey | undefined;
 }
 
 /** The bounds `content-length-range` sets on the file. */
@@ -114,8 +119,12 @@ async function storeFile(bucket: string, x: Exchange, fields: Record<string, str
   const key = keyField.replace(/\$\{filename\}/g, filename);
   if (key === '') throw new S3Error('InvalidArgument', 400, 'User key must have a length greater than 0.', { ArgumentName: 'key', ArgumentValue: '' });
   if (fields.acl !== undefined) await checkObjectAcl(signed, bucket, cannedAcl(fields.acl.trim()));
+  const field = (name: string): string | undefined => fields[name];
+  const customerKey = customerKeyIn(signed, field);
   const sse = fields['x-amz-server-side-encryption'];
-  const encrypt = sse === undefined ? undefined : managedEncryptionIn(sse);
+  const encrypt = sse === undefined ? undefined : managedEncryptionIn(sse, customerKey);
+  const lock = lockSettingsIn(field);
+  const headers = storedHeadersOf(fields);
   const counted = { size: 0, tooLarge: false };
   try {
     const record = await signed.ctx.core.objects.put(signed.caller, {
@@ -124,13 +133,16 @@ async function storeFile(bucket: string, x: Exchange, fields: Record<string, str
       key,
       contentType: fields['content-type'] ?? (mimeType === 'application/octet-stream' ? undefined : mimeType),
       meta: metadataOf(fields),
-      headers: storedHeadersOf(fields),
+      headers,
       deleteAt: null,
+      customerKey,
       encrypt,
-      body: boundedBody(stream, range, counted),
+      ...(fields.tagging === undefined ? {} : { tags: tagsOfDocument(parseXml(fields.tagging)) }),
+      ...(lock ? { lock } : {}),
+      body: checkedBody(boundedBody(stream, range, counted), fields, headers),
       contentLength: null,
     });
-    return { key, record, fields };
+    return { key, record, fields, customerKey };
   } catch (err) {
     if (counted.tooLarge) throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(range?.max ?? 0) });
     if (range && counted.size < range.min && !(err instanceof S3Error)) {
@@ -151,6 +163,27 @@ async function* boundedBody(stream: Readable, range: LengthRange | null, counted
     yield chunk;
   }
   if (range && counted.size < range.min) throw new Error('content-length-range not reached');
+}
+
+/**
+ * The file's bytes checked against the form's `x-amz-checksum-<algorithm>` field, if it has one (one at most); a
+ * mismatch fails the upload at its end (BadDigest, nothing stored), a match is kept with the object as a header's is.
+ */
+function checkedBody(source: AsyncIterable<Uint8Array>, fields: Record<string, string>, stored: Metadata): AsyncIterable<Uint8Array> {
+  const given = CHECKSUM_ALGORITHMS.filter((algorithm) => fields[checksumHeader(algorithm)] !== undefined);
+  const [algorithm] = given;
+  if (given.length > 1) throw new S3Error('InvalidRequest', 400, 'Expecting a single x-amz-checksum- field. Multiple checksum Types are not allowed.');
+  if (algorithm === undefined) return source;
+  return (async function* () {
+    const summer = checksummer(algorithm);
+    for await (const chunk of source) {
+      summer.update(chunk);
+      yield chunk;
+    }
+    const actual = await summer.digest();
+    if (actual !== fields[checksumHeader(algorithm)]) throw new S3Error('BadDigest', 400, `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+    stored[checksumHeader(algorithm)] = actual;
+  })();
 }
 
 /**
@@ -274,12 +307,13 @@ function storedHeadersOf(fields: Record<string, string>): Metadata {
 
 /** `success_action_redirect` (303 with bucket, key and ETag in its query), else `success_action_status`. */
 function answer(bucket: string, x: Exchange, uploaded: Uploaded): void {
-  const { key, record, fields } = uploaded;
+  const { key, record, fields, customerKey } = uploaded;
   const etag = `"${record.etag}"`;
   const location = `${x.ctx.publicUrl}/${encodeURIComponent(bucket)}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
-  const headers: Record<string, string> = { ETag: etag, Location: location };
+  const headers: Record<string, string | number> = { ETag: etag, Location: location };
   if (record.versionId !== 'null') headers['x-amz-version-id'] = record.versionId;
-  if (record.encryption === 'managed') headers['x-amz-server-side-encryption'] = 'AES256';
+  if (record.encryption !== undefined) addEncryptionHeaders(headers, record.encryption, customerKey);
+  for (const name in record.headers) if (name.startsWith('x-amz-checksum-')) headers[name] = record.headers[name] ?? '';
   const redirect = fields.success_action_redirect ?? fields.redirect;
   if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
     const target = new URL(redirect);

@@ -25,13 +25,17 @@ const KEY_HEADERS = {
  * none. Refused over plain HTTP from elsewhere than loopback, as S3 refuses it without TLS.
  */
 export function customerKeyOf(x: Exchange, which: keyof typeof KEY_HEADERS = 'object'): CustomerKey | undefined {
-  const [algorithmHeader, keyHeader, md5Header] = KEY_HEADERS[which];
-  const { headers } = x.req;
-  if (headers[algorithmHeader] === undefined && headers[keyHeader] === undefined && headers[md5Header] === undefined) return undefined;
+  return customerKeyIn(x, (name) => headerValue(x.req, name), which);
+}
+
+/** The same, from a request's headers or a browser form's fields (`valueOf` by lower-case name). */
+export function customerKeyIn(x: Exchange, valueOf: (name: string) => string | undefined, which: keyof typeof KEY_HEADERS = 'object'): CustomerKey | undefined {
+  const [algorithm, key, md5] = KEY_HEADERS[which].map(valueOf);
+  if (algorithm === undefined && key === undefined && md5 === undefined) return undefined;
   if (!x.ctx.secureTransport()) {
     throw new S3Error('InvalidRequest', 400, 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
   }
-  return CustomerKey.parse(headerValue(x.req, algorithmHeader), headerValue(x.req, keyHeader), headerValue(x.req, md5Header));
+  return CustomerKey.parse(algorithm, key, md5);
 }
 
 /**

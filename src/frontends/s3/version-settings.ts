@@ -19,7 +19,7 @@ const LOCK_HOLD = 'x-amz-object-lock-legal-hold';
 /** The tags and lock settings of a PutObject or CreateMultipartUpload (none given: an empty object, nothing checked). */
 export function versionSettingsOf(req: IncomingMessage): VersionSettings {
   const tagging = headerValue(req, 'x-amz-tagging');
-  const lock = lockSettingsOf(req);
+  const lock = lockSettingsIn((name) => headerValue(req, name));
   return { ...(tagging === undefined ? {} : { tags: tagsOfQuery(tagging) }), ...(lock ? { lock } : {}) };
 }
 
@@ -27,7 +27,7 @@ export function versionSettingsOf(req: IncomingMessage): VersionSettings {
 export function copyVersionSettingsOf(req: IncomingMessage): VersionSettings {
   const directive = (headerValue(req, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, 'Unknown tagging directive.');
-  const lock = lockSettingsOf(req);
+  const lock = lockSettingsIn((name) => headerValue(req, name));
   const tags = directive === 'REPLACE' ? tagsOfQuery(headerValue(req, 'x-amz-tagging') ?? '') : undefined;
   return { ...(tags ? { tags } : {}), ...(lock ? { lock } : {}) };
 }
@@ -40,10 +40,11 @@ export function tagsOfQuery(text: string): Tag[] {
   return tags;
 }
 
-function lockSettingsOf(req: IncomingMessage): LockSettings | null {
-  const mode = headerValue(req, LOCK_MODE);
-  const until = headerValue(req, LOCK_UNTIL);
-  const hold = headerValue(req, LOCK_HOLD);
+/** Object Lock's three settings of a write, from its headers or a browser form's fields (`valueOf` by lower-case name). */
+export function lockSettingsIn(valueOf: (name: string) => string | undefined): LockSettings | null {
+  const mode = valueOf(LOCK_MODE);
+  const until = valueOf(LOCK_UNTIL);
+  const hold = valueOf(LOCK_HOLD);
   if (mode === undefined && until === undefined && hold === undefined) return null;
   if ((mode === undefined) !== (until === undefined)) {
     throw new S3Error('InvalidArgument', 400, 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied');
