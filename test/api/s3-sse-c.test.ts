@@ -14,9 +14,11 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
+  PutObjectAclCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -169,9 +171,12 @@ test('missing key 400, wrong key 403, bad MD5/key/algorithm 400, a key for a pla
       for (const secret of [etag, 'ultraviolet', String(plain.length)]) assert.ok(!answer.text.includes(secret), `the error body tells nothing of the object (${secret})`);
     }
   }
-  // The listing shows it as any object.
+  // The listing shows it as any object; its ACL is not its bytes and needs no key (as on S3).
   const listed = await signedFetch(server, keys, 'GET', `/${BUCKET}`, { query: { 'list-type': '2', prefix: 'guarded' } });
   assert.match(await listed.text(), /<Key>guarded<\/Key>/);
+  assert.ok((await s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: 'guarded' }))).Owner?.ID);
+  await s3.send(new PutObjectAclCommand({ Bucket: BUCKET, Key: 'guarded', ACL: 'private' }));
+  assert.deepEqual(await s3Failure(s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: 'no-such-object' }))), { status: 404, code: 'NoSuchKey' });
 });
 
 test('SSE-C multipart upload: every part with the upload key (none: 400, another: 403), read whole, at ranges, by part', async () => {

@@ -44,15 +44,16 @@ export async function putBucketAcl(name: string, x: Exchange): Promise<void> {
   sendEmpty(x.res, 200);
 }
 
+// The object must exist; its ACL is not its bytes, so an SSE-C object's ACL needs no key (as on S3).
 export async function getObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, objectRef(x, bucket, key), {});
+  await x.ctx.core.objects.versionFor(x.caller, objectRef(x, bucket, key), 'GetObjectAcl');
   const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetObjectAcl');
   sendXml(x.res, 200, aclXml(x.account, current));
 }
 
 /** Objects have no ACL of their own here: an object ACL is accepted when it is the bucket's, refused otherwise. */
 export async function putObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
-  await x.ctx.core.objects.head(x.caller, objectRef(x, bucket, key), {});
+  await x.ctx.core.objects.versionFor(x.caller, objectRef(x, bucket, key), 'PutObjectAcl');
   const change = await requestedChange(x);
   await requireBucketAcl(x, bucket, change, 'PutObjectAcl');
   sendEmpty(x.res, 200);
