@@ -229,7 +229,7 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
   const bucket = given?.projectId === account ? given : null;
   if (bucket?.policy && !mayAlwaysChangePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
-    fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
+    fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`, knownTo(bucket, caller, context) ? { bucketVisible: true } : {});
   }
   if (bucket && caller.kind === 'anonymous' && caller.scope && inScope(caller.scope, action, account, bucket.name, key)) return bucket;
   if (caller.kind === 'user' && caller.projectId === account) {
@@ -255,7 +255,9 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
 
 /** Whether a caller of another project is let into the bucket for anything: then it knows the bucket exists. */
 function knownTo(bucket: BucketRow, caller: Caller, context: AccessContext): boolean {
-  return bucket.publicRead || (bucket.grants?.some((g) => g.grantee.kind !== 'referrer' && granteeMatches(g.grantee, caller, context, false)) ?? false);
+  if (bucket.publicRead || (bucket.grants?.some((g) => g.grantee.kind !== 'referrer' && granteeMatches(g.grantee, caller, context, false)) ?? false)) return true;
+  // A policy that allows the caller something (under whatever condition) has told them the bucket exists.
+  return bucket.policy?.some((s) => s.effect === 'Allow' && principalMatches(s.principal, caller) !== (s.except?.principal === true)) ?? false;
 }
 
 /**

@@ -276,6 +276,20 @@ describe('bucket policies as data on the bucket', () => {
     assert.equal(decide(member, 'PutObject', row, { ip: '203.0.113.7' }, 'k'), 'AccessDenied');
     assert.equal(decide(member, 'PutObject', row, { ip: '203.0.113.7', secure: false }, 'k'), 'AccessDenied');
   });
+  test('a caller an Allow names learns the bucket exists (its refusals say so); others do not', () => {
+    const row = withPolicy({ effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:GetObject'], keys: ['*'] }, { effect: 'Deny', principal: { users: ['u-outsider'] }, actions: ['s3:GetObjectVersion'], keys: ['*'] });
+    const visible = (caller: Caller, action: BucketAction): unknown => {
+      try {
+        authorize(caller, action, { kind: 'bucket', account: P, bucket: row, key: 'k' });
+      } catch (err) {
+        return (err as { detail: { bucketVisible?: boolean } }).detail.bucketVisible === true;
+      }
+      return 'allowed';
+    };
+    assert.equal(visible(outsider, 'PutObject'), true);
+    assert.equal(visible(outsider, 'GetObjectVersion'), true);
+    assert.equal(visible(user('u-third', 'project-c', 'admin'), 'GetObject'), false);
+  });
 });
 
 describe('account actions (project roles)', () => {
