@@ -370,9 +370,18 @@ function principalMatches(principal: PolicyStatement['principal'], caller: Calle
 
 /** S3's policy wildcards: `*` any run of characters, `?` one; case-sensitive. */
 function wildcardMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === value;
+  let regex = wildcards.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+    // Policies are evaluated on every request to their bucket: each pattern is compiled once (a bounded cache).
+    if (wildcards.size >= 10_000) wildcards.clear();
+    wildcards.set(pattern, regex);
+  }
   return regex.test(value);
 }
+
+const wildcards = new Map<string, RegExp>();
 
 /** Whether `authorize` would let the caller do `action` on the bucket, without throwing (what a listing may show them). */
 export function allows(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {

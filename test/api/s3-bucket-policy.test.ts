@@ -169,6 +169,12 @@ describe('what a policy does', () => {
     assert.equal(await status(`${root.storageUrl}/${bucket}/public/a.txt`), 200, "Swift's anonymous URL reads it too");
     assert.equal(await status(`${root.storageUrl}/${bucket}`), 401, "but Swift's listing needs more");
     assert.equal(await readWith(alice.s3, bucket, 'public/a.txt'), 'ok', 'another project is part of everyone');
+    const listing = { Sid: 'List', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${bucket}` };
+    await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy(publicRead(bucket), listing) }));
+    const listed = await fetch(`${server.url}/${bucket}?list-type=2`);
+    assert.equal(listed.status, 200, 's3:ListBucket lets anyone list');
+    assert.match(await listed.text(), /<Key>private\/b.txt<\/Key>/);
+    assert.equal(await status(`${server.url}/${bucket}`, { method: 'HEAD' }), 200, 'and HEAD the bucket');
   });
 
   test("another project: an Allow for the project, a Deny for one of its users", async () => {
