@@ -227,7 +227,7 @@ function denyIn(action: Action, account: string): never {
 
 function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, given: B | null, key: string | null, context: AccessContext): B {
   const bucket = given?.projectId === account ? given : null;
-  if (bucket?.policy && !mayAlwaysChangePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
+  if (bucket?.policy && !mayAlwaysManagePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
     fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`, knownTo(bucket, caller, context) ? { bucketVisible: true } : {});
   }
@@ -264,7 +264,7 @@ function knownTo(bucket: BucketRow, caller: Caller, context: AccessContext): boo
  * As S3 lets an account's root do: a Storage Admin of the bucket can always replace or delete its policy (and read
  * it, to see what to change), so no policy locks them out.
  */
-function mayAlwaysChangePolicy(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
+function mayAlwaysManagePolicy(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
   return POLICY_ACTIONS.has(action) && caller.kind === 'user' && caller.projectId === bucket.projectId && bucketRoleOf(bucket, caller.userId, caller.role) === 'Storage Admin';
 }
 
