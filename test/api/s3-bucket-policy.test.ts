@@ -43,7 +43,8 @@ async function s3User(project: string, role: string): Promise<S3User> {
 }
 
 before(async () => {
-  server = await startServer();
+  // Trusting the tests' own address as a proxy lets a request say it came over TLS (X-Forwarded-Proto).
+  server = await startServer({ env: { ONGGI_TRUSTED_PROXIES: '127.0.0.1' } });
   s3 = s3Client(server);
   root = await login(server.url);
   const other = (await admin(server.dataDir, 'project', 'create', uniqueName('policy-other'))) as { id: string };
@@ -235,15 +236,18 @@ describe('what a policy does', () => {
     assert.equal(await status(`${server.url}/${bucket}/public/a.txt`), 403);
   });
 
-  test('aws:SecureTransport: plain HTTP is not secure transport, so a Deny of it applies', async () => {
+  test('aws:SecureTransport: plain HTTP is not secure transport; TLS at a trusted proxy is', async () => {
     const bucket = await newBucket();
+    const resources = [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`];
     await s3.send(
       new PutBucketPolicyCommand({
         Bucket: bucket,
-        Policy: policy({ Sid: 'TlsOnly', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        Policy: policy(publicRead(bucket), { Sid: 'TlsOnly', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: resources, Condition: { Bool: { 'aws:SecureTransport': false } } }),
       }),
     );
     assert.equal(await readWith(s3, bucket, 'public/a.txt'), '403 AccessDenied');
+    assert.equal(await status(`${server.url}/${bucket}/public/a.txt`), 403);
+    assert.equal(await status(`${server.url}/${bucket}/public/a.txt`, { headers: { 'X-Forwarded-Proto': 'https' } }), 200);
   });
 });
 
