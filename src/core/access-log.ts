@@ -102,7 +102,7 @@ export class AccessLog {
   // --- configuration --------------------------------------------------------------------------
 
   async getConfig(caller: Caller, account: string, name: string): Promise<LoggingConfig> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketLogging');
     const row = await this.store.get(TABLES.bucketLogging, ALL, configKey(account, name));
     if (row?.value.bucketId !== bucket.id) fail('NoSuchConfiguration', 'The bucket has no access logging', { kind: 'logging' });
     return { targetBucket: row.value.targetBucket, targetPrefix: row.value.targetPrefix };
@@ -123,7 +123,7 @@ export class AccessLog {
         tx.put(TABLES.bucketLogging, ALL, key, stored);
       }
       return bucket;
-    });
+    }, 'PutBucketLogging');
     if (stored) this.configs.set(key, stored);
     else this.configs.delete(key);
   }

@@ -22,10 +22,18 @@ export const BUCKET_READ_ACTIONS = [
   'ListMultipartUploads',
   'ListMultipartUploadParts',
   'GetBucketConfig',
+  'GetBucketLocation',
+  'GetBucketVersioning',
+  'GetBucketCORS',
+  'GetLifecycleConfiguration',
+  'GetEncryptionConfiguration',
+  'GetBucketLogging',
   'GetBucketAcl',
   'GetBucketPolicy',
+  'GetBucketPolicyStatus',
   'GetObject',
   'GetObjectVersion',
+  'GetObjectAttributes',
   'GetObjectAcl',
   'GetObjectTagging',
   'GetObjectRetention',
@@ -50,10 +58,13 @@ export const BUCKET_WRITE_ACTIONS = [
  * grant gives them (S3's FULL_CONTROL does not either).
  */
 export const LOCK_OVERRIDE_ACTIONS = ['PutObjectLegalHold', 'BypassGovernanceRetention'] as const;
+/** The settings S3 has an action of its own for (the bucket's other settings take PutBucketConfig). */
+export const CONFIG_PUT_ACTIONS = ['PutBucketConfig', 'PutBucketVersioning', 'PutBucketCORS', 'PutLifecycleConfiguration', 'PutEncryptionConfiguration', 'PutBucketLogging'] as const;
 export const BUCKET_ADMIN_ACTIONS = [
-  'PutBucketConfig',
+  ...CONFIG_PUT_ACTIONS,
   'PutBucketAcl',
   'PutBucketPolicy',
+  'DeleteBucketPolicy',
   'PutBucketRoles',
   'PutObjectAcl',
   'DeleteBucket',
@@ -78,6 +89,8 @@ export type Resource<B extends BucketRow = BucketRow> =
 export interface AccessContext {
   ip: string;
   referrer?: string | undefined;
+  /** Whether the request came over TLS (to this server, or to a trusted proxy that says so); unknown: not. */
+  secure?: boolean | undefined;
 }
 
 /** Project roles, for what is done in the project rather than in one bucket. */
@@ -109,7 +122,7 @@ const ACCOUNT_GRANT_ALLOWED: Record<AccountAccessLevel, readonly AccountAction[]
 };
 const ACCOUNT_GRANT_BUCKET_ALLOWED: Record<AccountAccessLevel, ReadonlySet<BucketAction>> = {
   'read-only': new Set(BUCKET_READ_ACTIONS.filter((action) => !PRIVILEGED_READS.has(action))),
-  'read-write': new Set([...BUCKET_READ_ACTIONS.filter((action) => !PRIVILEGED_READS.has(action)), ...BUCKET_WRITE_ACTIONS, 'PutBucketConfig', 'DeleteBucket']),
+  'read-write': new Set([...BUCKET_READ_ACTIONS.filter((action) => !PRIVILEGED_READS.has(action)), ...BUCKET_WRITE_ACTIONS, ...CONFIG_PUT_ACTIONS, 'DeleteBucket']),
   admin: BUCKET_ALLOWED['Storage Admin'],
 };
 
@@ -122,7 +135,7 @@ export const DEFAULT_BUCKET_ROLE: Readonly<Record<Role, BucketRole>> = {
 
 /** What a grant (a container ACL entry, an S3 ACL grant) allows its grantee. */
 const GRANTED: Record<GrantPermission, ReadonlySet<BucketAction>> = {
-  'read-objects': new Set(['GetObject', 'GetObjectVersion']),
+  'read-objects': new Set(['GetObject', 'GetObjectVersion', 'GetObjectAttributes']),
   list: new Set(['HeadBucket', 'ListObjects', 'ListObjectVersions', 'ListMultipartUploads']),
   'write-objects': new Set(['PutObject', 'DeleteObject', 'DeleteObjectVersion', 'AbortMultipartUpload', 'ListMultipartUploadParts']),
   'read-acl': new Set(['GetBucketAcl', 'GetObjectAcl']),
@@ -214,9 +227,9 @@ function denyIn(action: Action, account: string): never {
 
 function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAction, account: string, given: B | null, key: string | null, context: AccessContext): B {
   const bucket = given?.projectId === account ? given : null;
-  if (bucket?.policy && !mayAlwaysChangePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
+  if (bucket?.policy && !mayAlwaysManagePolicy(caller, action, bucket) && policyDecision(bucket.policy, caller, action, key, context) === 'deny') {
     if (caller.kind === 'anonymous') fail('Unauthenticated', 'Authentication required');
-    fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`);
+    fail('AccessDenied', `A policy of bucket ${bucket.name} denies ${action}`, knownTo(bucket, caller, context) ? { bucketVisible: true } : {});
   }
   if (bucket && caller.kind === 'anonymous' && caller.scope && inScope(caller.scope, action, account, bucket.name, key)) return bucket;
   if (caller.kind === 'user' && caller.projectId === account) {
@@ -242,13 +255,20 @@ function authorizeInBucket<B extends BucketRow>(caller: Caller, action: BucketAc
 
 /** Whether a caller of another project is let into the bucket for anything: then it knows the bucket exists. */
 function knownTo(bucket: BucketRow, caller: Caller, context: AccessContext): boolean {
-  return bucket.publicRead || (bucket.grants?.some((g) => g.grantee.kind !== 'referrer' && granteeMatches(g.grantee, caller, context, false)) ?? false);
+  if (bucket.publicRead || (bucket.grants?.some((g) => g.grantee.kind !== 'referrer' && granteeMatches(g.grantee, caller, context, false)) ?? false)) return true;
+  // A policy that allows the caller something (under whatever condition) has told them the bucket exists.
+  return bucket.policy?.some((s) => s.effect === 'Allow' && principalMatches(s.principal, caller) !== (s.except?.principal === true)) ?? false;
 }
 
-/** As S3 lets an account's root do: a Storage Admin of the bucket can always replace its policy, so no policy locks them out. */
-function mayAlwaysChangePolicy(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
-  return action === 'PutBucketPolicy' && caller.kind === 'user' && caller.projectId === bucket.projectId && bucketRoleOf(bucket, caller.userId, caller.role) === 'Storage Admin';
+/**
+ * As S3 lets an account's root do: a Storage Admin of the bucket can always replace or delete its policy (and read
+ * it, to see what to change), so no policy locks them out.
+ */
+function mayAlwaysManagePolicy(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {
+  return POLICY_ACTIONS.has(action) && caller.kind === 'user' && caller.projectId === bucket.projectId && bucketRoleOf(bucket, caller.userId, caller.role) === 'Storage Admin';
 }
+
+const POLICY_ACTIONS: ReadonlySet<BucketAction> = new Set(['PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicy']);
 
 /** Whether a signed request's scope covers `action` on this object (or on one under its prefix). */
 function inScope(scope: SignedScope, action: BucketAction, account: string, bucket: string, key: string | null): boolean {
@@ -318,13 +338,27 @@ function policyDecision(policy: readonly PolicyStatement[], caller: Caller, acti
 }
 
 function statementApplies(statement: PolicyStatement, caller: Caller, action: BucketAction, key: string | null, context: AccessContext): boolean {
-  if (!statement.actions.some((pattern) => wildcardMatches(pattern, `s3:${action}`))) return false;
-  if (!principalMatches(statement.principal, caller)) return false;
-  if (statement.keys && !statement.keys.some((pattern) => key !== null && wildcardMatches(pattern, key))) return false;
-  const { conditions } = statement;
-  if (conditions?.sourceIp && !addressMatcher(conditions.sourceIp)(context.ip)) return false;
-  if (conditions?.notSourceIp && addressMatcher(conditions.notSourceIp)(context.ip)) return false;
-  if (conditions?.referer && !conditions.referer.some((pattern) => context.referrer !== undefined && wildcardMatches(pattern, context.referrer))) return false;
+  const except = statement.except ?? {};
+  if (statement.actions.some((pattern) => wildcardMatches(pattern, `s3:${action}`)) === (except.actions === true)) return false;
+  if (principalMatches(statement.principal, caller) === (except.principal === true)) return false;
+  if (resourceMatches(statement, key) === (except.resources === true)) return false;
+  return conditionsHold(statement.conditions, context);
+}
+
+/** The bucket itself (key null) or one of its keys. */
+function resourceMatches(statement: PolicyStatement, key: string | null): boolean {
+  if (!statement.keys) return true;
+  return key === null ? statement.bucket === true : statement.keys.some((pattern) => wildcardMatches(pattern, key));
+}
+
+function conditionsHold(conditions: PolicyStatement['conditions'], context: AccessContext): boolean {
+  if (!conditions) return true;
+  if (conditions.sourceIp && !addressMatcher(conditions.sourceIp)(context.ip)) return false;
+  if (conditions.notSourceIp && addressMatcher(conditions.notSourceIp)(context.ip)) return false;
+  const { referrer } = context;
+  if (conditions.referer && !conditions.referer.some((pattern) => referrer !== undefined && wildcardMatches(pattern, referrer))) return false;
+  if (conditions.refererEquals && (referrer === undefined || !conditions.refererEquals.includes(referrer))) return false;
+  if (conditions.secureTransport !== undefined && conditions.secureTransport !== (context.secure === true)) return false;
   return true;
 }
 
@@ -336,9 +370,18 @@ function principalMatches(principal: PolicyStatement['principal'], caller: Calle
 
 /** S3's policy wildcards: `*` any run of characters, `?` one; case-sensitive. */
 function wildcardMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === value;
+  let regex = wildcards.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+    // Policies are evaluated on every request to their bucket: each pattern is compiled once (a bounded cache).
+    if (wildcards.size >= 10_000) wildcards.clear();
+    wildcards.set(pattern, regex);
+  }
   return regex.test(value);
 }
+
+const wildcards = new Map<string, RegExp>();
 
 /** Whether `authorize` would let the caller do `action` on the bucket, without throwing (what a listing may show them). */
 export function allows(caller: Caller, action: BucketAction, bucket: BucketRow): boolean {

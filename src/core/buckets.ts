@@ -4,6 +4,7 @@ import type { Entry, MetadataStore, ReadOps, ScanRange, Table, Tx } from '../sto
 import { allows, authorizeAccount, authorizeBucket, bucketRoleOf, checkAllowList, type BucketAction } from './authz.ts';
 import { BUCKET_LIST_LIMIT, BUCKET_TYPES, checkUserMetadata, type NamingProfile, type Role } from './constraints.ts';
 import { fail } from './errors.ts';
+import { parseBucketPolicy, policyIsPublic, type PolicyPrincipal } from './bucket-policy.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { checkCorsRules, effectiveCorsRules, evaluateCors, type CorsRequest, type CorsRule } from './cors.ts';
 import type { Directory } from './directory.ts';
@@ -275,7 +276,7 @@ export class Buckets {
       if (lifecycle) tx.put(TABLES.lifecycle, ALL, row.id, { ...lifecycle.value, bucket: { projectId: row.projectId, name: row.name } });
       if (row.objectLock && state !== 'enabled') fail('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
       return row.versioning === undefined && state === 'suspended' ? row : { ...row, versioning: state };
-    });
+    }, 'PutBucketVersioning');
   }
 
   /** Swift's legacy versioned writes: where the current version of a key is copied before it changes (null: nowhere). */
@@ -291,18 +292,53 @@ export class Buckets {
   // --- policy -----------------------------------------------------------------------------------
 
   /** Replaces the bucket's policy; an empty one removes it. */
-  async setPolicy(caller: Caller, account: string, name: string, policy: PolicyStatement[]): Promise<void> {
-    await this.change(caller, account, name, 'PutBucketPolicy', (row) => {
+  async setPolicy(caller: Caller, account: string, name: string, policy: PolicyStatement[], document?: string): Promise<void> {
+    await this.change(caller, account, name, policy.length === 0 ? 'DeleteBucketPolicy' : 'PutBucketPolicy', (row) => {
       const next: BucketRow = { ...row, policy };
+      Reflect.deleteProperty(next, 'policyDocument');
       if (policy.length === 0) Reflect.deleteProperty(next, 'policy');
+      else if (document !== undefined) next.policyDocument = document;
       return next;
     });
+  }
+
+  /**
+   * S3's PutBucketPolicy: the document (see bucket-policy.ts) is kept as written beside its statements. The
+   * projects and users it names must exist (a user with a role in the project named with them).
+   */
+  async putPolicy(caller: Caller, account: string, name: string, document: string): Promise<void> {
+    await this.forObjects(caller, account, name, 'PutBucketPolicy');
+    const { statements, principals } = parseBucketPolicy(document, name);
+    for (const principal of principals) await this.checkPrincipal(principal);
+    await this.setPolicy(caller, account, name, statements, document);
+  }
+
+  private async checkPrincipal(principal: PolicyPrincipal): Promise<void> {
+    const known =
+      principal.kind === 'project'
+        ? (await this.directory.getProject(principal.projectId)) !== null
+        : (await this.directory.getRole(principal.projectId, principal.userId)) !== null;
+    if (!known) fail('MalformedPolicy', `Invalid principal in policy: no ${principal.kind === 'project' ? `project ${principal.projectId}` : `user ${principal.userId} in project ${principal.projectId}`}`);
+  }
+
+  /** The policy document as its author wrote it (NoSuchConfiguration: none). */
+  async getPolicy(caller: Caller, account: string, name: string): Promise<string> {
+    const bucket = await this.forObjects(caller, account, name, 'GetBucketPolicy');
+    if (!bucket.policy?.length) fail('NoSuchConfiguration', 'The bucket policy does not exist', { kind: 'policy' });
+    return bucket.policyDocument ?? JSON.stringify({ Statement: bucket.policy });
+  }
+
+  /** S3's GetBucketPolicyStatus: whether the policy lets the public in (see policyIsPublic); NoSuchConfiguration without one. */
+  async policyStatus(caller: Caller, account: string, name: string): Promise<{ isPublic: boolean }> {
+    const bucket = await this.forObjects(caller, account, name, 'GetBucketPolicyStatus');
+    if (!bucket.policy?.length) fail('NoSuchConfiguration', 'The bucket policy does not exist', { kind: 'policy' });
+    return { isPublic: policyIsPublic(bucket.policy) };
   }
 
   // --- CORS -------------------------------------------------------------------------------------
 
   async getCors(caller: Caller, account: string, name: string): Promise<CorsRule[]> {
-    const bucket = await this.forObjects(caller, account, name, 'GetBucketConfig');
+    const bucket = await this.forObjects(caller, account, name, 'GetBucketCORS');
     if (!bucket.cors?.length) fail('NoSuchConfiguration', 'The bucket has no CORS configuration', { kind: 'cors' });
     return bucket.cors;
   }
@@ -310,7 +346,7 @@ export class Buckets {
   /** Replaces the bucket's CORS rules; an empty list removes them. */
   async setCors(caller: Caller, account: string, name: string, rules: CorsRule[]): Promise<CorsRule[]> {
     checkCorsRules(rules);
-    await this.change(caller, account, name, 'PutBucketConfig', (row) => {
+    await this.change(caller, account, name, 'PutBucketCORS', (row) => {
       const next: BucketRow = { ...row, cors: rules };
       if (rules.length === 0) Reflect.deleteProperty(next, 'cors');
       return next;
@@ -336,7 +372,7 @@ export class Buckets {
    * from now on; each stored version keeps the encryption it was written with, and reads follow it.
    */
   async setEncryption(caller: Caller, account: string, name: string, encryption: EncryptionType | null): Promise<void> {
-    await this.change(caller, account, name, 'PutBucketConfig', (row) => ({ ...row, encryption }));
+    await this.change(caller, account, name, 'PutEncryptionConfiguration', (row) => ({ ...row, encryption }));
   }
 
   // --- bucket roles -----------------------------------------------------------------------------

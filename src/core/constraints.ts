@@ -19,6 +19,8 @@ export const LISTING_LIMIT = 10_000;
 /** S3's tag limits: 10 tags a version, 50 a bucket; keys of 1 to 128 characters, values of up to 256. */
 export const MAX_OBJECT_TAGS = 10;
 export const MAX_BUCKET_TAGS = 50;
+/** A bucket policy document, in bytes (S3: 20 KB). */
+export const MAX_BUCKET_POLICY_BYTES = 20 * 1024;
 export const MAX_TAG_KEY_LENGTH = 128;
 export const MAX_TAG_VALUE_LENGTH = 256;
 /** Object Lock's longest default retention (S3: 100 years, or as many days). */

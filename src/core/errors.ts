@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'InvalidRetentionPeriod'
   /** A tag set S3 refuses: too many tags, a key twice, a key or value too long or of characters tags may not hold (S3's InvalidTag). */
   | 'InvalidTag'
+  /** A bucket policy document this server refuses: not JSON, a field or value of S3's grammar wrong, or one it cannot enforce (S3's MalformedPolicy). */
+  | 'MalformedPolicy'
   | 'BucketAlreadyExists'
   | 'BucketNotEmpty'
   /** The bucket's state forbids the change (e.g. it would be left without a Storage Admin). */
@@ -118,7 +120,7 @@ export interface ErrorDetails {
  * NoSuchLifecycleConfiguration, ObjectLockConfigurationNotFoundError for a bucket without Object Lock,
  * NoSuchObjectLockConfiguration for a version without retention or legal hold, NoSuchTagSet for a bucket without tags).
  */
-export type ConfigurationKind = 'cors' | 'lifecycle' | 'logging' | 'emptying' | 'object-lock' | 'object-retention' | 'object-legal-hold' | 'bucket-tagging';
+export type ConfigurationKind = 'policy' | 'cors' | 'lifecycle' | 'logging' | 'emptying' | 'object-lock' | 'object-retention' | 'object-legal-hold' | 'bucket-tagging';
 
 export type DetailOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : Record<string, never>;
 

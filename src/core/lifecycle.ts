@@ -115,7 +115,7 @@ export class Lifecycle {
   ) {}
 
   async get(caller: Caller, account: string, name: string): Promise<LifecycleRule[]> {
-    const bucket = await this.buckets.forObjects(caller, account, name, 'GetBucketConfig');
+    const bucket = await this.buckets.forObjects(caller, account, name, 'GetLifecycleConfiguration');
     const row = await this.store.get(TABLES.lifecycle, ALL, bucket.id);
     if (!row) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration', { kind: 'lifecycle' });
     return row.value.rules;
@@ -127,7 +127,7 @@ export class Lifecycle {
     await this.buckets.configure(caller, account, name, (tx, bucket) => {
       tx.put(TABLES.lifecycle, ALL, bucket.id, { rules, bucket: { projectId: bucket.projectId, name: bucket.name } });
       return Promise.resolve({ ...bucket, lifecycle: rules.some((rule) => rule.enabled) });
-    });
+    }, 'PutLifecycleConfiguration');
     return rules;
   }
 
@@ -136,7 +136,7 @@ export class Lifecycle {
       if (!(await tx.get(TABLES.lifecycle, ALL, bucket.id))) fail('NoSuchConfiguration', 'The bucket has no lifecycle configuration', { kind: 'lifecycle' });
       tx.delete(TABLES.lifecycle, ALL, bucket.id);
       return { ...bucket, lifecycle: false };
-    });
+    }, 'PutLifecycleConfiguration');
   }
 
   /** One round of the background job: removes every object an enabled rule says has expired. */

@@ -92,6 +92,11 @@ export interface BucketRow {
   /** A bucket policy (S3's), as statements `authorize()` evaluates: an explicit Deny beats every Allow. */
   policy?: PolicyStatement[];
   /**
+   * The policy document as its author sent it (S3's GetBucketPolicy answers it unchanged), beside the statements
+   * parsed from it (bucket-policy.ts). Absent with `policy` set: statements set by core alone (tests).
+   */
+  policyDocument?: string;
+  /**
    * S3's Object Lock, once enabled (never disabled again; versioning stays enabled): versions may carry retention
    * and legal holds, and new versions get the default retention. Absent: no version here can be locked, so
    * deletes skip every lock check.
@@ -150,14 +155,25 @@ export interface Grant {
   permission: GrantPermission;
 }
 
-/** One statement of a bucket policy. Actions are S3's (`s3:GetObject`, wildcards allowed); keys are patterns within the bucket. */
+/**
+ * One statement of a bucket policy. Actions are core's (`s3:<BucketAction>`, wildcards allowed; an S3 policy's IAM
+ * actions are translated in bucket-policy.ts); keys are patterns within the bucket.
+ */
 export interface PolicyStatement {
   effect: 'Allow' | 'Deny';
   principal: '*' | { projects?: string[]; users?: string[] };
   actions: string[];
-  /** Absent: the statement applies to the bucket and every key. */
+  /** Absent: the statement applies to the bucket and every key. Present: to the keys it matches. */
   keys?: string[];
-  conditions?: { sourceIp?: string[]; notSourceIp?: string[]; referer?: string[] };
+  /** With `keys`: the statement applies to the bucket itself too (S3's `arn:aws:s3:::bucket` beside `bucket/…`). */
+  bucket?: boolean;
+  /** S3's NotPrincipal / NotAction / NotResource: the statement applies to all but what the field names. */
+  except?: { principal?: boolean; actions?: boolean; resources?: boolean };
+  /**
+   * All must hold. `referer`: patterns (S3's StringLike), `refererEquals`: exact values (StringEquals);
+   * `secureTransport`: whether the request came over TLS (S3's Bool aws:SecureTransport).
+   */
+  conditions?: { sourceIp?: string[]; notSourceIp?: string[]; referer?: string[]; refererEquals?: string[]; secureTransport?: boolean };
 }
 
 /**

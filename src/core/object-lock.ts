@@ -61,10 +61,10 @@ export function checkRemovable(version: VersionRow, now: number, bypass?: Govern
 }
 
 /** The bypass a caller asking for it gets in a bucket: authorized as `BypassGovernanceRetention` when used. */
-export function governanceBypass(caller: Caller, bucket: BucketRow, asked: boolean | undefined): GovernanceBypass | undefined {
+export function governanceBypass(caller: Caller, bucket: BucketRow, asked: boolean | undefined, key: string): GovernanceBypass | undefined {
   if (!asked) return undefined;
   return () => {
-    authorizeBucket(caller, 'BypassGovernanceRetention', bucket.projectId, bucket);
+    authorizeBucket(caller, 'BypassGovernanceRetention', bucket.projectId, bucket, key);
   };
 }
 
@@ -78,9 +78,9 @@ function checkRetainUntil(retention: Retention, now: number): void {
 }
 
 /** Authorizes the extra actions a write's lock settings need (S3: s3:PutObjectRetention, s3:PutObjectLegalHold). */
-export function authorizeLockSettings(caller: Caller, bucket: BucketRow, settings: LockSettings | undefined): void {
-  if (settings?.retention) authorizeBucket(caller, 'PutObjectRetention', bucket.projectId, bucket);
-  if (settings?.legalHold !== undefined) authorizeBucket(caller, 'PutObjectLegalHold', bucket.projectId, bucket);
+export function authorizeLockSettings(caller: Caller, bucket: BucketRow, settings: LockSettings | undefined, key: string): void {
+  if (settings?.retention) authorizeBucket(caller, 'PutObjectRetention', bucket.projectId, bucket, key);
+  if (settings?.legalHold !== undefined) authorizeBucket(caller, 'PutObjectLegalHold', bucket.projectId, bucket, key);
 }
 
 /**
@@ -185,7 +185,7 @@ export class ObjectLocks {
     const { version } = await this.objects.amendVersion(caller, ref, 'PutObjectRetention', (current, bucket, now) => {
       requireLock(bucket);
       if (weakens(current.retention, retention, now)) {
-        const bypass = current.retention?.mode === 'GOVERNANCE' ? governanceBypass(caller, bucket, options.bypassGovernance) : undefined;
+        const bypass = current.retention?.mode === 'GOVERNANCE' ? governanceBypass(caller, bucket, options.bypassGovernance, ref.key) : undefined;
         checkRemovable({ ...current, legalHold: false }, now, bypass);
       }
       const next: VersionRow = { ...current };

@@ -180,19 +180,19 @@ export class Objects {
 
   async put(caller: Caller, input: PutObjectInput): Promise<ObjectRecord> {
     const bucket = await this.buckets.forObjects(caller, input.account, input.bucket, 'PutObject', input.key);
-    if (input.tags || input.lock) this.checkVersionSettings(caller, bucket, input);
+    if (input.tags || input.lock) this.checkVersionSettings(caller, bucket, input.key, input);
     return this.putInto(bucket, input);
   }
 
   /** A write's tags and lock settings: S3's rules, and the extra permissions they need. */
-  private checkVersionSettings(caller: Caller, bucket: BucketRow, settings: VersionSettings): void {
+  private checkVersionSettings(caller: Caller, bucket: BucketRow, key: string, settings: VersionSettings): void {
     if (settings.tags) {
       checkTags(settings.tags, MAX_OBJECT_TAGS);
-      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket);
+      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket, key);
     }
     if (settings.lock) {
       checkLockSettings(settings.lock, this.clock.now());
-      authorizeLockSettings(caller, bucket, settings.lock);
+      authorizeLockSettings(caller, bucket, settings.lock, key);
     }
   }
 
@@ -403,7 +403,7 @@ export class Objects {
     const bucket = await this.buckets.forObjects(caller, ref.account, ref.bucket, 'DeleteObjectVersion', ref.key);
     const change = await this.store.transact(async (tx) => {
       const current = await this.buckets.requireBucket(tx, bucket);
-      return removeVersion(tx, current.id, ref.key, versionId, { now: this.clock.now(), bypass: governanceBypass(caller, current, bypassGovernance) });
+      return removeVersion(tx, current.id, ref.key, versionId, { now: this.clock.now(), bypass: governanceBypass(caller, current, bypassGovernance, ref.key) });
     });
     if (change && change.released > 0) this.onBlobsReleased();
     const removed = change?.previous ?? null;
@@ -418,7 +418,7 @@ export class Objects {
   async copy(caller: Caller, from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
     const target = await this.buckets.forObjects(caller, to.account, to.bucket, 'PutObject', to.key);
     checkObjectKey(to.key, this.buckets.naming);
-    if (options.tags || options.lock) this.checkVersionSettings(caller, target, options);
+    if (options.tags || options.lock) this.checkVersionSettings(caller, target, to.key, options);
     // An SSE-C source copied whole, as it is (no key for the copy, no encryption asked), needs no key: the copy
     // shares its blobs and stays under the customer's key (Swift's COPY, the console's move, Swift's versioning).
     const asStored = to.customerKey === undefined && options.encrypt !== true && options.range === undefined;

@@ -97,11 +97,11 @@ export class Uploads {
     const { tags, lock } = attributes;
     if (tags) {
       checkTags(tags, MAX_OBJECT_TAGS);
-      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket);
+      authorizeBucket(caller, 'PutObjectTagging', bucket.projectId, bucket, ref.key);
     }
     if (lock) {
       checkLockSettings(lock, this.clock.now());
-      authorizeLockSettings(caller, bucket, lock);
+      authorizeLockSettings(caller, bucket, lock, ref.key);
     }
     const upload: UploadRow = {
       id: newTimeOrderedId(),

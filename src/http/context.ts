@@ -28,6 +28,8 @@ export interface RequestContext extends RequestNotes {
    * (ONGGI_SSE_C_OVER_HTTP).
    */
   secureTransport(): boolean;
+  /** Whether the request came over TLS, to this server or to a trusted proxy that says so (S3's aws:SecureTransport). */
+  overTls(): boolean;
 }
 
 export function accessOf(method: string | undefined): 'read' | 'write' {
@@ -69,7 +71,7 @@ export const tokenAuthenticator: Authenticator = (req, ctx) => {
 export const anonymousAuthenticator: Authenticator = (req, ctx) => ({
   kind: 'anonymous',
   ip: ctx.clientIp,
-  context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') },
+  context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer'), secure: ctx.overTls() },
 });
 
 /** The chain of the OpenStack front ends (the bucket API; Swift puts its temp URLs before it: SWIFT_AUTHENTICATORS). */
@@ -87,7 +89,7 @@ export async function authenticate(chain: readonly Authenticator[], req: Incomin
     caller = answer instanceof Promise ? await answer : answer;
     if (caller !== undefined) break;
   }
-  const found = caller?.kind === 'user' ? inContext(caller, ctx.clientIp, headerValue(req, 'referer')) : (caller ?? null);
+  const found = caller?.kind === 'user' ? inContext(caller, ctx.clientIp, headerValue(req, 'referer'), ctx.overTls()) : (caller ?? null);
   ctx.caller = found;
   if (found?.kind === 'user') trustBody(req);
   return found;
@@ -99,10 +101,10 @@ export async function authenticate(chain: readonly Authenticator[], req: Incomin
  */
 const lastInContext = new WeakMap<Caller, Caller>();
 
-function inContext(caller: Extract<Caller, { kind: 'user' }>, ip: string, referrer: string | undefined): Caller {
+function inContext(caller: Extract<Caller, { kind: 'user' }>, ip: string, referrer: string | undefined, secure: boolean): Caller {
   const last = lastInContext.get(caller);
-  if (last?.context?.ip === ip && last.context.referrer === referrer) return last;
-  const made: Caller = { ...caller, context: { ip, referrer } };
+  if (last?.context?.ip === ip && last.context.referrer === referrer && last.context.secure === secure) return last;
+  const made: Caller = { ...caller, context: { ip, referrer, secure } };
   lastInContext.set(caller, made);
   return made;
 }

@@ -32,6 +32,7 @@ export const JSON_API_STATUS: Record<ErrorCode, number> = {
   InvalidRequest: 400,
   InvalidRetentionPeriod: 400,
   InvalidTag: 400,
+  MalformedPolicy: 400,
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
   InvalidBucketState: 409,

@@ -249,14 +249,16 @@ class Request implements RequestContext {
   }
 
   secureTransport(): boolean {
-    if (this.options.sseCustomerKeysOverHttp === true || (this.req.socket as { encrypted?: boolean }).encrypted === true) return true;
+    return this.options.sseCustomerKeysOverHttp === true || this.overTls() || isLoopback(this.clientIp);
+  }
+
+  overTls(): boolean {
+    if ((this.req.socket as { encrypted?: boolean }).encrypted === true) return true;
     const peer = this.req.socket.remoteAddress ?? '';
-    if (this.options.clientAddresses.isTrusted(peer)) {
-      const proto = this.req.headers['x-forwarded-proto'];
-      // The proxy nearest to the client speaks first; every hop must have been TLS for the first one to say https.
-      if (typeof proto === 'string' && proto.split(',')[0]?.trim().toLowerCase() === 'https') return true;
-    }
-    return isLoopback(this.clientIp);
+    if (!this.options.clientAddresses.isTrusted(peer)) return false;
+    const proto = this.req.headers['x-forwarded-proto'];
+    // The proxy nearest to the client speaks first; every hop must have been TLS for the first one to say https.
+    return typeof proto === 'string' && proto.split(',')[0]?.trim().toLowerCase() === 'https';
   }
 }
 

@@ -231,6 +231,65 @@ describe('bucket policies as data on the bucket', () => {
     assert.equal(decide(outsider, 'PutObject', row, { ip: '203.0.113.7' }), 'ok');
     assert.equal(decide(outsider, 'PutObject', row, { ip: '192.0.2.5' }), 'AccessDenied');
   });
+  test("the root rule covers reading and deleting the policy too, for the bucket's Storage Admins only", () => {
+    const row = withPolicy({ effect: 'Deny', principal: '*', actions: ['s3:*'] });
+    assert.equal(decide(admin, 'GetBucketPolicy', row), 'ok');
+    assert.equal(decide(admin, 'DeleteBucketPolicy', row), 'ok');
+    assert.equal(decide(admin, 'GetBucketPolicyStatus', row), 'AccessDenied');
+    assert.equal(decide(member, 'DeleteBucketPolicy', row), 'AccessDenied');
+    assert.equal(decide(member, 'GetBucketPolicy', row), 'AccessDenied');
+  });
+  test('keys with `bucket`: the bucket itself and the keys named; keys alone: not the bucket', () => {
+    const both = withPolicy({ effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:ListObjects', 's3:GetObject'], keys: ['pub/*'], bucket: true });
+    assert.equal(decide(outsider, 'ListObjects', both), 'ok');
+    assert.equal(decide(outsider, 'GetObject', both, undefined, 'pub/a'), 'ok');
+    assert.equal(decide(outsider, 'GetObject', both, undefined, 'priv/a'), 'AccessDenied');
+    const keysOnly = withPolicy({ effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:ListObjects', 's3:GetObject'], keys: ['*'] });
+    assert.equal(decide(outsider, 'ListObjects', keysOnly), 'AccessDenied');
+    assert.equal(decide(outsider, 'GetObject', keysOnly, undefined, 'any'), 'ok');
+    const bucketOnly = withPolicy({ effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:ListObjects', 's3:GetObject'], keys: [], bucket: true });
+    assert.equal(decide(outsider, 'ListObjects', bucketOnly), 'ok');
+    assert.equal(decide(outsider, 'GetObject', bucketOnly, undefined, 'any'), 'AccessDenied');
+  });
+  test('NotPrincipal, NotAction, NotResource: all but what they name', () => {
+    const row = withPolicy(
+      { effect: 'Deny', principal: { users: ['u-admin'] }, except: { principal: true }, actions: ['s3:DeleteObject'] },
+      { effect: 'Deny', principal: '*', actions: ['s3:GetObject', 's3:ListObjects'], except: { actions: true }, keys: ['frozen/*'] },
+      { effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:GetObject'], keys: ['secret/*'], except: { resources: true } },
+    );
+    assert.equal(decide(admin, 'DeleteObject', row, undefined, 'a'), 'ok');
+    assert.equal(decide(member, 'DeleteObject', row, undefined, 'a'), 'AccessDenied');
+    assert.equal(decide(member, 'PutObject', row, undefined, 'frozen/a'), 'AccessDenied');
+    assert.equal(decide(member, 'GetObject', row, undefined, 'frozen/a'), 'ok');
+    assert.equal(decide(member, 'PutObject', row, undefined, 'open/a'), 'ok');
+    assert.equal(decide(outsider, 'GetObject', row, undefined, 'open/a'), 'ok');
+    assert.equal(decide(outsider, 'GetObject', row, undefined, 'secret/a'), 'AccessDenied');
+  });
+  test('StringEquals on the referrer is exact; SecureTransport looks at how the request came', () => {
+    const row = withPolicy(
+      { effect: 'Allow', principal: '*', actions: ['s3:GetObject'], conditions: { refererEquals: ['https://site.example/*'] } },
+      { effect: 'Deny', principal: '*', actions: ['s3:*'], conditions: { secureTransport: false } },
+    );
+    assert.equal(decide(anonymous, 'GetObject', row, { ip: '203.0.113.7', referrer: 'https://site.example/*', secure: true }, 'k'), 'ok');
+    assert.equal(decide(anonymous, 'GetObject', row, { ip: '203.0.113.7', referrer: 'https://site.example/a', secure: true }, 'k'), 'Unauthenticated');
+    assert.equal(decide(member, 'PutObject', row, { ip: '203.0.113.7', secure: true }, 'k'), 'ok');
+    assert.equal(decide(member, 'PutObject', row, { ip: '203.0.113.7' }, 'k'), 'AccessDenied');
+    assert.equal(decide(member, 'PutObject', row, { ip: '203.0.113.7', secure: false }, 'k'), 'AccessDenied');
+  });
+  test('a caller an Allow names learns the bucket exists (its refusals say so); others do not', () => {
+    const row = withPolicy({ effect: 'Allow', principal: { projects: [Q] }, actions: ['s3:GetObject'], keys: ['*'] }, { effect: 'Deny', principal: { users: ['u-outsider'] }, actions: ['s3:GetObjectVersion'], keys: ['*'] });
+    const visible = (caller: Caller, action: BucketAction): unknown => {
+      try {
+        authorize(caller, action, { kind: 'bucket', account: P, bucket: row, key: 'k' });
+      } catch (err) {
+        return (err as { detail: { bucketVisible?: boolean } }).detail.bucketVisible === true;
+      }
+      return 'allowed';
+    };
+    assert.equal(visible(outsider, 'PutObject'), true);
+    assert.equal(visible(outsider, 'GetObjectVersion'), true);
+    assert.equal(visible(user('u-third', 'project-c', 'admin'), 'GetObject'), false);
+  });
 });
 
 describe('account actions (project roles)', () => {
@@ -261,7 +320,7 @@ describe('account grants (Swift account ACLs) of a caller of another project', (
   const PRIVILEGED = new Set<BucketAction>(['GetBucketAcl', 'GetObjectAcl', 'GetBucketPolicy']);
   const expectations: [string, Caller, ReadonlySet<BucketAction>, readonly string[]][] = [
     ['read-only', withLevel('read-only'), new Set([...VIEWER].filter((a) => !PRIVILEGED.has(a))), ['ListBuckets']],
-    ['read-write', withLevel('read-write'), new Set([...EDITOR, 'PutBucketConfig', 'DeleteBucket'].filter((a) => !PRIVILEGED.has(a as BucketAction)) as BucketAction[]), ['ListBuckets', 'CreateBucket']],
+    ['read-write', withLevel('read-write'), new Set([...EDITOR, 'PutBucketConfig', 'PutBucketVersioning', 'PutBucketCORS', 'PutLifecycleConfiguration', 'PutEncryptionConfiguration', 'PutBucketLogging', 'DeleteBucket'].filter((a) => !PRIVILEGED.has(a as BucketAction)) as BucketAction[]), ['ListBuckets', 'CreateBucket']],
     ['admin', withLevel('admin'), new Set(ALL_BUCKET_ACTIONS), ['ListBuckets', 'CreateBucket', 'PutAccountMetadata']],
     ['a grant in another account', withLevel('admin', 'project-c'), new Set(), []],
   ];

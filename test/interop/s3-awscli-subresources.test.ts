@@ -1,5 +1,7 @@
 /** Debian's awscli on the configuration subresources: `aws s3api` tagging, Object Lock, lifecycle, CORS and encryption calls. */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir, startServer, type RunningServer } from '../helpers/server.ts';
 import { runAwsCli } from '../helpers/s3.ts';
@@ -51,6 +53,25 @@ describe('awscli (Debian) on the configuration subresources', () => {
     await assert.rejects(s3api('delete-object', '--bucket', 'cli-lock', '--key', 'k', '--version-id', versionId, '--bypass-governance-retention'), /AccessDenied/);
     await s3api('put-object-legal-hold', '--bucket', 'cli-lock', '--key', 'k', '--legal-hold', 'Status=OFF');
     await s3api('delete-object', '--bucket', 'cli-lock', '--key', 'k', '--version-id', versionId, '--bypass-governance-retention');
+  });
+
+  test('bucket policy: put from a file, get it back as written, its status, delete', async () => {
+    await s3api('create-bucket', '--bucket', 'cli-policy');
+    const document = `{
+  "Version": "2012-10-17",
+  "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::cli-policy/*"}]
+}`;
+    const file = join(home, 'policy.json');
+    await writeFile(file, document);
+    await s3api('put-bucket-policy', '--bucket', 'cli-policy', '--policy', `file://${file}`);
+    assert.equal((await s3api('get-bucket-policy', '--bucket', 'cli-policy'))?.Policy, document);
+    assert.deepEqual((await s3api('get-bucket-policy-status', '--bucket', 'cli-policy'))?.PolicyStatus, { IsPublic: true });
+    await s3api('put-object', '--bucket', 'cli-policy', '--key', 'k', '--body', file);
+    assert.equal((await fetch(`${server.url}/cli-policy/k`)).status, 200, 'read anonymously');
+    await writeFile(file, document.replace('cli-policy/*', 'another-bucket/*'));
+    await assert.rejects(s3api('put-bucket-policy', '--bucket', 'cli-policy', '--policy', `file://${file}`), /MalformedPolicy/);
+    await s3api('delete-bucket-policy', '--bucket', 'cli-policy');
+    await assert.rejects(s3api('get-bucket-policy', '--bucket', 'cli-policy'), /NoSuchBucketPolicy/);
   });
 
   test('lifecycle, CORS and encryption', async () => {

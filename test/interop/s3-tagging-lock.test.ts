@@ -247,7 +247,7 @@ describe('S3 Object Lock with @aws-sdk/client-s3', () => {
     assert.match(await both.text(), /<Code>MalformedXML<\/Code>/);
     const post = await signedFetch(server, keys, 'POST', `/${Bucket}/k`, { query: { retention: '' } });
     assert.equal(post.status, 405);
-    const policy = await signedFetch(server, keys, 'GET', `/${Bucket}`, { query: { policy: '' } });
-    assert.equal(policy.status, 501, 'what is not built stays NotImplemented');
+    const website = await signedFetch(server, keys, 'GET', `/${Bucket}`, { query: { website: '' } });
+    assert.equal(website.status, 501, 'what is not built stays NotImplemented');
   });
 });

@@ -47,7 +47,7 @@ export async function putBucketAcl(name: string, x: Exchange): Promise<void> {
 // The object must exist; its ACL is not its bytes, so an SSE-C object's ACL needs no key (as on S3).
 export async function getObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
   await x.ctx.core.objects.versionFor(x.caller, objectRef(x, bucket, key), 'GetObjectAcl');
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetObjectAcl');
+  const current = await x.ctx.core.buckets.forObjects(x.caller, x.account, bucket, 'GetObjectAcl', key);
   sendXml(x.res, 200, aclXml(x.account, current));
 }
 
@@ -55,7 +55,7 @@ export async function getObjectAcl(bucket: string, key: string, x: Exchange): Pr
 export async function putObjectAcl(bucket: string, key: string, x: Exchange): Promise<void> {
   await x.ctx.core.objects.versionFor(x.caller, objectRef(x, bucket, key), 'PutObjectAcl');
   const change = await requestedChange(x);
-  await requireBucketAcl(x, bucket, change, 'PutObjectAcl');
+  await requireBucketAcl(x, bucket, change, 'PutObjectAcl', key);
   sendEmpty(x.res, 200);
 }
 
@@ -71,8 +71,8 @@ export async function checkObjectAcl(x: Exchange, bucket: string, acl: Requested
   await requireBucketAcl(x, bucket, await grantChangeOf(acl, x.account, x.ctx.core.directory), 'PutObject');
 }
 
-async function requireBucketAcl(x: Exchange, bucket: string, change: GrantChange, action: 'PutObject' | 'PutObjectAcl'): Promise<void> {
-  const current = await x.ctx.core.buckets.get(x.caller, x.account, bucket, action);
+async function requireBucketAcl(x: Exchange, bucket: string, change: GrantChange, action: 'PutObject' | 'PutObjectAcl', key?: string): Promise<void> {
+  const current = await x.ctx.core.buckets.forObjects(x.caller, x.account, bucket, action, key);
   if (!sameAcl(current, change)) {
     throw new S3Error('NotImplemented', 501, "Objects share their bucket's ACL on this server, and this ACL differs from the bucket's: change the bucket's ACL instead, or give the object the bucket's ACL");
   }

@@ -74,12 +74,12 @@ export async function deleteBucket(name: string, x: Exchange): Promise<void> {
 }
 
 export async function getBucketLocation(name: string, x: Exchange): Promise<void> {
-  await x.ctx.core.buckets.get(x.caller, x.account, name, 'GetBucketConfig');
+  await x.ctx.core.buckets.get(x.caller, x.account, name, 'GetBucketLocation');
   sendXml(x.res, 200, buildXml('LocationConstraint', { '#text': x.ctx.region }));
 }
 
 export async function getBucketVersioning(name: string, x: Exchange): Promise<void> {
-  const bucket = await x.ctx.core.buckets.get(x.caller, x.account, name, 'GetBucketConfig');
+  const bucket = await x.ctx.core.buckets.get(x.caller, x.account, name, 'GetBucketVersioning');
   const status = bucket.versioning === 'enabled' ? 'Enabled' : bucket.versioning === 'suspended' ? 'Suspended' : undefined;
   sendXml(x.res, 200, buildXml('VersioningConfiguration', status ? { Status: status } : {}));
 }

@@ -15,6 +15,11 @@ const CONFIG_LIMIT = 64 * 1024;
  * refused, as S3 does.
  */
 export async function readConfigBody(x: Exchange, options: { digestRequired?: boolean; limit?: number } = {}): Promise<Record<string, unknown>> {
+  return parseXml(await readConfigBytes(x, options));
+}
+
+/** The request's configuration document as bytes, its Content-MD5 or flexible checksum verified (see readConfigBody). */
+export async function readConfigBytes(x: Exchange, options: { digestRequired?: boolean; limit?: number } = {}): Promise<Buffer> {
   const md5 = headerValue(x.req, 'content-md5');
   if (options.digestRequired && md5 === undefined && !hasFlexibleChecksum(x)) {
     throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5 or x-amz-checksum-*');
@@ -24,7 +29,7 @@ export async function readConfigBody(x: Exchange, options: { digestRequired?: bo
     throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
   }
   if (body.length === 0) throw new S3Error('MissingRequestBodyError', 400, 'Request Body is empty');
-  return parseXml(body);
+  return body;
 }
 
 function hasFlexibleChecksum(x: Exchange): boolean {

@@ -159,7 +159,7 @@ function corsRuleXml(rule: CorsRule): XmlNode {
 // --- default encryption ---------------------------------------------------------------------------
 
 export async function getBucketEncryption(bucket: string, x: Exchange): Promise<void> {
-  const found = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetBucketConfig');
+  const found = await x.ctx.core.buckets.get(x.caller, x.account, bucket, 'GetEncryptionConfiguration');
   if (found.encryption === null) {
     throw new S3Error('ServerSideEncryptionConfigurationNotFoundError', 404, 'The server side encryption configuration was not found');
   }

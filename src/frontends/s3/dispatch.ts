@@ -9,6 +9,7 @@ import * as config from './config-ops.ts';
 import * as lock from './lock-ops.ts';
 import * as tagging from './tagging-ops.ts';
 import * as acls from './acl-ops.ts';
+import * as policies from './policy-ops.ts';
 import { deleteObjects } from './delete-objects.ts';
 import { getObjectPart } from './part-reads.ts';
 import { getObjectAttributes } from './object-attributes.ts';
@@ -49,6 +50,10 @@ const BUCKET_HANDLERS: Record<BucketOp, BucketHandler> = {
   DeleteBucketEncryption: config.deleteBucketEncryption,
   GetBucketLogging: config.getBucketLogging,
   PutBucketLogging: config.putBucketLogging,
+  GetBucketPolicy: policies.getBucketPolicy,
+  PutBucketPolicy: policies.putBucketPolicy,
+  DeleteBucketPolicy: policies.deleteBucketPolicy,
+  GetBucketPolicyStatus: policies.getBucketPolicyStatus,
 };
 
 const getObject: ObjectHandler = (bucket, key, x) => (x.ctx.query.has('partNumber') ? getObjectPart(bucket, key, x) : objects.getObject(bucket, key, x));

@@ -42,6 +42,7 @@ const CORE_TO_S3: Record<ErrorCode, readonly [number, string]> = {
   InvalidRequest: [400, 'InvalidRequest'],
   InvalidRetentionPeriod: [400, 'InvalidRetentionPeriod'],
   InvalidTag: [400, 'InvalidTag'],
+  MalformedPolicy: [400, 'MalformedPolicy'],
   BucketAlreadyExists: [409, 'BucketAlreadyExists'],
   BucketNotEmpty: [409, 'BucketNotEmpty'],
   InvalidBucketState: [409, 'InvalidBucketState'],
@@ -76,6 +77,7 @@ export function fromCore(err: AnyOnggiError): S3Error {
 }
 
 const NO_SUCH_CONFIGURATION: Record<ConfigurationKind, string> = {
+  policy: 'NoSuchBucketPolicy',
   cors: 'NoSuchCORSConfiguration',
   lifecycle: 'NoSuchLifecycleConfiguration',
   emptying: 'NoSuchConfiguration',

@@ -82,7 +82,7 @@ function accountOf(ctx: RequestContext, caller: Caller, route: Extract<S3Route, 
 }
 
 function anonymous(ctx: RequestContext): Caller {
-  return { kind: 'anonymous', ip: ctx.clientIp };
+  return { kind: 'anonymous', ip: ctx.clientIp, context: { ip: ctx.clientIp, secure: ctx.overTls() } };
 }
 
 function fail(caught: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, route: S3Route, foreign: boolean): void {

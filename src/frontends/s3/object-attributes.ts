@@ -23,6 +23,8 @@ const CHECKSUMS: ReadonlyArray<readonly [string, string]> = [
 export async function getObjectAttributes(bucket: string, key: string, x: Exchange): Promise<void> {
   const wanted = attributesOf(headerValue(x.req, 'x-amz-object-attributes'));
   // Part 1 is read for its count: one row of the part index.
+  // S3 asks for s3:GetObjectAttributes beside the read itself.
+  await x.ctx.core.buckets.forObjects(x.caller, x.account, bucket, 'GetObjectAttributes', key);
   const { record, partsCount } = await x.ctx.core.objects.part(x.caller, readRefOf(x, bucket, key), {}, 1);
   const body: XmlNode = {};
   if (wanted.has('ETag')) body.ETag = record.etag;

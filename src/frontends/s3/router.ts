@@ -51,8 +51,8 @@ export type S3Route =
 
 /** Bucket subresources this server does not serve yet. */
 const UNBUILT_BUCKET = [
-  'policy', 'website', 'notification', 'replication',
-  'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock', 'policyStatus',
+  'website', 'notification', 'replication',
+  'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock',
 ];
 const UNBUILT_OBJECT = ['torrent', 'restore', 'select'];
 

@@ -9,6 +9,8 @@ const BUCKET_SUBRESOURCES = {
   cors: { GET: 'GetBucketCors', PUT: 'PutBucketCors', DELETE: 'DeleteBucketCors' },
   encryption: { GET: 'GetBucketEncryption', PUT: 'PutBucketEncryption', DELETE: 'DeleteBucketEncryption' },
   logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
+  policy: { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' },
+  policyStatus: { GET: 'GetBucketPolicyStatus' },
 } as const;
 
 const OBJECT_SUBRESOURCES = {

@@ -35,7 +35,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Messages that explain a 4xx precisely go out as given; the rest use Swift's canned bodies. */
-const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'BrokenManifest', 'BrokenSymlink', 'ObjectDamaged', 'InvalidManifest', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported', 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall']);
+const KEEP_MESSAGE: ReadonlySet<ErrorCode> = new Set(['ObjectLocked', 'InvalidRequest', 'InvalidRetentionPeriod', 'InvalidTag', 'MalformedPolicy', 'BrokenManifest', 'BrokenSymlink', 'ObjectDamaged', 'InvalidManifest', 'LimitExceeded', 'InvalidBucketName', 'InvalidObjectName', 'InvalidArgument', 'MetadataTooLarge', 'ListingLimitExceeded', 'Unsupported', 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall']);
 
 export function swiftStatusOf(code: ErrorCode): number {
   return STATUS_OF[code];

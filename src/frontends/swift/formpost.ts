@@ -156,7 +156,7 @@ async function storeFile(
   const caller: Caller = {
     kind: 'anonymous',
     ip: ctx.clientIp,
-    context: { ip: ctx.clientIp },
+    context: { ip: ctx.clientIp, secure: ctx.overTls() },
     scope: { account: target.account, bucket: target.container, target: { prefix: target.prefix }, actions: ['PutObject'] },
   };
   const capped = { exceeded: false };

@@ -90,7 +90,7 @@ async function tempUrlCaller(req: IncomingMessage, ctx: RequestContext): Promise
   const caller: Caller = {
     kind: 'anonymous',
     ip: ctx.clientIp,
-    context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer') },
+    context: { ip: ctx.clientIp, referrer: headerValue(req, 'referer'), secure: ctx.overTls() },
     scope: { account, bucket: container, target: prefix === null ? { key: object } : { prefix }, actions: METHOD_ACTIONS[method] ?? [] },
   };
   grants.set(caller, { expires, filename: query.get('filename'), inline: query.has('inline'), object });
