@@ -4,12 +4,15 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from '../../../lib/buffer-pool.ts';
+import { passedThrough } from '../../../lib/young-garbage.ts';
 import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
 
 const READ_CHUNK = 256 * 1024;
 /** Enough for a handful of concurrent large downloads; more than that allocate (and the GC takes them back). */
 const readBuffers = new BufferPool(READ_CHUNK, 16);
 const WRITE_BATCH = 512 * 1024;
+/** A large upload holds three (one filling, two being written). */
+const writeBuffers = new BufferPool(WRITE_BATCH, 8);
 const EARLY_FLUSH = 32 * 1024 * 1024;
 const WRITES_IN_FLIGHT = 2;
 const SHARDS = 256;
@@ -53,27 +56,35 @@ export class FsBlobStore implements BlobStore {
     const handle = await open(tempPath, 'wx', 0o600);
     let size = 0;
     try {
-      // Gather chunks into ~1 MiB positional writev calls, a few in flight while the next batches arrive.
+      // Chunks are copied into pooled batches written a few at a time while the next ones fill: a chunk (a fresh
+      // buffer per socket read) is dead as soon as it is copied, so the next scavenge frees it (young-garbage.ts).
       const inflight = new Set<Promise<void>>();
       let position = 0;
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
+      let batch = writeBuffers.take();
+      let filled = 0;
       // Big blobs start flushing while they are still arriving, so the final fsync has little left to do.
       let flushing: Promise<void> | null = null;
       let unflushed = 0;
       for await (const chunk of source) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
         size += chunk.length;
-        if (pendingBytes >= WRITE_BATCH) {
+        passedThrough(chunk.length);
+        for (let copied = 0; copied < chunk.length; ) {
+          const n = Math.min(chunk.length - copied, batch.length - filled);
+          batch.set(copied === 0 && n === chunk.length ? chunk : chunk.subarray(copied, copied + n), filled);
+          filled += n;
+          copied += n;
+          if (filled < batch.length) continue;
           if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight);
-          const write = writeAll(handle, pending, position).finally(() => inflight.delete(write));
+          const full = batch;
+          const write = writeAll(handle, full, position)
+            .then(() => writeBuffers.give(full))
+            .finally(() => inflight.delete(write));
           write.catch(() => undefined);
           inflight.add(write);
-          position += pendingBytes;
-          unflushed += pendingBytes;
-          pending = [];
-          pendingBytes = 0;
+          position += filled;
+          unflushed += filled;
+          batch = writeBuffers.take();
+          filled = 0;
           if (unflushed >= EARLY_FLUSH && flushing === null) {
             unflushed = 0;
             flushing = handle.datasync().finally(() => (flushing = null));
@@ -82,7 +93,8 @@ export class FsBlobStore implements BlobStore {
         }
       }
       await Promise.all(inflight);
-      await writeAll(handle, pending, position);
+      await writeAll(handle, batch.subarray(0, filled), position);
+      writeBuffers.give(batch);
       await flushing;
       await handle.sync();
       await handle.close();
@@ -308,21 +320,9 @@ function writeChunk(sink: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
-async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let remaining = buffers;
-  let at = position;
-  while (remaining.length > 0) {
-    let written = (await handle.writev(remaining, at)).bytesWritten;
-    at += written;
-    const rest: Uint8Array[] = [];
-    for (const buffer of remaining) {
-      if (written >= buffer.length) written -= buffer.length;
-      else {
-        rest.push(buffer.subarray(written));
-        written = 0;
-      }
-    }
-    remaining = rest;
+async function writeAll(handle: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
+  for (let written = 0; written < buffer.length; ) {
+    written += (await handle.write(buffer, written, buffer.length - written, position + written)).bytesWritten;
   }
 }
 
