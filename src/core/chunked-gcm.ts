@@ -26,6 +26,14 @@ export function sealedSize(plainSize: number): number {
   return plainSize + TAG * chunkCount(plainSize);
 }
 
+/**
+ * Whether a blob is sealed in authenticated chunks: its GCM tags check every byte of a read (and its end), so a whole
+ * read needs no CRC-32 or MD5 of its own (none is taken when such a blob is written).
+ */
+export function isSealedInChunks(encryption: { scheme?: string } | null | undefined): boolean {
+  return encryption?.scheme === GCM_SCHEME;
+}
+
 export function newIdentity(): Buffer {
   return randomBytes(16);
 }

@@ -5,7 +5,8 @@
  * right), so a damaged object's response is cut off before its end (a broken transfer), never completed with
  * other bytes. Bytes at hand (small objects kept in the metadata store) are checked before anything is sent.
  * A multipart object has no MD5 of its whole; each of its parts is checked against the part's own CRC-32 or MD5.
- * Ranged reads are not checked: a digest covers the whole of what it hashed only.
+ * Blobs sealed in authenticated chunks (chunked-gcm.ts) are checked by their GCM tags as they are opened, here
+ * for their byte count only. Ranged reads of other blobs are not checked: a digest covers the whole of what it hashed only.
  */
 import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';

@@ -3,6 +3,7 @@
  * the metadata store — hashed (MD5, and a blob's CRC-32 for cheap checks of whole reads) and encrypted on the way. Nothing is left behind when it fails.
  */
 import type { BlobStore } from '../store/blob/index.ts';
+import { isSealedInChunks } from './chunked-gcm.ts';
 import type { Cipher } from './cipher.ts';
 import type { CustomerSeal } from './customer-keys.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
@@ -37,10 +38,11 @@ export class BodyIntake {
   async receive(body: BodySource, contentLength: number | null, encrypt: boolean | CustomerSeal, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
     const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
     const customer = typeof encrypt === 'object' ? encrypt : null;
-    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor SSE-C
-    // ones (a digest of the plaintext kept in the clear; their GCM tags check their reads).
-    const md5 = this.md5.forBody(contentLength, !small && !customer);
     const encrypted = customer ? this.cipher.forCustomer(customer.key, customer.check).seal() : encrypt ? this.cipher.seal() : null;
+    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor blobs
+    // sealed in authenticated chunks (their GCM tags check their reads; SSE-C's would be a digest of the plaintext
+    // kept in the clear besides).
+    const md5 = this.md5.forBody(contentLength, !small && !isSealedInChunks(encrypted?.encryption));
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {

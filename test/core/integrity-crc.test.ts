@@ -95,7 +95,7 @@ for (const kind of STORE_KINDS) {
 
     void test('fsck checks by the CRC-32 where kept, by the MD5 where not, and says which', async () => {
       const report = await t.core.fsck({ repair: false, graceMs: 3_600_000 });
-      assert.deepEqual(report.blobsBy, { crc32: 2, md5: 2, none: 0, customer: 0 });
+      assert.deepEqual(report.blobsBy, { crc32: 2, md5: 2, gcm: 0, none: 0, customer: 0 });
       const detail = (key: string): string | undefined => report.findings.find((finding) => finding.key === key)?.detail;
       assert.match(detail('new-damaged') ?? '', /^CRC-32 [0-9a-f]{8}, [0-9a-f]{8} recorded$/);
       assert.match(detail('old-damaged') ?? '', /^MD5 [0-9a-f]{32}, [0-9a-f]{32} recorded$/);
