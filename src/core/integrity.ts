@@ -14,7 +14,7 @@ import { Transform, type Readable, type TransformCallback, type Writable } from 
 import { pipeline } from 'node:stream/promises';
 import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { OnggiError } from './errors.ts';
-import type { Md5, Md5Offload } from './md5-offload.ts';
+import type { BodyOffload, Md5 } from './body-offload.ts';
 import type { BucketRow, DamageReason, VersionRow } from './model.ts';
 
 /**
@@ -60,7 +60,7 @@ export class ReadVerifier {
   /** Bytes at hand already checked (rows a cache hands out again are the same buffers): not hashed again. */
   private readonly checkedBytes = new WeakSet<Buffer>();
 
-  constructor(private readonly md5: Md5Offload) {}
+  constructor(private readonly md5: BodyOffload) {}
 
   /** Hears every failed check (the server logs them). */
   onFinding(listener: (finding: ReadFinding) => void): void {

@@ -8,7 +8,7 @@ import type { Cipher } from './cipher.ts';
 import type { CustomerSeal } from './customer-keys.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { fail } from './errors.ts';
-import type { Md5, Md5Offload } from './md5-offload.ts';
+import type { BodyOffload, Md5 } from './body-offload.ts';
 import type { VersionData } from './model.ts';
 
 export type BodySource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -26,7 +26,7 @@ export class BodyIntake {
   constructor(
     private readonly blobs: BlobStore,
     private readonly cipher: Cipher,
-    private readonly md5: Md5Offload,
+    private readonly md5: BodyOffload,
     private readonly onBackgroundError: (err: unknown) => void,
   ) {}
 
@@ -42,7 +42,9 @@ export class BodyIntake {
     // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor blobs
     // sealed in authenticated chunks (their GCM tags check their reads; SSE-C's would be a digest of the plaintext
     // kept in the clear besides).
-    const md5 = this.md5.forBody(contentLength, !small && !isSealedInChunks(encrypted?.encryption));
+    // A large body in authenticated chunks is hashed and sealed in one pass on the worker thread.
+    const sealing = !small && encrypted?.chunks ? this.md5.forSealedBody(contentLength, encrypted.chunks) : null;
+    const md5 = sealing ?? this.md5.forBody(contentLength, !small && !isSealedInChunks(encrypted?.encryption));
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
@@ -50,9 +52,11 @@ export class BodyIntake {
         if (size > maxSize) tooLarge(overQuota);
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
-        yield encrypted ? encrypted.update(chunk) : chunk;
+        if (sealing) yield* sealing.take();
+        else yield encrypted ? encrypted.update(chunk) : chunk;
       }
-      if (encrypted) yield encrypted.final();
+      if (sealing) yield* await sealing.finish();
+      else if (encrypted) yield encrypted.final();
     };
     const encryption = encrypted?.encryption ?? null;
     let blobId = '';
