@@ -32,6 +32,8 @@ export interface SealingMd5 extends Md5 {
   take(): Buffer[];
   /** After the last `update`: the rest of the sealed bytes (the digest is then known). */
   finish(): Promise<Buffer[]>;
+  /** Sealed bytes written and done with (no view of them kept): their buffers may be filled again. */
+  release(sealed: Uint8Array[]): void;
 }
 
 export class BodyOffload {
@@ -71,6 +73,7 @@ export class BodyOffload {
         await (ending ??= job.end());
         return job.take();
       },
+      release: (sealed) => job.release(sealed),
       digest: async () => (await (ending ??= job.end())).digest,
       crc32: () => undefined,
       abort: () => job.abort(),
@@ -193,7 +196,7 @@ class Job {
   }
 
   /** Buffers `take` handed out, done with: nothing else may hold a view of them. */
-  release(made: Buffer[]): void {
+  release(made: Uint8Array[]): void {
     if (this.settled) return;
     for (const { buffer } of made) if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) this.released.push(buffer);
   }

@@ -63,7 +63,8 @@ export class BodyIntake {
     try {
       // Most small bodies are not encrypted: read them straight, without the generator's turns per chunk.
       const inline = small ? (encrypted ? await collect(source()) : await receiveSmall(body, md5, (n) => (size = n))) : null;
-      if (!inline) blobId = (await this.blobs.write(source())).blobId;
+      // Sealed batches go back to the worker once written, to be filled again (their buffers do not pile up for the GC).
+      if (!inline) blobId = (await this.blobs.write(source(), sealing ? { written: (chunks) => sealing.release(chunks) } : {})).blobId;
       if (contentLength !== null && size !== contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${contentLength} declared`);
       }

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from '../../../lib/buffer-pool.ts';
-import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
+import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteOptions, type BlobWriteResult } from '../index.ts';
 
 const READ_CHUNK = 256 * 1024;
 /** Enough for a handful of concurrent large downloads; more than that allocate (and the GC takes them back). */
@@ -47,7 +47,7 @@ export class FsBlobStore implements BlobStore {
     if (!dir.isDirectory()) throw new Error(`${this.blobDir} is not a directory`);
   }
 
-  async write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult> {
+  async write(source: AsyncIterable<Uint8Array>, { written }: BlobWriteOptions = {}): Promise<BlobWriteResult> {
     const blobId = randomBytes(16).toString('hex');
     const tempPath = join(this.tempDir, `${blobId}.tmp`);
     const handle = await open(tempPath, 'wx', 0o600);
@@ -67,7 +67,10 @@ export class FsBlobStore implements BlobStore {
         size += chunk.length;
         if (pendingBytes >= WRITE_BATCH) {
           if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight);
-          const write = writeAll(handle, pending, position).finally(() => inflight.delete(write));
+          const batch = pending;
+          const write = writeAll(handle, batch, position)
+            .then(() => written?.(batch))
+            .finally(() => inflight.delete(write));
           write.catch(() => undefined);
           inflight.add(write);
           position += pendingBytes;
