@@ -11,7 +11,7 @@ export interface BlobWriteOptions {
    * Hears chunks of the source the store is done with (written out, no view of them kept), so that their buffers
    * may be filled again; a store may never call it (the chunks are then the garbage collector's).
    */
-  written?(chunks: Uint8Array[]): void;
+  written?: (chunks: Uint8Array[]) => void;
 }
 
 export interface BlobStore {
