@@ -84,7 +84,7 @@ function startJob(start: JobStart): Job {
 function take(job: Job, bytes: Buffer): void {
   job.md5?.update(bytes);
   if (job.crc !== null) job.crc = crc32(bytes, job.crc);
-  if (job.sealer) job.out.push(job.sealer.update(bytes));
+  job.sealer?.updateInto(bytes, job.out);
   job.opener?.update(bytes);
 }
 

@@ -118,12 +118,18 @@ export class ChunkSealer {
 
   update(chunk: Uint8Array): Buffer {
     const out: Buffer[] = [];
+    this.updateInto(chunk, out);
+    return out.length === 0 ? NO_BYTES : Buffer.concat(out);
+  }
+
+  /** `update`, the stored pieces pushed onto `out` rather than joined (a caller that copies them anyway). */
+  updateInto(chunk: Uint8Array, out: Buffer[]): void {
     let at = 0;
     if (this.filled > 0) {
       at = Math.min(CHUNK - this.filled, chunk.length);
       this.pending.set(chunk.subarray(0, at), this.filled);
       this.filled += at;
-      if (this.filled < CHUNK) return NO_BYTES;
+      if (this.filled < CHUNK) return;
       this.key.seal(this.index++, false, this.pending, out);
       this.filled = 0;
     }
@@ -133,7 +139,6 @@ export class ChunkSealer {
       this.pending.set(chunk.subarray(at), 0);
       this.filled = chunk.length - at;
     }
-    return out.length === 0 ? NO_BYTES : Buffer.concat(out);
   }
 
   final(): Buffer {
