@@ -46,6 +46,7 @@ function summaryOf(report: FsckReport): Record<string, number> {
     bytes_checked: report.bytesChecked,
     blobs_by_crc32: report.blobsBy.crc32,
     blobs_by_md5: report.blobsBy.md5,
+    blobs_by_gcm_tags: report.blobsBy.gcm,
     // Under an SSE-C key: present and of their sealed size, not decrypted (the server does not have the key).
     unverifiable_sse_c: report.blobsBy.customer,
     blob_files: report.blobFiles,

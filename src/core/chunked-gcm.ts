@@ -26,8 +26,22 @@ export function sealedSize(plainSize: number): number {
   return plainSize + TAG * chunkCount(plainSize);
 }
 
+/**
+ * Whether a blob is sealed in authenticated chunks: its GCM tags check every byte of a read (and its end), so a whole
+ * read needs no CRC-32 or MD5 of its own (none is taken when such a blob is written).
+ */
+export function isSealedInChunks(encryption: { scheme?: string } | null | undefined): boolean {
+  return encryption?.scheme === GCM_SCHEME;
+}
+
 export function newIdentity(): Buffer {
   return randomBytes(16);
+}
+
+/** What seals and opens a blob's chunks: its data key and identity (also what a worker thread is given to do it). */
+export interface ChunkSecret {
+  key: KeyObject;
+  identity: Buffer;
 }
 
 /** A blob's key and identity: what seals and opens its chunks. */
@@ -104,12 +118,18 @@ export class ChunkSealer {
 
   update(chunk: Uint8Array): Buffer {
     const out: Buffer[] = [];
+    this.updateInto(chunk, out);
+    return out.length === 0 ? NO_BYTES : Buffer.concat(out);
+  }
+
+  /** `update`, the stored pieces pushed onto `out` rather than joined (a caller that copies them anyway). */
+  updateInto(chunk: Uint8Array, out: Buffer[]): void {
     let at = 0;
     if (this.filled > 0) {
       at = Math.min(CHUNK - this.filled, chunk.length);
       this.pending.set(chunk.subarray(0, at), this.filled);
       this.filled += at;
-      if (this.filled < CHUNK) return NO_BYTES;
+      if (this.filled < CHUNK) return;
       this.key.seal(this.index++, false, this.pending, out);
       this.filled = 0;
     }
@@ -119,7 +139,6 @@ export class ChunkSealer {
       this.pending.set(chunk.subarray(at), 0);
       this.filled = chunk.length - at;
     }
-    return out.length === 0 ? NO_BYTES : Buffer.concat(out);
   }
 
   final(): Buffer {
@@ -146,6 +165,61 @@ export function chunksOf(range: ByteRange, plainSize: number): { first: number; 
   // A read to the end takes in the last chunk (empty when the size is a multiple of 64 KiB) and checks it is there.
   const last = range.end >= plainSize - 1 ? chunkCount(plainSize) - 1 : Math.floor(range.end / CHUNK);
   return { first, last, stored: { start: first * RECORD, end: Math.min((last + 1) * RECORD, sealedSize(plainSize)) - 1 } };
+}
+
+/** Which chunks of which blob to open, and which of their plain bytes to pass on (a ChunkOpener's arguments). */
+export interface OpeningPlan extends ChunkSecret {
+  plainSize: number;
+  range: ByteRange;
+  last: number;
+}
+
+/**
+ * A range of a sealed blob being opened, in line (InlineOpening) or on a worker thread (body-offload.ts): stored
+ * bytes in, plain bytes out in order, each only once its chunk checked out. A chunk that does not fails the
+ * opening with a SealedChunkError (thrown by `update`, `take` or `finish`, or the promise `update` returned).
+ */
+export interface Opening {
+  /** Takes stored bytes (done with the buffer when it returns); a promise when the caller must wait before more. */
+  update(stored: Buffer): Promise<void> | undefined;
+  /** The plain bytes opened so far, in order. */
+  take(): Buffer[];
+  /** After the last stored bytes: the rest of the plain bytes, once every chunk the range takes in checked out. */
+  finish(): Promise<Buffer[]>;
+  /**
+   * Plain bytes `take` handed out that were written and are done with (nothing holds a view of them any more):
+   * their buffers may be filled again.
+   */
+  release?(plain: Buffer[]): void;
+  /** The opening is let go of before its end. */
+  abort(): void;
+}
+
+/** An Opening on the event loop (ranges too small for a round trip to the worker to pay). */
+export class InlineOpening implements Opening {
+  private readonly opened: Buffer[] = [];
+  private readonly opener: ChunkOpener;
+
+  constructor({ key, identity, plainSize, range, last }: OpeningPlan) {
+    this.opener = new ChunkOpener(new ChunkKey(key, identity), plainSize, range, last, (plain) => this.opened.push(plain));
+  }
+
+  update(stored: Buffer): undefined {
+    this.opener.update(stored);
+  }
+
+  take(): Buffer[] {
+    return this.opened.splice(0);
+  }
+
+  async finish(): Promise<Buffer[]> {
+    this.opener.final();
+    return this.take();
+  }
+
+  abort(): void {
+    // Nothing is held but what `take` hands out.
+  }
 }
 
 /**

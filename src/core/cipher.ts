@@ -9,7 +9,8 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import { pipeline } from 'node:stream/promises';
 import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { alignToBlock, decipherAt, newBlobEncryption } from './blob-crypto.ts';
-import { ChunkKey, ChunkOpener, ChunkSealer, chunksOf, GCM_SCHEME, newIdentity, openAll } from './chunked-gcm.ts';
+import type { BodyOffload } from './body-offload.ts';
+import { ChunkKey, ChunkSealer, chunksOf, GCM_SCHEME, InlineOpening, newIdentity, openAll, type ChunkSecret, type Opening, type OpeningPlan } from './chunked-gcm.ts';
 import type { ByteRange } from './conditions.ts';
 import type { CustomerKey } from './customer-keys.ts';
 import type { KeyWrapper } from './key-wrapping.ts';
@@ -20,6 +21,8 @@ export interface Sealer {
   encryption: BlobEncryption;
   update(chunk: Uint8Array): Buffer;
   final(): Buffer;
+  /** A blob sealed in authenticated chunks: what seals them (a worker thread may, in place of `update`). */
+  chunks?: ChunkSecret;
 }
 
 export interface BlobCipher {
@@ -44,11 +47,13 @@ export class Cipher implements BlobCipher {
   private readonly gcm: GcmCipher;
   private readonly ctr: CtrCipher;
 
+  /** `offload`: opens large ranges of sealed blobs on its worker thread (body-offload.ts). */
   constructor(
     keys: KeyWrapper,
     private readonly sealWith: SealScheme = 'gcm',
+    private readonly offload?: BodyOffload,
   ) {
-    this.gcm = new GcmCipher(keys);
+    this.gcm = new GcmCipher(keys, { offload });
     this.ctr = new CtrCipher(keys);
   }
 
@@ -66,7 +71,7 @@ export class Cipher implements BlobCipher {
 
   /** Seals (and opens) blobs whose data keys are wrapped under a customer's key (SSE-C); `check` goes into their rows. */
   forCustomer(key: CustomerKey, check?: string): BlobCipher {
-    return new GcmCipher(key, check);
+    return new GcmCipher(key, { customer: check, offload: this.offload });
   }
 
   private schemeOf(encryption: BlobEncryption): BlobCipher {
@@ -81,34 +86,43 @@ export function sealSchemeFromEnv(env: NodeJS.ProcessEnv = process.env): SealSch
 
 /** AES-256-GCM in authenticated 64 KiB chunks (chunked-gcm.ts). */
 export class GcmCipher implements BlobCipher {
+  private readonly customer: string | undefined;
+  private readonly offload: BodyOffload | undefined;
+
+  /**
+   * `customer`: SSE-C, the customer key's check value, recorded with every blob sealed (see
+   * BlobEncryption.customer). `offload`: opens large ranges on its worker thread.
+   */
   constructor(
     private readonly keys: KeyWrapper,
-    /** SSE-C: the customer key's check value, recorded with every blob sealed (see BlobEncryption.customer). */
-    private readonly customer?: string,
-  ) {}
+    { customer, offload }: { customer?: string | undefined; offload?: BodyOffload | undefined } = {},
+  ) {
+    this.customer = customer;
+    this.offload = offload;
+  }
 
   seal(): Sealer {
-    const dataKey = createSecretKey(randomBytes(32));
-    const identity = newIdentity();
-    const encryption: BlobEncryption = { scheme: GCM_SCHEME, wrappedKey: this.keys.wrapDataKey(dataKey.export()), iv: identity.toString('base64') };
+    const chunks: ChunkSecret = { key: createSecretKey(randomBytes(32)), identity: newIdentity() };
+    const encryption: BlobEncryption = { scheme: GCM_SCHEME, wrappedKey: this.keys.wrapDataKey(chunks.key.export()), iv: chunks.identity.toString('base64') };
     if (this.customer !== undefined) encryption.customer = this.customer;
-    const sealer = new ChunkSealer(new ChunkKey(dataKey, identity));
-    return { encryption, update: (chunk) => sealer.update(chunk), final: () => sealer.final() };
+    const sealer = new ChunkSealer(new ChunkKey(chunks.key, chunks.identity));
+    return { encryption, update: (chunk) => sealer.update(chunk), final: () => sealer.final(), chunks };
   }
 
   openBytes(encryption: BlobEncryption, stored: Buffer): Buffer {
-    return openAll(this.keyOf(encryption), stored);
+    const { key, identity } = this.secretOf(encryption);
+    return openAll(new ChunkKey(key, identity), stored);
   }
 
   async openRange(encryption: BlobEncryption, plainSize: number, range: ByteRange, readStored: (stored: ByteRange) => Promise<Readable>): Promise<Readable> {
-    const key = this.keyOf(encryption);
     const { last, stored } = chunksOf(range, plainSize);
+    const plan: OpeningPlan = { ...this.secretOf(encryption), plainSize, range, last };
     const raw = await readStored(stored);
-    return new OpenedChunks(raw, (emit) => new ChunkOpener(key, plainSize, range, last, emit));
+    return new OpenedChunks(raw, this.offload?.forOpening(stored.end - stored.start + 1, plan) ?? new InlineOpening(plan));
   }
 
-  private keyOf(encryption: BlobEncryption): ChunkKey {
-    return new ChunkKey(createSecretKey(this.keys.unwrapDataKey(encryption.wrappedKey)), Buffer.from(encryption.iv, 'base64'));
+  private secretOf(encryption: BlobEncryption): ChunkSecret {
+    return { key: createSecretKey(this.keys.unwrapDataKey(encryption.wrappedKey)), identity: Buffer.from(encryption.iv, 'base64') };
   }
 }
 
@@ -166,16 +180,11 @@ abstract class LazyRange extends Transform {
  * them over and writes the plain bytes out, without a stream between.
  */
 class OpenedChunks extends LazyRange implements BlobStream {
-  private readonly opener: ChunkOpener;
-  /** Plain bytes waiting to be written by `pumpTo` (null: pushed to this stream's readers instead). */
-  private pumped: Buffer[] | null = null;
-
   constructor(
     private readonly stored: Readable,
-    makeOpener: (emit: (plain: Buffer) => void) => ChunkOpener,
+    private readonly opening: Opening,
   ) {
     super(stored);
-    this.opener = makeOpener((plain) => (this.pumped ? this.pumped.push(plain) : this.push(plain)));
   }
 
   /** `inspect` sees each plain chunk before it is written (a whole read's check, integrity.ts), and may hold it back. */
@@ -193,46 +202,50 @@ class OpenedChunks extends LazyRange implements BlobStream {
       }
       return;
     }
-    const pumped: Buffer[] = (this.pumped = []);
     const relay = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
-        try {
-          this.opener.update(chunk);
-        } catch (err) {
-          callback(err as Error);
-          return;
-        }
-        writeInspected(sink, pumped.splice(0), inspect).then(() => callback(), callback);
+        this.open(chunk)
+          .then(() => this.writeOut(sink, this.opening.take(), inspect))
+          .then(() => callback(), callback);
       },
     });
     relay.on('error', () => undefined);
     try {
       await stored.pumpTo(relay);
-      this.opener.final();
-      await writeInspected(sink, pumped.splice(0), inspect);
+      await this.writeOut(sink, await this.opening.finish(), inspect);
     } finally {
       this.destroy();
     }
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.opener.update(chunk);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    callback();
+    this.open(chunk).then(() => {
+      for (const plain of this.opening.take()) this.push(plain);
+      callback();
+    }, callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.opener.final();
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    callback();
+    this.opening.finish().then((rest) => {
+      for (const plain of rest) this.push(plain);
+      callback();
+    }, callback);
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.opening.abort();
+    super._destroy(err, callback);
+  }
+
+  /** Writes plain bytes out; once the kernel has them, their buffers go back to the opening to be filled again. */
+  private async writeOut(sink: Writable, plain: Buffer[], inspect: ((chunk: Buffer) => Promise<void> | undefined) | undefined): Promise<void> {
+    await writeInspected(sink, [...plain], inspect);
+    this.opening.release?.(plain);
+  }
+
+  /** Hands stored bytes to the opening; resolves when it can take more. */
+  private async open(stored: Buffer): Promise<void> {
+    await this.opening.update(stored);
   }
 }
 

@@ -48,7 +48,7 @@ export interface FsckReport {
   bytesChecked: number;
   /** Blobs read, by the digest they were checked against: the CRC-32 kept since it was, the MD5 before, none (size only). */
   /** Blobs by what they were checked against; `customer`: under an SSE-C key, present and of their size but not decrypted. */
-  blobsBy: { crc32: number; md5: number; none: number; customer: number };
+  blobsBy: { crc32: number; md5: number; gcm: number; none: number; customer: number };
   blobFiles: number;
   findings: Finding[];
   /** Versions marked damaged before that checked clean now, unmarked by `repair` (or that would be). */
@@ -56,7 +56,7 @@ export interface FsckReport {
 }
 
 export async function fsck(store: MetadataStore, blobs: BlobStore, cipher: BlobCipher, options: FsckOptions): Promise<FsckReport> {
-  const report: FsckReport = { versions: 0, bytesChecked: 0, blobsBy: { crc32: 0, md5: 0, none: 0, customer: 0 }, blobFiles: 0, findings: [], cleared: [] };
+  const report: FsckReport = { versions: 0, bytesChecked: 0, blobsBy: { crc32: 0, md5: 0, gcm: 0, none: 0, customer: 0 }, blobFiles: 0, findings: [], cleared: [] };
   const found = (finding: Finding): void => {
     report.findings.push(finding);
     options.onFinding?.(finding);

@@ -14,7 +14,7 @@ import { JobRunner, type Job } from './jobs.ts';
 import { Lifecycle, lifecycleIntervalMs } from './lifecycle.ts';
 import { Cipher, sealSchemeFromEnv } from './cipher.ts';
 import { EncryptionMigration, type MigrationReport } from './encryption-maintenance.ts';
-import { Md5Offload } from './md5-offload.ts';
+import { BodyOffload } from './body-offload.ts';
 import { BodyIntake } from './object-intake.ts';
 import { Objects } from './objects.ts';
 import { ObjectLocks } from './object-lock.ts';
@@ -79,8 +79,10 @@ export class Core {
     this.accounts = new Accounts(this.directory, store.shared ? 0 : ACCOUNT_SETTINGS_TTL_MS);
     this.buckets = new Buckets(store, naming, this.directory);
     const clock = clockFromEnv();
-    const cipher = (this.cipher = new Cipher(keys, sealSchemeFromEnv()));
-    const intake = new BodyIntake(blobs, cipher, new Md5Offload(), onBackgroundError);
+    // One worker thread hashes and seals large bodies coming in and opens large sealed ranges going out.
+    const offload = new BodyOffload();
+    const cipher = (this.cipher = new Cipher(keys, sealSchemeFromEnv(), offload));
+    const intake = new BodyIntake(blobs, cipher, offload, onBackgroundError);
     const nudge = (): void => {
       this.nudgeCollector();
     };

@@ -5,7 +5,8 @@
  * right), so a damaged object's response is cut off before its end (a broken transfer), never completed with
  * other bytes. Bytes at hand (small objects kept in the metadata store) are checked before anything is sent.
  * A multipart object has no MD5 of its whole; each of its parts is checked against the part's own CRC-32 or MD5.
- * Ranged reads are not checked: a digest covers the whole of what it hashed only.
+ * Blobs sealed in authenticated chunks (chunked-gcm.ts) are checked by their GCM tags as they are opened, here
+ * for their byte count only. Ranged reads of other blobs are not checked: a digest covers the whole of what it hashed only.
  */
 import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -13,7 +14,7 @@ import { Transform, type Readable, type TransformCallback, type Writable } from 
 import { pipeline } from 'node:stream/promises';
 import { isBlobStream, type BlobStream } from '../store/blob/index.ts';
 import { OnggiError } from './errors.ts';
-import type { Md5, Md5Offload } from './md5-offload.ts';
+import type { BodyOffload, Md5 } from './body-offload.ts';
 import type { BucketRow, DamageReason, VersionRow } from './model.ts';
 
 /**
@@ -59,7 +60,7 @@ export class ReadVerifier {
   /** Bytes at hand already checked (rows a cache hands out again are the same buffers): not hashed again. */
   private readonly checkedBytes = new WeakSet<Buffer>();
 
-  constructor(private readonly md5: Md5Offload) {}
+  constructor(private readonly md5: BodyOffload) {}
 
   /** Hears every failed check (the server logs them). */
   onFinding(listener: (finding: ReadFinding) => void): void {

@@ -7,9 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../store/blob/index.ts';
 import { BlobMissingError, isBlobStream } from '../store/blob/index.ts';
 import type { Bound, Entry, MetadataStore } from '../store/meta/index.ts';
+import { isSealedInChunks } from './chunked-gcm.ts';
 import type { BlobCipher } from './cipher.ts';
 import type { ByteRange } from './conditions.ts';
-import { subjectOf, type ReadVerifier } from './integrity.ts';
+import { subjectOf, type Expected, type ReadVerifier } from './integrity.ts';
 import { partOffsetKey, TABLES, type BlobEncryption, type BlobRef, type BucketRow, type PartBatchRow, type VersionRow } from './model.ts';
 
 export type Body = Buffer | Readable;
@@ -126,6 +127,15 @@ async function copyInto(source: Body, out: PassThrough): Promise<void> {
   }
 }
 
+/**
+ * What a whole read of a blob must come to: its size, and its CRC-32 (or else its MD5) — but for a blob sealed in
+ * authenticated chunks, whose GCM tags already check every byte and its end as it is opened: its size only.
+ */
+function expectedOf(blob: BlobRef, md5: string | null): Expected {
+  if (isSealedInChunks(blob.encryption)) return { size: blob.size, md5: null };
+  return { size: blob.size, md5, crc32: blob.crc32 };
+}
+
 export class BodyReader {
   constructor(
     private readonly store: MetadataStore,
@@ -185,7 +195,7 @@ export class BodyReader {
       }
       case 'blob': {
         const opened = await this.openBlob(cipher, data, range);
-        return whole ? this.verifier.stream(opened, { size: version.size, md5, crc32: data.crc32 }, () => subjectOf(whole)) : opened;
+        return whole ? this.verifier.stream(opened, expectedOf(data, md5), () => subjectOf(whole)) : opened;
       }
       case 'parts':
         return this.openSequence(cipher, listedPieces(data.parts, range), whole);
@@ -207,10 +217,9 @@ export class BodyReader {
   /** The pieces one after the other; in a whole read, each part checked against its own MD5 (or its size). */
   private async openSequence(cipher: BlobCipher, pieces: AsyncIterable<Piece>, whole: Located | null): Promise<Readable> {
     if (!whole) return sequenceOf(pieces, (piece) => this.openBlob(cipher, piece.blob, piece.range));
-    const digests = !whole.customer;
     return sequenceOf(pieces, async ({ blob, range }) => {
       const opened = await this.openBlob(cipher, blob, range);
-      return this.verifier.stream(opened, { size: blob.size, md5: digests ? (blob.etag ?? null) : null, crc32: blob.crc32 }, () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
+      return this.verifier.stream(opened, expectedOf(blob, blob.etag ?? null), () => ({ ...subjectOf(whole), ...(blob.number === undefined ? {} : { part: blob.number }) }));
     });
   }
 

@@ -3,11 +3,12 @@
  * the metadata store — hashed (MD5, and a blob's CRC-32 for cheap checks of whole reads) and encrypted on the way. Nothing is left behind when it fails.
  */
 import type { BlobStore } from '../store/blob/index.ts';
+import { isSealedInChunks } from './chunked-gcm.ts';
 import type { Cipher } from './cipher.ts';
 import type { CustomerSeal } from './customer-keys.ts';
 import { INLINE_OBJECT_MAX, MAX_FILE_SIZE } from './constraints.ts';
 import { fail } from './errors.ts';
-import type { Md5, Md5Offload } from './md5-offload.ts';
+import type { BodyOffload, Md5 } from './body-offload.ts';
 import type { VersionData } from './model.ts';
 
 export type BodySource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -25,7 +26,7 @@ export class BodyIntake {
   constructor(
     private readonly blobs: BlobStore,
     private readonly cipher: Cipher,
-    private readonly md5: Md5Offload,
+    private readonly md5: BodyOffload,
     private readonly onBackgroundError: (err: unknown) => void,
   ) {}
 
@@ -37,10 +38,13 @@ export class BodyIntake {
   async receive(body: BodySource, contentLength: number | null, encrypt: boolean | CustomerSeal, { maxSize = MAX_FILE_SIZE, asBlob = false, overQuota = false } = {}): Promise<ReceivedBody> {
     const small = !asBlob && contentLength !== null && contentLength <= INLINE_OBJECT_MAX;
     const customer = typeof encrypt === 'object' ? encrypt : null;
-    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor SSE-C
-    // ones (a digest of the plaintext kept in the clear; their GCM tags check their reads).
-    const md5 = this.md5.forBody(contentLength, !small && !customer);
     const encrypted = customer ? this.cipher.forCustomer(customer.key, customer.check).seal() : encrypt ? this.cipher.seal() : null;
+    // A blob's CRC-32 is taken with its MD5 (on the worker for large bodies); small bodies have none, nor blobs
+    // sealed in authenticated chunks (their GCM tags check their reads; SSE-C's would be a digest of the plaintext
+    // kept in the clear besides).
+    // A large body in authenticated chunks is hashed and sealed in one pass on the worker thread.
+    const sealing = !small && encrypted?.chunks ? this.md5.forSealedBody(contentLength, encrypted.chunks) : null;
+    const md5 = sealing ?? this.md5.forBody(contentLength, !small && !isSealedInChunks(encrypted?.encryption));
     let size = 0;
     const source = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
@@ -48,16 +52,19 @@ export class BodyIntake {
         if (size > maxSize) tooLarge(overQuota);
         const hashing = md5.update(chunk);
         if (hashing) await hashing;
-        yield encrypted ? encrypted.update(chunk) : chunk;
+        if (sealing) yield* sealing.take();
+        else yield encrypted ? encrypted.update(chunk) : chunk;
       }
-      if (encrypted) yield encrypted.final();
+      if (sealing) yield* await sealing.finish();
+      else if (encrypted) yield encrypted.final();
     };
     const encryption = encrypted?.encryption ?? null;
     let blobId = '';
     try {
       // Most small bodies are not encrypted: read them straight, without the generator's turns per chunk.
       const inline = small ? (encrypted ? await collect(source()) : await receiveSmall(body, md5, (n) => (size = n))) : null;
-      if (!inline) blobId = (await this.blobs.write(source())).blobId;
+      // Sealed batches go back to the worker once written, to be filled again (their buffers do not pile up for the GC).
+      if (!inline) blobId = (await this.blobs.write(source(), sealing ? { written: (chunks) => sealing.release(chunks) } : {})).blobId;
       if (contentLength !== null && size !== contentLength) {
         fail('IncompleteBody', `Received ${size} bytes of the ${contentLength} declared`);
       }

@@ -19,7 +19,7 @@ import { fail, isOnggiError } from './errors.ts';
 import { listEntries, type ListEntry, type ListOptions } from './listing.ts';
 import { BodyReader, type Body, type Located } from './object-bodies.ts';
 import { damagedError, ReadVerifier, subjectOf } from './integrity.ts';
-import { Md5Offload } from './md5-offload.ts';
+import { BodyOffload } from './body-offload.ts';
 import { referencesOf, uploadReference, type BodyIntake, type BodySource } from './object-intake.ts';
 import { ALL, expiryKey, expiryUpTo, isLive, TABLES, type BucketRow, type PurgeCursor, type SegmentRow, type VersionData, type VersionRow } from './model.ts';
 import { authorizeLockSettings, checkLockSettings, checkRemovable, governanceBypass, isLocked, withNewLock, type LockSettings } from './object-lock.ts';
@@ -150,7 +150,7 @@ export class Objects {
   /** Static and dynamic large objects, symbolic links. */
   readonly large: LargeObjects;
   /** Checks whole reads against their MD5 (with a hashing thread of its own for large ones, apart from writes'). */
-  readonly verifier = new ReadVerifier(new Md5Offload());
+  readonly verifier = new ReadVerifier(new BodyOffload());
 
   constructor(
     private readonly store: MetadataStore,

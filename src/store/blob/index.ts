@@ -6,12 +6,20 @@ export interface BlobWriteResult {
   size: number;
 }
 
+export interface BlobWriteOptions {
+  /**
+   * Hears chunks of the source the store is done with (written out, no view of them kept), so that their buffers
+   * may be filled again; a store may never call it (the chunks are then the garbage collector's).
+   */
+  written?: (chunks: Uint8Array[]) => void;
+}
+
 export interface BlobStore {
   /**
    * Drains `source` into a new blob, durably (fsynced, atomically published) before resolving.
    * The blob is not referenced by anything yet; the caller commits metadata next, or calls `delete`.
    */
-  write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult>;
+  write(source: AsyncIterable<Uint8Array>, options?: BlobWriteOptions): Promise<BlobWriteResult>;
   /** A stream of bytes [start, end] inclusive; throws NotFound (`BlobMissing`) when the blob is gone. */
   read(blobId: string, range?: { start: number; end: number }): Promise<BlobStream>;
   delete(blobId: string): Promise<void>;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from '../../../lib/buffer-pool.ts';
 import { passedThrough } from '../../../lib/young-garbage.ts';
-import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteResult } from '../index.ts';
+import { BlobMissingError, type BlobInfo, type BlobStore, type BlobStream, type BlobWriteOptions, type BlobWriteResult } from '../index.ts';
 
 const READ_CHUNK = 256 * 1024;
 /** Enough for a handful of concurrent large downloads; more than that allocate (and the GC takes them back). */
@@ -50,7 +50,7 @@ export class FsBlobStore implements BlobStore {
     if (!dir.isDirectory()) throw new Error(`${this.blobDir} is not a directory`);
   }
 
-  async write(source: AsyncIterable<Uint8Array>): Promise<BlobWriteResult> {
+  async write(source: AsyncIterable<Uint8Array>, { written }: BlobWriteOptions = {}): Promise<BlobWriteResult> {
     const blobId = randomBytes(16).toString('hex');
     const tempPath = join(this.tempDir, `${blobId}.tmp`);
     const handle = await open(tempPath, 'wx', 0o600);
@@ -91,6 +91,8 @@ export class FsBlobStore implements BlobStore {
             flushing.catch(() => undefined);
           }
         }
+        // Copied: the source may fill this chunk's buffer again.
+        written?.([chunk]);
       }
       await Promise.all(inflight);
       await writeAll(handle, batch.subarray(0, filled), position);

@@ -1,10 +1,10 @@
-/** core/md5-offload.ts: the worker-thread MD5 agrees with node:crypto, under interleaving and backpressure. */
+/** core/body-offload.ts: the worker-thread MD5 agrees with node:crypto, under interleaving and backpressure. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { after, test } from 'node:test';
-import { Md5Offload } from '../../src/core/md5-offload.ts';
+import { BodyOffload } from '../../src/core/body-offload.ts';
 
-const offload = new Md5Offload(1024);
+const offload = new BodyOffload(1024);
 after(async () => {
   await offload.close();
 });
