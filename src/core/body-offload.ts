@@ -138,8 +138,9 @@ export class BodyOffload {
 }
 
 /**
- * body-worker.ts, built (dist/) or from the sources; where this process runs the sources through tsx's register()
- * rather than `--import tsx` (which a worker inherits), the worker registers it too before loading them.
+ * body-worker.ts, built (dist/) or from the sources. From the sources the worker registers tsx before loading them:
+ * a process that runs them through tsx's register() rather than `--import tsx` (which a worker inherits) passes
+ * nothing on, and Node's own type stripping (Node 22.18+) would load body-worker.ts but fail on what it imports.
  */
 function startWorker(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
@@ -150,12 +151,10 @@ function startWorker(): Worker {
 
 const WORKER_BOOT = `
 const { workerData } = require('node:worker_threads');
-import(workerData.module).catch(async (err) => {
-  if (!workerData.tsx || err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  (await import(workerData.tsx)).register();
-  // Another URL: the failed load stays in the module cache under the first.
-  await import(workerData.module + '?tsx');
-});
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.module);
+})();
 `;
 
 /** One job's side of the worker: batches out (a few at a time), what the worker made back, in order. */
